@@ -1,0 +1,16 @@
+import type { CliCommand } from './context.js';
+
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<CliCommand>;
+}
+
+/** Every `isoscope` command, one module each, in the order `--help` lists them. */
+export const commands: CommandEntry[] = [
+  {
+    name: 'score',
+    summary: 'fit a forest on a training CSV and score another CSV (batch)',
+    load: async () => (await import('./score.js')).command,
+  },
+];

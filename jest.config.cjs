@@ -1,0 +1,9 @@
+// One jest run for the whole repository: each workspace is a project, so `npm test`
+// ends with a single summary.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const projects = ['<rootDir>/backend/jest.config.cjs', '<rootDir>/test/jest.config.cjs'];
+if (fs.existsSync(path.join(__dirname, 'plugin', 'jest.config.js'))) projects.push('<rootDir>/plugin/jest.config.js');
+
+module.exports = { projects };

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the real components the tests and the demo talk to, from Debian's packages:
+# InfluxDB 1.x (influxd), Prometheus Alertmanager and Chromium. Idempotent; needs root to install.
+set -euo pipefail
+
+need=()
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-deps: influxd, alertmanager and chromium are present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${need[*]}; as root run: apt-get update && apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${need[*]} from Debian's packages"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${need[@]}"
+# The packages start their own services; the tests start throwaway instances on loopback ports instead.
+for svc in influxdb prometheus-alertmanager; do
+  (systemctl stop "$svc" || service "$svc" stop) >/dev/null 2>&1 || true
+done

@@ -1,0 +1,7 @@
+module.exports = {
+  ...require('../jest.preset.cjs'),
+  displayName: 'integration',
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/**/*.test.ts'],
+  testTimeout: 120000,
+};
