@@ -1,6 +1,7 @@
 /** Every way the engine refuses its input. Callers map these to HTTP 4xx or CLI exit code 2. */
 export type EngineErrorCode =
   | 'EMPTY_DATA'
+  | 'TOO_FEW_ROWS'
   | 'RAGGED_ROWS'
   | 'NON_FINITE'
   | 'FEATURE_MISMATCH'

@@ -20,7 +20,9 @@ export function matrixFromRows(rows: ReadonlyArray<ArrayLike<number>>): Matrix {
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
     if (row.length !== cols) {
-      throw new EngineError('RAGGED_ROWS', `row ${r} has ${row.length} values, row 0 has ${cols}`, { row: r });
+      throw new EngineError('RAGGED_ROWS', `row ${r} has ${row.length} values, row 0 has ${cols}`, {
+        row: r,
+      });
     }
     for (let c = 0; c < cols; c++) data[r * cols + c] = row[c]!;
   }
@@ -32,7 +34,10 @@ export function checkedMatrix(m: Matrix): Matrix {
   if (m.rows <= 0) throw new EngineError('EMPTY_DATA', 'no rows: at least one row is needed');
   if (m.cols <= 0) throw new EngineError('EMPTY_DATA', 'no columns: at least one feature is needed');
   if (m.data.length !== m.rows * m.cols) {
-    throw new EngineError('RAGGED_ROWS', `data has ${m.data.length} values, expected rows × cols = ${m.rows * m.cols}`);
+    throw new EngineError(
+      'RAGGED_ROWS',
+      `data has ${m.data.length} values, expected rows × cols = ${m.rows * m.cols}`,
+    );
   }
   const { data, cols } = m;
   for (let i = 0; i < data.length; i++) {
@@ -40,10 +45,14 @@ export function checkedMatrix(m: Matrix): Matrix {
     if (v - v !== 0) {
       const row = Math.floor(i / cols);
       const column = i % cols;
-      throw new EngineError('NON_FINITE', `row ${row}, column ${column} is ${v}: every value must be a finite number`, {
-        row,
-        column,
-      });
+      throw new EngineError(
+        'NON_FINITE',
+        `row ${row}, column ${column} is ${v}: every value must be a finite number`,
+        {
+          row,
+          column,
+        },
+      );
     }
   }
   return m;

@@ -1,0 +1,83 @@
+import { EngineError } from '../errors.js';
+import type { IsolationForest } from '../forest/forest.js';
+import { expectedTreeValue, TreeShap } from './treeshap.js';
+
+/**
+ * Why one point scored as it did, in path-length units.
+ *
+ * TreeSHAP decomposes the forest's mean path length E[h(x)] against its mean over the training
+ * subsamples, `baseline`. Short paths are anomalous, so each contribution is the path length a
+ * feature *removed*: contribution_i = −φ_i. Positive contributions push towards anomalous,
+ * negative ones towards normal, and they add up exactly: Σ contributions = baseline − pathLength.
+ */
+export interface Explanation {
+  /** Per feature, in the forest's feature order. */
+  contributions: Float64Array;
+  /** The cover-weighted mean path length over the forest: what an average training point gets. */
+  baseline: number;
+  /** E[h(x)] for this point. */
+  pathLength: number;
+  /** The point's score, 2^(−pathLength / c(maxSamples)). */
+  score: number;
+}
+
+export interface FeatureContribution {
+  feature: string;
+  index: number;
+  contribution: number;
+  /** |contribution| as a share of Σ|contributions|, for bars that add up to 100 %. */
+  share: number;
+}
+
+/** Explains one point with exact path-dependent TreeSHAP over every tree of the forest. */
+export function explain(forest: IsolationForest, row: ArrayLike<number>): Explanation {
+  const pathLength = forest.meanPathLength(row); // validates the row's width
+  for (let c = 0; c < row.length; c++) {
+    const v = row[c]!;
+    if (v - v !== 0) throw new EngineError('NON_FINITE', `column ${c} is ${v}: every value must be finite`);
+  }
+  const { nodes, params } = forest;
+  let maxDepth = 0;
+  for (let t = 0; t < params.trees; t++) maxDepth = Math.max(maxDepth, nodes.depth[t]!);
+  const shap = new TreeShap(nodes, maxDepth);
+  const phi = new Float64Array(params.nFeatures);
+  let baseline = 0;
+  for (let t = 0; t < params.trees; t++) {
+    const root = nodes.treeStart[t]!;
+    shap.accumulate(root, row, phi);
+    baseline += expectedTreeValue(nodes, root);
+  }
+  const contributions = new Float64Array(params.nFeatures);
+  for (let i = 0; i < phi.length; i++) contributions[i] = -phi[i]! / params.trees;
+  return {
+    contributions,
+    baseline: baseline / params.trees,
+    pathLength,
+    score: Math.pow(2, -pathLength / forest.normalizer),
+  };
+}
+
+/** The k features that pushed hardest towards anomalous (largest positive contributions first). */
+export function topFeatures(
+  contributions: ArrayLike<number>,
+  names: readonly string[],
+  k = 3,
+): FeatureContribution[] {
+  if (names.length !== contributions.length) {
+    throw new EngineError(
+      'FEATURE_MISMATCH',
+      `${names.length} feature names for ${contributions.length} contributions`,
+    );
+  }
+  let absTotal = 0;
+  for (let i = 0; i < contributions.length; i++) absTotal += Math.abs(contributions[i]!);
+  const order = Array.from({ length: contributions.length }, (_, i) => i).sort(
+    (a, b) => contributions[b]! - contributions[a]! || a - b,
+  );
+  return order.slice(0, k).map((index) => ({
+    feature: names[index]!,
+    index,
+    contribution: contributions[index]!,
+    share: absTotal > 0 ? Math.abs(contributions[index]!) / absTotal : 0,
+  }));
+}

@@ -1,0 +1,5 @@
+export { IsolationForest, type ForestOptions, type ForestParams } from './forest.js';
+export { FORMAT_VERSION, crc32 } from './format.js';
+export { averagePathLength } from './path-length.js';
+export { Random } from './random.js';
+export type { TreeArrays } from './tree-arrays.js';
