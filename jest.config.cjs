@@ -4,6 +4,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const projects = ['<rootDir>/backend/jest.config.cjs', '<rootDir>/test/jest.config.cjs'];
-if (fs.existsSync(path.join(__dirname, 'plugin', 'jest.config.js'))) projects.push('<rootDir>/plugin/jest.config.js');
+if (fs.existsSync(path.join(__dirname, 'plugin', 'jest.config.js')))
+  projects.push('<rootDir>/plugin/jest.config.js');
 
 module.exports = { projects };

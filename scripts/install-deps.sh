@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the real components the tests and the demo talk to, from Debian's packages:
-# InfluxDB 1.x (influxd), Prometheus Alertmanager and Chromium. Idempotent; needs root to install.
+# InfluxDB 1.x (influxd), Prometheus Alertmanager, Chromium, and docker-compose (only to validate the
+# compose files: no Docker engine runs here). Idempotent; needs root to install.
 set -euo pipefail
 
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-deps: influxd, alertmanager and chromium are present"
+  echo "install-deps: influxd, alertmanager, chromium and docker-compose are present"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
