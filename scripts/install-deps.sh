@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Installs the real components the tests and the demo talk to, from Debian's packages:
 # InfluxDB 1.x (influxd), Prometheus Alertmanager, Chromium, and docker-compose (only to validate the
-# compose files: no Docker engine runs here). Idempotent; needs root to install.
+# compose files: no Docker engine runs here). With --bench, also scikit-learn and pandas for the
+# benchmark's reference. Idempotent; needs root to install.
 set -euo pipefail
 
 need=()
+if [ "${1:-}" = "--bench" ]; then
+  /usr/bin/python3 -c 'import sklearn, pandas' >/dev/null 2>&1 || need+=(python3-sklearn python3-pandas)
+fi
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-deps: influxd, alertmanager, chromium and docker-compose are present"
+  echo "install-deps: everything needed is present"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

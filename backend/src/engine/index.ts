@@ -7,3 +7,4 @@ export { checkedMatrix, matrixFromRows, rowOf, type Matrix } from './matrix.js';
 export { quantileSorted } from './stats.js';
 export * from './forest/index.js';
 export * from './explain/index.js';
+export * from './evaluate/index.js';

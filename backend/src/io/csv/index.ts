@@ -1,0 +1,12 @@
+export { CsvError } from './errors.js';
+export { parseTimestamp } from './timestamp.js';
+export { tokenizeCsv } from './tokenize.js';
+export {
+  alignFeatures,
+  parseMetricsCsv,
+  readMetricsCsv,
+  TIMESTAMP_COLUMNS,
+  type CsvReadOptions,
+  type MetricsTable,
+} from './read.js';
+export { csvField, writeCsvAtomic } from './write.js';
