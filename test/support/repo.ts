@@ -66,3 +66,8 @@ export function pluginIds(): Map<string, string> {
   }
   return ids;
 }
+
+/** `../shared` beside the repository: labelled data sets and reference fixtures (see its READMEs). */
+export function sharedPath(...parts: string[]): string {
+  return path.join(repoRoot, '..', 'shared', ...parts);
+}
