@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { FeatureTransformer, featureNames, normalizeSpec, transformBatch } from './index.js';
+
+const matrix = (rows: number[][]): { rows: number; cols: number; data: Float64Array } => ({
+  rows: rows.length,
+  cols: rows[0]!.length,
+  data: Float64Array.from(rows.flat()),
+});
+
+describe('feature spec', () => {
+  it('names every feature after its field, in vector order', () => {
+    const spec = normalizeSpec({
+      fields: ['cpu', 'mem'],
+      delta: true,
+      rollingWindow: 60,
+      shingle: 3,
+      timeOfDay: true,
+    });
+    expect(featureNames(spec)).toEqual([
+      'cpu',
+      'cpu.lag1',
+      'cpu.lag2',
+      'cpu.delta',
+      'cpu.z60',
+      'mem',
+      'mem.lag1',
+      'mem.lag2',
+      'mem.delta',
+      'mem.z60',
+      'time.hour_sin',
+      'time.hour_cos',
+    ]);
+  });
+
+  it.each([
+    [{ fields: [] }, 'at least one field'],
+    [{ fields: ['a', 'a'] }, "field 'a' is listed twice"],
+    [{ fields: ['a'], rollingWindow: 1 }, 'rollingWindow must be 0 (off) or an integer from 2'],
+    [{ fields: ['a'], shingle: 2.5 }, 'shingle must be an integer'],
+    [{ fields: ['a'], raw: false }, 'turns every feature off'],
+  ])('refuses %j', (spec, message) => {
+    expect(() => normalizeSpec(spec)).toThrow(message);
+  });
+});
+
+describe('transformBatch', () => {
+  it('computes delta, rate, lags and the rolling z against the previous rows only', () => {
+    const t = [0, 60_000, 120_000, 180_000];
+    const b = transformBatch(
+      { fields: ['x'], delta: true, rate: true, rollingWindow: 2, shingle: 2 },
+      matrix([[1], [3], [5], [11]]),
+      t,
+    );
+    expect(b.names).toEqual(['x', 'x.lag1', 'x.delta', 'x.rate', 'x.z2']);
+    expect(Array.from(b.sourceRow)).toEqual([2, 3]); // two rows of warm-up for the window
+    // row 2: x=5, previous [1, 3] → mean 2, sample std √2, z = 3/√2
+    expect(Array.from(b.matrix.data.subarray(0, 5))).toEqual([5, 3, 2, 2 / 60, 3 / Math.SQRT2]);
+    // row 3: x=11, previous [3, 5] → mean 4, std √2, z = 7/√2
+    expect(b.matrix.data[9]).toBeCloseTo(7 / Math.SQRT2, 12);
+  });
+
+  it('places times of day on a circle (midnight and noon opposite)', () => {
+    const day = 86_400_000;
+    const b = transformBatch({ fields: ['x'], raw: false, timeOfDay: true }, matrix([[1], [1]]), [
+      day * 100,
+      day * 100 + day / 2,
+    ]);
+    expect(b.matrix.data[0]).toBeCloseTo(0, 12);
+    expect(b.matrix.data[1]).toBeCloseTo(1, 12);
+    expect(b.matrix.data[3]).toBeCloseTo(-1, 12);
+  });
+
+  it('fills a missing value with the last one and counts it', () => {
+    const b = transformBatch(
+      { fields: ['x', 'y'] },
+      matrix([
+        [NaN, 1],
+        [2, NaN],
+        [NaN, 3],
+      ]),
+    );
+    expect(Array.from(b.sourceRow)).toEqual([1, 2]); // row 0 has no earlier x to fall back on
+    expect(Array.from(b.matrix.data)).toEqual([2, 1, 2, 3]);
+    expect(b.imputed).toBe(2);
+  });
+
+  it('is causal: changing later rows never changes earlier features', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 12, maxLength: 40 }),
+        fc.nat(),
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        (values, cut, replacement) => {
+          const spec = { fields: ['x'], delta: true, rollingWindow: 5, shingle: 3 };
+          const at = cut % values.length;
+          const changed = values.map((v, i) => (i >= at ? replacement : v));
+          const a = transformBatch(spec, matrix(values.map((v) => [v])));
+          const b = transformBatch(spec, matrix(changed.map((v) => [v])));
+          const width = a.names.length;
+          for (let r = 0; r < a.sourceRow.length && a.sourceRow[r]! < at; r++) {
+            expect(Array.from(b.matrix.data.subarray(r * width, (r + 1) * width))).toEqual(
+              Array.from(a.matrix.data.subarray(r * width, (r + 1) * width)),
+            );
+          }
+        },
+      ),
+    );
+  });
+
+  it('streams the same numbers as the batch, also across a snapshot and restore', () => {
+    const spec = { fields: ['x'], delta: true, rollingWindow: 4 };
+    const values = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5];
+    const batch = transformBatch(spec, matrix(values.map((v) => [v])));
+    const first = new FeatureTransformer(spec);
+    const out: number[] = [];
+    values.slice(0, 6).forEach((v, i) => out.push(...(first.push([v], i * 1000) ?? [])));
+    const second = new FeatureTransformer(spec, first.snapshot());
+    values.slice(6).forEach((v, i) => out.push(...(second.push([v], (i + 6) * 1000) ?? [])));
+    expect(out).toEqual(Array.from(batch.matrix.data));
+  });
+
+  it('refuses rows out of time order and rows of the wrong width', () => {
+    const t = new FeatureTransformer({ fields: ['x'] });
+    t.push([1], 1000);
+    expect(() => t.push([1], 1000)).toThrow('rows must come in time order');
+    expect(() => t.push([1, 2], 2000)).toThrow('a row has 2 values, the feature spec has 1 fields');
+  });
+});
