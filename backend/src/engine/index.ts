@@ -8,3 +8,4 @@ export { quantileSorted } from './stats.js';
 export * from './forest/index.js';
 export * from './explain/index.js';
 export * from './evaluate/index.js';
+export * from './features/index.js';

@@ -12,3 +12,4 @@ export {
   type PointMetrics,
   type ThresholdPoint,
 } from './metrics.js';
+export { alertCount, firingPoints, thresholdForAlertBudget, type AlertRule } from './alert-budget.js';

@@ -1,3 +1,4 @@
+import { alertCount, firingPoints, thresholdForAlertBudget } from './alert-budget.js';
 import fc from 'fast-check';
 import {
   averagePrecision,
@@ -105,5 +106,29 @@ describe('eventRecall', () => {
       [3, 3],
       [6, 6],
     ]);
+  });
+});
+
+describe('alert budget', () => {
+  const rule = { window: 5, minAnomalous: 3 };
+
+  it('fires on N of M anomalous points', () => {
+    expect(Array.from(firingPoints([1, 0, 1, 0, 1, 0, 0, 0, 0, 0], rule))).toEqual([
+      0, 0, 0, 0, 1, 0, 0, 0, 0, 0,
+    ]);
+    // Fires at t=4, stops at t=5 (only 2 of 5), fires again from t=6: two alerts, as a pager sees them.
+    expect(alertCount([0.9, 0.1, 0.9, 0.1, 0.9, 0.1, 0.9, 0.9, 0.9], 0.5, rule)).toBe(2);
+  });
+
+  it('picks the lowest threshold that keeps alerts within the budget', () => {
+    // Three bursts of 3 high scores at 0.7, 0.8 and 0.9 among normal 0.3s.
+    const scores = Array.from({ length: 60 }, (_, i) =>
+      i >= 10 && i < 13 ? 0.7 : i >= 30 && i < 33 ? 0.8 : i >= 50 && i < 53 ? 0.9 : 0.3,
+    );
+    expect(thresholdForAlertBudget(scores, rule, 3)).toBe(0.3);
+    expect(thresholdForAlertBudget(scores, rule, 2)).toBe(0.7);
+    expect(thresholdForAlertBudget(scores, rule, 1)).toBe(0.8);
+    expect(thresholdForAlertBudget(scores, rule, 0)).toBe(0.9);
+    expect(() => thresholdForAlertBudget(scores, { window: 2, minAnomalous: 3 }, 0)).toThrow('minAnomalous');
   });
 });
