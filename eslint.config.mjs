@@ -13,12 +13,28 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript entry points run on Node.
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
+  },
+  {
     // The engine is pure: no I/O, no clock, seeded randomness only.
     files: ['backend/src/engine/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['node:*', 'fs', 'http', 'https', 'net', 'child_process', '../../io/*', '../../service/*'] },
+        {
+          patterns: [
+            'node:*',
+            'fs',
+            'http',
+            'https',
+            'net',
+            'child_process',
+            '../../io/*',
+            '../../service/*',
+          ],
+        },
       ],
       'no-restricted-properties': [
         'error',

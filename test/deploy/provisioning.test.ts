@@ -1,0 +1,117 @@
+import { listFiles, readJson, readYaml } from '../support/repo';
+
+interface DataSourceRef {
+  type?: string;
+  uid?: string;
+}
+interface Target {
+  refId: string;
+  datasource?: DataSourceRef;
+  query?: string;
+  rawQuery?: boolean;
+  [key: string]: unknown;
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: DataSourceRef;
+  targets?: Target[];
+  panels?: Panel[];
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  panels: Panel[];
+  annotations: { list: { datasource: DataSourceRef; target?: Target }[] };
+  templating: { list: { name: string; datasource?: DataSourceRef; query?: unknown }[] };
+}
+
+const provisionedDataSources = readYaml<{ datasources: { uid: string; type: string; jsonData?: object }[] }>(
+  'provisioning/datasources/datasources.yaml',
+).datasources;
+const dataSourceUids = new Map(provisionedDataSources.map((d) => [d.uid, d.type]));
+const dashboardFiles = listFiles('dashboards', (f) => f.endsWith('.json'));
+const dashboards = dashboardFiles.map((file) => ({ file, json: readJson<Dashboard>(file) }));
+
+function allPanels(panels: Panel[]): Panel[] {
+  return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
+}
+function allTargets(d: Dashboard): { where: string; ds: DataSourceRef | undefined; target: Target }[] {
+  const fromPanels = allPanels(d.panels).flatMap((p) =>
+    (p.targets ?? []).map((target) => ({
+      where: `${d.uid}/${p.title}`,
+      ds: target.datasource ?? p.datasource,
+      target,
+    })),
+  );
+  const fromAnnotations = d.annotations.list
+    .filter((a) => a.target !== undefined)
+    .map((a) => ({ where: `${d.uid}/annotation`, ds: a.datasource, target: a.target! }));
+  return [...fromPanels, ...fromAnnotations];
+}
+
+describe('Grafana provisioning', () => {
+  it('provisions InfluxDB and Isoscope with fixed uids, the token only in secureJsonData', () => {
+    expect([...dataSourceUids.entries()].sort()).toEqual([
+      ['influxdb', 'influxdb'],
+      ['isoscope', 'isoscope-anomaly-datasource'],
+    ]);
+    const isoscope = readYaml<{ datasources: Record<string, unknown>[] }>(
+      'provisioning/datasources/datasources.yaml',
+    ).datasources.find((d) => d.uid === 'isoscope')!;
+    expect(isoscope.secureJsonData).toEqual({ token: '${ISOSCOPE_TOKEN}' });
+    expect(JSON.stringify(isoscope.jsonData)).not.toContain('TOKEN');
+  });
+
+  it('loads the dashboards folder that compose mounts', () => {
+    const providers = readYaml<{ providers: { options: { path: string } }[] }>(
+      'provisioning/dashboards/dashboards.yaml',
+    ).providers;
+    expect(providers.map((p) => p.options.path)).toEqual(['/var/lib/grafana/dashboards']);
+  });
+
+  it('has an example alert rule on isoscope_anomaly through the provisioned InfluxDB', () => {
+    const groups = readYaml<{
+      groups: { rules: { data: { datasourceUid: string; model: { query?: string } }[] }[] }[];
+    }>('provisioning/alerting/rules.yaml').groups;
+    const queries = groups.flatMap((g) => g.rules.flatMap((r) => r.data));
+    for (const q of queries) expect(['influxdb', '__expr__']).toContain(q.datasourceUid);
+    expect(queries.some((q) => q.model.query?.includes('"isoscope_anomaly"'))).toBe(true);
+  });
+});
+
+describe('dashboards', () => {
+  it('are the three we document, each with a fixed uid', () => {
+    expect(dashboards.map((d) => d.json.uid).sort()).toEqual(
+      ['isoscope-host-drilldown', 'isoscope-infra-overview', 'isoscope-model-ops'].sort(),
+    );
+  });
+
+  it.each(dashboards.map((d) => [d.file, d.json] as const))(
+    '%s refers to provisioned data sources by uid',
+    (_file, d) => {
+      for (const { where, ds } of allTargets(d)) {
+        expect({ where, uid: ds?.uid !== undefined && dataSourceUids.has(ds.uid) }).toEqual({
+          where,
+          uid: true,
+        });
+        expect({ where, type: ds?.type }).toEqual({ where, type: dataSourceUids.get(ds!.uid!) });
+      }
+      for (const variable of d.templating.list) {
+        if (variable.datasource) expect(dataSourceUids.has(variable.datasource.uid ?? '')).toBe(true);
+      }
+    },
+  );
+
+  it.each(dashboards.map((d) => [d.file, d.json] as const))(
+    '%s has InfluxQL queries with a time filter',
+    (_file, d) => {
+      for (const { where, ds, target } of allTargets(d)) {
+        if (ds?.uid !== 'influxdb') continue;
+        expect({ where, raw: target.rawQuery }).toEqual({ where, raw: true });
+        expect(target.query).toMatch(/^SELECT .+ FROM "[^"]+" WHERE .*\$timeFilter/);
+      }
+    },
+  );
+});
