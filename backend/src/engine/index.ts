@@ -9,3 +9,4 @@ export * from './forest/index.js';
 export * from './explain/index.js';
 export * from './evaluate/index.js';
 export * from './features/index.js';
+export * from './drift/index.js';
