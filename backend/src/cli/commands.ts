@@ -8,12 +8,17 @@ interface CommandEntry {
 
 /**
  * Every `isoscope` command, one module each, in the order `--help` lists them. A command is listed
- * here when it works: train, replay, evaluate, validate, serve and token join as they are built.
+ * here when it works: train, evaluate, validate, serve and token join as they are built.
  */
 export const commands: CommandEntry[] = [
   {
     name: 'score',
     summary: 'fit a forest on a training CSV and score another CSV (batch)',
     load: async () => (await import('./score.js')).command,
+  },
+  {
+    name: 'replay',
+    summary: 'run a CSV through the streaming detector as live data would flow',
+    load: async () => (await import('./replay.js')).command,
   },
 ];

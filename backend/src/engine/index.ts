@@ -10,3 +10,4 @@ export * from './explain/index.js';
 export * from './evaluate/index.js';
 export * from './features/index.js';
 export * from './drift/index.js';
+export * from './stream/index.js';

@@ -1,0 +1,58 @@
+import { Random } from '../forest/random.js';
+import { StreamingDetector } from './detector.js';
+
+function rows(n: number, seed: number): number[][] {
+  const rng = new Random(seed);
+  return Array.from({ length: n }, (_, i) => [
+    10 + Math.sin(i / 20) + 0.1 * rng.normal(),
+    5 + 0.2 * rng.normal(),
+  ]);
+}
+
+describe('StreamingDetector', () => {
+  const options = {
+    features: { fields: ['a', 'b'], delta: true },
+    warmup: 64,
+    retrainEvery: 50,
+    window: 200,
+    seed: 9,
+  };
+
+  it('warms up, then scores every row; retrains every N rows', () => {
+    const d = new StreamingDetector(options);
+    const results = rows(400, 1).map((r, i) => d.push(r, i * 1000));
+    expect(results.slice(0, 65).every((r) => r.score === 0 && r.modelVersion === 0)).toBe(true);
+    expect(results[70]!.score).toBeGreaterThan(0);
+    expect(results[399]!.modelVersion).toBeGreaterThan(5);
+  });
+
+  it('continues after snapshot and restore exactly as if it had never stopped', () => {
+    const data = rows(500, 2);
+    const straight = new StreamingDetector(options);
+    const expected = data.map((r, i) => straight.push(r, i * 1000));
+    const first = new StreamingDetector(options);
+    const got = data.slice(0, 237).map((r, i) => first.push(r, i * 1000));
+    const snapshot = JSON.parse(JSON.stringify(first.snapshot())) as ReturnType<
+      StreamingDetector['snapshot']
+    >;
+    const second = StreamingDetector.restore(snapshot);
+    got.push(...data.slice(237).map((r, i) => second.push(r, (i + 237) * 1000)));
+    expect(got).toEqual(expected);
+  });
+
+  it('flags and explains a jump', () => {
+    const d = new StreamingDetector(options);
+    rows(300, 3).forEach((r, i) => d.push(r, i * 1000));
+    const spike = d.push([10, 50], 300_000);
+    expect(spike.isAnomaly).toBe(true);
+    expect(spike.topFeature).toMatch(/^b/);
+  });
+
+  it('refuses options that cannot work', () => {
+    expect(() => new StreamingDetector({ ...options, warmup: 1 })).toThrow('warmup must be an integer ≥ 2');
+    expect(() => new StreamingDetector({ ...options, window: 10 })).toThrow('window must be an integer ≥ 64');
+    expect(() => new StreamingDetector({ ...options, contamination: 0.7 })).toThrow(
+      'contamination must be in (0, 0.5]',
+    );
+  });
+});

@@ -1,0 +1,238 @@
+import { EngineError } from '../errors.js';
+import { explain } from '../explain/explain.js';
+import { FeatureTransformer, type FeatureState } from '../features/transform.js';
+import type { FeatureSpec } from '../features/spec.js';
+import { IsolationForest } from '../forest/forest.js';
+
+export interface StreamOptions {
+  /** What the detector sees; see FeatureSpec. */
+  features: FeatureSpec;
+  /** Feature rows collected before the first model is trained. Default 512 (twice a tree's sample). */
+  warmup?: number;
+  /** Retrain after this many new rows. Default: the warm-up size. 0 = never. */
+  retrainEvery?: number;
+  /** Rows kept for retraining (a sliding window). Default 8192. */
+  window?: number;
+  /**
+   * Leave rows the current model flagged out of the retraining window, so an incident is not
+   * learnt as normal. Default true. When more than 5 × contamination of the rows since the last
+   * training were flagged, this is no incident but a new normal (a deploy, a migration), and
+   * flagged rows are kept so the next model learns it instead of flagging it for ever.
+   */
+  excludeAnomalies?: boolean;
+  trees?: number;
+  maxSamples?: number | 'auto';
+  /** Share of the training window expected to be anomalous; the threshold is that quantile. Default 0.01. */
+  contamination?: number;
+  seed?: number;
+}
+
+export interface StreamResult {
+  /** Score in (0, 1]; 0 while warming up (no model yet, or the feature look-back not yet full). */
+  score: number;
+  isAnomaly: boolean;
+  /** For anomalous rows: the feature that pushed hardest towards anomalous (TreeSHAP). */
+  topFeature?: string;
+  /** Which model scored the row (0 = none yet). */
+  modelVersion: number;
+}
+
+/** Everything a detector needs to continue where it stopped: JSON-safe (the model as base64). */
+export interface StreamSnapshot {
+  format: 1;
+  options: Required<StreamOptions>;
+  features: FeatureState;
+  /** Row-major feature rows of the retraining window, oldest first. */
+  window: number[];
+  rowsSinceTraining: number;
+  flaggedSinceTraining: number;
+  modelVersion: number;
+  model?: string;
+}
+
+/** Flagged share, as a multiple of contamination, above which flagged rows are a new normal, not incidents. */
+const REGIME_CHANGE_FACTOR = 5;
+
+const DEFAULTS = {
+  warmup: 512,
+  window: 8192,
+  excludeAnomalies: true,
+  trees: 100,
+  maxSamples: 'auto',
+  contamination: 0.01,
+  seed: 0,
+} as const;
+
+function resolve(options: StreamOptions): Required<StreamOptions> {
+  const warmup = options.warmup ?? DEFAULTS.warmup;
+  const positiveInt = (name: string, v: number, min: number): void => {
+    if (!Number.isInteger(v) || v < min)
+      throw new EngineError('BAD_OPTION', `stream: ${name} must be an integer ≥ ${min}, got ${v}`, {
+        option: name,
+      });
+  };
+  positiveInt('warmup', warmup, 2);
+  const retrainEvery = options.retrainEvery ?? warmup;
+  positiveInt('retrainEvery', retrainEvery, 0);
+  const window = options.window ?? Math.max(DEFAULTS.window, warmup);
+  positiveInt('window', window, warmup);
+  const contamination = options.contamination ?? DEFAULTS.contamination;
+  if (!(contamination > 0 && contamination <= 0.5)) {
+    throw new EngineError('BAD_OPTION', `stream: contamination must be in (0, 0.5], got ${contamination}`, {
+      option: 'contamination',
+    });
+  }
+  return {
+    features: options.features,
+    warmup,
+    retrainEvery,
+    window,
+    excludeAnomalies: options.excludeAnomalies ?? DEFAULTS.excludeAnomalies,
+    trees: options.trees ?? DEFAULTS.trees,
+    maxSamples: options.maxSamples ?? DEFAULTS.maxSamples,
+    contamination,
+    seed: options.seed ?? DEFAULTS.seed,
+  };
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const s = atob(text);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * An anomaly detector for a stream of rows, as live data arrives: it collects a warm-up, trains
+ * its first forest, then scores every row the moment it comes; every `retrainEvery` rows it
+ * retrains on a sliding window of recent rows (leaving out what it flagged), and the threshold
+ * follows the newest model. Each retrain uses seed + model version, so a replay is deterministic,
+ * and nothing it outputs for row t depends on rows after t.
+ */
+export class StreamingDetector {
+  readonly options: Required<StreamOptions>;
+  private readonly transformer: FeatureTransformer;
+  private readonly width: number;
+  /** A ring buffer of feature rows: `windowRows` rows ending just before `windowNext`. */
+  private window: Float64Array;
+  private windowRows = 0;
+  private windowNext = 0;
+  private rowsSinceTraining = 0;
+  private flaggedSinceTraining = 0;
+  private forest: IsolationForest | undefined;
+  private version = 0;
+
+  constructor(options: StreamOptions, snapshot?: StreamSnapshot) {
+    this.options = resolve(snapshot?.options ?? options);
+    this.transformer = new FeatureTransformer(this.options.features, snapshot?.features);
+    this.width = this.transformer.names.length;
+    this.window = new Float64Array(this.options.window * this.width);
+    if (snapshot) {
+      this.window.set(snapshot.window);
+      this.windowRows = snapshot.window.length / this.width;
+      this.windowNext = this.windowRows % this.options.window;
+      this.rowsSinceTraining = snapshot.rowsSinceTraining;
+      this.flaggedSinceTraining = snapshot.flaggedSinceTraining;
+      this.version = snapshot.modelVersion;
+      if (snapshot.model) this.forest = IsolationForest.deserialize(fromBase64(snapshot.model));
+    }
+  }
+
+  /** Names of the features, for explanations. */
+  get featureNames(): string[] {
+    return this.transformer.names;
+  }
+
+  get model(): IsolationForest | undefined {
+    return this.forest;
+  }
+
+  /** Takes the next row (raw field values in the spec's order, NaN = missing) and scores it. */
+  push(values: ArrayLike<number>, timeMs: number): StreamResult {
+    const x = this.transformer.push(values, timeMs);
+    if (!x) return { score: 0, isAnomaly: false, modelVersion: this.version };
+    let result: StreamResult = { score: 0, isAnomaly: false, modelVersion: this.version };
+    if (this.forest) {
+      const score = this.forest.scoreOne(x);
+      const isAnomaly = this.forest.isAnomaly(score);
+      result = { score, isAnomaly, modelVersion: this.version };
+      if (isAnomaly) {
+        const c = explain(this.forest, x).contributions;
+        let best = 0;
+        for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
+        result.topFeature = this.transformer.names[best]!;
+      }
+    }
+    this.rowsSinceTraining++;
+    if (result.isAnomaly) this.flaggedSinceTraining++;
+    const regimeChange =
+      this.flaggedSinceTraining > REGIME_CHANGE_FACTOR * this.options.contamination * this.rowsSinceTraining;
+    if (!(result.isAnomaly && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
+    const due = this.forest
+      ? this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery
+      : this.windowRows >= this.options.warmup;
+    if (due && this.windowRows >= 2) this.train();
+    return result;
+  }
+
+  private remember(x: Float64Array): void {
+    this.window.set(x, this.windowNext * this.width);
+    this.windowNext = (this.windowNext + 1) % this.options.window;
+    this.windowRows = Math.min(this.windowRows + 1, this.options.window);
+  }
+
+  /** The window's rows oldest first, as one contiguous copy. */
+  private windowInOrder(): Float64Array {
+    const { width } = this;
+    const out = new Float64Array(this.windowRows * width);
+    const start = (this.windowNext - this.windowRows + this.options.window) % this.options.window;
+    const firstPart = Math.min(this.windowRows, this.options.window - start);
+    out.set(this.window.subarray(start * width, (start + firstPart) * width), 0);
+    out.set(this.window.subarray(0, (this.windowRows - firstPart) * width), firstPart * width);
+    return out;
+  }
+
+  private train(): void {
+    this.version++;
+    const data = this.windowInOrder();
+    this.forest = IsolationForest.fit(
+      { rows: this.windowRows, cols: this.width, data },
+      {
+        trees: this.options.trees,
+        maxSamples: this.options.maxSamples,
+        contamination: this.options.contamination,
+        seed: (this.options.seed + this.version) >>> 0,
+      },
+    );
+    this.rowsSinceTraining = 0;
+    this.flaggedSinceTraining = 0;
+  }
+
+  snapshot(): StreamSnapshot {
+    return {
+      format: 1,
+      options: this.options,
+      features: this.transformer.snapshot(),
+      window: Array.from(this.windowInOrder()),
+      rowsSinceTraining: this.rowsSinceTraining,
+      flaggedSinceTraining: this.flaggedSinceTraining,
+      modelVersion: this.version,
+      ...(this.forest ? { model: toBase64(this.forest.serialize()) } : {}),
+    };
+  }
+
+  static restore(snapshot: StreamSnapshot): StreamingDetector {
+    if (snapshot.format !== 1)
+      throw new EngineError(
+        'FORMAT_VERSION',
+        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 1)`,
+      );
+    return new StreamingDetector(snapshot.options, snapshot);
+  }
+}

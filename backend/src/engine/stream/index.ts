@@ -1,0 +1,1 @@
+export { StreamingDetector, type StreamOptions, type StreamResult, type StreamSnapshot } from './detector.js';
