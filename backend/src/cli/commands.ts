@@ -8,7 +8,7 @@ interface CommandEntry {
 
 /**
  * Every `isoscope` command, one module each, in the order `--help` lists them. A command is listed
- * here when it works: train, evaluate, validate, serve and token join as they are built.
+ * here when it works: train, validate, serve and token join as they are built.
  */
 export const commands: CommandEntry[] = [
   {
@@ -20,5 +20,10 @@ export const commands: CommandEntry[] = [
     name: 'replay',
     summary: 'run a CSV through the streaming detector as live data would flow',
     load: async () => (await import('./replay.js')).command,
+  },
+  {
+    name: 'evaluate',
+    summary: 'compare scores with labels: precision, recall, F1, ROC-AUC, PR-AUC, incidents',
+    load: async () => (await import('./evaluate.js')).command,
   },
 ];

@@ -4,6 +4,7 @@ export { tokenizeCsv } from './tokenize.js';
 export {
   alignFeatures,
   parseMetricsCsv,
+  readCsvHeader,
   readMetricsCsv,
   TIMESTAMP_COLUMNS,
   type CsvReadOptions,

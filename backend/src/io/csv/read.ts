@@ -14,6 +14,8 @@ export interface CsvReadOptions {
   labelOptional?: boolean;
   /** Columns that are not features (tags such as `host`); each must exist. */
   ignoreColumns?: readonly string[];
+  /** Read only these feature columns (each must exist); the others are skipped unread. */
+  columns?: readonly string[];
   /** Empty cells become NaN instead of an error (validation and causal imputation handle them). */
   allowMissing?: boolean;
 }
@@ -37,16 +39,18 @@ export interface MetricsTable {
 
 /** Reads a metrics CSV from disk. A missing or unreadable file is a CsvError naming it. */
 export async function readMetricsCsv(file: string, options: CsvReadOptions = {}): Promise<MetricsTable> {
-  let text: string;
+  return parseMetricsCsv(await readText(file), file, options);
+}
+
+async function readText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
     throw new CsvError(file, why);
   }
-  return parseMetricsCsv(text, file, options);
 }
 
 /**
@@ -87,9 +91,9 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
   const timeIndex = names.findIndex((n) =>
     (TIMESTAMP_COLUMNS as readonly string[]).includes(n.toLowerCase()),
   );
-  const featureIndex = names
-    .map((_, i) => i)
-    .filter((i) => i !== labelIndex && i !== timeIndex && !ignored.has(i));
+  const featureIndex = options.columns
+    ? options.columns.map((name) => columnIndex(name, 'requested'))
+    : names.map((_, i) => i).filter((i) => i !== labelIndex && i !== timeIndex && !ignored.has(i));
   if (featureIndex.length === 0) {
     throw new CsvError(file, 'no feature columns: every column is the time, the label or ignored', 1);
   }
@@ -184,4 +188,21 @@ export function alignFeatures(table: MetricsTable, names: readonly string[]): Ma
   for (let r = 0; r < rows; r++)
     for (let c = 0; c < cols; c++) out[r * cols + c] = data[r * cols + from[c]!]!;
   return { rows, cols, data: out };
+}
+
+/** The header row of a CSV file (column names), without parsing the rest. */
+export async function readCsvHeader(file: string): Promise<string[]> {
+  const text = await readText(file);
+  let header: string[] | undefined;
+  const stop = new Error('header read');
+  try {
+    tokenizeCsv(text, (fields) => {
+      header = fields.map((f) => f.trim());
+      throw stop;
+    });
+  } catch (err) {
+    if (err !== stop) throw err;
+  }
+  if (header === undefined) throw new CsvError(file, 'the file is empty: a header row is needed');
+  return header;
 }
