@@ -8,7 +8,7 @@ interface CommandEntry {
 
 /**
  * Every `isoscope` command, one module each, in the order `--help` lists them. A command is listed
- * here when it works: train, validate, serve and token join as they are built.
+ * here when it works: train, serve and token join as they are built.
  */
 export const commands: CommandEntry[] = [
   {
@@ -25,5 +25,10 @@ export const commands: CommandEntry[] = [
     name: 'evaluate',
     summary: 'compare scores with labels: precision, recall, F1, ROC-AUC, PR-AUC, incidents',
     load: async () => (await import('./evaluate.js')).command,
+  },
+  {
+    name: 'validate',
+    summary: 'check a window of data: schema, ranges, missing, duplicates, outliers, statistics',
+    load: async () => (await import('./validate.js')).command,
   },
 ];

@@ -11,3 +11,4 @@ export * from './evaluate/index.js';
 export * from './features/index.js';
 export * from './drift/index.js';
 export * from './stream/index.js';
+export * from './validate/index.js';

@@ -18,6 +18,8 @@ export interface CsvReadOptions {
   columns?: readonly string[];
   /** Empty cells become NaN instead of an error (validation and causal imputation handle them). */
   allowMissing?: boolean;
+  /** Cells that are not numbers become NaN and are counted in `nonNumeric` instead of an error (validation). */
+  lenient?: boolean;
 }
 
 /** A CSV of metrics: one row per moment, numeric feature columns, optionally a time and a label. */
@@ -35,6 +37,8 @@ export interface MetricsTable {
   labels?: Uint8Array;
   /** 1-based file line of each data row, for messages about a row. */
   lines: Uint32Array;
+  /** With `lenient`: per feature column, the cells that were not numbers. */
+  nonNumeric?: number[];
 }
 
 /** Reads a metrics CSV from disk. A missing or unreadable file is a CsvError naming it. */
@@ -103,6 +107,7 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
   const cols = featureIndex.length;
   const data = new Float64Array(rows * cols);
   const labels = labelIndex >= 0 ? new Uint8Array(rows) : undefined;
+  const nonNumeric = options.lenient ? new Array<number>(cols).fill(0) : undefined;
   const timestampRaw = timeIndex >= 0 ? new Array<string>(rows) : undefined;
   const timeMs = timeIndex >= 0 ? new Float64Array(rows) : undefined;
   for (let r = 0; r < rows; r++) {
@@ -113,7 +118,14 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
     }
     for (let c = 0; c < cols; c++) {
       const i = featureIndex[c]!;
-      data[r * cols + c] = numberCell(fields[i]!, file, line, names[i]!, options.allowMissing === true);
+      if (nonNumeric) {
+        const cell = fields[i]!.trim();
+        const v = cell === '' ? Number.NaN : Number(cell);
+        if (cell !== '' && !Number.isFinite(v) && !/^(nan|null|na)$/i.test(cell)) nonNumeric[c]!++;
+        data[r * cols + c] = Number.isFinite(v) ? v : Number.NaN;
+      } else {
+        data[r * cols + c] = numberCell(fields[i]!, file, line, names[i]!, options.allowMissing === true);
+      }
     }
     if (labels) {
       const v = numberCell(fields[labelIndex]!, file, line, names[labelIndex]!, false);
@@ -144,6 +156,7 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
     matrix: { rows, cols, data },
     ...(labels ? { labels } : {}),
     lines: Uint32Array.from(lineOf),
+    ...(nonNumeric ? { nonNumeric } : {}),
   };
 }
 

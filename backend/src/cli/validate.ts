@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { validateData, type CheckStatus, type ValidationInput } from '../engine/index.js';
+import { readMetricsCsv, type MetricsTable } from '../io/csv/index.js';
+import type { CliCommand } from './context.js';
+import { requiredFlag } from './options.js';
+
+const usage = `Usage: isoscope validate --input data.csv [--reference ref.csv] [--json]
+
+Checks a window of data before it trains or feeds a model: schema (columns present and numeric),
+ranges, missing values, duplicate timestamps and rows, outliers, and statistics (means, spreads,
+medians against the reference; constant columns). Each check says pass, warn or fail, with its
+numbers and what to do. Exit code 1 when a check fails, 2 when a file cannot be read.
+
+Options:
+  --input FILE          the data to check
+  --reference FILE      training data to compare with (columns, ranges, statistics)
+  --label-column NAME   a 0/1 column that is not a metric
+  --ignore-column NAME  a column that is not a metric (a tag such as host); repeatable
+  --json                print the report as JSON
+`;
+
+function toInput(t: MetricsTable): ValidationInput {
+  const { rows, cols, data } = t.matrix;
+  const values = Array.from({ length: cols }, (_, c) =>
+    Float64Array.from({ length: rows }, (_, r) => data[r * cols + c]!),
+  );
+  return {
+    columns: t.featureNames,
+    values,
+    ...(t.nonNumeric ? { nonNumeric: t.nonNumeric } : {}),
+    ...(t.timeMs ? { timeMs: t.timeMs } : {}),
+  };
+}
+
+const MARK: Record<CheckStatus, string> = { pass: '✓ pass', warn: '! warn', fail: '✗ fail' };
+
+export const command: CliCommand = {
+  usage,
+  async run({ argv, stdout }) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        input: { type: 'string' },
+        reference: { type: 'string' },
+        'label-column': { type: 'string' },
+        'ignore-column': { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    const input = requiredFlag(values, 'input');
+    const read = (file: string): Promise<MetricsTable> =>
+      readMetricsCsv(file, {
+        lenient: true,
+        ...(values['label-column'] !== undefined
+          ? { labelColumn: values['label-column'], labelOptional: true }
+          : {}),
+        ...(values['ignore-column'] ? { ignoreColumns: values['ignore-column'] } : {}),
+      });
+    const data = toInput(await read(input));
+    const reference = values.reference !== undefined ? toInput(await read(values.reference)) : undefined;
+    const report = validateData(data, reference);
+    if (values.json) {
+      stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      const out = [
+        `${input}: ${report.rows} rows, ${data.columns.length} columns${values.reference ? `, against ${values.reference}` : ''}`,
+        '',
+      ];
+      for (const check of report.checks) {
+        out.push(`${MARK[check.status]}  ${check.check.padEnd(10)} ${check.message}`);
+      }
+      out.push('', `overall: ${report.status}`);
+      stdout.write(`${out.join('\n')}\n`);
+    }
+    return report.status === 'fail' ? 1 : 0;
+  },
+};

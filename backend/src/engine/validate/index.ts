@@ -1,0 +1,10 @@
+export {
+  validateData,
+  VALIDATION_DEFAULTS,
+  type CheckResult,
+  type CheckStatus,
+  type ColumnFinding,
+  type ValidationInput,
+  type ValidationOptions,
+  type ValidationReport,
+} from './checks.js';
