@@ -8,7 +8,7 @@ interface CommandEntry {
 
 /**
  * Every `isoscope` command, one module each, in the order `--help` lists them. A command is listed
- * here when it works: train, serve and token join as they are built.
+ * here when it works: serve and token join as they are built.
  */
 export const commands: CommandEntry[] = [
   {
@@ -30,5 +30,10 @@ export const commands: CommandEntry[] = [
     name: 'validate',
     summary: 'check a window of data: schema, ranges, missing, duplicates, outliers, statistics',
     load: async () => (await import('./validate.js')).command,
+  },
+  {
+    name: 'train',
+    summary: 'train a tuned model bundle from a CSV (time-ordered split, grid search, test metrics)',
+    load: async () => (await import('./train.js')).command,
   },
 ];

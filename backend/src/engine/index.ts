@@ -12,3 +12,4 @@ export * from './features/index.js';
 export * from './drift/index.js';
 export * from './stream/index.js';
 export * from './validate/index.js';
+export * from './pipeline/index.js';

@@ -1,0 +1,150 @@
+import { parseArgs } from 'node:util';
+import { trainPipeline, type ModelBundle } from '../engine/index.js';
+import { CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
+import { writeFileAtomic } from '../io/files.js';
+import type { CliCommand } from './context.js';
+import { integerFlag, requiredFlag } from './options.js';
+import { Progress } from './progress.js';
+
+const usage = `Usage: isoscope train --input data.csv --out model.isoscope [options]
+
+Trains a tuned model bundle: splits the rows in time order (70 % train, 15 % validation, 15 % test),
+searches trees, samples per tree and contamination on the validation part (F1 with labels; without
+labels the mass–volume criterion, which says how tightly the model wraps the data), trains the
+final model on train + validation and measures it on the test part. The bundle (JSON) holds the
+forest, the feature spec, the threshold, the grid, the metrics, the training reference for drift
+tests, and a validation report of the training data.
+
+Options:
+  --input FILE          metrics CSV (time column optional; every other numeric column is a metric)
+  --out FILE            where to write the model bundle
+  --label-column NAME   0/1 ground truth: enables F1 tuning, test metrics and robustness scenarios
+  --ignore-column NAME  a column that is not a metric; repeatable
+  --shingle N           the last N values of each column as one vector (default 8 for one column)
+  --delta               add each column's change since the last row
+  --seed N              random seed (default 0)
+  --json                print the report as JSON
+  --grid-csv FILE       also write the grid-search table as CSV
+`;
+
+function report(bundle: ModelBundle, input: string, out: string): string {
+  const f = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(4));
+  const [, trainEnd] = bundle.split.train;
+  const [, validationEnd] = bundle.split.validation;
+  const [, end] = bundle.split.test;
+  const lines = [
+    `${input}: ${end} rows → train ${trainEnd}, validation ${validationEnd - trainEnd}, test ${end - validationEnd} (in time order)`,
+    `features (${bundle.featureNames.length}): ${bundle.featureNames.slice(0, 8).join(', ')}${bundle.featureNames.length > 8 ? ', …' : ''}`,
+    `grid search by ${bundle.criterion === 'f1' ? 'F1 on the validation part (labels)' : 'mass–volume area on the validation part (no labels; lower is better, contamination stays 0.01)'}:`,
+    '    trees  samples  shingle  contamination  value',
+  ];
+  const sorted = [...bundle.grid].sort((a, b) =>
+    bundle.criterion === 'f1' ? b.value - a.value : a.value - b.value,
+  );
+  for (const row of sorted.slice(0, 8)) {
+    const mark = row === bundle.chosen || JSON.stringify(row) === JSON.stringify(bundle.chosen) ? '→' : ' ';
+    lines.push(
+      `  ${mark} ${String(row.trees).padStart(5)}  ${String(row.maxSamples).padStart(7)}  ${String(row.shingle).padStart(7)}  ${String(row.contamination).padStart(13)}  ${f(row.value)}`,
+    );
+  }
+  if (sorted.length > 8) lines.push(`    … ${sorted.length - 8} more`);
+  const t = bundle.test;
+  lines.push(
+    `test: ${t.rows} rows, ${(100 * t.flaggedShare).toFixed(2)}% flagged (threshold ${bundle.threshold.toFixed(4)})`,
+  );
+  if (t.rocAuc !== undefined) {
+    lines.push(
+      `      ROC-AUC ${f(t.rocAuc)}  PR-AUC ${f(t.prAuc)}  best F1 ${f(t.bestF1)}  precision ${f(t.precision)}  recall ${f(t.recall)}  F1 ${f(t.f1)}  incidents ${t.incidentsFound}`,
+    );
+  } else {
+    lines.push(`      mass–volume area ${f(t.massVolume)} (no labels)`);
+  }
+  if (bundle.robustness) {
+    lines.push('robustness on the test part (ROC-AUC / PR-AUC / F1):');
+    for (const r of bundle.robustness)
+      lines.push(
+        `  ${r.scenario.padEnd(19)} ${String(r.strength).padStart(5)}  ${f(r.rocAuc)} / ${f(r.prAuc)} / ${f(r.f1)}`,
+      );
+  }
+  const failed = bundle.validation.checks.filter((c) => c.status !== 'pass');
+  lines.push(
+    `training data: ${failed.length ? failed.map((c) => `${c.check} ${c.status}`).join(', ') : 'all six checks pass'}`,
+  );
+  lines.push(`model bundle → ${out}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const command: CliCommand = {
+  usage,
+  async run({ argv, stdout, stderr }) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        input: { type: 'string' },
+        out: { type: 'string' },
+        'label-column': { type: 'string' },
+        'ignore-column': { type: 'string', multiple: true },
+        shingle: { type: 'string' },
+        delta: { type: 'boolean' },
+        seed: { type: 'string' },
+        json: { type: 'boolean' },
+        'grid-csv': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    const input = requiredFlag(values, 'input');
+    const out = requiredFlag(values, 'out');
+    const seed = integerFlag(values.seed, 'seed', 0, 0xffffffff);
+    const shingleFlag = integerFlag(values.shingle, 'shingle', 1, 64);
+    const table = await readMetricsCsv(input, {
+      allowMissing: true,
+      ...(values['label-column'] !== undefined ? { labelColumn: values['label-column'] } : {}),
+      ...(values['ignore-column'] ? { ignoreColumns: values['ignore-column'] } : {}),
+    });
+    if (table.matrix.rows < 30)
+      throw new CsvError(input, `${table.matrix.rows} rows: training needs at least 30`);
+    const fields = table.featureNames;
+    const progress = new Progress(stderr);
+    const bundle = trainPipeline(
+      {
+        raw: table.matrix,
+        ...(table.timeMs ? { timeMs: table.timeMs } : {}),
+        ...(table.labels ? { labels: table.labels } : {}),
+      },
+      {
+        features: {
+          fields,
+          shingle: shingleFlag ?? (fields.length === 1 ? 8 : 1),
+          delta: values.delta === true,
+        },
+        ...(seed !== undefined ? { seed } : {}),
+        onProgress: (done, total) => progress.update('grid search', done, total),
+      },
+    );
+    progress.finish();
+    await writeFileAtomic(out, `${JSON.stringify(bundle)}\n`);
+    if (values['grid-csv']) {
+      await writeCsvAtomic(
+        values['grid-csv'],
+        [
+          'trees',
+          'max_samples',
+          'shingle',
+          'contamination',
+          bundle.criterion === 'f1' ? 'validation_f1' : 'mass_volume_area',
+        ],
+        bundle.grid.map((r) => [
+          String(r.trees),
+          String(r.maxSamples),
+          String(r.shingle),
+          String(r.contamination),
+          String(r.value),
+        ]),
+      );
+    }
+    const { model: _model, reference: _reference, ...summary } = bundle;
+    stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : report(bundle, input, out));
+    return 0;
+  },
+};

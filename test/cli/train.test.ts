@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isoscope } from '../support/cli.js';
+
+describe('isoscope train', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'isoscope-train-'));
+  const input = join(dir, 'in.csv');
+  const rows = Array.from({ length: 1500 }, (_, i) => {
+    const incident = i % 150 >= 144;
+    const load = Math.sin(i / 40) + 0.05 * Math.cos(i * 7.3);
+    return `${1700000000 + 60 * i},${(20 + 5 * load + (incident ? 15 : 0)).toFixed(3)},${(40 + 3 * load).toFixed(3)},${incident ? 1 : 0}`;
+  });
+  writeFileSync(input, `timestamp,cpu,mem,label\n${rows.join('\n')}\n`);
+
+  it('writes a model bundle and reports the split, the grid, the test metrics and robustness', () => {
+    const out = join(dir, 'model.isoscope');
+    const grid = join(dir, 'grid.csv');
+    const r = isoscope([
+      'train',
+      '--input',
+      input,
+      '--label-column',
+      'label',
+      '--out',
+      out,
+      '--grid-csv',
+      grid,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('1500 rows → train 1050, validation 225, test 225 (in time order)');
+    expect(r.stdout).toContain('grid search by F1 on the validation part');
+    expect(r.stdout).toContain('robustness on the test part');
+    const bundle = JSON.parse(readFileSync(out, 'utf8')) as {
+      format: string;
+      featureNames: string[];
+      model: string;
+    };
+    expect(bundle.format).toBe('isoscope-model');
+    expect(bundle.featureNames).toEqual(['cpu', 'mem']);
+    expect(readFileSync(grid, 'utf8').split('\n')[0]).toBe(
+      'trees,max_samples,shingle,contamination,validation_f1',
+    );
+  });
+
+  it('refuses too few rows with exit code 2', () => {
+    const small = join(dir, 'small.csv');
+    writeFileSync(small, 'cpu\n1\n2\n3\n');
+    const r = isoscope(['train', '--input', small, '--out', join(dir, 'never.isoscope')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('3 rows: training needs at least 30');
+  });
+});
