@@ -13,7 +13,11 @@ export const DRIFT_THRESHOLDS = {
   /** KS: p < 0.01 and the CDFs differ by at least 0.1 somewhere. */
   ksPvalue: 0.01,
   ksStatistic: 0.1,
-  /** PSI ≥ 0.2: the usual "significant shift" line (0.1–0.2 is "moderate"). */
+  /**
+   * PSI ≥ 0.2: the usual "significant shift" line (0.1–0.2 is "moderate"), plus PSI's expected
+   * value between two samples of one distribution, (bins − 1)(1/n + 1/m), which is 0.23 for two
+   * windows of 100 rows: without it small windows drift on noise.
+   */
   psi: 0.2,
   /** Jensen–Shannon distance (base 2) ≥ 0.1 on the decile bins. */
   jensenShannon: 0.1,
@@ -84,7 +88,7 @@ export function featureDrift(
   const t = DRIFT_THRESHOLDS;
   const verdicts: Record<DriftTest, boolean> = {
     ks: ks.pvalue < t.ksPvalue && ks.statistic >= t.ksStatistic,
-    psi: p >= t.psi,
+    psi: p >= t.psi + bins.edges.length * (1 / reference.length + 1 / current.length),
     jensenShannon: js >= t.jensenShannon,
     wasserstein: wassersteinScaled >= t.wassersteinScaled,
     andersonDarling: ad !== undefined && ad.significanceLevel <= t.adSignificance,

@@ -48,6 +48,21 @@ describe('StreamingDetector', () => {
     expect(spike.topFeature).toMatch(/^b/);
   });
 
+  it('retrains at once when the drift consensus fires, even with no retraining schedule', () => {
+    const d = new StreamingDetector({ ...options, retrainEvery: 0, driftCheckEvery: 300 });
+    const data = rows(1200, 4);
+    data.forEach((r, i) => d.push(i < 400 ? r : [r[0]! + 5, r[1]! + 3], i * 1000));
+    expect(d.retrainsOnDrift).toBeGreaterThan(0);
+    expect(d.snapshot().modelVersion).toBe(1 + d.retrainsOnDrift);
+  });
+
+  it('does not retrain on drift while the data stays the same', () => {
+    const d = new StreamingDetector({ ...options, retrainEvery: 0, driftCheckEvery: 300 });
+    const rng = new Random(5);
+    for (let i = 0; i < 3000; i++) d.push([10 + rng.normal(), 5 + rng.normal()], i * 1000);
+    expect(d.retrainsOnDrift).toBe(0);
+  });
+
   it('refuses options that cannot work', () => {
     expect(() => new StreamingDetector({ ...options, warmup: 1 })).toThrow('warmup must be an integer ≥ 2');
     expect(() => new StreamingDetector({ ...options, window: 10 })).toThrow('window must be an integer ≥ 64');

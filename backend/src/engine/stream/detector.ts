@@ -1,3 +1,4 @@
+import { driftReport } from '../drift/report.js';
 import { EngineError } from '../errors.js';
 import { explain } from '../explain/explain.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
@@ -11,6 +12,12 @@ export interface StreamOptions {
   warmup?: number;
   /** Retrain after this many new rows. Default: the warm-up size. 0 = never. */
   retrainEvery?: number;
+  /**
+   * Every this many rows, the last rows are compared with the current model's training data by the
+   * five drift tests; when their consensus says a feature drifted, the detector retrains at once
+   * instead of waiting for the schedule. Default 512 (fewer rows make PSI and JS noisy); 0 = off.
+   */
+  driftCheckEvery?: number;
   /** Rows kept for retraining (a sliding window). Default 8192. */
   window?: number;
   /**
@@ -48,12 +55,19 @@ export interface StreamSnapshot {
   flaggedSinceTraining: number;
   modelVersion: number;
   model?: string;
+  /** The current model's training sample and the rows since, for the drift check. */
+  driftReference: number[];
+  recent: number[];
+  driftRetrains: number;
 }
 
 /** Flagged share, as a multiple of contamination, above which flagged rows are a new normal, not incidents. */
 const REGIME_CHANGE_FACTOR = 5;
+/** Training rows kept as the drift reference: enough for the tests, small enough to snapshot. */
+const DRIFT_REFERENCE_ROWS = 1024;
 
 const DEFAULTS = {
+  driftCheckEvery: 512,
   warmup: 512,
   window: 8192,
   excludeAnomalies: true,
@@ -74,6 +88,8 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
   positiveInt('warmup', warmup, 2);
   const retrainEvery = options.retrainEvery ?? warmup;
   positiveInt('retrainEvery', retrainEvery, 0);
+  const driftCheckEvery = options.driftCheckEvery ?? DEFAULTS.driftCheckEvery;
+  positiveInt('driftCheckEvery', driftCheckEvery, 0);
   const window = options.window ?? Math.max(DEFAULTS.window, warmup);
   positiveInt('window', window, warmup);
   const contamination = options.contamination ?? DEFAULTS.contamination;
@@ -86,6 +102,7 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
     features: options.features,
     warmup,
     retrainEvery,
+    driftCheckEvery,
     window,
     excludeAnomalies: options.excludeAnomalies ?? DEFAULTS.excludeAnomalies,
     trees: options.trees ?? DEFAULTS.trees,
@@ -127,12 +144,19 @@ export class StreamingDetector {
   private flaggedSinceTraining = 0;
   private forest: IsolationForest | undefined;
   private version = 0;
+  /** Up to DRIFT_REFERENCE_ROWS rows of the current model's training window, evenly spaced. */
+  private driftReference = new Float64Array(0);
+  /** The last `driftCheckEvery` feature rows, flagged or not, oldest first once full. */
+  private recent: Float64Array;
+  private recentRows = 0;
+  private driftRetrains = 0;
 
   constructor(options: StreamOptions, snapshot?: StreamSnapshot) {
     this.options = resolve(snapshot?.options ?? options);
     this.transformer = new FeatureTransformer(this.options.features, snapshot?.features);
     this.width = this.transformer.names.length;
     this.window = new Float64Array(this.options.window * this.width);
+    this.recent = new Float64Array(this.options.driftCheckEvery * this.width);
     if (snapshot) {
       this.window.set(snapshot.window);
       this.windowRows = snapshot.window.length / this.width;
@@ -141,6 +165,10 @@ export class StreamingDetector {
       this.flaggedSinceTraining = snapshot.flaggedSinceTraining;
       this.version = snapshot.modelVersion;
       if (snapshot.model) this.forest = IsolationForest.deserialize(fromBase64(snapshot.model));
+      this.driftReference = Float64Array.from(snapshot.driftReference);
+      this.recent.set(snapshot.recent);
+      this.recentRows = snapshot.recent.length / this.width;
+      this.driftRetrains = snapshot.driftRetrains;
     }
   }
 
@@ -175,10 +203,36 @@ export class StreamingDetector {
       this.flaggedSinceTraining > REGIME_CHANGE_FACTOR * this.options.contamination * this.rowsSinceTraining;
     if (!(result.isAnomaly && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
     const due = this.forest
-      ? this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery
+      ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
+        this.drifted(x)
       : this.windowRows >= this.options.warmup;
     if (due && this.windowRows >= 2) this.train();
     return result;
+  }
+
+  /** How many times the drift consensus triggered a retrain. */
+  get retrainsOnDrift(): number {
+    return this.driftRetrains;
+  }
+
+  /** Adds x to the recent rows; every `driftCheckEvery` rows, tests them against the training sample. */
+  private drifted(x: Float64Array): boolean {
+    const every = this.options.driftCheckEvery;
+    if (every === 0) return false;
+    this.recent.set(x, this.recentRows * this.width);
+    this.recentRows++;
+    if (this.recentRows < every) return false;
+    const current = { rows: every, cols: this.width, data: this.recent.slice() };
+    this.recentRows = 0;
+    const reference = {
+      rows: this.driftReference.length / this.width,
+      cols: this.width,
+      data: this.driftReference,
+    };
+    if (reference.rows < 2) return false;
+    const drifted = driftReport(this.transformer.names, reference, current).drifted;
+    if (drifted) this.driftRetrains++;
+    return drifted;
   }
 
   private remember(x: Float64Array): void {
@@ -212,6 +266,16 @@ export class StreamingDetector {
     );
     this.rowsSinceTraining = 0;
     this.flaggedSinceTraining = 0;
+    // The new model's reference for drift checks: its training rows, evenly spaced.
+    const step = Math.max(1, Math.floor(this.windowRows / DRIFT_REFERENCE_ROWS));
+    const picked = Math.ceil(this.windowRows / step);
+    this.driftReference = new Float64Array(picked * this.width);
+    for (let k = 0; k < picked; k++)
+      this.driftReference.set(
+        data.subarray(k * step * this.width, (k * step + 1) * this.width),
+        k * this.width,
+      );
+    this.recentRows = 0;
   }
 
   snapshot(): StreamSnapshot {
@@ -224,6 +288,9 @@ export class StreamingDetector {
       flaggedSinceTraining: this.flaggedSinceTraining,
       modelVersion: this.version,
       ...(this.forest ? { model: toBase64(this.forest.serialize()) } : {}),
+      driftReference: Array.from(this.driftReference),
+      recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
+      driftRetrains: this.driftRetrains,
     };
   }
 
