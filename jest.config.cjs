@@ -7,4 +7,5 @@ const projects = ['<rootDir>/backend/jest.config.cjs', '<rootDir>/test/jest.conf
 if (fs.existsSync(path.join(__dirname, 'plugin', 'jest.config.js')))
   projects.push('<rootDir>/plugin/jest.config.js');
 
-module.exports = { projects };
+// testTimeout is a global option in jest 30 (ignored inside a project): tests that start influxd need it.
+module.exports = { projects, testTimeout: 120000 };

@@ -1,0 +1,168 @@
+/**
+ * InfluxDB's v1 HTTP API: /query (InfluxQL, chunked JSON) and /write (line protocol). It works on
+ * InfluxDB 1.x, on 2.x through its v1 compatibility API (database = bucket, token as password) and
+ * on 3.x. Errors are typed: a query InfluxDB rejects (4xx, or an error in the result) is an
+ * InfluxRequestError; a server that is down or failing (connection error, 5xx) is InfluxUnavailableError.
+ */
+
+export interface InfluxV1Options {
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  /** Per request. Default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface Series {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+export class InfluxRequestError extends Error {
+  override readonly name = 'InfluxRequestError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export class InfluxUnavailableError extends Error {
+  override readonly name = 'InfluxUnavailableError';
+}
+
+interface ChunkResult {
+  statement_id?: number;
+  series?: Series[];
+  error?: string;
+  partial?: boolean;
+}
+
+export class InfluxV1Client {
+  readonly url: string;
+  readonly database: string;
+  private readonly timeoutMs: number;
+  private readonly auth: string | undefined;
+
+  constructor(options: InfluxV1Options) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.database = options.database;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.auth =
+      options.username !== undefined || options.password !== undefined
+        ? `Basic ${Buffer.from(`${options.username ?? ''}:${options.password ?? ''}`).toString('base64')}`
+        : undefined;
+  }
+
+  private async request(
+    path: string,
+    init: { method: string; body?: string; contentType?: string },
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.auth) headers.Authorization = this.auth;
+    if (init.contentType) headers['Content-Type'] = init.contentType;
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, {
+        method: init.method,
+        headers,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new InfluxUnavailableError(`InfluxDB at ${this.url} is unreachable (${cause})`);
+    }
+    if (res.status >= 500) {
+      throw new InfluxUnavailableError(
+        `InfluxDB at ${this.url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`,
+      );
+    }
+    if (res.status >= 400) {
+      const text = await res.text();
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: string }).error ?? text;
+      } catch {
+        // not JSON
+      }
+      throw new InfluxRequestError(
+        `InfluxDB refused the request (${res.status}): ${message.slice(0, 500)}`,
+        res.status,
+      );
+    }
+    return res;
+  }
+
+  /** Pings the server; resolves to its version. */
+  async ping(): Promise<string> {
+    const res = await this.request('/ping', { method: 'GET' });
+    return res.headers.get('x-influxdb-version') ?? 'unknown';
+  }
+
+  /**
+   * Runs InfluxQL statements and returns each statement's series. Asks for chunked results, so a
+   * large answer streams in pieces; partial pieces of one series are joined back together.
+   */
+  async query(q: string, options: { database?: string } = {}): Promise<Series[][]> {
+    const body = new URLSearchParams({
+      q,
+      db: options.database ?? this.database,
+      epoch: 'ms',
+      chunked: 'true',
+      chunk_size: '10000',
+    });
+    const res = await this.request('/query', {
+      method: 'POST',
+      body: body.toString(),
+      contentType: 'application/x-www-form-urlencoded',
+    });
+    const text = await res.text();
+    const statements: Series[][] = [];
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      const chunk = JSON.parse(line) as { results?: ChunkResult[]; error?: string };
+      if (chunk.error) throw new InfluxRequestError(`InfluxDB: ${chunk.error}`, 400);
+      for (const result of chunk.results ?? []) {
+        if (result.error) throw new InfluxRequestError(`InfluxDB: ${result.error}`, 400);
+        const id = result.statement_id ?? 0;
+        const list = (statements[id] ??= []);
+        for (const s of result.series ?? []) {
+          const last = list[list.length - 1];
+          if (
+            last &&
+            last.name === s.name &&
+            JSON.stringify(last.tags ?? {}) === JSON.stringify(s.tags ?? {})
+          ) {
+            last.values.push(...s.values);
+          } else {
+            list.push({ ...s, values: [...s.values] });
+          }
+        }
+      }
+    }
+    return statements;
+  }
+
+  /** Writes lines of line protocol (millisecond precision). */
+  async write(lines: string[], options: { database?: string; retentionPolicy?: string } = {}): Promise<void> {
+    if (lines.length === 0) return;
+    const params = new URLSearchParams({ db: options.database ?? this.database, precision: 'ms' });
+    if (options.retentionPolicy) params.set('rp', options.retentionPolicy);
+    await this.request(`/write?${params.toString()}`, {
+      method: 'POST',
+      body: lines.join('\n'),
+      contentType: 'text/plain; charset=utf-8',
+    });
+  }
+
+  /** CREATE DATABASE (idempotent in InfluxDB). */
+  async createDatabase(name = this.database): Promise<void> {
+    const escaped = `"${name.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"`;
+    await this.query(`CREATE DATABASE ${escaped}`, { database: name });
+  }
+}
