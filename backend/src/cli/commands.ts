@@ -6,10 +6,7 @@ interface CommandEntry {
   load(): Promise<CliCommand>;
 }
 
-/**
- * Every `isoscope` command, one module each, in the order `--help` lists them. A command is listed
- * here when it works: serve and token join as they are built.
- */
+/** Every `isoscope` command, one module each, in the order `--help` lists them. */
 export const commands: CommandEntry[] = [
   {
     name: 'score',
@@ -35,5 +32,15 @@ export const commands: CommandEntry[] = [
     name: 'train',
     summary: 'train a tuned model bundle from a CSV (time-ordered split, grid search, test metrics)',
     load: async () => (await import('./train.js')).command,
+  },
+  {
+    name: 'serve',
+    summary: 'start the HTTP service (API, OpenAPI at /docs, health, metrics)',
+    load: async () => (await import('./serve.js')).command,
+  },
+  {
+    name: 'token',
+    summary: 'create, list and revoke API tokens of the service',
+    load: async () => (await import('./token.js')).command,
   },
 ];

@@ -1,0 +1,77 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from '../io/registry/index.js';
+import type { Config } from './config.js';
+import auth from './plugins/auth.js';
+import configPlugin from './plugins/config.js';
+import errors from './plugins/errors.js';
+import influx from './plugins/influx.js';
+import metrics from './plugins/metrics.js';
+import registryPlugin from './plugins/registry.js';
+import detectors from './routes/detectors.js';
+import grafana from './routes/grafana.js';
+import health from './routes/health.js';
+import presets from './routes/presets.js';
+import { ErrorResponse } from './schemas/index.js';
+import './types.js';
+import { VERSION } from './version.js';
+
+export interface AppOptions {
+  config: Config;
+  /** A registry to use instead of SQLite in the data directory (tests). */
+  registry?: Registry;
+  now?: () => number;
+  /** Pino logging; off in tests. */
+  logger?: boolean;
+}
+
+/**
+ * Builds the service without listening (server.ts listens; tests use app.inject). Shared
+ * infrastructure is registered as fastify-plugin decorators, route groups as encapsulated plugins
+ * under their prefix.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger
+      ? { level: options.config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] }
+      : false,
+    bodyLimit: 1 << 20,
+    ajv: {
+      customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(configPlugin, { config: options.config, ...(options.now ? { now: options.now } : {}) });
+  await app.register(errors);
+  await app.register(helmet, { contentSecurityPolicy: false });
+  await app.register(rateLimit, { max: 600, timeWindow: '1 minute' });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Isoscope',
+        version: VERSION,
+        description:
+          'Anomaly detection for infrastructure metrics: detectors, models, scores and explanations.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.addSchema(ErrorResponse);
+  await app.register(registryPlugin, options.registry ? { registry: options.registry } : {});
+  await app.register(influx);
+  await app.register(auth);
+  await app.register(metrics);
+
+  await app.register(health);
+  await app.register(detectors, { prefix: '/api/v1/detectors' });
+  await app.register(presets, { prefix: '/api/v1/presets' });
+  await app.register(grafana, { prefix: '/api/v1/grafana' });
+  await app.ready();
+  return app;
+}

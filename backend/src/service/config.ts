@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * The service's settings: from the environment (ISOSCOPE_*), from a `.env` file in the working
+ * directory (the environment wins), and from `isoscope serve` flags (which win over both).
+ * `.env.example` documents every one. A bad value stops the start with a message naming it.
+ */
+export const ConfigSchema = Type.Object({
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  dataDir: Type.String({ minLength: 1 }),
+  influxUrl: Type.String({ pattern: '^https?://[^\\s]+$' }),
+  influxDb: Type.String({ minLength: 1 }),
+  influxUser: Type.Optional(Type.String()),
+  influxPassword: Type.Optional(Type.String()),
+  influxToken: Type.Optional(Type.String()),
+  influxOrg: Type.Optional(Type.String()),
+  influxBucket: Type.Optional(Type.String()),
+  alertmanagerUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  webhookUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  webhookSecret: Type.Optional(Type.String()),
+  bootstrapToken: Type.Optional(Type.String({ minLength: 16 })),
+  logLevel: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const),
+  maxJobs: Type.Integer({ minimum: 1, maximum: 32 }),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+/** Each setting and its environment variable, in `.env.example`'s order. */
+export const ENV_NAMES: Record<keyof Config, string> = {
+  host: 'ISOSCOPE_HOST',
+  port: 'ISOSCOPE_PORT',
+  dataDir: 'ISOSCOPE_DATA_DIR',
+  influxUrl: 'ISOSCOPE_INFLUX_URL',
+  influxDb: 'ISOSCOPE_INFLUX_DB',
+  influxUser: 'ISOSCOPE_INFLUX_USER',
+  influxPassword: 'ISOSCOPE_INFLUX_PASSWORD',
+  influxToken: 'ISOSCOPE_INFLUX_TOKEN',
+  influxOrg: 'ISOSCOPE_INFLUX_ORG',
+  influxBucket: 'ISOSCOPE_INFLUX_BUCKET',
+  alertmanagerUrl: 'ISOSCOPE_ALERTMANAGER_URL',
+  webhookUrl: 'ISOSCOPE_WEBHOOK_URL',
+  webhookSecret: 'ISOSCOPE_WEBHOOK_SECRET',
+  bootstrapToken: 'ISOSCOPE_BOOTSTRAP_TOKEN',
+  logLevel: 'ISOSCOPE_LOG_LEVEL',
+  maxJobs: 'ISOSCOPE_MAX_JOBS',
+};
+
+const DEFAULTS: Partial<Config> = {
+  host: '0.0.0.0',
+  port: 8787,
+  dataDir: './.data',
+  influxUrl: 'http://127.0.0.1:8086',
+  influxDb: 'telegraf',
+  logLevel: 'info',
+  maxJobs: 2,
+};
+
+const INTEGERS = new Set<keyof Config>(['port', 'maxJobs']);
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses `.env` text: KEY=value lines, # comments, optional quotes. */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq < 0) continue;
+    const key = line.slice(0, eq).trim();
+    let value = line.slice(eq + 1).trim();
+    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+    out[key] = value;
+  }
+  return out;
+}
+
+function readDotenv(file: string): Record<string, string> {
+  try {
+    return parseDotenv(readFileSync(file, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Builds the config: defaults < .env < environment < overrides. Empty values count as unset.
+ * Throws ConfigError naming the variable (or flag) and what it must be.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Config> = {},
+  dotenvFile: string | undefined = '.env',
+): Config {
+  const fromFile = dotenvFile ? readDotenv(dotenvFile) : {};
+  const raw: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, name] of Object.entries(ENV_NAMES) as Array<[keyof Config, string]>) {
+    const value = env[name] ?? fromFile[name];
+    if (value === undefined || value === '') continue;
+    if (INTEGERS.has(key)) {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()))
+        throw new ConfigError(`${name} must be a whole number, got '${value}'`);
+      raw[key] = n;
+    } else {
+      raw[key] = value;
+    }
+  }
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) raw[key] = value;
+  const errors = [...Value.Errors(ConfigSchema, raw)];
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const key = first.instancePath.slice(1) as keyof Config;
+    const name = ENV_NAMES[key] ?? key;
+    const shown = raw[key] === undefined ? 'nothing' : `'${String(raw[key])}'`;
+    const hint =
+      key === 'logLevel'
+        ? 'one of trace, debug, info, warn, error, silent'
+        : key.endsWith('Url')
+          ? 'an http:// or https:// URL'
+          : key === 'bootstrapToken'
+            ? 'at least 16 characters'
+            : first.message;
+    throw new ConfigError(`${name} must be ${hint}, got ${shown}`);
+  }
+  return raw as Config;
+}

@@ -1,0 +1,145 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { readWindow } from '../../io/influx/index.js';
+import { RegistryError, type DetectorRecord } from '../../io/registry/index.js';
+import { UnprocessableError } from '../plugins/errors.js';
+import {
+  Detector,
+  DetectorInput,
+  DetectorParams,
+  DetectorSpec,
+  DetectorUpdate,
+  ErrorResponse,
+  Preview,
+  PreviewQuery,
+} from '../schemas/index.js';
+import { detectorId, resolveSource } from '../sources.js';
+
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+};
+
+function toDetector(r: DetectorRecord): Detector {
+  return {
+    id: r.id,
+    name: r.name,
+    spec: r.spec as DetectorSpec,
+    createdAt: new Date(r.createdAt).toISOString(),
+    updatedAt: new Date(r.updatedAt).toISOString(),
+  };
+}
+
+/** /api/v1/detectors: what to watch. Viewers read, editors create and change, admins delete. */
+const detectors: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/',
+    {
+      config: { role: 'viewer' },
+      schema: { tags: ['detectors'], response: { 200: Type.Array(Detector), ...errors } },
+    },
+    async () => (await app.registry.listDetectors()).map(toDetector),
+  );
+
+  app.post(
+    '/',
+    {
+      config: { role: 'editor' },
+      schema: { tags: ['detectors'], body: DetectorInput, response: { 201: Detector, ...errors } },
+    },
+    async (request, reply) => {
+      const { name, spec } = request.body;
+      resolveSource(spec); // refuses an unknown preset before anything is stored
+      const id = detectorId(name);
+      if (id === '') throw new RegistryError('INVALID', `name '${name}' gives an empty id`);
+      const created = await app.registry.createDetector({ id, name, spec }, app.now());
+      return reply.code(201).header('Location', `/api/v1/detectors/${id}`).send(toDetector(created));
+    },
+  );
+
+  app.get(
+    '/:id',
+    {
+      config: { role: 'viewer' },
+      schema: { tags: ['detectors'], params: DetectorParams, response: { 200: Detector, ...errors } },
+    },
+    async (request) => {
+      const found = await app.registry.getDetector(request.params.id);
+      if (!found) throw new RegistryError('NOT_FOUND', `no detector '${request.params.id}'`);
+      return toDetector(found);
+    },
+  );
+
+  app.put(
+    '/:id',
+    {
+      config: { role: 'editor' },
+      schema: {
+        tags: ['detectors'],
+        params: DetectorParams,
+        body: DetectorUpdate,
+        response: { 200: Detector, ...errors },
+      },
+    },
+    async (request) => {
+      if (request.body.spec) resolveSource(request.body.spec);
+      return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
+    },
+  );
+
+  app.delete(
+    '/:id',
+    {
+      config: { role: 'admin' },
+      schema: { tags: ['detectors'], params: DetectorParams, response: { 204: Type.Null(), ...errors } },
+    },
+    async (request, reply) => {
+      await app.registry.deleteDetector(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/:id/preview',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['detectors'],
+        description:
+          "The detector's source data for the last minutes, as the model would read it: a live preview for the editor.",
+        params: DetectorParams,
+        querystring: PreviewQuery,
+        response: { 200: Preview, 422: ErrorResponse, 503: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const found = await app.registry.getDetector(request.params.id);
+      if (!found) throw new RegistryError('NOT_FOUND', `no detector '${request.params.id}'`);
+      const source = resolveSource(found.spec as DetectorSpec);
+      const to = app.now();
+      const from = to - request.query.minutes * 60_000;
+      const series = await readWindow(app.influx, source, from, to);
+      if (series.length === 0) {
+        throw new UnprocessableError(
+          `measurement '${source.measurement}' has no data for fields ${source.fields.map((f) => f.field).join(', ')} between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,
+        );
+      }
+      return {
+        measurement: source.measurement,
+        fields: source.fields.map((f) => f.field),
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        entities: series.map((s) => ({
+          entity: s.entity,
+          rows: s.timeMs.length,
+          time: Array.from(s.timeMs),
+          values: s.values.map((v) => Array.from(v, (x) => (Number.isNaN(x) ? null : x))),
+        })),
+      };
+    },
+  );
+};
+export default detectors;

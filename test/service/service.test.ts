@@ -1,0 +1,241 @@
+import type { FastifyInstance } from 'fastify';
+import { freePort } from '../../backend/src/devtools/influxd.js';
+import { toLine } from '../../backend/src/io/influx/index.js';
+import { ConfigError, loadConfig, parseDotenv } from '../../backend/src/service/config.js';
+import { startTestInflux, type TestInflux } from '../support/influx.js';
+import { as, testApp } from '../support/service.js';
+
+const NOW = Date.UTC(2024, 0, 1, 12);
+const cpuDetector = { name: 'CPU all hosts', spec: { source: { preset: 'cpu' } } };
+
+describe('the service (app.inject, real influxd, real SQLite)', () => {
+  let influx: TestInflux;
+  let app: FastifyInstance;
+  let db: string;
+
+  beforeAll(async () => {
+    influx = await startTestInflux();
+    const client = await influx.client();
+    db = client.database;
+    const lines: string[] = [];
+    for (const host of ['web-1', 'web-2']) {
+      for (let i = 0; i < 30; i++) {
+        lines.push(
+          toLine({
+            measurement: 'cpu',
+            tags: { host, cpu: 'cpu-total' },
+            fields: { usage_user: 20 + i, usage_system: 5, usage_iowait: 1, usage_idle: 74 - i },
+            timeMs: NOW - (30 - i) * 60_000,
+          }),
+        );
+      }
+    }
+    await client.write(lines);
+    app = await testApp(influx.server.url, db, {}, () => NOW);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await influx?.server.stop();
+  });
+
+  it('answers the probes: /healthz always, /readyz when the registry and InfluxDB are there', async () => {
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    const ready = await app.inject('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { registry: 'ok', influx: expect.stringMatching(/^ok/) },
+    });
+  });
+
+  it('says not ready (503) when InfluxDB is down, while /healthz stays up', async () => {
+    const down = await testApp(`http://127.0.0.1:${await freePort()}`, 'x');
+    try {
+      expect((await down.inject('/healthz')).statusCode).toBe(200);
+      const ready = await down.inject('/readyz');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().checks.influx).toMatch(/unreachable/);
+      const health = await down.inject({ url: '/api/v1/grafana/health', headers: as('viewer') });
+      expect(health.statusCode).toBe(503);
+      expect(health.json().message).toMatch(/InfluxDB at .* is unreachable/);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('creates, reads, updates and deletes a detector', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: cpuDetector,
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.headers.location).toBe('/api/v1/detectors/cpu-all-hosts');
+    const body = created.json();
+    expect(body).toMatchObject({
+      id: 'cpu-all-hosts',
+      name: 'CPU all hosts',
+      createdAt: new Date(NOW).toISOString(),
+    });
+    // Defaults are filled in from the schema.
+    expect(body.spec).toMatchObject({
+      intervalSeconds: 60,
+      trainingWindowHours: 168,
+      schedule: { scoreEverySeconds: 60, retrainOnDrift: true },
+    });
+    expect((await app.inject({ url: '/api/v1/detectors', headers: as('viewer') })).json()).toHaveLength(1);
+    const updated = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/detectors/cpu-all-hosts',
+      headers: as('editor'),
+      payload: { name: 'CPU' },
+    });
+    expect(updated.json().name).toBe('CPU');
+    const dup = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: { ...cpuDetector, name: 'CPU' },
+    });
+    expect(dup.statusCode).toBe(409);
+    const removed = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/detectors/cpu-all-hosts',
+      headers: as('admin'),
+    });
+    expect(removed.statusCode).toBe(204);
+    expect(
+      (await app.inject({ url: '/api/v1/detectors/cpu-all-hosts', headers: as('viewer') })).statusCode,
+    ).toBe(404);
+  });
+
+  it('previews a detector’s source data from InfluxDB per entity, and says which range was empty', async () => {
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: { name: 'cpu preview', spec: { source: { preset: 'cpu' } } },
+    });
+    const preview = await app.inject({
+      url: '/api/v1/detectors/cpu-preview/preview?minutes=10',
+      headers: as('viewer'),
+    });
+    expect(preview.statusCode).toBe(200);
+    const p = preview.json();
+    expect(p.fields).toEqual(['usage_user', 'usage_system', 'usage_iowait', 'usage_idle']);
+    expect(p.entities.map((e: { entity: string }) => e.entity)).toEqual(['web-1', 'web-2']);
+    expect(p.entities[0].rows).toBe(10);
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: { name: 'mem', spec: { source: { preset: 'mem' } } },
+    });
+    const empty = await app.inject({ url: '/api/v1/detectors/mem/preview', headers: as('viewer') });
+    expect(empty.statusCode).toBe(422);
+    expect(empty.json().message).toMatch(/measurement 'mem' has no data for fields used_percent/);
+  });
+
+  it.each([
+    [{ name: '', spec: { source: { preset: 'cpu' } } }, 'body/name'],
+    [{ name: 'x', spec: {} }, "body/spec must have required property 'source'"],
+    [
+      { name: 'x', spec: { source: { preset: 'cpu' }, intervalSeconds: 0 } },
+      'body/spec/intervalSeconds must be >= 1',
+    ],
+    [{ name: 'x', spec: { source: { preset: 'gpu' } } }, "spec.source.preset 'gpu' is not one of cpu, mem"],
+    [{ name: 'x', spec: { source: { measurement: 'cpu', fields: [] } } }, 'body/spec/source'],
+  ])('refuses a bad detector with 400 naming the field: %j', async (payload, message) => {
+    const r = await app.inject({ method: 'POST', url: '/api/v1/detectors', headers: as('editor'), payload });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().message).toContain(message);
+  });
+
+  describe('auth: every route × role', () => {
+    // Every row has four entries: jest takes a missing last argument for a `done` callback.
+    const routes: Array<[string, string, 'viewer' | 'editor' | 'admin', unknown]> = [
+      ['GET', '/api/v1/detectors', 'viewer', undefined],
+      ['GET', '/api/v1/presets', 'viewer', undefined],
+      ['GET', '/api/v1/grafana/health', 'viewer', undefined],
+      ['GET', '/api/v1/detectors/cpu-preview', 'viewer', undefined],
+      ['GET', '/api/v1/detectors/cpu-preview/preview', 'viewer', undefined],
+      ['POST', '/api/v1/detectors', 'editor', { name: 'auth probe', spec: { source: { preset: 'system' } } }],
+      ['PUT', '/api/v1/detectors/cpu-preview', 'editor', { name: 'cpu preview' }],
+      ['DELETE', '/api/v1/detectors/no-such-detector', 'admin', undefined],
+    ];
+    const roles = ['viewer', 'editor', 'admin'] as const;
+    const rank = (r: (typeof roles)[number]): number => roles.indexOf(r);
+
+    it.each(routes)('%s %s needs %s', async (method, url, needed, payload) => {
+      const send = (headers: Record<string, string>): Promise<{ statusCode: number }> =>
+        app.inject({
+          method: method as 'GET',
+          url,
+          headers,
+          ...(payload ? { payload: payload as object } : {}),
+        });
+      expect((await send({})).statusCode).toBe(401);
+      expect((await send({ authorization: 'Bearer not-a-token' })).statusCode).toBe(401);
+      for (const role of roles) {
+        const { statusCode } = await send(as(role));
+        if (rank(role) < rank(needed)) expect({ role, statusCode }).toEqual({ role, statusCode: 403 });
+        else
+          expect({
+            role,
+            statusCode: statusCode === 403 || statusCode === 401 ? statusCode : 'allowed',
+          }).toEqual({ role, statusCode: 'allowed' });
+      }
+    });
+  });
+
+  it('serves the OpenAPI document and Prometheus metrics', async () => {
+    const doc = await app.inject('/docs/json');
+    expect(doc.statusCode).toBe(200);
+    expect(Object.keys(doc.json().paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/detectors/',
+        '/api/v1/detectors/{id}',
+        '/api/v1/grafana/health',
+        '/readyz',
+      ]),
+    );
+    const metrics = await app.inject('/metrics');
+    expect(metrics.body).toContain('isoscope_http_request_duration_seconds_bucket');
+    expect(metrics.body).toContain('process_resident_memory_bytes');
+  });
+
+  it('answers unknown routes with 404 in the same error shape', async () => {
+    const r = await app.inject('/api/v1/nothing');
+    expect(r.statusCode).toBe(404);
+    expect(r.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'no route GET /api/v1/nothing',
+    });
+  });
+});
+
+describe('config', () => {
+  it('reads the environment over .env over defaults, and names a bad value', () => {
+    expect(loadConfig({ ISOSCOPE_PORT: '9000' }, {}, undefined).port).toBe(9000);
+    expect(parseDotenv('# c\nISOSCOPE_LOG_LEVEL="debug"\nX=1\n')).toEqual({
+      ISOSCOPE_LOG_LEVEL: 'debug',
+      X: '1',
+    });
+    expect(() => loadConfig({ ISOSCOPE_PORT: 'eighty' }, {}, undefined)).toThrow(
+      new ConfigError("ISOSCOPE_PORT must be a whole number, got 'eighty'"),
+    );
+    expect(() => loadConfig({ ISOSCOPE_PORT: '70000' }, {}, undefined)).toThrow('ISOSCOPE_PORT must be');
+    expect(() => loadConfig({ ISOSCOPE_LOG_LEVEL: 'loud' }, {}, undefined)).toThrow(
+      "ISOSCOPE_LOG_LEVEL must be one of trace, debug, info, warn, error, silent, got 'loud'",
+    );
+    expect(() => loadConfig({ ISOSCOPE_INFLUX_URL: 'influx:8086' }, {}, undefined)).toThrow(
+      'ISOSCOPE_INFLUX_URL must be an http:// or https:// URL',
+    );
+    expect(() => loadConfig({ ISOSCOPE_BOOTSTRAP_TOKEN: 'short' }, {}, undefined)).toThrow(
+      'ISOSCOPE_BOOTSTRAP_TOKEN must be at least 16 characters',
+    );
+  });
+});

@@ -1,0 +1,39 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../backend/src/service/app.js';
+import { loadConfig, type Config } from '../../backend/src/service/config.js';
+import { hashToken } from '../../backend/src/service/plugins/auth.js';
+
+export const TOKENS = {
+  viewer: 'viewer-token-0123456789',
+  editor: 'editor-token-0123456789',
+  admin: 'admin-token-0123456789',
+} as const;
+
+/** The service on a fresh registry, with one token per role, against the given InfluxDB. */
+export async function testApp(
+  influxUrl: string,
+  influxDb: string,
+  overrides: Partial<Config> = {},
+  now?: () => number,
+): Promise<FastifyInstance> {
+  const config = loadConfig(
+    {},
+    { dataDir: mkdtempSync(join(tmpdir(), 'isoscope-service-')), influxUrl, influxDb, ...overrides },
+    undefined,
+  );
+  const app = await buildApp({ config, ...(now ? { now } : {}) });
+  for (const role of ['viewer', 'editor', 'admin'] as const) {
+    await app.registry.createToken(
+      { id: role, name: `test ${role}`, role, hash: hashToken(TOKENS[role]) },
+      0,
+    );
+  }
+  return app;
+}
+
+export const as = (role: keyof typeof TOKENS): { authorization: string } => ({
+  authorization: `Bearer ${TOKENS[role]}`,
+});
