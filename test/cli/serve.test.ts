@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../backend/src/devtools/influxd.js';
+import { isoscope } from '../support/cli.js';
+import { startTestInflux, type TestInflux } from '../support/influx.js';
+import { repoPath } from '../support/repo.js';
+
+describe('isoscope serve and token (the built CLI, a real influxd)', () => {
+  let influx: TestInflux;
+  beforeAll(async () => {
+    influx = await startTestInflux();
+  }, 60_000);
+  afterAll(async () => {
+    await influx?.server.stop();
+  });
+
+  it('creates a token, serves the API with it, and shuts down gracefully on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'isoscope-serve-'));
+    const created = isoscope(['token', 'create', '--role', 'editor', '--name', 'ci', '--data-dir', dataDir]);
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^iso_[\w-]{40,}$/);
+    expect(isoscope(['token', 'list', '--data-dir', dataDir]).stdout).toMatch(/editor\s+ci/);
+
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        repoPath('backend', 'bin', 'isoscope.js'),
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--data-dir',
+        dataDir,
+        '--influx-url',
+        influx.server.url,
+        '--influx-db',
+        'telegraf',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' } },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < 100 && !out.includes('listening'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain(`isoscope service listening on ${base}`);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/api/v1/detectors`)).status).toBe(401);
+      const list = await fetch(`${base}/api/v1/detectors`, { headers: { authorization: `Bearer ${token}` } });
+      expect(list.status).toBe(200);
+      expect(await list.json()).toEqual([]);
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    const id = isoscope(['token', 'list', '--data-dir', dataDir]).stdout.split(/\s+/)[0]!;
+    expect(isoscope(['token', 'revoke', id, '--data-dir', dataDir]).code).toBe(0);
+  });
+
+  it('refuses a bad setting with exit code 2 naming it', () => {
+    const r = isoscope(['serve', '--port', 'http']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--port must be an integer from 0 to 65535, got 'http'");
+    const env = isoscope([
+      'token',
+      'create',
+      '--role',
+      'root',
+      '--data-dir',
+      mkdtempSync(join(tmpdir(), 'isoscope-serve-')),
+    ]);
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain("--role must be one of viewer, editor, admin, got 'root'");
+  });
+});
