@@ -10,11 +10,13 @@ import auth from './plugins/auth.js';
 import configPlugin from './plugins/config.js';
 import errors from './plugins/errors.js';
 import influx from './plugins/influx.js';
+import jobsPlugin from './plugins/jobs.js';
 import metrics from './plugins/metrics.js';
 import registryPlugin from './plugins/registry.js';
 import detectors from './routes/detectors.js';
 import grafana from './routes/grafana.js';
 import health from './routes/health.js';
+import { detectorModels, jobs } from './routes/models.js';
 import presets from './routes/presets.js';
 import { ErrorResponse } from './schemas/index.js';
 import './types.js';
@@ -67,9 +69,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(influx);
   await app.register(auth);
   await app.register(metrics);
+  await app.register(jobsPlugin);
 
   await app.register(health);
   await app.register(detectors, { prefix: '/api/v1/detectors' });
+  await app.register(detectorModels, { prefix: '/api/v1/detectors' });
+  await app.register(jobs, { prefix: '/api/v1/jobs' });
   await app.register(presets, { prefix: '/api/v1/presets' });
   await app.register(grafana, { prefix: '/api/v1/grafana' });
   await app.ready();

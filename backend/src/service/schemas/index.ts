@@ -90,7 +90,6 @@ export const DetectorSpec = Type.Object(
         trees: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
         maxSamples: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000 })),
         contamination: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 0.5 })),
-        perEntity: Type.Optional(Type.Boolean()),
         seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
       },
       { additionalProperties: false, default: {} },
@@ -170,4 +169,72 @@ export const GrafanaHealth = Type.Object({
   version: Type.String(),
   detectors: Type.Integer(),
   influx: Type.String(),
+});
+
+export const Job = Type.Object({
+  id: Type.String(),
+  detectorId: Type.String(),
+  kind: Type.Enum(['training', 'backfill'] as const),
+  state: Type.Enum(['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const),
+  phase: Type.String(),
+  progress: Type.Number({ minimum: 0, maximum: 1 }),
+  createdAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  error: Type.Optional(Type.String()),
+  result: Type.Optional(Type.Unknown()),
+});
+export type Job = Static<typeof Job>;
+
+export const JobParams = Type.Object({ jobId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const TrainRequest = Type.Object(
+  {
+    to: Type.Optional(
+      Type.String({ format: 'date-time', description: 'End of the training window (default: now)' }),
+    ),
+    promote: Type.Optional(
+      Type.Boolean({
+        description: 'Promote each new version to production at once (default: leave it a candidate)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const STAGE_NAMES = ['candidate', 'staging', 'production', 'archived'] as const;
+
+export const ModelVersion = Type.Object({
+  detectorId: Type.String(),
+  version: Type.Integer(),
+  entity: Type.String(),
+  stage: Type.Enum(STAGE_NAMES),
+  trainedAt: Type.String({ format: 'date-time' }),
+  metrics: Type.Unknown(),
+  params: Type.Unknown(),
+});
+export type ModelVersion = Static<typeof ModelVersion>;
+
+export const ModelParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 100 }),
+  version: Type.Integer({ minimum: 1 }),
+});
+
+export const StageRequest = Type.Object(
+  { stage: Type.Enum(STAGE_NAMES), reason: Type.String({ minLength: 1, maxLength: 500 }) },
+  { additionalProperties: false },
+);
+
+export const RollbackRequest = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500 }), entity: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+
+export const StageChange = Type.Object({
+  version: Type.Integer(),
+  from: Type.Union([Type.Enum(STAGE_NAMES), Type.Null()]),
+  to: Type.Enum(STAGE_NAMES),
+  actor: Type.String(),
+  reason: Type.String(),
+  at: Type.String({ format: 'date-time' }),
 });

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { JobRecord, Registry } from '../../io/registry/index.js';
+
+export class JobCancelled extends Error {
+  override readonly name = 'JobCancelled';
+}
+
+/** What a running job may do: report progress, and learn it was cancelled. */
+export interface JobContext {
+  progress(phase: string, fraction: number): Promise<void>;
+  /** Throws JobCancelled when someone cancelled the job; call it between steps. */
+  checkpoint(): void;
+}
+
+export type JobWork = (ctx: JobContext) => Promise<unknown>;
+
+/**
+ * Runs jobs in the background, at most `concurrency` at once, the rest queued in order. State
+ * lives in the registry (queued → running → succeeded | failed | cancelled), so any replica and
+ * any restart sees it; a job a restart interrupts is marked failed at start (registry plugin).
+ */
+export class JobRunner {
+  private running = 0;
+  private readonly queue: Array<{ id: string; work: JobWork }> = [];
+  private readonly cancelled = new Set<string>();
+  private readonly done = new Map<string, Promise<void>>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly concurrency: number,
+    private readonly now: () => number,
+    private readonly log: (message: string, detail: Record<string, unknown>) => void = () => undefined,
+  ) {}
+
+  /** Records the job as queued and starts it when a slot is free. */
+  async submit(detectorId: string, kind: JobRecord['kind'], work: JobWork): Promise<JobRecord> {
+    const job = await this.registry.createJob({ id: randomUUID(), detectorId, kind }, this.now());
+    this.queue.push({ id: job.id, work });
+    this.pump();
+    return job;
+  }
+
+  /** Asks a job to stop: a queued one never starts, a running one stops at its next checkpoint. */
+  async cancel(id: string): Promise<JobRecord | undefined> {
+    const job = await this.registry.getJob(id);
+    if (!job || (job.state !== 'queued' && job.state !== 'running')) return job;
+    this.cancelled.add(id);
+    const queued = this.queue.findIndex((q) => q.id === id);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      return this.registry.updateJob(id, { state: 'cancelled', phase: 'cancelled', finishedAt: this.now() });
+    }
+    return job;
+  }
+
+  /** Resolves when no job is running or queued (graceful shutdown, tests). */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resolves when this job has finished, whatever its outcome. */
+  finished(id: string): Promise<void> {
+    return this.done.get(id) ?? Promise.resolve();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      this.running++;
+      const run = this.run(next.id, next.work).finally(() => {
+        this.running--;
+        this.pump();
+        if (this.running === 0 && this.queue.length === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          waiters.forEach((w) => w());
+        }
+      });
+      this.done.set(next.id, run);
+    }
+  }
+
+  private async run(id: string, work: JobWork): Promise<void> {
+    await this.registry.updateJob(id, { state: 'running', phase: 'starting', startedAt: this.now() });
+    const ctx: JobContext = {
+      progress: async (phase, fraction) => {
+        await this.registry.updateJob(id, { phase, progress: Math.max(0, Math.min(1, fraction)) });
+      },
+      checkpoint: () => {
+        if (this.cancelled.has(id)) throw new JobCancelled(`job ${id} was cancelled`);
+      },
+    };
+    try {
+      // Let the request that submitted the job answer first.
+      await new Promise((r) => setImmediate(r));
+      ctx.checkpoint();
+      const result = await work(ctx);
+      await this.registry.updateJob(id, {
+        state: 'succeeded',
+        phase: 'done',
+        progress: 1,
+        finishedAt: this.now(),
+        result: result ?? null,
+      });
+    } catch (err) {
+      if (err instanceof JobCancelled) {
+        await this.registry.updateJob(id, { state: 'cancelled', phase: 'cancelled', finishedAt: this.now() });
+      } else {
+        this.log('job failed', { id, err: (err as Error).message });
+        await this.registry.updateJob(id, {
+          state: 'failed',
+          phase: 'failed',
+          finishedAt: this.now(),
+          error: (err as Error).message,
+        });
+      }
+    } finally {
+      this.cancelled.delete(id);
+    }
+  }
+}

@@ -1,0 +1,208 @@
+import type { FastifyInstance } from 'fastify';
+import { toLine } from '../../backend/src/io/influx/index.js';
+import { startTestInflux, type TestInflux } from '../support/influx.js';
+import { as, testApp } from '../support/service.js';
+
+const NOW = Date.UTC(2024, 0, 3);
+const HOUR = 3_600_000;
+
+async function waitForJob(app: FastifyInstance, id: string): Promise<Record<string, unknown>> {
+  await app.jobs.finished(id);
+  return (await app.inject({ url: `/api/v1/jobs/${id}`, headers: as('viewer') })).json();
+}
+
+describe('training jobs and the model registry over HTTP (real influxd, real SQLite)', () => {
+  let influx: TestInflux;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    influx = await startTestInflux();
+    const client = await influx.client();
+    const lines: string[] = [];
+    // Two days of 5-minute cpu data for two hosts with a daily cycle.
+    for (const [h, host] of ['web-1', 'web-2'].entries()) {
+      for (let t = NOW - 48 * HOUR; t < NOW; t += 300_000) {
+        const daily = Math.sin((2 * Math.PI * (t % (24 * HOUR))) / (24 * HOUR));
+        const jitter = Math.sin(t / 7_777_777 + h) * 2;
+        lines.push(
+          toLine({
+            measurement: 'cpu',
+            tags: { host, cpu: 'cpu-total' },
+            fields: {
+              usage_user: 30 + 15 * daily + jitter,
+              usage_system: 5 + daily,
+              usage_iowait: 1 + jitter / 10,
+              usage_idle: 64 - 16 * daily,
+            },
+            timeMs: t,
+          }),
+        );
+      }
+    }
+    await client.write(lines);
+    app = await testApp(influx.server.url, client.database, {}, () => NOW);
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: {
+        name: 'cpu',
+        spec: {
+          source: { preset: 'cpu' },
+          intervalSeconds: 300,
+          trainingWindowHours: 48,
+          model: { trees: 50 },
+        },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await influx?.server.stop();
+  });
+
+  it('trains one model per host in a background job (202, then progress and result)', async () => {
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/train',
+      headers: as('editor'),
+      payload: {},
+    });
+    expect(started.statusCode).toBe(202);
+    const job = started.json();
+    expect(started.headers.location).toBe(`/api/v1/jobs/${job.id}`);
+    expect(['queued', 'running']).toContain(job.state);
+    const done = await waitForJob(app, job.id);
+    expect(done).toMatchObject({ state: 'succeeded', progress: 1, phase: 'done' });
+    expect(done.result).toMatchObject({
+      entities: [
+        { entity: 'web-1', version: 1, rows: 576, criterion: 'mass-volume', stage: 'candidate' },
+        { entity: 'web-2', version: 2, rows: 576, criterion: 'mass-volume', stage: 'candidate' },
+      ],
+      skipped: [],
+    });
+    const models = (await app.inject({ url: '/api/v1/detectors/cpu/models', headers: as('viewer') })).json();
+    expect(
+      models.map((m: { version: number; entity: string; stage: string }) => [m.version, m.entity, m.stage]),
+    ).toEqual([
+      [2, 'web-2', 'candidate'],
+      [1, 'web-1', 'candidate'],
+    ]);
+    expect(models[0].params).toMatchObject({ trees: 50, rows: 576 });
+  });
+
+  it('promotes, keeps one production model per host, and rolls back', async () => {
+    const promote = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/models/1/stage',
+      headers: as('admin'),
+      payload: { stage: 'production', reason: 'first model' },
+    });
+    expect(promote.statusCode).toBe(200);
+    expect(promote.json().stage).toBe('production');
+    const editorTries = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/models/2/stage',
+      headers: as('editor'),
+      payload: { stage: 'production', reason: 'x' },
+    });
+    expect(editorTries.statusCode).toBe(403);
+
+    const retrain = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/train',
+      headers: as('editor'),
+      payload: { promote: true },
+    });
+    const done = await waitForJob(app, retrain.json().id);
+    expect(done.result).toMatchObject({
+      entities: [
+        { entity: 'web-1', version: 3, stage: 'production' },
+        { entity: 'web-2', version: 4, stage: 'production' },
+      ],
+    });
+    const stages = (await app.inject({ url: '/api/v1/detectors/cpu/models', headers: as('viewer') }))
+      .json()
+      .map((m: { version: number; stage: string }) => `${m.version}:${m.stage}`);
+    expect(stages).toEqual(['4:production', '3:production', '2:candidate', '1:archived']);
+
+    const back = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/rollback',
+      headers: as('admin'),
+      payload: { reason: 'v3 pages too often', entity: 'web-1' },
+    });
+    expect(back.statusCode).toBe(200);
+    expect(back.json()).toMatchObject({ version: 1, stage: 'production' });
+    const history = (
+      await app.inject({ url: '/api/v1/detectors/cpu/history', headers: as('viewer') })
+    ).json();
+    expect(history.at(-1)).toMatchObject({
+      version: 1,
+      from: 'archived',
+      to: 'production',
+      actor: 'test admin',
+      reason: 'rollback: v3 pages too often',
+    });
+
+    const noEarlier = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/rollback',
+      headers: as('admin'),
+      payload: { reason: 'again', entity: 'web-2' },
+    });
+    expect(noEarlier.statusCode).toBe(409);
+    expect(noEarlier.json().message).toContain('no earlier production version');
+  });
+
+  it('cancels a job', async () => {
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/train',
+      headers: as('editor'),
+      payload: {},
+    });
+    const cancel = await app.inject({
+      method: 'POST',
+      url: `/api/v1/jobs/${started.json().id}/cancel`,
+      headers: as('editor'),
+    });
+    expect(cancel.statusCode).toBe(200);
+    const done = await waitForJob(app, started.json().id);
+    expect(done.state).toBe('cancelled');
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/v1/jobs/nope/cancel', headers: as('editor') }))
+        .statusCode,
+    ).toBe(404);
+  });
+
+  it('fails a job whose source is empty, saying which measurement and range', async () => {
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: { name: 'disk', spec: { source: { preset: 'disk' } } },
+    });
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/disk/train',
+      headers: as('editor'),
+      payload: {},
+    });
+    const done = await waitForJob(app, started.json().id);
+    expect(done.state).toBe('failed');
+    expect(done.error).toMatch(/measurement 'disk' has no data between/);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/api/v1/detectors/nope/train',
+          headers: as('editor'),
+          payload: {},
+        })
+      ).statusCode,
+    ).toBe(404);
+  });
+});
