@@ -24,7 +24,7 @@ export async function testApp(
     { dataDir: mkdtempSync(join(tmpdir(), 'isoscope-service-')), influxUrl, influxDb, ...overrides },
     undefined,
   );
-  const app = await buildApp({ config, ...(now ? { now } : {}) });
+  const app = await buildApp({ config, scheduler: false, ...(now ? { now } : {}) });
   for (const role of ['viewer', 'editor', 'admin'] as const) {
     await app.registry.createToken(
       { id: role, name: `test ${role}`, role, hash: hashToken(TOKENS[role]) },

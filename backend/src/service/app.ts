@@ -11,8 +11,10 @@ import configPlugin from './plugins/config.js';
 import errors from './plugins/errors.js';
 import influx from './plugins/influx.js';
 import jobsPlugin from './plugins/jobs.js';
+import schedulerPlugin from './plugins/scheduler.js';
 import metrics from './plugins/metrics.js';
 import registryPlugin from './plugins/registry.js';
+import anomalies from './routes/anomalies.js';
 import detectors from './routes/detectors.js';
 import grafana from './routes/grafana.js';
 import health from './routes/health.js';
@@ -29,6 +31,8 @@ export interface AppOptions {
   now?: () => number;
   /** Pino logging; off in tests. */
   logger?: boolean;
+  /** Start the scoring scheduler (default true; tests call app.scheduler.tick themselves). */
+  scheduler?: boolean;
 }
 
 /**
@@ -70,10 +74,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(auth);
   await app.register(metrics);
   await app.register(jobsPlugin);
+  await app.register(schedulerPlugin, { start: options.scheduler !== false });
 
   await app.register(health);
   await app.register(detectors, { prefix: '/api/v1/detectors' });
   await app.register(detectorModels, { prefix: '/api/v1/detectors' });
+  await app.register(anomalies, { prefix: '/api/v1/detectors' });
   await app.register(jobs, { prefix: '/api/v1/jobs' });
   await app.register(presets, { prefix: '/api/v1/presets' });
   await app.register(grafana, { prefix: '/api/v1/grafana' });

@@ -413,6 +413,21 @@ export class SqliteRegistry implements Registry {
       .run(now).changes;
   }
 
+  async setStreamState(detectorId: string, entity: string, state: string, now: number): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO stream_state (detector_id, entity, snapshot, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (detector_id, entity) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at',
+      )
+      .run(detectorId, entity, state, now);
+  }
+
+  async getStreamState(detectorId: string, entity: string): Promise<string | undefined> {
+    const row = this.db
+      .prepare('SELECT snapshot FROM stream_state WHERE detector_id = ? AND entity = ?')
+      .get(detectorId, entity) as { snapshot: string } | undefined;
+    return row?.snapshot;
+  }
+
   async createToken(
     t: { id: string; name: string; role: Role; hash: string },
     now: number,

@@ -134,6 +134,10 @@ export interface Registry {
   /** At start: jobs left queued or running by a previous process are marked failed. Returns how many. */
   failInterruptedJobs(now: number): Promise<number>;
 
+  /** Per detector and entity: the scoring state (JSON) that survives restarts. */
+  setStreamState(detectorId: string, entity: string, state: string, now: number): Promise<void>;
+  getStreamState(detectorId: string, entity: string): Promise<string | undefined>;
+
   createToken(t: { id: string; name: string; role: Role; hash: string }, now: number): Promise<TokenRecord>;
   /** The token with this hash, unless revoked. */
   findToken(hash: string): Promise<TokenRecord | undefined>;

@@ -1,20 +1,33 @@
 import fp from 'fastify-plugin';
-import { InfluxV1Client } from '../../io/influx/index.js';
+import { BatchWriter, InfluxV1Client } from '../../io/influx/index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Batches results to isoscope_anomaly; keeps and retries them while InfluxDB is down. */
+    results: BatchWriter;
+  }
+}
 
 /** The InfluxDB client as `app.influx` (v1 API: 1.x, and 2.x/3.x through their compatibility API). */
 export default fp(
   async (app) => {
     const c = app.config;
     const password = c.influxPassword ?? c.influxToken;
-    app.decorate(
-      'influx',
-      new InfluxV1Client({
-        url: c.influxUrl,
-        database: c.influxBucket ?? c.influxDb,
-        ...(c.influxUser !== undefined ? { username: c.influxUser } : {}),
-        ...(password !== undefined ? { password } : {}),
-      }),
-    );
+    const client = new InfluxV1Client({
+      url: c.influxUrl,
+      database: c.influxBucket ?? c.influxDb,
+      ...(c.influxUser !== undefined ? { username: c.influxUser } : {}),
+      ...(password !== undefined ? { password } : {}),
+    });
+    app.decorate('influx', client);
+    const results = new BatchWriter((lines) => client.write(lines), {
+      onRetry: (err, attempt, delayMs) =>
+        app.log.warn({ err: err.message, attempt, delayMs }, 'writing results failed; retrying'),
+      onRejected: (err, lines) =>
+        app.log.error({ err: err.message, lines }, 'InfluxDB refused results as malformed'),
+    });
+    app.decorate('results', results);
+    app.addHook('onClose', async () => results.close());
   },
   { name: 'influx', dependencies: ['config'] },
 );

@@ -1,6 +1,210 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorResponse, GrafanaHealth } from '../schemas/index.js';
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { listEntities, listFields, readWindow } from '../../io/influx/index.js';
+import { RegistryError } from '../../io/registry/index.js';
+import { productionModels } from '../jobs/scoring.js';
+import { anomalyRuns, readResults, type StoredResult } from '../results.js';
+import {
+  ErrorResponse,
+  GrafanaAnnotation,
+  GrafanaAnnotationRequest,
+  GrafanaHealth,
+  GrafanaQueryRequest,
+  GrafanaQueryResponse,
+  GrafanaVariableRequest,
+  type DetectorSpec,
+  type Frame,
+  type GrafanaTarget,
+} from '../schemas/index.js';
+import { resolveSource } from '../sources.js';
 import { VERSION } from '../version.js';
+
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  422: ErrorResponse,
+  503: ErrorResponse,
+};
+
+/** The entities a target asks for: one, Grafana's multi-value {a,b}, or all ('' / '*' / $__all). */
+export function entitiesOf(entity: string | undefined): string[] | undefined {
+  if (entity === undefined || entity === '' || entity === '*' || entity === '$__all' || entity === 'All')
+    return undefined;
+  const multi = /^\{(.*)\}$/.exec(entity);
+  return multi ? multi[1]!.split(',').map((e) => e.trim()) : [entity];
+}
+
+/** Grafana units for Telegraf's field names, so panels show %, bytes and rates without setup. */
+export function unitOf(field: string): string | undefined {
+  if (/percent|^usage_/.test(field)) return 'percent';
+  if (/bytes/.test(field)) return 'bytes';
+  if (/^load\d+$/.test(field)) return 'short';
+  return undefined;
+}
+
+const DRILLDOWN = '/a/isoscope-anomaly-app/explain';
+
+function link(detector: string, entity: string): { title: string; url: string } {
+  return {
+    title: 'Explain this moment',
+    url: `${DRILLDOWN}?detector=${encodeURIComponent(detector)}&entity=${encodeURIComponent(entity)}&time=\${__value.time}`,
+  };
+}
+
+async function detectorSpec(app: FastifyInstance, id: string): Promise<DetectorSpec> {
+  const d = await app.registry.getDetector(id);
+  if (!d) throw new RegistryError('NOT_FOUND', `targets: no detector '${id}'`);
+  return d.spec as DetectorSpec;
+}
+
+function byEntity(results: StoredResult[], wanted: string[] | undefined): Map<string, StoredResult[]> {
+  const out = new Map<string, StoredResult[]>();
+  for (const r of results) {
+    if (wanted && !wanted.includes(r.entity)) continue;
+    out.set(r.entity, [...(out.get(r.entity) ?? []), r]);
+  }
+  return out;
+}
+
+/** Frames for one target: time first, then the values, labelled with detector, entity and model version. */
+async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, to: number): Promise<Frame[]> {
+  const wanted = entitiesOf(t.entity);
+  if (t.return === 'anomalies') {
+    const detectors = t.detector ? [t.detector] : (await app.registry.listDetectors()).map((d) => d.id);
+    const rows: Array<StoredResult & { detector: string }> = [];
+    for (const d of detectors) {
+      if (t.detector) await detectorSpec(app, d);
+      for (const r of await readResults(app, d, from, to, { anomaliesOnly: true }))
+        if (!wanted || wanted.includes(r.entity)) rows.push({ ...r, detector: d });
+    }
+    rows.sort((a, b) => a.timeMs - b.timeMs);
+    return [
+      {
+        refId: t.refId,
+        name: 'anomalies',
+        fields: [
+          { name: 'time', type: 'time', values: rows.map((r) => r.timeMs) },
+          { name: 'detector', type: 'string', values: rows.map((r) => r.detector) },
+          { name: 'entity', type: 'string', values: rows.map((r) => r.entity) },
+          {
+            name: 'score',
+            type: 'number',
+            values: rows.map((r) => r.score),
+            config: {
+              min: 0,
+              max: 1,
+              links: [
+                {
+                  title: 'Explain this moment',
+                  url: `${DRILLDOWN}?detector=\${__data.fields.detector}&entity=\${__data.fields.entity}&time=\${__data.fields.time}`,
+                },
+              ],
+            },
+          },
+          { name: 'severity', type: 'string', values: rows.map((r) => r.severity) },
+          { name: 'top_feature', type: 'string', values: rows.map((r) => r.topFeature ?? '') },
+          { name: 'model_version', type: 'number', values: rows.map((r) => r.modelVersion) },
+        ],
+      },
+    ];
+  }
+  const spec = await detectorSpec(app, t.detector);
+  const source = resolveSource(spec);
+  if (t.return === 'score' || t.return === 'contributions') {
+    const results = await readResults(app, t.detector, from, to, {
+      anomaliesOnly: t.return === 'contributions',
+    });
+    const models = await productionModels(app, t.detector);
+    return [...byEntity(results, wanted)].map(([entity, rows]) => {
+      const labels = { detector: t.detector, entity, model_version: String(rows.at(-1)!.modelVersion) };
+      const threshold = models.get(entity)?.forest.threshold;
+      const fields: Frame['fields'] =
+        t.return === 'score'
+          ? [
+              { name: 'time', type: 'time', values: rows.map((r) => r.timeMs) },
+              {
+                name: 'score',
+                type: 'number',
+                values: rows.map((r) => r.score),
+                labels,
+                config: { min: 0, max: 1, links: [link(t.detector, entity)] },
+              },
+              { name: 'anomaly', type: 'boolean', values: rows.map((r) => r.anomaly), labels },
+              { name: 'severity', type: 'string', values: rows.map((r) => r.severity), labels },
+              ...(threshold !== undefined
+                ? [{ name: 'threshold', type: 'number' as const, values: rows.map(() => threshold), labels }]
+                : []),
+            ]
+          : [
+              { name: 'time', type: 'time', values: rows.map((r) => r.timeMs) },
+              { name: 'top_feature', type: 'string', values: rows.map((r) => r.topFeature ?? ''), labels },
+              {
+                name: 'top_contribution',
+                type: 'number',
+                values: rows.map((r) => r.topContribution ?? null),
+                labels,
+                config: { links: [link(t.detector, entity)] },
+              },
+              { name: 'score', type: 'number', values: rows.map((r) => r.score), labels },
+            ];
+      return { refId: t.refId, name: `${t.detector} ${entity}`.trim(), fields };
+    });
+  }
+  if (t.return === 'features') {
+    const series = await readWindow(app.influx, source, from, to);
+    return series
+      .filter((s) => !wanted || wanted.includes(s.entity))
+      .map((s) => ({
+        refId: t.refId,
+        name: `${t.detector} ${s.entity}`.trim(),
+        fields: [
+          { name: 'time', type: 'time' as const, values: Array.from(s.timeMs) },
+          ...source.fields.map((f, i) => {
+            const unit = unitOf(f.field);
+            return {
+              name: f.field,
+              type: 'number' as const,
+              values: Array.from(s.values[i]!, (v) => (Number.isNaN(v) ? null : v)),
+              labels: { detector: t.detector, entity: s.entity },
+              ...(unit ? { config: { unit } } : {}),
+            };
+          }),
+        ],
+      }));
+  }
+  // expected: the band the production model's training data spanned (5th–95th percentile) per field.
+  const models = await productionModels(app, t.detector);
+  const frames: Frame[] = [];
+  for (const [entity, model] of models) {
+    if (wanted && !wanted.includes(entity)) continue;
+    const fields: Frame['fields'] = [{ name: 'time', type: 'time', values: [from, to] }];
+    for (const f of source.fields) {
+      const ref = model.bundle.reference.find((r) => r.feature === f.field);
+      if (!ref) continue;
+      const unit = unitOf(f.field);
+      const labels = { detector: t.detector, entity, model_version: String(model.version.version) };
+      fields.push({
+        name: `${f.field}_expected_low`,
+        type: 'number',
+        values: [ref.quantiles[5]!, ref.quantiles[5]!],
+        labels,
+        ...(unit ? { config: { unit } } : {}),
+      });
+      fields.push({
+        name: `${f.field}_expected_high`,
+        type: 'number',
+        values: [ref.quantiles[95]!, ref.quantiles[95]!],
+        labels,
+        ...(unit ? { config: { unit } } : {}),
+      });
+    }
+    frames.push({ refId: t.refId, name: `${t.detector} ${entity} expected`.trim(), fields });
+  }
+  return frames;
+}
 
 /** The endpoints Grafana's Isoscope data source calls through its proxy (/api/v1/grafana). */
 const grafana: FastifyPluginAsyncTypebox = async (app) => {
@@ -21,6 +225,92 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       detectors: (await app.registry.listDetectors()).length,
       influx: await app.influx.ping(),
     }),
+  );
+
+  app.post(
+    '/query',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['grafana'],
+        body: GrafanaQueryRequest,
+        response: { 200: GrafanaQueryResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const from = Date.parse(request.body.range.from);
+      const to = Date.parse(request.body.range.to);
+      if (!(to > from)) throw new RegistryError('INVALID', 'body/range/to must be after body/range/from');
+      const frames: Frame[] = [];
+      for (const t of request.body.targets) {
+        if (t.hide) continue;
+        if (t.detector === '' && t.return !== 'anomalies')
+          throw new RegistryError('INVALID', `targets/${t.refId}: return '${t.return}' needs a detector`);
+        frames.push(...(await framesFor(app, t, from, to)));
+      }
+      return { frames };
+    },
+  );
+
+  app.post(
+    '/variables',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['grafana'],
+        body: GrafanaVariableRequest,
+        response: { 200: Type.Array(Type.Object({ text: Type.String(), value: Type.String() })), ...errors },
+      },
+    },
+    async (request) => {
+      const { find, detector } = request.body;
+      if (find === 'detectors')
+        return (await app.registry.listDetectors()).map((d) => ({ text: d.name, value: d.id }));
+      if (!detector) throw new RegistryError('INVALID', `body/detector is required to find ${find}`);
+      const source = resolveSource(await detectorSpec(app, detector));
+      if (find === 'entities')
+        return (await listEntities(app.influx, source)).map((e) => ({ text: e, value: e }));
+      const known = new Set((await listFields(app.influx, source.measurement)).map((f) => f.field));
+      return source.fields.filter((f) => known.has(f.field)).map((f) => ({ text: f.field, value: f.field }));
+    },
+  );
+
+  app.post(
+    '/annotations',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['grafana'],
+        body: GrafanaAnnotationRequest,
+        response: { 200: Type.Array(GrafanaAnnotation), ...errors },
+      },
+    },
+    async (request) => {
+      const from = Date.parse(request.body.range.from);
+      const to = Date.parse(request.body.range.to);
+      const wanted = entitiesOf(request.body.entity);
+      const detectors = request.body.detector
+        ? [request.body.detector]
+        : (await app.registry.listDetectors()).map((d) => d.id);
+      const out: Array<Static<typeof GrafanaAnnotation>> = [];
+      for (const id of detectors) {
+        const spec = await detectorSpec(app, id);
+        const results = (await readResults(app, id, from, to, { anomaliesOnly: true })).filter(
+          (r) => !wanted || wanted.includes(r.entity),
+        );
+        for (const run of anomalyRuns(results, spec.intervalSeconds * 1000)) {
+          const p = run.peak;
+          out.push({
+            time: run.from,
+            timeEnd: run.to,
+            title: `${id}: ${p.severity} anomaly on ${run.entity || 'all'}`,
+            text: `score ${p.score.toFixed(3)} (model v${p.modelVersion})${p.topFeature ? `; top feature ${p.topFeature}` : ''}`,
+            tags: ['isoscope', id, run.entity, p.severity].filter((x) => x !== ''),
+          });
+        }
+      }
+      return out.sort((a, b) => a.time - b.time);
+    },
   );
 };
 export default grafana;

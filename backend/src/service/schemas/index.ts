@@ -21,6 +21,7 @@ export const Readiness = Type.Object({
   checks: Type.Object({
     registry: Type.String(),
     influx: Type.String(),
+    scheduler: Type.String(),
   }),
 });
 
@@ -237,4 +238,136 @@ export const StageChange = Type.Object({
   actor: Type.String(),
   reason: Type.String(),
   at: Type.String({ format: 'date-time' }),
+});
+
+export const RangeQuery = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  entity: Type.Optional(Type.String()),
+  minSeverity: Type.Optional(Type.Enum(['low', 'medium', 'high', 'critical'] as const)),
+});
+
+export const Anomaly = Type.Object({
+  time: Type.String({ format: 'date-time' }),
+  entity: Type.String(),
+  score: Type.Number(),
+  severity: Type.String(),
+  topFeature: Type.Optional(Type.String()),
+  topContribution: Type.Optional(Type.Number()),
+  modelVersion: Type.Integer(),
+});
+
+export const BackfillRequest = Type.Object(
+  { from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) },
+  { additionalProperties: false },
+);
+
+export const ExplainQuery = Type.Object({
+  entity: Type.Optional(
+    Type.String({ description: "The entity (host); '' or absent for a detector without entities" }),
+  ),
+  time: Type.String({ format: 'date-time' }),
+});
+
+export const Explanation = Type.Object({
+  detector: Type.String(),
+  entity: Type.String(),
+  time: Type.String({ format: 'date-time' }),
+  modelVersion: Type.Integer(),
+  score: Type.Number(),
+  threshold: Type.Number(),
+  anomaly: Type.Boolean(),
+  baseline: Type.Number({ description: 'Mean path length of a training point' }),
+  pathLength: Type.Number(),
+  contributions: Type.Array(
+    Type.Object({
+      feature: Type.String(),
+      contribution: Type.Number({
+        description: 'Path length this feature removed (positive = towards anomalous)',
+      }),
+      share: Type.Number(),
+      value: Type.Number(),
+      /** Where the value sits in the training distribution, 0 … 1. */
+      percentile: Type.Number(),
+      trainingP5: Type.Number(),
+      trainingMedian: Type.Number(),
+      trainingP95: Type.Number(),
+    }),
+  ),
+  series: Type.Object({
+    fields: Type.Array(Type.String()),
+    time: Type.Array(Type.Number()),
+    values: Type.Array(Type.Array(Type.Union([Type.Number(), Type.Null()]))),
+  }),
+});
+
+export const QUERY_RETURNS = ['score', 'anomalies', 'features', 'contributions', 'expected'] as const;
+
+/** One query of a Grafana panel; the plugin's query editor builds these (field names are the contract). */
+export const GrafanaTarget = Type.Object({
+  refId: Type.String({ minLength: 1 }),
+  detector: Type.String({ description: "A detector id; '' for every detector (anomalies only)" }),
+  entity: Type.Optional(
+    Type.String({ description: "An entity, a Grafana multi-value '{a,b}', or ''/'*' for all" }),
+  ),
+  return: Type.Enum(QUERY_RETURNS),
+  hide: Type.Optional(Type.Boolean()),
+});
+export type GrafanaTarget = Static<typeof GrafanaTarget>;
+
+export const GrafanaRange = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+});
+
+export const GrafanaQueryRequest = Type.Object({
+  range: GrafanaRange,
+  targets: Type.Array(GrafanaTarget, { minItems: 1, maxItems: 50 }),
+});
+
+const FieldType = Type.Enum(['time', 'number', 'string', 'boolean'] as const);
+
+/** A data frame as Grafana's DataFrameJSON-like shape: fields with values, labels and display config. */
+export const Frame = Type.Object({
+  refId: Type.String(),
+  name: Type.String(),
+  fields: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      type: FieldType,
+      values: Type.Array(Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()])),
+      labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+      config: Type.Optional(
+        Type.Object({
+          unit: Type.Optional(Type.String()),
+          displayName: Type.Optional(Type.String()),
+          min: Type.Optional(Type.Number()),
+          max: Type.Optional(Type.Number()),
+          links: Type.Optional(Type.Array(Type.Object({ title: Type.String(), url: Type.String() }))),
+        }),
+      ),
+    }),
+  ),
+});
+export type Frame = Static<typeof Frame>;
+
+export const GrafanaQueryResponse = Type.Object({ frames: Type.Array(Frame) });
+
+export const GrafanaVariableRequest = Type.Object({
+  find: Type.Enum(['detectors', 'entities', 'fields'] as const),
+  detector: Type.Optional(Type.String()),
+});
+
+export const GrafanaAnnotationRequest = Type.Object({
+  range: GrafanaRange,
+  detector: Type.Optional(Type.String()),
+  entity: Type.Optional(Type.String()),
+});
+
+export const GrafanaAnnotation = Type.Object({
+  time: Type.Number(),
+  timeEnd: Type.Number(),
+  title: Type.String(),
+  text: Type.String(),
+  tags: Type.Array(Type.String()),
 });

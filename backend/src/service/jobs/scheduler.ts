@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import type { DetectorSpec } from '../schemas/index.js';
+import { scoreAndWrite } from './scoring.js';
+
+/**
+ * Scores every detector on its schedule: each tick, a detector whose `scoreEverySeconds` has
+ * passed gets the intervals since it was last scored (at most a day, so a long outage does not
+ * turn into one huge read; a backfill covers more). Only whole intervals are scored, so a result
+ * is never computed from a half-filled bucket. The last scored time is kept in the registry, so a
+ * restart continues where the previous process stopped.
+ */
+export class Scheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private readonly lastScored = new Map<string, number>();
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  /** Whether this process should be scoring (readiness fails if it should and is not). */
+  enabled = false;
+
+  start(everyMs = 10_000): void {
+    this.enabled = true;
+    this.timer = setInterval(() => void this.tick(), everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for the tick in progress (graceful shutdown). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    await this.ticking;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined && !this.stopped;
+  }
+
+  private stopped = false;
+
+  /** One pass over the detectors; resolves when it is done. */
+  tick(now = this.app.now()): Promise<void> {
+    this.ticking = this.ticking
+      .then(() => this.pass(now))
+      .catch((err: unknown) => {
+        this.app.log.error({ err }, 'scoring tick failed');
+      });
+    return this.ticking;
+  }
+
+  private async pass(now: number): Promise<void> {
+    for (const detector of await this.app.registry.listDetectors()) {
+      const spec = detector.spec as DetectorSpec;
+      const step = spec.intervalSeconds * 1000;
+      const to = Math.floor(now / step) * step;
+      const last = this.lastScored.get(detector.id) ?? (await this.stored(detector.id)) ?? to - step;
+      if (now - last < spec.schedule.scoreEverySeconds * 1000 || to <= last) continue;
+      const from = Math.max(last, to - 86_400_000);
+      try {
+        const { rows, anomalies } = await scoreAndWrite(this.app, detector.id, from, to);
+        this.lastScored.set(detector.id, to);
+        await this.app.registry.setStreamState(detector.id, '', JSON.stringify({ lastScoredTo: to }), now);
+        if (rows > 0) this.app.log.info({ detector: detector.id, rows, anomalies }, 'scored');
+      } catch (err) {
+        this.app.log.warn(
+          { detector: detector.id, err: (err as Error).message },
+          'scoring failed; it is retried next tick',
+        );
+      }
+    }
+  }
+
+  private async stored(detectorId: string): Promise<number | undefined> {
+    const state = await this.app.registry.getStreamState(detectorId, '');
+    return state ? (JSON.parse(state) as { lastScoredTo?: number }).lastScoredTo : undefined;
+  }
+}

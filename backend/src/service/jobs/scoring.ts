@@ -1,0 +1,158 @@
+import type { FastifyInstance } from 'fastify';
+import { explain, IsolationForest, transformBatch, type ModelBundle } from '../../engine/index.js';
+import { readWindow, RESULTS_MEASUREMENT, toLine } from '../../io/influx/index.js';
+import type { ModelVersionRecord } from '../../io/registry/index.js';
+import type { DetectorSpec } from '../schemas/index.js';
+import { resolveSource } from '../sources.js';
+
+/** How far above its threshold a score is, named as operators page on it. */
+export function severity(score: number, threshold: number): 'none' | 'low' | 'medium' | 'high' | 'critical' {
+  const margin = score - threshold;
+  if (margin <= 0) return 'none';
+  if (margin < 0.03) return 'low';
+  if (margin < 0.06) return 'medium';
+  if (margin < 0.1) return 'high';
+  return 'critical';
+}
+
+export interface LoadedModel {
+  version: ModelVersionRecord;
+  bundle: ModelBundle;
+  forest: IsolationForest;
+}
+
+const cache = new Map<string, LoadedModel>();
+
+/** A version's forest, deserialized once and kept (versions never change once stored). */
+export async function loadModel(
+  app: FastifyInstance,
+  detectorId: string,
+  version: number,
+): Promise<LoadedModel> {
+  const key = `${app.config.dataDir}|${detectorId}|${version}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const record = await app.registry.getModelVersion(detectorId, version);
+  if (!record?.bundle) throw new Error(`detector '${detectorId}' has no version ${version}`);
+  const bundle = JSON.parse(record.bundle) as ModelBundle;
+  const forest = IsolationForest.deserialize(Uint8Array.from(atob(bundle.model), (c) => c.charCodeAt(0)));
+  const loaded = { version: record, bundle, forest };
+  cache.set(key, loaded);
+  return loaded;
+}
+
+/** The production model of each entity of a detector. */
+export async function productionModels(
+  app: FastifyInstance,
+  detectorId: string,
+): Promise<Map<string, LoadedModel>> {
+  const out = new Map<string, LoadedModel>();
+  for (const v of await app.registry.listModelVersions(detectorId)) {
+    if (v.stage === 'production') out.set(v.entity, await loadModel(app, detectorId, v.version));
+  }
+  return out;
+}
+
+export interface ScoredRow {
+  entity: string;
+  timeMs: number;
+  score: number;
+  anomaly: boolean;
+  severity: ReturnType<typeof severity>;
+  topFeature?: string;
+  topContribution?: number;
+  modelVersion: number;
+}
+
+/**
+ * Scores a detector's data in [from, to) with each entity's production model: reads the window
+ * plus the look-back its features need, computes the features causally, scores, and explains the
+ * anomalous rows. Pure of side effects; `scoreAndWrite` writes the results back.
+ */
+export async function scoreRange(
+  app: FastifyInstance,
+  detectorId: string,
+  from: number,
+  to: number,
+): Promise<ScoredRow[]> {
+  const detector = await app.registry.getDetector(detectorId);
+  if (!detector) return [];
+  const spec = detector.spec as DetectorSpec;
+  const source = resolveSource(spec);
+  const models = await productionModels(app, detectorId);
+  if (models.size === 0) return [];
+  const lookback =
+    Math.max(
+      ...[...models.values()].map((m) =>
+        Math.max(m.bundle.features.rollingWindow, m.bundle.features.shingle, 1),
+      ),
+    ) + 1;
+  const series = await readWindow(app.influx, source, from - lookback * spec.intervalSeconds * 1000, to);
+  const rows: ScoredRow[] = [];
+  for (const s of series) {
+    const model = models.get(s.entity);
+    if (!model) continue;
+    const fields = source.fields.map((f) => f.field);
+    const n = s.timeMs.length;
+    const raw = { rows: n, cols: fields.length, data: new Float64Array(n * fields.length) };
+    for (let r = 0; r < n; r++)
+      for (let f = 0; f < fields.length; f++) raw.data[r * fields.length + f] = s.values[f]![r]!;
+    const batch = transformBatch(model.bundle.features, raw, s.timeMs);
+    if (batch.matrix.rows === 0) continue;
+    const scores = model.forest.scoreBatch(batch.matrix);
+    for (let i = 0; i < batch.matrix.rows; i++) {
+      const t = s.timeMs[batch.sourceRow[i]!]!;
+      if (t < from || t >= to) continue;
+      const score = scores[i]!;
+      const anomaly = model.forest.isAnomaly(score);
+      const row: ScoredRow = {
+        entity: s.entity,
+        timeMs: t,
+        score,
+        anomaly,
+        severity: severity(score, model.forest.threshold),
+        modelVersion: model.version.version,
+      };
+      if (anomaly) {
+        const c = explain(
+          model.forest,
+          batch.matrix.data.subarray(i * batch.matrix.cols, (i + 1) * batch.matrix.cols),
+        ).contributions;
+        let best = 0;
+        for (let k = 1; k < c.length; k++) if (c[k]! > c[best]!) best = k;
+        row.topFeature = batch.names[best]!;
+        row.topContribution = c[best]!;
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+/** Scores [from, to) and writes the results to `isoscope_anomaly` (tags detector, entity, model_version). */
+export async function scoreAndWrite(
+  app: FastifyInstance,
+  detectorId: string,
+  from: number,
+  to: number,
+): Promise<{ rows: number; anomalies: number }> {
+  const rows = await scoreRange(app, detectorId, from, to);
+  const lines = rows.map((r) =>
+    toLine({
+      measurement: RESULTS_MEASUREMENT,
+      tags: { detector: detectorId, entity: r.entity, model_version: String(r.modelVersion) },
+      fields: {
+        score: r.score,
+        anomaly: r.anomaly,
+        severity: r.severity,
+        ...(r.topFeature !== undefined
+          ? { top_feature: r.topFeature, top_contribution: r.topContribution! }
+          : {}),
+      },
+      timeMs: r.timeMs,
+    }),
+  );
+  app.results.add(lines);
+  await app.results.flush();
+  return { rows: rows.length, anomalies: rows.filter((r) => r.anomaly).length };
+}

@@ -1,0 +1,293 @@
+import type { FastifyInstance } from 'fastify';
+import { toLine } from '../../backend/src/io/influx/index.js';
+import { Scheduler } from '../../backend/src/service/jobs/scheduler.js';
+import { startTestInflux, type TestInflux } from '../support/influx.js';
+import { as, testApp } from '../support/service.js';
+
+const NOW = Date.UTC(2024, 0, 4);
+const HOUR = 3_600_000;
+const STEP = 300_000;
+/** The incident: web-1's cpu pinned for 30 minutes, two hours ago. */
+const INCIDENT = { from: NOW - 2 * HOUR, to: NOW - 2 * HOUR + 30 * 60_000 };
+
+describe('scoring, results and the Grafana data source endpoints (real influxd)', () => {
+  let influx: TestInflux;
+  let app: FastifyInstance;
+  let clock = NOW;
+
+  beforeAll(async () => {
+    influx = await startTestInflux();
+    const client = await influx.client();
+    const lines: string[] = [];
+    for (const [h, host] of ['web-1', 'web-2'].entries()) {
+      for (let t = NOW - 72 * HOUR; t < NOW; t += STEP) {
+        const daily = Math.sin((2 * Math.PI * (t % (24 * HOUR))) / (24 * HOUR));
+        const wobble = Math.sin(t / 3_333_333 + h) + Math.cos(t / 1_234_567);
+        const incident = host === 'web-1' && t >= INCIDENT.from && t < INCIDENT.to;
+        lines.push(
+          toLine({
+            measurement: 'cpu',
+            tags: { host, cpu: 'cpu-total' },
+            fields: {
+              usage_user: incident ? 97 : 30 + 10 * daily + wobble,
+              usage_system: incident ? 2 : 5 + daily + wobble / 5,
+              usage_iowait: 1 + wobble / 10,
+              usage_idle: incident ? 0 : 64 - 11 * daily - wobble,
+            },
+            timeMs: t,
+          }),
+        );
+      }
+    }
+    await client.write(lines);
+    app = await testApp(influx.server.url, client.database, {}, () => clock);
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: {
+        name: 'cpu',
+        spec: {
+          source: { preset: 'cpu' },
+          intervalSeconds: 300,
+          trainingWindowHours: 48,
+          model: { trees: 100, contamination: 0.01 },
+        },
+      },
+    });
+    // Train on the two days before the last one, and promote.
+    const train = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/train',
+      headers: as('editor'),
+      payload: { to: new Date(NOW - 24 * HOUR).toISOString(), promote: true },
+    });
+    await app.jobs.finished(train.json().id);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await influx?.server.stop();
+  });
+
+  it('backfills the last day as a job, writing results a plain InfluxQL query reads', async () => {
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/backfill',
+      headers: as('editor'),
+      payload: { from: new Date(NOW - 24 * HOUR).toISOString(), to: new Date(NOW).toISOString() },
+    });
+    expect(started.statusCode).toBe(202);
+    await app.jobs.finished(started.json().id);
+    const job = (
+      await app.inject({ url: `/api/v1/jobs/${started.json().id}`, headers: as('viewer') })
+    ).json();
+    expect(job).toMatchObject({ state: 'succeeded', result: { rows: 2 * 288 } });
+    const [series] = await app.influx.query(
+      `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'cpu' AND "entity" = 'web-1'`,
+    );
+    expect(series![0]!.values[0]![1]).toBe(288);
+  });
+
+  it('finds the incident and explains it with the cpu fields', async () => {
+    const r = await app.inject({
+      url: `/api/v1/detectors/cpu/anomalies?from=${new Date(NOW - 24 * HOUR).toISOString()}&to=${new Date(NOW).toISOString()}&entity=web-1`,
+      headers: as('viewer'),
+    });
+    expect(r.statusCode).toBe(200);
+    const inIncident = r
+      .json()
+      .filter(
+        (a: { time: string }) => Date.parse(a.time) >= INCIDENT.from && Date.parse(a.time) < INCIDENT.to,
+      );
+    expect(inIncident.length).toBeGreaterThanOrEqual(5);
+    expect(inIncident[0]).toMatchObject({
+      entity: 'web-1',
+      modelVersion: 1,
+      topFeature: expect.stringMatching(/^usage_(user|idle|system)/),
+    });
+
+    const explained = await app.inject({
+      url: `/api/v1/detectors/cpu/explain?entity=web-1&time=${new Date(INCIDENT.from + 10 * 60_000).toISOString()}`,
+      headers: as('viewer'),
+    });
+    expect(explained.statusCode).toBe(200);
+    const e = explained.json();
+    expect(e).toMatchObject({ detector: 'cpu', entity: 'web-1', anomaly: true, modelVersion: 1 });
+    expect(e.score).toBeGreaterThan(e.threshold);
+    const sum = e.contributions.reduce((s: number, c: { contribution: number }) => s + c.contribution, 0);
+    expect(sum).toBeCloseTo(e.baseline - e.pathLength, 9); // TreeSHAP additivity, end to end
+    expect(e.contributions[0].feature).toMatch(/^usage_(user|idle|system)/);
+    expect(e.contributions.find((c: { feature: string }) => c.feature === 'usage_user')).toMatchObject({
+      value: 97,
+      percentile: 1,
+    });
+    expect(e.series.fields).toEqual(['usage_user', 'usage_system', 'usage_iowait', 'usage_idle']);
+  });
+
+  it('answers Grafana queries with frames: time first, labels, units, links', async () => {
+    const range = { from: new Date(NOW - 6 * HOUR).toISOString(), to: new Date(NOW).toISOString() };
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/query',
+      headers: as('viewer'),
+      payload: {
+        range,
+        targets: [
+          { refId: 'S', detector: 'cpu', entity: '{web-1,web-2}', return: 'score' },
+          { refId: 'A', detector: '', entity: 'web-1', return: 'anomalies' },
+          { refId: 'F', detector: 'cpu', entity: 'web-2', return: 'features' },
+          { refId: 'E', detector: 'cpu', entity: 'web-1', return: 'expected' },
+          { refId: 'C', detector: 'cpu', entity: 'web-1', return: 'contributions' },
+        ],
+      },
+    });
+    expect(r.statusCode).toBe(200);
+    const frames = r.json().frames as Array<{
+      refId: string;
+      name: string;
+      fields: Array<{
+        name: string;
+        type: string;
+        values: unknown[];
+        labels?: Record<string, string>;
+        config?: { unit?: string; links?: unknown[] };
+      }>;
+    }>;
+    const score = frames.filter((f) => f.refId === 'S');
+    expect(score.map((f) => f.name)).toEqual(['cpu web-1', 'cpu web-2']);
+    expect(score[0]!.fields.map((f) => f.name)).toEqual([
+      'time',
+      'score',
+      'anomaly',
+      'severity',
+      'threshold',
+    ]);
+    expect(score[0]!.fields[0]!.values).toHaveLength(72);
+    expect(score[0]!.fields[1]!.labels).toEqual({ detector: 'cpu', entity: 'web-1', model_version: '1' });
+    expect(score[0]!.fields[1]!.config!.links).toHaveLength(1);
+    const anomalies = frames.find((f) => f.refId === 'A')!;
+    expect(anomalies.fields.map((f) => f.name)).toEqual([
+      'time',
+      'detector',
+      'entity',
+      'score',
+      'severity',
+      'top_feature',
+      'model_version',
+    ]);
+    expect(anomalies.fields[0]!.values.length).toBeGreaterThanOrEqual(5);
+    const features = frames.find((f) => f.refId === 'F')!;
+    expect(features.fields.map((f) => [f.name, f.config?.unit])).toEqual([
+      ['time', undefined],
+      ['usage_user', 'percent'],
+      ['usage_system', 'percent'],
+      ['usage_iowait', 'percent'],
+      ['usage_idle', 'percent'],
+    ]);
+    const expected = frames.find((f) => f.refId === 'E')!;
+    expect(expected.fields.map((f) => f.name)).toContain('usage_user_expected_high');
+    const contributions = frames.find((f) => f.refId === 'C')!;
+    expect(contributions.fields.map((f) => f.name)).toEqual([
+      'time',
+      'top_feature',
+      'top_contribution',
+      'score',
+    ]);
+  });
+
+  it('offers variables and annotations', async () => {
+    const detectors = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/variables',
+      headers: as('viewer'),
+      payload: { find: 'detectors' },
+    });
+    expect(detectors.json()).toEqual([{ text: 'cpu', value: 'cpu' }]);
+    const entities = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/variables',
+      headers: as('viewer'),
+      payload: { find: 'entities', detector: 'cpu' },
+    });
+    expect(entities.json()).toEqual([
+      { text: 'web-1', value: 'web-1' },
+      { text: 'web-2', value: 'web-2' },
+    ]);
+    const missing = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/variables',
+      headers: as('viewer'),
+      payload: { find: 'fields' },
+    });
+    expect(missing.statusCode).toBe(400);
+    const annotations = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/annotations',
+      headers: as('viewer'),
+      payload: {
+        range: { from: new Date(NOW - 6 * HOUR).toISOString(), to: new Date(NOW).toISOString() },
+        detector: 'cpu',
+        entity: 'web-1',
+      },
+    });
+    const incident = annotations
+      .json()
+      .find(
+        (a: { time: number; timeEnd: number }) =>
+          a.time <= INCIDENT.from + 10 * 60_000 && a.timeEnd >= INCIDENT.from + 10 * 60_000,
+      );
+    expect(incident).toMatchObject({
+      title: expect.stringMatching(/^cpu: \w+ anomaly on web-1$/),
+      tags: expect.arrayContaining(['isoscope', 'cpu', 'web-1']),
+    });
+  });
+
+  it('refuses queries it cannot answer, naming what is wrong', async () => {
+    const range = { from: new Date(NOW - HOUR).toISOString(), to: new Date(NOW).toISOString() };
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/query',
+      headers: as('viewer'),
+      payload: { range, targets: [{ refId: 'A', detector: '', return: 'score' }] },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toBe("targets/A: return 'score' needs a detector");
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/query',
+      headers: as('viewer'),
+      payload: { range, targets: [{ refId: 'A', detector: 'gpu', return: 'score' }] },
+    });
+    expect(unknown.statusCode).toBe(404);
+    const shape = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/query',
+      headers: as('viewer'),
+      payload: { range, targets: [{ refId: 'A', detector: 'cpu', return: 'everything' }] },
+    });
+    expect(shape.statusCode).toBe(400);
+    expect(shape.json().message).toContain('body/targets/0/return');
+  });
+
+  it('scores on schedule, and continues from where it stopped after a restart', async () => {
+    clock = NOW + 12 * 60_000;
+    await app.scheduler.tick(clock);
+    const state = JSON.parse((await app.registry.getStreamState('cpu', ''))!) as { lastScoredTo: number };
+    expect(state.lastScoredTo).toBe(NOW + 10 * 60_000);
+    clock = NOW + 13 * 60_000;
+    await app.scheduler.tick(clock); // no new whole interval yet: nothing changes
+    expect(JSON.parse((await app.registry.getStreamState('cpu', ''))!)).toEqual(state);
+    // A new process (a new scheduler) continues from the stored time, not from "now".
+    const restarted = new Scheduler(app);
+    clock = NOW + 21 * 60_000;
+    await restarted.tick(clock);
+    expect(JSON.parse((await app.registry.getStreamState('cpu', ''))!)).toEqual({
+      lastScoredTo: NOW + 20 * 60_000,
+    });
+    const [series] = await app.influx.query(
+      `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'cpu' AND "entity" = 'web-2' AND time >= ${NOW}ms`,
+    );
+    expect(series ?? []).toEqual([]); // the source has no data after NOW: nothing scored, nothing invented
+  });
+});
