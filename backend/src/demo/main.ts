@@ -1,107 +1,309 @@
 /**
- * `npm run demo`: a week of realistic host metrics with incidents injected into the last two days;
- * Isoscope learns the first five days, watches the last two, alerts, and explains each alert.
- * Prints a score strip per host (what an operator would look at) and the numbers that say how well
- * it did: incidents found, detection delay, false alarms per host-day, and whether each
- * explanation names the metrics the incident moved.
+ * `npm run demo`: Isoscope end to end on a real InfluxDB. It starts a throwaway influxd, writes
+ * nine days of Telegraf metrics for six hosts with incidents in the last two, starts the service,
+ * creates one detector per Telegraf measurement through the HTTP API, trains them on the first
+ * week, scores the last two days, and reports each alert with the metrics that explain it.
  */
-import { baseField, DETECTORS, detectHost, POLICY, type HostDetection } from './detect.js';
-import { generateWorkload, type Workload } from './workload.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { firingPoints, runsOf } from '../engine/index.js';
+import { startLocalInflux } from '../devtools/influxd.js';
+import { InfluxV1Client } from '../io/influx/index.js';
+import { buildApp } from '../service/app.js';
+import { loadConfig } from '../service/config.js';
+import { hashToken } from '../service/plugins/auth.js';
+import { TELEGRAF_FIELDS, telegrafLines } from './telegraf.js';
+import { generateWorkload, type Incident } from './workload.js';
 
+const TOKEN = 'demo-admin-token-0000000000';
+const DETECTORS = ['cpu', 'mem', 'net', 'diskio', 'system'] as const;
 const BARS = ' ▁▂▃▄▅▆▇█';
 
-/** One character per hour: the hour's highest score over the detectors, against their thresholds. */
-function scoreStrip(d: HostDetection, w: Workload): { scores: string; truth: string; alerts: string } {
-  const hours = Math.ceil(d.margin.length / 60);
-  let scores = '';
-  let truth = '';
-  let alerts = '';
-  const series = w.hosts.find((h) => h.host === d.host)!;
-  for (let h = 0; h < hours; h++) {
-    let labelled = false;
-    let max = -1;
-    for (let t = h * 60; t < Math.min(d.margin.length, (h + 1) * 60); t++) {
-      max = Math.max(max, d.margin[t]!);
-      if (series.labels[t + w.trainMinutes]) labelled = true;
-    }
-    // 0.2 below the threshold (deeply normal) … 0.1 above it (clearly anomalous)
-    const level = Math.max(0, Math.min(1, (max + 0.2) / 0.3));
-    scores += BARS[Math.round(level * (BARS.length - 1))];
-    truth += labelled ? '^' : ' ';
-    const hourStart = h * 60 + w.trainMinutes;
-    alerts += d.alerts.some((a) => a.start <= hourStart + 59 && a.end >= hourStart) ? '!' : ' ';
-  }
-  return { scores, truth, alerts };
+interface Alert {
+  detector: string;
+  host: string;
+  from: number;
+  to: number;
+  peakScore: number;
+  peakTime: number;
+  top: Array<{ feature: string; share: number }>;
 }
 
-function clock(w: Workload, row: number): string {
-  return new Date(w.startMs + row * w.stepMs).toISOString().slice(5, 16).replace('T', ' ');
+function say(text: string): void {
+  process.stdout.write(`${text}\n`);
 }
 
-function main(): void {
+function progress(text: string): void {
+  process.stderr.write(`demo: ${text}\n`);
+}
+
+async function api<T>(
+  app: FastifyInstance,
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: object,
+): Promise<T> {
+  const res = await app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${TOKEN}` },
+    ...(payload ? { payload } : {}),
+  });
+  if (res.statusCode >= 400) throw new Error(`${method} ${url} → ${res.statusCode}: ${res.body}`);
+  return res.json() as T;
+}
+
+async function waitForJob(
+  app: FastifyInstance,
+  id: string,
+  label: string,
+): Promise<{ state: string; result?: unknown; error?: string }> {
+  await app.jobs.finished(id);
+  const job = await api<{ state: string; result?: unknown; error?: string }>(
+    app,
+    'GET',
+    `/api/v1/jobs/${id}`,
+  );
+  if (job.state !== 'succeeded')
+    throw new Error(`${label}: job ${job.state}${job.error ? `: ${job.error}` : ''}`);
+  return job;
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(5, 16).replace('T', ' ');
+}
+
+async function main(): Promise<void> {
   const started = performance.now();
   const w = generateWorkload();
-  const detectionDays = (w.minutes - w.trainMinutes) / 1440;
-  const out: string[] = [];
-  out.push(
-    `Isoscope demo: ${w.hosts.length} hosts × ${w.hosts[0]!.values.length} Telegraf fields, one row a minute for ${w.minutes / 1440} days;`,
-    `learning the first ${w.trainMinutes / 1440} days, watching the last ${detectionDays} (${w.incidents.length} incidents injected).`,
-    `Detectors per host: ${Object.entries(DETECTORS)
-      .map(([name, fields]) => `${name} (${fields.join(', ')})`)
-      .join('; ')}.`,
-    `Policy: alert on ${POLICY.rule.minAnomalous} anomalous minutes of ${POLICY.rule.window}, threshold set so that the training week raises ${POLICY.trainingAlerts} alerts even on ${POLICY.calibrationRule.minAnomalous} of ${POLICY.calibrationRule.window}.`,
-    '',
-    `Highest score per hour (▁ normal … █ far past the threshold), ^ incident, ! alert:`,
-  );
-  const detections = w.hosts.map((series) => detectHost(w, series));
-  for (const d of detections) {
-    const strip = scoreStrip(d, w);
-    out.push(`  ${d.host.padEnd(6)} ${strip.scores}`, `         ${strip.truth}`, `         ${strip.alerts}`);
-  }
-  out.push('', 'Incidents:');
-  let found = 0;
-  let explainedRight = 0;
-  const delays: number[] = [];
-  for (const incident of w.incidents) {
-    const d = detections.find((x) => x.host === incident.host)!;
-    const alert = d.alerts.find((a) => a.start <= incident.end && a.end >= incident.start);
-    const what = `${incident.host.padEnd(6)} ${incident.kind.padEnd(13)} ${clock(w, incident.start)} (${incident.end - incident.start + 1} min)`;
-    if (!alert) {
-      out.push(`  ✗ ${what}: missed`);
-      continue;
+  const trainEnd = w.startMs + w.trainMinutes * w.stepMs;
+  const end = w.startMs + w.minutes * w.stepMs;
+
+  progress('starting InfluxDB (Debian package influxdb) on a loopback port');
+  const influxd = await startLocalInflux();
+  const dataDir = await mkdtemp(join(tmpdir(), 'isoscope-demo-'));
+  try {
+    const client = new InfluxV1Client({ url: influxd.url, database: 'telegraf' });
+    await client.createDatabase();
+    let points = 0;
+    for (const batch of telegrafLines(w)) {
+      await client.write(batch);
+      points += batch.length;
+      if (points % 100_000 < batch.length)
+        progress(`wrote ${points.toLocaleString('en-US')} Telegraf points`);
     }
-    found++;
-    const delay = Math.max(0, alert.start - incident.start);
-    delays.push(delay);
-    const right = incident.fields.includes(baseField(alert.top[0]!.feature));
-    if (right) explainedRight++;
-    const why = alert.top.map((c) => `${c.feature} ${(100 * c.share).toFixed(0)}%`).join(', ');
-    out.push(
-      `  ✓ ${what}: ${alert.detector} alert after ${delay} min, score ${alert.peakScore.toFixed(2)}; top: ${why}${right ? '' : `  (moved: ${incident.fields.join(', ')})`}`,
+    progress(
+      `wrote ${points.toLocaleString('en-US')} points: ${w.hosts.length} hosts × 5 measurements × ${w.minutes} minutes`,
     );
-  }
-  const allAlerts = detections.flatMap((d) => d.alerts.map((a) => ({ host: d.host, ...a })));
-  const overlapsIncident = (a: { host: string; start: number; end: number }): boolean =>
-    w.incidents.some((i) => i.host === a.host && i.start <= a.end && i.end >= a.start);
-  const falseAlarms = allAlerts.filter((a) => !overlapsIncident(a));
-  if (falseAlarms.length > 0) {
-    out.push('', 'Alerts with no incident behind them:');
-    for (const a of falseAlarms) {
-      out.push(
-        `  ${a.host.padEnd(6)} ${a.detector.padEnd(6)} ${clock(w, a.start)} (${a.end - a.start + 1} min), score ${a.peakScore.toFixed(2)}; top: ${a.top.map((c) => c.feature).join(', ')}`,
+
+    const config = loadConfig(
+      {},
+      { dataDir, influxUrl: influxd.url, influxDb: 'telegraf', logLevel: 'warn' },
+      undefined,
+    );
+    const app = await buildApp({ config, scheduler: false });
+    try {
+      await app.registry.createToken(
+        { id: 'demo', name: 'demo', role: 'admin', hash: hashToken(TOKEN) },
+        Date.now(),
       );
+      for (const preset of DETECTORS) {
+        await api(app, 'POST', '/api/v1/detectors', {
+          name: preset,
+          spec: {
+            source: { preset },
+            intervalSeconds: 60,
+            trainingWindowHours: w.trainMinutes / 60,
+            features: { rollingWindow: 60, timeOfDay: true },
+            model: { seed: 1 },
+            alerting: { window: 5, minAnomalous: 3 },
+          },
+        });
+      }
+      progress(`created detectors ${DETECTORS.join(', ')} (Telegraf presets) through the API`);
+
+      for (const preset of DETECTORS) {
+        const job = await api<{ id: string }>(app, 'POST', `/api/v1/detectors/${preset}/train`, {
+          to: new Date(trainEnd).toISOString(),
+          promote: true,
+        });
+        const done = await waitForJob(app, job.id, `training ${preset}`);
+        const versions = (done.result as { entities: unknown[] }).entities.length;
+        progress(
+          `trained ${preset}: ${versions} models (one per host) on the first week, promoted to production`,
+        );
+      }
+      for (const preset of DETECTORS) {
+        const job = await api<{ id: string }>(app, 'POST', `/api/v1/detectors/${preset}/backfill`, {
+          from: new Date(trainEnd).toISOString(),
+          to: new Date(end).toISOString(),
+        });
+        const done = await waitForJob(app, job.id, `scoring ${preset}`);
+        const r = done.result as { rows: number; anomalies: number };
+        progress(
+          `scored ${preset}: ${r.rows.toLocaleString('en-US')} host-minutes, ${r.anomalies} anomalous, written to isoscope_anomaly`,
+        );
+      }
+
+      // Alerts: the detectors' rule (3 anomalous minutes of 5) over the anomalies the service stored.
+      const alerts: Alert[] = [];
+      const maxScore = new Map<string, number[]>();
+      const hours = Math.ceil((end - trainEnd) / 3_600_000);
+      for (const preset of DETECTORS) {
+        const frames = await api<{
+          frames: Array<{
+            name: string;
+            fields: Array<{ name: string; values: unknown[]; labels?: Record<string, string> }>;
+          }>;
+        }>(app, 'POST', '/api/v1/grafana/query', {
+          range: { from: new Date(trainEnd).toISOString(), to: new Date(end).toISOString() },
+          targets: [{ refId: 'A', detector: preset, entity: '*', return: 'score' }],
+        });
+        for (const frame of frames.frames) {
+          const host = frame.fields[1]!.labels!.entity!;
+          const times = frame.fields[0]!.values as number[];
+          const scores = frame.fields[1]!.values as number[];
+          const anomalous = frame.fields[2]!.values as boolean[];
+          const threshold = (frame.fields.find((f) => f.name === 'threshold')?.values[0] as number) ?? 0.5;
+          const strip = maxScore.get(host) ?? new Array<number>(hours).fill(-1);
+          times.forEach((t, i) => {
+            const h = Math.floor((t - trainEnd) / 3_600_000);
+            strip[h] = Math.max(strip[h]!, scores[i]! - threshold);
+          });
+          maxScore.set(host, strip);
+          for (const [a, b] of runsOf(firingPoints(anomalous, { window: 5, minAnomalous: 3 }))) {
+            let from = a;
+            while (from > 0 && anomalous[from - 1]) from--;
+            let peak = from;
+            for (let i = from; i <= b; i++) if (scores[i]! > scores[peak]!) peak = i;
+            const explanation = await api<{ contributions: Array<{ feature: string; share: number }> }>(
+              app,
+              'GET',
+              `/api/v1/detectors/${preset}/explain?entity=${encodeURIComponent(host)}&time=${new Date(times[peak]!).toISOString()}`,
+            );
+            alerts.push({
+              detector: preset,
+              host,
+              from: times[from]!,
+              to: times[b]!,
+              peakScore: scores[peak]!,
+              peakTime: times[peak]!,
+              top: explanation.contributions
+                .slice(0, 3)
+                .map((c) => ({ feature: `${preset}.${c.feature}`, share: c.share })),
+            });
+          }
+        }
+      }
+
+      say(
+        `Isoscope demo: ${w.hosts.length} hosts, Telegraf's cpu, mem, net, diskio and system measurements, one point a minute for ${w.minutes / 1440} days,`,
+      );
+      say(
+        `in a real InfluxDB (${influxd.url}). Detectors learnt the first ${w.trainMinutes / 1440} days and watched the last ${(w.minutes - w.trainMinutes) / 1440} (${w.incidents.length} incidents injected).`,
+      );
+      say('');
+      say(
+        'Highest score per hour over the detectors (▁ below the threshold … █ far above), ^ incident, ! alert:',
+      );
+      for (const h of w.hosts) {
+        const strip = maxScore.get(h.host) ?? [];
+        const level = (m: number): string =>
+          BARS[Math.round(Math.max(0, Math.min(1, (m + 0.2) / 0.3)) * (BARS.length - 1))]!;
+        const hourOf = (ms: number): number => Math.floor((ms - trainEnd) / 3_600_000);
+        const truth = Array.from({ length: hours }, (_, i) =>
+          w.incidents.some(
+            (x) =>
+              x.host === h.host &&
+              hourOf(w.startMs + x.start * w.stepMs) <= i &&
+              hourOf(w.startMs + x.end * w.stepMs) >= i,
+          )
+            ? '^'
+            : ' ',
+        ).join('');
+        const fired = Array.from({ length: hours }, (_, i) =>
+          alerts.some((a) => a.host === h.host && hourOf(a.from) <= i && hourOf(a.to) >= i) ? '!' : ' ',
+        ).join('');
+        say(`  ${h.host.padEnd(6)} ${strip.map(level).join('')}`);
+        say(`         ${truth}`);
+        say(`         ${fired}`);
+      }
+
+      const incidentTime = (i: Incident): { from: number; to: number } => ({
+        from: w.startMs + i.start * w.stepMs,
+        to: w.startMs + i.end * w.stepMs,
+      });
+      say('');
+      say('Incidents:');
+      let found = 0;
+      let named = 0;
+      const delays: number[] = [];
+      for (const incident of w.incidents) {
+        const { from, to } = incidentTime(incident);
+        const what = `${incident.host.padEnd(6)} ${incident.kind.padEnd(13)} ${clock(from)} (${incident.end - incident.start + 1} min)`;
+        const hits = alerts
+          .filter((a) => a.host === incident.host && a.from <= to && a.to >= from)
+          .sort((a, b) => a.from - b.from);
+        if (hits.length === 0) {
+          say(`  ✗ ${what}: missed`);
+          continue;
+        }
+        found++;
+        const first = hits[0]!;
+        const delay = Math.max(0, Math.round((first.from - from) / 60_000));
+        delays.push(delay);
+        const moved = incident.fields.flatMap(
+          (f) => TELEGRAF_FIELDS[f as keyof typeof TELEGRAF_FIELDS] ?? [f],
+        );
+        const right = hits.some((a) =>
+          moved.includes(a.top[0]!.feature.replace(/\.(z\d+|delta|lag\d+)$/, '')),
+        );
+        if (right) named++;
+        say(
+          `  ✓ ${what}: ${hits
+            .map((a) => a.detector)
+            .filter((d, i, all) => all.indexOf(d) === i)
+            .join(
+              ', ',
+            )} alert after ${delay} min; top: ${first.top.map((t) => `${t.feature} ${(100 * t.share).toFixed(0)}%`).join(', ')}`,
+        );
+      }
+      const falseAlarms = alerts.filter(
+        (a) =>
+          !w.incidents.some(
+            (i) => i.host === a.host && incidentTime(i).from <= a.to && incidentTime(i).to >= a.from,
+          ),
+      );
+      if (falseAlarms.length > 0) {
+        say('');
+        say('Alerts with no incident behind them:');
+        for (const a of falseAlarms)
+          say(
+            `  ${a.host.padEnd(6)} ${a.detector.padEnd(6)} ${clock(a.from)} (${Math.round((a.to - a.from) / 60_000) + 1} min), score ${a.peakScore.toFixed(2)}; top: ${a.top.map((t) => t.feature).join(', ')}`,
+          );
+      }
+      const hostDays = (w.hosts.length * (w.minutes - w.trainMinutes)) / 1440;
+      const precision = alerts.length > 0 ? (alerts.length - falseAlarms.length) / alerts.length : 0;
+      delays.sort((a, b) => a - b);
+      say('');
+      say(
+        `Median detection delay ${delays.length ? delays[Math.floor(delays.length / 2)] : '-'} min; explanations naming a metric the incident moved: ${named}/${found}; ${((performance.now() - started) / 1000).toFixed(1)} s in all.`,
+      );
+      say(
+        `Results stay in InfluxDB: SELECT * FROM "isoscope_anomaly" WHERE "anomaly" = true (Grafana reads them too).`,
+      );
+      say(
+        `demo: incidents found ${found}/${w.incidents.length}, false alarms per host-day ${(falseAlarms.length / hostDays).toFixed(2)}, precision ${precision.toFixed(2)}, recall ${(found / w.incidents.length).toFixed(2)}`,
+      );
+    } finally {
+      await app.close();
     }
+  } finally {
+    await influxd.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
-  const hostDays = w.hosts.length * detectionDays;
-  const precision = allAlerts.length > 0 ? (allAlerts.length - falseAlarms.length) / allAlerts.length : 0;
-  const recall = found / w.incidents.length;
-  delays.sort((a, b) => a - b);
-  out.push(
-    '',
-    `Median detection delay ${delays.length ? delays[Math.floor(delays.length / 2)] : '-'} min; explanations naming a moved metric first: ${explainedRight}/${found}; ${((performance.now() - started) / 1000).toFixed(1)} s in all.`,
-    `demo: incidents found ${found}/${w.incidents.length}, false alarms per host-day ${(falseAlarms.length / hostDays).toFixed(2)}, precision ${precision.toFixed(2)}, recall ${recall.toFixed(2)}`,
-  );
-  process.stdout.write(`${out.join('\n')}\n`);
 }
 
-main();
+await main();

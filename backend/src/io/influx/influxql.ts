@@ -40,6 +40,11 @@ export function duration(seconds: number): string {
   return `${seconds}s`;
 }
 
+/**
+ * How a field is aggregated per interval. `increase` is for counters (bytes, packets, operations):
+ * non_negative_difference(last(x)), the growth since the previous interval, so a counter reset
+ * does not look like a huge negative spike.
+ */
 export const AGGREGATES = [
   'mean',
   'median',
@@ -51,6 +56,7 @@ export const AGGREGATES = [
   'count',
   'spread',
   'stddev',
+  'increase',
 ] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
 
@@ -97,7 +103,14 @@ export function windowQuery(q: WindowQuery): string {
     }
   }
   if (!(q.to > q.from)) throw new InfluxQueryError(`the range is empty: from ${q.from} to ${q.to}`);
-  const select = q.fields.map((f) => `${f.aggregate}(${ident(f.field)}) AS ${ident(f.field)}`).join(', ');
+  const select = q.fields
+    .map(
+      (f) =>
+        (f.aggregate === 'increase'
+          ? `non_negative_difference(last(${ident(f.field)}))`
+          : `${f.aggregate}(${ident(f.field)})`) + ` AS ${ident(f.field)}`,
+    )
+    .join(', ');
   const source = q.retentionPolicy
     ? `${ident(q.retentionPolicy)}.${ident(q.measurement)}`
     : ident(q.measurement);

@@ -3,7 +3,7 @@ import type { SourceSpec } from './reader.js';
 /**
  * Telegraf's standard measurements as detector sources: a detector for "all my hosts" needs a name
  * and one of these. Field names are Telegraf's (inputs.cpu, mem, net, disk, diskio, system, docker).
- * Counters (bytes, packets, operations) are aggregated with `spread`, their increase per interval.
+ * Counters (bytes, packets, operations) are read as their increase per interval.
  */
 export const TELEGRAF_PRESETS: Record<string, Omit<SourceSpec, 'intervalSeconds'>> = {
   cpu: {
@@ -35,7 +35,7 @@ export const TELEGRAF_PRESETS: Record<string, Omit<SourceSpec, 'intervalSeconds'
       'err_out',
       'drop_in',
       'drop_out',
-    ].map((field) => ({ field, aggregate: 'spread' as const })),
+    ].map((field) => ({ field, aggregate: 'increase' as const })),
   },
   disk: {
     measurement: 'disk',
@@ -48,7 +48,7 @@ export const TELEGRAF_PRESETS: Record<string, Omit<SourceSpec, 'intervalSeconds'
     entityTag: 'host',
     fields: ['read_bytes', 'write_bytes', 'reads', 'writes', 'io_time'].map((field) => ({
       field,
-      aggregate: 'spread' as const,
+      aggregate: 'increase' as const,
     })),
   },
   system: {

@@ -1,4 +1,10 @@
-import { trainPipeline, type ModelBundle } from '../../engine/index.js';
+import {
+  IsolationForest,
+  thresholdForAlertBudget,
+  trainPipeline,
+  transformBatch,
+  type ModelBundle,
+} from '../../engine/index.js';
 import { readWindow, type EntitySeries } from '../../io/influx/index.js';
 import type { FastifyInstance } from 'fastify';
 import { UnprocessableError } from '../plugins/errors.js';
@@ -54,7 +60,7 @@ export async function trainDetector(
     const data = new Float64Array(rows * fields.length);
     for (let r = 0; r < rows; r++)
       for (let f = 0; f < fields.length; f++) data[r * fields.length + f] = s.values[f]![r]!;
-    const bundle: ModelBundle = trainPipeline(
+    let bundle: ModelBundle = trainPipeline(
       { raw: { rows, cols: fields.length, data }, timeMs: s.timeMs },
       {
         features: { fields, ...spec.features },
@@ -66,6 +72,8 @@ export async function trainDetector(
         },
       },
     );
+    if ((spec.model.thresholdPolicy ?? 'alert-budget') === 'alert-budget')
+      bundle = withAlertBudget(bundle, { rows, cols: fields.length, data }, s.timeMs, spec);
     const version = await app.registry.addModelVersion(
       {
         detectorId,
@@ -110,4 +118,35 @@ export async function trainDetector(
   }
   await ctx.progress('stored', 1);
   return result;
+}
+
+/**
+ * Replaces the bundle's threshold by the alert budget: the lowest threshold at which the detector's
+ * alert rule, made one point more sensitive, raises no alert on the data it was trained on. A
+ * quantile budgets anomalous points, but metrics are autocorrelated; this budgets pages. The
+ * extra point of sensitivity is the margin for the weeks to come being a little wilder than the
+ * week it learned from.
+ */
+function withAlertBudget(
+  bundle: ModelBundle,
+  raw: { rows: number; cols: number; data: Float64Array },
+  timeMs: Float64Array,
+  spec: DetectorSpec,
+): ModelBundle {
+  const forest = IsolationForest.deserialize(Uint8Array.from(atob(bundle.model), (c) => c.charCodeAt(0)));
+  const batch = transformBatch(bundle.features, raw, timeMs);
+  const fitEnd = bundle.split.validation[1];
+  let rows = 0;
+  while (rows < batch.sourceRow.length && batch.sourceRow[rows]! < fitEnd) rows++;
+  const scores = forest.scoreBatch({
+    rows,
+    cols: batch.matrix.cols,
+    data: batch.matrix.data.subarray(0, rows * batch.matrix.cols),
+  });
+  const rule = { window: spec.alerting.window, minAnomalous: Math.max(1, spec.alerting.minAnomalous - 1) };
+  const tuned = forest.withThreshold(thresholdForAlertBudget(scores, rule, 0));
+  let s = '';
+  const bytes = tuned.serialize();
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return { ...bundle, threshold: tuned.threshold, model: btoa(s) };
 }

@@ -25,18 +25,8 @@ export const Readiness = Type.Object({
   }),
 });
 
-export const AGGREGATES = [
-  'mean',
-  'median',
-  'max',
-  'min',
-  'sum',
-  'last',
-  'first',
-  'count',
-  'spread',
-  'stddev',
-] as const;
+export { AGGREGATES } from '../../io/influx/influxql.js';
+import { AGGREGATES } from '../../io/influx/influxql.js';
 
 export const ExplicitSource = Type.Object(
   {
@@ -92,6 +82,24 @@ export const DetectorSpec = Type.Object(
         maxSamples: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000 })),
         contamination: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 0.5 })),
         seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
+        thresholdPolicy: Type.Optional(
+          Type.Enum(['alert-budget', 'contamination'] as const, {
+            description:
+              "alert-budget (default): the lowest threshold at which the alert rule, one point more sensitive, stays silent on the training window; contamination: the training scores' quantile",
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    alerting: Type.Object(
+      {
+        window: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+        minAnomalous: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 3,
+          description: 'An alert needs this many anomalous points among the last `window`',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

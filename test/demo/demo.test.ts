@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { repoPath } from '../support/repo.js';
+
+/**
+ * `npm run demo` as a user runs it: a real influxd, the service, nine days of Telegraf metrics with
+ * injected incidents. The bar is what an operator would accept from a first run, not the exact
+ * numbers the README quotes.
+ */
+describe('npm run demo', () => {
+  it('finds most incidents, explains them, and rarely pages for nothing', () => {
+    const r = spawnSync(process.execPath, [repoPath('backend', 'dist', 'demo', 'main.js')], {
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    expect(r.stderr).toContain('demo: wrote');
+    expect(r.status).toBe(0);
+    const last = r.stdout.trim().split('\n').at(-1)!;
+    const m =
+      /^demo: incidents found (\d+)\/(\d+), false alarms per host-day ([\d.]+), precision ([\d.]+), recall ([\d.]+)$/.exec(
+        last,
+      );
+    expect(m).not.toBeNull();
+    const [, found, total, falseAlarms] = m!.map(Number);
+    expect(found! / total!).toBeGreaterThanOrEqual(0.75);
+    expect(falseAlarms).toBeLessThanOrEqual(0.5);
+    expect(r.stdout).toMatch(/✓ .* alert after \d+ min; top: \w+\.\w+/);
+  }, 600_000);
+});
