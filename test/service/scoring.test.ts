@@ -243,6 +243,56 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
     });
   });
 
+  it('validates a window against the training data: the incident shows as out of range', async () => {
+    const r = await app.inject({
+      url: `/api/v1/detectors/cpu/validation?from=${new Date(INCIDENT.from - HOUR).toISOString()}&to=${new Date(INCIDENT.to + HOUR).toISOString()}&entity=web-1`,
+      headers: as('viewer'),
+    });
+    expect(r.statusCode).toBe(200);
+    const [report] = r.json();
+    expect(report.entity).toBe('web-1');
+    expect(report.checks.map((c: { check: string }) => c.check)).toEqual([
+      'schema',
+      'ranges',
+      'missing',
+      'duplicates',
+      'outliers',
+      'statistics',
+    ]);
+    const ranges = report.checks.find((c: { check: string }) => c.check === 'ranges');
+    expect(ranges.status).toBe('fail');
+    expect(ranges.message).toContain('usage_user');
+  });
+
+  it('runs the drift tests now, per entity, and returns the latest report', async () => {
+    const run = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu/drift',
+      headers: as('editor'),
+      payload: { hours: 24 },
+    });
+    expect(run.statusCode).toBe(200);
+    const reports = run.json();
+    expect(reports.map((r: { entity: string }) => r.entity)).toEqual(['web-1', 'web-2']);
+    expect(reports[0].features.map((f: { feature: string }) => f.feature)).toEqual(
+      expect.arrayContaining(['usage_user', 'usage_user.z60', 'time.hour_sin']),
+    );
+    for (const f of reports[0].features)
+      expect(f.votes).toBe(Object.values(f.verdicts).filter(Boolean).length);
+    const latest = await app.inject({ url: '/api/v1/detectors/cpu/drift', headers: as('viewer') });
+    expect(latest.json()).toEqual(reports);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/api/v1/detectors/cpu/drift',
+          headers: as('viewer'),
+          payload: {},
+        })
+      ).statusCode,
+    ).toBe(403);
+  });
+
   it('refuses queries it cannot answer, naming what is wrong', async () => {
     const range = { from: new Date(NOW - HOUR).toISOString(), to: new Date(NOW).toISOString() };
     const bad = await app.inject({

@@ -413,6 +413,27 @@ export class SqliteRegistry implements Registry {
       .run(now).changes;
   }
 
+  async addDriftReport(
+    detectorId: string,
+    version: number,
+    entity: string,
+    at: number,
+    report: string,
+  ): Promise<void> {
+    this.db
+      .prepare('INSERT INTO drift_reports (detector_id, version, entity, at, report) VALUES (?, ?, ?, ?, ?)')
+      .run(detectorId, version, entity, at, report);
+  }
+
+  async latestDriftReports(detectorId: string): Promise<string[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT report FROM drift_reports d WHERE detector_id = ? AND id = (SELECT MAX(id) FROM drift_reports e WHERE e.detector_id = d.detector_id AND e.entity = d.entity) ORDER BY entity`,
+      )
+      .all(detectorId) as Array<{ report: string }>;
+    return rows.map((r) => r.report);
+  }
+
   async setStreamState(detectorId: string, entity: string, state: string, now: number): Promise<void> {
     this.db
       .prepare(

@@ -134,6 +134,16 @@ export interface Registry {
   /** At start: jobs left queued or running by a previous process are marked failed. Returns how many. */
   failInterruptedJobs(now: number): Promise<number>;
 
+  addDriftReport(
+    detectorId: string,
+    version: number,
+    entity: string,
+    at: number,
+    report: string,
+  ): Promise<void>;
+  /** The newest drift report of each entity of a detector (JSON text). */
+  latestDriftReports(detectorId: string): Promise<string[]>;
+
   /** Per detector and entity: the scoring state (JSON) that survives restarts. */
   setStreamState(detectorId: string, entity: string, state: string, now: number): Promise<void>;
   getStreamState(detectorId: string, entity: string): Promise<string | undefined>;

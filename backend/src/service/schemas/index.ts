@@ -379,3 +379,64 @@ export const GrafanaAnnotation = Type.Object({
   text: Type.String(),
   tags: Type.Array(Type.String()),
 });
+
+export const WindowQuery = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  entity: Type.Optional(Type.String()),
+});
+
+const CheckStatus = Type.Enum(['pass', 'warn', 'fail'] as const);
+
+export const ValidationReport = Type.Object({
+  entity: Type.String(),
+  status: CheckStatus,
+  rows: Type.Integer(),
+  checks: Type.Array(
+    Type.Object({
+      check: Type.String(),
+      status: CheckStatus,
+      message: Type.String(),
+      findings: Type.Array(
+        Type.Object({
+          column: Type.String(),
+          status: CheckStatus,
+          value: Type.Number(),
+          note: Type.Optional(Type.String()),
+        }),
+      ),
+    }),
+  ),
+});
+
+export const DriftFeature = Type.Object({
+  feature: Type.String(),
+  votes: Type.Integer(),
+  drifted: Type.Boolean(),
+  ks: Type.Object({ statistic: Type.Number(), pvalue: Type.Number(), method: Type.String() }),
+  psi: Type.Number(),
+  jensenShannon: Type.Number(),
+  wasserstein: Type.Number(),
+  wassersteinScaled: Type.Number(),
+  andersonDarling: Type.Optional(Type.Object({ statistic: Type.Number(), significanceLevel: Type.Number() })),
+  verdicts: Type.Record(Type.String(), Type.Boolean()),
+});
+
+export const DriftReport = Type.Object({
+  detector: Type.String(),
+  entity: Type.String(),
+  modelVersion: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  drifted: Type.Boolean(),
+  driftedFeatures: Type.Array(Type.String()),
+  ranking: Type.Array(Type.String()),
+  features: Type.Array(DriftFeature),
+});
+export type DriftReport = Static<typeof DriftReport>;
+
+export const DriftRun = Type.Object(
+  { hours: Type.Integer({ minimum: 1, maximum: 24 * 31, default: 24 }) },
+  { additionalProperties: false },
+);
