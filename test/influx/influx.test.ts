@@ -112,7 +112,13 @@ describe('InfluxDB v1 reader and writer (real influxd)', () => {
     const port = await freePort();
     const client = new InfluxV1Client({ url: `http://127.0.0.1:${port}`, database: 'late' });
     const retries: number[] = [];
-    const writer = new BatchWriter((lines) => client.write(lines), {
+    // The database is created by the first attempt that reaches a server: until then, every attempt
+    // fails as unavailable and is retried (a write to a missing database would be refused, not retried).
+    const send = async (lines: string[]): Promise<void> => {
+      await client.createDatabase();
+      await client.write(lines);
+    };
+    const writer = new BatchWriter(send, {
       baseDelayMs: 100,
       maxDelayMs: 400,
       onRetry: (_e, attempt) => retries.push(attempt),
@@ -123,7 +129,6 @@ describe('InfluxDB v1 reader and writer (real influxd)', () => {
     expect(retries.length).toBeGreaterThan(0);
     const late = await startLocalInflux({ port });
     try {
-      await client.createDatabase();
       await flushed;
       expect(writer.stats.written).toBe(1);
       const [series] = await client.query('SELECT "v" FROM "m"');

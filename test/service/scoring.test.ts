@@ -274,9 +274,12 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
     expect(run.statusCode).toBe(200);
     const reports = run.json();
     expect(reports.map((r: { entity: string }) => r.entity)).toEqual(['web-1', 'web-2']);
-    expect(reports[0].features.map((f: { feature: string }) => f.feature)).toEqual(
-      expect.arrayContaining(['usage_user', 'usage_user.z60', 'time.hour_sin']),
-    );
+    expect(reports[0].features.map((f: { feature: string }) => f.feature)).toEqual([
+      'usage_user',
+      'usage_system',
+      'usage_iowait',
+      'usage_idle',
+    ]);
     for (const f of reports[0].features)
       expect(f.votes).toBe(Object.values(f.verdicts).filter(Boolean).length);
     const latest = await app.inject({ url: '/api/v1/detectors/cpu/drift', headers: as('viewer') });
