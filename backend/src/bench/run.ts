@@ -13,6 +13,7 @@ import { IsolationForest as MlIsolationForest } from 'ml-isolation-forest';
 import { IsolationForest, rocAuc, type Matrix } from '../engine/index.js';
 import { scoreBatchParallel } from '../parallel/score-pool.js';
 import { benchCsv, generateBenchData, type LabelledData } from './data.js';
+import { serviceBench } from './service.js';
 import { findSklearnPython, sklearnEndToEnd, sklearnFitScore, type SklearnFitScore } from './sklearn.js';
 
 const SIZES = [10_000, 100_000, 1_000_000];
@@ -309,6 +310,12 @@ async function main(): Promise<void> {
     checks.push([`end to end at most half of pandas + scikit-learn's time (${fmt.x(ratio)})`, ratio >= 2]);
   }
   out.push(e2eLine, '');
+
+  try {
+    out.push(...(await serviceBench(log)));
+  } catch (err) {
+    out.push(`## Service: not measured (${(err as Error).message})`, '');
+  }
 
   if (checks.length > 0) {
     out.push('## Targets (issue 3)', '', ...checks.map(([text, ok]) => `${ok ? '✓' : '✗'} ${text}`), '');

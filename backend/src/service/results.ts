@@ -65,7 +65,12 @@ export function anomalyRuns(
   stepMs: number,
 ): Array<{ entity: string; from: number; to: number; peak: StoredResult }> {
   const byEntity = new Map<string, StoredResult[]>();
-  for (const r of results) if (r.anomaly) byEntity.set(r.entity, [...(byEntity.get(r.entity) ?? []), r]);
+  for (const r of results) {
+    if (!r.anomaly) continue;
+    const list = byEntity.get(r.entity);
+    if (list) list.push(r);
+    else byEntity.set(r.entity, [r]);
+  }
   const runs: Array<{ entity: string; from: number; to: number; peak: StoredResult }> = [];
   for (const [entity, list] of byEntity) {
     let start = list[0]!;

@@ -64,7 +64,9 @@ function byEntity(results: StoredResult[], wanted: string[] | undefined): Map<st
   const out = new Map<string, StoredResult[]>();
   for (const r of results) {
     if (wanted && !wanted.includes(r.entity)) continue;
-    out.set(r.entity, [...(out.get(r.entity) ?? []), r]);
+    const list = out.get(r.entity);
+    if (list) list.push(r);
+    else out.set(r.entity, [r]);
   }
   return out;
 }
