@@ -138,6 +138,20 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
     expect(empty.json().message).toMatch(/measurement 'mem' has no data for fields used_percent/);
   });
 
+  it('says what a Flux source needs when the config lacks it', async () => {
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: { name: 'cpu flux', spec: { source: { preset: 'cpu', language: 'flux' } } },
+    });
+    const r = await app.inject({ url: '/api/v1/detectors/cpu-flux/preview', headers: as('viewer') });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().message).toBe(
+      'spec.source.language flux needs ISOSCOPE_INFLUX_TOKEN, ISOSCOPE_INFLUX_ORG and ISOSCOPE_INFLUX_BUCKET',
+    );
+  });
+
   it.each([
     [{ name: '', spec: { source: { preset: 'cpu' } } }, 'body/name'],
     [{ name: 'x', spec: {} }, "body/spec must have required property 'source'"],

@@ -1,4 +1,11 @@
-import { TELEGRAF_PRESETS, type SourceSpec } from '../io/influx/index.js';
+import type { FastifyInstance } from 'fastify';
+import {
+  InfluxV2Client,
+  readWindow,
+  TELEGRAF_PRESETS,
+  type EntitySeries,
+  type SourceSpec,
+} from '../io/influx/index.js';
 import { RegistryError } from '../io/registry/index.js';
 import type { DetectorSpec } from './schemas/index.js';
 
@@ -30,4 +37,34 @@ export function detectorId(name: string): string {
     .toLowerCase()
     .replace(/\s+/g, '-')
     .replace(/[^a-z0-9._-]/g, '');
+}
+
+const v2Clients = new WeakMap<FastifyInstance, InfluxV2Client>();
+
+/**
+ * Reads a detector's source window: InfluxQL over the v1 API by default, Flux through InfluxDB
+ * 2.x's own API when the source says `language: flux` (the token, org and bucket then come from
+ * the config, and their absence is a 400 naming them).
+ */
+export async function readSource(
+  app: FastifyInstance,
+  spec: DetectorSpec,
+  source: SourceSpec,
+  from: number,
+  to: number,
+): Promise<EntitySeries[]> {
+  if (spec.source.language !== 'flux') return readWindow(app.influx, source, from, to);
+  const { influxToken, influxOrg, influxBucket, influxUrl } = app.config;
+  if (!influxToken || !influxOrg || !influxBucket) {
+    throw new RegistryError(
+      'INVALID',
+      'spec.source.language flux needs ISOSCOPE_INFLUX_TOKEN, ISOSCOPE_INFLUX_ORG and ISOSCOPE_INFLUX_BUCKET',
+    );
+  }
+  let client = v2Clients.get(app);
+  if (!client) {
+    client = new InfluxV2Client({ url: influxUrl, token: influxToken, org: influxOrg, bucket: influxBucket });
+    v2Clients.set(app, client);
+  }
+  return client.readWindow(source, from, to);
 }

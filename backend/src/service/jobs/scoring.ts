@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { explain, IsolationForest, transformBatch, type ModelBundle } from '../../engine/index.js';
-import { readWindow, RESULTS_MEASUREMENT, toLine } from '../../io/influx/index.js';
+import { RESULTS_MEASUREMENT, toLine } from '../../io/influx/index.js';
 import type { ModelVersionRecord } from '../../io/registry/index.js';
 import type { DetectorSpec } from '../schemas/index.js';
-import { resolveSource } from '../sources.js';
+import { readSource, resolveSource } from '../sources.js';
 
 /** How far above its threshold a score is, named as operators page on it. */
 export function severity(score: number, threshold: number): 'none' | 'low' | 'medium' | 'high' | 'critical' {
@@ -87,7 +87,7 @@ export async function scoreRange(
         Math.max(m.bundle.features.rollingWindow, m.bundle.features.shingle, 1),
       ),
     ) + 1;
-  const series = await readWindow(app.influx, source, from - lookback * spec.intervalSeconds * 1000, to);
+  const series = await readSource(app, spec, source, from - lookback * spec.intervalSeconds * 1000, to);
   const rows: ScoredRow[] = [];
   for (const s of series) {
     const model = models.get(s.entity);

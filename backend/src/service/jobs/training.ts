@@ -5,11 +5,11 @@ import {
   transformBatch,
   type ModelBundle,
 } from '../../engine/index.js';
-import { readWindow, type EntitySeries } from '../../io/influx/index.js';
+import type { EntitySeries } from '../../io/influx/index.js';
 import type { FastifyInstance } from 'fastify';
 import { UnprocessableError } from '../plugins/errors.js';
 import type { DetectorSpec } from '../schemas/index.js';
-import { resolveSource } from '../sources.js';
+import { readSource, resolveSource } from '../sources.js';
 import type { JobContext } from './runner.js';
 
 export interface TrainingResult {
@@ -38,7 +38,7 @@ export async function trainDetector(
   const to = options.to ?? app.now();
   const from = to - spec.trainingWindowHours * 3_600_000;
   await ctx.progress('reading', 0);
-  const series: EntitySeries[] = await readWindow(app.influx, source, from, to);
+  const series: EntitySeries[] = await readSource(app, spec, source, from, to);
   if (series.length === 0) {
     throw new UnprocessableError(
       `measurement '${source.measurement}' has no data between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { explain, topFeatures, transformBatch } from '../../engine/index.js';
-import { readWindow } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
 import { scoreAndWrite, productionModels } from '../jobs/scoring.js';
 import { UnprocessableError } from '../plugins/errors.js';
@@ -17,7 +16,7 @@ import {
   RangeQuery,
   type DetectorSpec,
 } from '../schemas/index.js';
-import { resolveSource } from '../sources.js';
+import { readSource, resolveSource } from '../sources.js';
 import { toJob } from './models.js';
 
 const errors = {
@@ -142,8 +141,9 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
       const step = spec.intervalSeconds * 1000;
       const lookback = Math.max(model.bundle.features.rollingWindow, model.bundle.features.shingle, 1) + 1;
       const around = 60 * step;
-      const [series] = await readWindow(
-        app.influx,
+      const [series] = await readSource(
+        app,
+        spec,
         {
           ...source,
           tags: { ...source.tags, ...(source.entityTag && entity ? { [source.entityTag]: entity } : {}) },

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { driftReport, transformBatch, validateData } from '../../engine/index.js';
-import { readWindow, type EntitySeries } from '../../io/influx/index.js';
+import type { EntitySeries } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
 import { productionModels } from '../jobs/scoring.js';
 import { UnprocessableError } from '../plugins/errors.js';
@@ -14,7 +14,7 @@ import {
   WindowQuery,
   type DetectorSpec,
 } from '../schemas/index.js';
-import { resolveSource } from '../sources.js';
+import { readSource, resolveSource } from '../sources.js';
 
 const errors = {
   400: ErrorResponse,
@@ -38,7 +38,7 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
     if (!d) throw new RegistryError('NOT_FOUND', `no detector '${id}'`);
     const spec = d.spec as DetectorSpec;
     const source = resolveSource(spec);
-    const series = (await readWindow(app.influx, source, from, to)).filter(
+    const series = (await readSource(app, spec, source, from, to)).filter(
       (s) => entity === undefined || s.entity === entity,
     );
     if (series.length === 0) {

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { readWindow } from '../../io/influx/index.js';
 import { RegistryError, type DetectorRecord } from '../../io/registry/index.js';
 import { UnprocessableError } from '../plugins/errors.js';
 import {
@@ -13,7 +12,7 @@ import {
   Preview,
   PreviewQuery,
 } from '../schemas/index.js';
-import { detectorId, resolveSource } from '../sources.js';
+import { detectorId, readSource, resolveSource } from '../sources.js';
 
 const errors = {
   400: ErrorResponse,
@@ -121,7 +120,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       const source = resolveSource(found.spec as DetectorSpec);
       const to = app.now();
       const from = to - request.query.minutes * 60_000;
-      const series = await readWindow(app.influx, source, from, to);
+      const series = await readSource(app, found.spec as DetectorSpec, source, from, to);
       if (series.length === 0) {
         throw new UnprocessableError(
           `measurement '${source.measurement}' has no data for fields ${source.fields.map((f) => f.field).join(', ')} between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,

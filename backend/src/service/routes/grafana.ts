@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { listEntities, listFields, readWindow } from '../../io/influx/index.js';
+import { listEntities, listFields } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
 import { productionModels } from '../jobs/scoring.js';
 import { anomalyRuns, readResults, type StoredResult } from '../results.js';
@@ -17,7 +17,7 @@ import {
   type Frame,
   type GrafanaTarget,
 } from '../schemas/index.js';
-import { resolveSource } from '../sources.js';
+import { readSource, resolveSource } from '../sources.js';
 import { VERSION } from '../version.js';
 
 const errors = {
@@ -156,7 +156,7 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
     });
   }
   if (t.return === 'features') {
-    const series = await readWindow(app.influx, source, from, to);
+    const series = await readSource(app, spec, source, from, to);
     return series
       .filter((s) => !wanted || wanted.includes(s.entity))
       .map((s) => ({

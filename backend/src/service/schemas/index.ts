@@ -30,6 +30,12 @@ import { AGGREGATES } from '../../io/influx/influxql.js';
 
 export const ExplicitSource = Type.Object(
   {
+    language: Type.Optional(
+      Type.Enum(['influxql', 'flux'] as const, {
+        description:
+          'influxql (default): the v1 /query API (InfluxDB 1.x, 2.x, 3.x); flux: InfluxDB 2.x through its own API (needs ISOSCOPE_INFLUX_TOKEN, _ORG and _BUCKET)',
+      }),
+    ),
     measurement: Type.String({ minLength: 1 }),
     retentionPolicy: Type.Optional(Type.String({ minLength: 1 })),
     fields: Type.Array(
@@ -57,6 +63,12 @@ export const PresetSource = Type.Object(
     entityTag: Type.Optional(Type.String({ minLength: 1 })),
     tags: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })])),
+    ),
+    language: Type.Optional(
+      Type.Enum(['influxql', 'flux'] as const, {
+        description:
+          'influxql (default): the v1 /query API (InfluxDB 1.x, 2.x, 3.x); flux: InfluxDB 2.x through its own API (needs ISOSCOPE_INFLUX_TOKEN, _ORG and _BUCKET)',
+      }),
     ),
   },
   { additionalProperties: false },
