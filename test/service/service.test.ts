@@ -168,6 +168,27 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
   });
 
   describe('auth: every route × role', () => {
+    it('covers every /api/v1 route the app has (from its OpenAPI document)', async () => {
+      const normalize = (url: string): string =>
+        url
+          .replace(/\?.*$/, '')
+          .replace(/\/$/, '')
+          .replace(/\/(cpu-preview|no-such-detector)(\/|$)/, '/{id}$2')
+          .replace(/\/no-such-job/, '/{jobId}')
+          .replace(/\/models\/1/, '/models/{version}');
+      const listed = routes.map(([method, url]) => `${method} ${normalize(url)}`).sort();
+      const doc = (await app.inject('/docs/json')).json() as {
+        paths: Record<string, Record<string, unknown>>;
+      };
+      const actual = Object.entries(doc.paths)
+        .filter(([path]) => path.startsWith('/api/v1'))
+        .flatMap(([path, methods]) =>
+          Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\/$/, '')}`),
+        )
+        .sort();
+      expect(listed).toEqual(actual);
+    });
+
     // Every row has four entries: jest takes a missing last argument for a `done` callback.
     const routes: Array<[string, string, 'viewer' | 'editor' | 'admin', unknown]> = [
       ['GET', '/api/v1/detectors', 'viewer', undefined],
@@ -178,6 +199,57 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
       ['POST', '/api/v1/detectors', 'editor', { name: 'auth probe', spec: { source: { preset: 'system' } } }],
       ['PUT', '/api/v1/detectors/cpu-preview', 'editor', { name: 'cpu preview' }],
       ['DELETE', '/api/v1/detectors/no-such-detector', 'admin', undefined],
+      ['POST', '/api/v1/detectors/no-such-detector/train', 'editor', {}],
+      ['GET', '/api/v1/detectors/cpu-preview/jobs', 'viewer', undefined],
+      ['GET', '/api/v1/jobs/no-such-job', 'viewer', undefined],
+      ['POST', '/api/v1/jobs/no-such-job/cancel', 'editor', undefined],
+      ['GET', '/api/v1/detectors/cpu-preview/models', 'viewer', undefined],
+      ['GET', '/api/v1/detectors/cpu-preview/models/1', 'viewer', undefined],
+      ['POST', '/api/v1/detectors/cpu-preview/models/1/stage', 'admin', { stage: 'production', reason: 'x' }],
+      ['POST', '/api/v1/detectors/cpu-preview/rollback', 'admin', { reason: 'x' }],
+      ['GET', '/api/v1/detectors/cpu-preview/history', 'viewer', undefined],
+      [
+        'GET',
+        `/api/v1/detectors/cpu-preview/anomalies?from=${new Date(NOW - 3_600_000).toISOString()}&to=${new Date(NOW).toISOString()}`,
+        'viewer',
+        undefined,
+      ],
+      [
+        'POST',
+        '/api/v1/detectors/cpu-preview/backfill',
+        'editor',
+        { from: new Date(NOW - 3_600_000).toISOString(), to: new Date(NOW).toISOString() },
+      ],
+      [
+        'GET',
+        `/api/v1/detectors/cpu-preview/explain?entity=web-1&time=${new Date(NOW).toISOString()}`,
+        'viewer',
+        undefined,
+      ],
+      [
+        'GET',
+        `/api/v1/detectors/cpu-preview/validation?from=${new Date(NOW - 3_600_000).toISOString()}&to=${new Date(NOW).toISOString()}`,
+        'viewer',
+        undefined,
+      ],
+      ['GET', '/api/v1/detectors/cpu-preview/drift', 'viewer', undefined],
+      ['POST', '/api/v1/detectors/cpu-preview/drift', 'editor', {}],
+      [
+        'POST',
+        '/api/v1/grafana/query',
+        'viewer',
+        {
+          range: { from: new Date(NOW - 3_600_000).toISOString(), to: new Date(NOW).toISOString() },
+          targets: [{ refId: 'A', detector: '', return: 'anomalies' }],
+        },
+      ],
+      ['POST', '/api/v1/grafana/variables', 'viewer', { find: 'detectors' }],
+      [
+        'POST',
+        '/api/v1/grafana/annotations',
+        'viewer',
+        { range: { from: new Date(NOW - 3_600_000).toISOString(), to: new Date(NOW).toISOString() } },
+      ],
     ];
     const roles = ['viewer', 'editor', 'admin'] as const;
     const rank = (r: (typeof roles)[number]): number => roles.indexOf(r);
