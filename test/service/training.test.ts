@@ -206,3 +206,42 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     ).toBe(404);
   });
 });
+
+describe('a restart', () => {
+  it('marks the jobs the previous process left running as failed, never leaving them "running"', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { buildApp } = await import('../../backend/src/service/app.js');
+    const { loadConfig } = await import('../../backend/src/service/config.js');
+    const config = loadConfig(
+      {},
+      {
+        dataDir: mkdtempSync(join(tmpdir(), 'isoscope-restart-')),
+        influxUrl: 'http://127.0.0.1:9',
+        influxDb: 'x',
+      },
+      undefined,
+    );
+    const first = await buildApp({ config, scheduler: false });
+    await first.registry.createDetector({ id: 'cpu', name: 'cpu', spec: { source: { preset: 'cpu' } } }, 1);
+    await first.registry.createJob({ id: 'j1', detectorId: 'cpu', kind: 'training' }, 2);
+    await first.registry.updateJob('j1', {
+      state: 'running',
+      phase: 'training web-1 (1/2)',
+      progress: 0.5,
+      startedAt: 3,
+    });
+    // The process dies here: the registry is closed without the job finishing.
+    await first.registry.close();
+    const second = await buildApp({ config, scheduler: false });
+    try {
+      expect(await second.registry.getJob('j1')).toMatchObject({
+        state: 'failed',
+        error: 'interrupted: the service stopped while the job ran',
+      });
+    } finally {
+      await second.close();
+    }
+  });
+});
