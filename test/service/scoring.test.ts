@@ -296,6 +296,20 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
     ).toBe(403);
   });
 
+  it('counts its own work in /metrics, named as the model-operations dashboard reads them', async () => {
+    const text = (await app.inject('/metrics')).body;
+    expect(text).toMatch(/^isoscope_scoring_rows_total\{detector="cpu"\} 576$/m);
+    expect(text).toMatch(/^isoscope_models\{stage="production"\} 2$/m);
+    expect(text).toMatch(/^isoscope_training_jobs_total\{kind="training",outcome="succeeded"\} 1$/m);
+    expect(text).toMatch(/^isoscope_training_jobs_total\{kind="backfill",outcome="succeeded"\} 1$/m);
+    expect(text).toMatch(/^isoscope_drift_checks_total\{detector="cpu"\} 2$/m);
+    expect(text).toMatch(/^isoscope_influx_request_duration_seconds_count\{operation="query"\} \d+$/m);
+    expect(text).toMatch(
+      /^isoscope_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/grafana\/query",status_code="200"\} \d+$/m,
+    );
+    expect(text).toMatch(/^isoscope_results_pending 0$/m);
+  });
+
   it('refuses queries it cannot answer, naming what is wrong', async () => {
     const range = { from: new Date(NOW - HOUR).toISOString(), to: new Date(NOW).toISOString() };
     const bad = await app.inject({

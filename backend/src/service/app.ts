@@ -13,6 +13,7 @@ import influx from './plugins/influx.js';
 import jobsPlugin from './plugins/jobs.js';
 import schedulerPlugin from './plugins/scheduler.js';
 import metrics from './plugins/metrics.js';
+import telemetry from './plugins/telemetry.js';
 import registryPlugin from './plugins/registry.js';
 import anomalies from './routes/anomalies.js';
 import checks from './routes/checks.js';
@@ -54,6 +55,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(configPlugin, { config: options.config, ...(options.now ? { now: options.now } : {}) });
   await app.register(errors);
+  await app.register(telemetry);
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(rateLimit, { max: 600, timeWindow: '1 minute' });
   await app.register(swagger, {

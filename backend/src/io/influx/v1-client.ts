@@ -12,6 +12,8 @@ export interface InfluxV1Options {
   password?: string;
   /** Per request. Default 30 s. */
   timeoutMs?: number;
+  /** Told of every request: operation (query, write, ping), seconds, and whether it failed. */
+  observe?: (operation: string, seconds: number, failed: boolean) => void;
 }
 
 export interface Series {
@@ -47,11 +49,13 @@ export class InfluxV1Client {
   readonly database: string;
   private readonly timeoutMs: number;
   private readonly auth: string | undefined;
+  private readonly observe: InfluxV1Options['observe'];
 
   constructor(options: InfluxV1Options) {
     this.url = options.url.replace(/\/+$/, '');
     this.database = options.database;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.observe = options.observe;
     this.auth =
       options.username !== undefined || options.password !== undefined
         ? `Basic ${Buffer.from(`${options.username ?? ''}:${options.password ?? ''}`).toString('base64')}`
@@ -59,6 +63,22 @@ export class InfluxV1Client {
   }
 
   private async request(
+    path: string,
+    init: { method: string; body?: string; contentType?: string },
+  ): Promise<Response> {
+    const started = performance.now();
+    const operation = path.startsWith('/write') ? 'write' : path.startsWith('/query') ? 'query' : 'ping';
+    try {
+      const res = await this.send(path, init);
+      this.observe?.(operation, (performance.now() - started) / 1000, false);
+      return res;
+    } catch (err) {
+      this.observe?.(operation, (performance.now() - started) / 1000, true);
+      throw err;
+    }
+  }
+
+  private async send(
     path: string,
     init: { method: string; body?: string; contentType?: string },
   ): Promise<Response> {

@@ -21,7 +21,7 @@ export type JobWork = (ctx: JobContext) => Promise<unknown>;
  */
 export class JobRunner {
   private running = 0;
-  private readonly queue: Array<{ id: string; work: JobWork }> = [];
+  private readonly queue: Array<{ id: string; work: JobWork; kind: JobRecord['kind'] }> = [];
   private readonly cancelled = new Set<string>();
   private readonly done = new Map<string, Promise<void>>();
   private idleWaiters: Array<() => void> = [];
@@ -31,12 +31,18 @@ export class JobRunner {
     private readonly concurrency: number,
     private readonly now: () => number,
     private readonly log: (message: string, detail: Record<string, unknown>) => void = () => undefined,
+    /** Told when a job ends: its kind, outcome and duration in seconds (metrics). */
+    private readonly onFinished: (
+      kind: JobRecord['kind'],
+      outcome: JobRecord['state'],
+      seconds: number,
+    ) => void = () => undefined,
   ) {}
 
   /** Records the job as queued and starts it when a slot is free. */
   async submit(detectorId: string, kind: JobRecord['kind'], work: JobWork): Promise<JobRecord> {
     const job = await this.registry.createJob({ id: randomUUID(), detectorId, kind }, this.now());
-    this.queue.push({ id: job.id, work });
+    this.queue.push({ id: job.id, work, kind });
     this.pump();
     return job;
   }
@@ -69,7 +75,7 @@ export class JobRunner {
     while (this.running < this.concurrency && this.queue.length > 0) {
       const next = this.queue.shift()!;
       this.running++;
-      const run = this.run(next.id, next.work).finally(() => {
+      const run = this.run(next.id, next.kind, next.work).finally(() => {
         this.running--;
         this.pump();
         if (this.running === 0 && this.queue.length === 0) {
@@ -82,8 +88,10 @@ export class JobRunner {
     }
   }
 
-  private async run(id: string, work: JobWork): Promise<void> {
-    await this.registry.updateJob(id, { state: 'running', phase: 'starting', startedAt: this.now() });
+  private async run(id: string, kind: JobRecord['kind'], work: JobWork): Promise<void> {
+    const started = this.now();
+    let outcome: JobRecord['state'] = 'failed';
+    await this.registry.updateJob(id, { state: 'running', phase: 'starting', startedAt: started });
     const ctx: JobContext = {
       progress: async (phase, fraction) => {
         await this.registry.updateJob(id, { phase, progress: Math.max(0, Math.min(1, fraction)) });
@@ -104,9 +112,11 @@ export class JobRunner {
         finishedAt: this.now(),
         result: result ?? null,
       });
+      outcome = 'succeeded';
     } catch (err) {
       if (err instanceof JobCancelled) {
         await this.registry.updateJob(id, { state: 'cancelled', phase: 'cancelled', finishedAt: this.now() });
+        outcome = 'cancelled';
       } else {
         this.log('job failed', { id, err: (err as Error).message });
         await this.registry.updateJob(id, {
@@ -118,6 +128,7 @@ export class JobRunner {
       }
     } finally {
       this.cancelled.delete(id);
+      this.onFinished(kind, outcome, Math.max(0, (this.now() - started) / 1000));
     }
   }
 }

@@ -49,6 +49,15 @@ export class Scheduler {
   }
 
   private async pass(now: number): Promise<void> {
+    const endTimer = this.app.telemetry.scoringTick.startTimer();
+    try {
+      await this.scoreDue(now);
+    } finally {
+      endTimer();
+    }
+  }
+
+  private async scoreDue(now: number): Promise<void> {
     for (const detector of await this.app.registry.listDetectors()) {
       const spec = detector.spec as DetectorSpec;
       const step = spec.intervalSeconds * 1000;
@@ -59,6 +68,7 @@ export class Scheduler {
       try {
         const { rows, anomalies } = await scoreAndWrite(this.app, detector.id, from, to);
         this.lastScored.set(detector.id, to);
+        this.app.telemetry.scoringLag.set({ detector: detector.id }, Math.max(0, (now - to) / 1000));
         await this.app.registry.setStreamState(detector.id, '', JSON.stringify({ lastScoredTo: to }), now);
         if (rows > 0) this.app.log.info({ detector: detector.id, rows, anomalies }, 'scored');
       } catch (err) {

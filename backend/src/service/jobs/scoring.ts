@@ -154,5 +154,6 @@ export async function scoreAndWrite(
   );
   app.results.add(lines);
   await app.results.flush();
+  app.telemetry.scoringRows.inc({ detector: detectorId }, rows.length);
   return { rows: rows.length, anomalies: rows.filter((r) => r.anomaly).length };
 }

@@ -18,6 +18,10 @@ export default fp(
       database: c.influxBucket ?? c.influxDb,
       ...(c.influxUser !== undefined ? { username: c.influxUser } : {}),
       ...(password !== undefined ? { password } : {}),
+      observe: (operation, seconds, failed) => {
+        app.telemetry.influxRequests.observe({ operation }, seconds);
+        if (failed) app.telemetry.influxErrors.inc({ operation });
+      },
     });
     app.decorate('influx', client);
     const results = new BatchWriter((lines) => client.write(lines), {
@@ -29,5 +33,5 @@ export default fp(
     app.decorate('results', results);
     app.addHook('onClose', async () => results.close());
   },
-  { name: 'influx', dependencies: ['config'] },
+  { name: 'influx', dependencies: ['config', 'telemetry'] },
 );

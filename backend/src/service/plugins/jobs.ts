@@ -10,8 +10,15 @@ declare module 'fastify' {
 /** The background job runner as `app.jobs`, at most ISOSCOPE_MAX_JOBS at once. */
 export default fp(
   async (app) => {
-    const runner = new JobRunner(app.registry, app.config.maxJobs, app.now, (message, detail) =>
-      app.log.warn(detail, message),
+    const runner = new JobRunner(
+      app.registry,
+      app.config.maxJobs,
+      app.now,
+      (message, detail) => app.log.warn(detail, message),
+      (kind, outcome, seconds) => {
+        app.telemetry.jobs.inc({ kind, outcome });
+        app.telemetry.jobDuration.observe({ kind }, seconds);
+      },
     );
     app.decorate('jobs', runner);
     // On shutdown, running jobs stop at their next checkpoint and are recorded as cancelled.
@@ -22,5 +29,5 @@ export default fp(
       await runner.idle();
     });
   },
-  { name: 'jobs', dependencies: ['registry'] },
+  { name: 'jobs', dependencies: ['registry', 'telemetry'] },
 );

@@ -1,39 +1,31 @@
 import fp from 'fastify-plugin';
-import { collectDefaultMetrics, Histogram, Registry as PromRegistry } from 'prom-client';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    metrics: PromRegistry;
-  }
-}
+import { Gauge } from 'prom-client';
+import { STAGES } from '../../io/registry/index.js';
 
 /**
- * Prometheus metrics at /metrics (prom-client): the process's own (memory, event-loop lag, GC) and
- * HTTP request durations by route and status. One registry per app, so tests can build many.
+ * GET /metrics in Prometheus' text format: the process's own metrics, HTTP durations, scoring,
+ * jobs, drift, alert deliveries, InfluxDB requests, results waiting for InfluxDB, and model
+ * versions per stage (counted from the registry at scrape time).
  */
 export default fp(
   async (app) => {
-    const registry = new PromRegistry();
-    collectDefaultMetrics({ register: registry });
-    const http = new Histogram({
-      name: 'isoscope_http_request_duration_seconds',
-      help: 'HTTP request duration by route and status code',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    });
-    app.decorate('metrics', registry);
-    app.addHook('onResponse', async (request, reply) => {
-      const route = request.routeOptions.url ?? 'unknown';
-      http.observe(
-        { method: request.method, route, status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+    new Gauge({
+      name: 'isoscope_models',
+      help: 'Model versions per stage',
+      labelNames: ['stage'],
+      registers: [app.metrics],
+      async collect() {
+        const counts = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<string, number>;
+        for (const d of await app.registry.listDetectors())
+          for (const v of await app.registry.listModelVersions(d.id)) counts[v.stage]!++;
+        for (const stage of STAGES) this.set({ stage }, counts[stage]!);
+      },
     });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
+      app.telemetry.resultsPending.set(app.results.stats.pending);
+      reply.type(app.metrics.contentType);
+      return app.metrics.metrics();
     });
   },
-  { name: 'metrics' },
+  { name: 'metrics', dependencies: ['telemetry', 'registry', 'influx'] },
 );

@@ -151,6 +151,8 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
             verdicts: f.verdicts,
           })),
         };
+        app.telemetry.driftChecks.inc({ detector: request.params.id });
+        if (report.drifted) app.telemetry.driftConsensus.inc({ detector: request.params.id });
         await app.registry.addDriftReport(
           request.params.id,
           model.version.version,
