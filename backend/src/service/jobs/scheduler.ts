@@ -66,7 +66,8 @@ export class Scheduler {
       if (now - last < spec.schedule.scoreEverySeconds * 1000 || to <= last) continue;
       const from = Math.max(last, to - 86_400_000);
       try {
-        const { rows, anomalies } = await scoreAndWrite(this.app, detector.id, from, to);
+        const { rows, anomalies, scored } = await scoreAndWrite(this.app, detector.id, from, to);
+        await this.app.alerts.process(detector.id, spec, scored);
         this.lastScored.set(detector.id, to);
         this.app.telemetry.scoringLag.set({ detector: detector.id }, Math.max(0, (now - to) / 1000));
         await this.app.registry.setStreamState(detector.id, '', JSON.stringify({ lastScoredTo: to }), now);

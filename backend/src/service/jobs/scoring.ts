@@ -1,5 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { explain, IsolationForest, transformBatch, type ModelBundle } from '../../engine/index.js';
+import {
+  explain,
+  IsolationForest,
+  topFeatures,
+  transformBatch,
+  type ModelBundle,
+} from '../../engine/index.js';
 import { RESULTS_MEASUREMENT, toLine } from '../../io/influx/index.js';
 import type { ModelVersionRecord } from '../../io/registry/index.js';
 import type { DetectorSpec } from '../schemas/index.js';
@@ -61,6 +67,8 @@ export interface ScoredRow {
   severity: ReturnType<typeof severity>;
   topFeature?: string;
   topContribution?: number;
+  /** For anomalous rows: the three strongest contributions with their shares (alerts show them). */
+  top?: Array<{ feature: string; share: number }>;
   modelVersion: number;
 }
 
@@ -118,10 +126,10 @@ export async function scoreRange(
           model.forest,
           batch.matrix.data.subarray(i * batch.matrix.cols, (i + 1) * batch.matrix.cols),
         ).contributions;
-        let best = 0;
-        for (let k = 1; k < c.length; k++) if (c[k]! > c[best]!) best = k;
-        row.topFeature = batch.names[best]!;
-        row.topContribution = c[best]!;
+        const top = topFeatures(c, batch.names, 3);
+        row.topFeature = top[0]!.feature;
+        row.topContribution = top[0]!.contribution;
+        row.top = top.map((t) => ({ feature: t.feature, share: t.share }));
       }
       rows.push(row);
     }
@@ -135,7 +143,7 @@ export async function scoreAndWrite(
   detectorId: string,
   from: number,
   to: number,
-): Promise<{ rows: number; anomalies: number }> {
+): Promise<{ rows: number; anomalies: number; scored: ScoredRow[] }> {
   const rows = await scoreRange(app, detectorId, from, to);
   const lines = rows.map((r) =>
     toLine({
@@ -155,5 +163,5 @@ export async function scoreAndWrite(
   app.results.add(lines);
   await app.results.flush();
   app.telemetry.scoringRows.inc({ detector: detectorId }, rows.length);
-  return { rows: rows.length, anomalies: rows.filter((r) => r.anomaly).length };
+  return { rows: rows.length, anomalies: rows.filter((r) => r.anomaly).length, scored: rows };
 }

@@ -106,6 +106,12 @@ export const DetectorSpec = Type.Object(
     alerting: Type.Object(
       {
         window: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+        cooldownMinutes: Type.Integer({
+          minimum: 0,
+          maximum: 10_080,
+          default: 30,
+          description: 'After an alert resolves, the same entity does not page again for this long',
+        }),
         minAnomalous: Type.Integer({
           minimum: 1,
           maximum: 100,

@@ -1,0 +1,45 @@
+import { ReceiverError, type AlertEvent, type AlertReceiver } from './types.js';
+
+/**
+ * Prometheus Alertmanager through its v2 API (POST /api/v2/alerts). Labels identify the alert
+ * (alertname, detector, entity, severity), so Alertmanager groups and deduplicates them; a resolved
+ * event is the same alert with endsAt set, which tells Alertmanager it is over.
+ */
+export class AlertmanagerReceiver implements AlertReceiver {
+  readonly name = 'alertmanager';
+
+  constructor(
+    private readonly url: string,
+    private readonly grafanaUrl = '',
+  ) {}
+
+  async send(events: AlertEvent[]): Promise<void> {
+    const body = events.map((e) => ({
+      labels: { alertname: 'IsoscopeAnomaly', detector: e.detector, entity: e.entity, severity: e.severity },
+      annotations: {
+        summary: `${e.detector} anomaly on ${e.entity || 'all'} (score ${e.score.toFixed(3)})`,
+        description: e.topFeatures.map((f) => `${f.feature} ${(100 * f.share).toFixed(0)}%`).join(', '),
+        drilldown: `${this.grafanaUrl}${e.link}`,
+      },
+      startsAt: new Date(e.startsAt).toISOString(),
+      ...(e.endsAt !== undefined ? { endsAt: new Date(e.endsAt).toISOString() } : {}),
+      generatorURL: `${this.grafanaUrl}${e.link}`,
+    }));
+    let res: Response;
+    try {
+      res = await fetch(`${this.url.replace(/\/+$/, '')}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      throw new ReceiverError(`Alertmanager at ${this.url} is unreachable: ${(err as Error).message}`, false);
+    }
+    if (!res.ok)
+      throw new ReceiverError(
+        `Alertmanager answered ${res.status}: ${(await res.text()).slice(0, 300)}`,
+        res.status >= 400 && res.status < 500,
+      );
+  }
+}

@@ -1,0 +1,85 @@
+import fp from 'fastify-plugin';
+import {
+  AlertmanagerReceiver,
+  DeliveryQueue,
+  WebhookReceiver,
+  type AlertEvent,
+  type AlertReceiver,
+} from '../../io/alerts/index.js';
+import { evaluateAlertRule, type AlertState } from '../alerting.js';
+import type { ScoredRow } from '../jobs/scoring.js';
+import type { DetectorSpec } from '../schemas/index.js';
+
+export interface Alerting {
+  queue: DeliveryQueue;
+  /** Runs a detector's alert rule over newly scored rows and queues what fires or resolves. */
+  process(detectorId: string, spec: DetectorSpec, rows: ScoredRow[]): Promise<AlertEvent[]>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    alerts: Alerting;
+  }
+}
+
+/**
+ * Alerting as `app.alerts`: receivers from the config (Alertmanager's v2 API, a signed webhook),
+ * a delivery queue that retries while they are down, and the per-entity rule state in the
+ * registry so a restart neither re-pages nor forgets an open alert.
+ */
+export default fp(
+  async (app) => {
+    const receivers: AlertReceiver[] = [];
+    if (app.config.alertmanagerUrl) receivers.push(new AlertmanagerReceiver(app.config.alertmanagerUrl));
+    if (app.config.webhookUrl)
+      receivers.push(new WebhookReceiver(app.config.webhookUrl, app.config.webhookSecret ?? ''));
+    const queue = new DeliveryQueue(receivers, (receiver, outcome, error) => {
+      app.telemetry.alertDeliveries.inc({ receiver, outcome });
+      if (error) app.log.warn({ receiver, outcome, err: error.message }, 'alert delivery did not go through');
+    });
+    app.decorate('alerts', {
+      queue,
+      async process(detectorId, spec, rows) {
+        const byEntity = new Map<string, ScoredRow[]>();
+        for (const r of rows) {
+          const list = byEntity.get(r.entity);
+          if (list) list.push(r);
+          else byEntity.set(r.entity, [r]);
+        }
+        const all: AlertEvent[] = [];
+        for (const [entity, list] of byEntity) {
+          list.sort((a, b) => a.timeMs - b.timeMs);
+          const key = `alert:${entity}`;
+          const stored = await app.registry.getStreamState(detectorId, key);
+          const state: AlertState = stored
+            ? (JSON.parse(stored) as AlertState)
+            : { recent: [], firing: false };
+          const { state: next, events } = evaluateAlertRule(
+            {
+              window: spec.alerting.window,
+              minAnomalous: spec.alerting.minAnomalous,
+              cooldownMinutes: spec.alerting.cooldownMinutes,
+            },
+            state,
+            list,
+            {
+              detector: detectorId,
+              entity,
+              link: (time) =>
+                `/a/isoscope-anomaly-app/explain?detector=${encodeURIComponent(detectorId)}&entity=${encodeURIComponent(entity)}&time=${time}`,
+            },
+          );
+          await app.registry.setStreamState(detectorId, key, JSON.stringify(next), app.now());
+          all.push(...events);
+        }
+        queue.enqueue(all);
+        return all;
+      },
+    });
+    app.addHook('onClose', async () => {
+      // Give deliveries in flight a moment; what is left is logged (and sent again by the next firing).
+      await Promise.race([queue.settled(), new Promise((r) => setTimeout(r, 2000))]);
+    });
+  },
+  { name: 'alerts', dependencies: ['registry', 'telemetry'] },
+);
