@@ -20,19 +20,30 @@ export async function readResults(
   detectorId: string,
   from: number,
   to: number,
-  options: { entity?: string; anomaliesOnly?: boolean; minSeverity?: string } = {},
+  options: {
+    entity?: string;
+    anomaliesOnly?: boolean;
+    minSeverity?: string;
+    /** Read top_feature and top_contribution too (default true). */
+    withExplanations?: boolean;
+    /** Production results (default) or the shadow results of staging models. */
+    stage?: 'production' | 'staging';
+  } = {},
 ): Promise<StoredResult[]> {
   const tags: Record<string, string> = {
     detector: detectorId,
+    stage: options.stage ?? 'production',
     ...(options.entity !== undefined ? { entity: options.entity } : {}),
   };
-  const q = rawQuery(
-    RESULTS_MEASUREMENT,
-    ['score', 'anomaly', 'severity', 'top_feature', 'top_contribution', 'entity', 'model_version'],
-    from,
-    to,
-    tags,
-  );
+  const columns = [
+    'score',
+    'anomaly',
+    'severity',
+    ...(options.withExplanations === false ? [] : ['top_feature', 'top_contribution']),
+    'entity',
+    'model_version',
+  ];
+  const q = rawQuery(RESULTS_MEASUREMENT, columns, from, to, tags);
   const [series = []] = await app.influx.query(q);
   const out: StoredResult[] = [];
   for (const s of series) {
@@ -45,8 +56,10 @@ export async function readResults(
         score: Number(row[col('score')]),
         anomaly: row[col('anomaly')] === true,
         severity: String(row[col('severity')] ?? 'none'),
-        ...(row[col('top_feature')] != null ? { topFeature: String(row[col('top_feature')]) } : {}),
-        ...(row[col('top_contribution')] != null
+        ...(col('top_feature') >= 0 && row[col('top_feature')] != null
+          ? { topFeature: String(row[col('top_feature')]) }
+          : {}),
+        ...(col('top_contribution') >= 0 && row[col('top_contribution')] != null
           ? { topContribution: Number(row[col('top_contribution')]) }
           : {}),
       };

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { DetectorSpec } from '../schemas/index.js';
+import { runDrift } from '../drift.js';
 import { scoreAndWrite } from './scoring.js';
+import { trainDetector } from './training.js';
 
 /**
  * Scores every detector on its schedule: each tick, a detector whose `scoreEverySeconds` has
@@ -78,7 +80,59 @@ export class Scheduler {
           'scoring failed; it is retried next tick',
         );
       }
+      try {
+        await this.maybeRetrain(detector.id, spec, now);
+      } catch (err) {
+        this.app.log.warn({ detector: detector.id, err: (err as Error).message }, 'retraining check failed');
+      }
     }
+  }
+
+  /**
+   * Starts a retrain when one is due: every `retrainEveryHours` since the newest model, or when the
+   * drift consensus (checked every `driftCheckEveryHours`) finds a drifted feature. The job trains
+   * candidates on the recent window without the flagged rows and promotes by the detector's
+   * policy. Never two trainings of one detector at once.
+   */
+  private async maybeRetrain(detectorId: string, spec: DetectorSpec, now: number): Promise<void> {
+    const versions = await this.app.registry.listModelVersions(detectorId);
+    if (versions.length === 0) return; // the first model is trained on request
+    const jobs = await this.app.registry.listJobs(detectorId);
+    if (jobs.some((j) => j.kind === 'training' && (j.state === 'queued' || j.state === 'running'))) return;
+    let trigger: string | undefined;
+    const newest = Math.max(...versions.map((v) => v.trainedAt));
+    if (spec.schedule.retrainEveryHours && now - newest >= spec.schedule.retrainEveryHours * 3_600_000) {
+      trigger = `scheduled retrain (every ${spec.schedule.retrainEveryHours} h)`;
+    }
+    if (!trigger && spec.schedule.retrainOnDrift) {
+      const state = await this.app.registry.getStreamState(detectorId, 'drift');
+      const last = state ? (JSON.parse(state) as { checkedAt: number }).checkedAt : newest;
+      if (now - last >= spec.schedule.driftCheckEveryHours * 3_600_000) {
+        const reports = await runDrift(this.app, detectorId, spec.schedule.driftCheckEveryHours);
+        await this.app.registry.setStreamState(detectorId, 'drift', JSON.stringify({ checkedAt: now }), now);
+        const drifted = reports.filter((r) => r.drifted);
+        if (drifted.length > 0) {
+          trigger = `drift on ${drifted.map((r) => `${r.entity || 'all'} (${r.driftedFeatures.join(', ')})`).join('; ')}`;
+        }
+      }
+    }
+    if (!trigger) return;
+    this.app.log.info({ detector: detectorId, trigger }, 'retraining');
+    const why = trigger;
+    await this.app.jobs.submit(detectorId, 'training', (ctx) =>
+      trainDetector(
+        this.app,
+        detectorId,
+        {
+          to: now,
+          actor: 'scheduler',
+          policy: spec.schedule.promotion,
+          excludeAnomalies: true,
+          trigger: why,
+        },
+        ctx,
+      ),
+    );
   }
 
   private async stored(detectorId: string): Promise<number | undefined> {

@@ -47,14 +47,17 @@ export async function loadModel(
   return loaded;
 }
 
-/** The production model of each entity of a detector. */
+/** The model of each entity of a detector in a stage (production by default). */
 export async function productionModels(
   app: FastifyInstance,
   detectorId: string,
+  stage: 'production' | 'staging' = 'production',
 ): Promise<Map<string, LoadedModel>> {
   const out = new Map<string, LoadedModel>();
+  // Newest first: with several staging versions of an entity, the newest is the shadow.
   for (const v of await app.registry.listModelVersions(detectorId)) {
-    if (v.stage === 'production') out.set(v.entity, await loadModel(app, detectorId, v.version));
+    if (v.stage === stage && !out.has(v.entity))
+      out.set(v.entity, await loadModel(app, detectorId, v.version));
   }
   return out;
 }
@@ -70,12 +73,15 @@ export interface ScoredRow {
   /** For anomalous rows: the three strongest contributions with their shares (alerts show them). */
   top?: Array<{ feature: string; share: number }>;
   modelVersion: number;
+  /** Production scores page people; staging ones are shadow scores, for comparison only. */
+  stage: 'production' | 'staging';
 }
 
 /**
- * Scores a detector's data in [from, to) with each entity's production model: reads the window
- * plus the look-back its features need, computes the features causally, scores, and explains the
- * anomalous rows. Pure of side effects; `scoreAndWrite` writes the results back.
+ * Scores a detector's data in [from, to) with each entity's production model, and with its staging
+ * model as a shadow: reads the window plus the look-back the features need, computes the features
+ * causally, scores, and explains the anomalous rows. Pure of side effects; `scoreAndWrite` writes
+ * the results back.
  */
 export async function scoreRange(
   app: FastifyInstance,
@@ -87,19 +93,23 @@ export async function scoreRange(
   if (!detector) return [];
   const spec = detector.spec as DetectorSpec;
   const source = resolveSource(spec);
-  const models = await productionModels(app, detectorId);
-  if (models.size === 0) return [];
+  const production = await productionModels(app, detectorId);
+  const staging = await productionModels(app, detectorId, 'staging');
+  if (production.size === 0 && staging.size === 0) return [];
+  const all = [...production.values(), ...staging.values()];
   const lookback =
-    Math.max(
-      ...[...models.values()].map((m) =>
-        Math.max(m.bundle.features.rollingWindow, m.bundle.features.shingle, 1),
-      ),
-    ) + 1;
+    Math.max(...all.map((m) => Math.max(m.bundle.features.rollingWindow, m.bundle.features.shingle, 1))) + 1;
   const series = await readSource(app, spec, source, from - lookback * spec.intervalSeconds * 1000, to);
   const rows: ScoredRow[] = [];
-  for (const s of series) {
-    const model = models.get(s.entity);
-    if (!model) continue;
+  const jobs = series.flatMap((s) =>
+    (
+      [
+        ['production', production.get(s.entity)],
+        ['staging', staging.get(s.entity)],
+      ] as const
+    ).flatMap(([stage, model]) => (model ? [{ s, stage, model }] : [])),
+  );
+  for (const { s, stage, model } of jobs) {
     const fields = source.fields.map((f) => f.field);
     const n = s.timeMs.length;
     const raw = { rows: n, cols: fields.length, data: new Float64Array(n * fields.length) };
@@ -120,6 +130,7 @@ export async function scoreRange(
         anomaly,
         severity: severity(score, model.forest.threshold),
         modelVersion: model.version.version,
+        stage,
       };
       if (anomaly) {
         const c = explain(
@@ -148,7 +159,7 @@ export async function scoreAndWrite(
   const lines = rows.map((r) =>
     toLine({
       measurement: RESULTS_MEASUREMENT,
-      tags: { detector: detectorId, entity: r.entity, model_version: String(r.modelVersion) },
+      tags: { detector: detectorId, entity: r.entity, model_version: String(r.modelVersion), stage: r.stage },
       fields: {
         score: r.score,
         anomaly: r.anomaly,
@@ -162,6 +173,10 @@ export async function scoreAndWrite(
   );
   app.results.add(lines);
   await app.results.flush();
-  app.telemetry.scoringRows.inc({ detector: detectorId }, rows.length);
-  return { rows: rows.length, anomalies: rows.filter((r) => r.anomaly).length, scored: rows };
+  app.telemetry.scoringRows.inc(
+    { detector: detectorId },
+    rows.filter((r) => r.stage === 'production').length,
+  );
+  const live = rows.filter((r) => r.stage === 'production');
+  return { rows: live.length, anomalies: live.filter((r) => r.anomaly).length, scored: live };
 }

@@ -9,7 +9,9 @@ import type { EntitySeries } from '../../io/influx/index.js';
 import type { FastifyInstance } from 'fastify';
 import { UnprocessableError } from '../plugins/errors.js';
 import type { DetectorSpec } from '../schemas/index.js';
+import { readResults } from '../results.js';
 import { readSource, resolveSource } from '../sources.js';
+import { productionModels } from './scoring.js';
 import type { JobContext } from './runner.js';
 
 export interface TrainingResult {
@@ -28,7 +30,17 @@ const MIN_ROWS = 100;
 export async function trainDetector(
   app: FastifyInstance,
   detectorId: string,
-  options: { to?: number; promote?: boolean; actor: string },
+  options: {
+    to?: number;
+    promote?: boolean;
+    actor: string;
+    /** A retrain: what to do with each candidate (see DetectorSpec.schedule.promotion). */
+    policy?: 'manual' | 'auto-if-better' | 'always';
+    /** Leave out rows the production models flagged, so an incident is not learnt as normal. */
+    excludeAnomalies?: boolean;
+    /** Why this training runs (recorded with each decision). */
+    trigger?: string;
+  },
   ctx: JobContext,
 ): Promise<TrainingResult> {
   const detector = await app.registry.getDetector(detectorId);
@@ -38,7 +50,8 @@ export async function trainDetector(
   const to = options.to ?? app.now();
   const from = to - spec.trainingWindowHours * 3_600_000;
   await ctx.progress('reading', 0);
-  const series: EntitySeries[] = await readSource(app, spec, source, from, to);
+  let series: EntitySeries[] = await readSource(app, spec, source, from, to);
+  if (options.excludeAnomalies) series = await withoutAnomalies(app, detectorId, series, from, to);
   if (series.length === 0) {
     throw new UnprocessableError(
       `measurement '${source.measurement}' has no data between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,
@@ -94,7 +107,20 @@ export async function trainDetector(
       app.now(),
     );
     let stage: string = version.stage;
-    if (options.promote) {
+    if (options.policy) {
+      stage = await decide(
+        app,
+        detectorId,
+        version.version,
+        s.entity,
+        bundle,
+        { rows, cols: fields.length, data },
+        s.timeMs,
+        options.policy,
+        options.actor,
+        options.trigger ?? 'retrain',
+      );
+    } else if (options.promote) {
       stage = (
         await app.registry.setStage(
           detectorId,
@@ -149,4 +175,92 @@ function withAlertBudget(
   const bytes = tuned.serialize();
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return { ...bundle, threshold: tuned.threshold, model: btoa(s) };
+}
+
+/** The series with the rows the detector flagged as anomalous removed. */
+async function withoutAnomalies(
+  app: FastifyInstance,
+  detectorId: string,
+  series: EntitySeries[],
+  from: number,
+  to: number,
+): Promise<EntitySeries[]> {
+  const flagged = new Set(
+    (await readResults(app, detectorId, from, to, { anomaliesOnly: true, withExplanations: false })).map(
+      (r) => `${r.entity}|${r.timeMs}`,
+    ),
+  );
+  if (flagged.size === 0) return series;
+  return series.map((s) => {
+    const keep: number[] = [];
+    for (let i = 0; i < s.timeMs.length; i++) if (!flagged.has(`${s.entity}|${s.timeMs[i]}`)) keep.push(i);
+    return {
+      entity: s.entity,
+      timeMs: Float64Array.from(keep, (i) => s.timeMs[i]!),
+      values: s.values.map((v) => Float64Array.from(keep, (i) => v[i]!)),
+    };
+  });
+}
+
+/** Share of the holdout rows a forest flags, its features computed over the whole window (causal). */
+function flaggedShare(
+  model: { bundle: ModelBundle; forest: IsolationForest },
+  raw: { rows: number; cols: number; data: Float64Array },
+  timeMs: Float64Array,
+  holdoutStart: number,
+): number {
+  const batch = transformBatch(model.bundle.features, raw, timeMs);
+  let flagged = 0;
+  let total = 0;
+  for (let i = 0; i < batch.sourceRow.length; i++) {
+    if (batch.sourceRow[i]! < holdoutStart) continue;
+    total++;
+    if (
+      model.forest.isAnomaly(
+        model.forest.scoreOne(batch.matrix.data.subarray(i * batch.matrix.cols, (i + 1) * batch.matrix.cols)),
+      )
+    )
+      flagged++;
+  }
+  return total > 0 ? flagged / total : 0;
+}
+
+/**
+ * A retrain's decision for one candidate, recorded with its numbers in the stage history. The
+ * comparison is on the same recent holdout (the window's last 15 %, which neither model trained
+ * on... the candidate's test part): the data is mostly normal, so the model that flags less of it
+ * is the steadier one. No production model yet: the candidate is the model.
+ */
+async function decide(
+  app: FastifyInstance,
+  detectorId: string,
+  version: number,
+  entity: string,
+  bundle: ModelBundle,
+  raw: { rows: number; cols: number; data: Float64Array },
+  timeMs: Float64Array,
+  policy: 'manual' | 'auto-if-better' | 'always',
+  actor: string,
+  trigger: string,
+): Promise<string> {
+  const production = (await productionModels(app, detectorId)).get(entity);
+  const candidate = {
+    bundle,
+    forest: IsolationForest.deserialize(Uint8Array.from(atob(bundle.model), (c) => c.charCodeAt(0))),
+  };
+  const holdoutStart = bundle.split.test[0];
+  const mine = flaggedShare(candidate, raw, timeMs, holdoutStart);
+  const theirs = production ? flaggedShare(production, raw, timeMs, holdoutStart) : undefined;
+  const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
+  const numbers =
+    theirs === undefined
+      ? `candidate flags ${pct(mine)} of the recent holdout; no production model`
+      : `candidate flags ${pct(mine)} of the recent holdout, production v${production!.version.version} ${pct(theirs)}`;
+  let to: 'production' | 'staging';
+  if (policy === 'always' || (theirs === undefined && policy !== 'manual')) to = 'production';
+  else if (policy === 'manual') to = 'staging';
+  else to = mine <= theirs! ? 'production' : 'staging';
+  const why = `${trigger}, ${policy}: ${numbers}${to === 'staging' ? (policy === 'manual' ? ' (shadow scoring until an admin promotes)' : ' (not better: shadow scoring)') : ''}`;
+  await app.registry.setStage(detectorId, version, to, actor, why, app.now());
+  return to;
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { driftReport, transformBatch, validateData } from '../../engine/index.js';
+import { validateData } from '../../engine/index.js';
 import type { EntitySeries } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
 import { productionModels } from '../jobs/scoring.js';
@@ -15,6 +15,7 @@ import {
   type DetectorSpec,
 } from '../schemas/index.js';
 import { readSource, resolveSource } from '../sources.js';
+import { runDrift } from '../drift.js';
 
 const errors = {
   400: ErrorResponse,
@@ -101,68 +102,7 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const to = app.now();
-      const hours = request.body?.hours ?? 24;
-      const from = to - hours * 3_600_000;
-      const models = await productionModels(app, request.params.id);
-      if (models.size === 0)
-        throw new RegistryError(
-          'CONFLICT',
-          `detector '${request.params.id}' has no production model to compare with`,
-        );
-      const { fields, series } = await read(request.params.id, from, to);
-      const reports: DriftReport[] = [];
-      for (const s of series) {
-        const model = models.get(s.entity);
-        if (!model) continue;
-        const n = s.timeMs.length;
-        const raw = { rows: n, cols: fields.length, data: new Float64Array(n * fields.length) };
-        for (let r = 0; r < n; r++)
-          for (let f = 0; f < fields.length; f++) raw.data[r * fields.length + f] = s.values[f]![r]!;
-        const current = transformBatch(model.bundle.features, raw, s.timeMs).matrix;
-        if (current.rows < 2) continue;
-        const names = model.bundle.featureNames;
-        const sampleRows = Math.min(...model.bundle.reference.map((r) => r.sample.length));
-        const refData = new Float64Array(sampleRows * names.length);
-        for (let r = 0; r < sampleRows; r++)
-          for (let c = 0; c < names.length; c++)
-            refData[r * names.length + c] = model.bundle.reference[c]!.sample[r]!;
-        const report = driftReport(names, { rows: sampleRows, cols: names.length, data: refData }, current);
-        const stored: DriftReport = {
-          detector: request.params.id,
-          entity: s.entity,
-          modelVersion: model.version.version,
-          at: new Date(to).toISOString(),
-          from: new Date(from).toISOString(),
-          to: new Date(to).toISOString(),
-          drifted: report.drifted,
-          driftedFeatures: report.driftedFeatures,
-          ranking: report.ranking,
-          features: report.features.map((f) => ({
-            feature: f.feature,
-            votes: f.votes,
-            drifted: f.drifted,
-            ks: f.ks,
-            psi: f.psi,
-            jensenShannon: f.jensenShannon,
-            wasserstein: f.wasserstein,
-            wassersteinScaled: Number.isFinite(f.wassersteinScaled) ? f.wassersteinScaled : 1e308,
-            ...(f.andersonDarling ? { andersonDarling: f.andersonDarling } : {}),
-            verdicts: f.verdicts,
-          })),
-        };
-        app.telemetry.driftChecks.inc({ detector: request.params.id });
-        if (report.drifted) app.telemetry.driftConsensus.inc({ detector: request.params.id });
-        await app.registry.addDriftReport(
-          request.params.id,
-          model.version.version,
-          s.entity,
-          to,
-          JSON.stringify(stored),
-        );
-        reports.push(stored);
-      }
-      return reports;
+      return runDrift(app, request.params.id, request.body?.hours ?? 24);
     },
   );
 

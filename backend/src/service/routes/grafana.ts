@@ -118,6 +118,7 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
   if (t.return === 'score' || t.return === 'contributions') {
     const results = await readResults(app, t.detector, from, to, {
       anomaliesOnly: t.return === 'contributions',
+      withExplanations: t.return === 'contributions',
     });
     const models = await productionModels(app, t.detector);
     return [...byEntity(results, wanted)].map(([entity, rows]) => {

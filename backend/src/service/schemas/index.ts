@@ -127,6 +127,17 @@ export const DetectorSpec = Type.Object(
         scoreEverySeconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 60 }),
         retrainEveryHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 366 })),
         retrainOnDrift: Type.Boolean({ default: true }),
+        driftCheckEveryHours: Type.Integer({
+          minimum: 1,
+          maximum: 24 * 31,
+          default: 6,
+          description: 'How often the drift tests run (when retrainOnDrift)',
+        }),
+        promotion: Type.Enum(['manual', 'auto-if-better', 'always'] as const, {
+          default: 'auto-if-better',
+          description:
+            'What a scheduled retrain does with its candidate: manual (staging, for an admin to promote), auto-if-better (production when it flags no more of the recent holdout than production does, else staging), always (production)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,0 +1,139 @@
+import type { FastifyInstance } from 'fastify';
+import { toLine } from '../../backend/src/io/influx/index.js';
+import { startTestInflux, type TestInflux } from '../support/influx.js';
+import { as, testApp } from '../support/service.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const START = Date.UTC(2024, 0, 1);
+/** After two days a deploy moves web-1's normal: cpu user +25 points, system +5. */
+const DEPLOY = START + 2 * DAY;
+const END = START + 4 * DAY;
+
+async function lastJob(app: FastifyInstance, detector: string): Promise<Record<string, unknown>> {
+  const jobs = (
+    await app.inject({ url: `/api/v1/detectors/${detector}/jobs`, headers: as('viewer') })
+  ).json() as Array<{ id: string }>;
+  await app.jobs.finished(jobs[0]!.id);
+  return (await app.inject({ url: `/api/v1/jobs/${jobs[0]!.id}`, headers: as('viewer') })).json();
+}
+
+describe('retraining on drift, promotion policies and shadow scoring (real influxd)', () => {
+  let influx: TestInflux;
+  let app: FastifyInstance;
+  let clock = DEPLOY;
+
+  beforeAll(async () => {
+    influx = await startTestInflux();
+    const client = await influx.client();
+    const lines: string[] = [];
+    for (let t = START; t < END; t += 300_000) {
+      const daily = Math.sin((2 * Math.PI * (t % DAY)) / DAY);
+      const wobble = Math.sin(t / 2_222_222) + Math.cos(t / 777_777);
+      const shift = t >= DEPLOY ? 1 : 0;
+      lines.push(
+        toLine({
+          measurement: 'cpu',
+          tags: { host: 'web-1', cpu: 'cpu-total' },
+          fields: {
+            usage_user: 30 + 10 * daily + wobble + 25 * shift,
+            usage_system: 5 + daily + 5 * shift,
+            usage_iowait: 1 + wobble / 10,
+            usage_idle: 64 - 11 * daily - wobble - 30 * shift,
+          },
+          timeMs: t,
+        }),
+      );
+    }
+    await client.write(lines);
+    app = await testApp(influx.server.url, client.database, {}, () => clock);
+    for (const [name, promotion] of [
+      ['auto', 'auto-if-better'],
+      ['manual', 'manual'],
+    ] as const) {
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/detectors',
+        headers: as('editor'),
+        payload: {
+          name,
+          spec: {
+            source: { preset: 'cpu' },
+            intervalSeconds: 300,
+            trainingWindowHours: 48,
+            model: { trees: 100 },
+            schedule: { retrainOnDrift: true, driftCheckEveryHours: 6, promotion },
+          },
+        },
+      });
+      const job = await app.inject({
+        method: 'POST',
+        url: `/api/v1/detectors/${name}/train`,
+        headers: as('editor'),
+        payload: { promote: true },
+      });
+      await app.jobs.finished(job.json().id);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await influx?.server.stop();
+  });
+
+  it('finds the drift after the deploy, retrains without the flagged rows, and promotes the steadier candidate (auto-if-better)', async () => {
+    clock = END;
+    await app.scheduler.tick(clock);
+    const job = await lastJob(app, 'auto');
+    expect(job).toMatchObject({
+      state: 'succeeded',
+      result: { entities: [{ entity: 'web-1', version: 2, stage: 'production' }] },
+    });
+    const drift = (await app.inject({ url: '/api/v1/detectors/auto/drift', headers: as('viewer') })).json();
+    expect(drift[0]).toMatchObject({
+      entity: 'web-1',
+      drifted: true,
+      driftedFeatures: expect.arrayContaining(['usage_user']),
+    });
+    const history = (
+      await app.inject({ url: '/api/v1/detectors/auto/history', headers: as('viewer') })
+    ).json() as Array<{ version: number; to: string; actor: string; reason: string }>;
+    const decision = history.find((h) => h.version === 2 && h.to === 'production')!;
+    expect(decision.actor).toBe('scheduler');
+    expect(decision.reason).toMatch(
+      /^drift on web-1 \(.*usage_user.*\), auto-if-better: candidate flags [\d.]+% of the recent holdout, production v1 [\d.]+%$/,
+    );
+    const [mine, theirs] = /candidate flags ([\d.]+)%.*production v1 ([\d.]+)%/
+      .exec(decision.reason)!
+      .slice(1)
+      .map(Number);
+    expect(mine!).toBeLessThan(theirs!);
+    expect(history.find((h) => h.version === 1 && h.to === 'archived')).toBeDefined();
+  });
+
+  it('with the manual policy, keeps the candidate in staging and scores it in the shadow, next to production', async () => {
+    const job = await lastJob(app, 'manual');
+    expect(job).toMatchObject({
+      state: 'succeeded',
+      result: { entities: [{ entity: 'web-1', version: 2, stage: 'staging' }] },
+    });
+    const history = (
+      await app.inject({ url: '/api/v1/detectors/manual/history', headers: as('viewer') })
+    ).json() as Array<{ version: number; to: string; reason: string }>;
+    expect(history.find((h) => h.version === 2 && h.to === 'staging')!.reason).toMatch(
+      /manual: .*\(shadow scoring until an admin promotes\)$/,
+    );
+    const backfill = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/manual/backfill',
+      headers: as('editor'),
+      payload: { from: new Date(END - HOUR).toISOString(), to: new Date(END).toISOString() },
+    });
+    await app.jobs.finished(backfill.json().id);
+    const [series] = await app.influx.query(
+      `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'manual' AND time >= ${END - HOUR}ms GROUP BY "stage"`,
+    );
+    const byStage = Object.fromEntries(series!.map((s) => [s.tags!.stage, s.values[0]![1]]));
+    expect(byStage).toEqual({ production: 12, staging: 12 });
+  });
+});
