@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './influxd.js';
+import { freePort, stopChild } from './influxd.js';
 
 export interface LocalAlertmanager {
   url: string;
@@ -78,12 +78,7 @@ export async function startLocalAlertmanager(): Promise<LocalAlertmanager> {
   return {
     url,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await stopChild(child);
       await rm(dir, { recursive: true, force: true });
     },
   };

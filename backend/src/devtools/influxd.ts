@@ -51,6 +51,15 @@ export function ensureInfluxd(): void {
   if (install.status !== 0 || !hasInfluxd()) throw new Error('installing influxdb from Debian failed');
 }
 
+/** Stops a child process: SIGTERM, then SIGKILL if it is still there after 5 s. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
 async function waitForPing(
   url: string,
   child: ChildProcess,
@@ -110,12 +119,7 @@ bind-address = "127.0.0.1:${rpcPort}"
     port,
     dataDir,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await stopChild(child);
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -5,6 +5,7 @@ import { productionModels } from './jobs/scoring.js';
 import { UnprocessableError } from './plugins/errors.js';
 import type { DetectorSpec, DriftReport } from './schemas/index.js';
 import { readSource, resolveSource } from './sources.js';
+import { seriesMatrix } from '../io/influx/index.js';
 
 /**
  * The five drift tests and the consensus for each entity of a detector: its features over the last
@@ -30,15 +31,11 @@ export async function runDrift(
       `measurement '${source.measurement}' has no data between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,
     );
   }
-  const fields = source.fields.map((f) => f.field);
   const reports: DriftReport[] = [];
   for (const s of series) {
     const model = models.get(s.entity);
     if (!model) continue;
-    const n = s.timeMs.length;
-    const raw = { rows: n, cols: fields.length, data: new Float64Array(n * fields.length) };
-    for (let r = 0; r < n; r++)
-      for (let f = 0; f < fields.length; f++) raw.data[r * fields.length + f] = s.values[f]![r]!;
+    const raw = seriesMatrix(s);
     const current = transformBatch(model.bundle.features, raw, s.timeMs).matrix;
     if (current.rows < 2) continue;
     const names = model.bundle.featureNames;

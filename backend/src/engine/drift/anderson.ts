@@ -1,35 +1,10 @@
 import { EngineError } from '../errors.js';
+import { lowerBound, sortedCopy, upperBound } from './sorted.js';
 
 export interface AndersonResult {
   statistic: number;
   /** Interpolated from Scholz & Stephens' table, capped to [0.001, 0.25] as scipy does. */
   significanceLevel: number;
-}
-
-function sortedCopy(values: ArrayLike<number>): Float64Array {
-  return Float64Array.from(values).sort();
-}
-
-function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function upperBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Least-squares polynomial of degree 2 through (x, y), highest power first (numpy.polyfit(x, y, 2)). */

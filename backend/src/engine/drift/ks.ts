@@ -1,4 +1,5 @@
 import { kolmogorovSf } from './kolmogorov.js';
+import { sortedCopy, upperBound } from './sorted.js';
 
 export interface KsResult {
   statistic: number;
@@ -58,22 +59,6 @@ function outerProbInside(m0: number, n0: number, g: number, h: number): number {
   return A[maxj - minj - 1]!;
 }
 
-function sorted(values: ArrayLike<number>): Float64Array {
-  return Float64Array.from(values).sort();
-}
-
-/** Index of the first element > v (numpy's searchsorted side="right"). */
-function upperBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * Two-sample two-sided Kolmogorov–Smirnov test, as `scipy.stats.ks_2samp(a, b, method="auto")`:
  * D = max |F_a − F_b|; the p-value is exact (lattice-path counting) when both samples have at
@@ -81,8 +66,8 @@ function upperBound(a: Float64Array, v: number): number {
  * computation that overflows falls back to the asymptotic one, as scipy does.
  */
 export function ks2samp(reference: ArrayLike<number>, current: ArrayLike<number>): KsResult {
-  const a = sorted(reference);
-  const b = sorted(current);
+  const a = sortedCopy(reference);
+  const b = sortedCopy(current);
   const n1 = a.length;
   const n2 = b.length;
   let d = 0;

@@ -62,3 +62,12 @@ export async function listFields(
   const [series = []] = await client.query(fieldKeysQuery(measurement));
   return series.flatMap((s) => s.values.map((v) => ({ field: String(v[0]), type: String(v[1]) })));
 }
+
+/** One entity's rows as a row-major matrix (rows × fields, NaN where a field had no data). */
+export function seriesMatrix(s: EntitySeries): { rows: number; cols: number; data: Float64Array } {
+  const rows = s.timeMs.length;
+  const cols = s.values.length;
+  const data = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let f = 0; f < cols; f++) data[r * cols + f] = s.values[f]![r]!;
+  return { rows, cols, data };
+}

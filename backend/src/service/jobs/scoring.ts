@@ -6,7 +6,7 @@ import {
   transformBatch,
   type ModelBundle,
 } from '../../engine/index.js';
-import { RESULTS_MEASUREMENT, toLine } from '../../io/influx/index.js';
+import { RESULTS_MEASUREMENT, seriesMatrix, toLine } from '../../io/influx/index.js';
 import type { ModelVersionRecord } from '../../io/registry/index.js';
 import type { DetectorSpec } from '../schemas/index.js';
 import { readSource, resolveSource } from '../sources.js';
@@ -110,11 +110,7 @@ export async function scoreRange(
     ).flatMap(([stage, model]) => (model ? [{ s, stage, model }] : [])),
   );
   for (const { s, stage, model } of jobs) {
-    const fields = source.fields.map((f) => f.field);
-    const n = s.timeMs.length;
-    const raw = { rows: n, cols: fields.length, data: new Float64Array(n * fields.length) };
-    for (let r = 0; r < n; r++)
-      for (let f = 0; f < fields.length; f++) raw.data[r * fields.length + f] = s.values[f]![r]!;
+    const raw = seriesMatrix(s);
     const batch = transformBatch(model.bundle.features, raw, s.timeMs);
     if (batch.matrix.rows === 0) continue;
     const scores = model.forest.scoreBatch(batch.matrix);

@@ -5,7 +5,7 @@ import {
   transformBatch,
   type ModelBundle,
 } from '../../engine/index.js';
-import type { EntitySeries } from '../../io/influx/index.js';
+import { seriesMatrix, type EntitySeries } from '../../io/influx/index.js';
 import type { FastifyInstance } from 'fastify';
 import { UnprocessableError } from '../plugins/errors.js';
 import type { DetectorSpec } from '../schemas/index.js';
@@ -70,9 +70,7 @@ export async function trainDetector(
       });
       continue;
     }
-    const data = new Float64Array(rows * fields.length);
-    for (let r = 0; r < rows; r++)
-      for (let f = 0; f < fields.length; f++) data[r * fields.length + f] = s.values[f]![r]!;
+    const { data } = seriesMatrix(s);
     let bundle: ModelBundle = trainPipeline(
       { raw: { rows, cols: fields.length, data }, timeMs: s.timeMs },
       {

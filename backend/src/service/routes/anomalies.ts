@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { explain, topFeatures, transformBatch } from '../../engine/index.js';
+import { seriesMatrix } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
 import { scoreAndWrite, productionModels } from '../jobs/scoring.js';
 import { UnprocessableError } from '../plugins/errors.js';
@@ -9,25 +10,15 @@ import {
   Anomaly,
   BackfillRequest,
   DetectorParams,
-  ErrorResponse,
   Explanation,
   ExplainQuery,
   Job,
   RangeQuery,
   type DetectorSpec,
+  ErrorResponses,
 } from '../schemas/index.js';
 import { readSource, resolveSource } from '../sources.js';
 import { toJob } from './models.js';
-
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-  503: ErrorResponse,
-};
 
 function range(from: string, to: string): { from: number; to: number } {
   const f = Date.parse(from);
@@ -52,7 +43,7 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['anomalies'],
         params: DetectorParams,
         querystring: RangeQuery,
-        response: { 200: Type.Array(Anomaly), ...errors },
+        response: { 200: Type.Array(Anomaly), ...ErrorResponses },
       },
     },
     async (request) => {
@@ -85,7 +76,7 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
           'Scores a past range with the production models and writes the results back, as a job (202).',
         params: DetectorParams,
         body: BackfillRequest,
-        response: { 202: Job, ...errors },
+        response: { 202: Job, ...ErrorResponses },
       },
     },
     async (request, reply) => {
@@ -124,7 +115,7 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
           'Why one moment scored as it did: TreeSHAP contributions, each feature against its training distribution, and the raw series around it.',
         params: DetectorParams,
         querystring: ExplainQuery,
-        response: { 200: Explanation, ...errors },
+        response: { 200: Explanation, ...ErrorResponses },
       },
     },
     async (request) => {
@@ -156,10 +147,7 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
           `measurement '${source.measurement}' has no data for '${entity}' around ${request.query.time}`,
         );
       const fields = source.fields.map((f) => f.field);
-      const n = series.timeMs.length;
-      const raw = { rows: n, cols: fields.length, data: new Float64Array(n * fields.length) };
-      for (let r = 0; r < n; r++)
-        for (let f = 0; f < fields.length; f++) raw.data[r * fields.length + f] = series.values[f]![r]!;
+      const raw = seriesMatrix(series);
       const batch = transformBatch(model.bundle.features, raw, series.timeMs);
       let row = -1;
       for (let i = 0; i < batch.sourceRow.length; i++) {

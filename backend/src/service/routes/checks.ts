@@ -9,23 +9,13 @@ import {
   DetectorParams,
   DriftReport,
   DriftRun,
-  ErrorResponse,
   ValidationReport,
   WindowQuery,
   type DetectorSpec,
+  ErrorResponses,
 } from '../schemas/index.js';
 import { readSource, resolveSource } from '../sources.js';
 import { runDrift } from '../drift.js';
-
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-  503: ErrorResponse,
-};
 
 /** Data validation of a window and drift against the production models, under /api/v1/detectors/:id. */
 const checks: FastifyPluginAsyncTypebox = async (app) => {
@@ -60,7 +50,7 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
           "The six data checks on a window of the detector's source, per entity, against the production model's training data.",
         params: DetectorParams,
         querystring: WindowQuery,
-        response: { 200: Type.Array(ValidationReport), ...errors },
+        response: { 200: Type.Array(ValidationReport), ...ErrorResponses },
       },
     },
     async (request) => {
@@ -98,7 +88,7 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
           "Runs the five drift tests now: the last `hours` of each entity's features against its production model's training sample. Stored; GET returns the latest.",
         params: DetectorParams,
         body: Type.Optional(DriftRun),
-        response: { 200: Type.Array(DriftReport), ...errors },
+        response: { 200: Type.Array(DriftReport), ...ErrorResponses },
       },
     },
     async (request) => {
@@ -113,7 +103,7 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['checks'],
         params: DetectorParams,
-        response: { 200: Type.Array(DriftReport), ...errors },
+        response: { 200: Type.Array(DriftReport), ...ErrorResponses },
       },
     },
     async (request) => {

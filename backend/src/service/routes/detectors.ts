@@ -8,19 +8,11 @@ import {
   DetectorParams,
   DetectorSpec,
   DetectorUpdate,
-  ErrorResponse,
   Preview,
   PreviewQuery,
+  ErrorResponses,
 } from '../schemas/index.js';
 import { detectorId, readSource, resolveSource } from '../sources.js';
-
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-};
 
 function toDetector(r: DetectorRecord): Detector {
   return {
@@ -38,7 +30,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['detectors'], response: { 200: Type.Array(Detector), ...errors } },
+      schema: { tags: ['detectors'], response: { 200: Type.Array(Detector), ...ErrorResponses } },
     },
     async () => (await app.registry.listDetectors()).map(toDetector),
   );
@@ -47,7 +39,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     '/',
     {
       config: { role: 'editor' },
-      schema: { tags: ['detectors'], body: DetectorInput, response: { 201: Detector, ...errors } },
+      schema: { tags: ['detectors'], body: DetectorInput, response: { 201: Detector, ...ErrorResponses } },
     },
     async (request, reply) => {
       const { name, spec } = request.body;
@@ -63,7 +55,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     '/:id',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['detectors'], params: DetectorParams, response: { 200: Detector, ...errors } },
+      schema: { tags: ['detectors'], params: DetectorParams, response: { 200: Detector, ...ErrorResponses } },
     },
     async (request) => {
       const found = await app.registry.getDetector(request.params.id);
@@ -80,7 +72,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['detectors'],
         params: DetectorParams,
         body: DetectorUpdate,
-        response: { 200: Detector, ...errors },
+        response: { 200: Detector, ...ErrorResponses },
       },
     },
     async (request) => {
@@ -93,7 +85,11 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     '/:id',
     {
       config: { role: 'admin' },
-      schema: { tags: ['detectors'], params: DetectorParams, response: { 204: Type.Null(), ...errors } },
+      schema: {
+        tags: ['detectors'],
+        params: DetectorParams,
+        response: { 204: Type.Null(), ...ErrorResponses },
+      },
     },
     async (request, reply) => {
       await app.registry.deleteDetector(request.params.id);
@@ -111,7 +107,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
           "The detector's source data for the last minutes, as the model would read it: a live preview for the editor.",
         params: DetectorParams,
         querystring: PreviewQuery,
-        response: { 200: Preview, 422: ErrorResponse, 503: ErrorResponse, ...errors },
+        response: { 200: Preview, ...ErrorResponses },
       },
     },
     async (request) => {

@@ -16,18 +16,10 @@ import {
   type DetectorSpec,
   type Frame,
   type GrafanaTarget,
+  ErrorResponses,
 } from '../schemas/index.js';
 import { readSource, resolveSource } from '../sources.js';
 import { VERSION } from '../version.js';
-
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  422: ErrorResponse,
-  503: ErrorResponse,
-};
 
 /** The entities a target asks for: one, Grafana's multi-value {a,b}, or all ('' / '*' / $__all). */
 export function entitiesOf(entity: string | undefined): string[] | undefined {
@@ -237,7 +229,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['grafana'],
         body: GrafanaQueryRequest,
-        response: { 200: GrafanaQueryResponse, ...errors },
+        response: { 200: GrafanaQueryResponse, ...ErrorResponses },
       },
     },
     async (request) => {
@@ -262,7 +254,10 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['grafana'],
         body: GrafanaVariableRequest,
-        response: { 200: Type.Array(Type.Object({ text: Type.String(), value: Type.String() })), ...errors },
+        response: {
+          200: Type.Array(Type.Object({ text: Type.String(), value: Type.String() })),
+          ...ErrorResponses,
+        },
       },
     },
     async (request) => {
@@ -285,7 +280,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['grafana'],
         body: GrafanaAnnotationRequest,
-        response: { 200: Type.Array(GrafanaAnnotation), ...errors },
+        response: { 200: Type.Array(GrafanaAnnotation), ...ErrorResponses },
       },
     },
     async (request) => {

@@ -4,7 +4,6 @@ import { RegistryError, type JobRecord, type ModelVersionRecord } from '../../io
 import { trainDetector } from '../jobs/training.js';
 import {
   DetectorParams,
-  ErrorResponse,
   Job,
   JobParams,
   ModelParams,
@@ -13,15 +12,9 @@ import {
   StageChange,
   StageRequest,
   TrainRequest,
+  ErrorResponses,
 } from '../schemas/index.js';
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-};
 const iso = (ms: number | undefined): string | undefined =>
   ms === undefined ? undefined : new Date(ms).toISOString();
 
@@ -74,7 +67,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
           'Starts a training job and answers at once (202): Grafana’s proxy gives up after 30 s, training may take longer.',
         params: DetectorParams,
         body: Type.Optional(TrainRequest),
-        response: { 202: Job, ...errors },
+        response: { 202: Job, ...ErrorResponses },
       },
     },
     async (request, reply) => {
@@ -102,7 +95,11 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
     '/:id/jobs',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['models'], params: DetectorParams, response: { 200: Type.Array(Job), ...errors } },
+      schema: {
+        tags: ['models'],
+        params: DetectorParams,
+        response: { 200: Type.Array(Job), ...ErrorResponses },
+      },
     },
     async (request) => {
       await detectorExists(request.params.id);
@@ -117,7 +114,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['models'],
         params: DetectorParams,
-        response: { 200: Type.Array(ModelVersion), ...errors },
+        response: { 200: Type.Array(ModelVersion), ...ErrorResponses },
       },
     },
     async (request) => {
@@ -130,7 +127,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
     '/:id/models/:version',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['models'], params: ModelParams, response: { 200: ModelVersion, ...errors } },
+      schema: { tags: ['models'], params: ModelParams, response: { 200: ModelVersion, ...ErrorResponses } },
     },
     async (request) => {
       const v = await app.registry.getModelVersion(request.params.id, request.params.version);
@@ -151,7 +148,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['models'],
         params: ModelParams,
         body: StageRequest,
-        response: { 200: ModelVersion, ...errors },
+        response: { 200: ModelVersion, ...ErrorResponses },
       },
     },
     async (request) =>
@@ -175,7 +172,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['models'],
         params: DetectorParams,
         body: RollbackRequest,
-        response: { 200: ModelVersion, ...errors },
+        response: { 200: ModelVersion, ...ErrorResponses },
       },
     },
     async (request) =>
@@ -197,7 +194,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['models'],
         params: DetectorParams,
-        response: { 200: Type.Array(StageChange), ...errors },
+        response: { 200: Type.Array(StageChange), ...ErrorResponses },
       },
     },
     async (request) => {
@@ -220,7 +217,7 @@ export const jobs: FastifyPluginAsyncTypebox = async (app) => {
     '/:jobId',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['models'], params: JobParams, response: { 200: Job, ...errors } },
+      schema: { tags: ['models'], params: JobParams, response: { 200: Job, ...ErrorResponses } },
     },
     async (request) => {
       const job = await app.registry.getJob(request.params.jobId);
@@ -233,7 +230,7 @@ export const jobs: FastifyPluginAsyncTypebox = async (app) => {
     '/:jobId/cancel',
     {
       config: { role: 'editor' },
-      schema: { tags: ['models'], params: JobParams, response: { 200: Job, ...errors } },
+      schema: { tags: ['models'], params: JobParams, response: { 200: Job, ...ErrorResponses } },
     },
     async (request) => {
       const job = await app.jobs.cancel(request.params.jobId);

@@ -14,6 +14,17 @@ export const ErrorResponse = Type.Object(
 );
 export type ErrorResponse = Static<typeof ErrorResponse>;
 
+/** The error answers a protected /api/v1 route can give, for its response schema. */
+export const ErrorResponses = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  422: ErrorResponse,
+  503: ErrorResponse,
+};
+
 export const Health = Type.Object({ status: Type.Literal('ok') });
 
 export const Readiness = Type.Object({
