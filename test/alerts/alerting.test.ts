@@ -26,6 +26,7 @@ function rows(entity: string, flags: number[], start = T0): ScoredRow[] {
     anomaly: f === 1,
     severity: f ? (i === 3 ? 'critical' : 'medium') : 'none',
     modelVersion: 1,
+    stage: 'production' as const,
     ...(f
       ? {
           top: [

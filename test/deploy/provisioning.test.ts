@@ -1,3 +1,6 @@
+import { Value } from 'typebox/value';
+import { TELEGRAF_PRESETS } from '../../backend/src/io/influx/index.js';
+import { GrafanaTarget } from '../../backend/src/service/schemas/index.js';
 import { listFiles, readJson, readYaml } from '../support/repo';
 
 interface DataSourceRef {
@@ -105,6 +108,24 @@ describe('dashboards', () => {
   );
 
   it.each(dashboards.map((d) => [d.file, d.json] as const))(
+    "%s sends Isoscope queries the service's query schema accepts, for detectors it can create",
+    (_file, d) => {
+      for (const { where, ds, target } of allTargets(d)) {
+        if (ds?.uid !== 'isoscope') continue;
+        const { datasource: _datasource, ...query } = target;
+        const errors = [...Value.Errors(GrafanaTarget, query)].map((e) => `${e.instancePath} ${e.message}`);
+        expect({ where, errors }).toEqual({ where, errors: [] });
+        // Every detector a dashboard names is one of the Telegraf presets, so `name: <preset>` creates it.
+        if (query.detector !== '')
+          expect({ where, preset: String(query.detector) in TELEGRAF_PRESETS }).toEqual({
+            where,
+            preset: true,
+          });
+      }
+    },
+  );
+
+  it.each(dashboards.map((d) => [d.file, d.json] as const))(
     '%s has InfluxQL queries with a time filter',
     (_file, d) => {
       for (const { where, ds, target } of allTargets(d)) {
@@ -114,4 +135,19 @@ describe('dashboards', () => {
       }
     },
   );
+});
+
+describe('.env.example', () => {
+  it("documents exactly the settings the service's config reads", async () => {
+    const { ENV_NAMES } = await import('../../backend/src/service/config.js');
+    const { documentedSettings } = await import('../support/repo.js');
+    expect([...documentedSettings()].sort()).toEqual(Object.values(ENV_NAMES).sort());
+  });
+
+  it('is a config the service accepts as it stands', async () => {
+    const { loadConfig } = await import('../../backend/src/service/config.js');
+    const { parseDotenv } = await import('../../backend/src/service/config.js');
+    const { readText } = await import('../support/repo.js');
+    expect(() => loadConfig(parseDotenv(readText('.env.example')), {}, undefined)).not.toThrow();
+  });
 });
