@@ -139,6 +139,14 @@ describe('alerting to a real Alertmanager and a signed webhook', () => {
     await app.alerts.queue.settled();
   });
 
+  it('counts only points at least as severe as the rule asks', async () => {
+    const strict = { ...spec, alerting: { ...spec.alerting, minSeverity: 'critical' } };
+    // Three anomalous points, only one of them (the fourth, i = 3) critical: no alert.
+    expect(
+      await app.alerts.process('cpu', strict as never, rows('web-3', [1, 1, 1, 1, 0], T0 + 60 * MIN)),
+    ).toEqual([]);
+  });
+
   it('keeps alerts while the webhook is down and delivers them when it is back', async () => {
     await new Promise((r) => hook.close(r));
     const before = received.length;

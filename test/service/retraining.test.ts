@@ -135,5 +135,29 @@ describe('retraining on drift, promotion policies and shadow scoring (real influ
     );
     const byStage = Object.fromEntries(series!.map((s) => [s.tags!.stage, s.values[0]![1]]));
     expect(byStage).toEqual({ production: 12, staging: 12 });
+    // Grafana can show the shadow next to production.
+    const frames = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/query',
+      headers: as('viewer'),
+      payload: {
+        range: { from: new Date(END - HOUR).toISOString(), to: new Date(END).toISOString() },
+        targets: [
+          { refId: 'P', detector: 'manual', entity: 'web-1', return: 'score' },
+          { refId: 'S', detector: 'manual', entity: 'web-1', return: 'score', stage: 'staging' },
+        ],
+      },
+    });
+    const [prod, shadow] = frames.json().frames as Array<{
+      fields: Array<{ name: string; values: number[]; labels?: Record<string, string> }>;
+    }>;
+    expect(prod!.fields[1]!.labels).toEqual({ detector: 'manual', entity: 'web-1', model_version: '1' });
+    expect(shadow!.fields[1]!.labels).toEqual({
+      detector: 'manual',
+      entity: 'web-1',
+      model_version: '2',
+      stage: 'staging',
+    });
+    expect(shadow!.fields[1]!.values).toHaveLength(12);
   });
 });

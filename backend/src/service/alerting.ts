@@ -6,6 +6,8 @@ export interface AlertRule {
   minAnomalous: number;
   /** After an alert resolves, the same entity does not page again for this long. */
   cooldownMinutes: number;
+  /** Only anomalous points at least this severe count (default low: all of them). */
+  minSeverity?: string;
 }
 
 /** Per detector and entity: where the alert rule stands. JSON-safe, kept in the registry. */
@@ -47,8 +49,10 @@ export function evaluateAlertRule(
     topFeatures: s.peakTop ?? [],
     link: describe.link(s.startsAt!),
   });
+  const counts = (row: ScoredRow): boolean =>
+    row.anomaly && (RANK[row.severity] ?? 0) >= (RANK[rule.minSeverity ?? 'low'] ?? 1);
   for (const row of rows) {
-    s.recent.push(row.anomaly ? 1 : 0);
+    s.recent.push(counts(row) ? 1 : 0);
     if (s.recent.length > rule.window) s.recent.shift();
     const count = s.recent.reduce((a, b) => a + b, 0);
     if (s.firing) {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { driftReport, transformBatch } from '../engine/index.js';
+import { driftReport, featureDrift, transformBatch, type FeatureDrift } from '../engine/index.js';
 import { RegistryError } from '../io/registry/index.js';
 import { productionModels } from './jobs/scoring.js';
 import { UnprocessableError } from './plugins/errors.js';
@@ -45,6 +45,12 @@ export async function runDrift(
       for (let c = 0; c < names.length; c++)
         refData[r * names.length + c] = model.bundle.reference[c]!.sample[r]!;
     const report = driftReport(names, { rows: sampleRows, cols: names.length, data: refData }, current);
+    // Score drift: the same five tests on the model's own output, recent rows against training rows.
+    const scoreDrift = featureDrift(
+      'score',
+      model.forest.scoreBatch({ rows: sampleRows, cols: names.length, data: refData }),
+      model.forest.scoreBatch(current),
+    );
     const stored: DriftReport = {
       detector: detectorId,
       entity: s.entity,
@@ -55,19 +61,8 @@ export async function runDrift(
       drifted: report.drifted,
       driftedFeatures: report.driftedFeatures,
       ranking: report.ranking,
-      features: report.features.map((f) => ({
-        feature: f.feature,
-        votes: f.votes,
-        drifted: f.drifted,
-        ks: f.ks,
-        psi: f.psi,
-        jensenShannon: f.jensenShannon,
-        wasserstein: f.wasserstein,
-        // JSON has no infinity: a reference without spread that moved at all is "very far".
-        wassersteinScaled: Number.isFinite(f.wassersteinScaled) ? f.wassersteinScaled : 1e308,
-        ...(f.andersonDarling ? { andersonDarling: f.andersonDarling } : {}),
-        verdicts: f.verdicts,
-      })),
+      features: report.features.map(toJson),
+      scoreDrift: toJson(scoreDrift),
     };
     app.telemetry.driftChecks.inc({ detector: detectorId });
     if (report.drifted) app.telemetry.driftConsensus.inc({ detector: detectorId });
@@ -81,4 +76,20 @@ export async function runDrift(
     reports.push(stored);
   }
   return reports;
+}
+
+function toJson(f: FeatureDrift): DriftReport['features'][number] {
+  return {
+    feature: f.feature,
+    votes: f.votes,
+    drifted: f.drifted,
+    ks: f.ks,
+    psi: f.psi,
+    jensenShannon: f.jensenShannon,
+    wasserstein: f.wasserstein,
+    // JSON has no infinity: a reference without spread that moved at all is "very far".
+    wassersteinScaled: Number.isFinite(f.wassersteinScaled) ? f.wassersteinScaled : 1e308,
+    ...(f.andersonDarling ? { andersonDarling: f.andersonDarling } : {}),
+    verdicts: f.verdicts,
+  };
 }

@@ -59,6 +59,7 @@ export default fp(
               window: spec.alerting.window,
               minAnomalous: spec.alerting.minAnomalous,
               cooldownMinutes: spec.alerting.cooldownMinutes,
+              minSeverity: spec.alerting.minSeverity,
             },
             state,
             list,

@@ -111,10 +111,16 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
     const results = await readResults(app, t.detector, from, to, {
       anomaliesOnly: t.return === 'contributions',
       withExplanations: t.return === 'contributions',
+      stage: t.stage ?? 'production',
     });
-    const models = await productionModels(app, t.detector);
+    const models = await productionModels(app, t.detector, t.stage ?? 'production');
     return [...byEntity(results, wanted)].map(([entity, rows]) => {
-      const labels = { detector: t.detector, entity, model_version: String(rows.at(-1)!.modelVersion) };
+      const labels = {
+        detector: t.detector,
+        entity,
+        model_version: String(rows.at(-1)!.modelVersion),
+        ...(t.stage === 'staging' ? { stage: 'staging' } : {}),
+      };
       const threshold = models.get(entity)?.forest.threshold;
       const fields: Frame['fields'] =
         t.return === 'score'

@@ -129,6 +129,10 @@ export const DetectorSpec = Type.Object(
           default: 3,
           description: 'An alert needs this many anomalous points among the last `window`',
         }),
+        minSeverity: Type.Enum(['low', 'medium', 'high', 'critical'] as const, {
+          default: 'low',
+          description: 'Only anomalous points at least this severe count towards an alert',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -359,6 +363,11 @@ export const GrafanaTarget = Type.Object({
     Type.String({ description: "An entity, a Grafana multi-value '{a,b}', or ''/'*' for all" }),
   ),
   return: Type.Enum(QUERY_RETURNS),
+  stage: Type.Optional(
+    Type.Enum(['production', 'staging'] as const, {
+      description: "Whose scores: production's (default) or the staging model's shadow scores",
+    }),
+  ),
   hide: Type.Optional(Type.Boolean()),
 });
 export type GrafanaTarget = Static<typeof GrafanaTarget>;
@@ -473,6 +482,8 @@ export const DriftReport = Type.Object({
   driftedFeatures: Type.Array(Type.String()),
   ranking: Type.Array(Type.String()),
   features: Type.Array(DriftFeature),
+  /** The model's scores on the recent rows against its scores on its training sample. */
+  scoreDrift: Type.Optional(DriftFeature),
 });
 export type DriftReport = Static<typeof DriftReport>;
 
