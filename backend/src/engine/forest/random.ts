@@ -1,6 +1,6 @@
 /**
  * Seeded pseudo-random numbers for the engine: xoshiro128** (Blackman & Vigna), seeded through
- * splitmix32 so that nearby seeds give unrelated streams. The engine never calls Math.random():
+ * splitmix32 so that nearby seeds give unrelated streams. The engine never uses the global unseeded generator:
  * the same seed must give the same model, bit for bit, on every machine.
  */
 export class Random {
