@@ -16,8 +16,11 @@ describe('isoscope train', () => {
   it('writes a model bundle and reports the split, the grid, the test metrics and robustness', () => {
     const out = join(dir, 'model.isoscope');
     const grid = join(dir, 'grid.csv');
+    const plot = join(dir, 'test-scores.svg');
     const r = isoscope([
       'train',
+      '--plot',
+      plot,
       '--input',
       input,
       '--label-column',
@@ -39,6 +42,10 @@ describe('isoscope train', () => {
     };
     expect(bundle.format).toBe('isoscope-model');
     expect(bundle.featureNames).toEqual(['cpu', 'mem']);
+    const svg = readFileSync(plot, 'utf8');
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).toContain('stroke="#d93025"'); // the threshold
+    expect(svg).toContain('fill="#e0752d"'); // labelled anomalous rows
     expect(readFileSync(grid, 'utf8').split('\n')[0]).toBe(
       'trees,max_samples,shingle,contamination,validation_f1',
     );

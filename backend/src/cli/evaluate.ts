@@ -7,12 +7,12 @@ import {
   pointMetrics,
   precisionRecallCurve,
   rocAuc,
-  type ThresholdPoint,
 } from '../engine/index.js';
 import { CsvError, readCsvHeader, readMetricsCsv } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
 import { UsageError } from './context.js';
 import { requiredFlag } from './options.js';
+import { svgCurve, svgScoreHistogram } from './plot.js';
 
 const usage = `Usage: isoscope evaluate --scores out.csv --labels labels.csv [options]
 
@@ -63,27 +63,20 @@ function histogram(scores: Float64Array, labels: Uint8Array, bins = 20): string[
   );
 }
 
-function svgPlot(curve: ThresholdPoint[], scores: Float64Array, labels: Uint8Array, report: Report): string {
-  const W = 360;
-  const H = 260;
-  const pad = 40;
-  const x = (v: number): number => pad + v * (W - 2 * pad);
-  const y = (v: number): number => H - pad - v * (H - 2 * pad);
-  const path = curve
-    .map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.recall).toFixed(1)},${y(p.precision).toFixed(1)}`)
-    .join(' ');
-  const hist = histogram(scores, labels).length;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
-  <title>Precision–recall curve (PR-AUC ${report.prAuc.toFixed(3)}, ROC-AUC ${report.rocAuc.toFixed(3)})</title>
-  <rect width="100%" height="100%" fill="white"/>
-  <line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#333"/>
-  <line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#333"/>
-  <text x="${W / 2}" y="${H - 8}" text-anchor="middle">recall</text>
-  <text x="12" y="${H / 2}" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">precision</text>
-  <text x="${W / 2}" y="20" text-anchor="middle">PR-AUC ${report.prAuc.toFixed(3)} · best F1 ${report.bestF1.f1.toFixed(3)} · ${hist} bins</text>
-  <path d="${path}" fill="none" stroke="#e0752d" stroke-width="2"/>
-</svg>
-`;
+/** The PR curve and the score histogram side by side in one SVG. */
+function plots(scores: Float64Array, labels: Uint8Array, report: Report): string {
+  const curve = svgCurve(
+    `PR-AUC ${report.prAuc.toFixed(3)} · ROC-AUC ${report.rocAuc.toFixed(3)} · best F1 ${report.bestF1.f1.toFixed(3)}`,
+    'recall',
+    'precision',
+    precisionRecallCurve(scores, labels).map((p) => [p.recall, p.precision]),
+  );
+  const histogram = svgScoreHistogram(
+    'scores: normal (grey) and labelled anomalous (orange)',
+    scores,
+    labels,
+  );
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="840" height="260">\n<g>${curve}</g>\n<g transform="translate(420 0)">${histogram}</g>\n</svg>\n`;
 }
 
 export const command: CliCommand = {
@@ -151,8 +144,7 @@ export const command: CliCommand = {
         ...(delays.length ? { medianDelayRows: delays[Math.floor(delays.length / 2)]! } : {}),
       };
     }
-    if (values.plot)
-      await writeFile(values.plot, svgPlot(precisionRecallCurve(scores, labels), scores, labels, report));
+    if (values.plot) await writeFile(values.plot, plots(scores, labels, report));
     if (values.json) {
       stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return 0;

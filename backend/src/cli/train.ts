@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import { trainPipeline, type ModelBundle } from '../engine/index.js';
+import { IsolationForest, trainPipeline, transformBatch, type ModelBundle } from '../engine/index.js';
 import { CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
 import { writeFileAtomic } from '../io/files.js';
 import type { CliCommand } from './context.js';
 import { integerFlag, requiredFlag } from './options.js';
+import { svgScoreHistogram } from './plot.js';
 import { Progress } from './progress.js';
 
 const usage = `Usage: isoscope train --input data.csv --out model.isoscope [options]
@@ -25,6 +26,7 @@ Options:
   --seed N              random seed (default 0)
   --json                print the report as JSON
   --grid-csv FILE       also write the grid-search table as CSV
+  --plot FILE           draw the test part's scores against the threshold (and the labels) as SVG
 `;
 
 function report(bundle: ModelBundle, input: string, out: string): string {
@@ -89,6 +91,7 @@ export const command: CliCommand = {
         seed: { type: 'string' },
         json: { type: 'boolean' },
         'grid-csv': { type: 'string' },
+        plot: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -142,6 +145,22 @@ export const command: CliCommand = {
           String(r.value),
         ]),
       );
+    }
+    if (values.plot) {
+      // The final model's scores on the test part, features computed over the whole series (causal).
+      const forest = IsolationForest.deserialize(Uint8Array.from(atob(bundle.model), (c) => c.charCodeAt(0)));
+      const batch = transformBatch(bundle.features, table.matrix, table.timeMs);
+      const [testStart] = bundle.split.test;
+      const rows: number[] = [];
+      batch.sourceRow.forEach((r, i) => {
+        if (r >= testStart) rows.push(i);
+      });
+      const scores = rows.map((i) =>
+        forest.scoreOne(batch.matrix.data.subarray(i * batch.matrix.cols, (i + 1) * batch.matrix.cols)),
+      );
+      const labels = table.labels ? rows.map((i) => table.labels![batch.sourceRow[i]!]!) : undefined;
+      const title = `test part: ${rows.length} rows, threshold ${bundle.threshold.toFixed(3)}${labels ? ' (orange: labelled anomalous)' : ''}`;
+      await writeFileAtomic(values.plot, svgScoreHistogram(title, scores, labels, bundle.threshold));
     }
     const { model: _model, reference: _reference, ...summary } = bundle;
     stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : report(bundle, input, out));
