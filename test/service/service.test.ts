@@ -325,3 +325,47 @@ describe('config', () => {
     );
   });
 });
+
+describe('logs', () => {
+  it('are JSON lines with request ids, and never carry the token', async () => {
+    const { Writable } = await import('node:stream');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { buildApp } = await import('../../backend/src/service/app.js');
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const config = loadConfig(
+      {},
+      {
+        dataDir: mkdtempSync(join(tmpdir(), 'isoscope-logs-')),
+        influxUrl: 'http://127.0.0.1:9',
+        influxDb: 'x',
+        logLevel: 'info',
+      },
+      undefined,
+    );
+    const app = await buildApp({ config, scheduler: false, logger: { stream } });
+    try {
+      await app.inject({
+        url: '/api/v1/detectors',
+        headers: { authorization: 'Bearer super-secret-token-123', 'user-agent': 'Grafana/13.1.1' },
+      });
+    } finally {
+      await app.close();
+    }
+    const records = lines.map(
+      (l) => JSON.parse(l) as { reqId?: string; req?: { headers?: Record<string, string> }; msg: string },
+    );
+    const incoming = records.find((r) => r.msg === 'incoming request')!;
+    expect(incoming.reqId).toEqual(expect.any(String));
+    expect(incoming.req!.headers!['user-agent']).toBe('Grafana/13.1.1');
+    expect(incoming.req!.headers!.authorization).toBe('[redacted]');
+    expect(lines.join('\n')).not.toContain('super-secret-token-123');
+  });
+});

@@ -32,8 +32,8 @@ export interface AppOptions {
   /** A registry to use instead of SQLite in the data directory (tests). */
   registry?: Registry;
   now?: () => number;
-  /** Pino logging; off in tests. */
-  logger?: boolean;
+  /** Pino JSON logging (off in tests); a stream to send the lines to instead of stdout. */
+  logger?: boolean | { stream: NodeJS.WritableStream };
   /** Start the scoring scheduler (default true; tests call app.scheduler.tick themselves). */
   scheduler?: boolean;
 }
@@ -46,7 +46,21 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger
-      ? { level: options.config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] }
+      ? {
+          level: options.config.logLevel,
+          ...(typeof options.logger === 'object' ? { stream: options.logger.stream } : {}),
+          // Requests are logged with their headers (user agent, Grafana's forwarded ones), never
+          // with the token: Authorization and cookies are replaced before the line is written.
+          serializers: {
+            req: (req: { id: string; method: string; url: string; headers: Record<string, unknown> }) => ({
+              id: req.id,
+              method: req.method,
+              url: req.url,
+              headers: req.headers,
+            }),
+          },
+          redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+        }
       : false,
     bodyLimit: 1 << 20,
     ajv: {
