@@ -165,4 +165,28 @@ describe('alerting to a real Alertmanager and a signed webhook', () => {
       /^isoscope_alert_deliveries_total\{receiver="alertmanager",outcome="delivered"\} [1-9]\d*$/m,
     );
   }, 30_000);
+
+  it('keeps undelivered alerts across a restart and sends them when the service is back', async () => {
+    const { buildApp } = await import('../../backend/src/service/app.js');
+    await new Promise((r) => hook.close(r));
+    await app.alerts.process('cpu', spec as never, rows('db-2', [1, 1, 1], T0 + 90 * MIN));
+    await new Promise((r) => setTimeout(r, 300));
+    const waiting = await app.registry.listOutbox('webhook');
+    expect(waiting.map((w) => (JSON.parse(w.event) as { entity: string }).entity)).toContain('db-2');
+    // The service stops with the webhook still down, and starts again once it is back.
+    const config = app.config;
+    await app.close();
+    const before = received.length;
+    hook = await startHook(hookPort);
+    app = await buildApp({ config, scheduler: false });
+    await new Promise((r) => setTimeout(r, 200));
+    await app.alerts.queue.settled();
+    const entities = received
+      .slice(before)
+      .flatMap((r) =>
+        (JSON.parse(r.body) as { alerts: Array<{ entity: string }> }).alerts.map((a) => a.entity),
+      );
+    expect(entities).toContain('db-2');
+    expect(await app.registry.listOutbox('webhook')).toEqual([]);
+  }, 30_000);
 });

@@ -7,14 +7,48 @@ export interface DeliveryStats {
   pending: number;
 }
 
+/** Where undelivered events wait: kept there until delivered, so a restart does not lose them. */
+export interface Outbox {
+  add(receiver: string, events: AlertEvent[]): Promise<number[]>;
+  list(receiver: string): Promise<Array<{ id: number; event: AlertEvent }>>;
+  remove(ids: number[]): Promise<void>;
+}
+
+/** An outbox in memory (tests, or a service without a registry). */
+export class MemoryOutbox implements Outbox {
+  private next = 1;
+  private readonly items = new Map<string, Array<{ id: number; event: AlertEvent }>>();
+  async add(receiver: string, events: AlertEvent[]): Promise<number[]> {
+    const list = this.items.get(receiver) ?? [];
+    const ids = events.map((event) => {
+      const id = this.next++;
+      list.push({ id, event });
+      return id;
+    });
+    this.items.set(receiver, list);
+    return ids;
+  }
+  async list(receiver: string): Promise<Array<{ id: number; event: AlertEvent }>> {
+    return [...(this.items.get(receiver) ?? [])];
+  }
+  async remove(ids: number[]): Promise<void> {
+    for (const [r, list] of this.items)
+      this.items.set(
+        r,
+        list.filter((i) => !ids.includes(i.id)),
+      );
+  }
+}
+
 /**
- * Delivers alert events to each receiver in order, retrying with backoff (1 s doubling to 60 s)
- * while a receiver is down, so an outage delays alerts but does not lose them. Events for one
- * receiver are sent in batches of what queued up meanwhile.
+ * Delivers alert events to each receiver in order. Events go to the outbox first and leave it only
+ * when delivered (or refused as malformed), so neither an outage nor a restart loses them; while a
+ * receiver is down, delivery is retried with backoff (1 s doubling to 60 s), sending in one batch
+ * what queued up meanwhile.
  */
 export class DeliveryQueue {
-  private readonly queues = new Map<AlertReceiver, AlertEvent[]>();
   private readonly running = new Map<AlertReceiver, Promise<void>>();
+  private stopped = false;
   readonly stats = new Map<string, DeliveryStats>();
 
   constructor(
@@ -24,6 +58,7 @@ export class DeliveryQueue {
       outcome: 'delivered' | 'failed' | 'rejected',
       error?: Error,
     ) => void = () => undefined,
+    private readonly outbox: Outbox = new MemoryOutbox(),
     private readonly delays = { baseMs: 1000, maxMs: 60_000 },
   ) {
     for (const r of receivers)
@@ -34,18 +69,26 @@ export class DeliveryQueue {
     return this.receivers.length > 0;
   }
 
-  enqueue(events: AlertEvent[]): void {
+  /** Stores the events for every receiver, then starts delivering. */
+  async enqueue(events: AlertEvent[]): Promise<void> {
     if (events.length === 0) return;
+    for (const r of this.receivers) await this.outbox.add(r.name, events);
+    this.resume();
+  }
+
+  /** Starts delivering whatever waits in the outbox (at start: what a previous process left). */
+  resume(): void {
     for (const r of this.receivers) {
-      const q = this.queues.get(r) ?? [];
-      q.push(...events);
-      this.queues.set(r, q);
-      this.stats.get(r.name)!.pending = q.length;
-      if (!this.running.has(r)) {
-        const run = this.drain(r).finally(() => this.running.delete(r));
-        this.running.set(r, run);
-      }
+      if (this.running.has(r)) continue;
+      const run = this.drain(r).finally(() => this.running.delete(r));
+      this.running.set(r, run);
     }
+  }
+
+  /** Stops delivering (shutdown); what is undelivered stays in the outbox for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.running.values());
   }
 
   /** Resolves when everything queued so far was delivered or rejected. */
@@ -55,10 +98,12 @@ export class DeliveryQueue {
 
   private async drain(r: AlertReceiver): Promise<void> {
     const stats = this.stats.get(r.name)!;
-    for (let attempt = 1; (this.queues.get(r)?.length ?? 0) > 0;) {
-      const batch = [...this.queues.get(r)!];
+    for (let attempt = 1; !this.stopped;) {
+      const batch = await this.outbox.list(r.name);
+      stats.pending = batch.length;
+      if (batch.length === 0) return;
       try {
-        await r.send(batch);
+        await r.send(batch.map((b) => b.event));
         stats.delivered += batch.length;
         this.observe(r.name, 'delivered');
         attempt = 1;
@@ -69,15 +114,16 @@ export class DeliveryQueue {
         } else {
           stats.failedAttempts++;
           this.observe(r.name, 'failed', err as Error);
-          await new Promise((res) =>
-            setTimeout(res, Math.min(this.delays.maxMs, this.delays.baseMs * 2 ** (attempt - 1))),
-          );
+          // Sleep in short steps so a shutdown does not wait out a long backoff.
+          const until = Date.now() + Math.min(this.delays.maxMs, this.delays.baseMs * 2 ** (attempt - 1));
+          while (!this.stopped && Date.now() < until) {
+            await new Promise((res) => setTimeout(res, Math.min(100, until - Date.now())));
+          }
           attempt++;
           continue;
         }
       }
-      this.queues.get(r)!.splice(0, batch.length);
-      stats.pending = this.queues.get(r)!.length;
+      await this.outbox.remove(batch.map((b) => b.id));
     }
   }
 }

@@ -71,4 +71,14 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (detector_id, entity)
   );
   `,
+  // 2: alerts waiting for a receiver survive a restart
+  `
+  CREATE TABLE alert_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    receiver TEXT NOT NULL,
+    event TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX alert_outbox_receiver ON alert_outbox (receiver, id);
+  `,
 ];

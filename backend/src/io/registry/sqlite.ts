@@ -449,6 +449,24 @@ export class SqliteRegistry implements Registry {
     return row?.snapshot;
   }
 
+  async addToOutbox(receiver: string, events: string[], now: number): Promise<number[]> {
+    const insert = this.db.prepare('INSERT INTO alert_outbox (receiver, event, created_at) VALUES (?, ?, ?)');
+    return this.db.transaction(() =>
+      events.map((e) => Number(insert.run(receiver, e, now).lastInsertRowid)),
+    )();
+  }
+
+  async listOutbox(receiver: string): Promise<Array<{ id: number; event: string }>> {
+    return this.db
+      .prepare('SELECT id, event FROM alert_outbox WHERE receiver = ? ORDER BY id')
+      .all(receiver) as Array<{ id: number; event: string }>;
+  }
+
+  async removeFromOutbox(ids: number[]): Promise<void> {
+    const remove = this.db.prepare('DELETE FROM alert_outbox WHERE id = ?');
+    this.db.transaction(() => ids.forEach((id) => remove.run(id)))();
+  }
+
   async createToken(
     t: { id: string; name: string; role: Role; hash: string },
     now: number,

@@ -148,6 +148,11 @@ export interface Registry {
   setStreamState(detectorId: string, entity: string, state: string, now: number): Promise<void>;
   getStreamState(detectorId: string, entity: string): Promise<string | undefined>;
 
+  /** Alert events waiting for a receiver, oldest first; they stay until delivered or rejected. */
+  addToOutbox(receiver: string, events: string[], now: number): Promise<number[]>;
+  listOutbox(receiver: string): Promise<Array<{ id: number; event: string }>>;
+  removeFromOutbox(ids: number[]): Promise<void>;
+
   createToken(t: { id: string; name: string; role: Role; hash: string }, now: number): Promise<TokenRecord>;
   /** The token with this hash, unless revoked. */
   findToken(hash: string): Promise<TokenRecord | undefined>;

@@ -5,6 +5,7 @@ import {
   WebhookReceiver,
   type AlertEvent,
   type AlertReceiver,
+  type Outbox,
 } from '../../io/alerts/index.js';
 import { evaluateAlertRule, type AlertState } from '../alerting.js';
 import type { ScoredRow } from '../jobs/scoring.js';
@@ -33,10 +34,31 @@ export default fp(
     if (app.config.alertmanagerUrl) receivers.push(new AlertmanagerReceiver(app.config.alertmanagerUrl));
     if (app.config.webhookUrl)
       receivers.push(new WebhookReceiver(app.config.webhookUrl, app.config.webhookSecret ?? ''));
-    const queue = new DeliveryQueue(receivers, (receiver, outcome, error) => {
-      app.telemetry.alertDeliveries.inc({ receiver, outcome });
-      if (error) app.log.warn({ receiver, outcome, err: error.message }, 'alert delivery did not go through');
-    });
+    const outbox: Outbox = {
+      add: (receiver, events) =>
+        app.registry.addToOutbox(
+          receiver,
+          events.map((e) => JSON.stringify(e)),
+          app.now(),
+        ),
+      list: async (receiver) =>
+        (await app.registry.listOutbox(receiver)).map((r) => ({
+          id: r.id,
+          event: JSON.parse(r.event) as AlertEvent,
+        })),
+      remove: (ids) => app.registry.removeFromOutbox(ids),
+    };
+    const queue = new DeliveryQueue(
+      receivers,
+      (receiver, outcome, error) => {
+        app.telemetry.alertDeliveries.inc({ receiver, outcome });
+        if (error)
+          app.log.warn({ receiver, outcome, err: error.message }, 'alert delivery did not go through');
+      },
+      outbox,
+    );
+    // Alerts a previous process could not deliver go out first.
+    app.addHook('onReady', async () => queue.resume());
     app.decorate('alerts', {
       queue,
       async process(detectorId, spec, rows) {
@@ -73,13 +95,14 @@ export default fp(
           await app.registry.setStreamState(detectorId, key, JSON.stringify(next), app.now());
           all.push(...events);
         }
-        queue.enqueue(all);
+        await queue.enqueue(all);
         return all;
       },
     });
-    app.addHook('onClose', async () => {
-      // Give deliveries in flight a moment; what is left is logged (and sent again by the next firing).
+    app.addHook('preClose', async () => {
+      // Give deliveries in flight a moment; what is left stays in the outbox for the next start.
       await Promise.race([queue.settled(), new Promise((r) => setTimeout(r, 2000))]);
+      await queue.stop();
     });
   },
   { name: 'alerts', dependencies: ['registry', 'telemetry'] },
