@@ -91,6 +91,33 @@ describe('InfluxDB 2.x through Flux and the v2 write API (against a stand-in ser
     expect(seen.at(-1)!.body).toBe(line);
   });
 
+  it("sends a Flux detector's results through the v2 write API", async () => {
+    const { testApp } = await import('../support/service.js');
+    const { resultsWriter } = await import('../../backend/src/service/sources.js');
+    const app = await testApp(url, 'unused', {
+      influxToken: 't0ken',
+      influxOrg: 'acme',
+      influxBucket: 'telegraf',
+    });
+    try {
+      const writer = resultsWriter(app, { source: { preset: 'cpu', language: 'flux' } } as never);
+      expect(writer).not.toBe(app.results);
+      const line = toLine({
+        measurement: 'isoscope_anomaly',
+        tags: { detector: 'cpu', entity: 'web-9' },
+        fields: { score: 0.9 },
+        timeMs: 2,
+      });
+      writer.add([line]);
+      await writer.flush();
+      expect(seen.at(-1)!.path).toBe('/api/v2/write?org=acme&bucket=telegraf&precision=ms');
+      expect(seen.at(-1)!.body).toBe(line);
+      expect(resultsWriter(app, { source: { preset: 'cpu' } } as never)).toBe(app.results);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('maps a refused token to InfluxRequestError', async () => {
     const client = new InfluxV2Client({ url, token: 'wrong', org: 'acme', bucket: 'telegraf' });
     await expect(client.readWindow(source, 0, 60_000)).rejects.toBeInstanceOf(InfluxRequestError);

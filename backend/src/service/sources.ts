@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  BatchWriter,
   InfluxV2Client,
   readWindow,
   TELEGRAF_PRESETS,
@@ -41,19 +42,8 @@ export function detectorId(name: string): string {
 
 const v2Clients = new WeakMap<FastifyInstance, InfluxV2Client>();
 
-/**
- * Reads a detector's source window: InfluxQL over the v1 API by default, Flux through InfluxDB
- * 2.x's own API when the source says `language: flux` (the token, org and bucket then come from
- * the config, and their absence is a 400 naming them).
- */
-export async function readSource(
-  app: FastifyInstance,
-  spec: DetectorSpec,
-  source: SourceSpec,
-  from: number,
-  to: number,
-): Promise<EntitySeries[]> {
-  if (spec.source.language !== 'flux') return readWindow(app.influx, source, from, to);
+/** The InfluxDB 2.x client of this app (created on first use); a 400 naming what the config lacks. */
+function v2Client(app: FastifyInstance): InfluxV2Client {
   const { influxToken, influxOrg, influxBucket, influxUrl } = app.config;
   if (!influxToken || !influxOrg || !influxBucket) {
     throw new RegistryError(
@@ -66,5 +56,38 @@ export async function readSource(
     client = new InfluxV2Client({ url: influxUrl, token: influxToken, org: influxOrg, bucket: influxBucket });
     v2Clients.set(app, client);
   }
-  return client.readWindow(source, from, to);
+  return client;
+}
+
+/**
+ * Reads a detector's source window: InfluxQL over the v1 API by default, Flux through InfluxDB
+ * 2.x's own API when the source says `language: flux` (the token, org and bucket then come from
+ * the config).
+ */
+export async function readSource(
+  app: FastifyInstance,
+  spec: DetectorSpec,
+  source: SourceSpec,
+  from: number,
+  to: number,
+): Promise<EntitySeries[]> {
+  if (spec.source.language !== 'flux') return readWindow(app.influx, source, from, to);
+  return v2Client(app).readWindow(source, from, to);
+}
+
+const v2Writers = new WeakMap<FastifyInstance, BatchWriter>();
+
+/**
+ * Where a detector's results go: the v1 /write batch writer, or for a Flux source the 2.x write
+ * API (same batching and retries), so a 2.x user needs no v1 compatibility mapping for writes.
+ */
+export function resultsWriter(app: FastifyInstance, spec: DetectorSpec): BatchWriter {
+  if (spec.source.language !== 'flux') return app.results;
+  let writer = v2Writers.get(app);
+  if (!writer) {
+    const client = v2Client(app);
+    writer = new BatchWriter((lines) => client.write(lines));
+    v2Writers.set(app, writer);
+  }
+  return writer;
 }

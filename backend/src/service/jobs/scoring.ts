@@ -9,7 +9,7 @@ import {
 import { RESULTS_MEASUREMENT, seriesMatrix, toLine } from '../../io/influx/index.js';
 import type { ModelVersionRecord } from '../../io/registry/index.js';
 import type { DetectorSpec } from '../schemas/index.js';
-import { readSource, resolveSource } from '../sources.js';
+import { readSource, resolveSource, resultsWriter } from '../sources.js';
 
 /** How far above its threshold a score is, named as operators page on it. */
 export function severity(score: number, threshold: number): 'none' | 'low' | 'medium' | 'high' | 'critical' {
@@ -167,8 +167,10 @@ export async function scoreAndWrite(
       timeMs: r.timeMs,
     }),
   );
-  app.results.add(lines);
-  await app.results.flush();
+  const detector = await app.registry.getDetector(detectorId);
+  const writer = detector ? resultsWriter(app, detector.spec as DetectorSpec) : app.results;
+  writer.add(lines);
+  await writer.flush();
   app.telemetry.scoringRows.inc(
     { detector: detectorId },
     rows.filter((r) => r.stage === 'production').length,
