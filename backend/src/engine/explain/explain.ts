@@ -1,5 +1,6 @@
 import { EngineError } from '../errors.js';
 import type { IsolationForest } from '../forest/forest.js';
+import type { TreeArrays } from '../forest/tree-arrays.js';
 import { expectedTreeValue, TreeShap } from './treeshap.js';
 
 /**
@@ -29,6 +30,28 @@ export interface FeatureContribution {
   share: number;
 }
 
+/**
+ * What explaining needs that depends on the forest alone: the TreeSHAP scratch space, sized for the
+ * deepest tree, and the baseline (mean over trees of E[h]). Computed once per forest; forests are
+ * immutable, so the cache never goes stale.
+ */
+const preparedForests = new WeakMap<TreeArrays, { shap: TreeShap; baseline: number }>();
+
+function prepared(nodes: TreeArrays, trees: number): { shap: TreeShap; baseline: number } {
+  let hit = preparedForests.get(nodes);
+  if (!hit) {
+    let maxDepth = 0;
+    let baseline = 0;
+    for (let t = 0; t < trees; t++) {
+      maxDepth = Math.max(maxDepth, nodes.depth[t]!);
+      baseline += expectedTreeValue(nodes, nodes.treeStart[t]!);
+    }
+    hit = { shap: new TreeShap(nodes, maxDepth), baseline: baseline / trees };
+    preparedForests.set(nodes, hit);
+  }
+  return hit;
+}
+
 /** Explains one point with exact path-dependent TreeSHAP over every tree of the forest. */
 export function explain(forest: IsolationForest, row: ArrayLike<number>): Explanation {
   const pathLength = forest.meanPathLength(row); // validates the row's width
@@ -37,21 +60,14 @@ export function explain(forest: IsolationForest, row: ArrayLike<number>): Explan
     if (v - v !== 0) throw new EngineError('NON_FINITE', `column ${c} is ${v}: every value must be finite`);
   }
   const { nodes, params } = forest;
-  let maxDepth = 0;
-  for (let t = 0; t < params.trees; t++) maxDepth = Math.max(maxDepth, nodes.depth[t]!);
-  const shap = new TreeShap(nodes, maxDepth);
+  const { shap, baseline } = prepared(nodes, params.trees);
   const phi = new Float64Array(params.nFeatures);
-  let baseline = 0;
-  for (let t = 0; t < params.trees; t++) {
-    const root = nodes.treeStart[t]!;
-    shap.accumulate(root, row, phi);
-    baseline += expectedTreeValue(nodes, root);
-  }
+  for (let t = 0; t < params.trees; t++) shap.accumulate(nodes.treeStart[t]!, row, phi);
   const contributions = new Float64Array(params.nFeatures);
   for (let i = 0; i < phi.length; i++) contributions[i] = -phi[i]! / params.trees;
   return {
     contributions,
-    baseline: baseline / params.trees,
+    baseline,
     pathLength,
     score: Math.pow(2, -pathLength / forest.normalizer),
   };

@@ -12,6 +12,9 @@ import type { TreeArrays } from '../forest/tree-arrays.js';
  * ("extend"), and removing a feature's share again when it recurs or at the leaf ("unwind").
  * The variable names follow the paper and the shap package's C++ implementation.
  */
+/** 1/k for small k: the recurrences divide by path positions, and multiplying is several times cheaper. */
+const INV = Float64Array.from({ length: 130 }, (_, k) => (k === 0 ? 0 : 1 / k));
+
 export class TreeShap {
   private readonly feature: Int32Array;
   private readonly zero: Float64Array;
@@ -99,9 +102,10 @@ export class TreeShap {
     zero[path + depth] = zeroFraction;
     one[path + depth] = oneFraction;
     weight[path + depth] = depth === 0 ? 1 : 0;
+    const inv = INV[depth + 1]!;
     for (let i = depth - 1; i >= 0; i--) {
-      weight[path + i + 1] += (oneFraction * weight[path + i]! * (i + 1)) / (depth + 1);
-      weight[path + i] = (zeroFraction * weight[path + i]! * (depth - i)) / (depth + 1);
+      weight[path + i + 1] += oneFraction * weight[path + i]! * (i + 1) * inv;
+      weight[path + i] = zeroFraction * weight[path + i]! * (depth - i) * inv;
     }
   }
 
@@ -111,14 +115,18 @@ export class TreeShap {
     const oneFraction = one[path + k]!;
     const zeroFraction = zero[path + k]!;
     let nextOnePortion = weight[path + depth]!;
-    for (let i = depth - 1; i >= 0; i--) {
-      if (oneFraction !== 0) {
+    const inv = INV[depth + 1]!;
+    if (oneFraction !== 0) {
+      const invOne = 1 / oneFraction;
+      for (let i = depth - 1; i >= 0; i--) {
         const tmp = weight[path + i]!;
-        weight[path + i] = (nextOnePortion * (depth + 1)) / ((i + 1) * oneFraction);
-        nextOnePortion = tmp - (weight[path + i]! * zeroFraction * (depth - i)) / (depth + 1);
-      } else {
-        weight[path + i] = (weight[path + i]! * (depth + 1)) / (zeroFraction * (depth - i));
+        weight[path + i] = nextOnePortion * (depth + 1) * INV[i + 1]! * invOne;
+        nextOnePortion = tmp - weight[path + i]! * zeroFraction * (depth - i) * inv;
       }
+    } else {
+      const invZero = 1 / zeroFraction;
+      for (let i = depth - 1; i >= 0; i--)
+        weight[path + i] = weight[path + i]! * (depth + 1) * invZero * INV[depth - i]!;
     }
     for (let i = k; i < depth; i++) {
       feature[path + i] = feature[path + i + 1]!;
@@ -134,14 +142,17 @@ export class TreeShap {
     const zeroFraction = zero[path + k]!;
     let nextOnePortion = weight[path + depth]!;
     let total = 0;
-    for (let i = depth - 1; i >= 0; i--) {
-      if (oneFraction !== 0) {
-        const tmp = (nextOnePortion * (depth + 1)) / ((i + 1) * oneFraction);
+    const inv = INV[depth + 1]!;
+    if (oneFraction !== 0) {
+      const scale = (depth + 1) / oneFraction;
+      for (let i = depth - 1; i >= 0; i--) {
+        const tmp = nextOnePortion * scale * INV[i + 1]!;
         total += tmp;
-        nextOnePortion = weight[path + i]! - (tmp * zeroFraction * (depth - i)) / (depth + 1);
-      } else {
-        total += weight[path + i]! / zeroFraction / ((depth - i) / (depth + 1));
+        nextOnePortion = weight[path + i]! - tmp * zeroFraction * (depth - i) * inv;
       }
+    } else {
+      const scale = (depth + 1) / zeroFraction;
+      for (let i = depth - 1; i >= 0; i--) total += weight[path + i]! * scale * INV[depth - i]!;
     }
     return total;
   }
