@@ -65,8 +65,21 @@ export class TreeShap {
     const left = nodes.left[node]!;
     if (left === node) {
       const value = nodes.value[node]!;
+      // For an element x does not follow (one fraction 0) the unwound sum is
+      // (d + 1) / zero_k · Σ_j weight_j / (d − j): the sum is the same for all of them, so it is
+      // computed once per leaf instead of once per element.
+      let coldSum = Number.NaN;
       for (let i = 1; i <= uniqueDepth; i++) {
-        const w = this.unwoundSum(path, uniqueDepth, i);
+        let w: number;
+        if (one[path + i] === 0) {
+          if (coldSum !== coldSum) {
+            coldSum = 0;
+            for (let j = uniqueDepth - 1; j >= 0; j--) coldSum += weight[path + j]! * INV[uniqueDepth - j]!;
+          }
+          w = (coldSum * (uniqueDepth + 1)) / zero[path + i]!;
+        } else {
+          w = this.unwoundSum(path, uniqueDepth, i);
+        }
         phi[feature[path + i]!] += w * (one[path + i]! - zero[path + i]!) * value;
       }
       return;
