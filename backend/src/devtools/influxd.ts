@@ -56,7 +56,8 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  // unref: a child that exits at once must not keep the process waiting for this timer.
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 

@@ -101,7 +101,7 @@ export default fp(
     });
     app.addHook('preClose', async () => {
       // Give deliveries in flight a moment; what is left stays in the outbox for the next start.
-      await Promise.race([queue.settled(), new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([queue.settled(), new Promise((r) => setTimeout(r, 2000).unref())]);
       await queue.stop();
     });
   },
