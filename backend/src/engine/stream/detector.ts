@@ -27,6 +27,13 @@ export interface StreamOptions {
    * flagged rows are kept so the next model learns it instead of flagging it for ever.
    */
   excludeAnomalies?: boolean;
+  /**
+   * How many of the latest models score together (their scores and thresholds averaged). Default
+   * 4: one retrain's model differs from the next by chance, and averaging a few smooths those jumps
+   * while staying recent (on SMD and ASD it lifts PR-AUC on 8 of 10 machines above scikit-learn's,
+   * from 7 with one model).
+   */
+  ensemble?: number;
   trees?: number;
   maxSamples?: number | 'auto';
   /** Share of the training window expected to be anomalous; the threshold is that quantile. Default 0.01. */
@@ -55,6 +62,8 @@ export interface StreamSnapshot {
   flaggedSinceTraining: number;
   modelVersion: number;
   model?: string;
+  /** Earlier models still voting, oldest first (base64). */
+  previousModels: string[];
   /** The current model's training sample and the rows since, for the drift check. */
   driftReference: number[];
   recent: number[];
@@ -67,6 +76,7 @@ const REGIME_CHANGE_FACTOR = 5;
 const DRIFT_REFERENCE_ROWS = 1024;
 
 const DEFAULTS = {
+  ensemble: 4,
   driftCheckEvery: 512,
   warmup: 512,
   window: 8192,
@@ -88,6 +98,8 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
   positiveInt('warmup', warmup, 2);
   const retrainEvery = options.retrainEvery ?? warmup;
   positiveInt('retrainEvery', retrainEvery, 0);
+  const ensemble = options.ensemble ?? DEFAULTS.ensemble;
+  positiveInt('ensemble', ensemble, 1);
   const driftCheckEvery = options.driftCheckEvery ?? DEFAULTS.driftCheckEvery;
   positiveInt('driftCheckEvery', driftCheckEvery, 0);
   const window = options.window ?? Math.max(DEFAULTS.window, warmup);
@@ -102,6 +114,7 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
     features: options.features,
     warmup,
     retrainEvery,
+    ensemble,
     driftCheckEvery,
     window,
     excludeAnomalies: options.excludeAnomalies ?? DEFAULTS.excludeAnomalies,
@@ -143,6 +156,8 @@ export class StreamingDetector {
   private rowsSinceTraining = 0;
   private flaggedSinceTraining = 0;
   private forest: IsolationForest | undefined;
+  /** Earlier models still voting (oldest first): at most ensemble − 1 of them. */
+  private previous: IsolationForest[] = [];
   private version = 0;
   /** Up to DRIFT_REFERENCE_ROWS rows of the current model's training window, evenly spaced. */
   private driftReference = new Float64Array(0);
@@ -165,6 +180,7 @@ export class StreamingDetector {
       this.flaggedSinceTraining = snapshot.flaggedSinceTraining;
       this.version = snapshot.modelVersion;
       if (snapshot.model) this.forest = IsolationForest.deserialize(fromBase64(snapshot.model));
+      this.previous = snapshot.previousModels.map((m) => IsolationForest.deserialize(fromBase64(m)));
       this.driftReference = Float64Array.from(snapshot.driftReference);
       this.recent.set(snapshot.recent);
       this.recentRows = snapshot.recent.length / this.width;
@@ -187,10 +203,19 @@ export class StreamingDetector {
     if (!x) return { score: 0, isAnomaly: false, modelVersion: this.version };
     let result: StreamResult = { score: 0, isAnomaly: false, modelVersion: this.version };
     if (this.forest) {
-      const score = this.forest.scoreOne(x);
-      const isAnomaly = this.forest.isAnomaly(score);
+      // The ensemble's score and threshold are the means over its models.
+      let score = this.forest.scoreOne(x);
+      let threshold = this.forest.threshold;
+      for (const m of this.previous) {
+        score += m.scoreOne(x);
+        threshold += m.threshold;
+      }
+      score /= this.previous.length + 1;
+      threshold /= this.previous.length + 1;
+      const isAnomaly = score > threshold;
       result = { score, isAnomaly, modelVersion: this.version };
       if (isAnomaly) {
+        // Explained by the newest model: the one that knows the most recent normal.
         const c = explain(this.forest, x).contributions;
         let best = 0;
         for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
@@ -255,6 +280,8 @@ export class StreamingDetector {
   private train(): void {
     this.version++;
     const data = this.windowInOrder();
+    if (this.forest && this.options.ensemble > 1)
+      this.previous = [...this.previous, this.forest].slice(-(this.options.ensemble - 1));
     this.forest = IsolationForest.fit(
       { rows: this.windowRows, cols: this.width, data },
       {
@@ -288,6 +315,7 @@ export class StreamingDetector {
       flaggedSinceTraining: this.flaggedSinceTraining,
       modelVersion: this.version,
       ...(this.forest ? { model: toBase64(this.forest.serialize()) } : {}),
+      previousModels: this.previous.map((m) => toBase64(m.serialize())),
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
