@@ -1,3 +1,4 @@
+import type { CsvReadOptions } from '../io/csv/index.js';
 import { UsageError } from './context.js';
 
 /** Flag parsing shared by the commands: each bad value is a UsageError naming the flag. */
@@ -45,4 +46,19 @@ export function thresholdFlag(value: string | undefined): number | undefined {
   const v = Number(value);
   if (!(v > 0 && v <= 1)) throw new UsageError(`--threshold must be a score in (0, 1], got '${value}'`);
   return v;
+}
+
+/**
+ * The CSV reading options that --label-column and --ignore-column give, shared by the commands
+ * that read metrics. `labelOptional`: a file without the label column is read without labels.
+ */
+export function columnFlags(
+  values: { 'label-column'?: string | undefined; 'ignore-column'?: string[] | undefined },
+  labelOptional = false,
+): Pick<CsvReadOptions, 'labelColumn' | 'labelOptional' | 'ignoreColumns'> {
+  const label = values['label-column'];
+  return {
+    ...(label !== undefined ? { labelColumn: label, ...(labelOptional ? { labelOptional: true } : {}) } : {}),
+    ...(values['ignore-column'] ? { ignoreColumns: values['ignore-column'] } : {}),
+  };
 }

@@ -3,7 +3,7 @@ import { averagePrecision, EngineError, eventRecall, rocAuc, StreamingDetector }
 import { CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
 import { UsageError } from './context.js';
-import { contaminationFlag, integerFlag, requiredFlag } from './options.js';
+import { columnFlags, contaminationFlag, integerFlag, requiredFlag } from './options.js';
 import { Progress } from './progress.js';
 
 const usage = `Usage: isoscope replay --input in.csv --output out.csv [options]
@@ -72,8 +72,7 @@ export const command: CliCommand = {
     const progress = new Progress(stderr);
     const table = await readMetricsCsv(input, {
       allowMissing: true,
-      ...(labelColumn !== undefined ? { labelColumn } : {}),
-      ...(values['ignore-column'] ? { ignoreColumns: values['ignore-column'] } : {}),
+      ...columnFlags(values),
     });
     if (!table.timeMs || !table.timestampRaw || table.timestampColumn === undefined) {
       throw new CsvError(input, 'no time column: replay needs timestamp, time or _time', 1);

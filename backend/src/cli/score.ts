@@ -4,7 +4,14 @@ import { alignFeatures, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.j
 import { scoreBatchParallel } from '../parallel/score-pool.js';
 import type { CliCommand } from './context.js';
 import { UsageError } from './context.js';
-import { contaminationFlag, integerFlag, maxSamplesFlag, requiredFlag, thresholdFlag } from './options.js';
+import {
+  columnFlags,
+  contaminationFlag,
+  integerFlag,
+  maxSamplesFlag,
+  requiredFlag,
+  thresholdFlag,
+} from './options.js';
 import { Progress } from './progress.js';
 
 const usage = `Usage: isoscope score --train train.csv --input in.csv --output out.csv [options]
@@ -62,10 +69,7 @@ export const command: CliCommand = {
     const threshold = thresholdFlag(values.threshold);
 
     const progress = new Progress(stderr);
-    const readOptions = {
-      ...(labelColumn !== undefined ? { labelColumn, labelOptional: true } : {}),
-      ...(values['ignore-column'] ? { ignoreColumns: values['ignore-column'] } : {}),
-    };
+    const readOptions = columnFlags(values, true);
     progress.update('reading', 0, 2);
     const train = await readMetricsCsv(trainFile, readOptions);
     progress.update('reading', 1, 2);

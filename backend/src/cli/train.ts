@@ -3,7 +3,7 @@ import { IsolationForest, trainPipeline, transformBatch, type ModelBundle } from
 import { CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
 import { writeFileAtomic } from '../io/files.js';
 import type { CliCommand } from './context.js';
-import { integerFlag, requiredFlag } from './options.js';
+import { columnFlags, integerFlag, requiredFlag } from './options.js';
 import { svgScoreHistogram } from './plot.js';
 import { Progress } from './progress.js';
 
@@ -102,8 +102,7 @@ export const command: CliCommand = {
     const shingleFlag = integerFlag(values.shingle, 'shingle', 1, 64);
     const table = await readMetricsCsv(input, {
       allowMissing: true,
-      ...(values['label-column'] !== undefined ? { labelColumn: values['label-column'] } : {}),
-      ...(values['ignore-column'] ? { ignoreColumns: values['ignore-column'] } : {}),
+      ...columnFlags(values),
     });
     if (table.matrix.rows < 30)
       throw new CsvError(input, `${table.matrix.rows} rows: training needs at least 30`);

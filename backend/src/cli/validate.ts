@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { validateData, type CheckStatus, type ValidationInput } from '../engine/index.js';
 import { readMetricsCsv, type MetricsTable } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
-import { requiredFlag } from './options.js';
+import { columnFlags, requiredFlag } from './options.js';
 
 const usage = `Usage: isoscope validate --input data.csv [--reference ref.csv] [--json]
 
@@ -53,10 +53,7 @@ export const command: CliCommand = {
     const read = (file: string): Promise<MetricsTable> =>
       readMetricsCsv(file, {
         lenient: true,
-        ...(values['label-column'] !== undefined
-          ? { labelColumn: values['label-column'], labelOptional: true }
-          : {}),
-        ...(values['ignore-column'] ? { ignoreColumns: values['ignore-column'] } : {}),
+        ...columnFlags(values, true),
       });
     const data = toInput(await read(input));
     const reference = values.reference !== undefined ? toInput(await read(values.reference)) : undefined;
