@@ -10,6 +10,7 @@ import {
   DetectorUpdate,
   Preview,
   PreviewQuery,
+  PreviewRequest,
   ErrorResponses,
 } from '../schemas/index.js';
 import { detectorId, readSource, resolveSource } from '../sources.js';
@@ -113,28 +114,48 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const found = await app.registry.getDetector(request.params.id);
       if (!found) throw new RegistryError('NOT_FOUND', `no detector '${request.params.id}'`);
-      const source = resolveSource(found.spec as DetectorSpec);
-      const to = app.now();
-      const from = to - request.query.minutes * 60_000;
-      const series = await readSource(app, found.spec as DetectorSpec, source, from, to);
-      if (series.length === 0) {
-        throw new UnprocessableError(
-          `measurement '${source.measurement}' has no data for fields ${source.fields.map((f) => f.field).join(', ')} between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,
-        );
-      }
-      return {
-        measurement: source.measurement,
-        fields: source.fields.map((f) => f.field),
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
-        entities: series.map((s) => ({
-          entity: s.entity,
-          rows: s.timeMs.length,
-          time: Array.from(s.timeMs),
-          values: s.values.map((v) => Array.from(v, (x) => (Number.isNaN(x) ? null : x))),
-        })),
-      };
+      return preview(found.spec as DetectorSpec, request.query.minutes);
     },
   );
+
+  app.post(
+    '/preview',
+    {
+      config: { role: 'editor' },
+      schema: {
+        tags: ['detectors'],
+        description:
+          'The source data of a detector that is not saved yet, for the last minutes: the editor shows it while a detector is being created.',
+        querystring: PreviewQuery,
+        body: PreviewRequest,
+        response: { 200: Preview, ...ErrorResponses },
+      },
+    },
+    async (request) => preview(request.body.spec, request.query.minutes),
+  );
+
+  async function preview(spec: DetectorSpec, minutes: number): Promise<Preview> {
+    const source = resolveSource(spec);
+    const to = app.now();
+    const from = to - minutes * 60_000;
+    const series = await readSource(app, spec, source, from, to);
+    if (series.length === 0) {
+      throw new UnprocessableError(
+        `measurement '${source.measurement}' has no data for fields ${source.fields.map((f) => f.field).join(', ')} between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,
+      );
+    }
+    return {
+      measurement: source.measurement,
+      fields: source.fields.map((f) => f.field),
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      entities: series.map((s) => ({
+        entity: s.entity,
+        rows: s.timeMs.length,
+        time: Array.from(s.timeMs),
+        values: s.values.map((v) => Array.from(v, (x) => (Number.isNaN(x) ? null : x))),
+      })),
+    };
+  }
 };
 export default detectors;

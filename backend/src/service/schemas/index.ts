@@ -201,6 +201,8 @@ export const PreviewQuery = Type.Object({
   }),
 });
 
+export const PreviewRequest = Type.Object({ spec: DetectorSpec }, { additionalProperties: false });
+
 export const Preview = Type.Object({
   measurement: Type.String(),
   fields: Type.Array(Type.String()),

@@ -1,0 +1,38 @@
+import { useEffect, useState } from 'react';
+import type { SelectableValue } from '@grafana/data';
+import { getTemplateSrv } from '@grafana/runtime';
+import { toIsoscopeError, type IsoscopeClient } from '../api/client';
+import type { VariableFind } from '../api/types';
+
+/** A variable list from the service plus the dashboard's template variables, for the editors' selects. */
+export function useVariableOptions(
+  client: IsoscopeClient,
+  find: VariableFind,
+  detector?: string
+): { options: Array<SelectableValue<string>>; error?: string; loading: boolean } {
+  const [state, setState] = useState<{ values: string[]; error?: string; loading: boolean }>({ values: [], loading: true });
+  const needsDetector = find !== 'detectors';
+  useEffect(() => {
+    if (needsDetector && !detector) {
+      setState({ values: [], loading: false });
+      return;
+    }
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    client
+      .variables(find, needsDetector ? getTemplateSrv().replace(detector) : undefined)
+      .then((values) => live && setState({ values, loading: false }))
+      .catch((e) => live && setState({ values: [], loading: false, error: toIsoscopeError(e).message }));
+    return () => {
+      live = false;
+    };
+  }, [client, find, detector, needsDetector]);
+  const variables = getTemplateSrv()
+    .getVariables()
+    .map((v) => ({ label: `$${v.name}`, value: `$${v.name}`, description: 'Template variable' }));
+  return {
+    options: [...state.values.map((v) => ({ label: v, value: v })), ...variables],
+    error: state.error,
+    loading: state.loading,
+  };
+}

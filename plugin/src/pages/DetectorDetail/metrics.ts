@@ -1,0 +1,42 @@
+import type { ModelVersion } from '../../api/types';
+
+/** The numbers of a version worth comparing, from its metrics (test split) and params. */
+export interface VersionSummary {
+  rows?: number;
+  threshold?: number;
+  flaggedShare?: number;
+  rocAuc?: number;
+  prAuc?: number;
+  f1?: number;
+  criterion?: string;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+export function summarize(v: ModelVersion): VersionSummary {
+  const m = (v.metrics ?? {}) as Record<string, unknown>;
+  const p = (v.params ?? {}) as Record<string, unknown>;
+  return {
+    rows: num(p.rows),
+    threshold: num(p.threshold),
+    flaggedShare: num(m.flaggedShare),
+    rocAuc: num(m.rocAuc),
+    prAuc: num(m.prAuc),
+    f1: num(m.f1),
+    criterion: typeof p.criterion === 'string' ? p.criterion : undefined,
+  };
+}
+
+/** Versions per entity, newest first, so versions of one host sit side by side. */
+export function byEntity(models: ModelVersion[]): Array<[string, ModelVersion[]]> {
+  const out = new Map<string, ModelVersion[]>();
+  for (const m of models) {
+    out.set(m.entity, [...(out.get(m.entity) ?? []), m]);
+  }
+  return [...out.entries()]
+    .map(([e, vs]) => [e, vs.sort((a, b) => b.version - a.version)] as [string, ModelVersion[]])
+    .sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+export const fmt = (v: number | undefined, digits = 3) => (v === undefined ? '–' : v.toFixed(digits));
+export const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(2)}%`);

@@ -1,0 +1,110 @@
+import type { DetectorInput, DetectorSpec } from '../../api/types';
+
+/** The editor's fields, flat and stringly where the user types, turned into a spec by `toInput`. */
+export interface DetectorForm {
+  name: string;
+  kind: 'preset' | 'explicit';
+  preset: string;
+  measurement: string;
+  fields: string;
+  aggregate: 'mean' | 'max' | 'last' | 'increase';
+  entityTag: string;
+  intervalSeconds: number;
+  trainingWindowHours: number;
+  promotion: DetectorSpec['schedule']['promotion'];
+  minSeverity: DetectorSpec['alerting']['minSeverity'];
+}
+
+export const NEW_DETECTOR: DetectorForm = {
+  name: '',
+  kind: 'preset',
+  preset: 'cpu',
+  measurement: '',
+  fields: '',
+  aggregate: 'mean',
+  entityTag: 'host',
+  intervalSeconds: 60,
+  trainingWindowHours: 168,
+  promotion: 'auto-if-better',
+  minSeverity: 'low',
+};
+
+/** The service's defaults for the parts of a spec the editor does not show. */
+const DEFAULT_SPEC: Omit<DetectorSpec, 'source'> = {
+  intervalSeconds: 60,
+  features: {},
+  model: {},
+  alerting: { window: 5, cooldownMinutes: 30, minAnomalous: 3, minSeverity: 'low' },
+  trainingWindowHours: 168,
+  schedule: { scoreEverySeconds: 60, retrainOnDrift: true, driftCheckEveryHours: 6, promotion: 'auto-if-better' },
+};
+
+export function toForm(name: string, spec: DetectorSpec): DetectorForm {
+  const s = spec.source;
+  return {
+    name,
+    kind: 'preset' in s ? 'preset' : 'explicit',
+    preset: 'preset' in s ? s.preset : '',
+    measurement: 'preset' in s ? '' : s.measurement,
+    fields: 'preset' in s ? '' : s.fields.map((f) => f.field).join(', '),
+    aggregate: 'preset' in s ? 'mean' : ((s.fields[0]?.aggregate ?? 'mean') as DetectorForm['aggregate']),
+    entityTag: s.entityTag ?? '',
+    intervalSeconds: spec.intervalSeconds,
+    trainingWindowHours: spec.trainingWindowHours,
+    promotion: spec.schedule.promotion,
+    minSeverity: spec.alerting.minSeverity,
+  };
+}
+
+/** What is wrong with the form, field by field; empty when it can be saved. */
+export function validate(form: DetectorForm): Partial<Record<keyof DetectorForm, string>> {
+  const errors: Partial<Record<keyof DetectorForm, string>> = {};
+  if (!/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/.test(form.name)) {
+    errors.name = 'Letters, digits, spaces, dots, dashes and underscores, starting with a letter or digit';
+  }
+  if (form.kind === 'preset' && !form.preset) {
+    errors.preset = 'Choose a Telegraf measurement';
+  }
+  if (form.kind === 'explicit') {
+    if (!form.measurement.trim()) {
+      errors.measurement = 'The measurement to read, e.g. cpu';
+    }
+    if (fieldList(form.fields).length === 0) {
+      errors.fields = 'At least one field, comma-separated';
+    }
+  }
+  if (!Number.isInteger(form.intervalSeconds) || form.intervalSeconds < 1 || form.intervalSeconds > 86400) {
+    errors.intervalSeconds = 'Whole seconds from 1 to 86400';
+  }
+  if (!Number.isInteger(form.trainingWindowHours) || form.trainingWindowHours < 1 || form.trainingWindowHours > 24 * 366) {
+    errors.trainingWindowHours = 'Whole hours from 1 to 8784';
+  }
+  return errors;
+}
+
+const fieldList = (text: string) =>
+  text
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+
+/** The spec the service takes, keeping whatever the editor does not show from `base`. */
+export function toInput(form: DetectorForm, base?: DetectorSpec): DetectorInput {
+  const start = base ?? { ...DEFAULT_SPEC, source: { preset: form.preset } };
+  const entityTag = form.entityTag.trim() ? { entityTag: form.entityTag.trim() } : {};
+  const source: DetectorSpec['source'] =
+    form.kind === 'preset'
+      ? { preset: form.preset, ...entityTag }
+      : { measurement: form.measurement.trim(), fields: fieldList(form.fields).map((field) => ({ field, aggregate: form.aggregate })), ...entityTag };
+  return {
+    name: form.name.trim(),
+    spec: {
+      ...start,
+      source,
+      intervalSeconds: form.intervalSeconds,
+      trainingWindowHours: form.trainingWindowHours,
+      schedule: { ...start.schedule, promotion: form.promotion },
+      alerting: { ...start.alerting, minSeverity: form.minSeverity },
+    },
+  };
+}

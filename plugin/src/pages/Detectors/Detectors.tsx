@@ -1,0 +1,50 @@
+import React from 'react';
+import { Link } from 'react-router-dom';
+import { PluginPage } from '@grafana/runtime';
+import { Alert, EmptyState, InteractiveTable, LinkButton, LoadingPlaceholder } from '@grafana/ui';
+import type { Detector } from '../../api/types';
+import { hasRole, useIsoscope } from '../../components/App/context';
+import { ROUTES, detectorUrl, prefixRoute } from '../../constants';
+import { useLoad } from '../../hooks/useLoad';
+
+/** What a detector reads, in one line: `cpu (preset) every 60 s` or `disk: used_percent, inodes_used`. */
+export function describeSource(d: Detector): string {
+  const s = d.spec.source;
+  const what = 'preset' in s ? `${s.preset} (Telegraf preset)` : `${s.measurement}: ${s.fields.map((f) => f.field).join(', ')}`;
+  return `${what}, every ${d.spec.intervalSeconds} s`;
+}
+
+/** The detectors, with a way to create one for editors. */
+export function Detectors() {
+  const { client } = useIsoscope();
+  const detectors = useLoad(() => client.detectors(), [client]);
+  const canEdit = hasRole('Editor');
+  const create = canEdit ? (
+    <LinkButton icon="plus" href={`${prefixRoute(ROUTES.Detectors)}/new`}>
+      New detector
+    </LinkButton>
+  ) : undefined;
+  return (
+    <PluginPage actions={create}>
+      {detectors.error && <Alert title="Cannot list detectors">{detectors.error}</Alert>}
+      {detectors.loading && !detectors.value && <LoadingPlaceholder text="Loading detectors…" />}
+      {detectors.value?.length === 0 && (
+        <EmptyState variant="call-to-action" message="No detectors yet" button={create}>
+          A detector watches one Telegraf measurement (cpu, mem, net, disk…) per host and learns what normal looks like.
+        </EmptyState>
+      )}
+      {detectors.value && detectors.value.length > 0 && (
+        <InteractiveTable
+          getRowId={(d: Detector) => d.id}
+          data={detectors.value}
+          columns={[
+            { id: 'name', header: 'Name', cell: ({ row }) => <Link to={detectorUrl(row.original.id)}>{row.original.name}</Link> },
+            { id: 'source', header: 'Source', cell: ({ row }) => describeSource(row.original) },
+            { id: 'promotion', header: 'Promotion', cell: ({ row }) => row.original.spec.schedule.promotion },
+            { id: 'updatedAt', header: 'Updated', cell: ({ row }) => new Date(row.original.updatedAt).toLocaleString() },
+          ]}
+        />
+      )}
+    </PluginPage>
+  );
+}

@@ -1,0 +1,152 @@
+import React from 'react';
+import { useSearchParams } from 'react-router-dom';
+import { PluginPage } from '@grafana/runtime';
+import { Alert, Badge, LinkButton, LoadingPlaceholder, Stack, Text } from '@grafana/ui';
+import type { Explanation } from '../../api/types';
+import { useIsoscope } from '../../components/App/context';
+import { ContributionBars } from '../../components/ContributionBars/ContributionBars';
+import { Sparkline } from '../../components/Sparkline/Sparkline';
+import { DEFAULT_DATASOURCE_UID, detectorUrl } from '../../constants';
+import { useLoad } from '../../hooks/useLoad';
+import { exploreUrl, hostDashboardUrl } from './links';
+
+/** Reads `time` as Grafana links write it: epoch milliseconds or an ISO date. */
+export function parseTime(value: string | null): number | undefined {
+  if (!value) {
+    return undefined;
+  }
+  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** One anomaly explained: which features made it, where each value sits in training, the raw series around it. */
+export function Explain() {
+  const { client, settings } = useIsoscope();
+  const [params] = useSearchParams();
+  const detector = params.get('detector') ?? '';
+  const entity = params.get('entity') ?? '';
+  const time = parseTime(params.get('time'));
+  const explanation = useLoad(
+    () => (detector && time !== undefined ? client.explain(detector, entity, new Date(time).toISOString()) : Promise.reject(new Error('no moment'))),
+    [client, detector, entity, time]
+  );
+  if (!detector || time === undefined) {
+    return (
+      <PluginPage>
+        <Alert title="Which moment?" severity="info">
+          Open this page from an anomaly (the panel, the explorer or a table link): it needs a detector, an entity and a time.
+        </Alert>
+      </PluginPage>
+    );
+  }
+  return (
+    <PluginPage pageNav={{ text: `${entity || detector} at ${new Date(time).toISOString()}` }}>
+      {explanation.error && <Alert title="No explanation">{explanation.error}</Alert>}
+      {explanation.loading && !explanation.value && <LoadingPlaceholder text="Explaining…" />}
+      {explanation.value && (
+        <ExplanationView
+          e={explanation.value}
+          explore={exploreUrl(settings.datasourceUid || DEFAULT_DATASOURCE_UID, detector, entity, time)}
+          dashboard={hostDashboardUrl(settings.hostDashboardUid || 'isoscope-host-drilldown', entity, time)}
+        />
+      )}
+    </PluginPage>
+  );
+}
+
+function ExplanationView({ e, explore, dashboard }: { e: Explanation; explore: string; dashboard: string }) {
+  const t = Date.parse(e.time);
+  return (
+    <Stack direction="column" gap={3}>
+      <Stack alignItems="center" gap={2} wrap="wrap">
+        <Badge color={e.anomaly ? 'red' : 'green'} text={e.anomaly ? 'anomalous' : 'normal'} />
+        <Text>
+          Score <strong>{e.score.toFixed(3)}</strong> against threshold {e.threshold.toFixed(3)} · model v{e.modelVersion} · path length{' '}
+          {e.pathLength.toFixed(2)} where a typical training point takes {e.baseline.toFixed(2)}
+        </Text>
+        <LinkButton size="sm" variant="secondary" icon="compass" href={explore}>
+          Explore
+        </LinkButton>
+        <LinkButton size="sm" variant="secondary" icon="apps" href={dashboard}>
+          Host dashboard
+        </LinkButton>
+        <LinkButton size="sm" variant="secondary" fill="text" href={detectorUrl(e.detector)}>
+          Detector
+        </LinkButton>
+      </Stack>
+      <section aria-label="Contributions">
+        <Text element="h3">What made this moment anomalous</Text>
+        <ContributionBars contributions={e.contributions} />
+      </section>
+      <section aria-label="Against training">
+        <Text element="h3">Each feature against its training distribution</Text>
+        <table className="filter-table">
+          <thead>
+            <tr>
+              <th>Feature</th>
+              <th>Value</th>
+              <th>Training 5th – median – 95th</th>
+              <th>Percentile</th>
+            </tr>
+          </thead>
+          <tbody>
+            {e.contributions.map((c) => (
+              <tr key={c.feature}>
+                <td>{c.feature}</td>
+                <td>{Number(c.value.toPrecision(5))}</td>
+                <td>
+                  {Number(c.trainingP5.toPrecision(4))} – {Number(c.trainingMedian.toPrecision(4))} – {Number(c.trainingP95.toPrecision(4))}
+                </td>
+                <td>
+                  <PercentileBar value={c.percentile} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section aria-label="Raw series">
+        <Text element="h3">The raw series around the moment</Text>
+        {e.series.fields.map((f, i) => {
+          const c = e.contributions.find((x) => x.feature === f);
+          return (
+            <Stack key={f} alignItems="center" gap={1}>
+              <span style={{ width: 180, fontFamily: 'monospace' }}>{f}</span>
+              <Sparkline
+                time={e.series.time}
+                values={e.series.values[i] ?? []}
+                width={520}
+                height={48}
+                marker={t}
+                band={c ? { low: c.trainingP5, high: c.trainingP95 } : undefined}
+                label={`${f} around the anomaly`}
+              />
+            </Stack>
+          );
+        })}
+      </section>
+    </Stack>
+  );
+}
+
+/** Where a value sits in its training distribution: a track with a marker, red beyond the 5th/95th. */
+function PercentileBar({ value }: { value: number }) {
+  const outside = value < 0.05 || value > 0.95;
+  return (
+    <span aria-label={`percentile ${(value * 100).toFixed(1)}`} style={{ display: 'inline-flex', alignItems: 'center', gap: 6 }}>
+      <span style={{ position: 'relative', width: 120, height: 8, background: 'rgba(128,128,128,0.25)', borderRadius: 4 }}>
+        <span
+          style={{
+            position: 'absolute',
+            left: `calc(${Math.min(1, Math.max(0, value)) * 100}% - 4px)`,
+            width: 8,
+            height: 8,
+            borderRadius: 4,
+            background: outside ? '#e02f44' : '#73bf69',
+          }}
+        />
+      </span>
+      {(value * 100).toFixed(1)}
+    </span>
+  );
+}
