@@ -3,7 +3,7 @@ import type { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { Alert, InlineField, InlineFieldRow, RadioButtonGroup, Select } from '@grafana/ui';
 import type { IsoscopeDataSource } from './datasource';
 import { RETURN_OPTIONS, migrateQuery, type IsoscopeDataSourceOptions, type IsoscopeQuery } from './types';
-import { useVariableOptions } from './useOptions';
+import { useVariableOptions, withCurrent } from './useOptions';
 
 type Props = QueryEditorProps<IsoscopeDataSource, IsoscopeQuery, IsoscopeDataSourceOptions>;
 
@@ -34,7 +34,7 @@ export function QueryEditor({ datasource, query: saved, onChange, onRunQuery }: 
             inputId="isoscope-detector"
             width={28}
             isLoading={detectors.loading}
-            options={allowsAllDetectors ? [{ label: 'All detectors', value: '' }, ...detectors.options] : detectors.options}
+            options={withCurrent(allowsAllDetectors ? [{ label: 'All detectors', value: '' }, ...detectors.options] : detectors.options, query.detector)}
             value={query.detector}
             allowCustomValue
             placeholder="Choose a detector"
@@ -46,7 +46,7 @@ export function QueryEditor({ datasource, query: saved, onChange, onRunQuery }: 
             inputId="isoscope-entity"
             width={28}
             isLoading={entities.loading}
-            options={[{ label: 'All entities', value: '' }, ...entities.options]}
+            options={withCurrent([{ label: 'All entities', value: '' }, ...entities.options], query.entity)}
             value={query.entity}
             allowCustomValue
             onChange={(v) => update({ entity: v.value ?? '' })}

@@ -3,7 +3,7 @@ import type { SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, RadioButtonGroup, Select } from '@grafana/ui';
 import type { IsoscopeDataSource } from './datasource';
 import { migrateVariableQuery, type IsoscopeVariableQuery } from './types';
-import { useVariableOptions } from './useOptions';
+import { useVariableOptions, withCurrent } from './useOptions';
 
 interface Props {
   datasource: IsoscopeDataSource;
@@ -37,7 +37,7 @@ export function VariableQueryEditor({ datasource, query: saved, onChange }: Prop
           <Select
             inputId="isoscope-variable-detector"
             width={28}
-            options={detectors.options}
+            options={withCurrent(detectors.options, query.detector ?? '')}
             value={query.detector}
             allowCustomValue
             onChange={(v) => change({ ...query, detector: v.value ?? '' })}

@@ -31,8 +31,15 @@ export function useVariableOptions(
     .getVariables()
     .map((v) => ({ label: `$${v.name}`, value: `$${v.name}`, description: 'Template variable' }));
   return {
-    options: [...state.values.map((v) => ({ label: v, value: v })), ...variables],
+    options: [...state.values.map((v) => ({ label: v, value: v })), ...variables].filter(
+      (o, i, all) => all.findIndex((x) => x.value === o.value) === i
+    ),
     error: state.error,
     loading: state.loading,
   };
+}
+
+/** The options with the current value added when it is not among them (a custom value, or not loaded yet). */
+export function withCurrent(options: Array<SelectableValue<string>>, value: string): Array<SelectableValue<string>> {
+  return value === '' || options.some((o) => o.value === value) ? options : [...options, { label: value, value }];
 }
