@@ -12,3 +12,9 @@ class NoopObserver {
 }
 global.IntersectionObserver = global.IntersectionObserver || NoopObserver;
 global.ResizeObserver = global.ResizeObserver || NoopObserver;
+
+// Grafana's page chrome comes from Grafana itself; the tests install a stand-in that shows the
+// header actions, reaching runtime's setter the way Grafana does (it is not a public export).
+const { StandInPluginPage } = require('./src/test/StandInPluginPage');
+const runtimeIndex = require.resolve('@grafana/runtime');
+require(runtimeIndex.replace(/index\.cjs$/, 'components/PluginPage.cjs')).setPluginPage(StandInPluginPage);

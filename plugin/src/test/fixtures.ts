@@ -1,0 +1,68 @@
+import type { Detector, Explanation, Job, ModelVersion } from '../api/types';
+
+export const detector: Detector = {
+  id: 'cpu',
+  name: 'cpu',
+  spec: {
+    source: { preset: 'cpu', entityTag: 'host' },
+    intervalSeconds: 60,
+    features: {},
+    model: {},
+    alerting: { window: 5, cooldownMinutes: 30, minAnomalous: 3, minSeverity: 'low' },
+    trainingWindowHours: 168,
+    schedule: { scoreEverySeconds: 60, retrainOnDrift: true, driftCheckEveryHours: 6, promotion: 'auto-if-better' },
+  },
+  createdAt: '2026-03-01T00:00:00.000Z',
+  updatedAt: '2026-03-01T00:00:00.000Z',
+};
+
+export function version(v: number, stage: ModelVersion['stage'], entity = 'web-1'): ModelVersion {
+  return {
+    detectorId: 'cpu',
+    version: v,
+    entity,
+    stage,
+    trainedAt: '2026-03-01T00:00:00.000Z',
+    metrics: { rows: 1500, flaggedShare: 0.004 + v / 1000, rocAuc: 0.9 + v / 100 },
+    params: { threshold: 0.61, rows: 10080, criterion: 'mass-volume' },
+  };
+}
+
+export function job(state: Job['state'], progress: number): Job {
+  return {
+    id: 'j1',
+    detectorId: 'cpu',
+    kind: 'training',
+    state,
+    phase: state === 'running' ? 'training web-2' : 'stored',
+    progress,
+    createdAt: '2026-03-01T00:00:00.000Z',
+    ...(state === 'succeeded' ? { result: { entities: [{ entity: 'web-1', version: 3, rows: 10080, criterion: 'mass-volume', stage: 'candidate' }], skipped: [] } } : {}),
+  };
+}
+
+export const explanation: Explanation = {
+  detector: 'cpu',
+  entity: 'web-1',
+  time: '2026-03-01T12:00:00.000Z',
+  modelVersion: 2,
+  score: 0.83,
+  threshold: 0.61,
+  anomaly: true,
+  baseline: 11.2,
+  pathLength: 4.1,
+  contributions: [
+    { feature: 'usage_user', contribution: 4.2, share: 0.7, value: 97, percentile: 0.999, trainingP5: 3, trainingMedian: 12, trainingP95: 35 },
+    { feature: 'usage_system', contribution: 1.5, share: 0.25, value: 9, percentile: 0.8, trainingP5: 1, trainingMedian: 4, trainingP95: 11 },
+    { feature: 'usage_iowait', contribution: -0.3, share: 0.05, value: 0.1, percentile: 0.3, trainingP5: 0, trainingMedian: 0.2, trainingP95: 1 },
+  ],
+  series: {
+    fields: ['usage_user', 'usage_system', 'usage_iowait'],
+    time: [Date.parse('2026-03-01T11:58:00Z'), Date.parse('2026-03-01T11:59:00Z'), Date.parse('2026-03-01T12:00:00Z')],
+    values: [
+      [12, 14, 97],
+      [4, 4, 9],
+      [0.2, null, 0.1],
+    ],
+  },
+};
