@@ -10,7 +10,10 @@ const config = async (env: Env): Promise<Configuration> => {
   const base = await grafanaConfig(env);
   return {
     ...base,
-    plugins: [...(base.plugins ?? []), new CopyWebpackPlugin({ patterns: [{ from: '{datasource,panel}/img/*', to: '.' }] })],
+    plugins: [
+      ...(base.plugins ?? []),
+      new CopyWebpackPlugin({ patterns: [{ from: '{datasource,panel}/img/*', to: '.' }] }),
+    ],
   };
 };
 

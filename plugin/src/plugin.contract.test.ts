@@ -27,7 +27,9 @@ const base = '/api/datasources/proxy/uid/isoscope';
 function matchRoute(routes: Route[], method: string, url: string): Route | undefined {
   const proxyPath = url.slice(base.length + 1).split('?')[0]!;
   return routes.find(
-    (r) => (!r.method || r.method === '*' || r.method === method) && (proxyPath === r.path || proxyPath.startsWith(`${r.path}/`))
+    (r) =>
+      (!r.method || r.method === '*' || r.method === method) &&
+      (proxyPath === r.path || proxyPath.startsWith(`${r.path}/`))
   );
 }
 
@@ -42,7 +44,10 @@ describe('plugin.json contract', () => {
       const plugin = read(include.path!);
       expect(plugin.type).toBe(include.type);
       expect(plugin.id.startsWith('isoscope-anomaly-')).toBe(true);
-      expect(fs.existsSync(path.join(__dirname, path.dirname(include.path!), 'module.ts')) || fs.existsSync(path.join(__dirname, path.dirname(include.path!), 'module.tsx'))).toBe(true);
+      expect(
+        fs.existsSync(path.join(__dirname, path.dirname(include.path!), 'module.ts')) ||
+          fs.existsSync(path.join(__dirname, path.dirname(include.path!), 'module.tsx'))
+      ).toBe(true);
     }
     expect(app.id).toBe('isoscope-anomaly-app');
   });
@@ -55,7 +60,9 @@ describe('plugin.json contract', () => {
   });
 
   it('has a test call for every client method', () => {
-    const methods = Object.getOwnPropertyNames(IsoscopeClient.prototype).filter((m) => !['constructor', 'url', 'request'].includes(m));
+    const methods = Object.getOwnPropertyNames(IsoscopeClient.prototype).filter(
+      (m) => !['constructor', 'url', 'request'].includes(m)
+    );
     expect(Object.keys(EVERY_CALL).sort()).toEqual(methods.sort());
   });
 

@@ -6,7 +6,10 @@ import type { IsoscopeClient } from './client';
  */
 export const EVERY_CALL: Record<string, (c: IsoscopeClient) => Promise<unknown>> = {
   health: (c) => c.health(),
-  query: (c) => c.query({ from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' }, [{ refId: 'A', detector: 'cpu', entity: '', return: 'score' }]),
+  query: (c) =>
+    c.query({ from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' }, [
+      { refId: 'A', detector: 'cpu', entity: '', return: 'score' },
+    ]),
   variables: (c) => c.variables('entities', 'cpu'),
   annotations: (c) => c.annotations({ from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' }, 'cpu'),
   detectors: (c) => c.detectors(),

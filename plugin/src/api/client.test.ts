@@ -10,7 +10,11 @@ describe('IsoscopeClient', () => {
     await client.detectors();
     await client.preview({ id: 'cpu hosts' }, 30);
     await client.preview({ spec: { source: { preset: 'mem' } } as never }, 15);
-    await client.anomalies('cpu', { from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' }, { entity: 'web 1' });
+    await client.anomalies(
+      'cpu',
+      { from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' },
+      { entity: 'web 1' }
+    );
     await client.explain('cpu', '', '2026-01-01T00:00:00.000Z');
     await client.setStage('cpu', 3, 'production', 'better');
     await client.rollback('cpu', 'worse');
@@ -18,14 +22,22 @@ describe('IsoscopeClient', () => {
     expect(calls).toEqual([
       { method: 'GET', url: `${base}/api/detectors` },
       { method: 'GET', url: `${base}/api/detectors/cpu%20hosts/preview?minutes=30` },
-      { method: 'POST', url: `${base}/api/detectors/preview?minutes=15`, data: { spec: { source: { preset: 'mem' } } } },
+      {
+        method: 'POST',
+        url: `${base}/api/detectors/preview?minutes=15`,
+        data: { spec: { source: { preset: 'mem' } } },
+      },
       {
         method: 'GET',
         url: `${base}/api/detectors/cpu/anomalies?from=2026-01-01T00%3A00%3A00.000Z&to=2026-01-02T00%3A00%3A00.000Z&entity=web%201`,
       },
       // An empty entity (a detector without entities) is left out, as the service expects.
       { method: 'GET', url: `${base}/api/detectors/cpu/explain?time=2026-01-01T00%3A00%3A00.000Z` },
-      { method: 'POST', url: `${base}/api/detectors/cpu/models/3/stage`, data: { stage: 'production', reason: 'better' } },
+      {
+        method: 'POST',
+        url: `${base}/api/detectors/cpu/models/3/stage`,
+        data: { stage: 'production', reason: 'better' },
+      },
       { method: 'POST', url: `${base}/api/detectors/cpu/rollback`, data: { reason: 'worse' } },
       { method: 'POST', url: `${base}/api/grafana/variables`, data: { find: 'entities', detector: 'cpu' } },
     ]);
@@ -33,11 +45,19 @@ describe('IsoscopeClient', () => {
 
   it.each([
     [401, { message: 'no token' }, /refused the token/],
-    [403, { message: "this needs the admin role; the token 'grafana' is editor" }, /Not allowed: this needs the admin role/],
+    [
+      403,
+      { message: "this needs the admin role; the token 'grafana' is editor" },
+      /Not allowed: this needs the admin role/,
+    ],
     [403, { message: 'plugin proxy route access denied' }, /your Grafana role/],
     [502, { message: 'dial tcp: connection refused' }, /unreachable \(HTTP 502\).*connection refused/],
     [0, {}, /unreachable \(HTTP no answer\)/],
-    [422, { statusCode: 422, error: 'Unprocessable Entity', message: "measurement 'cpu' has no data" }, /^measurement 'cpu' has no data$/],
+    [
+      422,
+      { statusCode: 422, error: 'Unprocessable Entity', message: "measurement 'cpu' has no data" },
+      /^measurement 'cpu' has no data$/,
+    ],
     [500, {}, /answered HTTP 500/],
   ])('turns HTTP %s into a message an operator can act on', async (status, data, message) => {
     fakeBackend(() => ({ status, data }));

@@ -188,6 +188,8 @@ function describe(error: FetchError): string {
         ? `Not allowed: ${said}`
         : 'Not allowed: your Grafana role or the data source token cannot do this.';
     default:
-      return said || `The Isoscope service answered HTTP ${error.status}${error.statusText ? ` ${error.statusText}` : ''}`;
+      return (
+        said || `The Isoscope service answered HTTP ${error.status}${error.statusText ? ` ${error.statusText}` : ''}`
+      );
   }
 }

@@ -35,13 +35,17 @@ describe('ConfigEditor', () => {
     fireEvent.change(screen.getByLabelText(/^URL/), { target: { value: ' http://iso:8080/ ' } });
     expect(onOptionsChange).toHaveBeenLastCalledWith(expect.objectContaining({ jsonData: { url: 'http://iso:8080' } }));
     fireEvent.change(screen.getByPlaceholderText('isk_…'), { target: { value: 'isk_secret' } });
-    expect(onOptionsChange).toHaveBeenLastCalledWith(expect.objectContaining({ secureJsonData: { token: 'isk_secret' } }));
+    expect(onOptionsChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ secureJsonData: { token: 'isk_secret' } })
+    );
     expect(onOptionsChange.mock.calls.every(([o]) => !('token' in o.jsonData))).toBe(true);
   });
 
   it('shows a stored token as configured, and a reset clears it', () => {
     const onOptionsChange = jest.fn();
-    render(<ConfigEditor options={settings({ secureJsonFields: { token: true } })} onOptionsChange={onOptionsChange} />);
+    render(
+      <ConfigEditor options={settings({ secureJsonFields: { token: true } })} onOptionsChange={onOptionsChange} />
+    );
     fireEvent.click(screen.getByRole('button', { name: /reset/i }));
     expect(onOptionsChange).toHaveBeenLastCalledWith(
       expect.objectContaining({ secureJsonFields: { token: false }, secureJsonData: { token: '' } })

@@ -40,7 +40,10 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           onChange={onUrlChange}
         />
       </Field>
-      <Field label="Token" description="An Isoscope API token (isoscope token create --role admin); kept encrypted by Grafana">
+      <Field
+        label="Token"
+        description="An Isoscope API token (isoscope token create --role admin); kept encrypted by Grafana"
+      >
         <SecretInput
           id="isoscope-token"
           width={50}

@@ -24,7 +24,14 @@ function setup(query: Partial<IsoscopeQuery>) {
   });
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
-  render(<QueryEditor datasource={ds()} query={{ refId: 'A', ...query } as IsoscopeQuery} onChange={onChange} onRunQuery={onRunQuery} />);
+  render(
+    <QueryEditor
+      datasource={ds()}
+      query={{ refId: 'A', ...query } as IsoscopeQuery}
+      onChange={onChange}
+      onRunQuery={onRunQuery}
+    />
+  );
   return { calls, onChange, onRunQuery };
 }
 

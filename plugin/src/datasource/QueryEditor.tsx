@@ -27,14 +27,21 @@ export function QueryEditor({ datasource, query: saved, onChange, onRunQuery }: 
 
   return (
     <>
-      {detectors.error && <Alert title="Cannot list detectors" severity="error">{detectors.error}</Alert>}
+      {detectors.error && (
+        <Alert title="Cannot list detectors" severity="error">
+          {detectors.error}
+        </Alert>
+      )}
       <InlineFieldRow>
         <InlineField label="Detector" labelWidth={12} tooltip="Which detector's results">
           <Select
             inputId="isoscope-detector"
             width={28}
             isLoading={detectors.loading}
-            options={withCurrent(allowsAllDetectors ? [{ label: 'All detectors', value: '' }, ...detectors.options] : detectors.options, query.detector)}
+            options={withCurrent(
+              allowsAllDetectors ? [{ label: 'All detectors', value: '' }, ...detectors.options] : detectors.options,
+              query.detector
+            )}
             value={query.detector}
             allowCustomValue
             placeholder="Choose a detector"

@@ -9,7 +9,12 @@ import type { IsoscopeDataSourceOptions } from './types';
 import { VariableQueryEditor } from './VariableQueryEditor';
 
 const ds = () =>
-  new IsoscopeDataSource({ uid: 'isoscope', url: '/p', jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings<IsoscopeDataSourceOptions>);
+  new IsoscopeDataSource({
+    uid: 'isoscope',
+    url: '/p',
+    jsonData: {},
+    meta: {},
+  } as unknown as DataSourceInstanceSettings<IsoscopeDataSourceOptions>);
 
 describe('VariableQueryEditor', () => {
   beforeEach(() => {

@@ -23,8 +23,18 @@ function datasource(jsonData: IsoscopeDataSourceOptions = { url: 'http://isoscop
 
 function request(targets: Array<Partial<IsoscopeQuery>>): DataQueryRequest<IsoscopeQuery> {
   return {
-    targets: targets.map((t, i) => ({ refId: String.fromCharCode(65 + i), detector: '', entity: '', return: 'score', ...t })),
-    range: { from: dateTime('2026-03-01T00:00:00Z'), to: dateTime('2026-03-01T06:00:00Z'), raw: { from: 'now-6h', to: 'now' } },
+    targets: targets.map((t, i) => ({
+      refId: String.fromCharCode(65 + i),
+      detector: '',
+      entity: '',
+      return: 'score',
+      ...t,
+    })),
+    range: {
+      from: dateTime('2026-03-01T00:00:00Z'),
+      to: dateTime('2026-03-01T06:00:00Z'),
+      raw: { from: 'now-6h', to: 'now' },
+    },
     scopedVars: {},
   } as unknown as DataQueryRequest<IsoscopeQuery>;
 }
@@ -34,7 +44,13 @@ const frame = {
   name: 'cpu web-1',
   fields: [
     { name: 'time', type: 'time', values: [1, 2] },
-    { name: 'score', type: 'number', values: [0.2, 0.8], labels: { detector: 'cpu', entity: 'web-1', model_version: '2' }, config: { min: 0, max: 1 } },
+    {
+      name: 'score',
+      type: 'number',
+      values: [0.2, 0.8],
+      labels: { detector: 'cpu', entity: 'web-1', model_version: '2' },
+      config: { min: 0, max: 1 },
+    },
   ],
 };
 
@@ -77,25 +93,49 @@ describe('IsoscopeDataSource.query', () => {
   it('returns the service message as the query error', async () => {
     fakeBackend(() => ({ status: 400, data: { message: "targets: no detector 'nope'" } }));
     const response = await datasource().query(request([{ detector: 'nope' }]));
-    expect(response.error).toEqual({ message: "targets: no detector 'nope'", status: 400 });
+    expect(response.errors).toEqual([{ message: "targets: no detector 'nope'", status: 400 }]);
   });
 
   it('turns annotation queries into annotation events with regions', async () => {
     const calls = fakeBackend(() => ({
-      data: [{ time: 1000, timeEnd: 61000, title: 'cpu on web-1: high', text: 'score 0.91, top usage_user', tags: ['isoscope', 'high'] }],
+      data: [
+        {
+          time: 1000,
+          timeEnd: 61000,
+          title: 'cpu on web-1: high',
+          text: 'score 0.91, top usage_user',
+          tags: ['isoscope', 'high'],
+        },
+      ],
     }));
     const ds = datasource();
-    const anno = ds.annotations!.prepareAnnotation!({ name: 'Anomalies', enable: true, iconColor: 'red', target: { detector: 'cpu' } });
+    const anno = ds.annotations!.prepareAnnotation!({
+      name: 'Anomalies',
+      enable: true,
+      iconColor: 'red',
+      target: { detector: 'cpu' },
+    });
     const query = ds.annotations!.prepareQuery ? ds.annotations!.prepareQuery(anno) : anno.target;
     const response = await ds.query(request([query as IsoscopeQuery]));
     expect(calls[0]).toEqual({
       method: 'POST',
       url: `${proxy}/api/grafana/annotations`,
-      data: { range: { from: '2026-03-01T00:00:00.000Z', to: '2026-03-01T06:00:00.000Z' }, detector: 'cpu', entity: undefined },
+      data: {
+        range: { from: '2026-03-01T00:00:00.000Z', to: '2026-03-01T06:00:00.000Z' },
+        detector: 'cpu',
+        entity: undefined,
+      },
     });
     const events = await firstValueFrom(ds.annotations!.processEvents!(anno, response.data));
     expect(events).toEqual([
-      { time: 1000, timeEnd: 61000, isRegion: true, title: 'cpu on web-1: high', text: 'score 0.91, top usage_user', tags: ['isoscope', 'high'] },
+      {
+        time: 1000,
+        timeEnd: 61000,
+        isRegion: true,
+        title: 'cpu on web-1: high',
+        text: 'score 0.91, top usage_user',
+        tags: ['isoscope', 'high'],
+      },
     ]);
   });
 });
@@ -103,7 +143,9 @@ describe('IsoscopeDataSource.query', () => {
 describe('IsoscopeDataSource variables', () => {
   it('lists detectors, and entities of a detector given by a variable', async () => {
     fakeTemplates({ det: 'mem' });
-    const calls = fakeBackend((c) => ({ data: (c.data as { find: string }).find === 'detectors' ? ['cpu', 'mem'] : ['web-1'] }));
+    const calls = fakeBackend((c) => ({
+      data: (c.data as { find: string }).find === 'detectors' ? ['cpu', 'mem'] : ['web-1'],
+    }));
     const ds = datasource();
     expect(await ds.metricFindQuery({ find: 'detectors' })).toEqual([
       { text: 'cpu', value: 'cpu' },
@@ -117,14 +159,29 @@ describe('IsoscopeDataSource variables', () => {
 describe('IsoscopeDataSource.testDatasource', () => {
   it('asks for the URL before calling anything', async () => {
     const calls = fakeBackend();
-    expect(await datasource({}).testDatasource()).toEqual({ status: 'error', message: expect.stringMatching(/Set the Isoscope service's URL/) });
+    expect(await datasource({}).testDatasource()).toEqual({
+      status: 'error',
+      message: expect.stringMatching(/Set the Isoscope service's URL/),
+    });
     expect(calls).toEqual([]);
   });
 
   it.each([
-    [{ data: { status: 'ok', version: '0.1.0', detectors: 3, influx: 'ok' } }, 'success', 'Isoscope 0.1.0: 3 detectors, InfluxDB reachable.'],
-    [{ data: { status: 'ok', version: '0.1.4', detectors: 1, influx: 'unreachable' } }, 'warning', 'Isoscope 0.1.4: 1 detector, InfluxDB: unreachable.'],
-    [{ data: { status: 'ok', version: '1.0.0', detectors: 0, influx: 'ok' } }, 'error', /Version mismatch: the service is 1.0.0.*Upgrade the plugin/],
+    [
+      { data: { status: 'ok', version: '0.1.0', detectors: 3, influx: 'ok' } },
+      'success',
+      'Isoscope 0.1.0: 3 detectors, InfluxDB reachable.',
+    ],
+    [
+      { data: { status: 'ok', version: '0.1.4', detectors: 1, influx: 'unreachable' } },
+      'warning',
+      'Isoscope 0.1.4: 1 detector, InfluxDB: unreachable.',
+    ],
+    [
+      { data: { status: 'ok', version: '1.0.0', detectors: 0, influx: 'ok' } },
+      'error',
+      /Version mismatch: the service is 1.0.0.*Upgrade the plugin/,
+    ],
     [{ status: 401, data: { message: 'missing token' } }, 'error', /refused the token/],
     [{ status: 502, data: {} }, 'error', /unreachable/],
   ])('reports %j as %s', async (reply, status, message) => {
@@ -143,9 +200,21 @@ describe('query shapes', () => {
   });
 
   it('migrates queries saved by older dashboards', () => {
-    expect(migrateQuery({ refId: 'A', detector: 'cpu', host: 'web-1' } as never)).toEqual({ refId: 'A', detector: 'cpu', entity: 'web-1', return: 'score' });
-    expect(migrateQuery({ refId: 'A', detector: 'cpu', entity: '', returns: 'anomalies' } as never).return).toBe('anomalies');
-    expect(migrateQuery({ refId: 'A', return: 'bogus' } as never)).toEqual({ refId: 'A', detector: '', entity: '', return: 'score' });
+    expect(migrateQuery({ refId: 'A', detector: 'cpu', host: 'web-1' } as never)).toEqual({
+      refId: 'A',
+      detector: 'cpu',
+      entity: 'web-1',
+      return: 'score',
+    });
+    expect(migrateQuery({ refId: 'A', detector: 'cpu', entity: '', returns: 'anomalies' } as never).return).toBe(
+      'anomalies'
+    );
+    expect(migrateQuery({ refId: 'A', return: 'bogus' } as never)).toEqual({
+      refId: 'A',
+      detector: '',
+      entity: '',
+      return: 'score',
+    });
     expect(migrateVariableQuery('fields(cpu)')).toEqual({ find: 'fields', detector: 'cpu' });
     expect(migrateVariableQuery('detectors')).toEqual({ find: 'detectors' });
     expect(migrateVariableQuery(undefined)).toEqual({ find: 'detectors' });

@@ -100,11 +100,14 @@ export class IsoscopeDataSource extends DataSourceApi<IsoscopeQuery, IsoscopeDat
       return { data };
     } catch (error) {
       const e = toIsoscopeError(error);
-      return { data: [], error: { message: e.message, status: e.status } };
+      return { data: [], errors: [{ message: e.message, status: e.status }] };
     }
   }
 
-  async metricFindQuery(query: IsoscopeVariableQuery | string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+  async metricFindQuery(
+    query: IsoscopeVariableQuery | string,
+    options?: { scopedVars?: ScopedVars }
+  ): Promise<MetricFindValue[]> {
     const q = migrateVariableQuery(query);
     const detector = q.detector ? getTemplateSrv().replace(q.detector, options?.scopedVars) : undefined;
     const values = await this.client.variables(q.find, detector);
@@ -140,7 +143,8 @@ export function versionMismatch(service: string, minimum: string): string | unde
   if (sMajor === undefined || mMajor === undefined) {
     return `The service reports version '${service}', which is not a version this plugin understands.`;
   }
-  const older = sMajor < mMajor || (sMajor === mMajor && (sMinor! < mMinor! || (sMinor === mMinor && sPatch! < mPatch!)));
+  const older =
+    sMajor < mMajor || (sMajor === mMajor && (sMinor! < mMinor! || (sMinor === mMinor && sPatch! < mPatch!)));
   if (sMajor !== mMajor || older) {
     return `Version mismatch: the service is ${service}, this plugin needs ${mMajor}.x at ${minimum} or later. Upgrade the ${older ? 'service' : 'plugin'}.`;
   }

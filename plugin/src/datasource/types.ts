@@ -61,7 +61,9 @@ export function migrateVariableQuery(query: unknown): IsoscopeVariableQuery {
     // A text query from before the editor: "detectors", "entities(<detector>)" or "fields(<detector>)".
     const m = /^\s*(detectors|entities|fields)\s*(?:\(\s*([^)]*?)\s*\))?\s*$/.exec(query);
     if (m) {
-      return m[2] ? { find: m[1] as IsoscopeVariableQuery['find'], detector: m[2] } : { find: m[1] as IsoscopeVariableQuery['find'] };
+      return m[2]
+        ? { find: m[1] as IsoscopeVariableQuery['find'], detector: m[2] }
+        : { find: m[1] as IsoscopeVariableQuery['find'] };
     }
     return { find: 'detectors' };
   }

@@ -10,14 +10,19 @@ export function useVariableOptions(
   find: VariableFind,
   detector?: string
 ): { options: Array<SelectableValue<string>>; error?: string; loading: boolean } {
-  const [state, setState] = useState<{ values: string[]; error?: string; loading: boolean }>({ values: [], loading: true });
+  const [state, setState] = useState<{ values: string[]; error?: string; loading: boolean }>({
+    values: [],
+    loading: true,
+  });
   const needsDetector = find !== 'detectors';
   useEffect(() => {
     if (needsDetector && !detector) {
+      // eslint-disable-next-line react-hooks/set-state-in-effect
       setState({ values: [], loading: false });
       return;
     }
     let live = true;
+
     setState((s) => ({ ...s, loading: true }));
     client
       .variables(find, needsDetector ? getTemplateSrv().replace(detector) : undefined)

@@ -14,6 +14,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
     let live = true;
+    // The last value stays on screen, marked as reloading, until the new one arrives.
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     setState((s) => ({ ...s, loading: true }));
     load().then(
       (value) => live && setState({ value, loading: false }),

@@ -1,4 +1,4 @@
-import React, { useMemo, useRef, useState } from 'react';
+import React, { useMemo, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { css } from '@emotion/css';
 import { dateTimeFormat, type GrafanaTheme2, type PanelProps, type TimeZone } from '@grafana/data';
@@ -13,8 +13,23 @@ const HEADER = 22;
 const FOOTER = 24;
 
 /** The anomaly timeline: per entity the metrics with anomalous stretches shaded, and the score strip. */
-export function AnomalyTimeline({ data, width, height, options, timeRange, timeZone, id, fieldConfig }: PanelProps<TimelineOptions>) {
-  const timelines = useMemo(() => toTimelines(data.series).slice(0, Math.max(1, options.maxEntities)), [data.series, options.maxEntities]);
+export function AnomalyTimeline({
+  data,
+  width,
+  height,
+  options,
+  timeRange,
+  timeZone,
+  id,
+  fieldConfig,
+}: PanelProps<TimelineOptions>) {
+  const from = timeRange.from.valueOf();
+  const to = timeRange.to.valueOf();
+  const range = useMemo<[number, number]>(() => [from, to], [from, to]);
+  const timelines = useMemo(
+    () => toTimelines(data.series).slice(0, Math.max(1, options.maxEntities)),
+    [data.series, options.maxEntities]
+  );
   if (timelines.length === 0) {
     return (
       <PanelDataErrorView
@@ -37,7 +52,7 @@ export function AnomalyTimeline({ data, width, height, options, timeRange, timeZ
           width={width}
           height={rowHeight}
           options={options}
-          range={[timeRange.from.valueOf(), timeRange.to.valueOf()]}
+          range={range}
           timeZone={timeZone}
         />
       ))}
@@ -64,9 +79,6 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
   const theme = useTheme2();
   const styles = useStyles2(getStyles);
   const [hover, setHover] = useState<number | null>(null);
-  // The chart configs are built once per data; handlers read the latest timeline through a ref.
-  const latest = useRef(timeline);
-  latest.current = timeline;
 
   const strip = options.showScoreStrip && timeline.score ? options.scoreStripHeight : 0;
   const chartHeight = Math.max(40, height - HEADER - FOOTER - strip);
@@ -80,9 +92,9 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
       stretches: timeline.stretches,
       onHover: setHover,
       onClick: (time: number) => {
-        const s = stretchAt(latest.current.stretches, time);
+        const s = stretchAt(timeline.stretches, time);
         if (s) {
-          openExplanation(latest.current, s);
+          openExplanation(timeline, s);
         }
       },
     };
@@ -90,8 +102,7 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
       metrics: timeline.metrics.length > 0 ? metricChart(common, timeline.metrics, options.showExpected) : undefined,
       score: timeline.score ? scoreStrip(common, timeline.score.threshold) : undefined,
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [theme, timeZone, range[0], range[1], timeline, options.showExpected]);
+  }, [theme, timeZone, range, timeline, options.showExpected]);
 
   return (
     <div className={styles.row} data-testid={`isoscope-timeline-${timeline.entity}`}>
@@ -137,18 +148,22 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
   );
 }
 
-
 /** What is under the cursor: time, each metric's value, the score with its severity and top feature. */
 function HoverLine({ timeline, time, timeZone }: { timeline: Timeline; time: number | null; timeZone: TimeZone }) {
   const theme = useTheme2();
   if (time === null) {
     return null;
   }
-  const parts: React.ReactNode[] = [<span key="t">{dateTimeFormat(time, { timeZone, format: 'YYYY-MM-DD HH:mm:ss' })}</span>];
+  const parts: React.ReactNode[] = [
+    <span key="t">{dateTimeFormat(time, { timeZone, format: 'YYYY-MM-DD HH:mm:ss' })}</span>,
+  ];
   timeline.metrics.slice(0, 3).forEach((m, i) => {
     const v = m.values[nearestIndex(m.time, time)];
     parts.push(
-      <span key={m.name} style={{ color: theme.visualization.getColorByName(METRIC_COLOURS[i % METRIC_COLOURS.length]!) }}>
+      <span
+        key={m.name}
+        style={{ color: theme.visualization.getColorByName(METRIC_COLOURS[i % METRIC_COLOURS.length]!) }}
+      >
         {m.name} {v === null || v === undefined ? '–' : Number(v.toPrecision(4))}
       </span>
     );
@@ -166,7 +181,11 @@ function HoverLine({ timeline, time, timeZone }: { timeline: Timeline; time: num
       </span>
     );
   }
-  return <span data-testid="isoscope-hover">{parts.reduce<React.ReactNode[]>((acc, p, k) => (k ? [...acc, ' · ', p] : [p]), [])}</span>;
+  return (
+    <span data-testid="isoscope-hover">
+      {parts.reduce<React.ReactNode[]>((acc, p, k) => (k ? [...acc, ' · ', p] : [p]), [])}
+    </span>
+  );
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({

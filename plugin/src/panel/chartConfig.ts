@@ -1,5 +1,11 @@
 import type uPlot from 'uplot';
-import { colorManipulator, formattedValueToString, getValueFormat, type GrafanaTheme2, type TimeZone } from '@grafana/data';
+import {
+  colorManipulator,
+  formattedValueToString,
+  getValueFormat,
+  type GrafanaTheme2,
+  type TimeZone,
+} from '@grafana/data';
 import { AxisPlacement, GraphDrawStyle, ScaleDirection, ScaleOrientation, VisibilityMode } from '@grafana/schema';
 import { UPlotConfigBuilder } from '@grafana/ui';
 import type { MetricSeries, Severity, Stretch } from './transforms';
@@ -26,7 +32,10 @@ interface Common {
   onClick: (time: number) => void;
 }
 
-function base({ theme, timeZone, range, stretches, onHover, onClick }: Common, showTimeAxis: boolean): UPlotConfigBuilder {
+function base(
+  { theme, timeZone, range, stretches, onHover, onClick }: Common,
+  showTimeAxis: boolean
+): UPlotConfigBuilder {
   const b = new UPlotConfigBuilder(timeZone);
   b.setCursor({ drag: { x: false, y: false, setScale: false }, points: { show: false } });
   b.addScale({

@@ -83,7 +83,13 @@ describe('toTimelines', () => {
     const web = timelines[0]!;
     expect(web.detector).toBe('cpu');
     expect(web.metrics).toEqual([
-      { name: 'usage_user', unit: 'percent', time: [0, 1000, 2000], values: [10, 95, null], expected: { low: 5, high: 40 } },
+      {
+        name: 'usage_user',
+        unit: 'percent',
+        time: [0, 1000, 2000],
+        values: [10, 95, null],
+        expected: { low: 5, high: 40 },
+      },
     ]);
     expect(web.score?.threshold).toBe(0.6);
     expect(web.score?.topFeature).toEqual([undefined, 'usage_user', undefined]);
@@ -96,16 +102,28 @@ describe('toTimelines', () => {
     const influx = createDataFrame({
       fields: [
         { name: 'time', type: FieldType.time, values: [0, 1] },
-        { name: 'mean', type: FieldType.number, values: [1, 2], labels: { host: 'web-2' }, config: { displayName: 'cpu.mean' } },
+        {
+          name: 'mean',
+          type: FieldType.number,
+          values: [1, 2],
+          labels: { host: 'web-2' },
+          config: { displayName: 'cpu.mean' },
+        },
       ],
     });
     expect(toTimelines([influx])).toEqual([
-      { entity: 'web-2', metrics: [{ name: 'cpu.mean', unit: undefined, time: [0, 1], values: [1, 2] }], stretches: [] },
+      {
+        entity: 'web-2',
+        metrics: [{ name: 'cpu.mean', unit: undefined, time: [0, 1], values: [1, 2] }],
+        stretches: [],
+      },
     ]);
   });
 
   it('returns nothing for frames without time', () => {
-    expect(toTimelines([createDataFrame({ fields: [{ name: 'x', type: FieldType.number, values: [1] }] })])).toEqual([]);
+    expect(toTimelines([createDataFrame({ fields: [{ name: 'x', type: FieldType.number, values: [1] }] })])).toEqual(
+      []
+    );
   });
 });
 
@@ -126,6 +144,12 @@ describe('lookups', () => {
         { name: 'a', time: [0, 2], values: [1, 3] },
         { name: 'b', time: [1, 2], values: [5, 6] },
       ])
-    ).toEqual({ time: [0, 1, 2], values: [[1, null, 3], [null, 5, 6]] });
+    ).toEqual({
+      time: [0, 1, 2],
+      values: [
+        [1, null, 3],
+        [null, 5, 6],
+      ],
+    });
   });
 });

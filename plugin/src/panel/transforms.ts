@@ -90,7 +90,9 @@ export function toTimelines(frames: DataFrame[]): Timeline[] {
         time: times,
         score: numbers(score),
         anomaly: Array.from(anomaly.values as ArrayLike<unknown>, Boolean),
-        severity: severity ? Array.from(severity.values as ArrayLike<unknown>, (v) => String(v ?? '')) : times.map(() => ''),
+        severity: severity
+          ? Array.from(severity.values as ArrayLike<unknown>, (v) => String(v ?? ''))
+          : times.map(() => ''),
         threshold: threshold ? (numbers(threshold).find((v) => v !== null) ?? undefined) : undefined,
         topFeature: times.map(() => undefined),
       };

@@ -19,14 +19,28 @@ export interface Reply {
 export function fakeBackend(answer: (call: Call) => Reply | undefined = () => ({ data: {} })): Call[] {
   const calls: Call[] = [];
   const fetch = (options: BackendSrvRequest) => {
-    const call: Call = { method: options.method ?? 'GET', url: options.url, ...(options.data !== undefined ? { data: options.data } : {}) };
+    const call: Call = {
+      method: options.method ?? 'GET',
+      url: options.url,
+      ...(options.data !== undefined ? { data: options.data } : {}),
+    };
     calls.push(call);
     const reply = answer(call) ?? { status: 404, data: { message: `no fake for ${call.method} ${call.url}` } };
     const status = reply.status ?? 200;
     if (status >= 400 || status === 0) {
       return throwError(() => ({ status, data: reply.data ?? {}, statusText: '', config: options }));
     }
-    return of({ data: reply.data, status, ok: true, headers: new Headers(), redirected: false, statusText: 'OK', type: 'basic', url: options.url, config: options });
+    return of({
+      data: reply.data,
+      status,
+      ok: true,
+      headers: new Headers(),
+      redirected: false,
+      statusText: 'OK',
+      type: 'basic',
+      url: options.url,
+      config: options,
+    });
   };
   setBackendSrv({ fetch } as unknown as BackendSrv);
   return calls;

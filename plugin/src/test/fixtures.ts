@@ -37,7 +37,14 @@ export function job(state: Job['state'], progress: number): Job {
     phase: state === 'running' ? 'training web-2' : 'stored',
     progress,
     createdAt: '2026-03-01T00:00:00.000Z',
-    ...(state === 'succeeded' ? { result: { entities: [{ entity: 'web-1', version: 3, rows: 10080, criterion: 'mass-volume', stage: 'candidate' }], skipped: [] } } : {}),
+    ...(state === 'succeeded'
+      ? {
+          result: {
+            entities: [{ entity: 'web-1', version: 3, rows: 10080, criterion: 'mass-volume', stage: 'candidate' }],
+            skipped: [],
+          },
+        }
+      : {}),
   };
 }
 
@@ -52,9 +59,36 @@ export const explanation: Explanation = {
   baseline: 11.2,
   pathLength: 4.1,
   contributions: [
-    { feature: 'usage_user', contribution: 4.2, share: 0.7, value: 97, percentile: 0.999, trainingP5: 3, trainingMedian: 12, trainingP95: 35 },
-    { feature: 'usage_system', contribution: 1.5, share: 0.25, value: 9, percentile: 0.8, trainingP5: 1, trainingMedian: 4, trainingP95: 11 },
-    { feature: 'usage_iowait', contribution: -0.3, share: 0.05, value: 0.1, percentile: 0.3, trainingP5: 0, trainingMedian: 0.2, trainingP95: 1 },
+    {
+      feature: 'usage_user',
+      contribution: 4.2,
+      share: 0.7,
+      value: 97,
+      percentile: 0.999,
+      trainingP5: 3,
+      trainingMedian: 12,
+      trainingP95: 35,
+    },
+    {
+      feature: 'usage_system',
+      contribution: 1.5,
+      share: 0.25,
+      value: 9,
+      percentile: 0.8,
+      trainingP5: 1,
+      trainingMedian: 4,
+      trainingP95: 11,
+    },
+    {
+      feature: 'usage_iowait',
+      contribution: -0.3,
+      share: 0.05,
+      value: 0.1,
+      percentile: 0.3,
+      trainingP5: 0,
+      trainingMedian: 0.2,
+      trainingP95: 1,
+    },
   ],
   series: {
     fields: ['usage_user', 'usage_system', 'usage_iowait'],

@@ -19,9 +19,14 @@ function Where() {
  */
 export function renderPage(
   page: React.ReactElement,
-  options: { route: string; url: string; answer: (call: Call) => Reply | undefined; role?: 'Viewer' | 'Editor' | 'Admin' }
+  options: {
+    route: string;
+    url: string;
+    answer: (call: Call) => Reply | undefined;
+    role?: 'Viewer' | 'Editor' | 'Admin';
+  }
 ) {
-  config.bootData.user.orgRole = options.role ?? 'Admin';
+  config.bootData.user.orgRole = (options.role ?? 'Admin') as typeof config.bootData.user.orgRole;
   config.bootData.user.isGrafanaAdmin = false;
   const calls = fakeBackend(options.answer);
   const client = new IsoscopeClient(PROXY);

@@ -2,7 +2,7 @@ import React, { useMemo } from 'react';
 import { Navigate, Route, Routes } from 'react-router-dom';
 import type { AppRootProps } from '@grafana/data';
 import { IsoscopeClient } from '../../api/client';
-import { DEFAULT_DATASOURCE_UID, ROUTES } from '../../constants';
+import { DEFAULT_DATASOURCE_UID, ROUTES, prefixRoute } from '../../constants';
 import { DetectorDetail } from '../../pages/DetectorDetail/DetectorDetail';
 import { DetectorEditor } from '../../pages/DetectorEditor/DetectorEditor';
 import { Detectors } from '../../pages/Detectors/Detectors';
@@ -30,7 +30,7 @@ export default function App({ meta }: AppRootProps<AppSettings>) {
         <Route path={`${ROUTES.Detectors}/:id/edit`} element={<DetectorEditor />} />
         <Route path={ROUTES.Explorer} element={<Explorer />} />
         <Route path={ROUTES.Explain} element={<Explain />} />
-        <Route path="*" element={<Navigate replace to={ROUTES.Overview} />} />
+        <Route path="*" element={<Navigate replace to={prefixRoute(ROUTES.Overview)} />} />
       </Routes>
     </IsoscopeContext.Provider>
   );

@@ -1,7 +1,7 @@
 import React, { useState } from 'react';
 import { lastValueFrom } from 'rxjs';
 import type { AppPluginMeta, PluginConfigPageProps } from '@grafana/data';
-import { DataSourcePicker, getBackendSrv } from '@grafana/runtime';
+import { DataSourcePicker, getBackendSrv, locationService } from '@grafana/runtime';
 import { Alert, Button, Field, FieldSet, Input, LinkButton, Stack } from '@grafana/ui';
 import { IsoscopeClient, toIsoscopeError } from '../../api/client';
 import { DATASOURCE_TYPE, DEFAULT_DATASOURCE_UID } from '../../constants';
@@ -23,9 +23,14 @@ export default function AppConfig({ plugin }: AppConfigProps) {
 
   const test = async () => {
     try {
-      const client = new IsoscopeClient(`/api/datasources/proxy/uid/${encodeURIComponent(settings.datasourceUid ?? '')}`);
+      const client = new IsoscopeClient(
+        `/api/datasources/proxy/uid/${encodeURIComponent(settings.datasourceUid ?? '')}`
+      );
       const health = await client.health();
-      setStatus({ severity: 'success', text: `Isoscope ${health.version} answers: ${health.detectors} detectors, InfluxDB ${health.influx}.` });
+      setStatus({
+        severity: 'success',
+        text: `Isoscope ${health.version} answers: ${health.detectors} detectors, InfluxDB ${health.influx}.`,
+      });
     } catch (e) {
       setStatus({ severity: 'error', text: toIsoscopeError(e).message });
     }
@@ -40,7 +45,8 @@ export default function AppConfig({ plugin }: AppConfigProps) {
           data: { enabled, pinned, jsonData: settings },
         })
       );
-      window.location.reload();
+      // Grafana reads app settings at start: reload so the pages use the new data source.
+      locationService.reload();
     } catch (e) {
       setStatus({ severity: 'error', text: toIsoscopeError(e).message });
     }
@@ -75,7 +81,11 @@ export default function AppConfig({ plugin }: AppConfigProps) {
         <Button variant="secondary" onClick={test}>
           Test connection
         </Button>
-        <LinkButton variant="secondary" icon="external-link-alt" href={`/connections/datasources/edit/${settings.datasourceUid}`}>
+        <LinkButton
+          variant="secondary"
+          icon="external-link-alt"
+          href={`/connections/datasources/edit/${settings.datasourceUid}`}
+        >
           Service URL and token
         </LinkButton>
       </Stack>

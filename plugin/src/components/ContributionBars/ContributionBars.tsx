@@ -24,7 +24,12 @@ export function ContributionBars({ contributions, limit = 10 }: { contributions:
         const width = `${(Math.abs(c.contribution) / max) * 50}%`;
         const towards = c.contribution >= 0;
         return (
-          <div key={c.feature} className={styles.row} role="listitem" aria-label={`${c.feature} ${(c.share * 100).toFixed(0)}%`}>
+          <div
+            key={c.feature}
+            className={styles.row}
+            role="listitem"
+            aria-label={`${c.feature} ${(c.share * 100).toFixed(0)}%`}
+          >
             <span className={styles.name} title={c.feature}>
               {c.feature}
             </span>
@@ -34,7 +39,9 @@ export function ContributionBars({ contributions, limit = 10 }: { contributions:
                 style={{
                   width,
                   left: towards ? '50%' : `calc(50% - ${width})`,
-                  background: towards ? theme.visualization.getColorByName('red') : theme.visualization.getColorByName('blue'),
+                  background: towards
+                    ? theme.visualization.getColorByName('red')
+                    : theme.visualization.getColorByName('blue'),
                 }}
               />
             </span>
@@ -49,7 +56,12 @@ export function ContributionBars({ contributions, limit = 10 }: { contributions:
 const getStyles = (theme: GrafanaTheme2) => ({
   list: css({ display: 'flex', flexDirection: 'column', gap: theme.spacing(0.5) }),
   row: css({ display: 'grid', gridTemplateColumns: '220px 1fr 60px', alignItems: 'center', gap: theme.spacing(1) }),
-  name: css({ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', fontFamily: theme.typography.fontFamilyMonospace }),
+  name: css({
+    overflow: 'hidden',
+    textOverflow: 'ellipsis',
+    whiteSpace: 'nowrap',
+    fontFamily: theme.typography.fontFamilyMonospace,
+  }),
   track: css({ position: 'relative', height: 14, background: theme.colors.background.secondary, borderRadius: 2 }),
   bar: css({ position: 'absolute', top: 0, bottom: 0, borderRadius: 2 }),
   value: css({ textAlign: 'right', color: theme.colors.text.secondary }),

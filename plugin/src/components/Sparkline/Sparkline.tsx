@@ -17,7 +17,9 @@ interface Props {
 /** A small SVG line: a preview of source data or the raw series around an anomaly. */
 export function Sparkline({ time, values, width, height, marker, band, colour, label }: Props) {
   const theme = useTheme2();
-  const points = time.map((t, i) => [t, values[i]] as const).filter((p): p is readonly [number, number] => p[1] !== null);
+  const points = time
+    .map((t, i) => [t, values[i]] as const)
+    .filter((p): p is readonly [number, number] => p[1] !== null);
   if (points.length === 0) {
     return <svg width={width} height={height} role="img" aria-label={`${label ?? 'series'}: no data`} />;
   }
@@ -42,7 +44,14 @@ export function Sparkline({ time, values, width, height, marker, band, colour, l
       )}
       <path d={path} fill="none" stroke={colour ?? theme.visualization.getColorByName('blue')} strokeWidth={1.2} />
       {marker !== undefined && (
-        <line x1={x(marker)} x2={x(marker)} y1={0} y2={height} stroke={theme.visualization.getColorByName('red')} strokeDasharray="3 2" />
+        <line
+          x1={x(marker)}
+          x2={x(marker)}
+          y1={0}
+          y2={height}
+          stroke={theme.visualization.getColorByName('red')}
+          strokeDasharray="3 2"
+        />
       )}
     </svg>
   );

@@ -79,7 +79,10 @@ export function Swimlane({ rows, from, to, buckets = 48, onSelect }: Props) {
               type="button"
               role="gridcell"
               className={styles.cell}
-              style={{ background: colour(c), outline: c.anomalous ? `1px solid ${theme.visualization.getColorByName('red')}` : undefined }}
+              style={{
+                background: colour(c),
+                outline: c.anomalous ? `1px solid ${theme.visualization.getColorByName('red')}` : undefined,
+              }}
               title={`${c.entity} ${dateTimeFormat(c.start)}: ${c.max < 0 ? 'no data' : `max score ${c.max.toFixed(3)}`}`}
               aria-label={`${c.entity} ${new Date(c.start).toISOString()} ${c.anomalous ? 'anomalous' : 'normal'}`}
               disabled={c.max < 0}
@@ -94,6 +97,11 @@ export function Swimlane({ rows, from, to, buckets = 48, onSelect }: Props) {
 
 const getStyles = (theme: GrafanaTheme2) => ({
   grid: css({ display: 'grid', gap: 1, alignItems: 'stretch' }),
-  entity: css({ fontFamily: theme.typography.fontFamilyMonospace, overflow: 'hidden', textOverflow: 'ellipsis', paddingRight: theme.spacing(1) }),
+  entity: css({
+    fontFamily: theme.typography.fontFamilyMonospace,
+    overflow: 'hidden',
+    textOverflow: 'ellipsis',
+    paddingRight: theme.spacing(1),
+  }),
   cell: css({ height: 22, border: 'none', padding: 0, cursor: 'pointer', '&:disabled': { cursor: 'default' } }),
 });

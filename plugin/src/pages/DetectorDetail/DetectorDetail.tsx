@@ -1,7 +1,19 @@
 import React, { useEffect, useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { PluginPage } from '@grafana/runtime';
-import { Alert, Badge, Button, ConfirmModal, LinkButton, LoadingPlaceholder, Stack, Tab, TabsBar, TabContent, Text } from '@grafana/ui';
+import {
+  Alert,
+  Badge,
+  Button,
+  ConfirmModal,
+  LinkButton,
+  LoadingPlaceholder,
+  Stack,
+  Tab,
+  TabsBar,
+  TabContent,
+  Text,
+} from '@grafana/ui';
 import { toIsoscopeError } from '../../api/client';
 import type { DriftReport, Job, ModelVersion, Stage } from '../../api/types';
 import { hasRole, useIsoscope } from '../../components/App/context';
@@ -95,7 +107,12 @@ export function DetectorDetail() {
   const d = detector.value;
   const actions = (
     <Stack gap={1}>
-      <Button icon="play" onClick={train} disabled={!canEdit || running} tooltip={canEdit ? undefined : 'Needs the Editor role'}>
+      <Button
+        icon="play"
+        onClick={train}
+        disabled={!canEdit || running}
+        tooltip={canEdit ? undefined : 'Needs the Editor role'}
+      >
         Train
       </Button>
       {canEdit && (
@@ -114,7 +131,11 @@ export function DetectorDetail() {
   return (
     <PluginPage actions={actions} pageNav={{ text: d.name, subTitle: describeSource(d) }}>
       {message && (
-        <Alert title={message.severity === 'success' ? 'Done' : 'Failed'} severity={message.severity} onRemove={() => setMessage(undefined)}>
+        <Alert
+          title={message.severity === 'success' ? 'Done' : 'Failed'}
+          severity={message.severity}
+          onRemove={() => setMessage(undefined)}
+        >
           {message.text}
         </Alert>
       )}
@@ -134,7 +155,11 @@ export function DetectorDetail() {
           />
         )}
         {tab === 'training' && (
-          <TrainingTab jobs={jobs.value ?? []} canEdit={canEdit} onCancel={(j) => act(() => client.cancelJob(j.id), 'Training cancelled')} />
+          <TrainingTab
+            jobs={jobs.value ?? []}
+            canEdit={canEdit}
+            onCancel={(j) => act(() => client.cancelJob(j.id), 'Training cancelled')}
+          />
         )}
         {tab === 'drift' && (
           <DriftTab
@@ -182,9 +207,10 @@ export function DetectorDetail() {
           confirm={`Move to ${pending.stage}`}
           onDismiss={() => setPending(undefined)}
           onConfirm={(reason) =>
-            act(() => client.setStage(id, pending.version.version, pending.stage, reason), `v${pending.version.version} is ${pending.stage}`).then(() =>
-              setPending(undefined)
-            )
+            act(
+              () => client.setStage(id, pending.version.version, pending.stage, reason),
+              `v${pending.version.version} is ${pending.stage}`
+            ).then(() => setPending(undefined))
           }
         />
       )}
@@ -194,7 +220,11 @@ export function DetectorDetail() {
           description={`Production for ${rollbackEntity} goes back to the version before the current one.`}
           confirm="Roll back"
           onDismiss={() => setRollbackEntity(undefined)}
-          onConfirm={(reason) => act(() => client.rollback(id, reason, rollbackEntity), `${rollbackEntity} rolled back`).then(() => setRollbackEntity(undefined))}
+          onConfirm={(reason) =>
+            act(() => client.rollback(id, reason, rollbackEntity), `${rollbackEntity} rolled back`).then(() =>
+              setRollbackEntity(undefined)
+            )
+          }
         />
       )}
       <ConfirmModal
@@ -203,7 +233,9 @@ export function DetectorDetail() {
         body="The detector, its model versions and its history are removed. Scores already written to InfluxDB stay."
         confirmText="Delete"
         onDismiss={() => setDeleting(false)}
-        onConfirm={() => act(() => client.deleteDetector(id), 'Deleted').then(() => navigate(prefixRoute(ROUTES.Detectors)))}
+        onConfirm={() =>
+          act(() => client.deleteDetector(id), 'Deleted').then(() => navigate(prefixRoute(ROUTES.Detectors)))
+        }
       />
     </PluginPage>
   );
@@ -220,7 +252,11 @@ function ModelsTab(props: {
     return <Alert title="Cannot list models">{props.error}</Alert>;
   }
   if (props.models.length === 0) {
-    return <Text color="secondary">No models yet: press Train to learn this detector&apos;s normal from its training window.</Text>;
+    return (
+      <Text color="secondary">
+        No models yet: press Train to learn this detector&apos;s normal from its training window.
+      </Text>
+    );
   }
   return (
     <Stack direction="column" gap={3}>
@@ -279,7 +315,12 @@ function ModelsTab(props: {
                             </Button>
                           )}
                           {v.stage !== 'archived' && v.stage !== 'production' && (
-                            <Button size="sm" variant="secondary" fill="text" onClick={() => props.onStage(v, 'archived')}>
+                            <Button
+                              size="sm"
+                              variant="secondary"
+                              fill="text"
+                              onClick={() => props.onStage(v, 'archived')}
+                            >
                               Archive
                             </Button>
                           )}
@@ -320,7 +361,8 @@ function TrainingTab({ jobs, canEdit, onCancel }: { jobs: Job[]; canEdit: boolea
             <td>{j.kind}</td>
             <td>{j.state}</td>
             <td>
-              <progress max={1} value={j.progress} aria-label={`${j.kind} progress`} /> {Math.round(j.progress * 100)}% {j.phase}
+              <progress max={1} value={j.progress} aria-label={`${j.kind} progress`} /> {Math.round(j.progress * 100)}%{' '}
+              {j.phase}
             </td>
             <td>{j.error ?? resultText(j)}</td>
             <td>
@@ -338,7 +380,8 @@ function TrainingTab({ jobs, canEdit, onCancel }: { jobs: Job[]; canEdit: boolea
 }
 
 function resultText(j: Job): string {
-  const r = j.result as { entities?: Array<{ entity: string; version: number; stage: string }>; skipped?: unknown[] } | undefined;
+  const r = j.result as
+    { entities?: Array<{ entity: string; version: number; stage: string }>; skipped?: unknown[] } | undefined;
   if (!r?.entities) {
     return '';
   }
@@ -359,7 +402,10 @@ function DriftTab({ reports, canEdit, onRun }: { reports: DriftReport[]; canEdit
         <section key={`${r.entity}-${r.at}`} aria-label={`Drift of ${r.entity}`}>
           <Stack alignItems="center" gap={1}>
             <Text element="h4">{r.entity || '(no entity)'}</Text>
-            <Badge color={r.drifted ? 'red' : 'green'} text={r.drifted ? `drifted: ${r.driftedFeatures.join(', ')}` : 'no drift'} />
+            <Badge
+              color={r.drifted ? 'red' : 'green'}
+              text={r.drifted ? `drifted: ${r.driftedFeatures.join(', ')}` : 'no drift'}
+            />
             <Text color="secondary">
               v{r.modelVersion}, {new Date(r.from).toLocaleString()} – {new Date(r.to).toLocaleString()}
             </Text>
@@ -402,13 +448,20 @@ function AlertingTab({ detector }: { detector: { spec: import('../../api/types')
   return (
     <Stack direction="column" gap={1}>
       <Text element="p">
-        An alert fires for a host when at least {a.minAnomalous} of its last {a.window} scored points are anomalous at severity {a.minSeverity} or
-        above; after it resolves, the host stays quiet for {a.cooldownMinutes} minutes.
+        An alert fires for a host when at least {a.minAnomalous} of its last {a.window} scored points are anomalous at
+        severity {a.minSeverity} or above; after it resolves, the host stays quiet for {a.cooldownMinutes} minutes.
       </Text>
       <Text element="p">
-        Scored every {s.scoreEverySeconds} s. Retrained {s.retrainEveryHours ? `every ${s.retrainEveryHours} h` : 'on demand'}
-        {s.retrainOnDrift ? ` and when drift is found (checked every ${s.driftCheckEveryHours} h)` : ''}; new versions go to{' '}
-        {s.promotion === 'manual' ? 'staging for an admin to promote' : s.promotion === 'always' ? 'production' : 'production when they are no worse on the recent holdout'}.
+        Scored every {s.scoreEverySeconds} s. Retrained{' '}
+        {s.retrainEveryHours ? `every ${s.retrainEveryHours} h` : 'on demand'}
+        {s.retrainOnDrift ? ` and when drift is found (checked every ${s.driftCheckEveryHours} h)` : ''}; new versions
+        go to{' '}
+        {s.promotion === 'manual'
+          ? 'staging for an admin to promote'
+          : s.promotion === 'always'
+            ? 'production'
+            : 'production when they are no worse on the recent holdout'}
+        .
       </Text>
     </Stack>
   );

@@ -25,7 +25,13 @@ export function StageDialog({ title, description, confirm, onConfirm, onDismiss 
     <Modal title={title} isOpen onDismiss={onDismiss}>
       <p>{description}</p>
       <Field label="Reason" description="Kept in the stage history">
-        <Input id="stage-reason" autoFocus value={reason} onChange={(e) => setReason(e.currentTarget.value)} placeholder="e.g. fewer false alarms after the deploy" />
+        <Input
+          id="stage-reason"
+          autoFocus
+          value={reason}
+          onChange={(e) => setReason(e.currentTarget.value)}
+          placeholder="e.g. fewer false alarms after the deploy"
+        />
       </Field>
       <Modal.ButtonRow>
         <Button variant="secondary" fill="outline" onClick={onDismiss}>

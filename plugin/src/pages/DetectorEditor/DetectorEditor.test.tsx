@@ -28,7 +28,9 @@ describe('DetectorEditor', () => {
     fireEvent.change(screen.getByLabelText(/^Name/), { target: { value: 'mem hosts' } });
     await choose('detector-preset', 'mem');
     fireEvent.click(screen.getByRole('button', { name: 'Create detector' }));
-    await waitFor(() => expect(screen.getByTestId('location')).toHaveTextContent('/a/isoscope-anomaly-app/detectors/mem-hosts'));
+    await waitFor(() =>
+      expect(screen.getByTestId('location')).toHaveTextContent('/a/isoscope-anomaly-app/detectors/mem-hosts')
+    );
     const post = calls.find((c) => c.method === 'POST');
     expect(post?.data).toEqual({
       name: 'mem hosts',
@@ -53,14 +55,19 @@ describe('DetectorEditor', () => {
     await choose('detector-preset', 'mem');
     fireEvent.click(screen.getByRole('button', { name: 'Preview data' }));
     expect(await screen.findByRole('img', { name: 'web-1 used_percent' })).toBeInTheDocument();
-    expect(calls.find((c) => c.url.includes('preview'))?.data).toEqual({ spec: expect.objectContaining({ source: { preset: 'mem', entityTag: 'host' } }) });
+    expect(calls.find((c) => c.url.includes('preview'))?.data).toEqual({
+      spec: expect.objectContaining({ source: { preset: 'mem', entityTag: 'host' } }),
+    });
   });
 
   it('names what is wrong before sending, and shows what the service refused', async () => {
     const { calls } = renderPage(<DetectorEditor />, {
       route: '/detectors/new',
       url: '/detectors/new',
-      answer: routes({ 'GET presets': presets, 'POST detectors': () => ({ status: 409, data: { message: "a detector 'cpu' exists" } }) }),
+      answer: routes({
+        'GET presets': presets,
+        'POST detectors': () => ({ status: 409, data: { message: "a detector 'cpu' exists" } }),
+      }),
     });
     fireEvent.change(screen.getByLabelText(/^Name/), { target: { value: '-bad' } });
     fireEvent.click(screen.getByRole('button', { name: 'Create detector' }));

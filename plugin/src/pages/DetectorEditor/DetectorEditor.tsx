@@ -2,7 +2,18 @@ import React, { useEffect, useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import type { SelectableValue } from '@grafana/data';
 import { PluginPage } from '@grafana/runtime';
-import { Alert, Button, Field, FieldSet, Input, LoadingPlaceholder, RadioButtonGroup, Select, Stack, Text } from '@grafana/ui';
+import {
+  Alert,
+  Button,
+  Field,
+  FieldSet,
+  Input,
+  LoadingPlaceholder,
+  RadioButtonGroup,
+  Select,
+  Stack,
+  Text,
+} from '@grafana/ui';
 import { toIsoscopeError } from '../../api/client';
 import type { Preview } from '../../api/types';
 import { hasRole, useIsoscope } from '../../components/App/context';
@@ -12,14 +23,20 @@ import { useLoad } from '../../hooks/useLoad';
 import { NEW_DETECTOR, toForm, toInput, validate, type DetectorForm } from './form';
 
 const PROMOTIONS: Array<SelectableValue<DetectorForm['promotion']>> = [
-  { value: 'auto-if-better', label: 'Auto if better', description: 'Production when it flags no more of the recent holdout' },
+  {
+    value: 'auto-if-better',
+    label: 'Auto if better',
+    description: 'Production when it flags no more of the recent holdout',
+  },
   { value: 'manual', label: 'Manual', description: 'Staging, for an admin to promote' },
   { value: 'always', label: 'Always', description: 'Every retrain goes to production' },
 ];
-const SEVERITIES: Array<SelectableValue<DetectorForm['minSeverity']>> = ['low', 'medium', 'high', 'critical'].map((s) => ({
-  value: s as DetectorForm['minSeverity'],
-  label: s,
-}));
+const SEVERITIES: Array<SelectableValue<DetectorForm['minSeverity']>> = ['low', 'medium', 'high', 'critical'].map(
+  (s) => ({
+    value: s as DetectorForm['minSeverity'],
+    label: s,
+  })
+);
 const AGGREGATES: Array<SelectableValue<DetectorForm['aggregate']>> = ['mean', 'max', 'last', 'increase'].map((a) => ({
   value: a as DetectorForm['aggregate'],
   label: a,
@@ -40,6 +57,8 @@ export function DetectorEditor() {
 
   useEffect(() => {
     if (existing.value) {
+      // The form starts from the saved detector once it has loaded.
+      // eslint-disable-next-line react-hooks/set-state-in-effect
       setForm(toForm(existing.value.name, existing.value.spec));
     }
   }, [existing.value]);
@@ -51,7 +70,10 @@ export function DetectorEditor() {
   const runPreview = async () => {
     setPreview({ loading: true });
     try {
-      setPreview({ loading: false, data: await client.preview({ spec: toInput({ ...form, name: form.name || 'preview' }).spec }, 60) });
+      setPreview({
+        loading: false,
+        data: await client.preview({ spec: toInput({ ...form, name: form.name || 'preview' }).spec }, 60),
+      });
     } catch (e) {
       setPreview({ loading: false, error: toIsoscopeError(e).message });
     }
@@ -79,16 +101,29 @@ export function DetectorEditor() {
     );
   }
   const err = (k: keyof DetectorForm) => (touched ? errors[k] : undefined);
-  const presetOptions = (presets.value ?? []).map((p) => ({ value: p.name, label: p.name, description: `${p.measurement}: ${p.fields.join(', ')}` }));
+  const presetOptions = (presets.value ?? []).map((p) => ({
+    value: p.name,
+    label: p.name,
+    description: `${p.measurement}: ${p.fields.join(', ')}`,
+  }));
 
   return (
     <PluginPage>
-      {!hasRole('Editor') && <Alert title="Read only" severity="info">Creating and changing detectors needs the Editor role.</Alert>}
+      {!hasRole('Editor') && (
+        <Alert title="Read only" severity="info">
+          Creating and changing detectors needs the Editor role.
+        </Alert>
+      )}
       <Stack direction="row" gap={4} wrap="wrap">
         <div style={{ minWidth: 420 }}>
           <FieldSet label={id ? `Edit ${existing.value?.name ?? id}` : 'New detector'}>
             <Field label="Name" invalid={Boolean(err('name'))} error={err('name')} disabled={Boolean(id)}>
-              <Input id="detector-name" value={form.name} onChange={(e) => set({ name: e.currentTarget.value })} placeholder="cpu per host" />
+              <Input
+                id="detector-name"
+                value={form.name}
+                onChange={(e) => set({ name: e.currentTarget.value })}
+                placeholder="cpu per host"
+              />
             </Field>
             <Field label="Source">
               <RadioButtonGroup<DetectorForm['kind']>
@@ -102,28 +137,65 @@ export function DetectorEditor() {
             </Field>
             {form.kind === 'preset' ? (
               <Field label="Telegraf measurement" invalid={Boolean(err('preset'))} error={err('preset')}>
-                <Select inputId="detector-preset" options={presetOptions} value={form.preset} isLoading={presets.loading} onChange={(v) => set({ preset: v.value ?? '' })} />
+                <Select
+                  inputId="detector-preset"
+                  options={presetOptions}
+                  value={form.preset}
+                  isLoading={presets.loading}
+                  onChange={(v) => set({ preset: v.value ?? '' })}
+                />
               </Field>
             ) : (
               <>
                 <Field label="Measurement" invalid={Boolean(err('measurement'))} error={err('measurement')}>
-                  <Input id="detector-measurement" value={form.measurement} onChange={(e) => set({ measurement: e.currentTarget.value })} />
+                  <Input
+                    id="detector-measurement"
+                    value={form.measurement}
+                    onChange={(e) => set({ measurement: e.currentTarget.value })}
+                  />
                 </Field>
-                <Field label="Fields" description="Comma-separated" invalid={Boolean(err('fields'))} error={err('fields')}>
-                  <Input id="detector-fields" value={form.fields} onChange={(e) => set({ fields: e.currentTarget.value })} />
+                <Field
+                  label="Fields"
+                  description="Comma-separated"
+                  invalid={Boolean(err('fields'))}
+                  error={err('fields')}
+                >
+                  <Input
+                    id="detector-fields"
+                    value={form.fields}
+                    onChange={(e) => set({ fields: e.currentTarget.value })}
+                  />
                 </Field>
                 <Field label="Aggregate per interval">
-                  <Select inputId="detector-aggregate" options={AGGREGATES} value={form.aggregate} onChange={(v) => set({ aggregate: v.value ?? 'mean' })} />
+                  <Select
+                    inputId="detector-aggregate"
+                    options={AGGREGATES}
+                    value={form.aggregate}
+                    onChange={(v) => set({ aggregate: v.value ?? 'mean' })}
+                  />
                 </Field>
               </>
             )}
             <Field label="Entity tag" description="One model per value of this tag (Telegraf: host)">
-              <Input id="detector-entity-tag" value={form.entityTag} onChange={(e) => set({ entityTag: e.currentTarget.value })} />
+              <Input
+                id="detector-entity-tag"
+                value={form.entityTag}
+                onChange={(e) => set({ entityTag: e.currentTarget.value })}
+              />
             </Field>
             <Field label="Interval (seconds)" invalid={Boolean(err('intervalSeconds'))} error={err('intervalSeconds')}>
-              <Input id="detector-interval" type="number" value={form.intervalSeconds} onChange={(e) => set({ intervalSeconds: Number(e.currentTarget.value) })} />
+              <Input
+                id="detector-interval"
+                type="number"
+                value={form.intervalSeconds}
+                onChange={(e) => set({ intervalSeconds: Number(e.currentTarget.value) })}
+              />
             </Field>
-            <Field label="Training window (hours)" invalid={Boolean(err('trainingWindowHours'))} error={err('trainingWindowHours')}>
+            <Field
+              label="Training window (hours)"
+              invalid={Boolean(err('trainingWindowHours'))}
+              error={err('trainingWindowHours')}
+            >
               <Input
                 id="detector-training-window"
                 type="number"
@@ -132,17 +204,31 @@ export function DetectorEditor() {
               />
             </Field>
             <Field label="Promotion of scheduled retrains">
-              <Select inputId="detector-promotion" options={PROMOTIONS} value={form.promotion} onChange={(v) => set({ promotion: v.value ?? 'auto-if-better' })} />
+              <Select
+                inputId="detector-promotion"
+                options={PROMOTIONS}
+                value={form.promotion}
+                onChange={(v) => set({ promotion: v.value ?? 'auto-if-better' })}
+              />
             </Field>
             <Field label="Alert on points at least this severe">
-              <Select inputId="detector-min-severity" options={SEVERITIES} value={form.minSeverity} onChange={(v) => set({ minSeverity: v.value ?? 'low' })} />
+              <Select
+                inputId="detector-min-severity"
+                options={SEVERITIES}
+                value={form.minSeverity}
+                onChange={(v) => set({ minSeverity: v.value ?? 'low' })}
+              />
             </Field>
             {saveError && <Alert title="Not saved">{saveError}</Alert>}
             <Stack gap={1}>
               <Button onClick={save} disabled={!hasRole('Editor')}>
                 {id ? 'Save' : 'Create detector'}
               </Button>
-              <Button variant="secondary" onClick={runPreview} disabled={Boolean(errors.preset || errors.measurement || errors.fields)}>
+              <Button
+                variant="secondary"
+                onClick={runPreview}
+                disabled={Boolean(errors.preset || errors.measurement || errors.fields)}
+              >
                 Preview data
               </Button>
             </Stack>
@@ -151,9 +237,15 @@ export function DetectorEditor() {
         <section aria-label="Preview" style={{ flex: 1, minWidth: 360 }}>
           <Text element="h4">Preview: the last hour, as the model would read it</Text>
           {preview.loading && <LoadingPlaceholder text="Reading InfluxDB…" />}
-          {preview.error && <Alert title="No preview" severity="warning">{preview.error}</Alert>}
+          {preview.error && (
+            <Alert title="No preview" severity="warning">
+              {preview.error}
+            </Alert>
+          )}
           {preview.data && <PreviewCharts preview={preview.data} />}
-          {!preview.data && !preview.loading && !preview.error && <Text color="secondary">Choose a source and press Preview data.</Text>}
+          {!preview.data && !preview.loading && !preview.error && (
+            <Text color="secondary">Choose a source and press Preview data.</Text>
+          )}
         </section>
       </Stack>
     </PluginPage>

@@ -76,7 +76,11 @@ export function validate(form: DetectorForm): Partial<Record<keyof DetectorForm,
   if (!Number.isInteger(form.intervalSeconds) || form.intervalSeconds < 1 || form.intervalSeconds > 86400) {
     errors.intervalSeconds = 'Whole seconds from 1 to 86400';
   }
-  if (!Number.isInteger(form.trainingWindowHours) || form.trainingWindowHours < 1 || form.trainingWindowHours > 24 * 366) {
+  if (
+    !Number.isInteger(form.trainingWindowHours) ||
+    form.trainingWindowHours < 1 ||
+    form.trainingWindowHours > 24 * 366
+  ) {
     errors.trainingWindowHours = 'Whole hours from 1 to 8784';
   }
   return errors;
@@ -95,7 +99,11 @@ export function toInput(form: DetectorForm, base?: DetectorSpec): DetectorInput 
   const source: DetectorSpec['source'] =
     form.kind === 'preset'
       ? { preset: form.preset, ...entityTag }
-      : { measurement: form.measurement.trim(), fields: fieldList(form.fields).map((field) => ({ field, aggregate: form.aggregate })), ...entityTag };
+      : {
+          measurement: form.measurement.trim(),
+          fields: fieldList(form.fields).map((field) => ({ field, aggregate: form.aggregate })),
+          ...entityTag,
+        };
   return {
     name: form.name.trim(),
     spec: {

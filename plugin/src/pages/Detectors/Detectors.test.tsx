@@ -8,12 +8,20 @@ const explicit = {
   ...detector,
   id: 'disk',
   name: 'disk',
-  spec: { ...detector.spec, source: { measurement: 'disk', fields: [{ field: 'used_percent', aggregate: 'max' as const }] } },
+  spec: {
+    ...detector.spec,
+    source: { measurement: 'disk', fields: [{ field: 'used_percent', aggregate: 'max' as const }] },
+  },
 };
 
 describe('Detectors page', () => {
   it('lists detectors with what they read, and offers a new one to editors', async () => {
-    renderPage(<Detectors />, { route: '/detectors', url: '/detectors', role: 'Editor', answer: routes({ 'GET detectors': [detector, explicit] }) });
+    renderPage(<Detectors />, {
+      route: '/detectors',
+      url: '/detectors',
+      role: 'Editor',
+      answer: routes({ 'GET detectors': [detector, explicit] }),
+    });
     expect(await screen.findByText('cpu (Telegraf preset), every 60 s')).toBeInTheDocument();
     expect(screen.getByText('disk: used_percent, every 60 s')).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'cpu' })).toHaveAttribute('href', '/a/isoscope-anomaly-app/detectors/cpu');
@@ -21,7 +29,12 @@ describe('Detectors page', () => {
   });
 
   it('hides creation from viewers and explains an empty list', async () => {
-    renderPage(<Detectors />, { route: '/detectors', url: '/detectors', role: 'Viewer', answer: routes({ 'GET detectors': [] }) });
+    renderPage(<Detectors />, {
+      route: '/detectors',
+      url: '/detectors',
+      role: 'Viewer',
+      answer: routes({ 'GET detectors': [] }),
+    });
     expect(await screen.findByText('No detectors yet')).toBeInTheDocument();
     expect(screen.queryByRole('link', { name: /New detector/ })).not.toBeInTheDocument();
   });

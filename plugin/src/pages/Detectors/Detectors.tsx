@@ -10,7 +10,8 @@ import { useLoad } from '../../hooks/useLoad';
 /** What a detector reads, in one line: `cpu (preset) every 60 s` or `disk: used_percent, inodes_used`. */
 export function describeSource(d: Detector): string {
   const s = d.spec.source;
-  const what = 'preset' in s ? `${s.preset} (Telegraf preset)` : `${s.measurement}: ${s.fields.map((f) => f.field).join(', ')}`;
+  const what =
+    'preset' in s ? `${s.preset} (Telegraf preset)` : `${s.measurement}: ${s.fields.map((f) => f.field).join(', ')}`;
   return `${what}, every ${d.spec.intervalSeconds} s`;
 }
 
@@ -38,10 +39,18 @@ export function Detectors() {
           getRowId={(d: Detector) => d.id}
           data={detectors.value}
           columns={[
-            { id: 'name', header: 'Name', cell: ({ row }) => <Link to={detectorUrl(row.original.id)}>{row.original.name}</Link> },
+            {
+              id: 'name',
+              header: 'Name',
+              cell: ({ row }) => <Link to={detectorUrl(row.original.id)}>{row.original.name}</Link>,
+            },
             { id: 'source', header: 'Source', cell: ({ row }) => describeSource(row.original) },
             { id: 'promotion', header: 'Promotion', cell: ({ row }) => row.original.spec.schedule.promotion },
-            { id: 'updatedAt', header: 'Updated', cell: ({ row }) => new Date(row.original.updatedAt).toLocaleString() },
+            {
+              id: 'updatedAt',
+              header: 'Updated',
+              cell: ({ row }) => new Date(row.original.updatedAt).toLocaleString(),
+            },
           ]}
         />
       )}

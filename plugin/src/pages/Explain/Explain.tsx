@@ -27,14 +27,18 @@ export function Explain() {
   const entity = params.get('entity') ?? '';
   const time = parseTime(params.get('time'));
   const explanation = useLoad(
-    () => (detector && time !== undefined ? client.explain(detector, entity, new Date(time).toISOString()) : Promise.reject(new Error('no moment'))),
+    () =>
+      detector && time !== undefined
+        ? client.explain(detector, entity, new Date(time).toISOString())
+        : Promise.resolve(undefined),
     [client, detector, entity, time]
   );
   if (!detector || time === undefined) {
     return (
       <PluginPage>
         <Alert title="Which moment?" severity="info">
-          Open this page from an anomaly (the panel, the explorer or a table link): it needs a detector, an entity and a time.
+          Open this page from an anomaly (the panel, the explorer or a table link): it needs a detector, an entity and a
+          time.
         </Alert>
       </PluginPage>
     );
@@ -61,8 +65,9 @@ function ExplanationView({ e, explore, dashboard }: { e: Explanation; explore: s
       <Stack alignItems="center" gap={2} wrap="wrap">
         <Badge color={e.anomaly ? 'red' : 'green'} text={e.anomaly ? 'anomalous' : 'normal'} />
         <Text>
-          Score <strong>{e.score.toFixed(3)}</strong> against threshold {e.threshold.toFixed(3)} · model v{e.modelVersion} · path length{' '}
-          {e.pathLength.toFixed(2)} where a typical training point takes {e.baseline.toFixed(2)}
+          Score <strong>{e.score.toFixed(3)}</strong> against threshold {e.threshold.toFixed(3)} · model v
+          {e.modelVersion} · path length {e.pathLength.toFixed(2)} where a typical training point takes{' '}
+          {e.baseline.toFixed(2)}
         </Text>
         <LinkButton size="sm" variant="secondary" icon="compass" href={explore}>
           Explore
@@ -95,7 +100,8 @@ function ExplanationView({ e, explore, dashboard }: { e: Explanation; explore: s
                 <td>{c.feature}</td>
                 <td>{Number(c.value.toPrecision(5))}</td>
                 <td>
-                  {Number(c.trainingP5.toPrecision(4))} – {Number(c.trainingMedian.toPrecision(4))} – {Number(c.trainingP95.toPrecision(4))}
+                  {Number(c.trainingP5.toPrecision(4))} – {Number(c.trainingMedian.toPrecision(4))} –{' '}
+                  {Number(c.trainingP95.toPrecision(4))}
                 </td>
                 <td>
                   <PercentileBar value={c.percentile} />
@@ -133,8 +139,13 @@ function ExplanationView({ e, explore, dashboard }: { e: Explanation; explore: s
 function PercentileBar({ value }: { value: number }) {
   const outside = value < 0.05 || value > 0.95;
   return (
-    <span aria-label={`percentile ${(value * 100).toFixed(1)}`} style={{ display: 'inline-flex', alignItems: 'center', gap: 6 }}>
-      <span style={{ position: 'relative', width: 120, height: 8, background: 'rgba(128,128,128,0.25)', borderRadius: 4 }}>
+    <span
+      aria-label={`percentile ${(value * 100).toFixed(1)}`}
+      style={{ display: 'inline-flex', alignItems: 'center', gap: 6 }}
+    >
+      <span
+        style={{ position: 'relative', width: 120, height: 8, background: 'rgba(128,128,128,0.25)', borderRadius: 4 }}
+      >
         <span
           style={{
             position: 'absolute',

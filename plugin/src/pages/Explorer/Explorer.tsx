@@ -51,7 +51,10 @@ export function Explorer() {
   // The window ends at the minute, so reloads within a minute ask for the same range.
   const [to] = useState(() => Math.ceil(Date.now() / 60000) * 60000);
   const from = to - hours * 3600 * 1000;
-  const rows = useLoad(() => (detector ? loadScores(client, detector, from, to) : Promise.resolve([])), [client, detector, from, to]);
+  const rows = useLoad(
+    () => (detector ? loadScores(client, detector, from, to) : Promise.resolve([])),
+    [client, detector, from, to]
+  );
 
   return (
     <PluginPage>
@@ -71,9 +74,17 @@ export function Explorer() {
       </InlineFieldRow>
       {(detectors.error || rows.error) && <Alert title="Cannot load scores">{detectors.error ?? rows.error}</Alert>}
       {rows.loading && !rows.value && <LoadingPlaceholder text="Loading scores…" />}
-      {rows.value && rows.value.length === 0 && <Text color="secondary">No scores in this range: train the detector and let it score, or backfill.</Text>}
+      {rows.value && rows.value.length === 0 && (
+        <Text color="secondary">No scores in this range: train the detector and let it score, or backfill.</Text>
+      )}
       {rows.value && rows.value.length > 0 && detector && (
-        <Swimlane rows={rows.value} from={from} to={to} buckets={hours <= 6 ? 36 : 48} onSelect={(c) => navigate(explainUrl(detector, c.entity, c.peakTime))} />
+        <Swimlane
+          rows={rows.value}
+          from={from}
+          to={to}
+          buckets={hours <= 6 ? 36 : 48}
+          onSelect={(c) => navigate(explainUrl(detector, c.entity, c.peakTime))}
+        />
       )}
     </PluginPage>
   );

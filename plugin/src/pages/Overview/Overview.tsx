@@ -61,7 +61,8 @@ function jobBadge(job?: Job) {
   if (!job) {
     return <Badge color="orange" text="never trained" />;
   }
-  const colour = job.state === 'succeeded' ? 'green' : job.state === 'failed' ? 'red' : job.state === 'running' ? 'blue' : 'orange';
+  const colour =
+    job.state === 'succeeded' ? 'green' : job.state === 'failed' ? 'red' : job.state === 'running' ? 'blue' : 'orange';
   return <Badge color={colour} text={`${job.kind} ${job.state}`} />;
 }
 
@@ -78,8 +79,8 @@ export function Overview() {
       {overview.value && (
         <Stack direction="column" gap={3}>
           <Text element="p">
-            {health.length} detector{health.length === 1 ? '' : 's'}, {total} anomalous point{total === 1 ? '' : 's'} in the last 24
-            hours. <Link to={prefixRoute(ROUTES.Explorer)}>Open the anomaly explorer</Link>
+            {health.length} detector{health.length === 1 ? '' : 's'}, {total} anomalous point{total === 1 ? '' : 's'} in
+            the last 24 hours. <Link to={prefixRoute(ROUTES.Explorer)}>Open the anomaly explorer</Link>
           </Text>
           <section aria-label="Detectors">
             <Text element="h3">Detectors</Text>
@@ -87,8 +88,18 @@ export function Overview() {
               getRowId={(h: DetectorHealth) => h.detector.id}
               data={health}
               columns={[
-                { id: 'name', header: 'Detector', cell: ({ row }) => <Link to={detectorUrl(row.original.detector.id)}>{row.original.detector.name}</Link> },
-                { id: 'production', header: 'Models in production', cell: ({ row }) => `${row.original.production} of ${row.original.entities} entities` },
+                {
+                  id: 'name',
+                  header: 'Detector',
+                  cell: ({ row }) => (
+                    <Link to={detectorUrl(row.original.detector.id)}>{row.original.detector.name}</Link>
+                  ),
+                },
+                {
+                  id: 'production',
+                  header: 'Models in production',
+                  cell: ({ row }) => `${row.original.production} of ${row.original.entities} entities`,
+                },
                 { id: 'job', header: 'Last job', cell: ({ row }) => jobBadge(row.original.lastJob) },
                 { id: 'anomalies', header: 'Anomalies (24 h)', cell: ({ row }) => row.original.anomalies.length },
               ]}
@@ -110,7 +121,11 @@ export function Overview() {
                   {
                     id: 'explain',
                     header: '',
-                    cell: ({ row }) => <Link to={explainUrl(row.original.detector, row.original.entity, row.original.at)}>Explain the peak</Link>,
+                    cell: ({ row }) => (
+                      <Link to={explainUrl(row.original.detector, row.original.entity, row.original.at)}>
+                        Explain the peak
+                      </Link>
+                    ),
                   },
                 ]}
               />

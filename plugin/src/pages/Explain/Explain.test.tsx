@@ -1,0 +1,58 @@
+import React from 'react';
+import { screen, within } from '@testing-library/react';
+import { explanation } from '../../test/fixtures';
+import { renderPage, routes } from '../../test/renderPage';
+import { Explain, parseTime } from './Explain';
+
+describe('Explain', () => {
+  it('explains one moment: contributions, values against training, raw series and links', async () => {
+    const { calls } = renderPage(<Explain />, {
+      route: '/explain',
+      url: `/explain?detector=cpu&entity=web-1&time=${Date.parse('2026-03-01T12:00:00Z')}`,
+      answer: routes({ 'GET detectors/cpu/explain': explanation }),
+    });
+    expect(await screen.findByText('anomalous')).toBeInTheDocument();
+    expect(calls[0]!.url).toBe(
+      '/api/datasources/proxy/uid/isoscope/api/detectors/cpu/explain?entity=web-1&time=2026-03-01T12%3A00%3A00.000Z'
+    );
+    const bars = within(screen.getByRole('list', { name: 'Feature contributions' })).getAllByRole('listitem');
+    expect(bars.map((b) => b.getAttribute('aria-label'))).toEqual([
+      'usage_user 70%',
+      'usage_system 25%',
+      'usage_iowait 5%',
+    ]);
+    expect(screen.getByLabelText('percentile 99.9')).toBeInTheDocument();
+    expect(screen.getByRole('img', { name: 'usage_user around the anomaly' })).toBeInTheDocument();
+    const explore = screen.getByRole('link', { name: /Explore/ }).getAttribute('href')!;
+    const panes = JSON.parse(new URLSearchParams(explore.split('?')[1]).get('panes')!);
+    expect(panes.a.queries.map((q: { return: string; entity: string }) => [q.return, q.entity])).toEqual([
+      ['features', 'web-1'],
+      ['score', 'web-1'],
+    ]);
+    expect(screen.getByRole('link', { name: /Host dashboard/ })).toHaveAttribute(
+      'href',
+      `/d/isoscope-host-drilldown?var-host=web-1&from=${Date.parse('2026-03-01T11:00:00Z')}&to=${Date.parse('2026-03-01T13:00:00Z')}`
+    );
+  });
+
+  it('says what it needs when opened without a moment', () => {
+    renderPage(<Explain />, { route: '/explain', url: '/explain', answer: () => undefined });
+    expect(screen.getByText(/it needs a detector, an entity and a time/)).toBeInTheDocument();
+  });
+
+  it("shows the service's reason when there is nothing to explain", async () => {
+    renderPage(<Explain />, {
+      route: '/explain',
+      url: '/explain?detector=cpu&entity=web-9&time=2026-03-01T12:00:00Z',
+      answer: () => ({ status: 404, data: { message: "no production model for 'web-9'" } }),
+    });
+    expect(await screen.findByText("no production model for 'web-9'")).toBeInTheDocument();
+  });
+
+  it('reads times as epoch milliseconds or ISO dates', () => {
+    expect(parseTime('1772366400000')).toBe(1772366400000);
+    expect(parseTime('2026-03-01T12:00:00Z')).toBe(Date.parse('2026-03-01T12:00:00Z'));
+    expect(parseTime('soon')).toBeUndefined();
+    expect(parseTime(null)).toBeUndefined();
+  });
+});

@@ -1,0 +1,47 @@
+import React from 'react';
+import { screen, within } from '@testing-library/react';
+import { detector, job, version } from '../../test/fixtures';
+import { renderPage, routes } from '../../test/renderPage';
+import { Overview } from './Overview';
+
+const anomaly = (entity: string, score: number, time: string) => ({
+  time,
+  entity,
+  score,
+  severity: 'high',
+  modelVersion: 2,
+});
+
+describe('Overview', () => {
+  it('shows detector health, the day’s anomalies and the most anomalous entities with drill-down links', async () => {
+    const { calls } = renderPage(<Overview />, {
+      route: '/overview',
+      url: '/overview',
+      role: 'Viewer',
+      answer: routes({
+        'GET detectors': [detector],
+        'GET detectors/cpu/models': [version(2, 'production'), version(1, 'candidate', 'web-2')],
+        'GET detectors/cpu/jobs': [job('failed', 0.5)],
+        'GET detectors/cpu/anomalies': [
+          anomaly('web-1', 0.7, '2026-03-01T10:00:00.000Z'),
+          anomaly('web-1', 0.9, '2026-03-01T11:00:00.000Z'),
+          anomaly('web-2', 0.95, '2026-03-01T12:00:00.000Z'),
+        ],
+      }),
+    });
+    expect(await screen.findByText(/1 detector, 3 anomalous points in the last 24/)).toBeInTheDocument();
+    const detectors = screen.getByRole('region', { name: 'Detectors' });
+    expect(within(detectors).getByText('1 of 2 entities')).toBeInTheDocument();
+    expect(within(detectors).getByText('training failed')).toBeInTheDocument();
+    const top = screen.getByRole('region', { name: 'Most anomalous entities' });
+    const rows = within(top).getAllByRole('row').slice(1);
+    expect(within(rows[0]!).getByText('web-1')).toBeInTheDocument();
+    expect(within(rows[0]!).getByRole('link', { name: 'Explain the peak' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/explain?detector=cpu&entity=web-1&time=2026-03-01T11%3A00%3A00.000Z'
+    );
+    const anomaliesCall = calls.find((c) => c.url.includes('/anomalies'))!;
+    const params = new URLSearchParams(anomaliesCall.url.split('?')[1]);
+    expect(Date.parse(params.get('to')!) - Date.parse(params.get('from')!)).toBe(24 * 3600 * 1000);
+  });
+});
