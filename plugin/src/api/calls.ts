@@ -20,6 +20,7 @@ export const EVERY_CALL: Record<string, (c: IsoscopeClient) => Promise<unknown>>
   preview: (c) => Promise.all([c.preview({ id: 'cpu' }), c.preview({ spec: { source: { preset: 'cpu' } } as never })]),
   presets: (c) => c.presets(),
   train: (c) => c.train('cpu'),
+  backfill: (c) => c.backfill('cpu', { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' }),
   jobs: (c) => c.jobs('cpu'),
   job: (c) => c.job('j1'),
   cancelJob: (c) => c.cancelJob('j1'),

@@ -116,6 +116,10 @@ export class IsoscopeClient {
   train(id: string, options: { promote?: boolean } = {}): Promise<Job> {
     return this.request('POST', `detectors/${encodeURIComponent(id)}/train`, { body: options });
   }
+  /** Scores a past range with the production models and writes the results, as a job. */
+  backfill(id: string, range: { from: string; to: string }): Promise<Job> {
+    return this.request('POST', `detectors/${encodeURIComponent(id)}/backfill`, { body: range });
+  }
   jobs(id: string): Promise<Job[]> {
     return this.request('GET', `detectors/${encodeURIComponent(id)}/jobs`);
   }

@@ -152,3 +152,17 @@ describe('DetectorDetail', () => {
     expect(screen.getByText('first model')).toBeInTheDocument();
   });
 });
+
+describe('DetectorDetail backfill', () => {
+  it('scores a past range as a job, for editors', async () => {
+    const { calls } = open('Editor', {
+      'POST detectors/cpu/backfill': () => ({ status: 202, data: { ...job('queued', 0), kind: 'backfill' } }),
+    });
+    fireEvent.click(await screen.findByRole('tab', { name: 'Training runs' }));
+    fireEvent.click(screen.getByRole('radio', { name: '2 d' }));
+    fireEvent.click(screen.getByRole('button', { name: /Backfill/ }));
+    await waitFor(() => expect(calls.some((c) => c.url.endsWith('/backfill'))).toBe(true));
+    const { from, to } = calls.find((c) => c.url.endsWith('/backfill'))!.data as { from: string; to: string };
+    expect(Date.parse(to) - Date.parse(from)).toBe(48 * 3600_000);
+  });
+});

@@ -8,6 +8,7 @@ import {
   ConfirmModal,
   LinkButton,
   LoadingPlaceholder,
+  RadioButtonGroup,
   Stack,
   Tab,
   TabsBar,
@@ -158,7 +159,12 @@ export function DetectorDetail() {
           <TrainingTab
             jobs={jobs.value ?? []}
             canEdit={canEdit}
-            onCancel={(j) => act(() => client.cancelJob(j.id), 'Training cancelled')}
+            onCancel={(j) => act(() => client.cancelJob(j.id), `${j.kind} cancelled`)}
+            onBackfill={(hours) => {
+              const to = Date.now();
+              const range = { from: new Date(to - hours * 3600_000).toISOString(), to: new Date(to).toISOString() };
+              return act(() => client.backfill(id, range), `Scoring the last ${hours} hours`);
+            }}
           />
         )}
         {tab === 'drift' && (
@@ -338,10 +344,32 @@ function ModelsTab(props: {
   );
 }
 
-function TrainingTab({ jobs, canEdit, onCancel }: { jobs: Job[]; canEdit: boolean; onCancel: (j: Job) => void }) {
-  if (jobs.length === 0) {
-    return <Text color="secondary">No training runs yet.</Text>;
-  }
+const BACKFILL_HOURS = [6, 24, 48, 168].map((h) => ({ value: h, label: h < 48 ? `${h} h` : `${h / 24} d` }));
+
+function TrainingTab(props: {
+  jobs: Job[];
+  canEdit: boolean;
+  onCancel: (j: Job) => void;
+  onBackfill: (hours: number) => void;
+}) {
+  const [hours, setHours] = useState(24);
+  return (
+    <Stack direction="column" gap={2}>
+      {props.canEdit && (
+        <Stack alignItems="center" gap={1}>
+          <Text>Score past data with the production models:</Text>
+          <RadioButtonGroup options={BACKFILL_HOURS} value={hours} onChange={setHours} size="sm" />
+          <Button size="sm" variant="secondary" icon="history-alt" onClick={() => props.onBackfill(hours)}>
+            Backfill
+          </Button>
+        </Stack>
+      )}
+      {props.jobs.length === 0 ? <Text color="secondary">No training runs yet.</Text> : <JobsTable {...props} />}
+    </Stack>
+  );
+}
+
+function JobsTable({ jobs, canEdit, onCancel }: { jobs: Job[]; canEdit: boolean; onCancel: (j: Job) => void }) {
   return (
     <table className="filter-table" aria-label="Training runs">
       <thead>
