@@ -18,6 +18,7 @@ import type {
   Stage,
   StageChange,
   VariableFind,
+  VariableValue,
 } from './types';
 
 export interface TelegrafPreset {
@@ -81,7 +82,7 @@ export class IsoscopeClient {
   query(range: { from: string; to: string }, targets: GrafanaTarget[]): Promise<GrafanaQueryResponse> {
     return this.request('POST', 'grafana/query', { body: { range, targets } });
   }
-  variables(find: VariableFind, detector?: string): Promise<string[]> {
+  variables(find: VariableFind, detector?: string): Promise<VariableValue[]> {
     return this.request('POST', 'grafana/variables', { body: detector ? { find, detector } : { find } });
   }
   annotations(range: { from: string; to: string }, detector?: string, entity?: string): Promise<GrafanaAnnotation[]> {

@@ -25,3 +25,4 @@ export type Frame = Static<typeof S.Frame>;
 export type QueryReturn = GrafanaTarget['return'];
 export type Severity = NonNullable<Static<typeof S.RangeQuery>['minSeverity']>;
 export type VariableFind = Static<typeof S.GrafanaVariableRequest>['find'];
+export type VariableValue = Static<typeof S.GrafanaVariableValue>;

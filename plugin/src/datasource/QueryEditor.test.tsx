@@ -4,6 +4,7 @@ import type { DataSourceInstanceSettings } from '@grafana/data';
 import { fakeBackend } from '../test/fakeBackend';
 import { choose } from '../test/select';
 import { fakeTemplates } from '../test/fakeTemplates';
+import { values } from '../test/values';
 import { IsoscopeDataSource } from './datasource';
 import { QueryEditor } from './QueryEditor';
 import type { IsoscopeDataSourceOptions, IsoscopeQuery } from './types';
@@ -20,7 +21,7 @@ function setup(query: Partial<IsoscopeQuery>) {
   fakeTemplates({ host: 'web-1' });
   const calls = fakeBackend((c) => {
     const find = (c.data as { find?: string }).find;
-    return { data: find === 'detectors' ? ['cpu', 'mem'] : ['web-1', 'web-2'] };
+    return { data: find === 'detectors' ? values('cpu', 'mem') : values('web-1', 'web-2') };
   });
   const onChange = jest.fn();
   const onRunQuery = jest.fn();

@@ -3,6 +3,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 import type { DataSourceInstanceSettings } from '@grafana/data';
 import { fakeBackend } from '../test/fakeBackend';
 import { fakeTemplates } from '../test/fakeTemplates';
+import { values } from '../test/values';
 import { choose } from '../test/select';
 import { IsoscopeDataSource } from './datasource';
 import type { IsoscopeDataSourceOptions } from './types';
@@ -19,7 +20,7 @@ const ds = () =>
 describe('VariableQueryEditor', () => {
   beforeEach(() => {
     fakeTemplates({});
-    fakeBackend(() => ({ data: ['cpu', 'mem'] }));
+    fakeBackend(() => ({ data: values('cpu', 'mem') }));
   });
 
   it('builds entity queries for a detector, with a readable definition', async () => {

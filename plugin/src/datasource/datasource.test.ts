@@ -2,6 +2,7 @@ import { dateTime, type DataQueryRequest, type DataSourceInstanceSettings } from
 import { firstValueFrom } from 'rxjs';
 import { fakeBackend } from '../test/fakeBackend';
 import { fakeTemplates } from '../test/fakeTemplates';
+import { values } from '../test/values';
 import { IsoscopeDataSource, formatEntity, versionMismatch } from './datasource';
 import { migrateQuery, migrateVariableQuery, type IsoscopeDataSourceOptions, type IsoscopeQuery } from './types';
 
@@ -144,11 +145,14 @@ describe('IsoscopeDataSource variables', () => {
   it('lists detectors, and entities of a detector given by a variable', async () => {
     fakeTemplates({ det: 'mem' });
     const calls = fakeBackend((c) => ({
-      data: (c.data as { find: string }).find === 'detectors' ? ['cpu', 'mem'] : ['web-1'],
+      data:
+        (c.data as { find: string }).find === 'detectors'
+          ? [{ text: 'CPU', value: 'cpu' }, ...values('mem')]
+          : values('web-1'),
     }));
     const ds = datasource();
     expect(await ds.metricFindQuery({ find: 'detectors' })).toEqual([
-      { text: 'cpu', value: 'cpu' },
+      { text: 'CPU', value: 'cpu' },
       { text: 'mem', value: 'mem' },
     ]);
     expect(await ds.metricFindQuery('entities($det)')).toEqual([{ text: 'web-1', value: 'web-1' }]);

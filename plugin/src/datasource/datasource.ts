@@ -110,8 +110,7 @@ export class IsoscopeDataSource extends DataSourceApi<IsoscopeQuery, IsoscopeDat
   ): Promise<MetricFindValue[]> {
     const q = migrateVariableQuery(query);
     const detector = q.detector ? getTemplateSrv().replace(q.detector, options?.scopedVars) : undefined;
-    const values = await this.client.variables(q.find, detector);
-    return values.map((text) => ({ text, value: text }));
+    return this.client.variables(q.find, detector);
   }
 
   async testDatasource(): Promise<TestDataSourceResponse> {

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { SelectableValue } from '@grafana/data';
 import { getTemplateSrv } from '@grafana/runtime';
 import { toIsoscopeError, type IsoscopeClient } from '../api/client';
-import type { VariableFind } from '../api/types';
+import type { VariableFind, VariableValue } from '../api/types';
 
 /** A variable list from the service plus the dashboard's template variables, for the editors' selects. */
 export function useVariableOptions(
@@ -10,7 +10,7 @@ export function useVariableOptions(
   find: VariableFind,
   detector?: string
 ): { options: Array<SelectableValue<string>>; error?: string; loading: boolean } {
-  const [state, setState] = useState<{ values: string[]; error?: string; loading: boolean }>({
+  const [state, setState] = useState<{ values: VariableValue[]; error?: string; loading: boolean }>({
     values: [],
     loading: true,
   });
@@ -36,7 +36,7 @@ export function useVariableOptions(
     .getVariables()
     .map((v) => ({ label: `$${v.name}`, value: `$${v.name}`, description: 'Template variable' }));
   return {
-    options: [...state.values.map((v) => ({ label: v, value: v })), ...variables].filter(
+    options: [...state.values.map((v) => ({ label: v.text, value: v.value })), ...variables].filter(
       (o, i, all) => all.findIndex((x) => x.value === o.value) === i
     ),
     error: state.error,

@@ -13,6 +13,7 @@ import {
   GrafanaQueryRequest,
   GrafanaQueryResponse,
   GrafanaVariableRequest,
+  GrafanaVariableValue,
   type DetectorSpec,
   type Frame,
   type GrafanaTarget,
@@ -261,7 +262,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['grafana'],
         body: GrafanaVariableRequest,
         response: {
-          200: Type.Array(Type.Object({ text: Type.String(), value: Type.String() })),
+          200: Type.Array(GrafanaVariableValue),
           ...ErrorResponses,
         },
       },

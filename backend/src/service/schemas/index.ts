@@ -417,6 +417,9 @@ export const GrafanaVariableRequest = Type.Object({
   detector: Type.Optional(Type.String()),
 });
 
+/** A value for a Grafana template variable: what to show and what to put in the query. */
+export const GrafanaVariableValue = Type.Object({ text: Type.String(), value: Type.String() });
+
 export const GrafanaAnnotationRequest = Type.Object({
   range: GrafanaRange,
   detector: Type.Optional(Type.String()),

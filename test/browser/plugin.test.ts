@@ -1,0 +1,195 @@
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { generateWorkload } from '../../backend/src/demo/workload.js';
+import { telegrafLines } from '../../backend/src/demo/telegraf.js';
+import type { InfluxV1Client } from '../../backend/src/io/influx/index.js';
+import { startTestInflux, type TestInflux } from '../support/influx.js';
+import { TOKENS, testApp } from '../support/service.js';
+import { buildHarness, startHarness, type Harness } from './harness/server.js';
+
+const OUT = 'test/browser/out';
+const MINUTE = 60_000;
+
+/**
+ * The Grafana plugin in a real browser (Debian's Chromium), against the real service and a real
+ * influxd holding three hosts' Telegraf metrics with incidents. Grafana's server cannot run here:
+ * the harness page mounts the plugin with the real @grafana/* packages, and its server stands in
+ * for Grafana's data source proxy (the routes of the plugin.json, the token added server-side).
+ */
+describe('the plugin in Chromium, with a stand-in for Grafana’s server', () => {
+  let influx: TestInflux;
+  let db: InfluxV1Client;
+  let app: FastifyInstance;
+  let harness: Harness;
+  let browser: Browser;
+  let page: Page;
+  // The service's clock: at the end of the training week while training, then the present.
+  let now = 0;
+  // Uncaught errors in the page: a crash leaves a blank page, so each is reported with its stack.
+  const pageErrors: string[] = [];
+  const w = generateWorkload({ hosts: 3, seed: 7 });
+  const end = Math.floor(Date.now() / MINUTE) * MINUTE;
+  w.startMs = end - w.minutes * w.stepMs;
+  const trainEnd = w.startMs + w.trainMinutes * w.stepMs;
+
+  const shot = (name: string) => page.screenshot({ path: `${OUT}/plugin-${name}.png`, fullPage: true });
+  const api = async <T>(path: string): Promise<T> => {
+    const response = await app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${TOKENS.admin}` } });
+    return response.json() as T;
+  };
+
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    buildHarness();
+    influx = await startTestInflux();
+    db = await influx.client();
+    for (const batch of telegrafLines(w)) {
+      await db.write(batch);
+    }
+    now = trainEnd;
+    app = await testApp(influx.server.url, db.database, {}, () => now);
+    const serviceUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    harness = await startHarness({ serviceUrl, token: TOKENS.admin });
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (e) => pageErrors.push(e.stack ?? e.message));
+  }, 240_000);
+
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await harness?.close();
+    await app?.close();
+    await influx?.server.stop();
+  });
+
+  it('creates a detector from a Telegraf preset with a live preview', async () => {
+    await page.goto(`${harness.url}/a/isoscope-anomaly-app/detectors/new`);
+    await page.getByLabel(/^Name/).fill('cpu hosts');
+    await page.getByRole('button', { name: 'Preview data' }).click();
+    await page.getByRole('img', { name: 'web-1 usage_user' }).waitFor();
+    await shot('detector-editor');
+    await page.getByRole('button', { name: 'Create detector' }).click();
+    await page.waitForURL(/\/detectors\/cpu-hosts$/);
+    await page.waitForTimeout(3000);
+    await shot('detector');
+    await page.getByRole('heading', { name: 'cpu hosts' }).waitFor();
+  });
+
+  it('trains with progress and promotes each host’s first version with a reason', async () => {
+    await page.getByRole('button', { name: 'Train' }).click();
+    await page.getByRole('cell', { name: 'succeeded' }).waitFor({ timeout: 120_000 });
+    await shot('training');
+    await page.getByRole('tab', { name: 'Model versions' }).click();
+    for (const host of ['db-1', 'web-1', 'web-2']) {
+      const section = page.getByRole('region', { name: `Models of ${host}` });
+      await section.getByRole('button', { name: 'Promote' }).click();
+      await page.getByLabel(/^Reason/).fill(`first model of ${host}`);
+      await page.getByRole('button', { name: 'Move to production' }).click();
+      await section.getByText('production').waitFor();
+    }
+    await shot('models');
+    const versions = await api<Array<{ entity: string; stage: string }>>('/api/v1/detectors/cpu-hosts/models');
+    expect(versions.map((v) => `${v.entity} ${v.stage}`).sort()).toEqual(['db-1 production', 'web-1 production', 'web-2 production']);
+  });
+
+  it('promotes a second version and rolls it back', async () => {
+    await page.getByRole('button', { name: 'Train' }).click();
+    await page.getByRole('tab', { name: 'Training runs' }).click();
+    await page.getByRole('cell', { name: 'succeeded' }).nth(1).waitFor({ timeout: 120_000 });
+    await page.getByRole('tab', { name: 'Model versions' }).click();
+    const web1 = page.getByRole('region', { name: 'Models of web-1' });
+    await web1.getByRole('row', { name: /^v2/ }).getByRole('button', { name: 'Promote' }).click();
+    await page.getByLabel(/^Reason/).fill('try the retrained model');
+    await page.getByRole('button', { name: 'Move to production' }).click();
+    await web1.getByRole('row', { name: /^v2/ }).getByText('production').waitFor();
+    await web1.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByLabel(/^Reason/).fill('v2 pages too often');
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
+    await web1.getByRole('row', { name: /^v1/ }).getByText('production').waitFor();
+    await page.getByRole('tab', { name: 'Stage history' }).click();
+    await page.getByText('v2 pages too often').waitFor();
+    await shot('history');
+  });
+
+  it('backfills the incident days and shows anomalies on the panel; a click explains one', async () => {
+    now = Date.now();
+    await page.getByRole('tab', { name: 'Training runs' }).click();
+    await page.getByRole('radio', { name: '2 d' }).click();
+    await page.getByRole('button', { name: 'Backfill' }).click();
+    await page.getByRole('row', { name: /backfill succeeded/ }).waitFor({ timeout: 120_000 });
+
+    const anomalies = await api<Array<{ entity: string }>>(
+      `/api/v1/detectors/cpu-hosts/anomalies?from=${new Date(trainEnd).toISOString()}&to=${new Date(end).toISOString()}`
+    );
+    expect(anomalies.length).toBeGreaterThan(0);
+    const counts = new Map<string, number>();
+    for (const a of anomalies) counts.set(a.entity, (counts.get(a.entity) ?? 0) + 1);
+    const host = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+
+    await page.goto(`${harness.url}/harness/panel?detector=cpu-hosts&entity=${host}&from=${trainEnd}&to=${end}`);
+    const chips = page.getByRole('button', { name: /low|medium|high|critical/ });
+    await chips.first().waitFor();
+    expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(2);
+    // The hover line: score and severity under the cursor.
+    const box = (await page.locator('.u-over').first().boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.getByTestId('isoscope-hover-score').first().waitFor();
+    await shot('panel');
+
+    await chips.last().click();
+    await page.waitForURL(/\/a\/isoscope-anomaly-app\/explain\?detector=cpu-hosts/);
+    await page.getByRole('list', { name: 'Feature contributions' }).waitFor();
+    const bars = await page.getByRole('list', { name: 'Feature contributions' }).getByRole('listitem').count();
+    expect(bars).toBeGreaterThan(0);
+    await page.getByRole('img', { name: /around the anomaly/ }).first().waitFor();
+    await shot('explain');
+  });
+
+  it('shows the overview and the explorer swimlane with the day’s anomalies', async () => {
+    await page.goto(`${harness.url}/a/isoscope-anomaly-app/overview`);
+    await page.getByRole('region', { name: 'Most anomalous entities' }).getByRole('link', { name: 'Explain the peak' }).first().waitFor();
+    await shot('overview');
+    await page.goto(`${harness.url}/a/isoscope-anomaly-app/explorer`);
+    await page.getByRole('radio', { name: '7 days' }).click();
+    const anomalous = page.getByRole('gridcell', { name: /anomalous$/ });
+    await anomalous.first().waitFor();
+    await shot('explorer');
+    await anomalous.first().click();
+    await page.waitForURL(/\/explain\?/);
+  });
+
+  it('builds a query in the query editor from the live detector list', async () => {
+    await page.goto(`${harness.url}/harness/query-editor`);
+    await page.locator('#isoscope-detector').click();
+    await page.getByRole('option', { name: 'cpu hosts' }).click();
+    await page.getByRole('radio', { name: 'Anomalies' }).click();
+    await page.getByTestId('query').filter({ hasText: '"return":"anomalies"' }).waitFor();
+    expect(JSON.parse(await page.getByTestId('query').innerText())).toEqual({ refId: 'A', detector: 'cpu-hosts', entity: '', return: 'anomalies' });
+    await shot('query-editor');
+  });
+
+  it('keeps viewers to reading: actions hidden in the page, writes refused by the proxy route', async () => {
+    await page.goto(`${harness.url}/a/isoscope-anomaly-app/detectors/cpu-hosts?role=Viewer`);
+    await page.getByRole('region', { name: 'Models of web-1' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Promote' }).count()).toBe(0);
+    const status = await page.evaluate(async () => {
+      const r = await fetch('/api/datasources/proxy/uid/isoscope/api/detectors/cpu-hosts/train', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-grafana-org-role': 'Viewer' },
+        body: '{}',
+      });
+      return r.status;
+    });
+    expect(status).toBe(403);
+    expect(harness.log).toContainEqual({ method: 'POST', path: 'api/detectors/cpu-hosts/train', status: 403 });
+  });
+});
