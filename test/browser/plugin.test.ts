@@ -106,15 +106,18 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await page.getByRole('tab', { name: 'Training runs' }).click();
     await page.getByRole('cell', { name: 'succeeded' }).nth(1).waitFor({ timeout: 120_000 });
     await page.getByRole('tab', { name: 'Model versions' }).click();
+    // Versions are numbered per detector: web-1 has its first and its newest, newest on top.
     const web1 = page.getByRole('region', { name: 'Models of web-1' });
-    await web1.getByRole('row', { name: /^v2/ }).getByRole('button', { name: 'Promote' }).click();
+    const [newest, first] = [web1.getByRole('row').nth(1), web1.getByRole('row').nth(2)];
+    await newest.getByRole('button', { name: 'Promote' }).click();
     await page.getByLabel(/^Reason/).fill('try the retrained model');
     await page.getByRole('button', { name: 'Move to production' }).click();
-    await web1.getByRole('row', { name: /^v2/ }).getByText('production').waitFor();
+    await newest.getByText('production').waitFor();
     await web1.getByRole('button', { name: 'Roll back' }).click();
     await page.getByLabel(/^Reason/).fill('v2 pages too often');
     await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
-    await web1.getByRole('row', { name: /^v1/ }).getByText('production').waitFor();
+    await first.getByText('production').waitFor();
+    expect(await newest.getByText('production').count()).toBe(0);
     await page.getByRole('tab', { name: 'Stage history' }).click();
     await page.getByText('v2 pages too often').waitFor();
     await shot('history');
