@@ -1,45 +1,16 @@
 import { Value } from 'typebox/value';
 import { TELEGRAF_PRESETS } from '../../backend/src/io/influx/index.js';
 import { GrafanaTarget } from '../../backend/src/service/schemas/index.js';
-import { listFiles, readJson, readYaml } from '../support/repo';
+import {
+  allPanels,
+  dashboards,
+  dataSourceUids,
+  type Dashboard,
+  type DataSourceRef,
+  type Target,
+} from '../support/grafana';
+import { readYaml } from '../support/repo';
 
-interface DataSourceRef {
-  type?: string;
-  uid?: string;
-}
-interface Target {
-  refId: string;
-  datasource?: DataSourceRef;
-  query?: string;
-  rawQuery?: boolean;
-  [key: string]: unknown;
-}
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  datasource?: DataSourceRef;
-  targets?: Target[];
-  panels?: Panel[];
-}
-interface Dashboard {
-  uid: string;
-  title: string;
-  panels: Panel[];
-  annotations: { list: { datasource: DataSourceRef; target?: Target }[] };
-  templating: { list: { name: string; datasource?: DataSourceRef; query?: unknown }[] };
-}
-
-const provisionedDataSources = readYaml<{ datasources: { uid: string; type: string; jsonData?: object }[] }>(
-  'provisioning/datasources/datasources.yaml',
-).datasources;
-const dataSourceUids = new Map(provisionedDataSources.map((d) => [d.uid, d.type]));
-const dashboardFiles = listFiles('dashboards', (f) => f.endsWith('.json'));
-const dashboards = dashboardFiles.map((file) => ({ file, json: readJson<Dashboard>(file) }));
-
-function allPanels(panels: Panel[]): Panel[] {
-  return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
-}
 function allTargets(d: Dashboard): { where: string; ds: DataSourceRef | undefined; target: Target }[] {
   const fromPanels = allPanels(d.panels).flatMap((p) =>
     (p.targets ?? []).map((target) => ({
