@@ -4,7 +4,16 @@ import prettier from 'eslint-config-prettier';
 
 // plugin/ lints with Grafana's own config (plugin/eslint.config.mjs, `npm run lint -w plugin`).
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/coverage/**', 'plugin/**', '**/*.cjs'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/coverage/**',
+      'plugin/**',
+      'test/browser/out/**',
+      '**/*.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -35,7 +35,11 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
 
   const shot = (name: string) => page.screenshot({ path: `${OUT}/plugin-${name}.png`, fullPage: true });
   const api = async <T>(path: string): Promise<T> => {
-    const response = await app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${TOKENS.admin}` } });
+    const response = await app.inject({
+      method: 'GET',
+      url: path,
+      headers: { authorization: `Bearer ${TOKENS.admin}` },
+    });
     return response.json() as T;
   };
 
@@ -53,7 +57,13 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     harness = await startHarness({ serviceUrl, token: TOKENS.admin });
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(20_000);
@@ -97,8 +107,14 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
       await section.getByText('production').waitFor();
     }
     await shot('models');
-    const versions = await api<Array<{ entity: string; stage: string }>>('/api/v1/detectors/cpu-hosts/models');
-    expect(versions.map((v) => `${v.entity} ${v.stage}`).sort()).toEqual(['db-1 production', 'web-1 production', 'web-2 production']);
+    const versions = await api<Array<{ entity: string; stage: string }>>(
+      '/api/v1/detectors/cpu-hosts/models',
+    );
+    expect(versions.map((v) => `${v.entity} ${v.stage}`).sort()).toEqual([
+      'db-1 production',
+      'web-1 production',
+      'web-2 production',
+    ]);
   });
 
   it('promotes a second version and rolls it back', async () => {
@@ -131,14 +147,16 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await page.getByRole('row', { name: /backfill succeeded/ }).waitFor({ timeout: 120_000 });
 
     const anomalies = await api<Array<{ entity: string }>>(
-      `/api/v1/detectors/cpu-hosts/anomalies?from=${new Date(trainEnd).toISOString()}&to=${new Date(end).toISOString()}`
+      `/api/v1/detectors/cpu-hosts/anomalies?from=${new Date(trainEnd).toISOString()}&to=${new Date(end).toISOString()}`,
     );
     expect(anomalies.length).toBeGreaterThan(0);
     const counts = new Map<string, number>();
     for (const a of anomalies) counts.set(a.entity, (counts.get(a.entity) ?? 0) + 1);
     const host = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
 
-    await page.goto(`${harness.url}/harness/panel?detector=cpu-hosts&entity=${host}&from=${trainEnd}&to=${end}`);
+    await page.goto(
+      `${harness.url}/harness/panel?detector=cpu-hosts&entity=${host}&from=${trainEnd}&to=${end}`,
+    );
     const chips = page.getByRole('button', { name: /low|medium|high|critical/ });
     await chips.first().waitFor();
     expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(2);
@@ -151,15 +169,25 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await chips.last().click();
     await page.waitForURL(/\/a\/isoscope-anomaly-app\/explain\?detector=cpu-hosts/);
     await page.getByRole('list', { name: 'Feature contributions' }).waitFor();
-    const bars = await page.getByRole('list', { name: 'Feature contributions' }).getByRole('listitem').count();
+    const bars = await page
+      .getByRole('list', { name: 'Feature contributions' })
+      .getByRole('listitem')
+      .count();
     expect(bars).toBeGreaterThan(0);
-    await page.getByRole('img', { name: /around the anomaly/ }).first().waitFor();
+    await page
+      .getByRole('img', { name: /around the anomaly/ })
+      .first()
+      .waitFor();
     await shot('explain');
   });
 
   it('shows the overview and the explorer swimlane with the day’s anomalies', async () => {
     await page.goto(`${harness.url}/a/isoscope-anomaly-app/overview`);
-    await page.getByRole('region', { name: 'Most anomalous entities' }).getByRole('link', { name: 'Explain the peak' }).first().waitFor();
+    await page
+      .getByRole('region', { name: 'Most anomalous entities' })
+      .getByRole('link', { name: 'Explain the peak' })
+      .first()
+      .waitFor();
     await shot('overview');
     await page.goto(`${harness.url}/a/isoscope-anomaly-app/explorer`);
     await page.getByRole('radio', { name: '7 days' }).click();
@@ -176,7 +204,12 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await page.getByRole('option', { name: 'cpu hosts' }).click();
     await page.getByRole('radio', { name: 'Anomalies' }).click();
     await page.getByTestId('query').filter({ hasText: '"return":"anomalies"' }).waitFor();
-    expect(JSON.parse(await page.getByTestId('query').innerText())).toEqual({ refId: 'A', detector: 'cpu-hosts', entity: '', return: 'anomalies' });
+    expect(JSON.parse(await page.getByTestId('query').innerText())).toEqual({
+      refId: 'A',
+      detector: 'cpu-hosts',
+      entity: '',
+      return: 'anomalies',
+    });
     await shot('query-editor');
   });
 
@@ -193,6 +226,10 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
       return r.status;
     });
     expect(status).toBe(403);
-    expect(harness.log).toContainEqual({ method: 'POST', path: 'api/detectors/cpu-hosts/train', status: 403 });
+    expect(harness.log).toContainEqual({
+      method: 'POST',
+      path: 'api/detectors/cpu-hosts/train',
+      status: 403,
+    });
   });
 });

@@ -1,7 +1,8 @@
 import React, { useMemo, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { css } from '@emotion/css';
-import { dateTimeFormat, type GrafanaTheme2, type PanelProps, type TimeZone } from '@grafana/data';
+import { dateTimeFormat, type GrafanaTheme2, type PanelProps } from '@grafana/data';
+import type { TimeZone } from '@grafana/schema';
 import { PanelDataErrorView, locationService } from '@grafana/runtime';
 import { UPlotChart, useStyles2, useTheme2 } from '@grafana/ui';
 import { explainUrl } from '../constants';

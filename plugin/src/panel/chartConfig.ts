@@ -1,12 +1,13 @@
 import type uPlot from 'uplot';
+import { colorManipulator, formattedValueToString, getValueFormat, type GrafanaTheme2 } from '@grafana/data';
 import {
-  colorManipulator,
-  formattedValueToString,
-  getValueFormat,
-  type GrafanaTheme2,
+  AxisPlacement,
+  GraphDrawStyle,
+  ScaleDirection,
+  ScaleOrientation,
+  VisibilityMode,
   type TimeZone,
-} from '@grafana/data';
-import { AxisPlacement, GraphDrawStyle, ScaleDirection, ScaleOrientation, VisibilityMode } from '@grafana/schema';
+} from '@grafana/schema';
 import { UPlotConfigBuilder } from '@grafana/ui';
 import type { MetricSeries, Severity, Stretch } from './transforms';
 

@@ -35,7 +35,7 @@ export function harnessBackendSrv(role: () => string): BackendSrv {
           url: response.url,
           config: options,
         };
-      })()
+      })(),
     );
   const unsupported = () => Promise.reject(new Error('the harness only implements fetch'));
   return {

@@ -75,7 +75,10 @@ function PanelPage() {
   const entity = search.get('entity') ?? '';
   const from = Number(search.get('from') ?? Date.now() - 6 * 3600_000);
   const to = Number(search.get('to') ?? Date.now());
-  const timeRange = useMemo(() => ({ from: dateTime(from), to: dateTime(to), raw: { from: dateTime(from), to: dateTime(to) } }), [from, to]);
+  const timeRange = useMemo(
+    () => ({ from: dateTime(from), to: dateTime(to), raw: { from: dateTime(from), to: dateTime(to) } }),
+    [from, to],
+  );
   const [data, setData] = useState<PanelData>({ series: [], state: LoadingState.Loading, timeRange });
   useEffect(() => {
     const targets: IsoscopeQuery[] = (['features', 'expected', 'score'] as const).map((r, i) => ({
@@ -86,11 +89,21 @@ function PanelPage() {
     }));
     datasource
       .query({ targets, range: timeRange, scopedVars: {} } as unknown as DataQueryRequest<IsoscopeQuery>)
-      .then((r) => setData({ series: r.data, state: r.errors?.length ? LoadingState.Error : LoadingState.Done, timeRange, errors: r.errors }));
+      .then((r) =>
+        setData({
+          series: r.data,
+          state: r.errors?.length ? LoadingState.Error : LoadingState.Done,
+          timeRange,
+          errors: r.errors,
+        }),
+      );
   }, [detector, entity, timeRange]);
   const Panel = panelPlugin.panel as React.ComponentType<PanelProps<TimelineOptions>>;
   return (
-    <section aria-label="Anomaly timeline panel" style={{ border: '1px solid #333', padding: 8, width: 1120 }}>
+    <section
+      aria-label="Anomaly timeline panel"
+      style={{ border: '1px solid #333', padding: 8, width: 1120 }}
+    >
       <h3>
         {detector} · {entity}
       </h3>
@@ -114,7 +127,11 @@ function PanelPage() {
             onOptionsChange: () => {},
             onFieldConfigChange: () => {},
             onChangeTimeRange: () => {},
-            eventBus: { publish: () => {}, subscribe: () => ({ unsubscribe: () => {} }), getStream: () => ({ subscribe: () => ({ unsubscribe: () => {} }) }) },
+            eventBus: {
+              publish: () => {},
+              subscribe: () => ({ unsubscribe: () => {} }),
+              getStream: () => ({ subscribe: () => ({ unsubscribe: () => {} }) }),
+            },
           } as unknown as PanelProps<TimelineOptions>)}
         />
       )}
@@ -123,7 +140,12 @@ function PanelPage() {
 }
 
 function QueryEditorPage() {
-  const [query, setQuery] = useState<IsoscopeQuery>({ refId: 'A', detector: '', entity: '', return: 'score' });
+  const [query, setQuery] = useState<IsoscopeQuery>({
+    refId: 'A',
+    detector: '',
+    entity: '',
+    return: 'score',
+  });
   return (
     <section aria-label="Query editor">
       <QueryEditor datasource={datasource} query={query} onChange={setQuery} onRunQuery={() => {}} />
@@ -161,10 +183,14 @@ function GrafanaRouter({ children }: { children: React.ReactNode }) {
           : { location: location as typeof history.location, action: action as typeof history.action };
         setState(update);
       }),
-    [history]
+    [history],
   );
   return (
-    <Router location={state.location} navigationType={state.action as never} navigator={history as unknown as Navigator}>
+    <Router
+      location={state.location}
+      navigationType={state.action as never}
+      navigator={history as unknown as Navigator}
+    >
       {children}
     </Router>
   );

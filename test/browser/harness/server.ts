@@ -15,14 +15,23 @@ interface Route {
 
 const OUT = join(repoRoot, 'test/browser/out/harness');
 const RANK = { Viewer: 1, Editor: 2, Admin: 3 } as const;
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2' };
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
 
 /** Bundles the harness page (main.tsx with the plugin's sources); a few seconds. */
 export function buildHarness(): void {
-  execFileSync(process.execPath, [join(repoRoot, 'node_modules/webpack/bin/webpack.js'), '-c', join(__dirname, 'webpack.config.cjs')], {
-    cwd: repoRoot,
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [join(repoRoot, 'node_modules/webpack/bin/webpack.js'), '-c', join(__dirname, 'webpack.config.cjs')],
+    {
+      cwd: repoRoot,
+      stdio: 'pipe',
+    },
+  );
 }
 
 export interface Harness {
@@ -39,15 +48,26 @@ export interface Harness {
  * added from the secure settings), to the live Isoscope service.
  */
 export async function startHarness(options: { serviceUrl: string; token: string }): Promise<Harness> {
-  const routes = (JSON.parse(readFileSync(join(repoRoot, 'plugin/src/datasource/plugin.json'), 'utf8')) as { routes: Route[] }).routes;
+  const routes = (
+    JSON.parse(readFileSync(join(repoRoot, 'plugin/src/datasource/plugin.json'), 'utf8')) as {
+      routes: Route[];
+    }
+  ).routes;
   const index = readFileSync(join(__dirname, 'index.html'));
   const log: Harness['log'] = [];
-  const template = (text: string) => text.replace('{{ .JsonData.url }}', options.serviceUrl).replace('{{ .SecureJsonData.token }}', options.token);
+  const template = (text: string) =>
+    text
+      .replace('{{ .JsonData.url }}', options.serviceUrl)
+      .replace('{{ .SecureJsonData.token }}', options.token);
 
   async function proxy(req: IncomingMessage, res: ServerResponse, proxyPath: string) {
     const method = req.method ?? 'GET';
     const clean = proxyPath.split('?')[0]!;
-    const route = routes.find((r) => (!r.method || r.method === '*' || r.method === method) && (clean === r.path || clean.startsWith(`${r.path}/`)));
+    const route = routes.find(
+      (r) =>
+        (!r.method || r.method === '*' || r.method === method) &&
+        (clean === r.path || clean.startsWith(`${r.path}/`)),
+    );
     const role = (req.headers['x-grafana-org-role'] as keyof typeof RANK | undefined) ?? 'Viewer';
     const reply = (status: number, body: unknown) => {
       log.push({ method, path: clean, status });
@@ -75,9 +95,15 @@ export async function startHarness(options: { serviceUrl: string; token: string 
       });
       const body = Buffer.from(await upstream.arrayBuffer());
       log.push({ method, path: clean, status: upstream.status });
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(body);
+      res
+        .writeHead(upstream.status, {
+          'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        })
+        .end(body);
     } catch (e) {
-      reply(502, { message: `the data source proxy could not reach ${options.serviceUrl}: ${(e as Error).message}` });
+      reply(502, {
+        message: `the data source proxy could not reach ${options.serviceUrl}: ${(e as Error).message}`,
+      });
     }
   }
 

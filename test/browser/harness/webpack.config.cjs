@@ -9,11 +9,18 @@ module.exports = {
   devtool: false,
   context: __dirname,
   entry: { harness: './main.tsx' },
-  output: { path: path.join(root, 'test/browser/out/harness'), filename: '[name].js', publicPath: '/harness-assets/' },
+  output: {
+    path: path.join(root, 'test/browser/out/harness'),
+    filename: '[name].js',
+    publicPath: '/harness-assets/',
+  },
   resolve: {
     extensions: ['.tsx', '.ts', '.mjs', '.js', '.json'],
     alias: {
-      'grafana-runtime-plugin-page$': path.join(root, 'node_modules/@grafana/runtime/dist/esm/components/PluginPage.mjs'),
+      'grafana-runtime-plugin-page$': path.join(
+        root,
+        'node_modules/@grafana/runtime/dist/esm/components/PluginPage.mjs',
+      ),
     },
   },
   module: {
