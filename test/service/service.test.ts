@@ -138,6 +138,28 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
     expect(empty.json().message).toMatch(/measurement 'mem' has no data for fields used_percent/);
   });
 
+  it('previews a spec before it is saved, and names a preset that does not exist', async () => {
+    const preview = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/preview?minutes=10',
+      headers: as('editor'),
+      payload: { spec: { source: { preset: 'cpu' } } },
+    });
+    expect(preview.statusCode).toBe(200);
+    expect(preview.json().entities.map((e: { entity: string }) => e.entity)).toEqual(['web-1', 'web-2']);
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/preview',
+      headers: as('editor'),
+      payload: { spec: { source: { preset: 'gpu' } } },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().message).toMatch(/spec.source.preset 'gpu' is not one of cpu, mem/);
+    expect((await app.inject({ url: '/api/v1/detectors', headers: as('viewer') })).json()).not.toContainEqual(
+      expect.objectContaining({ name: 'gpu' }),
+    );
+  });
+
   it('says what a Flux source needs when the config lacks it', async () => {
     await app.inject({
       method: 'POST',
@@ -197,6 +219,7 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
       ['GET', '/api/v1/detectors/cpu-preview', 'viewer', undefined],
       ['GET', '/api/v1/detectors/cpu-preview/preview', 'viewer', undefined],
       ['POST', '/api/v1/detectors', 'editor', { name: 'auth probe', spec: { source: { preset: 'system' } } }],
+      ['POST', '/api/v1/detectors/preview', 'editor', { spec: { source: { preset: 'system' } } }],
       ['PUT', '/api/v1/detectors/cpu-preview', 'editor', { name: 'cpu preview' }],
       ['DELETE', '/api/v1/detectors/no-such-detector', 'admin', undefined],
       ['POST', '/api/v1/detectors/no-such-detector/train', 'editor', {}],

@@ -36,7 +36,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           id="isoscope-url"
           width={50}
           value={jsonData.url ?? ''}
-          placeholder="http://isoscope:8080"
+          placeholder="http://isoscope:8787"
           onChange={onUrlChange}
         />
       </Field>

@@ -115,7 +115,7 @@ export class IsoscopeDataSource extends DataSourceApi<IsoscopeQuery, IsoscopeDat
 
   async testDatasource(): Promise<TestDataSourceResponse> {
     if (!this.instanceSettings.jsonData.url) {
-      return { status: 'error', message: "Set the Isoscope service's URL (for example http://isoscope:8080)." };
+      return { status: 'error', message: "Set the Isoscope service's URL (for example http://isoscope:8787)." };
     }
     try {
       const health = await this.client.health();

@@ -25,7 +25,7 @@ export const RETURN_OPTIONS: Array<{ value: QueryReturn; label: string; descript
 ];
 
 export interface IsoscopeDataSourceOptions extends DataSourceJsonData {
-  /** The service's base URL as Grafana's server reaches it, e.g. http://isoscope:8080. */
+  /** The service's base URL as Grafana's server reaches it, e.g. http://isoscope:8787. */
   url?: string;
 }
 
