@@ -6,7 +6,12 @@ import { telegrafLines } from '../../backend/src/demo/telegraf.js';
 import type { InfluxV1Client } from '../../backend/src/io/influx/index.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { TOKENS, testApp } from '../support/service.js';
-import { buildHarness, startHarness, type Harness } from './harness/server.js';
+import {
+  buildPreview,
+  startGrafanaStandIn,
+  type GrafanaStandIn,
+} from '../../backend/src/devtools/grafana-standin.js';
+import { repoRoot } from '../support/repo.js';
 
 const OUT = 'test/browser/out';
 const MINUTE = 60_000;
@@ -21,7 +26,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
   let influx: TestInflux;
   let db: InfluxV1Client;
   let app: FastifyInstance;
-  let harness: Harness;
+  let harness: GrafanaStandIn;
   let browser: Browser;
   let page: Page;
   // The service's clock: at the end of the training week while training, then the present.
@@ -45,7 +50,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
 
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
-    buildHarness();
+    buildPreview(repoRoot);
     influx = await startTestInflux();
     db = await influx.client();
     for (const batch of telegrafLines(w)) {
@@ -54,7 +59,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     now = trainEnd;
     app = await testApp(influx.server.url, db.database, {}, () => now);
     const serviceUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-    harness = await startHarness({ serviceUrl, token: TOKENS.admin });
+    harness = await startGrafanaStandIn({ repoRoot, serviceUrl, token: TOKENS.admin });
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: [

@@ -1,0 +1,143 @@
+import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+
+/** A proxy route of a Grafana data source's plugin.json. */
+interface PluginRoute {
+  path: string;
+  method?: string;
+  reqRole?: 'Viewer' | 'Editor' | 'Admin';
+  url: string;
+  headers?: Array<{ name: string; content: string }>;
+}
+
+const RANK = { Viewer: 1, Editor: 2, Admin: 3 } as const;
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
+
+/** Where the plugin preview lives in the repository: its page, its bundle and the data source's routes. */
+export function previewPaths(repoRoot: string) {
+  return {
+    webpackConfig: join(repoRoot, 'test/browser/harness/webpack.config.cjs'),
+    indexHtml: join(repoRoot, 'test/browser/harness/index.html'),
+    assets: join(repoRoot, 'test/browser/out/harness'),
+    routes: join(repoRoot, 'plugin/src/datasource/plugin.json'),
+  };
+}
+
+/** Bundles the preview page (the plugin's sources with the real @grafana/* packages); seconds. */
+export function buildPreview(repoRoot: string): void {
+  execFileSync(
+    process.execPath,
+    [join(repoRoot, 'node_modules/webpack/bin/webpack.js'), '-c', previewPaths(repoRoot).webpackConfig],
+    { cwd: repoRoot, stdio: 'pipe' },
+  );
+}
+
+export interface GrafanaStandIn {
+  url: string;
+  /** What the stand-in proxy forwarded or refused, for tests to check. */
+  log: Array<{ method: string; path: string; status: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A stand-in for Grafana's server, for the plugin preview and its browser test (Grafana itself
+ * cannot run here): serves the preview page, and plays Grafana's data source proxy for
+ * `/api/datasources/proxy/uid/isoscope/…` with the routes of the data source's plugin.json, as
+ * Grafana applies them: the first route whose method and path prefix match, `reqRole` against the
+ * signed-in role (header `x-grafana-org-role`), the token added from the secure settings.
+ */
+export async function startGrafanaStandIn(options: {
+  repoRoot: string;
+  serviceUrl: string;
+  token: string;
+  port?: number;
+}): Promise<GrafanaStandIn> {
+  const paths = previewPaths(options.repoRoot);
+  const routes = (JSON.parse(readFileSync(paths.routes, 'utf8')) as { routes: PluginRoute[] }).routes;
+  const index = readFileSync(paths.indexHtml);
+  const log: GrafanaStandIn['log'] = [];
+  const fill = (text: string): string =>
+    text
+      .replace('{{ .JsonData.url }}', options.serviceUrl)
+      .replace('{{ .SecureJsonData.token }}', options.token);
+
+  async function proxy(req: IncomingMessage, res: ServerResponse, proxyPath: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const path = proxyPath.split('?')[0]!;
+    const reply = (status: number, body: unknown): void => {
+      log.push({ method, path, status });
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    const route = routes.find(
+      (r) =>
+        (!r.method || r.method === '*' || r.method === method) &&
+        (path === r.path || path.startsWith(`${r.path}/`)),
+    );
+    if (!route) return reply(404, { message: `no plugin route for ${method} ${path}` });
+    const role = (req.headers['x-grafana-org-role'] as keyof typeof RANK | undefined) ?? 'Viewer';
+    if (route.reqRole && (RANK[role] ?? 0) < RANK[route.reqRole])
+      return reply(403, { message: 'plugin proxy route access denied' });
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      const upstream = await fetch(fill(route.url) + proxyPath.slice(route.path.length), {
+        method,
+        headers: {
+          ...Object.fromEntries((route.headers ?? []).map((h) => [h.name, fill(h.content)])),
+          ...(chunks.length ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
+      });
+      log.push({ method, path, status: upstream.status });
+      res
+        .writeHead(upstream.status, {
+          'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        })
+        .end(Buffer.from(await upstream.arrayBuffer()));
+    } catch (e) {
+      reply(502, {
+        message: `the data source proxy could not reach ${options.serviceUrl}: ${(e as Error).message}`,
+      });
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const prefix = '/api/datasources/proxy/uid/isoscope/';
+    if (url.startsWith(prefix)) {
+      void proxy(req, res, url.slice(prefix.length));
+    } else if (url.startsWith('/api/plugins/')) {
+      // App settings: accepted and forgotten (the preview's settings are fixed).
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    } else if (url.startsWith('/harness-assets/')) {
+      const file = normalize(join(paths.assets, url.slice('/harness-assets/'.length).split('?')[0]!));
+      if (!file.startsWith(paths.assets) || !existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      createReadStream(file).pipe(res);
+    } else {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(index);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
