@@ -316,6 +316,10 @@ async function main(keep: boolean): Promise<void> {
     `Results stay in InfluxDB: SELECT * FROM "isoscope_anomaly" WHERE "anomaly" = true (Grafana reads them too).`,
   );
   if (keep) await keepRunning(app, influxd.url);
+  else
+    say(
+      'To look at them: `npm run demo -- --keep` leaves everything running with a preview of the Grafana pages; `docker compose up -d` runs the whole stack with Grafana (docs/deploy.md).',
+    );
   say(
     `demo: incidents found ${found}/${w.incidents.length}, false alarms per host-day ${(falseAlarms.length / hostDays).toFixed(2)}, precision ${precision.toFixed(2)}, recall ${(found / w.incidents.length).toFixed(2)}`,
   );
