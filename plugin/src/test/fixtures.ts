@@ -1,17 +1,10 @@
 import type { Detector, Explanation, Job, ModelVersion } from '../api/types';
+import { DEFAULT_SPEC } from '../pages/DetectorEditor/form';
 
 export const detector: Detector = {
   id: 'cpu',
   name: 'cpu',
-  spec: {
-    source: { preset: 'cpu', entityTag: 'host' },
-    intervalSeconds: 60,
-    features: {},
-    model: {},
-    alerting: { window: 5, cooldownMinutes: 30, minAnomalous: 3, minSeverity: 'low' },
-    trainingWindowHours: 168,
-    schedule: { scoreEverySeconds: 60, retrainOnDrift: true, driftCheckEveryHours: 6, promotion: 'auto-if-better' },
-  },
+  spec: { ...DEFAULT_SPEC, source: { preset: 'cpu', entityTag: 'host' } },
   createdAt: '2026-03-01T00:00:00.000Z',
   updatedAt: '2026-03-01T00:00:00.000Z',
 };

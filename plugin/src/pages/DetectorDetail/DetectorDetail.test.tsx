@@ -120,7 +120,9 @@ describe('DetectorDetail', () => {
         }),
       });
       const train = await screen.findByRole('button', { name: /Train/ });
-      fireEvent.click(train);
+      await act(async () => {
+        fireEvent.click(train);
+      });
       await waitFor(() => expect(calls.some((c) => c.url.endsWith('/train'))).toBe(true));
       expect(await screen.findByText(/40% training web-2/)).toBeInTheDocument();
       expect(screen.getByRole('button', { name: /Train/ })).toBeDisabled();

@@ -30,7 +30,7 @@ export const NEW_DETECTOR: DetectorForm = {
 };
 
 /** The service's defaults for the parts of a spec the editor does not show. */
-const DEFAULT_SPEC: Omit<DetectorSpec, 'source'> = {
+export const DEFAULT_SPEC: Omit<DetectorSpec, 'source'> = {
   intervalSeconds: 60,
   features: {},
   model: {},

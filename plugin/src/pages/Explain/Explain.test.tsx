@@ -1,5 +1,5 @@
 import React from 'react';
-import { screen, within } from '@testing-library/react';
+import { act, screen, within } from '@testing-library/react';
 import { explanation } from '../../test/fixtures';
 import { renderPage, routes } from '../../test/renderPage';
 import { Explain, parseTime } from './Explain';
@@ -35,8 +35,9 @@ describe('Explain', () => {
     );
   });
 
-  it('says what it needs when opened without a moment', () => {
+  it('says what it needs when opened without a moment', async () => {
     renderPage(<Explain />, { route: '/explain', url: '/explain', answer: () => undefined });
+    await act(async () => {});
     expect(screen.getByText(/it needs a detector, an entity and a time/)).toBeInTheDocument();
   });
 
