@@ -10,6 +10,9 @@ import { as, testApp } from '../support/service.js';
 const compose = readYaml<{
   services: Record<string, { image?: string; environment?: Record<string, string>; volumes?: string[] }>;
 }>('docker-compose.yml');
+/** A plugin source loaded by path: it is typed by the plugin's own tsconfig, not this one. */
+const pluginModule = (file: string): Promise<unknown> => import(`../../plugin/src/${file}`);
+
 const pluginIdList = ['isoscope-anomaly-app', 'isoscope-anomaly-datasource', 'isoscope-anomaly-panel'];
 
 /** Panel types Grafana ships with, which our dashboards may use besides our own panel. */
@@ -73,6 +76,28 @@ describe('provisioning and the plugin', () => {
       });
     }
   });
+
+  it.each(dashboards.map((d) => [d.file, d.json] as const))(
+    '%s gives the anomaly panel its own options and the queries it draws',
+    async (_file, d) => {
+      // The panel's defaults name every option it has (plugin/src/panel/types.ts, plain data).
+      const { DEFAULT_OPTIONS } = (await pluginModule('panel/types')) as {
+        DEFAULT_OPTIONS: Record<string, unknown>;
+      };
+      for (const panel of allPanels(d.panels).filter((p) => p.type === 'isoscope-anomaly-panel')) {
+        const options = Object.keys((panel as { options?: object }).options ?? {});
+        expect({ panel: panel.title, unknown: options.filter((o) => !(o in DEFAULT_OPTIONS)) }).toEqual({
+          panel: panel.title,
+          unknown: [],
+        });
+        const returns = (panel.targets ?? []).map((t) => t.return);
+        expect({
+          panel: panel.title,
+          metricsAndScore: returns.includes('features') && returns.includes('score'),
+        }).toEqual({ panel: panel.title, metricsAndScore: true });
+      }
+    },
+  );
 });
 
 // The plugin's client, with Grafana's backendSrv replaced by a recorder (Grafana's frontend cannot run here).
@@ -99,10 +124,10 @@ describe('the plugin client against the service', () => {
   beforeAll(async () => {
     // No InfluxDB is needed: only routing and auth answer before a handler reads data.
     app = await testApp('http://127.0.0.1:9', 'none');
-    // Loaded by path: the plugin's sources are typed by the plugin's own tsconfig, not this one.
-    const plugin = (file: string): Promise<unknown> => import(`../../plugin/src/api/${file}`);
-    const { IsoscopeClient } = (await plugin('client')) as { IsoscopeClient: new (base: string) => unknown };
-    const { EVERY_CALL } = (await plugin('calls')) as {
+    const { IsoscopeClient } = (await pluginModule('api/client')) as {
+      IsoscopeClient: new (base: string) => unknown;
+    };
+    const { EVERY_CALL } = (await pluginModule('api/calls')) as {
       EVERY_CALL: Record<string, (client: unknown) => Promise<unknown>>;
     };
     for (const call of Object.values(EVERY_CALL)) await call(new IsoscopeClient(base)).catch(() => undefined);
