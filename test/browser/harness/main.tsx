@@ -81,7 +81,7 @@ function PanelPage() {
   );
   const [data, setData] = useState<PanelData>({ series: [], state: LoadingState.Loading, timeRange });
   useEffect(() => {
-    const targets: IsoscopeQuery[] = (['features', 'expected', 'score'] as const).map((r, i) => ({
+    const targets: IsoscopeQuery[] = (['features', 'expected', 'score', 'contributions'] as const).map((r, i) => ({
       refId: String.fromCharCode(65 + i),
       detector,
       entity,
