@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoscope } from '../support/cli.js';
+import { scratchDir } from '../support/scratch.js';
 
 describe('isoscope evaluate', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'isoscope-evaluate-'));
+  const dir = scratchDir('evaluate');
   const scores = join(dir, 'scores.csv');
   const labels = join(dir, 'labels.csv');
   // Hand-computed: labels 0 0 1 1 0 1 0 0, scores ranked so that ROC-AUC = 14/15 (0.45 loses to 0.5 only),

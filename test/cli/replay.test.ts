@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoscope } from '../support/cli.js';
+import { scratchDir } from '../support/scratch.js';
 
 /** A daily-patterned single series, 5-minute steps, with two spikes: the shape the defaults must handle untuned. */
 function seriesCsv(rows: number): string {
@@ -21,7 +21,7 @@ function seriesCsv(rows: number): string {
 }
 
 describe('isoscope replay', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'isoscope-replay-'));
+  const dir = scratchDir('replay');
   const input = join(dir, 'in.csv');
   const text = seriesCsv(3000);
   writeFileSync(input, text);

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoscope } from '../support/cli.js';
+import { scratchDir } from '../support/scratch.js';
 
 /** A small metrics CSV: three features with Gaussian noise (seeded), cpu spikes at the given rows. */
 function metricsCsv(rows: number, spikes: number[], seed: number, extra = ''): string {
@@ -31,7 +31,7 @@ function metricsCsv(rows: number, spikes: number[], seed: number, extra = ''): s
 }
 
 describe('isoscope score', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'isoscope-score-'));
+  const dir = scratchDir('score');
   const train = join(dir, 'train.csv');
   const input = join(dir, 'in.csv');
   writeFileSync(train, metricsCsv(2000, [], 1));

@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freePort } from '../../backend/src/devtools/influxd.js';
 import { isoscope } from '../support/cli.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { repoPath } from '../support/repo.js';
+import { scratchDir } from '../support/scratch.js';
 
 describe('isoscope serve and token (the built CLI, a real influxd)', () => {
   let influx: TestInflux;
@@ -17,7 +15,7 @@ describe('isoscope serve and token (the built CLI, a real influxd)', () => {
   });
 
   it('creates a token, serves the API with it, and shuts down gracefully on SIGTERM', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'isoscope-serve-'));
+    const dataDir = scratchDir('serve');
     const created = isoscope(['token', 'create', '--role', 'editor', '--name', 'ci', '--data-dir', dataDir]);
     expect(created.code).toBe(0);
     const token = created.stdout.trim();
@@ -70,14 +68,7 @@ describe('isoscope serve and token (the built CLI, a real influxd)', () => {
     const r = isoscope(['serve', '--port', 'http']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--port must be an integer from 0 to 65535, got 'http'");
-    const env = isoscope([
-      'token',
-      'create',
-      '--role',
-      'root',
-      '--data-dir',
-      mkdtempSync(join(tmpdir(), 'isoscope-serve-')),
-    ]);
+    const env = isoscope(['token', 'create', '--role', 'root', '--data-dir', scratchDir('serve')]);
     expect(env.code).toBe(2);
     expect(env.stderr).toContain("--role must be one of viewer, editor, admin, got 'root'");
   });

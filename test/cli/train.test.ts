@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoscope } from '../support/cli.js';
+import { scratchDir } from '../support/scratch.js';
 
 describe('isoscope train', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'isoscope-train-'));
+  const dir = scratchDir('train');
   const input = join(dir, 'in.csv');
   const rows = Array.from({ length: 1500 }, (_, i) => {
     const incident = i % 150 >= 144;

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoscope } from '../support/cli.js';
+import { scratchDir } from '../support/scratch.js';
 
 describe('isoscope validate', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'isoscope-validate-'));
+  const dir = scratchDir('validate');
   const lines = (rows: number, f: (i: number) => string): string =>
     `timestamp,cpu,mem\n${Array.from({ length: rows }, (_, i) => `${1700000000 + 60 * i},${f(i)}`).join('\n')}\n`;
   const reference = join(dir, 'ref.csv');

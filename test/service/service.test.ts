@@ -4,6 +4,7 @@ import { toLine } from '../../backend/src/io/influx/index.js';
 import { ConfigError, loadConfig, parseDotenv } from '../../backend/src/service/config.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { as, testApp } from '../support/service.js';
+import { scratchDir } from '../support/scratch.js';
 
 const NOW = Date.UTC(2024, 0, 1, 12);
 const cpuDetector = { name: 'CPU all hosts', spec: { source: { preset: 'cpu' } } };
@@ -352,9 +353,6 @@ describe('config', () => {
 describe('logs', () => {
   it('are JSON lines with request ids, and never carry the token', async () => {
     const { Writable } = await import('node:stream');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const { buildApp } = await import('../../backend/src/service/app.js');
     const lines: string[] = [];
     const stream = new Writable({
@@ -366,7 +364,7 @@ describe('logs', () => {
     const config = loadConfig(
       {},
       {
-        dataDir: mkdtempSync(join(tmpdir(), 'isoscope-logs-')),
+        dataDir: scratchDir('logs'),
         influxUrl: 'http://127.0.0.1:9',
         influxDb: 'x',
         logLevel: 'info',

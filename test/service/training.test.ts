@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { toLine } from '../../backend/src/io/influx/index.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { as, testApp } from '../support/service.js';
+import { scratchDir } from '../support/scratch.js';
 
 const NOW = Date.UTC(2024, 0, 3);
 const HOUR = 3_600_000;
@@ -209,15 +210,12 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
 
 describe('a restart', () => {
   it('marks the jobs the previous process left running as failed, never leaving them "running"', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const { buildApp } = await import('../../backend/src/service/app.js');
     const { loadConfig } = await import('../../backend/src/service/config.js');
     const config = loadConfig(
       {},
       {
-        dataDir: mkdtempSync(join(tmpdir(), 'isoscope-restart-')),
+        dataDir: scratchDir('restart'),
         influxUrl: 'http://127.0.0.1:9',
         influxDb: 'x',
       },

@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../backend/src/service/app.js';
 import { loadConfig, type Config } from '../../backend/src/service/config.js';
 import { hashToken } from '../../backend/src/service/plugins/auth.js';
+import { scratchDir } from './scratch.js';
 
 export const TOKENS = {
   viewer: 'viewer-token-0123456789',
@@ -21,7 +19,7 @@ export async function testApp(
 ): Promise<FastifyInstance> {
   const config = loadConfig(
     {},
-    { dataDir: mkdtempSync(join(tmpdir(), 'isoscope-service-')), influxUrl, influxDb, ...overrides },
+    { dataDir: scratchDir('service'), influxUrl, influxDb, ...overrides },
     undefined,
   );
   const app = await buildApp({ config, scheduler: false, ...(now ? { now } : {}) });

@@ -81,12 +81,14 @@ function PanelPage() {
   );
   const [data, setData] = useState<PanelData>({ series: [], state: LoadingState.Loading, timeRange });
   useEffect(() => {
-    const targets: IsoscopeQuery[] = (['features', 'expected', 'score', 'contributions'] as const).map((r, i) => ({
-      refId: String.fromCharCode(65 + i),
-      detector,
-      entity,
-      return: r,
-    }));
+    const targets: IsoscopeQuery[] = (['features', 'expected', 'score', 'contributions'] as const).map(
+      (r, i) => ({
+        refId: String.fromCharCode(65 + i),
+        detector,
+        entity,
+        return: r,
+      }),
+    );
     datasource
       .query({ targets, range: timeRange, scopedVars: {} } as unknown as DataQueryRequest<IsoscopeQuery>)
       .then((r) =>

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -141,6 +141,7 @@ describe('files', () => {
     );
     expect(await readFile(file, 'utf8')).toBe('time,note\n2024-05-01,"a,""b"""\n2024-05-02,\n');
     expect(await readdir(dir)).toEqual(['out.csv']);
+    await rm(dir, { recursive: true });
   });
 
   it('leaves no file behind when the rows fail half-way', async () => {
@@ -151,5 +152,6 @@ describe('files', () => {
     }
     await expect(writeCsvAtomic(join(dir, 'out.csv'), ['a'], rows())).rejects.toThrow('boom');
     expect(await readdir(dir)).toEqual([]);
+    await rm(dir, { recursive: true });
   });
 });

@@ -1,11 +1,16 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteRegistry } from './sqlite.js';
 import { RegistryError } from './types.js';
 
-const file = (): string => join(mkdtempSync(join(tmpdir(), 'isoscope-registry-')), 'registry.db');
+const dirs: string[] = [];
+const file = (): string => {
+  dirs.push(mkdtempSync(join(tmpdir(), 'isoscope-registry-')));
+  return join(dirs.at(-1)!, 'registry.db');
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const spec = { source: { preset: 'cpu' } };
 
 describe('SqliteRegistry', () => {

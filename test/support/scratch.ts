@@ -1,0 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const made: string[] = [];
+
+/** A fresh directory under the system's temp dir, removed when the test file ends. */
+export function scratchDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `isoscope-${name}-`));
+  made.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
