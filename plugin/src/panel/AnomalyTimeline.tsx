@@ -83,7 +83,15 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
 
   const strip = options.showScoreStrip && timeline.score ? options.scoreStripHeight : 0;
   const chartHeight = Math.max(40, height - HEADER - FOOTER - strip);
-  const aligned = useMemo(() => alignMetrics(timeline.metrics), [timeline.metrics]);
+  // Stable arrays: uPlot redraws whenever the data prop changes, and hovering re-renders this row.
+  const metricData = useMemo(() => {
+    const aligned = alignMetrics(timeline.metrics);
+    return [aligned.time, ...aligned.values] as AlignedData;
+  }, [timeline.metrics]);
+  const scoreData = useMemo(
+    () => (timeline.score ? ([timeline.score.time, timeline.score.score] as AlignedData) : undefined),
+    [timeline.score]
+  );
 
   const configs = useMemo(() => {
     const common = {
@@ -111,18 +119,11 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
         <strong>{timeline.entity || timeline.detector || 'series'}</strong>
         <HoverLine timeline={timeline} time={hover} timeZone={timeZone} />
       </div>
-      {configs.metrics && (
-        <UPlotChart
-          config={configs.metrics}
-          data={[aligned.time, ...aligned.values] as AlignedData}
-          width={width}
-          height={chartHeight}
-        />
-      )}
-      {configs.score && timeline.score && strip > 0 && (
+      {configs.metrics && <UPlotChart config={configs.metrics} data={metricData} width={width} height={chartHeight} />}
+      {configs.score && scoreData && strip > 0 && (
         <UPlotChart
           config={configs.score}
-          data={[timeline.score.time, timeline.score.score] as AlignedData}
+          data={scoreData}
           width={width}
           height={configs.metrics ? strip : chartHeight + strip}
         />
