@@ -38,6 +38,27 @@ describe('Explorer', () => {
     });
   });
 
+  it('reads the scores again up to the present on refresh', async () => {
+    const { calls } = renderPage(<Explorer />, {
+      route: '/explorer',
+      url: '/explorer',
+      answer: routes({ 'GET detectors': [detector], 'POST grafana/query': { frames: [] } }),
+    });
+    await screen.findByText(/No scores in this range/);
+    const later = jest.spyOn(Date, 'now').mockReturnValue(now + 600_000);
+    try {
+      fireEvent.click(screen.getByRole('button', { name: 'Refresh' }));
+      await waitFor(() => expect(calls.filter((c) => c.url.endsWith('grafana/query'))).toHaveLength(2));
+    } finally {
+      later.mockRestore();
+    }
+    const ends = calls
+      .filter((c) => c.url.endsWith('grafana/query'))
+      .map((c) => Date.parse((c.data as { range: { to: string } }).range.to));
+    expect(ends[1]).toBe(now + 600_000);
+    expect(ends[0]).toBeLessThan(ends[1]!);
+  });
+
   it('reads score frames as rows', () => {
     expect(toRows([frame('a', true) as never])).toEqual([
       { entity: 'a', time: [now - 3600_000, now - 1800_000], score: [0.3, 0.9], anomaly: [false, true] },

@@ -2,7 +2,16 @@ import React, { useState } from 'react';
 import { useNavigate } from 'react-router-dom';
 import type { SelectableValue } from '@grafana/data';
 import { PluginPage } from '@grafana/runtime';
-import { Alert, InlineField, InlineFieldRow, LoadingPlaceholder, RadioButtonGroup, Select, Text } from '@grafana/ui';
+import {
+  Alert,
+  Button,
+  InlineField,
+  InlineFieldRow,
+  LoadingPlaceholder,
+  RadioButtonGroup,
+  Select,
+  Text,
+} from '@grafana/ui';
 import type { IsoscopeClient } from '../../api/client';
 import type { Frame } from '../../api/types';
 import { useIsoscope } from '../../components/App/context';
@@ -49,7 +58,8 @@ export function Explorer() {
   const [hours, setHours] = useState(24);
   const detector = chosen ?? detectors.value?.[0]?.id;
   // The window ends at the minute, so reloads within a minute ask for the same range.
-  const [to] = useState(() => Math.ceil(Date.now() / 60000) * 60000);
+  const nowToMinute = () => Math.ceil(Date.now() / 60000) * 60000;
+  const [to, setTo] = useState(nowToMinute);
   const from = to - hours * 3600 * 1000;
   const rows = useLoad(
     () => (detector ? loadScores(client, detector, from, to) : Promise.resolve([])),
@@ -71,6 +81,7 @@ export function Explorer() {
         <InlineField label="Last" labelWidth={8}>
           <RadioButtonGroup options={RANGES} value={hours} onChange={setHours} />
         </InlineField>
+        <Button variant="secondary" icon="sync" aria-label="Refresh" onClick={() => setTo(nowToMinute())} />
       </InlineFieldRow>
       {(detectors.error || rows.error) && <Alert title="Cannot load scores">{detectors.error ?? rows.error}</Alert>}
       {rows.loading && !rows.value && <LoadingPlaceholder text="Loading scores…" />}
