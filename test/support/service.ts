@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../backend/src/service/app.js';
 import { loadConfig, type Config } from '../../backend/src/service/config.js';
 import { hashToken } from '../../backend/src/service/plugins/auth.js';
-import { scratchDir } from './scratch.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const TOKENS = {
   viewer: 'viewer-token-0123456789',
@@ -17,11 +19,8 @@ export async function testApp(
   overrides: Partial<Config> = {},
   now?: () => number,
 ): Promise<FastifyInstance> {
-  const config = loadConfig(
-    {},
-    { dataDir: scratchDir('service'), influxUrl, influxDb, ...overrides },
-    undefined,
-  );
+  const dataDir = mkdtempSync(join(tmpdir(), 'isoscope-service-'));
+  const config = loadConfig({}, { dataDir, influxUrl, influxDb, ...overrides }, undefined);
   const app = await buildApp({ config, scheduler: false, ...(now ? { now } : {}) });
   for (const role of ['viewer', 'editor', 'admin'] as const) {
     await app.registry.createToken(
@@ -29,7 +28,15 @@ export async function testApp(
       0,
     );
   }
-  return app;
+  // The registry goes when the app closes: testApp may be called inside a test, where jest takes no
+  // hooks, and the app is ready already, where Fastify takes no onClose hook.
+  const close = app.close.bind(app);
+  return Object.assign(app, {
+    close: async () => {
+      await close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  }) as FastifyInstance;
 }
 
 export const as = (role: keyof typeof TOKENS): { authorization: string } => ({
