@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { testApp } from '../support/service.js';
 import type { AddressInfo } from 'node:net';
 import {
   fluxString,
@@ -92,7 +93,6 @@ describe('InfluxDB 2.x through Flux and the v2 write API (against a stand-in ser
   });
 
   it("sends a Flux detector's results through the v2 write API", async () => {
-    const { testApp } = await import('../support/service.js');
     const { resultsWriter } = await import('../../backend/src/service/sources.js');
     const app = await testApp(url, 'unused', {
       influxToken: 't0ken',

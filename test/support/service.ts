@@ -2,9 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../backend/src/service/app.js';
 import { loadConfig, type Config } from '../../backend/src/service/config.js';
 import { hashToken } from '../../backend/src/service/plugins/auth.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { scratchDir } from './scratch.js';
 
 export const TOKENS = {
   viewer: 'viewer-token-0123456789',
@@ -19,7 +17,8 @@ export async function testApp(
   overrides: Partial<Config> = {},
   now?: () => number,
 ): Promise<FastifyInstance> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'isoscope-service-'));
+  // Kept until the test file ends (not when the app closes): restart tests reopen the same registry.
+  const dataDir = scratchDir('service');
   const config = loadConfig({}, { dataDir, influxUrl, influxDb, ...overrides }, undefined);
   const app = await buildApp({ config, scheduler: false, ...(now ? { now } : {}) });
   for (const role of ['viewer', 'editor', 'admin'] as const) {
@@ -28,15 +27,7 @@ export async function testApp(
       0,
     );
   }
-  // The registry goes when the app closes: testApp may be called inside a test, where jest takes no
-  // hooks, and the app is ready already, where Fastify takes no onClose hook.
-  const close = app.close.bind(app);
-  return Object.assign(app, {
-    close: async () => {
-      await close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  }) as FastifyInstance;
+  return app;
 }
 
 export const as = (role: keyof typeof TOKENS): { authorization: string } => ({
