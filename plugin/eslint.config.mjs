@@ -23,6 +23,7 @@ export default defineConfig([
       '**/lib-cov',
       '**/coverage',
       '**/dist/',
+      '.preview/',
       '**/artifacts/',
       '**/work/',
       '**/ci/',

@@ -19,14 +19,15 @@ const MINUTE = 60_000;
 /**
  * The Grafana plugin in a real browser (Debian's Chromium), against the real service and a real
  * influxd holding three hosts' Telegraf metrics with incidents. Grafana's server cannot run here:
- * the harness page mounts the plugin with the real @grafana/* packages, and its server stands in
- * for Grafana's data source proxy (the routes of the plugin.json, the token added server-side).
+ * the preview page (plugin/preview/) mounts the plugin with the real @grafana/* packages, and a
+ * stand-in server plays Grafana's data source proxy (the routes of the plugin.json, the token added
+ * server-side).
  */
 describe('the plugin in Chromium, with a stand-in for Grafana’s server', () => {
   let influx: TestInflux;
   let db: InfluxV1Client;
   let app: FastifyInstance;
-  let harness: GrafanaStandIn;
+  let grafana: GrafanaStandIn;
   let browser: Browser;
   let page: Page;
   // The service's clock: at the end of the training week while training, then the present.
@@ -59,7 +60,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     now = trainEnd;
     app = await testApp(influx.server.url, db.database, {}, () => now);
     const serviceUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-    harness = await startGrafanaStandIn({ repoRoot, serviceUrl, token: TOKENS.admin });
+    grafana = await startGrafanaStandIn({ repoRoot, serviceUrl, token: TOKENS.admin });
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: [
@@ -81,13 +82,13 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
 
   afterAll(async () => {
     await browser?.close();
-    await harness?.close();
+    await grafana?.close();
     await app?.close();
     await influx?.server.stop();
   });
 
   it('creates a detector from a Telegraf preset with a live preview', async () => {
-    await page.goto(`${harness.url}/a/isoscope-anomaly-app/detectors/new`);
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/detectors/new`);
     await page.getByLabel(/^Name/).fill('cpu hosts');
     await page.getByRole('button', { name: 'Preview data' }).click();
     await page.getByRole('img', { name: 'web-1 usage_user' }).waitFor();
@@ -160,7 +161,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     const host = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
 
     await page.goto(
-      `${harness.url}/harness/panel?detector=cpu-hosts&entity=${host}&from=${trainEnd}&to=${end}`,
+      `${grafana.url}/preview/panel?detector=cpu-hosts&entity=${host}&from=${trainEnd}&to=${end}`,
     );
     const chips = page.getByRole('button', { name: /low|medium|high|critical/ });
     await chips.first().waitFor();
@@ -187,14 +188,14 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
   });
 
   it('shows the overview and the explorer swimlane with the day’s anomalies', async () => {
-    await page.goto(`${harness.url}/a/isoscope-anomaly-app/overview`);
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/overview`);
     await page
       .getByRole('region', { name: 'Most anomalous entities' })
       .getByRole('link', { name: 'Explain the peak' })
       .first()
       .waitFor();
     await shot('overview');
-    await page.goto(`${harness.url}/a/isoscope-anomaly-app/explorer`);
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/explorer`);
     await page.getByRole('radio', { name: '7 days' }).click();
     const anomalous = page.getByRole('gridcell', { name: /anomalous$/ });
     await anomalous.first().waitFor();
@@ -204,7 +205,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
   });
 
   it('builds a query in the query editor from the live detector list', async () => {
-    await page.goto(`${harness.url}/harness/query-editor`);
+    await page.goto(`${grafana.url}/preview/query-editor`);
     await page.locator('#isoscope-detector').click();
     await page.getByRole('option', { name: 'cpu hosts' }).click();
     await page.getByRole('radio', { name: 'Anomalies' }).click();
@@ -219,7 +220,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
   });
 
   it('keeps viewers to reading: actions hidden in the page, writes refused by the proxy route', async () => {
-    await page.goto(`${harness.url}/a/isoscope-anomaly-app/detectors/cpu-hosts?role=Viewer`);
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/detectors/cpu-hosts?role=Viewer`);
     await page.getByRole('region', { name: 'Models of web-1' }).waitFor();
     expect(await page.getByRole('button', { name: 'Promote' }).count()).toBe(0);
     const status = await page.evaluate(async () => {
@@ -231,7 +232,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
       return r.status;
     });
     expect(status).toBe(403);
-    expect(harness.log).toContainEqual({
+    expect(grafana.log).toContainEqual({
       method: 'POST',
       path: 'api/detectors/cpu-hosts/train',
       status: 403,

@@ -338,7 +338,7 @@ async function keepRunning(app: FastifyInstance, influxUrl: string): Promise<voi
   say(`  Isoscope service  ${serviceUrl}  (API docs at /docs; token ${TOKEN})`);
   say(`  plugin preview    ${preview.url}/a/isoscope-anomaly-app/overview`);
   say(
-    `                    (the Grafana app's pages; a panel: ${preview.url}/harness/panel?detector=cpu&entity=web-1)`,
+    `                    (the Grafana app's pages; a panel: ${preview.url}/preview/panel?detector=cpu&entity=web-1)`,
   );
 }
 

@@ -24,9 +24,9 @@ const TYPES: Record<string, string> = {
 /** Where the plugin preview lives in the repository: its page, its bundle and the data source's routes. */
 export function previewPaths(repoRoot: string) {
   return {
-    webpackConfig: join(repoRoot, 'test/browser/harness/webpack.config.cjs'),
-    indexHtml: join(repoRoot, 'test/browser/harness/index.html'),
-    assets: join(repoRoot, 'test/browser/out/harness'),
+    webpackConfig: join(repoRoot, 'plugin/preview/webpack.config.cjs'),
+    indexHtml: join(repoRoot, 'plugin/preview/index.html'),
+    assets: join(repoRoot, 'plugin/.preview'),
     routes: join(repoRoot, 'plugin/src/datasource/plugin.json'),
   };
 }
@@ -117,8 +117,8 @@ export async function startGrafanaStandIn(options: {
     } else if (url.startsWith('/api/plugins/')) {
       // App settings: accepted and forgotten (the preview's settings are fixed).
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    } else if (url.startsWith('/harness-assets/')) {
-      const file = normalize(join(paths.assets, url.slice('/harness-assets/'.length).split('?')[0]!));
+    } else if (url.startsWith('/preview-assets/')) {
+      const file = normalize(join(paths.assets, url.slice('/preview-assets/'.length).split('?')[0]!));
       if (!file.startsWith(paths.assets) || !existsSync(file)) {
         res.writeHead(404).end();
         return;

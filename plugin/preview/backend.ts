@@ -2,10 +2,10 @@ import { from, type Observable } from 'rxjs';
 import type { BackendSrv, BackendSrvRequest, FetchResponse } from '@grafana/runtime';
 
 /**
- * Grafana's backendSrv as the plugin sees it, over the browser's fetch: requests go to the harness
+ * Grafana's backendSrv as the plugin sees it, over the browser's fetch: requests go to the stand-in for Grafana's
  * server, which plays Grafana's data source proxy. Errors are thrown in Grafana's FetchError shape.
  */
-export function harnessBackendSrv(role: () => string): BackendSrv {
+export function previewBackendSrv(role: () => string): BackendSrv {
   const fetchIt = <T>(options: BackendSrvRequest): Observable<FetchResponse<T>> =>
     from(
       (async () => {
@@ -35,9 +35,9 @@ export function harnessBackendSrv(role: () => string): BackendSrv {
           url: response.url,
           config: options,
         };
-      })(),
+      })()
     );
-  const unsupported = () => Promise.reject(new Error('the harness only implements fetch'));
+  const unsupported = () => Promise.reject(new Error('the preview only implements fetch'));
   return {
     fetch: fetchIt,
     get: unsupported,
@@ -49,7 +49,7 @@ export function harnessBackendSrv(role: () => string): BackendSrv {
     datasourceRequest: unsupported,
     resolveCancelerIfExists: () => {},
     chunked: () => {
-      throw new Error('the harness only implements fetch');
+      throw new Error('the preview only implements fetch');
     },
   } as unknown as BackendSrv;
 }

@@ -1,7 +1,7 @@
 /**
- * The browser harness: the plugin's app pages, data source editor and panel mounted with the real
+ * The plugin preview: the plugin's app pages, data source editor and panel mounted with the real
  * @grafana/ui, @grafana/data and @grafana/runtime, and Grafana's own services played by stand-ins
- * (there is no Grafana server here): backendSrv over fetch to the harness server, which acts as the
+ * (there is no Grafana server here): backendSrv over fetch to the stand-in for Grafana's server, which acts as the
  * data source proxy; a template service without variables; the page chrome.
  */
 import React, { useEffect, useLayoutEffect, useMemo, useState } from 'react';
@@ -21,25 +21,25 @@ import { config, locationService, setBackendSrv, setTemplateSrv, type TemplateSr
 import { GlobalStyles, ThemeContext } from '@grafana/ui';
 // Not a public export: Grafana itself installs its page chrome this way.
 import { setPluginPage } from 'grafana-runtime-plugin-page';
-import { plugin as appPlugin } from '../../../plugin/src/module';
-import { IsoscopeDataSource } from '../../../plugin/src/datasource/datasource';
-import { QueryEditor } from '../../../plugin/src/datasource/QueryEditor';
-import type { IsoscopeDataSourceOptions, IsoscopeQuery } from '../../../plugin/src/datasource/types';
-import { plugin as panelPlugin } from '../../../plugin/src/panel/module';
-import { DEFAULT_OPTIONS, type TimelineOptions } from '../../../plugin/src/panel/types';
-import { StandInPluginPage } from '../../../plugin/src/test/StandInPluginPage';
-import type { AppSettings } from '../../../plugin/src/types';
-import { harnessBackendSrv } from './backend';
+import { plugin as appPlugin } from '../src/module';
+import { IsoscopeDataSource } from '../src/datasource/datasource';
+import { QueryEditor } from '../src/datasource/QueryEditor';
+import type { IsoscopeDataSourceOptions, IsoscopeQuery } from '../src/datasource/types';
+import { plugin as panelPlugin } from '../src/panel/module';
+import { DEFAULT_OPTIONS, type TimelineOptions } from '../src/panel/types';
+import { StandInPluginPage } from '../src/test/StandInPluginPage';
+import type { AppSettings } from '../src/types';
+import { previewBackendSrv } from './backend';
 
 const params = new URLSearchParams(window.location.search);
 if (params.get('role')) {
-  sessionStorage.setItem('harness-role', params.get('role')!);
+  sessionStorage.setItem('preview-role', params.get('role')!);
 }
-const role = () => sessionStorage.getItem('harness-role') ?? 'Admin';
+const role = () => sessionStorage.getItem('preview-role') ?? 'Admin';
 config.bootData.user.orgRole = role() as typeof config.bootData.user.orgRole;
 config.bootData.user.isGrafanaAdmin = false;
 
-setBackendSrv(harnessBackendSrv(role));
+setBackendSrv(previewBackendSrv(role));
 setTemplateSrv({
   replace: (target?: string) => target ?? '',
   getVariables: () => [],
@@ -77,18 +77,16 @@ function PanelPage() {
   const to = Number(search.get('to') ?? Date.now());
   const timeRange = useMemo(
     () => ({ from: dateTime(from), to: dateTime(to), raw: { from: dateTime(from), to: dateTime(to) } }),
-    [from, to],
+    [from, to]
   );
   const [data, setData] = useState<PanelData>({ series: [], state: LoadingState.Loading, timeRange });
   useEffect(() => {
-    const targets: IsoscopeQuery[] = (['features', 'expected', 'score', 'contributions'] as const).map(
-      (r, i) => ({
-        refId: String.fromCharCode(65 + i),
-        detector,
-        entity,
-        return: r,
-      }),
-    );
+    const targets: IsoscopeQuery[] = (['features', 'expected', 'score', 'contributions'] as const).map((r, i) => ({
+      refId: String.fromCharCode(65 + i),
+      detector,
+      entity,
+      return: r,
+    }));
     datasource
       .query({ targets, range: timeRange, scopedVars: {} } as unknown as DataQueryRequest<IsoscopeQuery>)
       .then((r) =>
@@ -97,15 +95,12 @@ function PanelPage() {
           state: r.errors?.length ? LoadingState.Error : LoadingState.Done,
           timeRange,
           errors: r.errors,
-        }),
+        })
       );
   }, [detector, entity, timeRange]);
   const Panel = panelPlugin.panel as React.ComponentType<PanelProps<TimelineOptions>>;
   return (
-    <section
-      aria-label="Anomaly timeline panel"
-      style={{ border: '1px solid #333', padding: 8, width: 1120 }}
-    >
+    <section aria-label="Anomaly timeline panel" style={{ border: '1px solid #333', padding: 8, width: 1120 }}>
       <h3>
         {detector} · {entity}
       </h3>
@@ -163,7 +158,7 @@ function Index() {
         <Link to="/a/isoscope-anomaly-app/overview">App pages</Link>
       </li>
       <li>
-        <Link to="/harness/query-editor">Query editor</Link>
+        <Link to="/preview/query-editor">Query editor</Link>
       </li>
     </ul>
   );
@@ -185,7 +180,7 @@ function GrafanaRouter({ children }: { children: React.ReactNode }) {
           : { location: location as typeof history.location, action: action as typeof history.action };
         setState(update);
       }),
-    [history],
+    [history]
   );
   return (
     <Router
@@ -198,7 +193,7 @@ function GrafanaRouter({ children }: { children: React.ReactNode }) {
   );
 }
 
-function Harness() {
+function Preview() {
   const theme = useMemo(() => createTheme({ colors: { mode: 'dark' } }), []);
   return (
     <ThemeContext.Provider value={theme}>
@@ -207,8 +202,8 @@ function Harness() {
         <GrafanaRouter>
           <Routes>
             <Route path="/a/isoscope-anomaly-app/*" element={<AppRoot {...appProps} />} />
-            <Route path="/harness/panel" element={<PanelPage />} />
-            <Route path="/harness/query-editor" element={<QueryEditorPage />} />
+            <Route path="/preview/panel" element={<PanelPage />} />
+            <Route path="/preview/query-editor" element={<QueryEditorPage />} />
             <Route path="*" element={<Index />} />
           </Routes>
         </GrafanaRouter>
@@ -217,4 +212,4 @@ function Harness() {
   );
 }
 
-createRoot(document.getElementById('root')!).render(<Harness />);
+createRoot(document.getElementById('root')!).render(<Preview />);

@@ -1,25 +1,25 @@
-// Bundles the browser harness (main.tsx) with the plugin's sources and the real @grafana/* packages,
+// Bundles the plugin preview (main.tsx) with the plugin's sources and the real @grafana/* packages,
 // which Grafana would otherwise provide to the plugin at run time.
 const path = require('node:path');
 
-const root = path.resolve(__dirname, '../../..');
+const root = path.resolve(__dirname, '../..');
 
 module.exports = {
   mode: 'development',
   devtool: false,
   context: __dirname,
-  entry: { harness: './main.tsx' },
+  entry: { preview: './main.tsx' },
   output: {
-    path: path.join(root, 'test/browser/out/harness'),
+    path: path.join(__dirname, '..', '.preview'),
     filename: '[name].js',
-    publicPath: '/harness-assets/',
+    publicPath: '/preview-assets/',
   },
   resolve: {
     extensions: ['.tsx', '.ts', '.mjs', '.js', '.json'],
     alias: {
       'grafana-runtime-plugin-page$': path.join(
         root,
-        'node_modules/@grafana/runtime/dist/esm/components/PluginPage.mjs',
+        'node_modules/@grafana/runtime/dist/esm/components/PluginPage.mjs'
       ),
     },
   },
