@@ -3,26 +3,27 @@ import { useNavigate, useParams } from 'react-router-dom';
 import { PluginPage } from '@grafana/runtime';
 import {
   Alert,
-  Badge,
   Button,
   ConfirmModal,
   LinkButton,
   LoadingPlaceholder,
-  RadioButtonGroup,
   Stack,
   Tab,
   TabsBar,
   TabContent,
-  Text,
 } from '@grafana/ui';
 import { toIsoscopeError } from '../../api/client';
-import type { DriftReport, Job, ModelVersion, Stage } from '../../api/types';
+import type { ModelVersion, Stage } from '../../api/types';
 import { hasRole, useIsoscope } from '../../components/App/context';
 import { ROUTES, detectorUrl, prefixRoute } from '../../constants';
 import { useLoad } from '../../hooks/useLoad';
 import { describeSource } from '../Detectors/Detectors';
-import { byEntity, fmt, pct, summarize } from './metrics';
+import { AlertingTab } from './AlertingTab';
+import { DriftTab } from './DriftTab';
+import { HistoryTab } from './HistoryTab';
+import { ModelsTab } from './ModelsTab';
 import { StageDialog } from './StageDialog';
+import { TrainingTab } from './TrainingTab';
 
 type TabId = 'models' | 'training' | 'drift' | 'alerting' | 'history';
 const TABS: Array<{ id: TabId; label: string }> = [
@@ -32,12 +33,6 @@ const TABS: Array<{ id: TabId; label: string }> = [
   { id: 'alerting', label: 'Alert rule' },
   { id: 'history', label: 'Stage history' },
 ];
-const STAGE_COLOURS: Record<Stage, 'green' | 'blue' | 'orange' | 'darkgrey'> = {
-  production: 'green',
-  staging: 'blue',
-  candidate: 'orange',
-  archived: 'darkgrey',
-};
 
 interface PendingStage {
   version: ModelVersion;
@@ -175,32 +170,7 @@ export function DetectorDetail() {
           />
         )}
         {tab === 'alerting' && <AlertingTab detector={d} />}
-        {tab === 'history' && (
-          <table className="filter-table" aria-label="Stage history">
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>Version</th>
-                <th>From</th>
-                <th>To</th>
-                <th>By</th>
-                <th>Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(history.value ?? []).map((h) => (
-                <tr key={`${h.at}-${h.version}-${h.to}`}>
-                  <td>{new Date(h.at).toLocaleString()}</td>
-                  <td>v{h.version}</td>
-                  <td>{h.from ?? '–'}</td>
-                  <td>{h.to}</td>
-                  <td>{h.actor}</td>
-                  <td>{h.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        {tab === 'history' && <HistoryTab history={history.value ?? []} />}
       </TabContent>
       {pending && (
         <StageDialog
@@ -244,253 +214,5 @@ export function DetectorDetail() {
         }
       />
     </PluginPage>
-  );
-}
-
-function ModelsTab(props: {
-  models: ModelVersion[];
-  error?: string;
-  isAdmin: boolean;
-  onStage: (v: ModelVersion, stage: Stage) => void;
-  onRollback: (entity: string) => void;
-}) {
-  if (props.error) {
-    return <Alert title="Cannot list models">{props.error}</Alert>;
-  }
-  if (props.models.length === 0) {
-    return (
-      <Text color="secondary">
-        No models yet: press Train to learn this detector&apos;s normal from its training window.
-      </Text>
-    );
-  }
-  return (
-    <Stack direction="column" gap={3}>
-      {byEntity(props.models).map(([entity, versions]) => (
-        <section key={entity} aria-label={`Models of ${entity || 'all'}`}>
-          <Stack justifyContent="space-between" alignItems="center">
-            <Text element="h4">{entity || '(no entity)'}</Text>
-            {props.isAdmin && versions.length > 1 && (
-              <Button size="sm" variant="secondary" icon="history" onClick={() => props.onRollback(entity)}>
-                Roll back
-              </Button>
-            )}
-          </Stack>
-          <table className="filter-table">
-            <thead>
-              <tr>
-                <th>Version</th>
-                <th>Stage</th>
-                <th>Trained</th>
-                <th>Rows</th>
-                <th>Threshold</th>
-                <th>Flagged (test)</th>
-                <th>ROC-AUC</th>
-                <th>PR-AUC</th>
-                <th>Chosen by</th>
-                {props.isAdmin && <th>Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {versions.map((v) => {
-                const s = summarize(v);
-                return (
-                  <tr key={v.version}>
-                    <td>v{v.version}</td>
-                    <td>
-                      <Badge color={STAGE_COLOURS[v.stage]} text={v.stage} />
-                    </td>
-                    <td>{new Date(v.trainedAt).toLocaleString()}</td>
-                    <td>{s.rows ?? '–'}</td>
-                    <td>{fmt(s.threshold)}</td>
-                    <td>{pct(s.flaggedShare)}</td>
-                    <td>{fmt(s.rocAuc)}</td>
-                    <td>{fmt(s.prAuc)}</td>
-                    <td>{s.criterion ?? '–'}</td>
-                    {props.isAdmin && (
-                      <td>
-                        <Stack gap={0.5}>
-                          {v.stage !== 'production' && (
-                            <Button size="sm" onClick={() => props.onStage(v, 'production')}>
-                              Promote
-                            </Button>
-                          )}
-                          {v.stage === 'candidate' && (
-                            <Button size="sm" variant="secondary" onClick={() => props.onStage(v, 'staging')}>
-                              Stage
-                            </Button>
-                          )}
-                          {v.stage !== 'archived' && v.stage !== 'production' && (
-                            <Button
-                              size="sm"
-                              variant="secondary"
-                              fill="text"
-                              onClick={() => props.onStage(v, 'archived')}
-                            >
-                              Archive
-                            </Button>
-                          )}
-                        </Stack>
-                      </td>
-                    )}
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </section>
-      ))}
-    </Stack>
-  );
-}
-
-const BACKFILL_HOURS = [6, 24, 48, 168].map((h) => ({ value: h, label: h < 48 ? `${h} h` : `${h / 24} d` }));
-
-function TrainingTab(props: {
-  jobs: Job[];
-  canEdit: boolean;
-  onCancel: (j: Job) => void;
-  onBackfill: (hours: number) => void;
-}) {
-  const [hours, setHours] = useState(24);
-  return (
-    <Stack direction="column" gap={2}>
-      {props.canEdit && (
-        <Stack alignItems="center" gap={1}>
-          <Text>Score past data with the production models:</Text>
-          <RadioButtonGroup options={BACKFILL_HOURS} value={hours} onChange={setHours} size="sm" />
-          <Button size="sm" variant="secondary" icon="history-alt" onClick={() => props.onBackfill(hours)}>
-            Backfill
-          </Button>
-        </Stack>
-      )}
-      {props.jobs.length === 0 ? <Text color="secondary">No training runs yet.</Text> : <JobsTable {...props} />}
-    </Stack>
-  );
-}
-
-function JobsTable({ jobs, canEdit, onCancel }: { jobs: Job[]; canEdit: boolean; onCancel: (j: Job) => void }) {
-  return (
-    <table className="filter-table" aria-label="Training runs">
-      <thead>
-        <tr>
-          <th>Started</th>
-          <th>Kind</th>
-          <th>State</th>
-          <th>Progress</th>
-          <th>Result</th>
-          <th />
-        </tr>
-      </thead>
-      <tbody>
-        {jobs.map((j) => (
-          <tr key={j.id}>
-            <td>{new Date(j.startedAt ?? j.createdAt).toLocaleString()}</td>
-            <td>{j.kind}</td>
-            <td>{j.state}</td>
-            <td>
-              <progress max={1} value={j.progress} aria-label={`${j.kind} progress`} /> {Math.round(j.progress * 100)}%{' '}
-              {j.phase}
-            </td>
-            <td>{j.error ?? resultText(j)}</td>
-            <td>
-              {canEdit && (j.state === 'queued' || j.state === 'running') && (
-                <Button size="sm" variant="secondary" onClick={() => onCancel(j)}>
-                  Cancel
-                </Button>
-              )}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function resultText(j: Job): string {
-  const r = j.result as
-    { entities?: Array<{ entity: string; version: number; stage: string }>; skipped?: unknown[] } | undefined;
-  if (!r?.entities) {
-    return '';
-  }
-  const skipped = r.skipped?.length ? `, ${r.skipped.length} skipped` : '';
-  return `${r.entities.length} model${r.entities.length === 1 ? '' : 's'}${skipped}`;
-}
-
-function DriftTab({ reports, canEdit, onRun }: { reports: DriftReport[]; canEdit: boolean; onRun: () => void }) {
-  return (
-    <Stack direction="column" gap={2}>
-      <div>
-        <Button variant="secondary" icon="sync" onClick={onRun} disabled={!canEdit}>
-          Check drift now
-        </Button>
-      </div>
-      {reports.length === 0 && <Text color="secondary">No drift checks yet.</Text>}
-      {reports.map((r) => (
-        <section key={`${r.entity}-${r.at}`} aria-label={`Drift of ${r.entity}`}>
-          <Stack alignItems="center" gap={1}>
-            <Text element="h4">{r.entity || '(no entity)'}</Text>
-            <Badge
-              color={r.drifted ? 'red' : 'green'}
-              text={r.drifted ? `drifted: ${r.driftedFeatures.join(', ')}` : 'no drift'}
-            />
-            <Text color="secondary">
-              v{r.modelVersion}, {new Date(r.from).toLocaleString()} – {new Date(r.to).toLocaleString()}
-            </Text>
-          </Stack>
-          <table className="filter-table">
-            <thead>
-              <tr>
-                <th>Feature</th>
-                <th>Votes (of 5)</th>
-                <th>KS p-value</th>
-                <th>PSI</th>
-                <th>Jensen–Shannon</th>
-                <th>Wasserstein (scaled)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {[...r.features, ...(r.scoreDrift ? [{ ...r.scoreDrift, feature: 'score' }] : [])].map((f) => (
-                <tr key={f.feature}>
-                  <td>
-                    {f.feature} {f.drifted && <Badge color="red" text="drifted" />}
-                  </td>
-                  <td>{f.votes}</td>
-                  <td>{f.ks.pvalue.toExponential(2)}</td>
-                  <td>{f.psi.toFixed(3)}</td>
-                  <td>{f.jensenShannon.toFixed(3)}</td>
-                  <td>{f.wassersteinScaled.toFixed(3)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-      ))}
-    </Stack>
-  );
-}
-
-function AlertingTab({ detector }: { detector: { spec: import('../../api/types').DetectorSpec } }) {
-  const a = detector.spec.alerting;
-  const s = detector.spec.schedule;
-  return (
-    <Stack direction="column" gap={1}>
-      <Text element="p">
-        An alert fires for a host when at least {a.minAnomalous} of its last {a.window} scored points are anomalous at
-        severity {a.minSeverity} or above; after it resolves, the host stays quiet for {a.cooldownMinutes} minutes.
-      </Text>
-      <Text element="p">
-        Scored every {s.scoreEverySeconds} s. Retrained{' '}
-        {s.retrainEveryHours ? `every ${s.retrainEveryHours} h` : 'on demand'}
-        {s.retrainOnDrift ? ` and when drift is found (checked every ${s.driftCheckEveryHours} h)` : ''}; new versions
-        go to{' '}
-        {s.promotion === 'manual'
-          ? 'staging for an admin to promote'
-          : s.promotion === 'always'
-            ? 'production'
-            : 'production when they are no worse on the recent holdout'}
-        .
-      </Text>
-    </Stack>
   );
 }

@@ -1,0 +1,57 @@
+import React from 'react';
+import { Badge, Button, Stack, Text } from '@grafana/ui';
+import type { DriftReport } from '../../api/types';
+
+/** The latest drift report per entity: each feature's votes and test statistics. */
+export function DriftTab({ reports, canEdit, onRun }: { reports: DriftReport[]; canEdit: boolean; onRun: () => void }) {
+  return (
+    <Stack direction="column" gap={2}>
+      <div>
+        <Button variant="secondary" icon="sync" onClick={onRun} disabled={!canEdit}>
+          Check drift now
+        </Button>
+      </div>
+      {reports.length === 0 && <Text color="secondary">No drift checks yet.</Text>}
+      {reports.map((r) => (
+        <section key={`${r.entity}-${r.at}`} aria-label={`Drift of ${r.entity}`}>
+          <Stack alignItems="center" gap={1}>
+            <Text element="h4">{r.entity || '(no entity)'}</Text>
+            <Badge
+              color={r.drifted ? 'red' : 'green'}
+              text={r.drifted ? `drifted: ${r.driftedFeatures.join(', ')}` : 'no drift'}
+            />
+            <Text color="secondary">
+              v{r.modelVersion}, {new Date(r.from).toLocaleString()} – {new Date(r.to).toLocaleString()}
+            </Text>
+          </Stack>
+          <table className="filter-table">
+            <thead>
+              <tr>
+                <th>Feature</th>
+                <th>Votes (of 5)</th>
+                <th>KS p-value</th>
+                <th>PSI</th>
+                <th>Jensen–Shannon</th>
+                <th>Wasserstein (scaled)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...r.features, ...(r.scoreDrift ? [{ ...r.scoreDrift, feature: 'score' }] : [])].map((f) => (
+                <tr key={f.feature}>
+                  <td>
+                    {f.feature} {f.drifted && <Badge color="red" text="drifted" />}
+                  </td>
+                  <td>{f.votes}</td>
+                  <td>{f.ks.pvalue.toExponential(2)}</td>
+                  <td>{f.psi.toFixed(3)}</td>
+                  <td>{f.jensenShannon.toFixed(3)}</td>
+                  <td>{f.wassersteinScaled.toFixed(3)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ))}
+    </Stack>
+  );
+}
