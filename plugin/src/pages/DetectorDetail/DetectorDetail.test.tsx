@@ -168,3 +168,23 @@ describe('DetectorDetail backfill', () => {
     expect(Date.parse(to) - Date.parse(from)).toBe(48 * 3600_000);
   });
 });
+
+describe('DetectorDetail delete', () => {
+  it('goes to the list once deleted, and stays with the reason when refused', async () => {
+    let refuse = true;
+    open('Admin', {
+      'DELETE detectors/cpu': () =>
+        refuse
+          ? { status: 403, data: { message: "this needs the admin role; the token 'grafana' is editor" } }
+          : { status: 204 },
+    });
+    fireEvent.click(await screen.findByRole('button', { name: /Delete/ }));
+    fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
+    expect(await screen.findByText(/Not allowed: this needs the admin role/)).toBeInTheDocument();
+    expect(screen.getByTestId('location')).toHaveTextContent('/detectors/cpu');
+    refuse = false;
+    fireEvent.click(screen.getByRole('button', { name: /Delete/ }));
+    fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(screen.getByTestId('location')).toHaveTextContent('/a/isoscope-anomaly-app/detectors'));
+  });
+});

@@ -210,7 +210,14 @@ export function DetectorDetail() {
         confirmText="Delete"
         onDismiss={() => setDeleting(false)}
         onConfirm={() =>
-          act(() => client.deleteDetector(id), 'Deleted').then(() => navigate(prefixRoute(ROUTES.Detectors)))
+          // Straight to the list once deleted; on a refusal, stay and say why.
+          client.deleteDetector(id).then(
+            () => navigate(prefixRoute(ROUTES.Detectors)),
+            (e) => {
+              setDeleting(false);
+              setMessage({ severity: 'error', text: toIsoscopeError(e).message });
+            }
+          )
         }
       />
     </PluginPage>
