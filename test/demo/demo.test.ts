@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { repoPath } from '../support/repo.js';
+import { repoPath, repoRoot } from '../support/repo.js';
 
 /**
  * `npm run demo` as a user runs it: a real influxd, the service, nine days of Telegraf metrics with
@@ -25,4 +25,15 @@ describe('npm run demo', () => {
     expect(falseAlarms).toBeLessThanOrEqual(0.5);
     expect(r.stdout).toMatch(/✓ .* alert after \d+ min; top: \w+\.\w+/);
   }, 600_000);
+
+  it('takes its options through npm (`npm run demo -- --keep`), and refuses unknown ones with exit 2', () => {
+    const r = spawnSync('npm', ['run', '--silent', 'demo', '--', '--no-such-option'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stderr).toContain('demo: unknown option --no-such-option');
+    expect(r.stderr).toContain('--keep');
+    expect(r.status).toBe(2);
+  });
 });
