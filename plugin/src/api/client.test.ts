@@ -52,6 +52,7 @@ describe('IsoscopeClient', () => {
     ],
     [403, { message: 'plugin proxy route access denied' }, /your Grafana role/],
     [502, { message: 'dial tcp: connection refused' }, /unreachable \(HTTP 502\).*connection refused/],
+    [503, {}, /unreachable \(HTTP 503\)/],
     [0, {}, /unreachable \(HTTP no answer\)/],
     [
       422,

@@ -181,9 +181,14 @@ function describe(error: FetchError): string {
   const data = error.data as { message?: unknown } | undefined;
   const said = typeof data?.message === 'string' ? data.message : '';
   switch (error.status) {
+    case 503:
+      if (said) {
+        // The service itself answered: it is up, but InfluxDB is not.
+        return `The Isoscope service answers, but cannot reach InfluxDB: ${said}`;
+      }
+    // falls through: a 503 without the service's message came from in between
     case 0:
     case 502:
-    case 503:
     case 504:
       return `The Isoscope service is unreachable (HTTP ${error.status || 'no answer'}): check the data source's URL and that the service runs.${said ? ` ${said}` : ''}`;
     case 401:

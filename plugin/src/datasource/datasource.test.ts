@@ -172,17 +172,17 @@ describe('IsoscopeDataSource.testDatasource', () => {
 
   it.each([
     [
-      { data: { status: 'ok', version: '0.1.0', detectors: 3, influx: 'ok' } },
+      { data: { status: 'ok', version: '0.1.0', detectors: 3, influx: '1.8.10' } },
       'success',
-      'Isoscope 0.1.0: 3 detectors, InfluxDB reachable.',
+      'Isoscope 0.1.0: 3 detectors, InfluxDB 1.8.10 reachable.',
     ],
     [
-      { data: { status: 'ok', version: '0.1.4', detectors: 1, influx: 'unreachable' } },
-      'warning',
-      'Isoscope 0.1.4: 1 detector, InfluxDB: unreachable.',
+      { status: 503, data: { message: 'InfluxDB at http://influxdb:8086 is unreachable: connection refused' } },
+      'error',
+      'The Isoscope service answers, but cannot reach InfluxDB: InfluxDB at http://influxdb:8086 is unreachable: connection refused',
     ],
     [
-      { data: { status: 'ok', version: '1.0.0', detectors: 0, influx: 'ok' } },
+      { data: { status: 'ok', version: '1.0.0', detectors: 0, influx: '1.8.10' } },
       'error',
       /Version mismatch: the service is 1.0.0.*Upgrade the plugin/,
     ],

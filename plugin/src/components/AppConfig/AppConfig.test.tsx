@@ -21,11 +21,13 @@ function renderConfig(jsonData: AppSettings) {
 
 describe('AppConfig', () => {
   it('starts from the provisioned data source and tests the connection through it', async () => {
-    const calls = fakeBackend(() => ({ data: { status: 'ok', version: '0.1.0', detectors: 2, influx: 'ok' } }));
+    const calls = fakeBackend(() => ({ data: { status: 'ok', version: '0.1.0', detectors: 2, influx: '1.8.10' } }));
     renderConfig({});
     expect(screen.getByTestId('picker')).toHaveTextContent('isoscope');
     fireEvent.click(screen.getByRole('button', { name: 'Test connection' }));
-    expect(await screen.findByText('Isoscope 0.1.0 answers: 2 detectors, InfluxDB ok.')).toBeInTheDocument();
+    expect(
+      await screen.findByText('Isoscope 0.1.0 answers: 2 detectors, InfluxDB 1.8.10 reachable.')
+    ).toBeInTheDocument();
     expect(calls[0]!.url).toBe('/api/datasources/proxy/uid/isoscope/api/grafana/health');
     expect(screen.getByRole('link', { name: /Service URL and token/ })).toHaveAttribute(
       'href',

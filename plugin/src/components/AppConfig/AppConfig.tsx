@@ -29,7 +29,7 @@ export default function AppConfig({ plugin }: AppConfigProps) {
       const health = await client.health();
       setStatus({
         severity: 'success',
-        text: `Isoscope ${health.version} answers: ${health.detectors} detectors, InfluxDB ${health.influx}.`,
+        text: `Isoscope ${health.version} answers: ${health.detectors} detectors, InfluxDB ${health.influx} reachable.`,
       });
     } catch (e) {
       setStatus({ severity: 'error', text: toIsoscopeError(e).message });
