@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
-import { averagePrecision, EngineError, eventRecall, rocAuc, StreamingDetector } from '../engine/index.js';
+import {
+  averagePrecision,
+  defaultStreamFeatures,
+  EngineError,
+  eventRecall,
+  rocAuc,
+  StreamingDetector,
+} from '../engine/index.js';
 import { CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
 import { UsageError } from './context.js';
@@ -78,12 +85,8 @@ export const command: CliCommand = {
       throw new CsvError(input, 'no time column: replay needs timestamp, time or _time', 1);
     }
     const fields = table.featureNames;
-    // One column: context comes from its own recent values (a shingle, as random cut forests see a
-    // series). Several columns: context comes from the other columns, and each one's change since
-    // the last row shows what moved suddenly (on SMD and ASD, deltas lift PR-AUC on 7 of 10 machines).
-    const shingle = shingleFlag ?? (fields.length === 1 ? 8 : 1);
     const detector = new StreamingDetector({
-      features: { fields, shingle, delta: fields.length > 1 },
+      features: defaultStreamFeatures(fields, shingleFlag),
       ...(warmup !== undefined ? { warmup } : {}),
       ...(retrainEvery !== undefined ? { retrainEvery } : {}),
       ...(window !== undefined ? { window } : {}),

@@ -1,5 +1,5 @@
 import { Random } from '../forest/random.js';
-import { StreamingDetector } from './detector.js';
+import { defaultStreamFeatures, StreamingDetector } from './detector.js';
 
 function rows(n: number, seed: number): number[][] {
   const rng = new Random(seed);
@@ -69,5 +69,20 @@ describe('StreamingDetector', () => {
     expect(() => new StreamingDetector({ ...options, contamination: 0.7 })).toThrow(
       'contamination must be in (0, 0.5]',
     );
+  });
+});
+
+describe('defaultStreamFeatures', () => {
+  it('gives one column a shingle of 8 and several columns their deltas', () => {
+    expect(defaultStreamFeatures(['value'])).toEqual({ fields: ['value'], shingle: 8, delta: false });
+    expect(defaultStreamFeatures(['cpu', 'mem'])).toEqual({
+      fields: ['cpu', 'mem'],
+      shingle: 1,
+      delta: true,
+    });
+  });
+
+  it('takes a shingle size given by the user over the default', () => {
+    expect(defaultStreamFeatures(['value'], 4).shingle).toBe(4);
   });
 });

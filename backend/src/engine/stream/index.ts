@@ -1,1 +1,7 @@
-export { StreamingDetector, type StreamOptions, type StreamResult, type StreamSnapshot } from './detector.js';
+export {
+  defaultStreamFeatures,
+  StreamingDetector,
+  type StreamOptions,
+  type StreamResult,
+  type StreamSnapshot,
+} from './detector.js';
