@@ -78,19 +78,31 @@ export function normalizeSpec(spec: FeatureSpec): Required<FeatureSpec> {
   return out;
 }
 
+/**
+ * The features a spec produces, in the order of the feature vector. `change` marks what measures a
+ * movement (delta, rate) rather than a level (the value, its lags, its rolling z-score, the time):
+ * the streaming detector grows separate forests for the two kinds.
+ */
+export function featureList(spec: Required<FeatureSpec>): Array<{ name: string; change: boolean }> {
+  const list: Array<{ name: string; change: boolean }> = [];
+  const level = (...names: string[]): void => {
+    for (const name of names) list.push({ name, change: false });
+  };
+  for (const f of spec.fields) {
+    if (spec.raw) level(f);
+    for (let lag = 1; lag < spec.shingle; lag++) level(`${f}.lag${lag}`);
+    if (spec.delta) list.push({ name: `${f}.delta`, change: true });
+    if (spec.rate) list.push({ name: `${f}.rate`, change: true });
+    if (spec.rollingWindow > 0) level(`${f}.z${spec.rollingWindow}`);
+  }
+  if (spec.timeOfDay) level('time.hour_sin', 'time.hour_cos');
+  if (spec.dayOfWeek) level('time.weekday_sin', 'time.weekday_cos');
+  return list;
+}
+
 /** Names of the features a spec produces, in the order of the feature vector. */
 export function featureNames(spec: Required<FeatureSpec>): string[] {
-  const names: string[] = [];
-  for (const f of spec.fields) {
-    if (spec.raw) names.push(f);
-    for (let lag = 1; lag < spec.shingle; lag++) names.push(`${f}.lag${lag}`);
-    if (spec.delta) names.push(`${f}.delta`);
-    if (spec.rate) names.push(`${f}.rate`);
-    if (spec.rollingWindow > 0) names.push(`${f}.z${spec.rollingWindow}`);
-  }
-  if (spec.timeOfDay) names.push('time.hour_sin', 'time.hour_cos');
-  if (spec.dayOfWeek) names.push('time.weekday_sin', 'time.weekday_cos');
-  return names;
+  return featureList(spec).map((f) => f.name);
 }
 
 /** Rows needed before every feature is defined: the longest look-back of the spec. */

@@ -48,6 +48,42 @@ describe('StreamingDetector', () => {
     expect(spike.topFeature).toMatch(/^b/);
   });
 
+  it('scores levels and changes with forests of their own: a jump inside the normal ranges is caught by its deltas', () => {
+    const d = new StreamingDetector(options);
+    const rng = new Random(6);
+    // Two smooth cycles, a between 9 and 11 and b between 4 and 6.
+    const at = (i: number): number[] => [
+      10 + Math.sin(i / 20) + 0.01 * rng.normal(),
+      5 + Math.cos(i / 20) + 0.01 * rng.normal(),
+    ];
+    for (let i = 0; i < 300; i++) d.push(at(i), i * 1000);
+    const before = at(300);
+    expect(d.push(before, 300_000).isAnomaly).toBe(false);
+    // Both stay inside their ranges, but move in one step as far as they normally do in thirty.
+    const jump = d.push([before[0]! - 1.5, before[1]! + 1.2], 301_000);
+    expect(jump.isAnomaly).toBe(true);
+    expect(jump.topFeature).toMatch(/^[ab]\.delta$/);
+  });
+
+  it('is one forest group when there are no change features to separate', () => {
+    const levelsOnly = { ...options, features: { fields: ['a', 'b'] } };
+    const separate = new StreamingDetector({ ...levelsOnly, separateChanges: true });
+    const together = new StreamingDetector({ ...levelsOnly, separateChanges: false });
+    const data = rows(300, 7);
+    const a = data.map((r, i) => separate.push(r, i * 1000));
+    const b = data.map((r, i) => together.push(r, i * 1000));
+    expect(a).toEqual(b);
+    expect(separate.snapshot().groups).toHaveLength(1);
+  });
+
+  it('refuses a snapshot of another format, naming the one it reads', () => {
+    const d = new StreamingDetector(options);
+    const old = { ...d.snapshot(), format: 1 } as unknown as ReturnType<StreamingDetector['snapshot']>;
+    expect(() => StreamingDetector.restore(old)).toThrow(
+      'stream snapshot format 1 is not supported (this version reads 2)',
+    );
+  });
+
   it('retrains at once when the drift consensus fires, even with no retraining schedule', () => {
     const d = new StreamingDetector({ ...options, retrainEvery: 0, driftCheckEvery: 300 });
     const data = rows(1200, 4);

@@ -2,7 +2,7 @@ import { driftReport } from '../drift/report.js';
 import { EngineError } from '../errors.js';
 import { explain } from '../explain/explain.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
-import type { FeatureSpec } from '../features/spec.js';
+import { featureList, type FeatureSpec } from '../features/spec.js';
 import { IsolationForest } from '../forest/forest.js';
 
 export interface StreamOptions {
@@ -34,6 +34,15 @@ export interface StreamOptions {
    * 10 machines, against 6 with one model).
    */
   ensemble?: number;
+  /**
+   * Grow separate forests for levels (values, lags, rolling z, time) and for changes (delta,
+   * rate), and score a row by whichever finds it more anomalous. Default true. In one forest the
+   * two kinds share the splits, so each dilutes the other: a level that is wrong for hours looks
+   * normal on every change feature, a sudden jump within the normal range on every level. On SMD
+   * and ASD this lifts the stream's PR-AUC over scikit-learn's from a geometric mean of 1.35× to
+   * 1.50× (docs/pipeline.md). Without change features there is one forest either way.
+   */
+  separateChanges?: boolean;
   trees?: number;
   maxSamples?: number | 'auto';
   /** Share of the training window expected to be anomalous; the threshold is that quantile. Default 0.01. */
@@ -45,15 +54,18 @@ export interface StreamResult {
   /** Score in (0, 1]; 0 while warming up (no model yet, or the feature look-back not yet full). */
   score: number;
   isAnomaly: boolean;
-  /** For anomalous rows: the feature that pushed hardest towards anomalous (TreeSHAP). */
+  /**
+   * For anomalous rows: the feature that pushed hardest towards anomalous (TreeSHAP), in the
+   * forest group that scored the row.
+   */
   topFeature?: string;
   /** Which model scored the row (0 = none yet). */
   modelVersion: number;
 }
 
-/** Everything a detector needs to continue where it stopped: JSON-safe (the model as base64). */
+/** Everything a detector needs to continue where it stopped: JSON-safe (models as base64). */
 export interface StreamSnapshot {
-  format: 1;
+  format: 2;
   options: Required<StreamOptions>;
   features: FeatureState;
   /** Row-major feature rows of the retraining window, oldest first. */
@@ -61,9 +73,8 @@ export interface StreamSnapshot {
   rowsSinceTraining: number;
   flaggedSinceTraining: number;
   modelVersion: number;
-  model?: string;
-  /** Earlier models still voting, oldest first (base64). */
-  previousModels: string[];
+  /** Per forest group (levels, then changes), the models voting, oldest first (base64). */
+  groups: string[][];
   /** The current model's training sample and the rows since, for the drift check. */
   driftReference: number[];
   recent: number[];
@@ -86,9 +97,20 @@ export function defaultStreamFeatures(fields: string[], shingle?: number): Featu
 const REGIME_CHANGE_FACTOR = 5;
 /** Training rows kept as the drift reference: enough for the tests, small enough to snapshot. */
 const DRIFT_REFERENCE_ROWS = 1024;
+/** Seed offset between forest groups, so the change forests do not mirror the level forests' draws. */
+const GROUP_SEED_STEP = 0x9e3779b1;
+
+/** Forests over one kind of feature: the columns they see and the latest `ensemble` models, oldest first. */
+interface ForestGroup {
+  columns: Int32Array;
+  models: IsolationForest[];
+  /** Scratch: this group's columns of the row being scored. */
+  row: Float64Array;
+}
 
 const DEFAULTS = {
   ensemble: 4,
+  separateChanges: true,
   driftCheckEvery: 512,
   warmup: 512,
   window: 8192,
@@ -127,6 +149,7 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
     warmup,
     retrainEvery,
     ensemble,
+    separateChanges: options.separateChanges ?? DEFAULTS.separateChanges,
     driftCheckEvery,
     window,
     excludeAnomalies: options.excludeAnomalies ?? DEFAULTS.excludeAnomalies,
@@ -167,9 +190,8 @@ export class StreamingDetector {
   private windowNext = 0;
   private rowsSinceTraining = 0;
   private flaggedSinceTraining = 0;
-  private forest: IsolationForest | undefined;
-  /** Earlier models still voting (oldest first): at most ensemble − 1 of them. */
-  private previous: IsolationForest[] = [];
+  /** Levels, then changes (when separate and present); no models until the warm-up is done. */
+  private readonly groups: ForestGroup[];
   private version = 0;
   /** Up to DRIFT_REFERENCE_ROWS rows of the current model's training window, evenly spaced. */
   private driftReference = new Float64Array(0);
@@ -182,6 +204,7 @@ export class StreamingDetector {
     this.options = resolve(snapshot?.options ?? options);
     this.transformer = new FeatureTransformer(this.options.features, snapshot?.features);
     this.width = this.transformer.names.length;
+    this.groups = forestGroups(this.transformer.spec, this.options.separateChanges);
     this.window = new Float64Array(this.options.window * this.width);
     this.recent = new Float64Array(this.options.driftCheckEvery * this.width);
     if (snapshot) {
@@ -191,8 +214,9 @@ export class StreamingDetector {
       this.rowsSinceTraining = snapshot.rowsSinceTraining;
       this.flaggedSinceTraining = snapshot.flaggedSinceTraining;
       this.version = snapshot.modelVersion;
-      if (snapshot.model) this.forest = IsolationForest.deserialize(fromBase64(snapshot.model));
-      this.previous = snapshot.previousModels.map((m) => IsolationForest.deserialize(fromBase64(m)));
+      this.groups.forEach((g, i) => {
+        g.models = (snapshot.groups[i] ?? []).map((m) => IsolationForest.deserialize(fromBase64(m)));
+      });
       this.driftReference = Float64Array.from(snapshot.driftReference);
       this.recent.set(snapshot.recent);
       this.recentRows = snapshot.recent.length / this.width;
@@ -205,33 +229,24 @@ export class StreamingDetector {
     return this.transformer.names;
   }
 
-  get model(): IsolationForest | undefined {
-    return this.forest;
-  }
-
   /** Takes the next row (raw field values in the spec's order, NaN = missing) and scores it. */
   push(values: ArrayLike<number>, timeMs: number): StreamResult {
     const x = this.transformer.push(values, timeMs);
     if (!x) return { score: 0, isAnomaly: false, modelVersion: this.version };
     let result: StreamResult = { score: 0, isAnomaly: false, modelVersion: this.version };
-    if (this.forest) {
-      // The ensemble's score and threshold are the means over its models.
-      let score = this.forest.scoreOne(x);
-      let threshold = this.forest.threshold;
-      for (const m of this.previous) {
-        score += m.scoreOne(x);
-        threshold += m.threshold;
-      }
-      score /= this.previous.length + 1;
-      threshold /= this.previous.length + 1;
+    const trained = this.groups[0]!.models.length > 0;
+    if (trained) {
+      const { score, threshold, group } = this.score(x);
       const isAnomaly = score > threshold;
       result = { score, isAnomaly, modelVersion: this.version };
       if (isAnomaly) {
-        // Explained by the newest model: the one that knows the most recent normal.
-        const c = explain(this.forest, x).contributions;
+        // Explained by the group that scored it, with its newest model: the one that knows the
+        // most recent normal.
+        const g = this.groups[group]!;
+        const c = explain(g.models[g.models.length - 1]!, g.row).contributions;
         let best = 0;
         for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
-        result.topFeature = this.transformer.names[best]!;
+        result.topFeature = this.transformer.names[g.columns[best]!]!;
       }
     }
     this.rowsSinceTraining++;
@@ -239,12 +254,43 @@ export class StreamingDetector {
     const regimeChange =
       this.flaggedSinceTraining > REGIME_CHANGE_FACTOR * this.options.contamination * this.rowsSinceTraining;
     if (!(result.isAnomaly && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
-    const due = this.forest
+    const due = trained
       ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
         this.drifted(x)
       : this.windowRows >= this.options.warmup;
     if (due && this.windowRows >= 2) this.train();
     return result;
+  }
+
+  /**
+   * Each group's score and threshold are the means over its models. The row's score is the group
+   * that finds it most anomalous, once every group's score is put on one threshold T (the mean of
+   * the groups' thresholds) by s ↦ s^(ln T / ln t): a score is 2^(−h/c), so this scales a group's
+   * path lengths by its own threshold's. A group then scores exactly T at its own threshold, keeps
+   * its order, and stays a score in (0, 1]; with one group nothing changes.
+   */
+  private score(x: Float64Array): { score: number; threshold: number; group: number } {
+    const scores: number[] = [];
+    const thresholds: number[] = [];
+    for (const g of this.groups) {
+      for (let i = 0; i < g.columns.length; i++) g.row[i] = x[g.columns[i]!]!;
+      let score = 0;
+      let threshold = 0;
+      for (const m of g.models) {
+        score += m.scoreOne(g.row);
+        threshold += m.threshold;
+      }
+      scores.push(score / g.models.length);
+      thresholds.push(threshold / g.models.length);
+    }
+    if (scores.length === 1) return { score: scores[0]!, threshold: thresholds[0]!, group: 0 };
+    const common = thresholds.reduce((a, t) => a + t, 0) / thresholds.length;
+    let best = { score: 0, threshold: common, group: 0 };
+    scores.forEach((s, group) => {
+      const score = Math.pow(s, Math.log(common) / Math.log(thresholds[group]!));
+      if (score > best.score) best = { score, threshold: common, group };
+    });
+    return best;
   }
 
   /** How many times the drift consensus triggered a retrain. */
@@ -292,17 +338,25 @@ export class StreamingDetector {
   private train(): void {
     this.version++;
     const data = this.windowInOrder();
-    if (this.forest && this.options.ensemble > 1)
-      this.previous = [...this.previous, this.forest].slice(-(this.options.ensemble - 1));
-    this.forest = IsolationForest.fit(
-      { rows: this.windowRows, cols: this.width, data },
-      {
-        trees: this.options.trees,
-        maxSamples: this.options.maxSamples,
-        contamination: this.options.contamination,
-        seed: (this.options.seed + this.version) >>> 0,
-      },
-    );
+    this.groups.forEach((g, i) => {
+      const k = g.columns.length;
+      let columns = data;
+      if (k < this.width) {
+        columns = new Float64Array(this.windowRows * k);
+        for (let r = 0; r < this.windowRows; r++)
+          for (let c = 0; c < k; c++) columns[r * k + c] = data[r * this.width + g.columns[c]!]!;
+      }
+      const model = IsolationForest.fit(
+        { rows: this.windowRows, cols: k, data: columns },
+        {
+          trees: this.options.trees,
+          maxSamples: this.options.maxSamples,
+          contamination: this.options.contamination,
+          seed: (this.options.seed + this.version + i * GROUP_SEED_STEP) >>> 0,
+        },
+      );
+      g.models = [...g.models, model].slice(-this.options.ensemble);
+    });
     this.rowsSinceTraining = 0;
     this.flaggedSinceTraining = 0;
     // The new model's reference for drift checks: its training rows, evenly spaced.
@@ -319,15 +373,14 @@ export class StreamingDetector {
 
   snapshot(): StreamSnapshot {
     return {
-      format: 1,
+      format: 2,
       options: this.options,
       features: this.transformer.snapshot(),
       window: Array.from(this.windowInOrder()),
       rowsSinceTraining: this.rowsSinceTraining,
       flaggedSinceTraining: this.flaggedSinceTraining,
       modelVersion: this.version,
-      ...(this.forest ? { model: toBase64(this.forest.serialize()) } : {}),
-      previousModels: this.previous.map((m) => toBase64(m.serialize())),
+      groups: this.groups.map((g) => g.models.map((m) => toBase64(m.serialize()))),
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
@@ -335,11 +388,27 @@ export class StreamingDetector {
   }
 
   static restore(snapshot: StreamSnapshot): StreamingDetector {
-    if (snapshot.format !== 1)
+    if (snapshot.format !== 2)
       throw new EngineError(
         'FORMAT_VERSION',
-        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 1)`,
+        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 2)`,
       );
     return new StreamingDetector(snapshot.options, snapshot);
   }
+}
+
+/** Levels and changes apart when asked and both present; otherwise one group of every feature. */
+function forestGroups(spec: Required<FeatureSpec>, separateChanges: boolean): ForestGroup[] {
+  const list = featureList(spec);
+  const indices = (keep: (change: boolean) => boolean): number[] =>
+    list.flatMap((f, i) => (keep(f.change) ? [i] : []));
+  const levels = indices((change) => !change);
+  const changes = indices((change) => change);
+  const sets =
+    separateChanges && levels.length > 0 && changes.length > 0 ? [levels, changes] : [indices(() => true)];
+  return sets.map((columns) => ({
+    columns: Int32Array.from(columns),
+    models: [],
+    row: new Float64Array(columns.length),
+  }));
 }
