@@ -33,7 +33,8 @@ describe('isoscope replay', () => {
     const r = replay(input, out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/replayed 3000 rows .*1 column, 8 features/);
+    // A shingle of 8 and the delta.
+    expect(r.stdout).toMatch(/replayed 3000 rows .*1 column, 9 features/);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(lines[0]).toBe('timestamp,score,is_anomaly,top_feature');
     expect(lines).toHaveLength(3001);
@@ -50,7 +51,7 @@ describe('isoscope replay', () => {
       const peak = Math.max(...rows.slice(spike, spike + 8).map((row) => Number(row[1])));
       expect(peak).toBeGreaterThanOrEqual(p98);
     }
-    for (const row of rows) if (row[2] === '1') expect(row[3]).toMatch(/^value(\.lag\d)?$/);
+    for (const row of rows) if (row[2] === '1') expect(row[3]).toMatch(/^value(\.lag\d|\.delta)?$/);
   });
 
   it('is deterministic: the same seed gives byte-identical output, another seed does not', () => {

@@ -31,7 +31,7 @@ Options:
   --retrain-every N       retrain after N rows (default: the warm-up; 0 = never)
   --window N              rows kept for retraining (default 8192)
   --shingle N             the last N values of each column as one vector (default 8 for a single
-                          column, 1 otherwise; several columns also get each one's delta)
+                          column, 1 otherwise); every column also gets its delta
   --contamination X       expected share of anomalies; the threshold is that quantile (default 0.01)
   --label-column NAME     0/1 ground truth, not a feature: a summary is printed against it
   --ignore-column NAME    a column that is not a feature; repeatable

@@ -109,8 +109,8 @@ describe('StreamingDetector', () => {
 });
 
 describe('defaultStreamFeatures', () => {
-  it('gives one column a shingle of 8 and several columns their deltas', () => {
-    expect(defaultStreamFeatures(['value'])).toEqual({ fields: ['value'], shingle: 8, delta: false });
+  it('gives one column a shingle of 8, and every column its delta', () => {
+    expect(defaultStreamFeatures(['value'])).toEqual({ fields: ['value'], shingle: 8, delta: true });
     expect(defaultStreamFeatures(['cpu', 'mem'])).toEqual({
       fields: ['cpu', 'mem'],
       shingle: 1,
