@@ -44,6 +44,7 @@ export interface StreamOptions {
    * work. Without change features there is one forest either way.
    */
   separateChanges?: boolean;
+  /** Trees per forest; with levels and changes apart, each group grows this many. Default 100. */
   trees?: number;
   maxSamples?: number | 'auto';
   /** Share of the training window expected to be anomalous; the threshold is that quantile. Default 0.01. */
