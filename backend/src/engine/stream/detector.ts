@@ -178,10 +178,10 @@ function fromBase64(text: string): Uint8Array {
 
 /**
  * An anomaly detector for a stream of rows, as live data arrives: it collects a warm-up, trains
- * its first forest, then scores every row the moment it comes; every `retrainEvery` rows it
- * retrains on a sliding window of recent rows (leaving out what it flagged), and the threshold
- * follows the newest model. Each retrain uses seed + model version, so a replay is deterministic,
- * and nothing it outputs for row t depends on rows after t.
+ * its first forests (one for levels, one for changes), then scores every row the moment it comes;
+ * every `retrainEvery` rows it retrains on a sliding window of recent rows (leaving out what it
+ * flagged), and the threshold follows the newest models. Each retrain uses seed + model version,
+ * so a replay is deterministic, and nothing it outputs for row t depends on rows after t.
  */
 export class StreamingDetector {
   readonly options: Required<StreamOptions>;
