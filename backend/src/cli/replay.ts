@@ -33,6 +33,8 @@ Options:
   --shingle N             the last N values of each column as one vector (default 8 for a single
                           column, 1 otherwise); every column also gets its delta
   --contamination X       expected share of anomalies; the threshold is that quantile (default 0.01)
+  --smoothing N           report the mean score of the last N rows (default 3 without a shingle,
+                          1 with one)
   --label-column NAME     0/1 ground truth, not a feature: a summary is printed against it
   --ignore-column NAME    a column that is not a feature; repeatable
 `;
@@ -51,6 +53,7 @@ export const command: CliCommand = {
         window: { type: 'string' },
         shingle: { type: 'string' },
         contamination: { type: 'string' },
+        smoothing: { type: 'string' },
         'label-column': { type: 'string' },
         'ignore-column': { type: 'string', multiple: true },
       },
@@ -65,6 +68,7 @@ export const command: CliCommand = {
     const window = integerFlag(values.window, 'window', 2, 10_000_000);
     const shingleFlag = integerFlag(values.shingle, 'shingle', 1, 64);
     const contamination = contaminationFlag(values.contamination);
+    const smoothing = integerFlag(values.smoothing, 'smoothing', 1, 10_000);
     if (contamination === 'auto')
       throw new UsageError(
         "--contamination must be a number in (0, 0.5] for replay: the threshold follows each model's training scores",
@@ -91,6 +95,7 @@ export const command: CliCommand = {
       ...(retrainEvery !== undefined ? { retrainEvery } : {}),
       ...(window !== undefined ? { window } : {}),
       ...(contamination !== undefined ? { contamination } : {}),
+      ...(smoothing !== undefined ? { smoothing } : {}),
       ...(seed !== undefined ? { seed } : {}),
     });
 

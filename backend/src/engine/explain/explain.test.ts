@@ -70,6 +70,23 @@ describe('TreeSHAP explanations', () => {
     }
   });
 
+  it('stays additive when the forest isolates points beyond its ranges, blaming the feature beyond', () => {
+    const rng = new Random(8);
+    const d = 6;
+    const data = new Float64Array(1000 * d).map(() => rng.normal());
+    const forest = IsolationForest.fit({ rows: 1000, cols: d, data }, { seed: 4, outOfRange: 'isolate' });
+    for (let p = 0; p < 20; p++) {
+      const x = Array.from({ length: d }, () => rng.normal() * (p % 3 === 0 ? 5 : 1));
+      const e = explain(forest, x);
+      const sum = e.contributions.reduce((a, b) => a + b, 0);
+      expect(sum).toBeCloseTo(e.baseline - e.pathLength, 9);
+      expect(e.score).toBeCloseTo(forest.scoreOne(x), 12);
+    }
+    const spike = [0, 0, 0, 80, 0, 0];
+    const { contributions } = explain(forest, spike);
+    expect(topFeatures(contributions, ['a', 'b', 'c', 'd', 'e', 'f'], 1)[0]!.feature).toBe('d');
+  });
+
   it('blames the feature that is out of place', () => {
     const rng = new Random(21);
     const data = new Float64Array(2000 * 5).map(() => rng.normal());

@@ -1,5 +1,6 @@
 import { EngineError } from '../errors.js';
 import type { IsolationForest } from '../forest/forest.js';
+import { isolatingPathLength } from '../forest/score-kernel.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
 import { expectedTreeValue, TreeShap } from './treeshap.js';
 
@@ -10,6 +11,9 @@ import { expectedTreeValue, TreeShap } from './treeshap.js';
  * subsamples, `baseline`. Short paths are anomalous, so each contribution is the path length a
  * feature *removed*: contribution_i = −φ_i. Positive contributions push towards anomalous,
  * negative ones towards normal, and they add up exactly: Σ contributions = baseline − pathLength.
+ * In a forest that isolates points beyond its ranges (outOfRange 'isolate'), TreeSHAP explains the
+ * walk, and each feature also gets what cutting x off beyond its range removed from the path
+ * (isolatingPathLength's terms), so the sum still holds.
  */
 export interface Explanation {
   /** Per feature, in the forest's feature order. */
@@ -63,8 +67,11 @@ export function explain(forest: IsolationForest, row: ArrayLike<number>): Explan
   const { shap, baseline } = prepared(nodes, params.trees);
   const phi = new Float64Array(params.nFeatures);
   for (let t = 0; t < params.trees; t++) shap.accumulate(nodes.treeStart[t]!, row, phi);
+  const beyond = new Float64Array(params.nFeatures);
+  if (params.outOfRange === 'isolate')
+    for (let t = 0; t < params.trees; t++) isolatingPathLength(nodes, nodes.treeStart[t]!, row, beyond);
   const contributions = new Float64Array(params.nFeatures);
-  for (let i = 0; i < phi.length; i++) contributions[i] = -phi[i]! / params.trees;
+  for (let i = 0; i < phi.length; i++) contributions[i] = (-phi[i]! + beyond[i]!) / params.trees;
   return {
     contributions,
     baseline,

@@ -75,6 +75,47 @@ describe('IsolationForest', () => {
     }
   });
 
+  describe("outOfRange 'isolate'", () => {
+    const clamp = IsolationForest.fit(x, { seed: 3 });
+    const isolate = IsolationForest.fit(x, { seed: 3, outOfRange: 'isolate' });
+
+    it('grows the same trees, and scores points inside every range on their path as scikit-learn does', () => {
+      expect(Array.from(isolate.nodes.threshold)).toEqual(Array.from(clamp.nodes.threshold));
+      // With every row in every tree's sample, each row is inside the ranges along its own path.
+      const small = gaussian(200, 4, 12);
+      const all = { seed: 4, maxSamples: 200 };
+      const plain = IsolationForest.fit(small, all).scoreBatch(small);
+      const widened = IsolationForest.fit(small, { ...all, outOfRange: 'isolate' }).scoreBatch(small);
+      expect(Array.from(widened)).toEqual(Array.from(plain));
+    });
+
+    it('scores a value further beyond anything seen higher, where clamping scores them alike', () => {
+      const [near, farther, farthest] = [5, 50, 500].map((v) => [v, 0, 0, 0]);
+      expect(clamp.scoreOne(farther!)).toBe(clamp.scoreOne(farthest!));
+      expect(isolate.scoreOne(near!)).toBeGreaterThanOrEqual(clamp.scoreOne(near!));
+      expect(isolate.scoreOne(farther!)).toBeGreaterThan(isolate.scoreOne(near!));
+      expect(isolate.scoreOne(farthest!)).toBeGreaterThan(isolate.scoreOne(farther!));
+      // One feature of four: a tree cuts on it within a few levels, not always at the root.
+      expect(isolate.scoreOne(farthest!)).toBeGreaterThan(0.65);
+      expect(clamp.scoreOne(farthest!)).toBeLessThan(0.6);
+    });
+
+    it('scores a batch exactly as it scores each point alone', () => {
+      const test = gaussian(300, 4, 10);
+      for (let i = 0; i < test.data.length; i += 7) test.data[i] = test.data[i]! * 6;
+      const batch = isolate.scoreBatch(test);
+      for (let r = 0; r < test.rows; r++) {
+        expect(batch[r]).toBe(isolate.scoreOne(test.data.subarray(r * 4, r * 4 + 4)));
+      }
+    });
+
+    it('refuses a mode it does not know, naming it', () => {
+      expect(() => IsolationForest.fit(x, { outOfRange: 'wrap' as 'clamp' })).toThrow(
+        "outOfRange must be 'clamp' or 'isolate', got wrap",
+      );
+    });
+  });
+
   it('sets the threshold from contamination as the (1 - c) quantile of training scores', () => {
     const forest = IsolationForest.fit(x, { seed: 2, contamination: 0.05 });
     const flagged = forest.scoreBatch(x).filter((s) => forest.isAnomaly(s)).length;

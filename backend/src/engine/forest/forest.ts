@@ -5,7 +5,7 @@ import { deserializeForest, serializeForest } from './format.js';
 import { growTree, NodeBuffer } from './grow.js';
 import { averagePathLength } from './path-length.js';
 import { Random } from './random.js';
-import { addPathLengths, BLOCK_ROWS, pathLengthSum } from './score-kernel.js';
+import { addPathLengths, BLOCK_ROWS, isolatingPathLengthSum, pathLengthSum } from './score-kernel.js';
 import type { TreeArrays } from './tree-arrays.js';
 
 export interface ForestOptions {
@@ -22,7 +22,19 @@ export interface ForestOptions {
   threshold?: number;
   /** Seed of the PRNG: the same seed and data give the same forest, bit for bit. Default 0. */
   seed?: number;
+  /**
+   * How a point beyond the values a node saw in training is scored. 'clamp' (default, as
+   * scikit-learn): it follows the split like the most extreme training point, so a value ten times
+   * anything seen scores no higher than that point. 'isolate': it is cut off at that node with the
+   * probability a split drawn over the range widened to include it would have cut it off alone,
+   * so the further out, the higher the score (see isolatingPathLength). Points inside every range
+   * score the same either way. For data scored after training (streams, live metrics), where new
+   * extremes are what matter; scoring the training data itself, keep 'clamp'.
+   */
+  outOfRange?: OutOfRange;
 }
+
+export type OutOfRange = 'clamp' | 'isolate';
 
 /** What a fitted forest was built with; stored in its serialized form. */
 export interface ForestParams {
@@ -31,6 +43,7 @@ export interface ForestParams {
   readonly nFeatures: number;
   readonly seed: number;
   readonly contamination: number | 'auto';
+  readonly outOfRange: OutOfRange;
 }
 
 /**
@@ -72,6 +85,16 @@ export class IsolationForest {
       );
     }
     const contamination = resolveContamination(options.contamination ?? 'auto');
+    const outOfRange = options.outOfRange ?? 'clamp';
+    if (outOfRange !== 'clamp' && outOfRange !== 'isolate') {
+      throw new EngineError(
+        'BAD_OPTION',
+        `outOfRange must be 'clamp' or 'isolate', got ${String(outOfRange)}`,
+        {
+          option: 'outOfRange',
+        },
+      );
+    }
     if (options.threshold !== undefined) thresholdOption(options.threshold);
 
     const depthLimit = Math.ceil(Math.log2(maxSamples));
@@ -97,7 +120,7 @@ export class IsolationForest {
     }
     treeStart[trees] = buffer.size;
 
-    const params: ForestParams = { trees, maxSamples, nFeatures: x.cols, seed, contamination };
+    const params: ForestParams = { trees, maxSamples, nFeatures: x.cols, seed, contamination, outOfRange };
     const unthresholded = new IsolationForest(params, 0.5, buffer.toArrays(treeStart, depth));
     if (options.threshold !== undefined) return unthresholded.withThreshold(options.threshold);
     if (contamination === 'auto') return unthresholded;
@@ -146,7 +169,12 @@ export class IsolationForest {
     for (let start = 0; start < x.rows; start += BLOCK_ROWS) {
       const end = Math.min(start + BLOCK_ROWS, x.rows);
       acc.fill(0);
-      addPathLengths(this.nodes, x.data, x.cols, start, end, acc);
+      if (this.params.outOfRange === 'isolate') {
+        for (let r = start; r < end; r++)
+          acc[r - start] = isolatingPathLengthSum(this.nodes, x.data.subarray(r * x.cols, (r + 1) * x.cols));
+      } else {
+        addPathLengths(this.nodes, x.data, x.cols, start, end, acc);
+      }
       for (let r = start; r < end; r++) out[r] = Math.pow(2, -acc[r - start]! / denominator);
     }
     return out;
@@ -163,13 +191,19 @@ export class IsolationForest {
         });
       }
     }
-    return Math.pow(2, -pathLengthSum(this.nodes, row) / (this.params.trees * this.normalizer));
+    return Math.pow(2, -this.pathLengthSum(row) / (this.params.trees * this.normalizer));
+  }
+
+  private pathLengthSum(row: ArrayLike<number>): number {
+    return this.params.outOfRange === 'isolate'
+      ? isolatingPathLengthSum(this.nodes, row)
+      : pathLengthSum(this.nodes, row);
   }
 
   /** E[h(x)] for one point: the mean path length over trees (what the explanation decomposes). */
   meanPathLength(row: ArrayLike<number>): number {
     this.checkFeatureCount(row.length);
-    return pathLengthSum(this.nodes, row) / this.params.trees;
+    return this.pathLengthSum(row) / this.params.trees;
   }
 
   private checkFeatureCount(cols: number): void {

@@ -42,6 +42,29 @@ describe('forest binary format', () => {
     expect(Array.from(back.scoreBatch(x))).toEqual(Array.from(forest.scoreBatch(x)));
   });
 
+  it("writes a 'clamp' forest as version 1, as earlier releases did", () => {
+    expect(new DataView(bytes.buffer).getUint16(4, true)).toBe(1);
+  });
+
+  it("round-trips an 'isolate' forest as version 2 with its ranges, scoring beyond them the same", () => {
+    const rng = new Random(11);
+    const data = new Float64Array(3000 * 6).map(() => rng.normal());
+    const isolating = IsolationForest.fit(
+      { rows: 3000, cols: 6, data },
+      { seed: 7, contamination: 0.02, outOfRange: 'isolate' },
+    );
+    const blob = isolating.serialize();
+    expect(new DataView(blob.buffer).getUint16(4, true)).toBe(2);
+    const back = IsolationForest.deserialize(blob);
+    expect(back.params.outOfRange).toBe('isolate');
+    expect(Buffer.from(back.serialize()).equals(Buffer.from(blob))).toBe(true);
+    for (const key of ['lo', 'hi'] as const) {
+      expect(Array.from(back.nodes[key])).toEqual(Array.from(isolating.nodes[key]));
+    }
+    const far = [0, 0, 40, 0, 0, 0];
+    expect(back.scoreOne(far)).toBe(isolating.scoreOne(far));
+  });
+
   it('keeps contamination auto as auto', () => {
     const auto = IsolationForest.fit({
       rows: 10,
@@ -73,7 +96,7 @@ describe('forest binary format', () => {
   it('refuses a newer format version and a blob that is not a forest', () => {
     const newer = bytes.slice();
     new DataView(newer.buffer).setUint16(4, FORMAT_VERSION + 1, true);
-    expect(() => IsolationForest.deserialize(newer)).toThrow(/version 2 is newer/);
+    expect(() => IsolationForest.deserialize(newer)).toThrow(/version 3 is newer/);
     expect(
       codeOf(() => IsolationForest.deserialize(new TextEncoder().encode('{"json": true, "model": 1}'))),
     ).toBe('FORMAT_MAGIC');

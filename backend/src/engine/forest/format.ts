@@ -3,12 +3,12 @@ import { IsolationForest, type ForestParams } from './forest.js';
 import { NodeBuffer } from './grow.js';
 
 /**
- * The forest's binary format, version 1. Little-endian throughout.
+ * The forest's binary format, versions 1 and 2. Little-endian throughout.
  *
  *   offset  size  field
  *   0       4     magic "ISOF"
- *   4       2     format version (1)
- *   6       2     reserved (0)
+ *   4       2     format version: 1 for outOfRange 'clamp', 2 for 'isolate'
+ *   6       2     flags: bit 0 = outOfRange 'isolate' (version 2); 0 in version 1
  *   8       4     total byte length, checksum included (a shorter blob was truncated)
  *   12      4     nFeatures
  *   16      4     trees
@@ -18,15 +18,19 @@ import { NodeBuffer } from './grow.js';
  *   36      8     threshold
  *   44      4     node count (all trees)
  *   48      …     each tree's nodes in pre-order:
- *                   inner node: u32 feature (high bit clear), f64 split value
+ *                   inner node: u32 feature (high bit clear), f64 split value,
+ *                               and in version 2 f64 lo, f64 hi (the feature's range there)
  *                   leaf:       u32 0x80000000 | training points that reached it
  *   end−4   4     CRC-32 (IEEE) of every byte before it
  *
  * Pre-order with implicit children stores neither child indices, nor covers of inner nodes, nor
  * leaf values: all of them are rebuilt on load (a leaf's value is depth + c(cover)), so a node
- * costs 12 bytes inside and 4 at a leaf, and the round trip is bit-exact.
+ * costs 12 bytes inside (28 with its range) and 4 at a leaf, and the round trip is bit-exact.
+ * A 'clamp' forest never reads its ranges, so it is still written as version 1: byte for byte
+ * what earlier releases wrote and read.
  */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+const ISOLATE_FLAG = 1;
 const MAGIC = 0x464f5349; // "ISOF" read as a little-endian u32
 const HEADER_BYTES = 48;
 const LEAF_FLAG = 0x80000000;
@@ -36,12 +40,14 @@ export function serializeForest(forest: IsolationForest): Uint8Array {
   const total = nodes.left.length;
   let leaves = 0;
   for (let i = 0; i < total; i++) if (nodes.left[i] === i) leaves++;
-  const byteLength = HEADER_BYTES + leaves * 4 + (total - leaves) * 12 + 4;
+  const isolate = params.outOfRange === 'isolate';
+  const inner = isolate ? 28 : 12;
+  const byteLength = HEADER_BYTES + leaves * 4 + (total - leaves) * inner + 4;
   const bytes = new Uint8Array(byteLength);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
-  view.setUint16(4, FORMAT_VERSION, true);
-  view.setUint16(6, 0, true);
+  view.setUint16(4, isolate ? 2 : 1, true);
+  view.setUint16(6, isolate ? ISOLATE_FLAG : 0, true);
   view.setUint32(8, byteLength, true);
   view.setUint32(12, params.nFeatures, true);
   view.setUint32(16, params.trees, true);
@@ -64,7 +70,11 @@ export function serializeForest(forest: IsolationForest): Uint8Array {
       } else {
         view.setUint32(at, nodes.feature[i]!, true);
         view.setFloat64(at + 4, nodes.threshold[i]!, true);
-        at += 12;
+        if (isolate) {
+          view.setFloat64(at + 12, nodes.lo[i]!, true);
+          view.setFloat64(at + 20, nodes.hi[i]!, true);
+        }
+        at += inner;
         stack.push(left + 1, left); // left is popped first: pre-order
       }
     }
@@ -113,6 +123,9 @@ export function deserializeForest(bytes: Uint8Array): IsolationForest {
   const contaminationRaw = view.getFloat64(28, true);
   const threshold = view.getFloat64(36, true);
   const total = view.getUint32(44, true);
+  const flags = view.getUint16(6, true);
+  const isolate = version >= 2 && (flags & ISOLATE_FLAG) !== 0;
+  const inner = isolate ? 28 : 12;
   const corrupt = (why: string): never => {
     throw new EngineError('FORMAT_CORRUPT', `model structure is invalid: ${why}`);
   };
@@ -141,11 +154,14 @@ export function deserializeForest(bytes: Uint8Array): IsolationForest {
         if (d > deepest) deepest = d;
         at += 4;
       } else {
-        if (at + 12 > end) corrupt('node records end early');
+        if (at + inner > end) corrupt('node records end early');
         if (word >= nFeatures) corrupt(`split on feature ${word} of ${nFeatures}`);
         const left = buffer.allocate(2);
-        buffer.setSplit(i, word, view.getFloat64(at + 4, true), left, 0);
-        at += 12;
+        const [lo, hi] = isolate
+          ? [view.getFloat64(at + 12, true), view.getFloat64(at + 20, true)]
+          : [-Infinity, Infinity];
+        buffer.setSplit(i, word, view.getFloat64(at + 4, true), left, 0, lo, hi);
+        at += inner;
         stack.push(left + 1, d + 1, left, d + 1);
       }
       if (buffer.size > total) corrupt('more nodes than the header says');
@@ -165,6 +181,7 @@ export function deserializeForest(bytes: Uint8Array): IsolationForest {
     nFeatures,
     seed,
     contamination: Number.isNaN(contaminationRaw) ? 'auto' : contaminationRaw,
+    outOfRange: isolate ? 'isolate' : 'clamp',
   };
   return IsolationForest.fromParts(params, threshold, buffer.toArrays(treeStart, depth));
 }

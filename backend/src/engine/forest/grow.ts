@@ -10,6 +10,8 @@ export class NodeBuffer {
   left: Int32Array;
   cover: Int32Array;
   value: Float64Array;
+  lo: Float64Array;
+  hi: Float64Array;
   size = 0;
 
   constructor(capacity: number) {
@@ -18,6 +20,8 @@ export class NodeBuffer {
     this.left = new Int32Array(capacity);
     this.cover = new Int32Array(capacity);
     this.value = new Float64Array(capacity);
+    this.lo = new Float64Array(capacity);
+    this.hi = new Float64Array(capacity);
   }
 
   /** Appends `count` nodes and returns the index of the first. */
@@ -34,14 +38,27 @@ export class NodeBuffer {
     this.left[i] = i;
     this.cover[i] = cover;
     this.value[i] = depth + averagePathLength(cover);
+    this.lo[i] = NaN;
+    this.hi[i] = NaN;
   }
 
-  setSplit(i: number, feature: number, threshold: number, left: number, cover: number): void {
+  /** An inner node; [lo, hi] is the split feature's range among the points that reached it. */
+  setSplit(
+    i: number,
+    feature: number,
+    threshold: number,
+    left: number,
+    cover: number,
+    lo: number,
+    hi: number,
+  ): void {
     this.feature[i] = feature;
     this.threshold[i] = threshold;
     this.left[i] = left;
     this.cover[i] = cover;
     this.value[i] = 0;
+    this.lo[i] = lo;
+    this.hi[i] = hi;
   }
 
   toArrays(treeStart: Int32Array, depth: Int32Array): TreeArrays {
@@ -52,6 +69,8 @@ export class NodeBuffer {
       left: this.left.slice(0, n),
       cover: this.cover.slice(0, n),
       value: this.value.slice(0, n),
+      lo: this.lo.slice(0, n),
+      hi: this.hi.slice(0, n),
       treeStart,
       depth,
     };
@@ -68,6 +87,8 @@ export class NodeBuffer {
     this.left = grow(this.left, (n) => new Int32Array(n));
     this.cover = grow(this.cover, (n) => new Int32Array(n));
     this.value = grow(this.value, (n) => new Float64Array(n));
+    this.lo = grow(this.lo, (n) => new Float64Array(n));
+    this.hi = grow(this.hi, (n) => new Float64Array(n));
   }
 }
 
@@ -150,7 +171,7 @@ export function growTree(
       }
     }
     const left = nodes.allocate(2);
-    nodes.setSplit(node, feature, threshold, left, size);
+    nodes.setSplit(node, feature, threshold, left, size, min, max);
     stack.push(left + 1, i, hi, depth + 1);
     stack.push(left, lo, i, depth + 1);
   }

@@ -89,3 +89,68 @@ export function pathLengthSum(nodes: TreeArrays, row: ArrayLike<number>): number
   }
   return sum;
 }
+
+/**
+ * h(x) in the tree rooted at `root` when points beyond a node's training range may be isolated
+ * there (`outOfRange: 'isolate'`).
+ *
+ * A node's split was drawn uniformly from [lo, hi], the range of its training points on the split
+ * feature. Had x been among those points, with x_q > hi, the split would have been drawn from
+ * [lo, x_q] and would have cut x off alone with probability
+ *
+ *     p = (x_q − hi) / (x_q − lo)        (and (lo − x_q) / (hi − x_q) when x_q < lo; 0 inside),
+ *
+ * ending its path at that node's depth + 1; otherwise the cut falls where the real one did and x
+ * walks on. Along the walk x_0 … x_{L−1} to a leaf of value V, with S_i = Π_{j<i} (1 − p_j):
+ *
+ *     E[h(x)] = Σ_i S_i p_i (i + 1) + S_L V  =  V − Σ_i S_i p_i (V − i − 1)
+ *
+ * Inside every range all p are 0 and this is the usual path length; far outside, p → 1 at the
+ * first node that splits on the feature, so a value ten times anything seen scores higher than
+ * one just past the edge (the plain walk scores both like the most extreme training point).
+ * The i-th term of the sum is what node i's feature shortened the path by: `reductions`, when
+ * given, gets each added at its feature, for explanations.
+ */
+export function isolatingPathLength(
+  nodes: TreeArrays,
+  root: number,
+  row: ArrayLike<number>,
+  reductions?: Float64Array,
+): number {
+  const { feature, threshold, left, value, lo, hi } = nodes;
+  // Walk first (collecting each node's p), then weigh by V, which is known only at the leaf.
+  let n = root;
+  let next = left[n]!;
+  let depth = 0;
+  let survive = 1; // S_i
+  let ended = 0; // Σ S_i p_i (i + 1)
+  const path: number[] | undefined = reductions ? [] : undefined;
+  while (next !== n) {
+    const v = row[feature[n]!]!;
+    const p = v > hi[n]! ? (v - hi[n]!) / (v - lo[n]!) : v < lo[n]! ? (lo[n]! - v) / (hi[n]! - v) : 0;
+    depth++;
+    if (p > 0) {
+      const w = survive * p;
+      ended += w * depth;
+      survive -= w;
+      path?.push(feature[n]!, w, depth);
+    }
+    n = next + +(v > threshold[n]!);
+    next = left[n]!;
+  }
+  const leaf = value[n]!;
+  if (reductions && path)
+    for (let k = 0; k < path.length; k += 3) {
+      const f = path[k]!;
+      reductions[f] = reductions[f]! + path[k + 1]! * (leaf - path[k + 2]!);
+    }
+  return ended + survive * leaf;
+}
+
+/** Σ_t h_t(x) with points beyond a node's range isolated there; see isolatingPathLength. */
+export function isolatingPathLengthSum(nodes: TreeArrays, row: ArrayLike<number>): number {
+  const trees = nodes.treeStart.length - 1;
+  let sum = 0;
+  for (let t = 0; t < trees; t++) sum += isolatingPathLength(nodes, nodes.treeStart[t]!, row);
+  return sum;
+}

@@ -20,6 +20,13 @@ export interface TreeArrays {
   readonly cover: Int32Array;
   /** At a leaf, the path length h(x) = depth + c(cover); 0 at inner nodes. */
   readonly value: Float64Array;
+  /**
+   * At an inner node, the split feature's smallest and largest value among the training points
+   * that reached it (the range the split was drawn from); NaN at leaves. Forests read from format
+   * version 1, which did not store them, get −∞ and +∞: no point is beyond them.
+   */
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
   /** Where tree t's nodes start; treeStart[trees] is the node count. Tree t's root is treeStart[t]. */
   readonly treeStart: Int32Array;
   /** The deepest leaf of each tree: how many steps a walk takes. */

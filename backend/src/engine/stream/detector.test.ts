@@ -40,12 +40,37 @@ describe('StreamingDetector', () => {
     expect(got).toEqual(expected);
   });
 
-  it('flags and explains a jump', () => {
+  it('flags and explains a jump that lasts', () => {
     const d = new StreamingDetector(options);
     rows(300, 3).forEach((r, i) => d.push(r, i * 1000));
-    const spike = d.push([10, 50], 300_000);
-    expect(spike.isAnomaly).toBe(true);
-    expect(spike.topFeature).toMatch(/^b/);
+    const [first, second, third] = [0, 1, 2].map((k) => d.push([10, 50], (300 + k) * 1000));
+    // Smoothed over three rows: the jump has the threshold's worth of evidence by its third row.
+    expect(first!.score).toBeLessThan(third!.score);
+    expect(second!.score).toBeLessThan(third!.score);
+    expect(third!.isAnomaly).toBe(true);
+    expect(third!.topFeature).toMatch(/^b/);
+  });
+
+  it("reports the mean of the last `smoothing` rows' scores, and learns rows by their own", () => {
+    // Steady data and one retrain: few flags, so the regime rule (a new normal) stays out of it.
+    const rng = new Random(3);
+    const data = Array.from({ length: 300 }, () => [10 + 0.1 * rng.normal(), 5 + 0.2 * rng.normal()]);
+    data[250] = [10, 50];
+    const run = (smoothing: number) => {
+      const d = new StreamingDetector({ ...options, retrainEvery: 0, smoothing });
+      return { results: data.map((r, i) => d.push(r, i * 1000)), snapshot: d.snapshot() };
+    };
+    const one = run(1);
+    const three = run(3);
+    expect(one.results[250]!.isAnomaly).toBe(true);
+    const firstScored = one.results.findIndex((r) => r.score > 0);
+    for (let i = firstScored; i < data.length; i++) {
+      const own = one.results.slice(Math.max(firstScored, i - 2), i + 1).map((r) => r.score);
+      expect(three.results[i]!.score).toBeCloseTo(own.reduce((a, s) => a + s, 0) / own.length, 12);
+    }
+    // Which rows are learnt goes by each row's own score: the spike stays out of training either way.
+    expect(three.snapshot.window).toEqual(one.snapshot.window);
+    expect(three.snapshot.window).not.toContain(50);
   });
 
   it('scores levels and changes with forests of their own: a jump inside the normal ranges is caught by its deltas', () => {
@@ -80,7 +105,7 @@ describe('StreamingDetector', () => {
     const d = new StreamingDetector(options);
     const old = { ...d.snapshot(), format: 1 } as unknown as ReturnType<StreamingDetector['snapshot']>;
     expect(() => StreamingDetector.restore(old)).toThrow(
-      'stream snapshot format 1 is not supported (this version reads 2)',
+      'stream snapshot format 1 is not supported (this version reads 3)',
     );
   });
 
@@ -102,6 +127,9 @@ describe('StreamingDetector', () => {
   it('refuses options that cannot work', () => {
     expect(() => new StreamingDetector({ ...options, warmup: 1 })).toThrow('warmup must be an integer ≥ 2');
     expect(() => new StreamingDetector({ ...options, window: 10 })).toThrow('window must be an integer ≥ 64');
+    expect(() => new StreamingDetector({ ...options, smoothing: 0 })).toThrow(
+      'smoothing must be an integer ≥ 1',
+    );
     expect(() => new StreamingDetector({ ...options, contamination: 0.7 })).toThrow(
       'contamination must be in (0, 0.5]',
     );

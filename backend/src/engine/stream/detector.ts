@@ -3,7 +3,7 @@ import { EngineError } from '../errors.js';
 import { explain } from '../explain/explain.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
 import { featureList, type FeatureSpec } from '../features/spec.js';
-import { IsolationForest } from '../forest/forest.js';
+import { IsolationForest, type OutOfRange } from '../forest/forest.js';
 
 export interface StreamOptions {
   /** What the detector sees; see FeatureSpec. */
@@ -21,8 +21,8 @@ export interface StreamOptions {
   /** Rows kept for retraining (a sliding window). Default 8192. */
   window?: number;
   /**
-   * Leave rows the current model flagged out of the retraining window, so an incident is not
-   * learnt as normal. Default true. When more than 5 × contamination of the rows since the last
+   * Leave rows the current model finds anomalous on their own (their own score over the threshold,
+   * before smoothing) out of the retraining window, so an incident is not learnt as normal. Default true. When more than 5 × contamination of the rows since the last
    * training were flagged, this is no incident but a new normal (a deploy, a migration), and
    * flagged rows are kept so the next model learns it instead of flagging it for ever.
    */
@@ -47,8 +47,27 @@ export interface StreamOptions {
   /** Trees per forest; with levels and changes apart, each group grows this many. Default 100. */
   trees?: number;
   maxSamples?: number | 'auto';
+  /**
+   * How the forests score a value beyond anything their training window held (see ForestOptions).
+   * Default 'isolate': a stream scores rows after training, and a value far beyond the window is
+   * what it exists to catch, while 'clamp' (scikit-learn's way) scores it like the window's most
+   * extreme row. On SMD and ASD this lifts the stream's PR-AUC over scikit-learn's from a geometric
+   * mean of 1.51× to 1.86× (before smoothing), and single series from 7.9× to 10.8× the base rate.
+   */
+  outOfRange?: OutOfRange;
   /** Share of the training window expected to be anomalous; the threshold is that quantile. Default 0.01. */
   contamination?: number;
+  /**
+   * A row's reported score is the mean of the forest scores of the last `smoothing` rows, this one
+   * included; the row is anomalous when that mean is over the threshold. One odd row is more often
+   * noise than an event, the way an alert rule waits a few samples before it fires. Which rows are
+   * learnt still goes by each row's own score, so a lone spike never becomes normal. Default 3
+   * when the features see one row at a time (no shingle), 1 when a shingle already puts the last
+   * rows into every vector. On SMD and ASD, 3 rows lift the 38-metric stream's PR-AUC over
+   * scikit-learn's from a geometric mean of 1.51× to 1.67× (docs/pipeline.md); on single series with
+   * a shingle it lowers PR-AUC over the base rate (7.9× to 7.7×, the demo's 33.9× to 31.5×).
+   */
+  smoothing?: number;
   seed?: number;
 }
 
@@ -67,7 +86,7 @@ export interface StreamResult {
 
 /** Everything a detector needs to continue where it stopped: JSON-safe (models as base64). */
 export interface StreamSnapshot {
-  format: 2;
+  format: 3;
   options: Required<StreamOptions>;
   features: FeatureState;
   /** Row-major feature rows of the retraining window, oldest first. */
@@ -81,6 +100,8 @@ export interface StreamSnapshot {
   driftReference: number[];
   recent: number[];
   driftRetrains: number;
+  /** The forest scores of the last rows scored, oldest first, for smoothing. */
+  lastScores: number[];
 }
 
 /**
@@ -120,6 +141,7 @@ const DEFAULTS = {
   excludeAnomalies: true,
   trees: 100,
   maxSamples: 'auto',
+  outOfRange: 'isolate',
   contamination: 0.01,
   seed: 0,
 } as const;
@@ -139,6 +161,8 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
   positiveInt('ensemble', ensemble, 1);
   const driftCheckEvery = options.driftCheckEvery ?? DEFAULTS.driftCheckEvery;
   positiveInt('driftCheckEvery', driftCheckEvery, 0);
+  const smoothing = options.smoothing ?? ((options.features.shingle ?? 1) > 1 ? 1 : 3);
+  positiveInt('smoothing', smoothing, 1);
   const window = options.window ?? Math.max(DEFAULTS.window, warmup);
   positiveInt('window', window, warmup);
   const contamination = options.contamination ?? DEFAULTS.contamination;
@@ -158,7 +182,9 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
     excludeAnomalies: options.excludeAnomalies ?? DEFAULTS.excludeAnomalies,
     trees: options.trees ?? DEFAULTS.trees,
     maxSamples: options.maxSamples ?? DEFAULTS.maxSamples,
+    outOfRange: options.outOfRange ?? DEFAULTS.outOfRange,
     contamination,
+    smoothing,
     seed: options.seed ?? DEFAULTS.seed,
   };
 }
@@ -202,6 +228,8 @@ export class StreamingDetector {
   private recent: Float64Array;
   private recentRows = 0;
   private driftRetrains = 0;
+  /** The forest scores of the last `smoothing` rows scored, oldest first. */
+  private lastScores: number[] = [];
 
   constructor(options: StreamOptions, snapshot?: StreamSnapshot) {
     this.options = resolve(snapshot?.options ?? options);
@@ -224,6 +252,7 @@ export class StreamingDetector {
       this.recent.set(snapshot.recent);
       this.recentRows = snapshot.recent.length / this.width;
       this.driftRetrains = snapshot.driftRetrains;
+      this.lastScores = [...snapshot.lastScores];
     }
   }
 
@@ -238,8 +267,11 @@ export class StreamingDetector {
     if (!x) return { score: 0, isAnomaly: false, modelVersion: this.version };
     let result: StreamResult = { score: 0, isAnomaly: false, modelVersion: this.version };
     const trained = this.groups[0]!.models.length > 0;
+    let looksAnomalous = false;
     if (trained) {
-      const { score, threshold, group } = this.score(x);
+      const { score: own, threshold, group } = this.score(x);
+      looksAnomalous = own > threshold;
+      const score = this.smooth(own);
       const isAnomaly = score > threshold;
       result = { score, isAnomaly, modelVersion: this.version };
       if (isAnomaly) {
@@ -253,10 +285,10 @@ export class StreamingDetector {
       }
     }
     this.rowsSinceTraining++;
-    if (result.isAnomaly) this.flaggedSinceTraining++;
+    if (looksAnomalous) this.flaggedSinceTraining++;
     const regimeChange =
       this.flaggedSinceTraining > REGIME_CHANGE_FACTOR * this.options.contamination * this.rowsSinceTraining;
-    if (!(result.isAnomaly && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
+    if (!(looksAnomalous && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
     const due = trained
       ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
         this.drifted(x)
@@ -294,6 +326,13 @@ export class StreamingDetector {
       if (score > best.score) best = { score, threshold: common, group };
     });
     return best;
+  }
+
+  /** The mean of the last `smoothing` forest scores, `own` (this row's) included. */
+  private smooth(own: number): number {
+    this.lastScores.push(own);
+    if (this.lastScores.length > this.options.smoothing) this.lastScores.shift();
+    return this.lastScores.reduce((a, s) => a + s, 0) / this.lastScores.length;
   }
 
   /** How many times the drift consensus triggered a retrain. */
@@ -354,6 +393,7 @@ export class StreamingDetector {
         {
           trees: this.options.trees,
           maxSamples: this.options.maxSamples,
+          outOfRange: this.options.outOfRange,
           contamination: this.options.contamination,
           seed: (this.options.seed + this.version + i * GROUP_SEED_STEP) >>> 0,
         },
@@ -376,7 +416,7 @@ export class StreamingDetector {
 
   snapshot(): StreamSnapshot {
     return {
-      format: 2,
+      format: 3,
       options: this.options,
       features: this.transformer.snapshot(),
       window: Array.from(this.windowInOrder()),
@@ -387,14 +427,15 @@ export class StreamingDetector {
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
+      lastScores: [...this.lastScores],
     };
   }
 
   static restore(snapshot: StreamSnapshot): StreamingDetector {
-    if (snapshot.format !== 2)
+    if (snapshot.format !== 3)
       throw new EngineError(
         'FORMAT_VERSION',
-        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 2)`,
+        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 3)`,
       );
     return new StreamingDetector(snapshot.options, snapshot);
   }
