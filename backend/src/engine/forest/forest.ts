@@ -5,7 +5,13 @@ import { deserializeForest, serializeForest } from './format.js';
 import { growTree, NodeBuffer } from './grow.js';
 import { averagePathLength } from './path-length.js';
 import { Random } from './random.js';
-import { addPathLengths, BLOCK_ROWS, isolatingPathLengthSum, pathLengthSum } from './score-kernel.js';
+import {
+  addIsolatingPathLengths,
+  addPathLengths,
+  BLOCK_ROWS,
+  isolatingPathLengthSum,
+  pathLengthSum,
+} from './score-kernel.js';
 import type { TreeArrays } from './tree-arrays.js';
 
 export interface ForestOptions {
@@ -169,12 +175,9 @@ export class IsolationForest {
     for (let start = 0; start < x.rows; start += BLOCK_ROWS) {
       const end = Math.min(start + BLOCK_ROWS, x.rows);
       acc.fill(0);
-      if (this.params.outOfRange === 'isolate') {
-        for (let r = start; r < end; r++)
-          acc[r - start] = isolatingPathLengthSum(this.nodes, x.data.subarray(r * x.cols, (r + 1) * x.cols));
-      } else {
-        addPathLengths(this.nodes, x.data, x.cols, start, end, acc);
-      }
+      const add = this.params.outOfRange === 'isolate' ? addIsolatingPathLengths : addPathLengths;
+      add(this.nodes, x.data, x.cols, start, end, acc);
+
       for (let r = start; r < end; r++) out[r] = Math.pow(2, -acc[r - start]! / denominator);
     }
     return out;

@@ -38,8 +38,8 @@ export class NodeBuffer {
     this.left[i] = i;
     this.cover[i] = cover;
     this.value[i] = depth + averagePathLength(cover);
-    this.lo[i] = NaN;
-    this.hi[i] = NaN;
+    this.lo[i] = -Infinity;
+    this.hi[i] = Infinity;
   }
 
   /** An inner node; [lo, hi] is the split feature's range among the points that reached it. */

@@ -22,7 +22,7 @@ export interface TreeArrays {
   readonly value: Float64Array;
   /**
    * At an inner node, the split feature's smallest and largest value among the training points
-   * that reached it (the range the split was drawn from); NaN at leaves. Forests read from format
+   * that reached it (the range the split was drawn from); −∞ and +∞ at leaves. Forests read from format
    * version 1, which did not store them, get −∞ and +∞: no point is beyond them.
    */
   readonly lo: Float64Array;

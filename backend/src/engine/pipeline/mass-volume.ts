@@ -1,4 +1,4 @@
-import { IsolationForest } from '../forest/forest.js';
+import { IsolationForest, type OutOfRange } from '../forest/forest.js';
 import { Random } from '../forest/random.js';
 import type { Matrix } from '../matrix.js';
 import { quantileSorted } from '../stats.js';
@@ -17,6 +17,8 @@ export interface MassVolumeOptions {
   trees: number;
   maxSamples: number | 'auto';
   seed: number;
+  /** How the forests score beyond their ranges; the model being chosen should be judged as it will score. */
+  outOfRange?: OutOfRange;
   subsets?: number;
   subsetSize?: number;
   uniformPoints?: number;
@@ -48,6 +50,7 @@ export function massVolumeArea(train: Matrix, evaluate: Matrix, options: MassVol
     const forest = IsolationForest.fit(sub, {
       trees: options.trees,
       maxSamples: options.maxSamples,
+      outOfRange: options.outOfRange ?? 'clamp',
       seed: options.seed + s,
     });
     const data = columns(evaluate, picked);

@@ -2,7 +2,7 @@ import { EngineError } from '../errors.js';
 import { averagePrecision, bestF1, eventRecall, pointMetrics, rocAuc } from '../evaluate/metrics.js';
 import { transformBatch, type FeatureBatch } from '../features/transform.js';
 import { normalizeSpec, type FeatureSpec } from '../features/spec.js';
-import { IsolationForest, type ForestParams } from '../forest/forest.js';
+import { IsolationForest, type ForestParams, type OutOfRange } from '../forest/forest.js';
 import { Random } from '../forest/random.js';
 import type { Matrix } from '../matrix.js';
 import { quantileSorted } from '../stats.js';
@@ -28,6 +28,13 @@ export interface TrainOptions {
   features: FeatureSpec;
   grid?: Partial<Grid>;
   seed?: number;
+  /**
+   * How the model scores values beyond its training ranges (ForestOptions.outOfRange). Default
+   * 'isolate': a model is trained to score data that comes after, where a value beyond anything
+   * in training is the first thing an operator wants to see. On SMD and ASD it lifts a batch
+   * forest's PR-AUC on every machine (docs/pipeline.md).
+   */
+  outOfRange?: OutOfRange;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -156,6 +163,7 @@ export function trainPipeline(input: TrainInput, options: TrainOptions): ModelBu
   if (input.labels && input.labels.length !== n)
     throw new EngineError('FEATURE_MISMATCH', `${input.labels.length} labels for ${n} rows`);
   const seed = options.seed ?? 0;
+  const outOfRange = options.outOfRange ?? 'isolate';
   const trainEnd = Math.floor(SPLIT[0] * n);
   const validationEnd = Math.floor(SPLIT[1] * n);
   const labelled = input.labels !== undefined && input.labels.includes(1);
@@ -186,12 +194,12 @@ export function trainPipeline(input: TrainInput, options: TrainOptions): ModelBu
     for (const trees of grid.trees) {
       for (const maxSamples of grid.maxSamples) {
         if (criterion === 'mass-volume') {
-          const value = massVolumeArea(train, validation.x, { trees, maxSamples, seed });
+          const value = massVolumeArea(train, validation.x, { trees, maxSamples, seed, outOfRange });
           rows.push({ trees, maxSamples, shingle, contamination: 0.01, value });
           options.onProgress?.(++done, total);
           continue;
         }
-        const base = IsolationForest.fit(train, { trees, maxSamples, seed });
+        const base = IsolationForest.fit(train, { trees, maxSamples, seed, outOfRange });
         const trainScores = base.scoreBatch(train).sort();
         const validationScores = base.scoreBatch(validation.x);
         const labels = labelsOf(input.labels!, validation.rows);
@@ -219,11 +227,17 @@ export function trainPipeline(input: TrainInput, options: TrainOptions): ModelBu
     trees: chosen.trees,
     maxSamples: chosen.maxSamples,
     contamination: chosen.contamination,
+    outOfRange,
     seed,
   });
   const testLabels = input.labels ? labelsOf(input.labels, test.rows) : undefined;
   const testMetrics = evaluate(forest, test.x, testLabels, () =>
-    massVolumeArea(fitPart, test.x, { trees: chosen.trees, maxSamples: chosen.maxSamples, seed }),
+    massVolumeArea(fitPart, test.x, {
+      trees: chosen.trees,
+      maxSamples: chosen.maxSamples,
+      seed,
+      outOfRange,
+    }),
   );
 
   const names = batch.names;
