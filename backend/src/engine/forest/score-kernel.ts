@@ -153,7 +153,8 @@ export function isolatingPathLength(
  * addPathLengths for a forest that isolates points beyond its ranges: the same loop order (trees
  * outside, a block of rows inside, so one tree's nodes stay in cache), with isolatingPathLength's
  * walk. About four times slower than addPathLengths: the walk stops at each leaf and weighs every
- * node on the way (a fixed-step, branch-free version measured slower still).
+ * node on the way (a fixed-step, branch-free version and eight rows side by side both measured
+ * no faster).
  */
 export function addIsolatingPathLengths(
   nodes: TreeArrays,

@@ -73,6 +73,20 @@ describe('StreamingDetector', () => {
     expect(three.snapshot.window).not.toContain(50);
   });
 
+  it('does not take two flags soon after a retrain for a new normal', () => {
+    const rng = new Random(3);
+    const data = Array.from({ length: 300 }, () => [10 + 0.1 * rng.normal(), 5 + 0.2 * rng.normal()]);
+    data[240] = [10, 40];
+    data[250] = [10, 50]; // 36 rows after the retrain at row 214: 2 flags are 5.4 % of them
+    const d = new StreamingDetector(options);
+    const results = data.map((r, i) => d.push(r, i * 1000));
+    expect(results[240]!.isAnomaly || results[241]!.isAnomaly).toBe(true);
+    expect(results[250]!.isAnomaly || results[251]!.isAnomaly).toBe(true);
+    const learnt = d.snapshot().window;
+    expect(learnt).not.toContain(40);
+    expect(learnt).not.toContain(50);
+  });
+
   it('scores levels and changes with forests of their own: a jump inside the normal ranges is caught by its deltas', () => {
     const d = new StreamingDetector(options);
     const rng = new Random(6);

@@ -22,9 +22,11 @@ export interface StreamOptions {
   window?: number;
   /**
    * Leave rows the current model finds anomalous on their own (their own score over the threshold,
-   * before smoothing) out of the retraining window, so an incident is not learnt as normal. Default true. When more than 5 × contamination of the rows since the last
-   * training were flagged, this is no incident but a new normal (a deploy, a migration), and
-   * flagged rows are kept so the next model learns it instead of flagging it for ever.
+   * before smoothing) out of the retraining window, so an incident is not learnt as normal.
+   * Default true. When more than 5 × contamination of the rows since the last training (counted
+   * over at least `warmup` rows) were flagged, this is no incident but a new normal (a deploy, a
+   * migration), and flagged rows are kept so the next model learns it instead of flagging it for
+   * ever.
    */
   excludeAnomalies?: boolean;
   /**
@@ -286,8 +288,12 @@ export class StreamingDetector {
     }
     this.rowsSinceTraining++;
     if (looksAnomalous) this.flaggedSinceTraining++;
+    // Judged over at least a warm-up's worth of rows: two flags soon after a retrain are no new normal.
     const regimeChange =
-      this.flaggedSinceTraining > REGIME_CHANGE_FACTOR * this.options.contamination * this.rowsSinceTraining;
+      this.flaggedSinceTraining >
+      REGIME_CHANGE_FACTOR *
+        this.options.contamination *
+        Math.max(this.rowsSinceTraining, this.options.warmup);
     if (!(looksAnomalous && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
     const due = trained
       ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
