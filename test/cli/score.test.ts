@@ -109,7 +109,37 @@ describe('isoscope score', () => {
     expect(readFileSync(a, 'utf8')).toBe(readFileSync(b, 'utf8'));
   });
 
+  it('with --out-of-range isolate scores values far beyond the training data higher, on worker threads too', () => {
+    const scoresOf = (mode: string): string[][] => {
+      const out = join(dir, `${mode}.csv`);
+      const r = isoscope(
+        ['score', '--train', train, '--input', input, '--output', out, '--label-column', 'label'].concat([
+          '--out-of-range',
+          mode,
+          '--workers',
+          '2',
+        ]),
+      );
+      expect(r.code).toBe(0);
+      return readFileSync(out, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(','));
+    };
+    const clamp = scoresOf('clamp');
+    const isolate = scoresOf('isolate');
+    for (const spike of [100, 200, 300]) {
+      expect(Number(isolate[spike]![1])).toBeGreaterThan(Number(clamp[spike]![1]) + 0.05);
+      expect(isolate[spike]![3]).toBe('cpu');
+    }
+  });
+
   it.each([
+    [
+      ['--train', 'TRAIN', '--input', 'IN', '--output', 'OUT', '--out-of-range', 'wrap'],
+      "--out-of-range must be 'clamp' or 'isolate', got 'wrap'",
+    ],
     [['--input', 'x.csv', '--output', 'y.csv'], '--train is required'],
     [['--train', '/nope/train.csv', '--input', 'IN', '--output', 'OUT'], '/nope/train.csv: no such file'],
     [

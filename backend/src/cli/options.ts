@@ -1,4 +1,5 @@
 import type { CsvReadOptions } from '../io/csv/index.js';
+import type { OutOfRange } from '../engine/index.js';
 import { UsageError } from './context.js';
 
 /** Flag parsing shared by the commands: each bad value is a UsageError naming the flag. */
@@ -39,6 +40,12 @@ export function maxSamplesFlag(value: string | undefined): number | 'auto' | und
   if (v > 0 && v < 1) return v;
   if (Number.isInteger(v) && v >= 2) return v;
   throw new UsageError(`--max-samples must be 'auto', an integer ≥ 2 or a share in (0, 1), got '${value}'`);
+}
+
+/** How the forest scores values beyond its training ranges (ForestOptions.outOfRange). */
+export function outOfRangeFlag(value: string | undefined): OutOfRange | undefined {
+  if (value === undefined || value === 'clamp' || value === 'isolate') return value;
+  throw new UsageError(`--out-of-range must be 'clamp' or 'isolate', got '${value}'`);
 }
 
 export function thresholdFlag(value: string | undefined): number | undefined {

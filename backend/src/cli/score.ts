@@ -9,6 +9,7 @@ import {
   contaminationFlag,
   integerFlag,
   maxSamplesFlag,
+  outOfRangeFlag,
   requiredFlag,
   thresholdFlag,
 } from './options.js';
@@ -30,6 +31,9 @@ Options:
   --contamination X|auto  expected share of anomalies in the training data (default auto: threshold 0.5)
   --threshold S           flag scores above S (overrides --contamination)
   --seed N                random seed (default 0): same seed and data, same model
+  --out-of-range MODE     clamp (default, scikit-learn's scoring): a value beyond the training
+                          data scores like the most extreme training row; isolate: the further
+                          beyond, the higher (for input that comes after the training data)
   --workers N             scoring threads (default: as many as the batch is worth)
   --no-explain            leave top_feature empty: skips TreeSHAP (about 0.7 ms per flagged row
                           and 100 trees), for when only scores are needed
@@ -51,6 +55,7 @@ export const command: CliCommand = {
         contamination: { type: 'string' },
         threshold: { type: 'string' },
         seed: { type: 'string' },
+        'out-of-range': { type: 'string' },
         workers: { type: 'string' },
         'no-explain': { type: 'boolean' },
       },
@@ -67,6 +72,7 @@ export const command: CliCommand = {
     const maxSamples = maxSamplesFlag(values['max-samples']);
     const contamination = contaminationFlag(values.contamination);
     const threshold = thresholdFlag(values.threshold);
+    const outOfRange = outOfRangeFlag(values['out-of-range']);
 
     const progress = new Progress(stderr);
     const readOptions = columnFlags(values, true);
@@ -90,6 +96,7 @@ export const command: CliCommand = {
       ...(contamination !== undefined ? { contamination } : {}),
       ...(threshold !== undefined ? { threshold } : {}),
       ...(seed !== undefined ? { seed } : {}),
+      ...(outOfRange !== undefined ? { outOfRange } : {}),
     });
     const { scores, topFeature } = await scoreBatchParallel(forest, x, {
       ...(workers !== undefined ? { workers } : {}),
