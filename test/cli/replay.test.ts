@@ -104,6 +104,26 @@ describe('isoscope replay', () => {
     expect(r.stderr).toContain(message);
   });
 
+  it("with --smoothing N reports the mean of the last N rows' scores", () => {
+    const scores = (extra: string[]): number[] => {
+      const out = join(dir, `smoothing${extra.join('')}.csv`);
+      expect(replay(input, out, extra).code).toBe(0);
+      return readFileSync(out, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => Number(l.split(',')[1]));
+    };
+    const own = scores([]); // one column: a shingle, so no smoothing by default
+    const smoothed = scores(['--smoothing', '3']);
+    const first = own.findIndex((v) => v > 0);
+    for (let i = first + 2; i < own.length; i += 97)
+      expect(smoothed[i]).toBeCloseTo((own[i]! + own[i - 1]! + own[i - 2]!) / 3, 12);
+    const r = replay(input, join(dir, 'never.csv'), ['--smoothing', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--smoothing');
+  });
+
   it('refuses a window smaller than the warm-up', () => {
     const r = replay(input, join(dir, 'never.csv'), ['--warmup', '1000', '--window', '500']);
     expect(r.code).toBe(2);
