@@ -56,11 +56,11 @@ describe('TreeSHAP explanations', () => {
     }
   });
 
-  it('is additive: contributions sum to baseline − E[h(x)], and the score matches scoreOne', () => {
+  /** A forest on d standard normal features, and 20 points (every third far out) to explain. */
+  function expectAdditive(d: number, outOfRange: 'clamp' | 'isolate'): IsolationForest {
     const rng = new Random(8);
-    const d = 12;
     const data = new Float64Array(1000 * d).map(() => rng.normal());
-    const forest = IsolationForest.fit({ rows: 1000, cols: d, data }, { seed: 4 });
+    const forest = IsolationForest.fit({ rows: 1000, cols: d, data }, { seed: 4, outOfRange });
     for (let p = 0; p < 20; p++) {
       const x = Array.from({ length: d }, () => rng.normal() * (p % 3 === 0 ? 5 : 1));
       const e = explain(forest, x);
@@ -68,22 +68,16 @@ describe('TreeSHAP explanations', () => {
       expect(sum).toBeCloseTo(e.baseline - e.pathLength, 9);
       expect(e.score).toBeCloseTo(forest.scoreOne(x), 12);
     }
+    return forest;
+  }
+
+  it('is additive: contributions sum to baseline − E[h(x)], and the score matches scoreOne', () => {
+    expectAdditive(12, 'clamp');
   });
 
   it('stays additive when the forest isolates points beyond its ranges, blaming the feature beyond', () => {
-    const rng = new Random(8);
-    const d = 6;
-    const data = new Float64Array(1000 * d).map(() => rng.normal());
-    const forest = IsolationForest.fit({ rows: 1000, cols: d, data }, { seed: 4, outOfRange: 'isolate' });
-    for (let p = 0; p < 20; p++) {
-      const x = Array.from({ length: d }, () => rng.normal() * (p % 3 === 0 ? 5 : 1));
-      const e = explain(forest, x);
-      const sum = e.contributions.reduce((a, b) => a + b, 0);
-      expect(sum).toBeCloseTo(e.baseline - e.pathLength, 9);
-      expect(e.score).toBeCloseTo(forest.scoreOne(x), 12);
-    }
-    const spike = [0, 0, 0, 80, 0, 0];
-    const { contributions } = explain(forest, spike);
+    const forest = expectAdditive(6, 'isolate');
+    const { contributions } = explain(forest, [0, 0, 0, 80, 0, 0]);
     expect(topFeatures(contributions, ['a', 'b', 'c', 'd', 'e', 'f'], 1)[0]!.feature).toBe('d');
   });
 
