@@ -177,7 +177,6 @@ export class IsolationForest {
       acc.fill(0);
       const add = this.params.outOfRange === 'isolate' ? addIsolatingPathLengths : addPathLengths;
       add(this.nodes, x.data, x.cols, start, end, acc);
-
       for (let r = start; r < end; r++) out[r] = Math.pow(2, -acc[r - start]! / denominator);
     }
     return out;
