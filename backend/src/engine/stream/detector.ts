@@ -102,8 +102,8 @@ export interface StreamSnapshot {
   driftReference: number[];
   recent: number[];
   driftRetrains: number;
-  /** The forest scores of the last rows scored, oldest first, for smoothing. */
-  lastScores: number[];
+  /** The last rows scored, oldest first, for smoothing and explaining: see ScoredRow. */
+  lastScored: Array<{ own: number; group: number; x: number[] }>;
 }
 
 /**
@@ -126,6 +126,13 @@ const REGIME_CHANGE_FACTOR = 5;
 const DRIFT_REFERENCE_ROWS = 1024;
 /** Seed offset between forest groups, so the change forests do not mirror the level forests' draws. */
 const GROUP_SEED_STEP = 0x9e3779b1;
+
+/** One of the last rows scored: its own score (before smoothing), the group that gave it, its features. */
+interface ScoredRow {
+  own: number;
+  group: number;
+  x: Float64Array;
+}
 
 /** Forests over one kind of feature: the columns they see and the latest `ensemble` models, oldest first. */
 interface ForestGroup {
@@ -231,8 +238,8 @@ export class StreamingDetector {
   private recent: Float64Array;
   private recentRows = 0;
   private driftRetrains = 0;
-  /** The forest scores of the last `smoothing` rows scored, oldest first. */
-  private lastScores: number[] = [];
+  /** The last `smoothing` rows scored, oldest first. */
+  private lastScored: ScoredRow[] = [];
 
   constructor(options: StreamOptions, snapshot?: StreamSnapshot) {
     this.options = resolve(snapshot?.options ?? options);
@@ -255,7 +262,7 @@ export class StreamingDetector {
       this.recent.set(snapshot.recent);
       this.recentRows = snapshot.recent.length / this.width;
       this.driftRetrains = snapshot.driftRetrains;
-      this.lastScores = [...snapshot.lastScores];
+      this.lastScored = snapshot.lastScored.map((r) => ({ ...r, x: Float64Array.from(r.x) }));
     }
   }
 
@@ -274,18 +281,10 @@ export class StreamingDetector {
     if (trained) {
       const { score: own, threshold, group } = this.score(x);
       looksAnomalous = own > threshold;
-      const score = this.smooth(own);
+      const score = this.smooth({ own, group, x: x.slice() });
       const isAnomaly = score > threshold;
       result = { score, isAnomaly, modelVersion: this.version };
-      if (isAnomaly) {
-        // Explained by the group that scored it, with its newest model: the one that knows the
-        // most recent normal.
-        const g = this.groups[group]!;
-        const c = explain(g.models[g.models.length - 1]!, g.row).contributions;
-        let best = 0;
-        for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
-        result.topFeature = this.transformer.names[g.columns[best]!]!;
-      }
+      if (isAnomaly) result.topFeature = this.topFeature();
     }
     this.rowsSinceTraining++;
     if (looksAnomalous) this.flaggedSinceTraining++;
@@ -335,11 +334,27 @@ export class StreamingDetector {
     return best;
   }
 
-  /** The mean of the last `smoothing` forest scores, `own` (this row's) included. */
-  private smooth(own: number): number {
-    this.lastScores.push(own);
-    if (this.lastScores.length > this.options.smoothing) this.lastScores.shift();
-    return this.lastScores.reduce((a, s) => a + s, 0) / this.lastScores.length;
+  /** The mean of the last `smoothing` rows' own scores, this row's included. */
+  private smooth(row: ScoredRow): number {
+    this.lastScored.push(row);
+    if (this.lastScored.length > this.options.smoothing) this.lastScored.shift();
+    return this.lastScored.reduce((a, r) => a + r.own, 0) / this.lastScored.length;
+  }
+
+  /**
+   * A flagged row's top feature: TreeSHAP of the most anomalous of the rows its score averages
+   * (with no smoothing, the row itself), in the group that scored that row, with the group's newest
+   * model, the one that knows the most recent normal. So a row flagged on the strength of a spike
+   * just before it names what spiked, not whatever is largest in an ordinary row.
+   */
+  private topFeature(): string {
+    const r = this.lastScored.reduce((a, b) => (b.own > a.own ? b : a));
+    const g = this.groups[r.group]!;
+    for (let i = 0; i < g.columns.length; i++) g.row[i] = r.x[g.columns[i]!]!;
+    const c = explain(g.models[g.models.length - 1]!, g.row).contributions;
+    let best = 0;
+    for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
+    return this.transformer.names[g.columns[best]!]!;
   }
 
   /** How many times the drift consensus triggered a retrain. */
@@ -434,7 +449,7 @@ export class StreamingDetector {
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
-      lastScores: [...this.lastScores],
+      lastScored: this.lastScored.map((r) => ({ ...r, x: Array.from(r.x) })),
     };
   }
 
