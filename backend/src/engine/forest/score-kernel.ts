@@ -120,7 +120,7 @@ export function isolatingPathLength(
   offset = 0,
 ): number {
   const { feature, threshold, left, value, lo, hi } = nodes;
-  // Walk first (collecting each node's p), then weigh by V, which is known only at the leaf.
+  // S and the first sum grow along the walk; the reductions need V, known only at the leaf.
   let n = root;
   let next = left[n]!;
   let depth = 0;
