@@ -51,6 +51,28 @@ describe('isoscope train', () => {
     );
   });
 
+  it("records how the model scores beyond its ranges: 'isolate' by default, 'clamp' when asked", () => {
+    const modeOf = (extra: string[]): unknown => {
+      const out = join(dir, `mode${extra.join('')}.isoscope`);
+      const r = isoscope(['train', '--input', input, '--ignore-column', 'label', '--out', out, ...extra]);
+      expect(r.code).toBe(0);
+      return (JSON.parse(readFileSync(out, 'utf8')) as { params: { outOfRange: unknown } }).params.outOfRange;
+    };
+    expect(modeOf([])).toBe('isolate');
+    expect(modeOf(['--out-of-range', 'clamp'])).toBe('clamp');
+    const r = isoscope([
+      'train',
+      '--input',
+      input,
+      '--out',
+      join(dir, 'never.isoscope'),
+      '--out-of-range',
+      'x',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--out-of-range must be 'clamp' or 'isolate', got 'x'");
+  });
+
   it('refuses too few rows with exit code 2', () => {
     const small = join(dir, 'small.csv');
     writeFileSync(small, 'cpu\n1\n2\n3\n');

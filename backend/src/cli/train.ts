@@ -3,7 +3,7 @@ import { IsolationForest, trainPipeline, transformBatch, type ModelBundle } from
 import { CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
 import { writeFileAtomic } from '../io/files.js';
 import type { CliCommand } from './context.js';
-import { columnFlags, integerFlag, requiredFlag } from './options.js';
+import { columnFlags, integerFlag, outOfRangeFlag, requiredFlag } from './options.js';
 import { svgScoreHistogram } from './plot.js';
 import { Progress } from './progress.js';
 
@@ -24,6 +24,9 @@ Options:
   --shingle N           the last N values of each column as one vector (default 8 for one column)
   --delta               add each column's change since the last row
   --seed N              random seed (default 0)
+  --out-of-range MODE   isolate (default): a value beyond the training data scores higher the
+                        further beyond it is; clamp: scikit-learn's scoring, like the most
+                        extreme training row
   --json                print the report as JSON
   --grid-csv FILE       also write the grid-search table as CSV
   --plot FILE           draw the test part's scores against the threshold (and the labels) as SVG
@@ -89,6 +92,7 @@ export const command: CliCommand = {
         shingle: { type: 'string' },
         delta: { type: 'boolean' },
         seed: { type: 'string' },
+        'out-of-range': { type: 'string' },
         json: { type: 'boolean' },
         'grid-csv': { type: 'string' },
         plot: { type: 'string' },
@@ -100,6 +104,7 @@ export const command: CliCommand = {
     const out = requiredFlag(values, 'out');
     const seed = integerFlag(values.seed, 'seed', 0, 0xffffffff);
     const shingleFlag = integerFlag(values.shingle, 'shingle', 1, 64);
+    const outOfRange = outOfRangeFlag(values['out-of-range']);
     const table = await readMetricsCsv(input, {
       allowMissing: true,
       ...columnFlags(values),
@@ -121,6 +126,7 @@ export const command: CliCommand = {
           delta: values.delta === true,
         },
         ...(seed !== undefined ? { seed } : {}),
+        ...(outOfRange !== undefined ? { outOfRange } : {}),
         onProgress: (done, total) => progress.update('grid search', done, total),
       },
     );
