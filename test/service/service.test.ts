@@ -184,6 +184,10 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
     ],
     [{ name: 'x', spec: { source: { preset: 'gpu' } } }, "spec.source.preset 'gpu' is not one of cpu, mem"],
     [{ name: 'x', spec: { source: { measurement: 'cpu', fields: [] } } }, 'body/spec/source'],
+    [
+      { name: 'x', spec: { source: { preset: 'cpu' }, model: { outOfRange: 'wrap' } } },
+      'body/spec/model/outOfRange',
+    ],
   ])('refuses a bad detector with 400 naming the field: %j', async (payload, message) => {
     const r = await app.inject({ method: 'POST', url: '/api/v1/detectors', headers: as('editor'), payload });
     expect(r.statusCode).toBe(400);

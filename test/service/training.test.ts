@@ -91,7 +91,39 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
       [2, 'web-2', 'candidate'],
       [1, 'web-1', 'candidate'],
     ]);
-    expect(models[0].params).toMatchObject({ trees: 50, rows: 576 });
+    expect(models[0].params).toMatchObject({ trees: 50, rows: 576, outOfRange: 'isolate' });
+  });
+
+  it("trains with scikit-learn's scoring when the detector asks for outOfRange clamp", async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: {
+        name: 'cpu-clamp',
+        spec: {
+          source: { preset: 'cpu' },
+          intervalSeconds: 300,
+          trainingWindowHours: 48,
+          model: { trees: 50, outOfRange: 'clamp' },
+        },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu-clamp/train',
+      headers: as('editor'),
+      payload: {},
+    });
+    expect((await waitForJob(app, started.json().id)).state).toBe('succeeded');
+    const models = (
+      await app.inject({ url: '/api/v1/detectors/cpu-clamp/models', headers: as('viewer') })
+    ).json();
+    expect(models.map((m: { params: { outOfRange: string } }) => m.params.outOfRange)).toEqual([
+      'clamp',
+      'clamp',
+    ]);
   });
 
   it('promotes, keeps one production model per host, and rolls back', async () => {

@@ -76,6 +76,7 @@ export async function trainDetector(
       {
         features: { fields, ...spec.features },
         seed: spec.model.seed ?? 0,
+        ...(spec.model.outOfRange ? { outOfRange: spec.model.outOfRange } : {}),
         grid: {
           ...(spec.model.trees ? { trees: [spec.model.trees] } : {}),
           ...(spec.model.maxSamples ? { maxSamples: [spec.model.maxSamples] } : {}),

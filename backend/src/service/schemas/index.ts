@@ -105,6 +105,12 @@ export const DetectorSpec = Type.Object(
         maxSamples: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000 })),
         contamination: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 0.5 })),
         seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
+        outOfRange: Type.Optional(
+          Type.Enum(['isolate', 'clamp'] as const, {
+            description:
+              "isolate (default): a value beyond the training window scores higher the further beyond it is; clamp: scikit-learn's scoring, like the window's most extreme row",
+          }),
+        ),
         thresholdPolicy: Type.Optional(
           Type.Enum(['alert-budget', 'contamination'] as const, {
             description:
