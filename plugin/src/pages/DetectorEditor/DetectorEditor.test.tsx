@@ -79,7 +79,7 @@ describe('DetectorEditor', () => {
   });
 
   it('edits an existing detector, keeping what the form does not show', async () => {
-    const tuned = { ...detector, spec: { ...detector.spec, model: { trees: 200 } } };
+    const tuned = { ...detector, spec: { ...detector.spec, model: { trees: 200, seed: 7 } } };
     const { calls } = renderPage(<DetectorEditor />, {
       route: '/detectors/:id/edit',
       url: '/detectors/cpu/edit',
@@ -92,6 +92,34 @@ describe('DetectorEditor', () => {
     await waitFor(() => expect(calls.some((c) => c.method === 'PUT')).toBe(true));
     const put = calls.find((c) => c.method === 'PUT')!.data as { spec: typeof detector.spec };
     expect(put.spec.intervalSeconds).toBe(30);
-    expect(put.spec.model).toEqual({ trees: 200 });
+    expect(put.spec.model).toEqual({ trees: 200, seed: 7 });
+  });
+
+  it("sets the model's trees, contamination, threshold and scoring beyond the window; refuses a bad share", async () => {
+    const { calls } = renderPage(<DetectorEditor />, {
+      route: '/detectors/:id/edit',
+      url: '/detectors/cpu/edit',
+      role: 'Editor',
+      answer: routes({ 'GET presets': presets, 'GET detectors/cpu': detector, 'PUT detectors/cpu': detector }),
+    });
+    await waitFor(() => expect(screen.getByLabelText(/^Name/)).toHaveValue('cpu'));
+    expect(screen.getByLabelText(/^Trees/)).toHaveValue(null);
+    fireEvent.change(screen.getByLabelText(/^Trees/), { target: { value: '150' } });
+    fireEvent.change(screen.getByRole('spinbutton', { name: /^Contamination/ }), { target: { value: '0.7' } });
+    fireEvent.click(screen.getByRole('radio', { name: 'Contamination quantile' }));
+    fireEvent.click(screen.getByRole('radio', { name: 'Clamp' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText(/at most 0.5/)).toBeInTheDocument();
+    expect(calls.some((c) => c.method === 'PUT')).toBe(false);
+    fireEvent.change(screen.getByRole('spinbutton', { name: /^Contamination/ }), { target: { value: '0.02' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'PUT')).toBe(true));
+    const put = calls.find((c) => c.method === 'PUT')!.data as { spec: typeof detector.spec };
+    expect(put.spec.model).toEqual({
+      trees: 150,
+      contamination: 0.02,
+      thresholdPolicy: 'contamination',
+      outOfRange: 'clamp',
+    });
   });
 });

@@ -20,7 +20,15 @@ import { hasRole, useIsoscope } from '../../components/App/context';
 import { Sparkline } from '../../components/Sparkline/Sparkline';
 import { detectorUrl } from '../../constants';
 import { useLoad } from '../../hooks/useLoad';
-import { NEW_DETECTOR, toForm, toInput, validate, type DetectorForm } from './form';
+import {
+  NEW_DETECTOR,
+  toForm,
+  toInput,
+  validate,
+  type DetectorForm,
+  type OutOfRange,
+  type ThresholdPolicy,
+} from './form';
 
 const PROMOTIONS: Array<SelectableValue<DetectorForm['promotion']>> = [
   {
@@ -42,6 +50,27 @@ const AGGREGATES: Array<SelectableValue<DetectorForm['aggregate']>> = ['mean', '
   label: a,
   description: a === 'increase' ? 'For counters (bytes sent, reads): the increase per interval' : undefined,
 }));
+
+const THRESHOLD_POLICIES: Array<SelectableValue<ThresholdPolicy>> = [
+  {
+    value: 'alert-budget',
+    label: 'Alert budget',
+    description: 'The lowest threshold at which the alert rule stays silent on the training window',
+  },
+  { value: 'contamination', label: 'Contamination quantile', description: "The training scores' quantile" },
+];
+const OUT_OF_RANGE: Array<SelectableValue<OutOfRange>> = [
+  {
+    value: 'isolate',
+    label: 'Isolate',
+    description: 'A value beyond the training window scores higher the further beyond it is',
+  },
+  {
+    value: 'clamp',
+    label: 'Clamp',
+    description: "scikit-learn's scoring: like the training window's most extreme point",
+  },
+];
 
 /** Create or edit a detector, with a live preview of the data it will read. */
 export function DetectorEditor() {
@@ -201,6 +230,49 @@ export function DetectorEditor() {
                 type="number"
                 value={form.trainingWindowHours}
                 onChange={(e) => set({ trainingWindowHours: Number(e.currentTarget.value) })}
+              />
+            </Field>
+            <Field
+              label="Trees"
+              description="Empty: training chooses 100 or 200"
+              invalid={Boolean(err('trees'))}
+              error={err('trees')}
+            >
+              <Input
+                id="detector-trees"
+                type="number"
+                placeholder="chosen by training"
+                value={form.trees}
+                onChange={(e) => set({ trees: e.currentTarget.value })}
+              />
+            </Field>
+            <Field
+              label="Contamination"
+              description="Share of points expected to be anomalous (0.01 = 1 %). Empty: training chooses among 0.005–0.05"
+              invalid={Boolean(err('contamination'))}
+              error={err('contamination')}
+            >
+              <Input
+                id="detector-contamination"
+                type="number"
+                step="0.001"
+                placeholder="chosen by training"
+                value={form.contamination}
+                onChange={(e) => set({ contamination: e.currentTarget.value })}
+              />
+            </Field>
+            <Field label="Threshold">
+              <RadioButtonGroup<ThresholdPolicy>
+                options={THRESHOLD_POLICIES}
+                value={form.thresholdPolicy}
+                onChange={(thresholdPolicy) => set({ thresholdPolicy })}
+              />
+            </Field>
+            <Field label="Values beyond the training window">
+              <RadioButtonGroup<OutOfRange>
+                options={OUT_OF_RANGE}
+                value={form.outOfRange}
+                onChange={(outOfRange) => set({ outOfRange })}
               />
             </Field>
             <Field label="Promotion of scheduled retrains">

@@ -13,7 +13,19 @@ export interface DetectorForm {
   trainingWindowHours: number;
   promotion: DetectorSpec['schedule']['promotion'];
   minSeverity: DetectorSpec['alerting']['minSeverity'];
+  /** Empty: the training grid chooses. */
+  trees: string;
+  /** Empty: the training grid chooses. */
+  contamination: string;
+  thresholdPolicy: ThresholdPolicy;
+  outOfRange: OutOfRange;
 }
+
+type Model = DetectorSpec['model'];
+export type ThresholdPolicy = NonNullable<Model['thresholdPolicy']>;
+export type OutOfRange = NonNullable<Model['outOfRange']>;
+/** What the service uses when a spec leaves these out; the spec then stays without them. */
+export const SERVICE_DEFAULTS = { thresholdPolicy: 'alert-budget', outOfRange: 'isolate' } as const;
 
 export const NEW_DETECTOR: DetectorForm = {
   name: '',
@@ -27,6 +39,9 @@ export const NEW_DETECTOR: DetectorForm = {
   trainingWindowHours: 168,
   promotion: 'auto-if-better',
   minSeverity: 'low',
+  trees: '',
+  contamination: '',
+  ...SERVICE_DEFAULTS,
 };
 
 /** The service's defaults for the parts of a spec the editor does not show. */
@@ -53,6 +68,10 @@ export function toForm(name: string, spec: DetectorSpec): DetectorForm {
     trainingWindowHours: spec.trainingWindowHours,
     promotion: spec.schedule.promotion,
     minSeverity: spec.alerting.minSeverity,
+    trees: spec.model.trees === undefined ? '' : String(spec.model.trees),
+    contamination: spec.model.contamination === undefined ? '' : String(spec.model.contamination),
+    thresholdPolicy: spec.model.thresholdPolicy ?? SERVICE_DEFAULTS.thresholdPolicy,
+    outOfRange: spec.model.outOfRange ?? SERVICE_DEFAULTS.outOfRange,
   };
 }
 
@@ -83,6 +102,14 @@ export function validate(form: DetectorForm): Partial<Record<keyof DetectorForm,
   ) {
     errors.trainingWindowHours = 'Whole hours from 1 to 8784';
   }
+  const trees = Number(form.trees);
+  if (form.trees.trim() && !(Number.isInteger(trees) && trees >= 1 && trees <= 10000)) {
+    errors.trees = 'Whole trees from 1 to 10000, or empty to let training choose';
+  }
+  const contamination = Number(form.contamination);
+  if (form.contamination.trim() && !(contamination > 0 && contamination <= 0.5)) {
+    errors.contamination = 'A share above 0 and at most 0.5 (0.01 = 1 %), or empty to let training choose';
+  }
   return errors;
 }
 
@@ -111,8 +138,24 @@ export function toInput(form: DetectorForm, base?: DetectorSpec): DetectorInput 
       source,
       intervalSeconds: form.intervalSeconds,
       trainingWindowHours: form.trainingWindowHours,
+      model: toModel(form, start.model),
       schedule: { ...start.schedule, promotion: form.promotion },
       alerting: { ...start.alerting, minSeverity: form.minSeverity },
     },
+  };
+}
+
+/**
+ * The model part of the spec: what the form shows is set, or left out when it is empty or the
+ * service's default (so a spec says only what someone chose); the rest (seed, maxSamples) is kept.
+ */
+function toModel(form: DetectorForm, base: Model): Model {
+  const { trees, contamination, thresholdPolicy, outOfRange, ...kept } = base;
+  return {
+    ...kept,
+    ...(form.trees.trim() ? { trees: Number(form.trees) } : {}),
+    ...(form.contamination.trim() ? { contamination: Number(form.contamination) } : {}),
+    ...(form.thresholdPolicy !== SERVICE_DEFAULTS.thresholdPolicy ? { thresholdPolicy: form.thresholdPolicy } : {}),
+    ...(form.outOfRange !== SERVICE_DEFAULTS.outOfRange ? { outOfRange: form.outOfRange } : {}),
   };
 }
