@@ -188,6 +188,17 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
       { name: 'x', spec: { source: { preset: 'cpu' }, model: { outOfRange: 'wrap' } } },
       'body/spec/model/outOfRange',
     ],
+    [
+      { name: 'x', spec: { source: { preset: 'cpu' }, model: { threshold: 1 } } },
+      'body/spec/model/threshold must be < 1',
+    ],
+    [
+      {
+        name: 'x',
+        spec: { source: { preset: 'cpu' }, model: { threshold: 0.7, thresholdPolicy: 'contamination' } },
+      },
+      'spec.model.threshold and spec.model.thresholdPolicy: give a fixed threshold or a policy, not both',
+    ],
   ])('refuses a bad detector with 400 naming the field: %j', async (payload, message) => {
     const r = await app.inject({ method: 'POST', url: '/api/v1/detectors', headers: as('editor'), payload });
     expect(r.statusCode).toBe(400);

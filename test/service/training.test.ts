@@ -126,6 +126,40 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     ]);
   });
 
+  it('keeps a fixed threshold from the spec, and counts the test split flagged at it', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: {
+        name: 'cpu-fixed',
+        spec: {
+          source: { preset: 'cpu' },
+          intervalSeconds: 300,
+          trainingWindowHours: 48,
+          // Far below any isolation-forest score: every point is over it.
+          model: { trees: 50, threshold: 0.05 },
+        },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/cpu-fixed/train',
+      headers: as('editor'),
+      payload: {},
+    });
+    expect((await waitForJob(app, started.json().id)).state).toBe('succeeded');
+    const models = (
+      await app.inject({ url: '/api/v1/detectors/cpu-fixed/models', headers: as('viewer') })
+    ).json() as Array<{ params: { threshold: number }; metrics: { flaggedShare: number } }>;
+    expect(models).toHaveLength(2);
+    for (const m of models) {
+      expect(m.params.threshold).toBe(0.05);
+      expect(m.metrics.flaggedShare).toBe(1);
+    }
+  });
+
   it('promotes, keeps one production model per host, and rolls back', async () => {
     const promote = await app.inject({
       method: 'POST',

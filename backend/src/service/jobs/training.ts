@@ -84,8 +84,9 @@ export async function trainDetector(
         },
       },
     );
-    if ((spec.model.thresholdPolicy ?? 'alert-budget') === 'alert-budget')
-      bundle = withAlertBudget(bundle, { rows, cols: fields.length, data }, s.timeMs, spec);
+    const threshold = spec.model.threshold ?? spec.model.thresholdPolicy ?? 'alert-budget';
+    if (threshold !== 'contamination')
+      bundle = withThreshold(bundle, { rows, cols: fields.length, data }, s.timeMs, spec, threshold);
     const version = await app.registry.addModelVersion(
       {
         detectorId,
@@ -146,34 +147,43 @@ export async function trainDetector(
 }
 
 /**
- * Replaces the bundle's threshold by the alert budget: the lowest threshold at which the detector's
- * alert rule, made one point more sensitive, raises no alert on the data it was trained on. A
- * quantile budgets anomalous points, but metrics are autocorrelated; this budgets pages. The
- * extra point of sensitivity is the margin for the weeks to come being a little wilder than the
- * week it learned from.
+ * Replaces the bundle's threshold by a fixed score, or by the alert budget: the lowest threshold
+ * at which the detector's alert rule, made one point more sensitive, raises no alert on the data
+ * it was trained on. A quantile budgets anomalous points, but metrics are autocorrelated; this
+ * budgets pages. The extra point of sensitivity is the margin for the weeks to come being a little
+ * wilder than the week it learned from. The test split's flagged share is counted again with the
+ * new threshold, so the version's metrics describe the model as it will score.
  */
-function withAlertBudget(
+function withThreshold(
   bundle: ModelBundle,
   raw: { rows: number; cols: number; data: Float64Array },
   timeMs: Float64Array,
   spec: DetectorSpec,
+  threshold: number | 'alert-budget',
 ): ModelBundle {
   const forest = IsolationForest.deserialize(Uint8Array.from(atob(bundle.model), (c) => c.charCodeAt(0)));
   const batch = transformBatch(bundle.features, raw, timeMs);
-  const fitEnd = bundle.split.validation[1];
-  let rows = 0;
-  while (rows < batch.sourceRow.length && batch.sourceRow[rows]! < fitEnd) rows++;
-  const scores = forest.scoreBatch({
-    rows,
-    cols: batch.matrix.cols,
-    data: batch.matrix.data.subarray(0, rows * batch.matrix.cols),
-  });
+  const scores = forest.scoreBatch(batch.matrix);
+  // Rows before the test split are what the final model was fitted on.
+  const testStart = bundle.split.validation[1];
+  let fitted = 0;
+  while (fitted < batch.sourceRow.length && batch.sourceRow[fitted]! < testStart) fitted++;
   const rule = { window: spec.alerting.window, minAnomalous: Math.max(1, spec.alerting.minAnomalous - 1) };
-  const tuned = forest.withThreshold(thresholdForAlertBudget(scores, rule, 0));
+  const tuned = forest.withThreshold(
+    threshold === 'alert-budget' ? thresholdForAlertBudget(scores.subarray(0, fitted), rule, 0) : threshold,
+  );
+  const testScores = scores.subarray(fitted);
+  let flagged = 0;
+  for (const score of testScores) if (tuned.isAnomaly(score)) flagged++;
   let s = '';
   const bytes = tuned.serialize();
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return { ...bundle, threshold: tuned.threshold, model: btoa(s) };
+  return {
+    ...bundle,
+    threshold: tuned.threshold,
+    model: btoa(s),
+    test: { ...bundle.test, flaggedShare: flagged / Math.max(1, testScores.length) },
+  };
 }
 
 /** The series with the rows the detector flagged as anomalous removed. */

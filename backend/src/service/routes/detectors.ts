@@ -25,6 +25,17 @@ function toDetector(r: DetectorRecord): Detector {
   };
 }
 
+/** Refuses what the schema cannot: an unknown preset, a fixed threshold beside a threshold policy. */
+function checkSpec(spec: DetectorSpec): void {
+  resolveSource(spec);
+  if (spec.model.threshold !== undefined && spec.model.thresholdPolicy !== undefined) {
+    throw new RegistryError(
+      'INVALID',
+      'spec.model.threshold and spec.model.thresholdPolicy: give a fixed threshold or a policy, not both',
+    );
+  }
+}
+
 /** /api/v1/detectors: what to watch. Viewers read, editors create and change, admins delete. */
 const detectors: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -44,7 +55,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { name, spec } = request.body;
-      resolveSource(spec); // refuses an unknown preset before anything is stored
+      checkSpec(spec); // before anything is stored
       const id = detectorId(name);
       if (id === '') throw new RegistryError('INVALID', `name '${name}' gives an empty id`);
       const created = await app.registry.createDetector({ id, name, spec }, app.now());
@@ -77,7 +88,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      if (request.body.spec) resolveSource(request.body.spec);
+      if (request.body.spec) checkSpec(request.body.spec);
       return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
     },
   );

@@ -117,6 +117,14 @@ export const DetectorSpec = Type.Object(
               "alert-budget (default): the lowest threshold at which the alert rule, one point more sensitive, stays silent on the training window; contamination: the training scores' quantile",
           }),
         ),
+        threshold: Type.Optional(
+          Type.Number({
+            exclusiveMinimum: 0,
+            exclusiveMaximum: 1,
+            description:
+              'A fixed score threshold in (0, 1), the same for every retrain: points scoring above it are anomalous. Instead of thresholdPolicy, not with it',
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

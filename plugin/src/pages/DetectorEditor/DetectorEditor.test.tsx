@@ -122,4 +122,24 @@ describe('DetectorEditor', () => {
       outOfRange: 'clamp',
     });
   });
+
+  it('takes a fixed threshold between 0 and 1 instead of a policy, and shows a saved one', async () => {
+    const fixed = { ...detector, spec: { ...detector.spec, model: { threshold: 0.6 } } };
+    const { calls } = renderPage(<DetectorEditor />, {
+      route: '/detectors/:id/edit',
+      url: '/detectors/cpu/edit',
+      role: 'Editor',
+      answer: routes({ 'GET presets': presets, 'GET detectors/cpu': fixed, 'PUT detectors/cpu': fixed }),
+    });
+    await waitFor(() => expect(screen.getByRole('radio', { name: 'Fixed' })).toBeChecked());
+    expect(screen.getByLabelText(/^Fixed threshold/)).toHaveValue(0.6);
+    fireEvent.change(screen.getByLabelText(/^Fixed threshold/), { target: { value: '1.2' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText(/A score between 0 and 1/)).toBeInTheDocument();
+    fireEvent.change(screen.getByLabelText(/^Fixed threshold/), { target: { value: '0.72' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'PUT')).toBe(true));
+    const put = calls.find((c) => c.method === 'PUT')!.data as { spec: typeof detector.spec };
+    expect(put.spec.model).toEqual({ threshold: 0.72 });
+  });
 });

@@ -20,15 +20,7 @@ import { hasRole, useIsoscope } from '../../components/App/context';
 import { Sparkline } from '../../components/Sparkline/Sparkline';
 import { detectorUrl } from '../../constants';
 import { useLoad } from '../../hooks/useLoad';
-import {
-  NEW_DETECTOR,
-  toForm,
-  toInput,
-  validate,
-  type DetectorForm,
-  type OutOfRange,
-  type ThresholdPolicy,
-} from './form';
+import { NEW_DETECTOR, toForm, toInput, validate, type DetectorForm, type OutOfRange } from './form';
 
 const PROMOTIONS: Array<SelectableValue<DetectorForm['promotion']>> = [
   {
@@ -51,13 +43,14 @@ const AGGREGATES: Array<SelectableValue<DetectorForm['aggregate']>> = ['mean', '
   description: a === 'increase' ? 'For counters (bytes sent, reads): the increase per interval' : undefined,
 }));
 
-const THRESHOLD_POLICIES: Array<SelectableValue<ThresholdPolicy>> = [
+const THRESHOLDS: Array<SelectableValue<DetectorForm['threshold']>> = [
   {
     value: 'alert-budget',
     label: 'Alert budget',
     description: 'The lowest threshold at which the alert rule stays silent on the training window',
   },
   { value: 'contamination', label: 'Contamination quantile', description: "The training scores' quantile" },
+  { value: 'fixed', label: 'Fixed', description: 'The same score for every retrain' },
 ];
 const OUT_OF_RANGE: Array<SelectableValue<OutOfRange>> = [
   {
@@ -262,12 +255,28 @@ export function DetectorEditor() {
               />
             </Field>
             <Field label="Threshold">
-              <RadioButtonGroup<ThresholdPolicy>
-                options={THRESHOLD_POLICIES}
-                value={form.thresholdPolicy}
-                onChange={(thresholdPolicy) => set({ thresholdPolicy })}
+              <RadioButtonGroup<DetectorForm['threshold']>
+                options={THRESHOLDS}
+                value={form.threshold}
+                onChange={(threshold) => set({ threshold })}
               />
             </Field>
+            {form.threshold === 'fixed' && (
+              <Field
+                label="Fixed threshold"
+                description="Points scoring above it are anomalous"
+                invalid={Boolean(err('fixedThreshold'))}
+                error={err('fixedThreshold')}
+              >
+                <Input
+                  id="detector-fixed-threshold"
+                  type="number"
+                  step="0.01"
+                  value={form.fixedThreshold}
+                  onChange={(e) => set({ fixedThreshold: e.currentTarget.value })}
+                />
+              </Field>
+            )}
             <Field label="Values beyond the training window">
               <RadioButtonGroup<OutOfRange>
                 options={OUT_OF_RANGE}

@@ -17,12 +17,14 @@ export interface DetectorForm {
   trees: string;
   /** Empty: the training grid chooses. */
   contamination: string;
-  thresholdPolicy: ThresholdPolicy;
+  /** How the threshold is chosen at each training, or 'fixed' at `fixedThreshold`. */
+  threshold: ThresholdPolicy | 'fixed';
+  fixedThreshold: string;
   outOfRange: OutOfRange;
 }
 
 type Model = DetectorSpec['model'];
-export type ThresholdPolicy = NonNullable<Model['thresholdPolicy']>;
+type ThresholdPolicy = NonNullable<Model['thresholdPolicy']>;
 export type OutOfRange = NonNullable<Model['outOfRange']>;
 /** What the service uses when a spec leaves these out; the spec then stays without them. */
 export const SERVICE_DEFAULTS = { thresholdPolicy: 'alert-budget', outOfRange: 'isolate' } as const;
@@ -41,7 +43,9 @@ export const NEW_DETECTOR: DetectorForm = {
   minSeverity: 'low',
   trees: '',
   contamination: '',
-  ...SERVICE_DEFAULTS,
+  threshold: SERVICE_DEFAULTS.thresholdPolicy,
+  fixedThreshold: '',
+  outOfRange: SERVICE_DEFAULTS.outOfRange,
 };
 
 /** The service's defaults for the parts of a spec the editor does not show. */
@@ -70,7 +74,9 @@ export function toForm(name: string, spec: DetectorSpec): DetectorForm {
     minSeverity: spec.alerting.minSeverity,
     trees: spec.model.trees === undefined ? '' : String(spec.model.trees),
     contamination: spec.model.contamination === undefined ? '' : String(spec.model.contamination),
-    thresholdPolicy: spec.model.thresholdPolicy ?? SERVICE_DEFAULTS.thresholdPolicy,
+    threshold:
+      spec.model.threshold !== undefined ? 'fixed' : (spec.model.thresholdPolicy ?? SERVICE_DEFAULTS.thresholdPolicy),
+    fixedThreshold: spec.model.threshold === undefined ? '' : String(spec.model.threshold),
     outOfRange: spec.model.outOfRange ?? SERVICE_DEFAULTS.outOfRange,
   };
 }
@@ -109,6 +115,10 @@ export function validate(form: DetectorForm): Partial<Record<keyof DetectorForm,
   const contamination = Number(form.contamination);
   if (form.contamination.trim() && !(contamination > 0 && contamination <= 0.5)) {
     errors.contamination = 'A share above 0 and at most 0.5 (0.01 = 1 %), or empty to let training choose';
+  }
+  const fixed = Number(form.fixedThreshold);
+  if (form.threshold === 'fixed' && !(form.fixedThreshold.trim() && fixed > 0 && fixed < 1)) {
+    errors.fixedThreshold = 'A score between 0 and 1 (scores above 0.5 lean anomalous)';
   }
   return errors;
 }
@@ -150,12 +160,16 @@ export function toInput(form: DetectorForm, base?: DetectorSpec): DetectorInput 
  * service's default (so a spec says only what someone chose); the rest (seed, maxSamples) is kept.
  */
 function toModel(form: DetectorForm, base: Model): Model {
-  const { trees, contamination, thresholdPolicy, outOfRange, ...kept } = base;
+  const { trees, contamination, thresholdPolicy, threshold, outOfRange, ...kept } = base;
   return {
     ...kept,
     ...(form.trees.trim() ? { trees: Number(form.trees) } : {}),
     ...(form.contamination.trim() ? { contamination: Number(form.contamination) } : {}),
-    ...(form.thresholdPolicy !== SERVICE_DEFAULTS.thresholdPolicy ? { thresholdPolicy: form.thresholdPolicy } : {}),
+    ...(form.threshold === 'fixed'
+      ? { threshold: Number(form.fixedThreshold) }
+      : form.threshold !== SERVICE_DEFAULTS.thresholdPolicy
+        ? { thresholdPolicy: form.threshold }
+        : {}),
     ...(form.outOfRange !== SERVICE_DEFAULTS.outOfRange ? { outOfRange: form.outOfRange } : {}),
   };
 }
