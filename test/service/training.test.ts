@@ -91,7 +91,12 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
       [2, 'web-2', 'candidate'],
       [1, 'web-1', 'candidate'],
     ]);
-    expect(models[0].params).toMatchObject({ trees: 50, rows: 576, outOfRange: 'isolate' });
+    expect(models[0].params).toMatchObject({
+      trees: 50,
+      rows: 576,
+      outOfRange: 'isolate',
+      thresholdBy: 'alert-budget',
+    });
   });
 
   it("trains with scikit-learn's scoring when the detector asks for outOfRange clamp", async () => {
@@ -152,10 +157,13 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     expect((await waitForJob(app, started.json().id)).state).toBe('succeeded');
     const models = (
       await app.inject({ url: '/api/v1/detectors/cpu-fixed/models', headers: as('viewer') })
-    ).json() as Array<{ params: { threshold: number }; metrics: { flaggedShare: number } }>;
+    ).json() as Array<{
+      params: { threshold: number; thresholdBy: string };
+      metrics: { flaggedShare: number };
+    }>;
     expect(models).toHaveLength(2);
     for (const m of models) {
-      expect(m.params.threshold).toBe(0.05);
+      expect(m.params).toMatchObject({ threshold: 0.05, thresholdBy: 'fixed' });
       expect(m.metrics.flaggedShare).toBe(1);
     }
   });

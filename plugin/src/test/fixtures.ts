@@ -17,7 +17,7 @@ export function version(v: number, stage: ModelVersion['stage'], entity = 'web-1
     stage,
     trainedAt: '2026-03-01T00:00:00.000Z',
     metrics: { rows: 1500, flaggedShare: 0.004 + v / 1000, rocAuc: 0.9 + v / 100 },
-    params: { threshold: 0.61, rows: 10080, criterion: 'mass-volume' },
+    params: { threshold: 0.61, thresholdBy: 'alert-budget', rows: 10080, criterion: 'mass-volume' },
   };
 }
 

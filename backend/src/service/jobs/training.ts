@@ -96,6 +96,7 @@ export async function trainDetector(
         params: {
           ...bundle.params,
           threshold: bundle.threshold,
+          thresholdBy: typeof threshold === 'number' ? 'fixed' : threshold,
           chosen: bundle.chosen,
           criterion: bundle.criterion,
           from,

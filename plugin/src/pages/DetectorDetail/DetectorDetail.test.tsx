@@ -68,6 +68,7 @@ describe('DetectorDetail', () => {
     expect(within(rows[0]!).getByText('candidate')).toBeInTheDocument();
     expect(within(rows[0]!).getByText('0.930')).toBeInTheDocument();
     expect(within(rows[0]!).getByText('0.70%')).toBeInTheDocument();
+    expect(within(rows[0]!).getAllByRole('cell')[4]).toHaveTextContent('0.610 (alert-budget)');
     expect(screen.getByRole('region', { name: 'Models of web-2' })).toBeInTheDocument();
     // A viewer sees no stage actions, and cannot train.
     expect(screen.queryByRole('button', { name: 'Promote' })).not.toBeInTheDocument();

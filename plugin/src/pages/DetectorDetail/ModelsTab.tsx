@@ -66,7 +66,10 @@ export function ModelsTab(props: {
                     </td>
                     <td>{new Date(v.trainedAt).toLocaleString()}</td>
                     <td>{s.rows ?? '–'}</td>
-                    <td>{fmt(s.threshold)}</td>
+                    <td>
+                      {fmt(s.threshold)}
+                      {s.thresholdBy && <Text color="secondary"> ({s.thresholdBy})</Text>}
+                    </td>
                     <td>{pct(s.flaggedShare)}</td>
                     <td>{fmt(s.rocAuc)}</td>
                     <td>{fmt(s.prAuc)}</td>

@@ -4,6 +4,8 @@ import type { ModelVersion } from '../../api/types';
 export interface VersionSummary {
   rows?: number;
   threshold?: number;
+  /** How the threshold was set: alert-budget, contamination or fixed. */
+  thresholdBy?: string;
   flaggedShare?: number;
   rocAuc?: number;
   prAuc?: number;
@@ -19,6 +21,7 @@ export function summarize(v: ModelVersion): VersionSummary {
   return {
     rows: num(p.rows),
     threshold: num(p.threshold),
+    thresholdBy: typeof p.thresholdBy === 'string' ? p.thresholdBy : undefined,
     flaggedShare: num(m.flaggedShare),
     rocAuc: num(m.rocAuc),
     prAuc: num(m.prAuc),
