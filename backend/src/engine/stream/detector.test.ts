@@ -100,49 +100,6 @@ describe('StreamingDetector', () => {
     expect(learnt).not.toContain(50);
   });
 
-
-  describe('a shift that lasts', () => {
-    // b jumps 15σ at row 300 and stays there; the window holds 200 rows, so at most
-    // 5 × 0.01 × 200 = 10 of them may be flagged rows kept as a new normal.
-    const shifted = (n: number): number[][] => {
-      const rng = new Random(4);
-      return Array.from({ length: n }, (_, i) => [
-        10 + 0.1 * rng.normal(),
-        (i >= 300 ? 8 : 5) + 0.2 * rng.normal(),
-      ]);
-    };
-    const flaggedShare = (results: Array<{ isAnomaly: boolean }>): number =>
-      results.filter((r) => r.isAnomaly).length / results.length;
-
-    it('is still flagged 100 to 200 rows on: a long incident is not learnt at once', () => {
-      const d = new StreamingDetector(options);
-      const results = shifted(500).map((r, i) => d.push(r, i * 1000));
-      // Without the limit on adopted rows, the shift was learnt within 100 rows (0.16 flagged here).
-      expect(flaggedShare(results.slice(400))).toBeGreaterThan(0.9);
-      const snapshot = d.snapshot();
-      expect(snapshot.adopted.length).toBeLessThanOrEqual(10);
-      expect(snapshot.adopted.length).toBeGreaterThan(0);
-    });
-
-    it('becomes the new normal in the end, once the model accepts its rows on their own', () => {
-      const d = new StreamingDetector(options);
-      const results = shifted(1500).map((r, i) => d.push(r, i * 1000));
-      expect(flaggedShare(results.slice(1000))).toBeLessThan(0.1);
-    });
-
-    it('keeps which window rows were adopted across snapshot and restore', () => {
-      const data = shifted(500);
-      const straight = new StreamingDetector(options);
-      const expected = data.map((r, i) => straight.push(r, i * 1000));
-      const first = new StreamingDetector(options);
-      const got = data.slice(0, 350).map((r, i) => first.push(r, i * 1000));
-      const snapshot = first.snapshot();
-      expect(snapshot.adopted.length).toBeGreaterThan(0);
-      const second = StreamingDetector.restore(JSON.parse(JSON.stringify(snapshot)) as typeof snapshot);
-      got.push(...data.slice(350).map((r, i) => second.push(r, (i + 350) * 1000)));
-      expect(got).toEqual(expected);
-    });
-  });
   it('scores levels and changes with forests of their own: a jump inside the normal ranges is caught by its deltas', () => {
     const d = new StreamingDetector(options);
     const rng = new Random(6);
@@ -175,7 +132,7 @@ describe('StreamingDetector', () => {
     const d = new StreamingDetector(options);
     const old = { ...d.snapshot(), format: 1 } as unknown as ReturnType<StreamingDetector['snapshot']>;
     expect(() => StreamingDetector.restore(old)).toThrow(
-      'stream snapshot format 1 is not supported (this version reads 4)',
+      'stream snapshot format 1 is not supported (this version reads 3)',
     );
   });
 

@@ -26,12 +26,7 @@ export interface StreamOptions {
    * Default true. When more than 5 × contamination of the rows since the last training (counted
    * over at least `warmup` rows) were flagged, this is no incident but a new normal (a deploy, a
    * migration), and flagged rows are kept so the next model learns it instead of flagging it for
-   * ever; but such adopted rows fill at most that same share (5 × contamination) of the window.
-   * Beyond it, the new state has to win the model over with rows it no longer flags on their own.
-   * A long incident then stays a small cluster the model still finds anomalous, while a lasting
-   * shift still becomes normal, only more slowly: a permanent 10σ jump in one of four metrics is
-   * flagged for about 6k rows instead of 1.5k. On SMD, machine-1-6's 3161-row incident was learnt
-   * after 1200 rows without this limit (PR-AUC 0.559 against scikit-learn's 0.572, docs/pipeline.md).
+   * ever.
    */
   excludeAnomalies?: boolean;
   /**
@@ -93,13 +88,11 @@ export interface StreamResult {
 
 /** Everything a detector needs to continue where it stopped: JSON-safe (models as base64). */
 export interface StreamSnapshot {
-  format: 4;
+  format: 3;
   options: Required<StreamOptions>;
   features: FeatureState;
   /** Row-major feature rows of the retraining window, oldest first. */
   window: number[];
-  /** Which of the window's rows (0 = oldest) were flagged and kept as a new normal. */
-  adopted: number[];
   rowsSinceTraining: number;
   flaggedSinceTraining: number;
   modelVersion: number;
@@ -127,10 +120,7 @@ export function defaultStreamFeatures(fields: string[], shingle?: number): Featu
   return { fields, shingle: shingle ?? (fields.length === 1 ? 8 : 1), delta: true };
 }
 
-/**
- * Flagged share, as a multiple of contamination, above which flagged rows are a new normal, not
- * incidents; also the most of the window such adopted rows may fill.
- */
+/** Flagged share, as a multiple of contamination, above which flagged rows are a new normal, not incidents. */
 const REGIME_CHANGE_FACTOR = 5;
 /** Training rows kept as the drift reference: enough for the tests, small enough to snapshot. */
 const DRIFT_REFERENCE_ROWS = 1024;
@@ -237,9 +227,6 @@ export class StreamingDetector {
   private window: Float64Array;
   private windowRows = 0;
   private windowNext = 0;
-  /** Per window slot: 1 when its row was flagged and kept under the regime rule. */
-  private adopted: Uint8Array;
-  private adoptedRows = 0;
   private rowsSinceTraining = 0;
   private flaggedSinceTraining = 0;
   /** Levels, then changes (when separate and present); no models until the warm-up is done. */
@@ -260,14 +247,11 @@ export class StreamingDetector {
     this.width = this.transformer.names.length;
     this.groups = forestGroups(this.transformer.spec, this.options.separateChanges);
     this.window = new Float64Array(this.options.window * this.width);
-    this.adopted = new Uint8Array(this.options.window);
     this.recent = new Float64Array(this.options.driftCheckEvery * this.width);
     if (snapshot) {
       this.window.set(snapshot.window);
       this.windowRows = snapshot.window.length / this.width;
       this.windowNext = this.windowRows % this.options.window;
-      for (const i of snapshot.adopted) this.adopted[i] = 1;
-      this.adoptedRows = snapshot.adopted.length;
       this.rowsSinceTraining = snapshot.rowsSinceTraining;
       this.flaggedSinceTraining = snapshot.flaggedSinceTraining;
       this.version = snapshot.modelVersion;
@@ -310,8 +294,7 @@ export class StreamingDetector {
       REGIME_CHANGE_FACTOR *
         this.options.contamination *
         Math.max(this.rowsSinceTraining, this.options.warmup);
-    if (!looksAnomalous || !this.options.excludeAnomalies) this.remember(x, false);
-    else if (regimeChange && this.adoptedRows < this.maxAdoptedRows) this.remember(x, true);
+    if (!(looksAnomalous && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
     const due = trained
       ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
         this.drifted(x)
@@ -399,31 +382,17 @@ export class StreamingDetector {
     return drifted;
   }
 
-  /** Most rows the window may hold that were flagged and kept as a new normal. */
-  private get maxAdoptedRows(): number {
-    return REGIME_CHANGE_FACTOR * this.options.contamination * this.options.window;
-  }
-
-  private remember(x: Float64Array, adopted: boolean): void {
-    // A full ring overwrites its oldest row, which may have been an adopted one.
-    if (this.windowRows === this.options.window) this.adoptedRows -= this.adopted[this.windowNext]!;
-    this.adopted[this.windowNext] = adopted ? 1 : 0;
-    if (adopted) this.adoptedRows++;
+  private remember(x: Float64Array): void {
     this.window.set(x, this.windowNext * this.width);
     this.windowNext = (this.windowNext + 1) % this.options.window;
     this.windowRows = Math.min(this.windowRows + 1, this.options.window);
-  }
-
-  /** Ring slot of the window's oldest row. */
-  private get windowStart(): number {
-    return (this.windowNext - this.windowRows + this.options.window) % this.options.window;
   }
 
   /** The window's rows oldest first, as one contiguous copy. */
   private windowInOrder(): Float64Array {
     const { width } = this;
     const out = new Float64Array(this.windowRows * width);
-    const start = this.windowStart;
+    const start = (this.windowNext - this.windowRows + this.options.window) % this.options.window;
     const firstPart = Math.min(this.windowRows, this.options.window - start);
     out.set(this.window.subarray(start * width, (start + firstPart) * width), 0);
     out.set(this.window.subarray(0, (this.windowRows - firstPart) * width), firstPart * width);
@@ -469,13 +438,10 @@ export class StreamingDetector {
 
   snapshot(): StreamSnapshot {
     return {
-      format: 4,
+      format: 3,
       options: this.options,
       features: this.transformer.snapshot(),
       window: Array.from(this.windowInOrder()),
-      adopted: Array.from({ length: this.windowRows }, (_, i) => i).filter(
-        (i) => this.adopted[(this.windowStart + i) % this.options.window] === 1,
-      ),
       rowsSinceTraining: this.rowsSinceTraining,
       flaggedSinceTraining: this.flaggedSinceTraining,
       modelVersion: this.version,
@@ -488,10 +454,10 @@ export class StreamingDetector {
   }
 
   static restore(snapshot: StreamSnapshot): StreamingDetector {
-    if (snapshot.format !== 4)
+    if (snapshot.format !== 3)
       throw new EngineError(
         'FORMAT_VERSION',
-        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 4)`,
+        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 3)`,
       );
     return new StreamingDetector(snapshot.options, snapshot);
   }
