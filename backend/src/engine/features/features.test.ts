@@ -125,4 +125,35 @@ describe('transformBatch', () => {
     expect(() => t.push([1], 1000)).toThrow('rows must come in time order');
     expect(() => t.push([1, 2], 2000)).toThrow('a row has 2 values, the feature spec has 1 fields');
   });
+
+  it('keeps each series its own look-back when rows of several interleave in time', () => {
+    const spec = { fields: ['x'], delta: true, rollingWindow: 3, shingle: 2 };
+    const a = [1, 4, 2, 8, 5, 7];
+    const b = [100, 90, 95, 120, 80, 85];
+    // Host a at 0, 60, 120 … s; host b 30 s later each time: a, b, a, b, …
+    const rows = a.flatMap((v, i) => [[v], [b[i]!]]);
+    const times = a.flatMap((_, i) => [i * 60_000, i * 60_000 + 30_000]);
+    const series = a.flatMap(() => [0, 1]);
+    const both = transformBatch(spec, matrix(rows), times, series);
+    const alone = [a, b].map((values, k) =>
+      transformBatch(
+        spec,
+        matrix(values.map((v) => [v])),
+        times.filter((_, i) => series[i] === k),
+      ),
+    );
+    const width = both.matrix.cols;
+    const rowsOf = (k: number): number[][] =>
+      Array.from(both.sourceRow)
+        .map((source, i) => [source, i] as const)
+        .filter(([source]) => series[source] === k)
+        .map(([, i]) => Array.from(both.matrix.data.subarray(i * width, (i + 1) * width)));
+    for (const k of [0, 1]) {
+      const expected = Array.from({ length: alone[k]!.matrix.rows }, (_, i) =>
+        Array.from(alone[k]!.matrix.data.subarray(i * width, (i + 1) * width)),
+      );
+      expect(rowsOf(k)).toEqual(expected);
+    }
+    expect(() => transformBatch(spec, matrix(rows), times, [0, 1])).toThrow('2 series ids for 12 rows');
+  });
 });

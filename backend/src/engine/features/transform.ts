@@ -153,28 +153,50 @@ export interface FeatureBatch {
   imputed: number;
 }
 
-/** Transforms a whole batch of raw rows (rows × fields, NaN = missing) with the streaming code. */
-export function transformBatch(spec: FeatureSpec, raw: Matrix, timeMs?: ArrayLike<number>): FeatureBatch {
-  const t = new FeatureTransformer(spec);
-  if (raw.cols !== t.spec.fields.length) {
+/**
+ * Transforms a whole batch of raw rows (rows × fields, NaN = missing) with the streaming code.
+ * `series`, when given, says which series each row belongs to: rows of several series (a fleet's
+ * hosts) may then interleave in time order, and every look-back (delta, rolling window, shingle)
+ * stays within its own series, as if each had been transformed alone.
+ */
+export function transformBatch(
+  spec: FeatureSpec,
+  raw: Matrix,
+  timeMs?: ArrayLike<number>,
+  series?: ArrayLike<number>,
+): FeatureBatch {
+  const first = new FeatureTransformer(spec);
+  if (raw.cols !== first.spec.fields.length) {
     throw new EngineError(
       'FEATURE_MISMATCH',
-      `data has ${raw.cols} columns, the feature spec has ${t.spec.fields.length} fields`,
+      `data has ${raw.cols} columns, the feature spec has ${first.spec.fields.length} fields`,
     );
   }
-  const width = t.names.length;
+  if (series && series.length !== raw.rows)
+    throw new EngineError('FEATURE_MISMATCH', `${series.length} series ids for ${raw.rows} rows`);
+  const transformers = new Map<number, FeatureTransformer>();
+  const transformerOf = (r: number): FeatureTransformer => {
+    const id = series ? series[r]! : 0;
+    let t = transformers.get(id);
+    if (!t) transformers.set(id, (t = transformers.size === 0 ? first : new FeatureTransformer(spec)));
+    return t;
+  };
+  const width = first.names.length;
   const data = new Float64Array(raw.rows * width);
   const sourceRow = new Int32Array(raw.rows);
   let rows = 0;
   for (let r = 0; r < raw.rows; r++) {
     const out = data.subarray(rows * width, (rows + 1) * width);
     const time = timeMs ? timeMs[r]! : r * 1000; // without times, rows are one second apart
-    if (t.push(raw.data.subarray(r * raw.cols, (r + 1) * raw.cols), time, out)) sourceRow[rows++] = r;
+    if (transformerOf(r).push(raw.data.subarray(r * raw.cols, (r + 1) * raw.cols), time, out))
+      sourceRow[rows++] = r;
   }
+  let imputed = 0;
+  for (const t of transformers.values()) imputed += t.imputed;
   return {
     matrix: { rows, cols: width, data: data.slice(0, rows * width) },
-    names: t.names,
+    names: first.names,
     sourceRow: sourceRow.slice(0, rows),
-    imputed: t.imputed,
+    imputed,
   };
 }

@@ -63,6 +63,23 @@ describe('training pipeline', () => {
     expect(bundle.robustness).toBeUndefined();
   });
 
+  it('learns several interleaved series as one fleet, each feature looking back only within its own', () => {
+    // Two hosts of the same shape, one at 10, the other at 110, their rows alternating in time.
+    const rows = raw.rows;
+    const fleet = new Float64Array(rows * 2 * 2);
+    for (let i = 0; i < rows; i++)
+      for (const host of [0, 1])
+        for (let c = 0; c < 2; c++) fleet[(2 * i + host) * 2 + c] = raw.data[i * 2 + c]! + 100 * host;
+    const series = Int32Array.from({ length: rows * 2 }, (_, r) => r % 2);
+    const bundle = trainPipeline(
+      { raw: { rows: rows * 2, cols: 2, data: fleet }, series },
+      { features: { ...features, delta: true }, grid: { trees: [50], maxSamples: ['auto'] } },
+    );
+    // Without the series, every delta would be a ±100 jump between the hosts.
+    const delta = bundle.reference.find((r) => r.feature === 'cpu.delta')!;
+    expect(Math.max(-delta.quantiles[0]!, delta.quantiles[100]!)).toBeLessThan(15);
+  });
+
   it('refuses too little data', () => {
     expect(() =>
       trainPipeline({ raw: { rows: 10, cols: 2, data: new Float64Array(20) } }, { features }),

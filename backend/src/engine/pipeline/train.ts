@@ -15,6 +15,12 @@ export interface TrainInput {
   timeMs?: Float64Array;
   /** 0/1 per row, when known: the grid search then maximises F1 on the validation part. */
   labels?: Uint8Array;
+  /**
+   * Which series each row belongs to, when the rows interleave several in time order (one model
+   * for a fleet of alike hosts): look-back features stay within each series, and the split stays
+   * by time, so the test part is every series' latest stretch.
+   */
+  series?: Int32Array;
 }
 
 export interface Grid {
@@ -179,7 +185,7 @@ export function trainPipeline(input: TrainInput, options: TrainOptions): ModelBu
   const batches = new Map<number, FeatureBatch>();
   const featuresFor = (shingle: number): FeatureBatch => {
     if (!batches.has(shingle))
-      batches.set(shingle, transformBatch({ ...spec, shingle }, input.raw, input.timeMs));
+      batches.set(shingle, transformBatch({ ...spec, shingle }, input.raw, input.timeMs, input.series));
     return batches.get(shingle)!;
   };
 
@@ -316,7 +322,7 @@ export function robustness(
         for (let c = 0; c < cols; c++)
           perturbed[r * cols + c] = perturb(data[r * cols + c]!, c, rng, strength);
       }
-      const batch = transformBatch(spec, { rows, cols, data: perturbed }, input.timeMs);
+      const batch = transformBatch(spec, { rows, cols, data: perturbed }, input.timeMs, input.series);
       const test = slice(batch, testStart, rows);
       const labels = labelsOf(input.labels!, test.rows);
       const scores = forest.scoreBatch(test.x);
