@@ -357,4 +357,72 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
     );
     expect(series ?? []).toEqual([]); // the source has no data after NOW: nothing scored, nothing invented
   });
+
+  it('shares one model among the hosts when the detector asks: trained on both, scoring and explaining each', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors',
+      headers: as('editor'),
+      payload: {
+        name: 'fleet',
+        spec: {
+          source: { preset: 'cpu' },
+          intervalSeconds: 300,
+          trainingWindowHours: 48,
+          model: { trees: 100, contamination: 0.01, shared: true },
+        },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const train = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/fleet/train',
+      headers: as('editor'),
+      payload: { to: new Date(NOW - 24 * HOUR).toISOString(), promote: true },
+    });
+    await app.jobs.finished(train.json().id);
+    const trained = (
+      await app.inject({ url: `/api/v1/jobs/${train.json().id}`, headers: as('viewer') })
+    ).json();
+    expect(trained.result).toMatchObject({
+      entities: [{ entity: '', version: 1, rows: 2 * 576, stage: 'production' }],
+      skipped: [],
+    });
+    const [model] = (
+      await app.inject({ url: '/api/v1/detectors/fleet/models', headers: as('viewer') })
+    ).json();
+    expect(model.params.entities).toEqual(['web-1', 'web-2']);
+
+    const backfill = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/fleet/backfill',
+      headers: as('editor'),
+      payload: { from: new Date(NOW - 24 * HOUR).toISOString(), to: new Date(NOW).toISOString() },
+    });
+    await app.jobs.finished(backfill.json().id);
+    for (const host of ['web-1', 'web-2']) {
+      const [series] = await app.influx.query(
+        `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'fleet' AND "entity" = '${host}' AND "model_version" = '1'`,
+      );
+      expect(series![0]!.values[0]![1]).toBe(288);
+    }
+    const explained = await app.inject({
+      url: `/api/v1/detectors/fleet/explain?entity=web-1&time=${new Date(INCIDENT.from + 10 * 60_000).toISOString()}`,
+      headers: as('viewer'),
+    });
+    expect(explained.statusCode).toBe(200);
+    expect(explained.json()).toMatchObject({ entity: 'web-1', anomaly: true, modelVersion: 1 });
+    const expected = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/query',
+      headers: as('viewer'),
+      payload: {
+        range: { from: new Date(NOW - HOUR).toISOString(), to: new Date(NOW).toISOString() },
+        targets: [{ refId: 'E', detector: 'fleet', entity: 'web-2', return: 'expected' }],
+      },
+    });
+    const [band] = expected.json().frames as Array<{ name: string; fields: Array<{ labels?: object }> }>;
+    expect(band!.name).toBe('fleet web-2 expected');
+    expect(band!.fields[1]!.labels).toMatchObject({ entity: 'web-2', model_version: '1' });
+  });
 });

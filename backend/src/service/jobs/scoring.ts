@@ -47,19 +47,62 @@ export async function loadModel(
   return loaded;
 }
 
-/** The model of each entity of a detector in a stage (production by default). */
+/** The entity a shared model is stored for: the detector as a whole. */
+export const SHARED_ENTITY = '';
+
+/**
+ * A detector's models in one stage, by the entity they score: each entity's own, or, when the
+ * detector shares one model among its entities (spec.model.shared), that model for every entity.
+ * Models of the other kind (left from before the spec changed) are not used.
+ */
+export class StageModels {
+  constructor(
+    private readonly byEntity: Map<string, LoadedModel>,
+    private readonly shared: boolean,
+  ) {}
+
+  get(entity: string): LoadedModel | undefined {
+    return this.byEntity.get(this.shared ? SHARED_ENTITY : entity);
+  }
+
+  /** How many models there are to score with. */
+  get size(): number {
+    return this.shared ? (this.byEntity.has(SHARED_ENTITY) ? 1 : 0) : this.byEntity.size;
+  }
+
+  /**
+   * [entity, model] for the entities asked for (all that have a model when none are named); a
+   * shared model answers for each entity named, or once, for the detector, when none are.
+   */
+  entries(wanted?: string[]): Array<[string, LoadedModel]> {
+    if (this.shared) {
+      const model = this.byEntity.get(SHARED_ENTITY);
+      return model ? (wanted ?? [SHARED_ENTITY]).map((entity) => [entity, model]) : [];
+    }
+    return [...this.byEntity.entries()].filter(([entity]) => !wanted || wanted.includes(entity));
+  }
+
+  values(): LoadedModel[] {
+    const shared = this.byEntity.get(SHARED_ENTITY);
+    return this.shared ? (shared ? [shared] : []) : [...this.byEntity.values()];
+  }
+}
+
+/** The models of a detector in a stage (production by default), by the entity they score. */
 export async function productionModels(
   app: FastifyInstance,
   detectorId: string,
   stage: 'production' | 'staging' = 'production',
-): Promise<Map<string, LoadedModel>> {
+): Promise<StageModels> {
+  const detector = await app.registry.getDetector(detectorId);
+  const shared = (detector?.spec as DetectorSpec | undefined)?.model.shared ?? false;
   const out = new Map<string, LoadedModel>();
   // Newest first: with several staging versions of an entity, the newest is the shadow.
   for (const v of await app.registry.listModelVersions(detectorId)) {
     if (v.stage === stage && !out.has(v.entity))
       out.set(v.entity, await loadModel(app, detectorId, v.version));
   }
-  return out;
+  return new StageModels(out, shared);
 }
 
 export interface ScoredRow {

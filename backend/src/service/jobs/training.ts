@@ -11,7 +11,7 @@ import { UnprocessableError } from '../plugins/errors.js';
 import type { DetectorSpec } from '../schemas/index.js';
 import { readResults } from '../results.js';
 import { readSource, resolveSource } from '../sources.js';
-import { productionModels } from './scoring.js';
+import { productionModels, SHARED_ENTITY } from './scoring.js';
 import type { JobContext } from './runner.js';
 
 export interface TrainingResult {
@@ -21,6 +21,41 @@ export interface TrainingResult {
 
 /** Rows a model needs at least: the pipeline splits 70/15/15 and each tree samples up to 256. */
 const MIN_ROWS = 100;
+
+/** What one model learns from: one entity's series, or for a shared model every entity's. */
+interface TrainingSet {
+  /** The entity the version is stored for: SHARED_ENTITY for a shared model. */
+  entity: string;
+  raw: { rows: number; cols: number; data: Float64Array };
+  timeMs: Float64Array;
+  /** Shared model: each row's entity (its index in the series read), rows interleaved in time. */
+  series?: Int32Array;
+}
+
+/**
+ * One set per entity; or, for a shared model, one set of every entity's rows merged in time order
+ * (ties in entity order, so the same data always gives the same rows), each row tagged with its
+ * entity so that its features look back only within it.
+ */
+function trainingSets(series: EntitySeries[], shared: boolean): TrainingSet[] {
+  if (!shared) return series.map((s) => ({ entity: s.entity, raw: seriesMatrix(s), timeMs: s.timeMs }));
+  const order = series
+    .flatMap((s, k) => Array.from(s.timeMs, (t, i) => ({ t, k, i })))
+    .sort((a, b) => a.t - b.t || a.k - b.k);
+  const cols = series[0]?.values.length ?? 0;
+  const data = new Float64Array(order.length * cols);
+  order.forEach(({ k, i }, r) => {
+    for (let c = 0; c < cols; c++) data[r * cols + c] = series[k]!.values[c]![i]!;
+  });
+  return [
+    {
+      entity: SHARED_ENTITY,
+      raw: { rows: order.length, cols, data },
+      timeMs: Float64Array.from(order, (o) => o.t),
+      series: Int32Array.from(order, (o) => o.k),
+    },
+  ];
+}
 
 /**
  * A training job: reads the detector's training window from InfluxDB, trains one model per entity
@@ -59,20 +94,21 @@ export async function trainDetector(
   }
   const fields = source.fields.map((f) => f.field);
   const result: TrainingResult = { entities: [], skipped: [] };
-  for (const [i, s] of series.entries()) {
+  const sets = trainingSets(series, spec.model.shared ?? false);
+  for (const [i, set] of sets.entries()) {
     ctx.checkpoint();
-    await ctx.progress(`training ${s.entity || 'model'} (${i + 1}/${series.length})`, i / series.length);
-    const rows = s.timeMs.length;
+    const name = set.series ? `the shared model (${series.length} entities)` : set.entity || 'model';
+    await ctx.progress(`training ${name} (${i + 1}/${sets.length})`, i / sets.length);
+    const rows = set.timeMs.length;
     if (rows < MIN_ROWS) {
       result.skipped.push({
-        entity: s.entity,
+        entity: set.entity,
         reason: `${rows} rows in the window, at least ${MIN_ROWS} are needed`,
       });
       continue;
     }
-    const { data } = seriesMatrix(s);
     let bundle: ModelBundle = trainPipeline(
-      { raw: { rows, cols: fields.length, data }, timeMs: s.timeMs },
+      { raw: set.raw, timeMs: set.timeMs, ...(set.series ? { series: set.series } : {}) },
       {
         features: { fields, ...spec.features },
         seed: spec.model.seed ?? 0,
@@ -85,12 +121,11 @@ export async function trainDetector(
       },
     );
     const threshold = spec.model.threshold ?? spec.model.thresholdPolicy ?? 'alert-budget';
-    if (threshold !== 'contamination')
-      bundle = withThreshold(bundle, { rows, cols: fields.length, data }, s.timeMs, spec, threshold);
+    if (threshold !== 'contamination') bundle = withThreshold(bundle, set, spec, threshold);
     const version = await app.registry.addModelVersion(
       {
         detectorId,
-        entity: s.entity,
+        entity: set.entity,
         bundle: JSON.stringify(bundle),
         metrics: bundle.test,
         params: {
@@ -102,6 +137,7 @@ export async function trainDetector(
           from,
           to,
           rows,
+          ...(set.series ? { entities: series.map((e) => e.entity) } : {}),
         },
       },
       options.actor,
@@ -113,10 +149,8 @@ export async function trainDetector(
         app,
         detectorId,
         version.version,
-        s.entity,
         bundle,
-        { rows, cols: fields.length, data },
-        s.timeMs,
+        set,
         options.policy,
         options.actor,
         options.trigger ?? 'retrain',
@@ -134,7 +168,7 @@ export async function trainDetector(
       ).stage;
     }
     result.entities.push({
-      entity: s.entity,
+      entity: set.entity,
       version: version.version,
       rows,
       criterion: bundle.criterion,
@@ -157,21 +191,21 @@ export async function trainDetector(
  */
 function withThreshold(
   bundle: ModelBundle,
-  raw: { rows: number; cols: number; data: Float64Array },
-  timeMs: Float64Array,
+  set: TrainingSet,
   spec: DetectorSpec,
   threshold: number | 'alert-budget',
 ): ModelBundle {
   const forest = IsolationForest.deserialize(Uint8Array.from(atob(bundle.model), (c) => c.charCodeAt(0)));
-  const batch = transformBatch(bundle.features, raw, timeMs);
+  const batch = transformBatch(bundle.features, set.raw, set.timeMs, set.series);
   const scores = forest.scoreBatch(batch.matrix);
   // Rows before the test split are what the final model was fitted on.
   const testStart = bundle.split.validation[1];
   let fitted = 0;
   while (fitted < batch.sourceRow.length && batch.sourceRow[fitted]! < testStart) fitted++;
-  const rule = { window: spec.alerting.window, minAnomalous: Math.max(1, spec.alerting.minAnomalous - 1) };
   const tuned = forest.withThreshold(
-    threshold === 'alert-budget' ? thresholdForAlertBudget(scores.subarray(0, fitted), rule, 0) : threshold,
+    threshold === 'alert-budget'
+      ? alertBudget(scores.subarray(0, fitted), batch.sourceRow, set, spec)
+      : threshold,
   );
   const testScores = scores.subarray(fitted);
   let flagged = 0;
@@ -185,6 +219,29 @@ function withThreshold(
     model: btoa(s),
     test: { ...bundle.test, flaggedShare: flagged / Math.max(1, testScores.length) },
   };
+}
+
+/**
+ * The alert budget's threshold for the fitted rows' scores. The alert rule looks at one entity's
+ * consecutive points, so with a shared model each entity's scores are taken apart, in time order,
+ * and the threshold is the highest of theirs: the lowest at which no entity would have paged.
+ */
+function alertBudget(
+  scores: Float64Array,
+  sourceRow: Int32Array,
+  set: TrainingSet,
+  spec: DetectorSpec,
+): number {
+  const rule = { window: spec.alerting.window, minAnomalous: Math.max(1, spec.alerting.minAnomalous - 1) };
+  if (!set.series) return thresholdForAlertBudget(scores, rule, 0);
+  const byEntity = new Map<number, number[]>();
+  scores.forEach((score, i) => {
+    const id = set.series![sourceRow[i]!]!;
+    const own = byEntity.get(id);
+    if (own) own.push(score);
+    else byEntity.set(id, [score]);
+  });
+  return Math.max(...[...byEntity.values()].map((own) => thresholdForAlertBudget(own, rule, 0)));
 }
 
 /** The series with the rows the detector flagged as anomalous removed. */
@@ -215,11 +272,10 @@ async function withoutAnomalies(
 /** Share of the holdout rows a forest flags, its features computed over the whole window (causal). */
 function flaggedShare(
   model: { bundle: ModelBundle; forest: IsolationForest },
-  raw: { rows: number; cols: number; data: Float64Array },
-  timeMs: Float64Array,
+  set: TrainingSet,
   holdoutStart: number,
 ): number {
-  const batch = transformBatch(model.bundle.features, raw, timeMs);
+  const batch = transformBatch(model.bundle.features, set.raw, set.timeMs, set.series);
   let flagged = 0;
   let total = 0;
   for (let i = 0; i < batch.sourceRow.length; i++) {
@@ -245,22 +301,20 @@ async function decide(
   app: FastifyInstance,
   detectorId: string,
   version: number,
-  entity: string,
   bundle: ModelBundle,
-  raw: { rows: number; cols: number; data: Float64Array },
-  timeMs: Float64Array,
+  set: TrainingSet,
   policy: 'manual' | 'auto-if-better' | 'always',
   actor: string,
   trigger: string,
 ): Promise<string> {
-  const production = (await productionModels(app, detectorId)).get(entity);
+  const production = (await productionModels(app, detectorId)).get(set.entity);
   const candidate = {
     bundle,
     forest: IsolationForest.deserialize(Uint8Array.from(atob(bundle.model), (c) => c.charCodeAt(0))),
   };
   const holdoutStart = bundle.split.test[0];
-  const mine = flaggedShare(candidate, raw, timeMs, holdoutStart);
-  const theirs = production ? flaggedShare(production, raw, timeMs, holdoutStart) : undefined;
+  const mine = flaggedShare(candidate, set, holdoutStart);
+  const theirs = production ? flaggedShare(production, set, holdoutStart) : undefined;
   const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
   const numbers =
     theirs === undefined

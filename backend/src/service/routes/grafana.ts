@@ -180,8 +180,7 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
   // expected: the band the production model's training data spanned (5th–95th percentile) per field.
   const models = await productionModels(app, t.detector);
   const frames: Frame[] = [];
-  for (const [entity, model] of models) {
-    if (wanted && !wanted.includes(entity)) continue;
+  for (const [entity, model] of models.entries(wanted)) {
     const fields: Frame['fields'] = [{ name: 'time', type: 'time', values: [from, to] }];
     for (const f of source.fields) {
       const ref = model.bundle.reference.find((r) => r.feature === f.field);

@@ -105,6 +105,12 @@ export const DetectorSpec = Type.Object(
         maxSamples: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000 })),
         contamination: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 0.5 })),
         seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
+        shared: Type.Optional(
+          Type.Boolean({
+            description:
+              'One model for all the entities (alike hosts of a fleet), trained on their rows together and scoring each, new hosts at once; default false: one model per entity',
+          }),
+        ),
         outOfRange: Type.Optional(
           Type.Enum(['isolate', 'clamp'] as const, {
             description:

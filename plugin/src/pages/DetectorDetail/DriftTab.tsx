@@ -15,7 +15,7 @@ export function DriftTab({ reports, canEdit, onRun }: { reports: DriftReport[]; 
       {reports.map((r) => (
         <section key={`${r.entity}-${r.at}`} aria-label={`Drift of ${r.entity}`}>
           <Stack alignItems="center" gap={1}>
-            <Text element="h4">{r.entity || '(no entity)'}</Text>
+            <Text element="h4">{r.entity || '(all entities)'}</Text>
             <Badge
               color={r.drifted ? 'red' : 'green'}
               text={r.drifted ? `drifted: ${r.driftedFeatures.join(', ')}` : 'no drift'}

@@ -33,7 +33,7 @@ export function ModelsTab(props: {
       {byEntity(props.models).map(([entity, versions]) => (
         <section key={entity} aria-label={`Models of ${entity || 'all'}`}>
           <Stack justifyContent="space-between" alignItems="center">
-            <Text element="h4">{entity || '(no entity)'}</Text>
+            <Text element="h4">{entity || '(all entities)'}</Text>
             {props.isAdmin && versions.length > 1 && (
               <Button size="sm" variant="secondary" icon="history" onClick={() => props.onRollback(entity)}>
                 Roll back

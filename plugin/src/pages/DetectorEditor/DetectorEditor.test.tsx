@@ -95,7 +95,7 @@ describe('DetectorEditor', () => {
     expect(put.spec.model).toEqual({ trees: 200, seed: 7 });
   });
 
-  it("sets the model's trees, contamination, threshold and scoring beyond the window; refuses a bad share", async () => {
+  it("sets the model's sharing, trees, contamination, threshold and scoring beyond the window; refuses a bad share", async () => {
     const { calls } = renderPage(<DetectorEditor />, {
       route: '/detectors/:id/edit',
       url: '/detectors/cpu/edit',
@@ -108,6 +108,7 @@ describe('DetectorEditor', () => {
     fireEvent.change(screen.getByRole('spinbutton', { name: /^Contamination/ }), { target: { value: '0.7' } });
     fireEvent.click(screen.getByRole('radio', { name: 'Contamination quantile' }));
     fireEvent.click(screen.getByRole('radio', { name: 'Clamp' }));
+    fireEvent.click(screen.getByLabelText(/^One model for all entities/));
     fireEvent.click(screen.getByRole('button', { name: 'Save' }));
     expect(await screen.findByText(/at most 0.5/)).toBeInTheDocument();
     expect(calls.some((c) => c.method === 'PUT')).toBe(false);
@@ -116,6 +117,7 @@ describe('DetectorEditor', () => {
     await waitFor(() => expect(calls.some((c) => c.method === 'PUT')).toBe(true));
     const put = calls.find((c) => c.method === 'PUT')!.data as { spec: typeof detector.spec };
     expect(put.spec.model).toEqual({
+      shared: true,
       trees: 150,
       contamination: 0.02,
       thresholdPolicy: 'contamination',

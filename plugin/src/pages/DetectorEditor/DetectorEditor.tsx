@@ -12,6 +12,7 @@ import {
   RadioButtonGroup,
   Select,
   Stack,
+  Switch,
   Text,
 } from '@grafana/ui';
 import { toIsoscopeError } from '../../api/client';
@@ -203,6 +204,16 @@ export function DetectorEditor() {
                 id="detector-entity-tag"
                 value={form.entityTag}
                 onChange={(e) => set({ entityTag: e.currentTarget.value })}
+              />
+            </Field>
+            <Field
+              label="One model for all entities"
+              description="Trained on every entity's rows together: for alike hosts, and new hosts are scored at once"
+            >
+              <Switch
+                id="detector-shared"
+                value={form.shared}
+                onChange={(e) => set({ shared: e.currentTarget.checked })}
               />
             </Field>
             <Field label="Interval (seconds)" invalid={Boolean(err('intervalSeconds'))} error={err('intervalSeconds')}>

@@ -9,6 +9,8 @@ export interface DetectorForm {
   fields: string;
   aggregate: 'mean' | 'max' | 'last' | 'increase';
   entityTag: string;
+  /** One model trained on all the entities together, instead of one per entity. */
+  shared: boolean;
   intervalSeconds: number;
   trainingWindowHours: number;
   promotion: DetectorSpec['schedule']['promotion'];
@@ -37,6 +39,7 @@ export const NEW_DETECTOR: DetectorForm = {
   fields: '',
   aggregate: 'mean',
   entityTag: 'host',
+  shared: false,
   intervalSeconds: 60,
   trainingWindowHours: 168,
   promotion: 'auto-if-better',
@@ -68,6 +71,7 @@ export function toForm(name: string, spec: DetectorSpec): DetectorForm {
     fields: 'preset' in s ? '' : s.fields.map((f) => f.field).join(', '),
     aggregate: 'preset' in s ? 'mean' : ((s.fields[0]?.aggregate ?? 'mean') as DetectorForm['aggregate']),
     entityTag: s.entityTag ?? '',
+    shared: spec.model.shared ?? false,
     intervalSeconds: spec.intervalSeconds,
     trainingWindowHours: spec.trainingWindowHours,
     promotion: spec.schedule.promotion,
@@ -160,9 +164,10 @@ export function toInput(form: DetectorForm, base?: DetectorSpec): DetectorInput 
  * service's default (so a spec says only what someone chose); the rest (seed, maxSamples) is kept.
  */
 function toModel(form: DetectorForm, base: Model): Model {
-  const { trees, contamination, thresholdPolicy, threshold, outOfRange, ...kept } = base;
+  const { trees, contamination, thresholdPolicy, threshold, outOfRange, shared, ...kept } = base;
   return {
     ...kept,
+    ...(form.shared ? { shared: true } : {}),
     ...(form.trees.trim() ? { trees: Number(form.trees) } : {}),
     ...(form.contamination.trim() ? { contamination: Number(form.contamination) } : {}),
     ...(form.threshold === 'fixed'
