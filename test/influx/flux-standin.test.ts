@@ -79,6 +79,19 @@ describe('InfluxDB 2.x through Flux and the v2 write API (against a stand-in ser
     expect(Array.from(series[1]!.values[1]!)).toEqual([7]);
   });
 
+  it("reads the source's own bucket when it names one", async () => {
+    const client = new InfluxV2Client({ url, token: 't0ken', org: 'acme', bucket: 'telegraf' });
+    await client.readWindow(
+      { ...source, database: 'telegraf_eu' },
+      Date.UTC(2024, 0, 1),
+      Date.UTC(2024, 0, 1, 0, 3),
+    );
+    expect((JSON.parse(seen.at(-1)!.body) as { query: string }).query).toContain(
+      'from(bucket: "telegraf_eu")',
+    );
+    await client.close();
+  });
+
   it('writes line protocol through the v2 write API', async () => {
     const client = new InfluxV2Client({ url, token: 't0ken', org: 'acme', bucket: 'telegraf' });
     const line = toLine({

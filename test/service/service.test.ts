@@ -139,6 +139,32 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
     expect(empty.json().message).toMatch(/measurement 'mem' has no data for fields used_percent/);
   });
 
+  it("reads a source's own database when it names one, and says which database does not exist", async () => {
+    const other = await influx.client();
+    await other.write([
+      toLine({
+        measurement: 'cpu',
+        tags: { host: 'db-9', cpu: 'cpu-total' },
+        fields: { usage_user: 50, usage_system: 5, usage_iowait: 1, usage_idle: 44 },
+        timeMs: NOW - 60_000,
+      }),
+    ]);
+    const preview = async (database: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/detectors/preview?minutes=10',
+        headers: as('editor'),
+        payload: { spec: { source: { preset: 'cpu', database } } },
+      });
+    const own = await preview(other.database);
+    expect(own.statusCode).toBe(200);
+    expect(own.json().entities.map((e: { entity: string }) => e.entity)).toEqual(['db-9']);
+    const missing = await preview('no_such_db');
+    expect(missing.statusCode).toBeGreaterThanOrEqual(400);
+    expect(missing.statusCode).toBeLessThan(500);
+    expect(missing.json().message).toMatch(/database not found: no_such_db/);
+  });
+
   it('previews a spec before it is saved, and names a preset that does not exist', async () => {
     const preview = await app.inject({
       method: 'POST',

@@ -23,6 +23,7 @@ export function resolveSource(spec: DetectorSpec): SourceSpec {
     }
     return {
       ...preset,
+      ...(source.database ? { database: source.database } : {}),
       ...(source.entityTag ? { entityTag: source.entityTag } : {}),
       ...(preset.tags || source.tags ? { tags: { ...preset.tags, ...source.tags } } : {}),
       intervalSeconds: spec.intervalSeconds,

@@ -3,6 +3,8 @@ import type { InfluxV1Client } from './v1-client.js';
 
 /** Where a detector's data lives in InfluxDB, and how it is aggregated. */
 export interface SourceSpec {
+  /** The database to read (on InfluxDB 2.x: the bucket); absent = the client's own. */
+  database?: string;
   measurement: string;
   retentionPolicy?: string;
   fields: Array<{ field: string; aggregate: Aggregate }>;
@@ -27,7 +29,7 @@ export async function readWindow(
   to: number,
 ): Promise<EntitySeries[]> {
   const q = windowQuery({ ...source, from, to });
-  const [series = []] = await client.query(q);
+  const [series = []] = await client.query(q, source.database ? { database: source.database } : {});
   return series.map((s) => {
     const timeIndex = s.columns.indexOf('time');
     const columns = source.fields.map((f) => s.columns.indexOf(f.field));
@@ -47,10 +49,13 @@ export async function readWindow(
 /** The values of the entity tag: the hosts (or containers) a detector can watch. */
 export async function listEntities(
   client: InfluxV1Client,
-  source: Pick<SourceSpec, 'measurement' | 'entityTag' | 'tags'>,
+  source: Pick<SourceSpec, 'database' | 'measurement' | 'entityTag' | 'tags'>,
 ): Promise<string[]> {
   if (!source.entityTag) return [];
-  const [series = []] = await client.query(tagValuesQuery(source.measurement, source.entityTag, source.tags));
+  const [series = []] = await client.query(
+    tagValuesQuery(source.measurement, source.entityTag, source.tags),
+    source.database ? { database: source.database } : {},
+  );
   return series.flatMap((s) => s.values.map((v) => String(v[1]))).sort();
 }
 

@@ -47,7 +47,7 @@ export class InfluxV2Client {
   async readWindow(source: SourceSpec, from: number, to: number): Promise<EntitySeries[]> {
     try {
       const rows = await this.queryApi.collectRows<Record<string, unknown>>(
-        fluxWindowQuery(this.bucket, source, from, to),
+        fluxWindowQuery(source.database ?? this.bucket, source, from, to),
       );
       return seriesFromFluxRows(rows, source);
     } catch (err) {

@@ -39,6 +39,12 @@ export const Readiness = Type.Object({
 export { AGGREGATES } from '../../io/influx/influxql.js';
 import { AGGREGATES } from '../../io/influx/influxql.js';
 
+const SourceDatabase = Type.String({
+  minLength: 1,
+  description:
+    "The database to read (a Flux source: the bucket); default: the service's (ISOSCOPE_INFLUX_DB, or ISOSCOPE_INFLUX_BUCKET for Flux). Results are written to the service's own",
+});
+
 export const ExplicitSource = Type.Object(
   {
     language: Type.Optional(
@@ -47,6 +53,7 @@ export const ExplicitSource = Type.Object(
           'influxql (default): the v1 /query API (InfluxDB 1.x, 2.x, 3.x); flux: InfluxDB 2.x through its own API (needs ISOSCOPE_INFLUX_TOKEN, _ORG and _BUCKET)',
       }),
     ),
+    database: Type.Optional(SourceDatabase),
     measurement: Type.String({ minLength: 1 }),
     retentionPolicy: Type.Optional(Type.String({ minLength: 1 })),
     fields: Type.Array(
@@ -75,6 +82,7 @@ export const PresetSource = Type.Object(
     tags: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })])),
     ),
+    database: Type.Optional(SourceDatabase),
     language: Type.Optional(
       Type.Enum(['influxql', 'flux'] as const, {
         description:

@@ -46,17 +46,18 @@ describe('DetectorEditor', () => {
     });
   });
 
-  it('previews the data of the unsaved spec', async () => {
+  it('previews the data of the unsaved spec, from the database it names', async () => {
     const { calls } = renderPage(<DetectorEditor />, {
       route: '/detectors/new',
       url: '/detectors/new',
       answer: routes({ 'GET presets': presets, 'POST detectors/preview': preview }),
     });
     await choose('detector-preset', 'mem');
+    fireEvent.change(screen.getByLabelText(/^Database/), { target: { value: 'telegraf_eu' } });
     fireEvent.click(screen.getByRole('button', { name: 'Preview data' }));
     expect(await screen.findByRole('img', { name: 'web-1 used_percent' })).toBeInTheDocument();
     expect(calls.find((c) => c.url.includes('preview'))?.data).toEqual({
-      spec: expect.objectContaining({ source: { preset: 'mem', entityTag: 'host' } }),
+      spec: expect.objectContaining({ source: { preset: 'mem', database: 'telegraf_eu', entityTag: 'host' } }),
     });
   });
 

@@ -158,6 +158,14 @@ export function DetectorEditor() {
                 onChange={(kind) => set({ kind })}
               />
             </Field>
+            <Field label="Database" description="Empty: the service's (ISOSCOPE_INFLUX_DB, or the bucket for Flux)">
+              <Input
+                id="detector-database"
+                placeholder="the service's"
+                value={form.database}
+                onChange={(e) => set({ database: e.currentTarget.value })}
+              />
+            </Field>
             {form.kind === 'preset' ? (
               <Field label="Telegraf measurement" invalid={Boolean(err('preset'))} error={err('preset')}>
                 <Select

@@ -4,6 +4,8 @@ import type { DetectorInput, DetectorSpec } from '../../api/types';
 export interface DetectorForm {
   name: string;
   kind: 'preset' | 'explicit';
+  /** Empty: the service's database. */
+  database: string;
   preset: string;
   measurement: string;
   fields: string;
@@ -34,6 +36,7 @@ export const SERVICE_DEFAULTS = { thresholdPolicy: 'alert-budget', outOfRange: '
 export const NEW_DETECTOR: DetectorForm = {
   name: '',
   kind: 'preset',
+  database: '',
   preset: 'cpu',
   measurement: '',
   fields: '',
@@ -66,6 +69,7 @@ export function toForm(name: string, spec: DetectorSpec): DetectorForm {
   return {
     name,
     kind: 'preset' in s ? 'preset' : 'explicit',
+    database: s.database ?? '',
     preset: 'preset' in s ? s.preset : '',
     measurement: 'preset' in s ? '' : s.measurement,
     fields: 'preset' in s ? '' : s.fields.map((f) => f.field).join(', '),
@@ -137,10 +141,12 @@ const fieldList = (text: string) =>
 export function toInput(form: DetectorForm, base?: DetectorSpec): DetectorInput {
   const start = base ?? { ...DEFAULT_SPEC, source: { preset: form.preset } };
   const entityTag = form.entityTag.trim() ? { entityTag: form.entityTag.trim() } : {};
+  const database = form.database.trim() ? { database: form.database.trim() } : {};
   const source: DetectorSpec['source'] =
     form.kind === 'preset'
-      ? { preset: form.preset, ...entityTag }
+      ? { preset: form.preset, ...database, ...entityTag }
       : {
+          ...database,
           measurement: form.measurement.trim(),
           fields: fieldList(form.fields).map((field) => ({ field, aggregate: form.aggregate })),
           ...entityTag,
