@@ -139,6 +139,20 @@ describe('alerting to a real Alertmanager and a signed webhook', () => {
     await app.alerts.queue.settled();
   });
 
+  it('sends a detector its alerts only to the receivers it names', async () => {
+    const hookOnly = { ...spec, alerting: { ...spec.alerting, receivers: ['webhook'] } };
+    const before = received.length;
+    const events = await app.alerts.process(
+      'cpu',
+      hookOnly as never,
+      rows('web-7', [1, 1, 1], T0 + 50 * MIN),
+    );
+    expect(events.map((e) => e.entity)).toEqual(['web-7']);
+    await app.alerts.queue.settled();
+    expect(received.slice(before).map((r) => JSON.parse(r.body).alerts[0].entity)).toEqual(['web-7']);
+    expect((await active()).map((a) => a.labels.entity)).not.toContain('web-7');
+  });
+
   it('counts only points at least as severe as the rule asks', async () => {
     const strict = { ...spec, alerting: { ...spec.alerting, minSeverity: 'critical' } };
     // Three anomalous points, only one of them (the fourth, i = 3) critical: no alert.

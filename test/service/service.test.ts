@@ -219,6 +219,14 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
       'body/spec/model/threshold must be < 1',
     ],
     [
+      { name: 'x', spec: { source: { preset: 'cpu' }, alerting: { receivers: ['webhook'] } } },
+      'spec.alerting.receivers: webhook is not configured on this service (configured: none)',
+    ],
+    [
+      { name: 'x', spec: { source: { preset: 'cpu' }, alerting: { receivers: ['pager'] } } },
+      'body/spec/alerting/receivers/0',
+    ],
+    [
       {
         name: 'x',
         spec: { source: { preset: 'cpu' }, model: { threshold: 0.7, thresholdPolicy: 'contamination' } },

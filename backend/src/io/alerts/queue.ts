@@ -69,10 +69,14 @@ export class DeliveryQueue {
     return this.receivers.length > 0;
   }
 
-  /** Stores the events for every receiver, then starts delivering. */
-  async enqueue(events: AlertEvent[]): Promise<void> {
+  get receiverNames(): string[] {
+    return this.receivers.map((r) => r.name);
+  }
+
+  /** Stores the events for every receiver (or only those named in `only`), then starts delivering. */
+  async enqueue(events: AlertEvent[], only?: readonly string[]): Promise<void> {
     if (events.length === 0) return;
-    for (const r of this.receivers) await this.outbox.add(r.name, events);
+    for (const r of this.receivers) if (!only || only.includes(r.name)) await this.outbox.add(r.name, events);
     this.resume();
   }
 

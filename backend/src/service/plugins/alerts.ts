@@ -95,7 +95,7 @@ export default fp(
           await app.registry.setStreamState(detectorId, key, JSON.stringify(next), app.now());
           all.push(...events);
         }
-        await queue.enqueue(all);
+        await queue.enqueue(all, spec.alerting.receivers);
         return all;
       },
     });

@@ -25,9 +25,19 @@ function toDetector(r: DetectorRecord): Detector {
   };
 }
 
-/** Refuses what the schema cannot: an unknown preset, a fixed threshold beside a threshold policy. */
-function checkSpec(spec: DetectorSpec): void {
+/**
+ * Refuses what the schema cannot: an unknown preset, a fixed threshold beside a threshold policy,
+ * an alert receiver this service has not configured.
+ */
+function checkSpec(spec: DetectorSpec, configured: readonly string[]): void {
   resolveSource(spec);
+  const missing = (spec.alerting.receivers ?? []).filter((r) => !configured.includes(r));
+  if (missing.length > 0) {
+    throw new RegistryError(
+      'INVALID',
+      `spec.alerting.receivers: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not configured on this service (configured: ${configured.join(', ') || 'none'})`,
+    );
+  }
   if (spec.model.threshold !== undefined && spec.model.thresholdPolicy !== undefined) {
     throw new RegistryError(
       'INVALID',
@@ -38,6 +48,7 @@ function checkSpec(spec: DetectorSpec): void {
 
 /** /api/v1/detectors: what to watch. Viewers read, editors create and change, admins delete. */
 const detectors: FastifyPluginAsyncTypebox = async (app) => {
+  const receiverNames = (): string[] => app.alerts.queue.receiverNames;
   app.get(
     '/',
     {
@@ -55,7 +66,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { name, spec } = request.body;
-      checkSpec(spec); // before anything is stored
+      checkSpec(spec, receiverNames()); // before anything is stored
       const id = detectorId(name);
       if (id === '') throw new RegistryError('INVALID', `name '${name}' gives an empty id`);
       const created = await app.registry.createDetector({ id, name, spec }, app.now());
@@ -88,7 +99,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      if (request.body.spec) checkSpec(request.body.spec);
+      if (request.body.spec) checkSpec(request.body.spec, receiverNames());
       return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
     },
   );

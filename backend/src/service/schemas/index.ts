@@ -161,6 +161,13 @@ export const DetectorSpec = Type.Object(
           default: 'low',
           description: 'Only anomalous points at least this severe count towards an alert',
         }),
+        receivers: Type.Optional(
+          Type.Array(Type.Enum(['alertmanager', 'webhook'] as const), {
+            uniqueItems: true,
+            description:
+              "Which of the service's receivers get this detector's alerts; default: every one configured; []: none (results and Grafana only)",
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

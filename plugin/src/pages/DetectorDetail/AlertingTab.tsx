@@ -10,7 +10,12 @@ export function AlertingTab({ detector }: { detector: { spec: DetectorSpec } }) 
     <Stack direction="column" gap={1}>
       <Text element="p">
         An alert fires for a host when at least {a.minAnomalous} of its last {a.window} scored points are anomalous at
-        severity {a.minSeverity} or above; after it resolves, the host stays quiet for {a.cooldownMinutes} minutes.
+        severity {a.minSeverity} or above; after it resolves, the host stays quiet for {a.cooldownMinutes} minutes.{' '}
+        {a.receivers === undefined
+          ? 'Alerts go to every receiver the service has.'
+          : a.receivers.length === 0
+            ? 'Alerts go to no receiver: results and Grafana only.'
+            : `Alerts go to ${a.receivers.join(' and ')}.`}
       </Text>
       <Text element="p">
         Scored every {s.scoreEverySeconds} s. Retrained{' '}

@@ -148,9 +148,9 @@ describe('DetectorDetail', () => {
     expect(within(report).getByText('drifted: usage_user')).toBeInTheDocument();
     expect(within(report).getByText('1.00e-9')).toBeInTheDocument();
     fireEvent.click(screen.getByRole('tab', { name: 'Alert rule' }));
-    expect(
-      screen.getByText(/at least 3 of its last 5 scored points are anomalous at severity low/)
-    ).toBeInTheDocument();
+    expect(screen.getByText(/at least 3 of its last 5 scored points are anomalous at severity low/)).toHaveTextContent(
+      'Alerts go to every receiver the service has.'
+    );
     fireEvent.click(screen.getByRole('tab', { name: 'Stage history' }));
     expect(screen.getByText('first model')).toBeInTheDocument();
   });
