@@ -16,6 +16,8 @@ export interface StreamOptions {
    * Every this many rows, the last rows are compared with the current model's training data by the
    * five drift tests; when their consensus says a feature drifted, the detector retrains at once
    * instead of waiting for the schedule. Default 512 (fewer rows make PSI and JS noisy); 0 = off.
+   * A retrain restarts the count, so this only acts when `retrainEvery` is longer (or 0): with
+   * both at 512 the schedule always comes first.
    */
   driftCheckEvery?: number;
   /** Rows kept for retraining (a sliding window). Default 8192. */
