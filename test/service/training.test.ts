@@ -99,68 +99,39 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     });
   });
 
-  it("trains with scikit-learn's scoring when the detector asks for outOfRange clamp", async () => {
+  /** Creates a detector on the two days of cpu data with these model settings, trains it, lists its models. */
+  async function trainedModels(
+    name: string,
+    model: object,
+  ): Promise<Array<{ params: Record<string, unknown>; metrics: Record<string, unknown> }>> {
     const created = await app.inject({
       method: 'POST',
       url: '/api/v1/detectors',
       headers: as('editor'),
       payload: {
-        name: 'cpu-clamp',
-        spec: {
-          source: { preset: 'cpu' },
-          intervalSeconds: 300,
-          trainingWindowHours: 48,
-          model: { trees: 50, outOfRange: 'clamp' },
-        },
+        name,
+        spec: { source: { preset: 'cpu' }, intervalSeconds: 300, trainingWindowHours: 48, model },
       },
     });
     expect(created.statusCode).toBe(201);
     const started = await app.inject({
       method: 'POST',
-      url: '/api/v1/detectors/cpu-clamp/train',
+      url: `/api/v1/detectors/${name}/train`,
       headers: as('editor'),
       payload: {},
     });
     expect((await waitForJob(app, started.json().id)).state).toBe('succeeded');
-    const models = (
-      await app.inject({ url: '/api/v1/detectors/cpu-clamp/models', headers: as('viewer') })
-    ).json();
-    expect(models.map((m: { params: { outOfRange: string } }) => m.params.outOfRange)).toEqual([
-      'clamp',
-      'clamp',
-    ]);
+    return (await app.inject({ url: `/api/v1/detectors/${name}/models`, headers: as('viewer') })).json();
+  }
+
+  it("trains with scikit-learn's scoring when the detector asks for outOfRange clamp", async () => {
+    const models = await trainedModels('cpu-clamp', { trees: 50, outOfRange: 'clamp' });
+    expect(models.map((m) => m.params.outOfRange)).toEqual(['clamp', 'clamp']);
   });
 
   it('keeps a fixed threshold from the spec, and counts the test split flagged at it', async () => {
-    const created = await app.inject({
-      method: 'POST',
-      url: '/api/v1/detectors',
-      headers: as('editor'),
-      payload: {
-        name: 'cpu-fixed',
-        spec: {
-          source: { preset: 'cpu' },
-          intervalSeconds: 300,
-          trainingWindowHours: 48,
-          // Far below any isolation-forest score: every point is over it.
-          model: { trees: 50, threshold: 0.05 },
-        },
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    const started = await app.inject({
-      method: 'POST',
-      url: '/api/v1/detectors/cpu-fixed/train',
-      headers: as('editor'),
-      payload: {},
-    });
-    expect((await waitForJob(app, started.json().id)).state).toBe('succeeded');
-    const models = (
-      await app.inject({ url: '/api/v1/detectors/cpu-fixed/models', headers: as('viewer') })
-    ).json() as Array<{
-      params: { threshold: number; thresholdBy: string };
-      metrics: { flaggedShare: number };
-    }>;
+    // Far below any isolation-forest score: every point is over it.
+    const models = await trainedModels('cpu-fixed', { trees: 50, threshold: 0.05 });
     expect(models).toHaveLength(2);
     for (const m of models) {
       expect(m.params).toMatchObject({ threshold: 0.05, thresholdBy: 'fixed' });
