@@ -66,15 +66,20 @@ describe('plugin.json contract', () => {
     expect(Object.keys(EVERY_CALL).sort()).toEqual(methods.sort());
   });
 
-  it.each(Object.keys(EVERY_CALL))('%s goes to a proxy route; only reads skip the Editor role', async (name) => {
-    const calls = fakeBackend(() => ({ data: {} }));
-    await EVERY_CALL[name]!(new IsoscopeClient(base));
-    expect(calls.length).toBeGreaterThan(0);
-    for (const call of calls) {
-      const route = matchRoute(datasource.routes ?? [], call.method, call.url);
-      expect({ call, matched: Boolean(route) }).toEqual({ call, matched: true });
-      const readOnly = call.method === 'GET' || call.url.startsWith(`${base}/api/grafana/`);
-      expect({ call, reqRole: route!.reqRole }).toEqual({ call, reqRole: readOnly ? undefined : 'Editor' });
+  it.each(Object.keys(EVERY_CALL))(
+    '%s goes to a proxy route; reads need no role, admin actions Admin, the rest Editor',
+    async (name) => {
+      const calls = fakeBackend(() => ({ data: {} }));
+      await EVERY_CALL[name]!(new IsoscopeClient(base));
+      expect(calls.length).toBeGreaterThan(0);
+      for (const call of calls) {
+        const route = matchRoute(datasource.routes ?? [], call.method, call.url);
+        expect({ call, matched: Boolean(route) }).toEqual({ call, matched: true });
+        const readOnly = call.method === 'GET' || call.url.startsWith(`${base}/api/grafana/`);
+        const adminOnly = call.url.startsWith(`${base}/api/admin/`);
+        const role = adminOnly ? 'Admin' : readOnly ? undefined : 'Editor';
+        expect({ call, reqRole: route!.reqRole }).toEqual({ call, reqRole: role });
+      }
     }
-  });
+  );
 });

@@ -138,7 +138,7 @@ describe('the plugin client against the service', () => {
     expect(mockCalls.length).toBeGreaterThanOrEqual(20);
   });
 
-  it('sends every call to a route the service has, behind a proxy route that asks at least the service’s role', async () => {
+  it('sends every call to a route the service has, behind a proxy route that asks the Grafana role matching the service’s', async () => {
     for (const call of mockCalls) {
       const url = `/api/v1/${call.url.slice(`${base}/api/`.length)}`;
       const inject = (role: 'viewer' | 'editor') =>
@@ -160,9 +160,12 @@ describe('the plugin client against the service', () => {
           (!r.method || r.method === '*' || r.method === call.method) &&
           (proxyPath === r.path || proxyPath.startsWith(`${r.path}/`)),
       );
-      // Viewers' requests the service refuses never leave Grafana; admin-only actions (stages,
-      // rollback, delete) are kept to Grafana admins by the pages and to admin tokens by the service.
-      const needs = asViewer.statusCode === 403 ? 'Editor' : undefined;
+      // What the service refuses a role never leaves Grafana for that role: editors' actions need
+      // Grafana's Editor, admin-only ones (stages, rollback, delete) Grafana's Admin, whatever
+      // role the data source's token has.
+      const asEditor = asViewer.statusCode === 403 ? await inject('editor') : undefined;
+      const needs =
+        asEditor?.statusCode === 403 ? 'Admin' : asViewer.statusCode === 403 ? 'Editor' : undefined;
       expect({ call: `${call.method} ${url}`, reqRole: route?.reqRole }).toEqual({
         call: `${call.method} ${url}`,
         reqRole: needs,

@@ -103,7 +103,7 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
     expect(dup.statusCode).toBe(409);
     const removed = await app.inject({
       method: 'DELETE',
-      url: '/api/v1/detectors/cpu-all-hosts',
+      url: '/api/v1/admin/detectors/cpu-all-hosts',
       headers: as('admin'),
     });
     expect(removed.statusCode).toBe(204);
@@ -271,15 +271,20 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
       ['POST', '/api/v1/detectors', 'editor', { name: 'auth probe', spec: { source: { preset: 'system' } } }],
       ['POST', '/api/v1/detectors/preview', 'editor', { spec: { source: { preset: 'system' } } }],
       ['PUT', '/api/v1/detectors/cpu-preview', 'editor', { name: 'cpu preview' }],
-      ['DELETE', '/api/v1/detectors/no-such-detector', 'admin', undefined],
+      ['DELETE', '/api/v1/admin/detectors/no-such-detector', 'admin', undefined],
       ['POST', '/api/v1/detectors/no-such-detector/train', 'editor', {}],
       ['GET', '/api/v1/detectors/cpu-preview/jobs', 'viewer', undefined],
       ['GET', '/api/v1/jobs/no-such-job', 'viewer', undefined],
       ['POST', '/api/v1/jobs/no-such-job/cancel', 'editor', undefined],
       ['GET', '/api/v1/detectors/cpu-preview/models', 'viewer', undefined],
       ['GET', '/api/v1/detectors/cpu-preview/models/1', 'viewer', undefined],
-      ['POST', '/api/v1/detectors/cpu-preview/models/1/stage', 'admin', { stage: 'production', reason: 'x' }],
-      ['POST', '/api/v1/detectors/cpu-preview/rollback', 'admin', { reason: 'x' }],
+      [
+        'POST',
+        '/api/v1/admin/detectors/cpu-preview/models/1/stage',
+        'admin',
+        { stage: 'production', reason: 'x' },
+      ],
+      ['POST', '/api/v1/admin/detectors/cpu-preview/rollback', 'admin', { reason: 'x' }],
       ['GET', '/api/v1/detectors/cpu-preview/history', 'viewer', undefined],
       [
         'GET',

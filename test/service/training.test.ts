@@ -142,7 +142,7 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
   it('promotes, keeps one production model per host, and rolls back', async () => {
     const promote = await app.inject({
       method: 'POST',
-      url: '/api/v1/detectors/cpu/models/1/stage',
+      url: '/api/v1/admin/detectors/cpu/models/1/stage',
       headers: as('admin'),
       payload: { stage: 'production', reason: 'first model' },
     });
@@ -150,7 +150,7 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     expect(promote.json().stage).toBe('production');
     const editorTries = await app.inject({
       method: 'POST',
-      url: '/api/v1/detectors/cpu/models/2/stage',
+      url: '/api/v1/admin/detectors/cpu/models/2/stage',
       headers: as('editor'),
       payload: { stage: 'production', reason: 'x' },
     });
@@ -176,7 +176,7 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
 
     const back = await app.inject({
       method: 'POST',
-      url: '/api/v1/detectors/cpu/rollback',
+      url: '/api/v1/admin/detectors/cpu/rollback',
       headers: as('admin'),
       payload: { reason: 'v3 pages too often', entity: 'web-1' },
     });
@@ -195,7 +195,7 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
 
     const noEarlier = await app.inject({
       method: 'POST',
-      url: '/api/v1/detectors/cpu/rollback',
+      url: '/api/v1/admin/detectors/cpu/rollback',
       headers: as('admin'),
       payload: { reason: 'again', entity: 'web-2' },
     });

@@ -18,6 +18,7 @@ import telemetry from './plugins/telemetry.js';
 import registryPlugin from './plugins/registry.js';
 import anomalies from './routes/anomalies.js';
 import checks from './routes/checks.js';
+import admin from './routes/admin.js';
 import detectors from './routes/detectors.js';
 import grafana from './routes/grafana.js';
 import health from './routes/health.js';
@@ -100,6 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(detectorModels, { prefix: '/api/v1/detectors' });
   await app.register(anomalies, { prefix: '/api/v1/detectors' });
   await app.register(checks, { prefix: '/api/v1/detectors' });
+  await app.register(admin, { prefix: '/api/v1/admin/detectors' });
   await app.register(jobs, { prefix: '/api/v1/jobs' });
   await app.register(presets, { prefix: '/api/v1/presets' });
   await app.register(grafana, { prefix: '/api/v1/grafana' });

@@ -35,10 +35,10 @@ describe('IsoscopeClient', () => {
       { method: 'GET', url: `${base}/api/detectors/cpu/explain?time=2026-01-01T00%3A00%3A00.000Z` },
       {
         method: 'POST',
-        url: `${base}/api/detectors/cpu/models/3/stage`,
+        url: `${base}/api/admin/detectors/cpu/models/3/stage`,
         data: { stage: 'production', reason: 'better' },
       },
-      { method: 'POST', url: `${base}/api/detectors/cpu/rollback`, data: { reason: 'worse' } },
+      { method: 'POST', url: `${base}/api/admin/detectors/cpu/rollback`, data: { reason: 'worse' } },
       { method: 'POST', url: `${base}/api/grafana/variables`, data: { find: 'entities', detector: 'cpu' } },
     ]);
   });

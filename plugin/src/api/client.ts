@@ -102,7 +102,7 @@ export class IsoscopeClient {
     return this.request('PUT', `detectors/${encodeURIComponent(id)}`, { body: input });
   }
   deleteDetector(id: string): Promise<void> {
-    return this.request('DELETE', `detectors/${encodeURIComponent(id)}`);
+    return this.request('DELETE', `admin/detectors/${encodeURIComponent(id)}`);
   }
   /** The source data of a saved detector (`id`) or of a spec being edited. */
   preview(detector: { id: string } | { spec: DetectorSpec }, minutes = 60): Promise<Preview> {
@@ -135,12 +135,12 @@ export class IsoscopeClient {
     return this.request('GET', `detectors/${encodeURIComponent(id)}/models`);
   }
   setStage(id: string, version: number, stage: Stage, reason: string): Promise<unknown> {
-    return this.request('POST', `detectors/${encodeURIComponent(id)}/models/${version}/stage`, {
+    return this.request('POST', `admin/detectors/${encodeURIComponent(id)}/models/${version}/stage`, {
       body: { stage, reason },
     });
   }
   rollback(id: string, reason: string, entity?: string): Promise<unknown> {
-    return this.request('POST', `detectors/${encodeURIComponent(id)}/rollback`, {
+    return this.request('POST', `admin/detectors/${encodeURIComponent(id)}/rollback`, {
       body: entity === undefined ? { reason } : { reason, entity },
     });
   }

@@ -104,22 +104,6 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.delete(
-    '/:id',
-    {
-      config: { role: 'admin' },
-      schema: {
-        tags: ['detectors'],
-        params: DetectorParams,
-        response: { 204: Type.Null(), ...ErrorResponses },
-      },
-    },
-    async (request, reply) => {
-      await app.registry.deleteDetector(request.params.id);
-      return reply.code(204).send(null);
-    },
-  );
-
   app.get(
     '/:id/preview',
     {

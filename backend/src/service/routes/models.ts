@@ -8,12 +8,13 @@ import {
   JobParams,
   ModelParams,
   ModelVersion,
-  RollbackRequest,
   StageChange,
-  StageRequest,
   TrainRequest,
   ErrorResponses,
 } from '../schemas/index.js';
+
+/** Who did it, for the stage history and the jobs: the token's name. */
+export const actorOf = (principal: { name: string } | undefined): string => principal?.name ?? 'unknown';
 
 const iso = (ms: number | undefined): string | undefined =>
   ms === undefined ? undefined : new Date(ms).toISOString();
@@ -34,7 +35,7 @@ export function toJob(j: JobRecord): Job {
   };
 }
 
-function toVersion(v: ModelVersionRecord): ModelVersion {
+export function toVersion(v: ModelVersionRecord): ModelVersion {
   return {
     detectorId: v.detectorId,
     version: v.version,
@@ -52,7 +53,6 @@ function toVersion(v: ModelVersionRecord): ModelVersion {
  * admins move stages.
  */
 export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
-  const actor = (principal: { name: string } | undefined): string => principal?.name ?? 'unknown';
   const detectorExists = async (id: string): Promise<void> => {
     if (!(await app.registry.getDetector(id))) throw new RegistryError('NOT_FOUND', `no detector '${id}'`);
   };
@@ -82,7 +82,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
           {
             ...(to !== undefined ? { to } : {}),
             promote: body.promote === true,
-            actor: actor(request.principal),
+            actor: actorOf(request.principal),
           },
           ctx,
         ),
@@ -138,53 +138,6 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
         );
       return toVersion(v);
     },
-  );
-
-  app.post(
-    '/:id/models/:version/stage',
-    {
-      config: { role: 'admin' },
-      schema: {
-        tags: ['models'],
-        params: ModelParams,
-        body: StageRequest,
-        response: { 200: ModelVersion, ...ErrorResponses },
-      },
-    },
-    async (request) =>
-      toVersion(
-        await app.registry.setStage(
-          request.params.id,
-          request.params.version,
-          request.body.stage,
-          actor(request.principal),
-          request.body.reason,
-          app.now(),
-        ),
-      ),
-  );
-
-  app.post(
-    '/:id/rollback',
-    {
-      config: { role: 'admin' },
-      schema: {
-        tags: ['models'],
-        params: DetectorParams,
-        body: RollbackRequest,
-        response: { 200: ModelVersion, ...ErrorResponses },
-      },
-    },
-    async (request) =>
-      toVersion(
-        await app.registry.rollback(
-          request.params.id,
-          actor(request.principal),
-          request.body.reason,
-          app.now(),
-          request.body.entity ?? '',
-        ),
-      ),
   );
 
   app.get(

@@ -76,7 +76,7 @@ describe('DetectorDetail', () => {
   });
 
   it('promotes a version only with a reason, and the service gets the reason', async () => {
-    const { calls } = open('Admin', { 'POST detectors/cpu/models/3/stage': { version: 3, to: 'production' } });
+    const { calls } = open('Admin', { 'POST admin/detectors/cpu/models/3/stage': { version: 3, to: 'production' } });
     const web1 = await screen.findByRole('region', { name: 'Models of web-1' });
     fireEvent.click(within(web1).getAllByRole('button', { name: 'Promote' })[0]!);
     const confirm = screen.getByRole('button', { name: 'Move to production' });
@@ -86,7 +86,7 @@ describe('DetectorDetail', () => {
     await waitFor(() =>
       expect(calls).toContainEqual({
         method: 'POST',
-        url: '/api/datasources/proxy/uid/isoscope/api/detectors/cpu/models/3/stage',
+        url: '/api/datasources/proxy/uid/isoscope/api/admin/detectors/cpu/models/3/stage',
         data: { stage: 'production', reason: 'fewer false alarms' },
       })
     );
@@ -94,7 +94,7 @@ describe('DetectorDetail', () => {
   });
 
   it('rolls back one entity with a reason', async () => {
-    const { calls } = open('Admin', { 'POST detectors/cpu/rollback': {} });
+    const { calls } = open('Admin', { 'POST admin/detectors/cpu/rollback': {} });
     const web1 = await screen.findByRole('region', { name: 'Models of web-1' });
     fireEvent.click(within(web1).getByRole('button', { name: /Roll back/ }));
     fireEvent.change(screen.getByLabelText(/^Reason/), { target: { value: 'v2 pages too often' } });
@@ -174,7 +174,7 @@ describe('DetectorDetail delete', () => {
   it('goes to the list once deleted, and stays with the reason when refused', async () => {
     let refuse = true;
     open('Admin', {
-      'DELETE detectors/cpu': () =>
+      'DELETE admin/detectors/cpu': () =>
         refuse
           ? { status: 403, data: { message: "this needs the admin role; the token 'grafana' is editor" } }
           : { status: 204 },
