@@ -136,6 +136,8 @@ interface ScoredRow {
   own: number;
   group: number;
   x: Float64Array;
+  /** Its top feature once explained, and by which model version (explaining is the costly part). */
+  explained?: { version: number; feature: string };
 }
 
 /** Forests over one kind of feature: the columns they see and the latest `ensemble` models, oldest first. */
@@ -353,12 +355,16 @@ export class StreamingDetector {
    */
   private topFeature(): string {
     const r = this.lastScored.reduce((a, b) => (b.own > a.own ? b : a));
+    // A spike stays the most anomalous of the last rows for a few rows: explain it once per model.
+    if (r.explained?.version === this.version) return r.explained.feature;
     const g = this.groups[r.group]!;
     for (let i = 0; i < g.columns.length; i++) g.row[i] = r.x[g.columns[i]!]!;
     const c = explain(g.models[g.models.length - 1]!, g.row).contributions;
     let best = 0;
     for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
-    return this.transformer.names[g.columns[best]!]!;
+    const feature = this.transformer.names[g.columns[best]!]!;
+    r.explained = { version: this.version, feature };
+    return feature;
   }
 
   /** How many times the drift consensus triggered a retrain. */
@@ -453,7 +459,7 @@ export class StreamingDetector {
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
-      lastScored: this.lastScored.map((r) => ({ ...r, x: Array.from(r.x) })),
+      lastScored: this.lastScored.map((r) => ({ own: r.own, group: r.group, x: Array.from(r.x) })),
     };
   }
 
