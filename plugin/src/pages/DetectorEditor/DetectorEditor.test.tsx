@@ -80,7 +80,14 @@ describe('DetectorEditor', () => {
   });
 
   it('edits an existing detector, keeping what the form does not show', async () => {
-    const tuned = { ...detector, spec: { ...detector.spec, model: { trees: 200, seed: 7 } } };
+    const tuned = {
+      ...detector,
+      spec: {
+        ...detector.spec,
+        source: { preset: 'cpu', entityTag: 'host', tags: { cpu: 'cpu0' }, language: 'flux' as const },
+        model: { trees: 200, seed: 7 },
+      },
+    };
     const { calls } = renderPage(<DetectorEditor />, {
       route: '/detectors/:id/edit',
       url: '/detectors/cpu/edit',
@@ -94,6 +101,12 @@ describe('DetectorEditor', () => {
     const put = calls.find((c) => c.method === 'PUT')!.data as { spec: typeof detector.spec };
     expect(put.spec.intervalSeconds).toBe(30);
     expect(put.spec.model).toEqual({ trees: 200, seed: 7 });
+    expect(put.spec.source).toEqual({
+      preset: 'cpu',
+      entityTag: 'host',
+      tags: { cpu: 'cpu0' },
+      language: 'flux',
+    });
   });
 
   it("sets the model's sharing, trees, contamination, threshold and scoring beyond the window; refuses a bad share", async () => {

@@ -142,11 +142,17 @@ export function toInput(form: DetectorForm, base?: DetectorSpec): DetectorInput 
   const start = base ?? { ...DEFAULT_SPEC, source: { preset: form.preset } };
   const entityTag = form.entityTag.trim() ? { entityTag: form.entityTag.trim() } : {};
   const database = form.database.trim() ? { database: form.database.trim() } : {};
+  // What the form does not show of a saved source (tag filters, query language) stays as it was.
+  const { tags, language } = base?.source ?? {};
+  const hidden = { ...(tags ? { tags } : {}), ...(language ? { language } : {}) };
+  const retentionPolicy = base && 'measurement' in base.source ? base.source.retentionPolicy : undefined;
   const source: DetectorSpec['source'] =
     form.kind === 'preset'
-      ? { preset: form.preset, ...database, ...entityTag }
+      ? { preset: form.preset, ...database, ...entityTag, ...hidden }
       : {
           ...database,
+          ...hidden,
+          ...(retentionPolicy ? { retentionPolicy } : {}),
           measurement: form.measurement.trim(),
           fields: fieldList(form.fields).map((field) => ({ field, aggregate: form.aggregate })),
           ...entityTag,
