@@ -56,6 +56,7 @@ export const SHARED_ENTITY = '';
  * Models of the other kind (left from before the spec changed) are not used.
  */
 export class StageModels {
+  /** `byEntity` holds only the models of the detector's kind: with a shared model, that one. */
   constructor(
     private readonly byEntity: Map<string, LoadedModel>,
     private readonly shared: boolean,
@@ -67,7 +68,7 @@ export class StageModels {
 
   /** How many models there are to score with. */
   get size(): number {
-    return this.shared ? (this.byEntity.has(SHARED_ENTITY) ? 1 : 0) : this.byEntity.size;
+    return this.byEntity.size;
   }
 
   /**
@@ -83,8 +84,7 @@ export class StageModels {
   }
 
   values(): LoadedModel[] {
-    const shared = this.byEntity.get(SHARED_ENTITY);
-    return this.shared ? (shared ? [shared] : []) : [...this.byEntity.values()];
+    return [...this.byEntity.values()];
   }
 }
 
@@ -99,7 +99,7 @@ export async function productionModels(
   const out = new Map<string, LoadedModel>();
   // Newest first: with several staging versions of an entity, the newest is the shadow.
   for (const v of await app.registry.listModelVersions(detectorId)) {
-    if (v.stage === stage && !out.has(v.entity))
+    if (v.stage === stage && !out.has(v.entity) && (!shared || v.entity === SHARED_ENTITY))
       out.set(v.entity, await loadModel(app, detectorId, v.version));
   }
   return new StageModels(out, shared);
