@@ -80,6 +80,8 @@ export interface StreamOptions {
 export interface StreamResult {
   /** Score in (0, 1]; 0 while warming up (no model yet, or the feature look-back not yet full). */
   score: number;
+  /** The threshold `score` was judged against, on the same scale (0 while warming up). */
+  threshold: number;
   isAnomaly: boolean;
   /**
    * For anomalous rows: the feature that pushed hardest towards anomalous (TreeSHAP), in the
@@ -280,8 +282,8 @@ export class StreamingDetector {
   /** Takes the next row (raw field values in the spec's order, NaN = missing) and scores it. */
   push(values: ArrayLike<number>, timeMs: number): StreamResult {
     const x = this.transformer.push(values, timeMs);
-    if (!x) return { score: 0, isAnomaly: false, modelVersion: this.version };
-    let result: StreamResult = { score: 0, isAnomaly: false, modelVersion: this.version };
+    if (!x) return { score: 0, threshold: 0, isAnomaly: false, modelVersion: this.version };
+    let result: StreamResult = { score: 0, threshold: 0, isAnomaly: false, modelVersion: this.version };
     const trained = this.groups[0]!.models.length > 0;
     let looksAnomalous = false;
     if (trained) {
@@ -289,7 +291,7 @@ export class StreamingDetector {
       looksAnomalous = own > threshold;
       const score = this.smooth({ own, group, x: x.slice() });
       const isAnomaly = score > threshold;
-      result = { score, isAnomaly, modelVersion: this.version };
+      result = { score, threshold, isAnomaly, modelVersion: this.version };
       if (isAnomaly) result.topFeature = this.topFeature();
     }
     this.rowsSinceTraining++;
