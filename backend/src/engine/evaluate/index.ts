@@ -13,3 +13,19 @@ export {
   type ThresholdPoint,
 } from './metrics.js';
 export { alertCount, firingPoints, thresholdForAlertBudget, type AlertRule } from './alert-budget.js';
+export {
+  EPISODE_GAP,
+  NAB_STANDARD,
+  episodesOf,
+  nabBestThreshold,
+  nabScore,
+  operatorMetrics,
+  seriesRows,
+  type IncidentOutcome,
+  type NabOptions,
+  type NabProfile,
+  type NabScore,
+  type NabThresholdScore,
+  type OperatorInput,
+  type OperatorMetrics,
+} from './operator.js';
