@@ -57,4 +57,129 @@ describe('isoscope evaluate', () => {
       "no 'score' column",
     );
   });
+
+  describe("the operator's view of the decisions", () => {
+    // 40 rows one minute apart; incidents on rows 10–19 and 30–32; flags on rows 13 and 25.
+    const start = Date.parse('2026-12-01T00:00:00Z');
+    const iso = (i: number): string => new Date(start + i * 60_000).toISOString();
+    const opScores = join(dir, 'op-scores.csv');
+    const opLabels = join(dir, 'op-labels.csv');
+    const score = (i: number): number => (i === 13 ? 0.9 : i === 30 ? 0.85 : i === 25 ? 0.8 : 0.1);
+    writeFileSync(
+      opScores,
+      'timestamp,score,is_anomaly,top_feature\n' +
+        Array.from(
+          { length: 40 },
+          (_, i) => `${iso(i)},${score(i)},${i === 13 || i === 25 ? 1 : 0},cpu\n`,
+        ).join(''),
+    );
+    writeFileSync(
+      opLabels,
+      'timestamp,host,cpu,label\n' +
+        Array.from(
+          { length: 40 },
+          (_, i) =>
+            `${iso(i)},${i % 2 ? 'db-1' : 'web-1'},${i},${(i >= 10 && i <= 19) || (i >= 30 && i <= 32) ? 1 : 0}\n`,
+        ).join(''),
+    );
+
+    it('gives incidents found, delays in rows and time, episodes, false episodes per series-day and the NAB-style score', () => {
+      const r = isoscope(['evaluate', '--scores', opScores, '--labels', opLabels, '--json']);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as {
+        operator: Record<string, number>;
+        nab: { decisions: Record<string, number>; best: Record<string, number> };
+      };
+      // Row 13 is 3 rows (3 minutes) into the first incident; the flag at 25 is 12 rows later,
+      // so a second episode, overlapping no incident; 39 minutes of one series.
+      expect(report.operator).toMatchObject({
+        incidents: 2,
+        found: 1,
+        medianDelayRows: 3,
+        medianDelayMs: 180_000,
+        episodes: 2,
+        trueEpisodes: 1,
+        falseEpisodes: 1,
+        eventPrecision: 0.5,
+      });
+      expect(report.operator.falseEpisodesPerSeriesDay).toBeCloseTo(1440 / 39, 9);
+      // NAB windows: ⌊0.1·40/2⌋ = 2 rows, so each incident ± 1 row: 9–20 and 29–33; rows 0–5 probation.
+      // Row 13 earns tanh(2.5·8/12)/tanh(2.5) = 0.94374…; row 25 costs 0.11·tanh(2.5·5/11) = 0.08945…;
+      // the second window is missed (−1): 100·(−0.14571 + 2)/4.
+      expect(report.nab.decisions.score).toBeCloseTo(46.35729506, 6);
+      // Best threshold: score ≥ 0.85 adds row 30, the second row of window 29–33, and no false row.
+      expect(report.nab.best.threshold).toBe(0.85);
+      expect(report.nab.best.score).toBeCloseTo(98.02122755, 6);
+    });
+
+    it('prints the delays in time units and the operator lines beside PR-AUC', () => {
+      const r = isoscope(['evaluate', '--scores', opScores, '--labels', opLabels]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('incidents found 1/2 (event recall 0.50), median delay 3 rows (3 min)');
+      expect(r.stdout).toContain(
+        'alert episodes 2 (flags < 10 rows apart): 1 overlap an incident, 1 false; event precision 0.50',
+      );
+      expect(r.stdout).toContain('false episodes per series-day 36.92');
+      expect(r.stdout).toMatch(
+        /NAB-style score .*: 46\.4 at the detector's decisions, 98\.0 at its best threshold \(score ≥ 0\.85\)/,
+      );
+    });
+
+    it('finds incidents and episodes per series with --series-column', () => {
+      const r = isoscope([
+        'evaluate',
+        '--scores',
+        opScores,
+        '--labels',
+        opLabels,
+        '--series-column',
+        'host',
+        '--json',
+      ]);
+      expect(r.code).toBe(0);
+      const { operator } = JSON.parse(r.stdout) as { operator: Record<string, number> };
+      // Rows alternate between two hosts: each holds half of each incident. Rows 13 and 25 are db-1's
+      // 7th and 13th rows, 6 of its rows apart: one episode, true as it starts in an incident.
+      expect(operator).toMatchObject({ series: 2, incidents: 4, found: 1, episodes: 1, falseEpisodes: 0 });
+      const missing = isoscope([
+        'evaluate',
+        '--scores',
+        opScores,
+        '--labels',
+        opLabels,
+        '--series-column',
+        'rack',
+      ]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain("'rack'");
+    });
+
+    it('draws plots with tick labels, the threshold and the decisions, and a time plot with incidents shaded', () => {
+      const plot = join(dir, 'op.svg');
+      const timePlot = join(dir, 'op-time.svg');
+      const r = isoscope([
+        'evaluate',
+        '--scores',
+        opScores,
+        '--labels',
+        opLabels,
+        '--threshold',
+        '0.5',
+        '--plot',
+        plot,
+        '--plot-time',
+        timePlot,
+      ]);
+      expect(r.code).toBe(0);
+      const svg = readFileSync(plot, 'utf8');
+      expect(svg).toContain('>0.2</text>'); // PR curve ticks
+      expect(svg).toContain('threshold 0.5');
+      expect(svg).toContain('is_anomaly (P 0.50, R 0.08)');
+      const time = readFileSync(timePlot, 'utf8');
+      expect(time).toContain('>12-01 00:10</text>'); // a UTC time tick
+      expect(time.match(/labelled incident, rows/g)).toHaveLength(2);
+      expect(time).toContain('<title>threshold</title>');
+      expect(time).toContain('<title>flagged rows</title>');
+    });
+  });
 });
