@@ -112,6 +112,28 @@ describe('isoscope evaluate', () => {
       expect(report.nab.best.score).toBeCloseTo(98.02122755, 6);
     });
 
+    it('leaves the probationary rows out of the NAB-style score (--probation)', () => {
+      const r = isoscope([
+        'evaluate',
+        '--scores',
+        opScores,
+        '--labels',
+        opLabels,
+        '--probation',
+        '0.5',
+        '--json',
+      ]);
+      expect(r.code).toBe(0);
+      const { nab } = JSON.parse(r.stdout) as { nab: { decisions: Record<string, number> } };
+      // Rows 0–19 unscored: the flag at 13 no longer counts, window 9–20 (its row 20 scored) is
+      // missed like 29–33; row 25 still costs 0.08945…: 100·(−2.08945 + 2)/4.
+      expect(nab.decisions).toMatchObject({ windows: 2, detected: 0, falsePositiveRows: 1 });
+      expect(nab.decisions.score).toBeCloseTo(-2.23626147, 6);
+      const bad = isoscope(['evaluate', '--scores', opScores, '--labels', opLabels, '--probation', '1']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--probation must be a share in [0, 1)');
+    });
+
     it('prints the delays in time units and the operator lines beside PR-AUC', () => {
       const r = isoscope(['evaluate', '--scores', opScores, '--labels', opLabels]);
       expect(r.code).toBe(0);

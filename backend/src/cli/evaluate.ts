@@ -19,6 +19,7 @@ import {
 import { CsvError, readCsvHeader, readMetricsCsv, tokenizeCsv } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
 import { UsageError } from './context.js';
+import { formatDuration } from './format.js';
 import { integerFlag, requiredFlag } from './options.js';
 import { svgCurve, svgScoreHistogram, svgScoreTimeline } from './plot.js';
 
@@ -44,6 +45,9 @@ Options:
   --threshold X          the decision threshold to mark on the plots (default: the scores file's
                          threshold column, else the lowest flagged score when flags are score > X)
   --episode-gap N        flags fewer than N rows apart are one alert episode (default ${EPISODE_GAP})
+  --probation X          leading share of each series the NAB-style score leaves out, capped at
+                         750 rows (default 0.15 as NAB: a streaming detector's warm-up; 0 when the
+                         model was trained on other data, as with score --train)
   --json                 print the report as JSON
   --plot FILE            draw the precision–recall curve (the decisions marked) and the score
                          histogram (the threshold marked) as an SVG
@@ -62,21 +66,6 @@ interface Report {
   /** The detector's decisions as an operator meets them (with is_anomaly). */
   operator?: Omit<OperatorMetrics, 'outcomes'>;
   nab: { decisions?: NabScore; best: NabThresholdScore };
-}
-
-/** A duration in the largest unit that keeps it readable: "45 s", "3 min", "1.5 h", "2 d". */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return 'n/a';
-  const units: Array<[number, string]> = [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'min'],
-    [1000, 's'],
-  ];
-  for (const [size, unit] of units) {
-    if (Math.abs(ms) >= size) return `${Number((ms / size).toFixed(1))} ${unit}`;
-  }
-  return `${Math.round(ms)} ms`;
 }
 
 /** One text column of a CSV, by name, as written (trimmed); a missing column is a CsvError naming the columns there are. */
@@ -196,6 +185,7 @@ export const command: CliCommand = {
         'series-column': { type: 'string' },
         threshold: { type: 'string' },
         'episode-gap': { type: 'string' },
+        probation: { type: 'string' },
         json: { type: 'boolean' },
         plot: { type: 'string' },
         'plot-time': { type: 'string' },
@@ -207,6 +197,11 @@ export const command: CliCommand = {
     const labelsFile = requiredFlag(values, 'labels');
     const labelColumn = values['label-column'] ?? 'label';
     const gap = integerFlag(values['episode-gap'], 'episode-gap', 1, 1_000_000) ?? EPISODE_GAP;
+    const probation = values.probation === undefined ? 0.15 : Number(values.probation);
+    if (values.probation?.trim() === '' || !(probation >= 0 && probation < 1)) {
+      throw new UsageError(`--probation must be a share in [0, 1), got '${values.probation}'`);
+    }
+    const nabOptions = { probationFraction: probation };
     let threshold: number | undefined;
     if (values.threshold !== undefined) {
       threshold = Number(values.threshold);
@@ -269,7 +264,7 @@ export const command: CliCommand = {
       rocAuc: rocAuc(scores, labels),
       prAuc: averagePrecision(scores, labels),
       bestF1: bestF1(scores, labels),
-      nab: { best: nabBestThreshold({ scores, labels, ...(series ? { series } : {}) }) },
+      nab: { best: nabBestThreshold({ scores, labels, ...(series ? { series } : {}) }, nabOptions) },
     };
     if (flags) {
       report.flags = pointMetrics(flags, labels);
@@ -290,7 +285,10 @@ export const command: CliCommand = {
         { episodeGap: gap },
       );
       report.operator = operator;
-      report.nab.decisions = nabScore({ decisions: flags, labels, ...(series ? { series } : {}) });
+      report.nab.decisions = nabScore(
+        { decisions: flags, labels, ...(series ? { series } : {}) },
+        nabOptions,
+      );
     }
     if (values.plot) await writeFile(values.plot, plots(scores, labels, report, threshold));
     if (values['plot-time']) {

@@ -1,4 +1,4 @@
-import { formatDuration } from './evaluate.js';
+import { formatDuration } from './format.js';
 import { escapeXml, niceTicks, svgScoreTimeline } from './plot.js';
 
 describe('niceTicks', () => {
