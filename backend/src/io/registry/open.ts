@@ -10,7 +10,10 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.tes
  * The registry the settings name: PostgreSQL when `registryUrl` is a postgres:// URL (replicas
  * share it), else SQLite at `<dataDir>/registry.db` (one process).
  */
-export async function openRegistry(settings: { dataDir: string; registryUrl?: string | undefined }): Promise<Registry> {
+export async function openRegistry(settings: {
+  dataDir: string;
+  registryUrl?: string | undefined;
+}): Promise<Registry> {
   if (settings.registryUrl !== undefined && settings.registryUrl !== '') {
     if (!isPostgresUrl(settings.registryUrl))
       throw new Error(`the registry URL must start with postgres:// or postgresql://`);

@@ -9,7 +9,9 @@ const INT8 = 20;
  */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** The stores write `?` placeholders (SQLite's); PostgreSQL numbers them. */
@@ -35,11 +37,11 @@ function queryable(run: (sql: string, params: SqlValue[]) => Promise<pg.QueryRes
 /**
  * PostgreSQL through a `pg` pool. Each transaction takes a connection of its own, so concurrent
  * requests (and replicas) run side by side; READ COMMITTED plus `FOR UPDATE` on the row a change
- * hangs off (the detector) serialises the changes that must not interleave.
+ * hangs off (the detector, `FOR NO KEY UPDATE`: it does not block inserts that only reference it) serialises the changes that must not interleave.
  */
 export class PgDb implements SqlDb {
   readonly dialect = 'postgres' as const;
-  readonly forUpdate = ' FOR UPDATE';
+  readonly forUpdate = ' FOR NO KEY UPDATE';
   readonly pool: pg.Pool;
   private readonly direct: Queryable;
 

@@ -37,9 +37,12 @@ export class PostgresRegistry extends StoreRegistry {
       await db.close();
       const e = err as Error & { code?: string };
       if (e.message.startsWith('the registry')) throw e;
-      throw new Error(`registry: cannot open PostgreSQL at ${redactUrl(url)}: ${e.message || e.code || String(e)}`, {
-        cause: err,
-      });
+      throw new Error(
+        `registry: cannot open PostgreSQL at ${redactUrl(url)}: ${e.message || e.code || String(e)}`,
+        {
+          cause: err,
+        },
+      );
     }
     return new PostgresRegistry(db);
   }

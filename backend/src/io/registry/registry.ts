@@ -56,7 +56,11 @@ export class StoreRegistry implements Registry {
   createDetector(record: { id: string; name: string; spec: unknown }, now: number): Promise<DetectorRecord> {
     return this.detectors.create(record, now);
   }
-  updateDetector(id: string, changes: { name?: string; spec?: unknown }, now: number): Promise<DetectorRecord> {
+  updateDetector(
+    id: string,
+    changes: { name?: string; spec?: unknown },
+    now: number,
+  ): Promise<DetectorRecord> {
     return this.detectors.update(id, changes, now);
   }
   deleteDetector(id: string): Promise<void> {
@@ -99,7 +103,10 @@ export class StoreRegistry implements Registry {
     return this.models.history(detectorId);
   }
 
-  createJob(job: { id: string; detectorId: string; kind: JobRecord['kind'] }, now: number): Promise<JobRecord> {
+  createJob(
+    job: { id: string; detectorId: string; kind: JobRecord['kind'] },
+    now: number,
+  ): Promise<JobRecord> {
     return this.jobs.create(job, now);
   }
   updateJob(id: string, changes: JobChanges): Promise<JobRecord> {
@@ -115,7 +122,13 @@ export class StoreRegistry implements Registry {
     return this.jobs.failInterrupted(now);
   }
 
-  addDriftReport(detectorId: string, version: number, entity: string, at: number, report: string): Promise<void> {
+  addDriftReport(
+    detectorId: string,
+    version: number,
+    entity: string,
+    at: number,
+    report: string,
+  ): Promise<void> {
     return this.drift.add(detectorId, version, entity, at, report);
   }
   latestDriftReports(detectorId: string): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Queryable, SqlDb, SqlValue } from './sql.js';
@@ -7,16 +7,19 @@ import type { Queryable, SqlDb, SqlValue } from './sql.js';
  * SQLite through better-sqlite3 (WAL mode, foreign keys on). better-sqlite3 is synchronous and the
  * file has one connection, so an async transaction must keep every other query of this process out
  * until it ends, or that query would run inside it (and be rolled back with it): queries outside a
- * transaction wait while one is open. Across processes, BEGIN IMMEDIATE takes the file's write lock
- * at the start (busy_timeout waits for it), so two writers never deadlock upgrading a read lock.
+ * transaction wait while one is open. The gate is per file, not per connection: busy_timeout is a
+ * synchronous wait, so a second connection of this process waiting for the file's lock would
+ * block the event loop the first one needs to finish its transaction. Across processes, BEGIN
+ * IMMEDIATE takes the file's write lock at the start (busy_timeout waits for it), so two writers
+ * never deadlock upgrading a read lock.
  */
 export class SqliteDb implements SqlDb {
   readonly dialect = 'sqlite' as const;
   readonly forUpdate = '';
   readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
-  /** Set while a transaction is open; resolves when it ends. */
-  private open: Promise<void> | undefined;
+  private readonly gate: Gate;
+  private readonly gateKey: string | undefined;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -24,6 +27,8 @@ export class SqliteDb implements SqlDb {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.gateKey = file === ':memory:' ? undefined : realpathSync(file);
+    this.gate = this.gateKey === undefined ? { open: undefined, users: 1 } : gateFor(this.gateKey);
   }
 
   private prepare(sql: string): Database.Statement {
@@ -48,13 +53,10 @@ export class SqliteDb implements SqlDb {
     return statement.run(...params).changes;
   }
 
-  /** Waits until no transaction is open; the caller then runs synchronously, so none can start. */
-  private async idle(): Promise<void> {
-    while (this.open) await this.open;
-  }
-
+  // Each method below checks the gate and then runs synchronously in the same turn: a check in a
+  // helper awaited before the query would be stale by the time the query runs.
   async all(sql: string, params: SqlValue[] = []): Promise<unknown[]> {
-    await this.idle();
+    while (this.gate.open) await this.gate.open;
     return this.allNow(sql, params);
   }
 
@@ -63,14 +65,14 @@ export class SqliteDb implements SqlDb {
   }
 
   async run(sql: string, params: SqlValue[] = []): Promise<number> {
-    await this.idle();
+    while (this.gate.open) await this.gate.open;
     return this.runNow(sql, params);
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    await this.idle();
+    while (this.gate.open) await this.gate.open;
     let end!: () => void;
-    this.open = new Promise<void>((resolve) => (end = resolve));
+    this.gate.open = new Promise<void>((resolve) => (end = resolve));
     let active = true;
     const guard = (): void => {
       if (!active) throw new Error('registry: a query used a transaction after it ended');
@@ -92,7 +94,7 @@ export class SqliteDb implements SqlDb {
       }
     } finally {
       active = false;
-      this.open = undefined;
+      this.gate.open = undefined;
       end();
     }
   }
@@ -107,7 +109,23 @@ export class SqliteDb implements SqlDb {
   }
 
   async close(): Promise<void> {
-    await this.idle();
+    while (this.gate.open) await this.gate.open;
     this.db.close();
+    if (this.gateKey !== undefined && --this.gate.users === 0) gates.delete(this.gateKey);
   }
+}
+
+interface Gate {
+  /** Set while a transaction on the file is open; resolves when it ends. */
+  open: Promise<void> | undefined;
+  users: number;
+}
+
+const gates = new Map<string, Gate>();
+
+function gateFor(file: string): Gate {
+  let gate = gates.get(file);
+  if (!gate) gates.set(file, (gate = { open: undefined, users: 0 }));
+  gate.users++;
+  return gate;
 }

@@ -156,9 +156,9 @@ class SqlDetectorStore implements DetectorStore {
   async update(id: string, changes: { name?: string; spec?: unknown }, now: number): Promise<DetectorRecord> {
     const sets: string[] = ['updated_at = ?'];
     const params: SqlValue[] = [now];
-    if (changes.name !== undefined) sets.push('name = ?'), params.push(changes.name);
+    if (changes.name !== undefined) (sets.push('name = ?'), params.push(changes.name));
     if (changes.spec !== undefined)
-      sets.push('spec = ?'), params.push(encodeJson(changes.spec, `detector '${id}' spec`));
+      (sets.push('spec = ?'), params.push(encodeJson(changes.spec, `detector '${id}' spec`)));
     try {
       // One statement: a concurrent update of the other field (another replica) is not overwritten
       // with the value this one read.
@@ -193,12 +193,17 @@ class SqlModelVersionStore implements ModelVersionStore {
    * after another across replicas (version numbers, the single production version).
    */
   private async lockDetector(tx: Queryable, detectorId: string): Promise<void> {
-    if ((await tx.get(`SELECT id FROM detectors WHERE id = ?${this.db.forUpdate}`, [detectorId])) === undefined)
+    if (
+      (await tx.get(`SELECT id FROM detectors WHERE id = ?${this.db.forUpdate}`, [detectorId])) === undefined
+    )
       throw new RegistryError('NOT_FOUND', `no detector '${detectorId}'`);
   }
 
   private async getIn(q: Queryable, detectorId: string, v: number): Promise<ModelVersionRecord | undefined> {
-    const row = await q.get('SELECT * FROM model_versions WHERE detector_id = ? AND version = ?', [detectorId, v]);
+    const row = await q.get('SELECT * FROM model_versions WHERE detector_id = ? AND version = ?', [
+      detectorId,
+      v,
+    ]);
     return row === undefined ? undefined : versionOf(row);
   }
 
@@ -276,10 +281,22 @@ class SqlModelVersionStore implements ModelVersionStore {
           detectorId,
           n,
         ]);
-        await tx.run(HISTORY, [detectorId, n, 'production', 'archived', actor, `replaced by version ${v}`, now]);
+        await tx.run(HISTORY, [
+          detectorId,
+          n,
+          'production',
+          'archived',
+          actor,
+          `replaced by version ${v}`,
+          now,
+        ]);
       }
     }
-    await tx.run('UPDATE model_versions SET stage = ? WHERE detector_id = ? AND version = ?', [to, detectorId, v]);
+    await tx.run('UPDATE model_versions SET stage = ? WHERE detector_id = ? AND version = ?', [
+      to,
+      detectorId,
+      v,
+    ]);
     await tx.run(HISTORY, [detectorId, v, row.stage, to, actor, reason, now]);
   }
 
@@ -297,7 +314,10 @@ class SqlModelVersionStore implements ModelVersionStore {
         [detectorId, entity],
       );
       if (current === undefined)
-        throw new RegistryError('CONFLICT', `detector '${detectorId}' has no production version to roll back`);
+        throw new RegistryError(
+          'CONFLICT',
+          `detector '${detectorId}' has no production version to roll back`,
+        );
       const currentVersion = check(NumberRow, current, `production version of '${detectorId}'`).n;
       // The latest version that was production before the current one and is not production now.
       const previous = await tx.get(
@@ -330,7 +350,10 @@ class SqlModelVersionStore implements ModelVersionStore {
 class SqlJobStore implements JobStore {
   constructor(private readonly db: SqlDb) {}
 
-  async create(j: { id: string; detectorId: string; kind: JobRecord['kind'] }, now: number): Promise<JobRecord> {
+  async create(
+    j: { id: string; detectorId: string; kind: JobRecord['kind'] },
+    now: number,
+  ): Promise<JobRecord> {
     try {
       return jobOf(
         await this.db.get(
@@ -339,8 +362,10 @@ class SqlJobStore implements JobStore {
         ),
       );
     } catch (err) {
-      if (this.db.isForeignKeyViolation(err)) throw new RegistryError('NOT_FOUND', `no detector '${j.detectorId}'`);
-      if (this.db.isUniqueViolation(err)) throw new RegistryError('CONFLICT', `a job '${j.id}' already exists`);
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${j.detectorId}'`);
+      if (this.db.isUniqueViolation(err))
+        throw new RegistryError('CONFLICT', `a job '${j.id}' already exists`);
       throw err;
     }
   }
@@ -358,10 +383,10 @@ class SqlJobStore implements JobStore {
     const set = Object.entries(columns).filter((e): e is [string, SqlValue] => e[1] !== undefined);
     const row =
       set.length > 0
-        ? await this.db.get(`UPDATE jobs SET ${set.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ? RETURNING *`, [
-            ...set.map(([, v]) => v),
-            id,
-          ])
+        ? await this.db.get(
+            `UPDATE jobs SET ${set.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ? RETURNING *`,
+            [...set.map(([, v]) => v), id],
+          )
         : await this.db.get('SELECT * FROM jobs WHERE id = ?', [id]);
     if (row === undefined) throw new RegistryError('NOT_FOUND', `no job '${id}'`);
     return jobOf(row);
@@ -374,7 +399,9 @@ class SqlJobStore implements JobStore {
 
   async list(detectorId?: string): Promise<JobRecord[]> {
     const rows = detectorId
-      ? await this.db.all('SELECT * FROM jobs WHERE detector_id = ? ORDER BY created_at DESC, id', [detectorId])
+      ? await this.db.all('SELECT * FROM jobs WHERE detector_id = ? ORDER BY created_at DESC, id', [
+          detectorId,
+        ])
       : await this.db.all('SELECT * FROM jobs ORDER BY created_at DESC, id');
     return rows.map(jobOf);
   }
@@ -392,15 +419,13 @@ class SqlDriftReportStore implements DriftReportStore {
 
   async add(detectorId: string, version: number, entity: string, at: number, report: string): Promise<void> {
     try {
-      await this.db.run('INSERT INTO drift_reports (detector_id, version, entity, at, report) VALUES (?, ?, ?, ?, ?)', [
-        detectorId,
-        version,
-        entity,
-        at,
-        report,
-      ]);
+      await this.db.run(
+        'INSERT INTO drift_reports (detector_id, version, entity, at, report) VALUES (?, ?, ?, ?, ?)',
+        [detectorId, version, entity, at, report],
+      );
     } catch (err) {
-      if (this.db.isForeignKeyViolation(err)) throw new RegistryError('NOT_FOUND', `no detector '${detectorId}'`);
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${detectorId}'`);
       throw err;
     }
   }
@@ -426,17 +451,20 @@ class SqlStreamStateStore implements StreamStateStore {
         [detectorId, key, state, now],
       );
     } catch (err) {
-      if (this.db.isForeignKeyViolation(err)) throw new RegistryError('NOT_FOUND', `no detector '${detectorId}'`);
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${detectorId}'`);
       throw err;
     }
   }
 
   async get(detectorId: string, key: string): Promise<string | undefined> {
-    const row = await this.db.get('SELECT snapshot AS text FROM stream_state WHERE detector_id = ? AND entity = ?', [
-      detectorId,
-      key,
-    ]);
-    return row === undefined ? undefined : check(TextRow, row, `stream_state row (${detectorId}, ${key})`).text;
+    const row = await this.db.get(
+      'SELECT snapshot AS text FROM stream_state WHERE detector_id = ? AND entity = ?',
+      [detectorId, key],
+    );
+    return row === undefined
+      ? undefined
+      : check(TextRow, row, `stream_state row (${detectorId}, ${key})`).text;
   }
 }
 
@@ -449,24 +477,31 @@ class SqlDetectorStateStore implements DetectorStateStore {
 
   private params(r: DetectorStateRecord): SqlValue[] {
     const what = `detector state (${r.detectorId}, ${r.entity}, ${r.stage})`;
-    return [r.detectorId, r.entity, r.stage, encodeJson(r.snapshot, `${what} snapshot`), r.cursor ?? null, r.updatedAt];
+    return [
+      r.detectorId,
+      r.entity,
+      r.stage,
+      encodeJson(r.snapshot, `${what} snapshot`),
+      r.cursor ?? null,
+      r.updatedAt,
+    ];
   }
 
   private async putIn(q: Queryable, r: DetectorStateRecord): Promise<void> {
     try {
       await q.run(PUT_STATE, this.params(r));
     } catch (err) {
-      if (this.db.isForeignKeyViolation(err)) throw new RegistryError('NOT_FOUND', `no detector '${r.detectorId}'`);
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${r.detectorId}'`);
       throw err;
     }
   }
 
   async get(detectorId: string, entity: string, stage: Stage): Promise<DetectorStateRecord | undefined> {
-    const row = await this.db.get('SELECT * FROM detector_state WHERE detector_id = ? AND entity = ? AND stage = ?', [
-      detectorId,
-      entity,
-      stage,
-    ]);
+    const row = await this.db.get(
+      'SELECT * FROM detector_state WHERE detector_id = ? AND entity = ? AND stage = ?',
+      [detectorId, entity, stage],
+    );
     return row === undefined ? undefined : stateOf(row);
   }
 
@@ -484,7 +519,9 @@ class SqlDetectorStateStore implements DetectorStateStore {
 
   async list(detectorId: string): Promise<DetectorStateRecord[]> {
     return (
-      await this.db.all('SELECT * FROM detector_state WHERE detector_id = ? ORDER BY entity, stage', [detectorId])
+      await this.db.all('SELECT * FROM detector_state WHERE detector_id = ? ORDER BY entity, stage', [
+        detectorId,
+      ])
     ).map(stateOf);
   }
 
@@ -500,11 +537,10 @@ class SqlOutboxStore implements OutboxStore {
     return this.db.transaction(async (tx) => {
       const ids: number[] = [];
       for (const e of events) {
-        const row = await tx.get('INSERT INTO alert_outbox (receiver, event, created_at) VALUES (?, ?, ?) RETURNING id', [
-          receiver,
-          e,
-          now,
-        ]);
+        const row = await tx.get(
+          'INSERT INTO alert_outbox (receiver, event, created_at) VALUES (?, ?, ?) RETURNING id',
+          [receiver, e, now],
+        );
         ids.push(check(IdRow, row, 'new alert_outbox row').id);
       }
       return ids;
@@ -512,9 +548,9 @@ class SqlOutboxStore implements OutboxStore {
   }
 
   async list(receiver: string): Promise<Array<{ id: number; event: string }>> {
-    return (await this.db.all('SELECT id, event FROM alert_outbox WHERE receiver = ? ORDER BY id', [receiver])).map(
-      (r) => check(OutboxRow, r, rowName('alert_outbox', r, ['id'])),
-    );
+    return (
+      await this.db.all('SELECT id, event FROM alert_outbox WHERE receiver = ? ORDER BY id', [receiver])
+    ).map((r) => check(OutboxRow, r, rowName('alert_outbox', r, ['id'])));
   }
 
   async remove(ids: number[]): Promise<void> {
@@ -531,13 +567,10 @@ class SqlTokenStore implements TokenStore {
   async create(t: { id: string; name: string; role: Role; hash: string }, now: number): Promise<TokenRecord> {
     try {
       return tokenOf(
-        await this.db.get('INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *', [
-          t.id,
-          t.name,
-          t.role,
-          t.hash,
-          now,
-        ]),
+        await this.db.get(
+          'INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *',
+          [t.id, t.name, t.role, t.hash, now],
+        ),
       );
     } catch (err) {
       if (this.db.isUniqueViolation(err))
@@ -556,7 +589,12 @@ class SqlTokenStore implements TokenStore {
   }
 
   async revoke(id: string, now: number): Promise<void> {
-    if ((await this.db.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [now, id])) === 0)
+    if (
+      (await this.db.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [
+        now,
+        id,
+      ])) === 0
+    )
       throw new RegistryError('NOT_FOUND', `no active token '${id}'`);
   }
 }
