@@ -43,10 +43,15 @@ export function ensurePostgres(): string {
   const found = findPostgresBin();
   if (found) return found;
   if (process.getuid?.() !== 0)
-    throw new Error('PostgreSQL is not installed; as root run: apt-get update && apt-get install -y postgresql');
+    throw new Error(
+      'PostgreSQL is not installed; as root run: apt-get update && apt-get install -y postgresql',
+    );
   const install = spawnSync(
     'sh',
-    ['-c', 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql'],
+    [
+      '-c',
+      'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql',
+    ],
     { stdio: 'inherit' },
   );
   const bin = findPostgresBin();
@@ -71,14 +76,22 @@ function serverUser(): { uid: number; gid: number } | undefined {
 function run(bin: string, args: string[], user: { uid: number; gid: number } | undefined, cwd: string): void {
   const out = spawnSync(bin, args, { cwd, encoding: 'utf8', ...(user ?? {}) });
   if (out.status !== 0)
-    throw new Error(`${bin} ${args.join(' ')} failed (${out.status}): ${(out.stderr || out.stdout).slice(-2000)}`);
+    throw new Error(
+      `${bin} ${args.join(' ')} failed (${out.status}): ${(out.stderr || out.stdout).slice(-2000)}`,
+    );
 }
 
-async function waitForConnection(url: string, child: ChildProcess, log: () => string, timeoutMs = 30_000): Promise<void> {
+async function waitForConnection(
+  url: string,
+  child: ChildProcess,
+  log: () => string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`postgres exited with code ${child.exitCode}: ${log().slice(-2000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`postgres exited with code ${child.exitCode}: ${log().slice(-2000)}`);
     const client = new pg.Client({ connectionString: url });
     try {
       await client.connect();
@@ -91,7 +104,9 @@ async function waitForConnection(url: string, child: ChildProcess, log: () => st
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`postgres did not accept connections on ${url} within ${timeoutMs} ms (${last}): ${log().slice(-2000)}`);
+  throw new Error(
+    `postgres did not accept connections on ${url} within ${timeoutMs} ms (${last}): ${log().slice(-2000)}`,
+  );
 }
 
 /** Stops the server: SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for clients); SIGKILL after 10 s. */
@@ -125,7 +140,18 @@ export async function startLocalPostgres(options: { port?: number } = {}): Promi
   chmodSync(dataDir, 0o700);
   run(
     join(bin, 'initdb'),
-    ['-D', pgdata, '-U', 'isoscope', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-sync'],
+    [
+      '-D',
+      pgdata,
+      '-U',
+      'isoscope',
+      `--pwfile=${pwfile}`,
+      '--auth=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-sync',
+    ],
     user,
     dataDir,
   );
@@ -133,14 +159,22 @@ export async function startLocalPostgres(options: { port?: number } = {}): Promi
   const child = spawn(
     join(bin, 'postgres'),
     [
-      '-D', pgdata,
-      '-h', '127.0.0.1',
-      '-p', String(port),
-      '-k', '',
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'max_connections=200',
+      '-D',
+      pgdata,
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-k',
+      '',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
     ],
     { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) },
   );
