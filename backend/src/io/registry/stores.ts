@@ -156,9 +156,14 @@ class SqlDetectorStore implements DetectorStore {
   async update(id: string, changes: { name?: string; spec?: unknown }, now: number): Promise<DetectorRecord> {
     const sets: string[] = ['updated_at = ?'];
     const params: SqlValue[] = [now];
-    if (changes.name !== undefined) (sets.push('name = ?'), params.push(changes.name));
-    if (changes.spec !== undefined)
-      (sets.push('spec = ?'), params.push(encodeJson(changes.spec, `detector '${id}' spec`)));
+    if (changes.name !== undefined) {
+      sets.push('name = ?');
+      params.push(changes.name);
+    }
+    if (changes.spec !== undefined) {
+      sets.push('spec = ?');
+      params.push(encodeJson(changes.spec, `detector '${id}' spec`));
+    }
     try {
       // One statement: a concurrent update of the other field (another replica) is not overwritten
       // with the value this one read.
