@@ -5,6 +5,7 @@ import { buildApp } from '../../backend/src/service/app.js';
 import { ConfigError, loadConfig } from '../../backend/src/service/config.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { isoscope } from '../support/cli.js';
 import { scratchDir } from '../support/scratch.js';
 import { as, testApp } from '../support/service.js';
 
@@ -150,6 +151,26 @@ describe('two replicas of the service sharing a PostgreSQL registry (real postgr
       '2:production→archived',
       '1:archived→production',
     ]);
+  });
+
+  it('isoscope token manages the tokens of the PostgreSQL registry that ISOSCOPE_REGISTRY_URL names', async () => {
+    const env = { ISOSCOPE_REGISTRY_URL: registryUrl };
+    const created = isoscope(['token', 'create', '--role', 'viewer', '--name', 'grafana'], { env });
+    expect(created.stderr).toContain('(grafana, viewer) created');
+    const token = created.stdout.trim();
+    const app = apps[0] ?? (await replica());
+    const asGrafana = { authorization: `Bearer ${token}` };
+    expect((await app.inject({ url: '/api/v1/detectors', headers: asGrafana })).statusCode).toBe(200);
+    const id = isoscope(['token', 'list'], { env })
+      .stdout.split('\n')
+      .find((line) => line.includes('grafana'))!
+      .split(/\s+/)[0]!;
+    expect(isoscope(['token', 'revoke', id], { env }).code).toBe(0);
+    expect((await app.inject({ url: '/api/v1/detectors', headers: asGrafana })).statusCode).toBe(401);
+    const wrong = isoscope(['token', 'list'], { env: { ISOSCOPE_REGISTRY_URL: 'mysql://u:secret@h/db' } });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('ISOSCOPE_REGISTRY_URL must be a postgres:// or postgresql:// URL');
+    expect(wrong.stderr).not.toContain('secret');
   });
 
   it('keeps SQLite as the default, and says what is wrong with a registry URL without echoing its password', async () => {

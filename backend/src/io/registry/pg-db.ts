@@ -46,7 +46,15 @@ export class PgDb implements SqlDb {
   private readonly direct: Queryable;
 
   constructor(url: string, options: { max?: number } = {}) {
-    this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      types,
+      // A database that does not answer (a blackholed address) fails readiness and requests in
+      // seconds, not after the kernel's TCP timeout of minutes.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
     // An idle connection the server dropped (restart, failover) must not crash the process: the
     // pool discards it and the next query opens a new one.
     this.pool.on('error', () => undefined);
