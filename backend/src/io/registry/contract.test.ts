@@ -379,7 +379,12 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       state('web1', 'production', 2, 120_000),
     );
     expect(await r.detectorState.get('cpu', 'web1', 'staging')).toEqual(state('web1', 'staging', 1));
-    await r.detectorState.putMany([state('web2', 'production', 3, 1), state('web0', 'production', 3, 2)]);
+    await r.detectorState.putMany([
+      state('web2', 'production', 2, 1),
+      state('web0', 'production', 3, 2),
+      state('web2', 'production', 3, 1),
+    ]);
+    await r.detectorState.putMany([]);
     expect((await r.detectorState.list('cpu')).map((s) => `${s.entity}/${s.stage}@${s.updatedAt}`)).toEqual([
       'web0/production@3',
       'web1/production@2',
@@ -387,19 +392,26 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       'web2/production@3',
     ]);
 
-    // The second record names a detector that does not exist: the first must not be written
-    // either, and a write another request makes meanwhile is not swept into the failed transaction.
+    // A shard of three statements' worth whose last record names a detector that does not exist:
+    // the rows the first statements wrote are rolled back, and a write another request makes
+    // meanwhile is not swept into the failed transaction.
+    const failing = [
+      ...Array.from({ length: 1200 }, (_, i) => state(`host-${i}`, 'production', 9, 9)),
+      state('web1', 'production', 9, 9),
+      { ...state('web1', 'production', 9), detectorId: 'nope' },
+    ];
     const [failed] = await Promise.allSettled([
-      r.detectorState.putMany([
-        state('web1', 'production', 9, 9),
-        { ...state('web1', 'production', 9), detectorId: 'nope' },
-      ]),
+      r.detectorState.putMany(failing),
       r.detectors.create({ id: 'mem', name: 'Memory', spec }, 9),
     ]);
-    expect(failed).toMatchObject({ status: 'rejected', reason: { code: 'NOT_FOUND' } });
+    expect(failed).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'NOT_FOUND', message: "no detector 'nope'" },
+    });
     expect(await r.detectorState.get('cpu', 'web1', 'production')).toEqual(
       state('web1', 'production', 2, 120_000),
     );
+    expect(await r.detectorState.list('cpu')).toHaveLength(4);
     expect(await r.detectors.get('mem')).toMatchObject({ name: 'Memory' });
 
     await expect(
@@ -407,6 +419,15 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     ).rejects.toThrow('cannot be stored as JSON');
     expect(await r.detectorState.delete('cpu')).toBe(4);
     expect(await r.detectorState.list('cpu')).toEqual([]);
+
+    // A shard larger than one statement's worth of rows is still one transaction.
+    const shard = Array.from({ length: 1201 }, (_, i) =>
+      state(`host-${String(i).padStart(4, '0')}`, 'production', 5, i),
+    );
+    await r.detectorState.putMany(shard);
+    const stored = await r.detectorState.list('cpu');
+    expect(stored).toHaveLength(1201);
+    expect(stored[1200]).toEqual(shard[1200]);
   });
 
   it('queues alert events per receiver, oldest first, until removed', async () => {

@@ -473,9 +473,11 @@ class SqlStreamStateStore implements StreamStateStore {
   }
 }
 
-const PUT_STATE =
-  'INSERT INTO detector_state (detector_id, entity, stage, snapshot, cursor, updated_at) VALUES (?, ?, ?, ?, ?, ?) ' +
+const STATE_COLUMNS = '(detector_id, entity, stage, snapshot, cursor, updated_at)';
+const STATE_UPSERT =
   'ON CONFLICT (detector_id, entity, stage) DO UPDATE SET snapshot = excluded.snapshot, cursor = excluded.cursor, updated_at = excluded.updated_at';
+/** Rows per INSERT of putMany: 6 parameters each stays far below both dialects' limits (32 766, 65 535). */
+const STATE_CHUNK = 500;
 
 class SqlDetectorStateStore implements DetectorStateStore {
   constructor(private readonly db: SqlDb) {}
@@ -492,12 +494,17 @@ class SqlDetectorStateStore implements DetectorStateStore {
     ];
   }
 
-  private async putIn(q: Queryable, r: DetectorStateRecord): Promise<void> {
+  /** One INSERT … ON CONFLICT for several records: one round trip to PostgreSQL, not one per entity. */
+  private async putIn(q: Queryable, records: DetectorStateRecord[]): Promise<void> {
+    const values = records.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
     try {
-      await q.run(PUT_STATE, this.params(r));
+      await q.run(
+        `INSERT INTO detector_state ${STATE_COLUMNS} VALUES ${values} ${STATE_UPSERT}`,
+        records.flatMap((r) => this.params(r)),
+      );
     } catch (err) {
-      if (this.db.isForeignKeyViolation(err))
-        throw new RegistryError('NOT_FOUND', `no detector '${r.detectorId}'`);
+      if (this.db.isForeignKeyViolation(err) && records.length === 1)
+        throw new RegistryError('NOT_FOUND', `no detector '${records[0]!.detectorId}'`);
       throw err;
     }
   }
@@ -511,15 +518,37 @@ class SqlDetectorStateStore implements DetectorStateStore {
   }
 
   put(record: DetectorStateRecord): Promise<void> {
-    return this.putIn(this.db, record);
+    return this.putIn(this.db, [record]);
   }
 
   async putMany(records: DetectorStateRecord[]): Promise<void> {
+    // One statement may not touch a row twice (PostgreSQL refuses): the last record of a key wins,
+    // as it would with one put after another.
+    const byKey = new Map(records.map((r) => [JSON.stringify([r.detectorId, r.entity, r.stage]), r]));
+    const unique = [...byKey.values()];
     // Encode all first: a snapshot JSON cannot hold fails before anything is written.
-    records.forEach((r) => this.params(r));
-    await this.db.transaction(async (tx) => {
-      for (const r of records) await this.putIn(tx, r);
-    });
+    unique.forEach((r) => this.params(r));
+    if (unique.length === 0) return;
+    try {
+      await this.db.transaction(async (tx) => {
+        for (let i = 0; i < unique.length; i += STATE_CHUNK)
+          await this.putIn(tx, unique.slice(i, i + STATE_CHUNK));
+      });
+    } catch (err) {
+      if (!this.db.isForeignKeyViolation(err)) throw err;
+      // Rolled back: name the detectors that do not exist (asked after, outside the failed transaction).
+      const ids = [...new Set(unique.map((r) => r.detectorId))];
+      const found = new Set(
+        (
+          await this.db.all(
+            `SELECT id AS text FROM detectors WHERE id IN (${ids.map(() => '?').join(', ')})`,
+            ids,
+          )
+        ).map((row) => check(TextRow, row, 'detectors row').text),
+      );
+      const missing = ids.filter((id) => !found.has(id));
+      throw new RegistryError('NOT_FOUND', `no detector ${missing.map((id) => `'${id}'`).join(', ')}`);
+    }
   }
 
   async list(detectorId: string): Promise<DetectorStateRecord[]> {
