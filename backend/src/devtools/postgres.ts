@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +138,12 @@ export async function startLocalPostgres(options: { port?: number } = {}): Promi
     chownSync(pwfile, user.uid, user.gid);
   }
   chmodSync(dataDir, 0o700);
+  if (user && spawnSync('test', ['-w', dataDir], user).status !== 0) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(
+      `the postgres user cannot reach ${dataDir}: set TMPDIR to a directory every user can traverse (e.g. /tmp)`,
+    );
+  }
   run(
     join(bin, 'initdb'),
     [

@@ -22,7 +22,8 @@ export class SqliteRegistry extends StoreRegistry {
     const db = this.sqlite.db;
     const current = this.schemaVersion;
     if (current > SQLITE_MIGRATIONS.length) {
-      db.close();
+      // Nothing is open on a registry being constructed, so this closes at once.
+      void this.sqlite.close();
       throw new Error(
         `the registry's schema is version ${current}, newer than this Isoscope knows (${SQLITE_MIGRATIONS.length}): upgrade Isoscope`,
       );
