@@ -178,6 +178,22 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
   it('keeps one production version: promoting archives the previous one in the same transaction; rollback restores it', async () => {
     const { r } = await fresh();
     await withVersions(r, 2);
+    expect(
+      await r.models.add(
+        { detectorId: 'cpu', entity: 'web1', bundle: '{"b":3}', metrics: [1], params: { t: 3 } },
+        'ci',
+        7,
+      ),
+    ).toEqual({
+      detectorId: 'cpu',
+      version: 3,
+      entity: 'web1',
+      stage: 'candidate',
+      trainedAt: 7,
+      metrics: [1],
+      params: { t: 3 },
+      bundle: '{"b":3}',
+    });
     const v1 = await r.models.get('cpu', 1);
     expect(v1).toEqual({
       detectorId: 'cpu',
@@ -195,6 +211,7 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(promoted).toMatchObject({ version: 2, stage: 'production' });
     const listed = await r.models.list('cpu');
     expect(listed.map((v) => [v.version, v.stage])).toEqual([
+      [3, 'candidate'],
       [2, 'production'],
       [1, 'archived'],
     ]);
@@ -202,10 +219,11 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     const back = await r.models.rollback('cpu', 'bob', 'false alarms', 6);
     expect(back).toMatchObject({ version: 1, stage: 'production' });
     expect((await r.models.list('cpu')).map((v) => [v.version, v.stage])).toEqual([
+      [3, 'candidate'],
       [2, 'archived'],
       [1, 'production'],
     ]);
-    const history = await r.models.history('cpu');
+    const history = (await r.models.history('cpu')).filter((h) => h.version !== 3);
     expect(history.map((h) => `${h.version}:${h.from}→${h.to} ${h.actor}`)).toEqual([
       '1:null→candidate ci',
       '2:null→candidate ci',

@@ -204,11 +204,17 @@ class SqlModelVersionStore implements ModelVersionStore {
       throw new RegistryError('NOT_FOUND', `no detector '${detectorId}'`);
   }
 
-  private async getIn(q: Queryable, detectorId: string, v: number): Promise<ModelVersionRecord | undefined> {
-    const row = await q.get('SELECT * FROM model_versions WHERE detector_id = ? AND version = ?', [
-      detectorId,
-      v,
-    ]);
+  /** Bundles can be megabytes: read only when asked for. */
+  private async getIn(
+    q: Queryable,
+    detectorId: string,
+    v: number,
+    withBundle = true,
+  ): Promise<ModelVersionRecord | undefined> {
+    const row = await q.get(
+      `${withBundle ? 'SELECT * FROM model_versions' : VERSION} WHERE detector_id = ? AND version = ?`,
+      [detectorId, v],
+    );
     return row === undefined ? undefined : versionOf(row);
   }
 
@@ -233,7 +239,7 @@ class SqlModelVersionStore implements ModelVersionStore {
         [v.detectorId, next, v.entity, 'candidate', now, metrics, params, v.bundle],
       );
       await tx.run(HISTORY, [v.detectorId, next, null, 'candidate', actor, 'trained', now]);
-      return (await this.getIn(tx, v.detectorId, next))!;
+      return { ...(await this.getIn(tx, v.detectorId, next, false))!, bundle: v.bundle };
     });
   }
 
@@ -272,7 +278,7 @@ class SqlModelVersionStore implements ModelVersionStore {
     reason: string,
     now: number,
   ): Promise<void> {
-    const row = await this.getIn(tx, detectorId, v);
+    const row = await this.getIn(tx, detectorId, v, false);
     if (!row) throw new RegistryError('NOT_FOUND', `detector '${detectorId}' has no version ${v}`);
     if (row.stage === to) throw new RegistryError('CONFLICT', `version ${v} is already ${to}`);
     if (to === 'production') {
