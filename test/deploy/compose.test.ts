@@ -35,9 +35,31 @@ describe('docker-compose.yml', () => {
 
   it('runs the whole stack: InfluxDB, Telegraf, Alertmanager, the service, Grafana, a load profile', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['alertmanager', 'grafana', 'influxdb', 'isoscope', 'loadgen', 'telegraf'].sort(),
+      ['alertmanager', 'grafana', 'influxdb', 'isoscope', 'loadgen', 'postgres', 'telegraf'].sort(),
     );
     expect(compose.services.loadgen?.profiles).toEqual(['load']);
+  });
+
+  it('offers PostgreSQL for the registry as a profile; the service stays on SQLite unless told', () => {
+    const postgres = compose.services.postgres!;
+    expect(postgres.profiles).toEqual(['postgres']);
+    expect(postgres.ports ?? []).toEqual([]);
+    expect(postgres.environment).toMatchObject({ POSTGRES_USER: 'isoscope', POSTGRES_DB: 'isoscope' });
+    expect(compose.services.isoscope!.environment?.ISOSCOPE_REGISTRY_URL).toBe('${ISOSCOPE_REGISTRY_URL:-}');
+    // Both blue-green colours name the same registry.
+    expect(blueGreen.services['isoscope-green']!.environment?.ISOSCOPE_REGISTRY_URL).toBe(
+      '${ISOSCOPE_REGISTRY_URL:-}',
+    );
+    // The service must not need the profile to start.
+    expect(Object.keys(compose.services.isoscope!.depends_on ?? {})).not.toContain('postgres');
+    const url = 'postgres://isoscope:isoscope@postgres:5432/isoscope';
+    const merged = execFileSync('docker-compose', ['--profile', 'postgres', 'config'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, ISOSCOPE_REGISTRY_URL: url },
+    });
+    expect(merged).toContain(`ISOSCOPE_REGISTRY_URL: ${url}`);
+    expect(merged).toContain('image: postgres:16.6');
   });
 
   it('pins every image to a version, never latest', () => {

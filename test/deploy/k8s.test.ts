@@ -105,7 +105,7 @@ describe('Kubernetes manifests (k8s/)', () => {
     expect(pdb.spec.minAvailable).toBeLessThan(hpa.spec.minReplicas);
   });
 
-  it('let traffic in only from Grafana and out only to InfluxDB, Alertmanager and DNS', () => {
+  it('let traffic in only from Grafana and out only to InfluxDB, Alertmanager, PostgreSQL and DNS', () => {
     const policy = byKind('NetworkPolicy') as Manifest & {
       spec: {
         policyTypes: string[];
@@ -119,7 +119,7 @@ describe('Kubernetes manifests (k8s/)', () => {
     const egressPorts = policy.spec.egress
       .flatMap((rule) => rule.ports.map((p) => p.port))
       .sort((a, b) => a - b);
-    expect(egressPorts).toEqual([53, 53, 8086, 9093]);
+    expect(egressPorts).toEqual([53, 53, 5432, 8086, 9093]);
   });
 
   it('configure the service only with documented settings, and keep secrets out of the repository', () => {

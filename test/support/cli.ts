@@ -8,9 +8,13 @@ export interface CliResult {
 }
 
 /** Runs the built `isoscope` command as a user would (node backend/bin/isoscope.js …). */
-export function isoscope(args: string[], options: { cwd?: string } = {}): CliResult {
+export function isoscope(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [repoPath('backend', 'bin', 'isoscope.js'), ...args], {
     cwd: options.cwd ?? repoPath(),
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     encoding: 'utf8',
     timeout: 120_000,
   });

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { ROLES, SqliteRegistry, type Role } from '../io/registry/index.js';
+import { openRegistry, ROLES, type Role } from '../io/registry/index.js';
 import { hashToken, newToken } from '../service/plugins/auth.js';
 import type { CliCommand } from './context.js';
 import { UsageError } from './context.js';
@@ -10,7 +9,8 @@ const usage = `Usage: isoscope token create --role viewer|editor|admin [--name N
        isoscope token list [--data-dir DIR]
        isoscope token revoke ID [--data-dir DIR]
 
-Manages the service's API tokens in its registry. A new token is printed once: store it (Grafana
+Manages the service's API tokens in its registry (ISOSCOPE_REGISTRY_URL's PostgreSQL when set, else
+SQLite in the data directory). A new token is printed once: store it (Grafana
 keeps it in the data source's secure settings); the registry keeps only its SHA-256 hash.
 Roles: viewer reads and queries, editor also edits detectors and trains, admin also changes stages
 and deletes.
@@ -31,7 +31,7 @@ export const command: CliCommand = {
       } else passOn.push(rest[i]!);
     }
     const { config, rest: positionals } = configFromFlags(passOn);
-    const registry = new SqliteRegistry(join(config.dataDir, 'registry.db'));
+    const registry = await openRegistry(config);
     try {
       if (action === 'create') {
         if (!own.role || !(ROLES as readonly string[]).includes(own.role)) {

@@ -11,6 +11,7 @@ export const ConfigSchema = Type.Object({
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   dataDir: Type.String({ minLength: 1 }),
+  registryUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://[^\\s]+$' })),
   influxUrl: Type.String({ pattern: '^https?://[^\\s]+$' }),
   influxDb: Type.String({ minLength: 1 }),
   influxUser: Type.Optional(Type.String()),
@@ -32,6 +33,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   host: 'ISOSCOPE_HOST',
   port: 'ISOSCOPE_PORT',
   dataDir: 'ISOSCOPE_DATA_DIR',
+  registryUrl: 'ISOSCOPE_REGISTRY_URL',
   influxUrl: 'ISOSCOPE_INFLUX_URL',
   influxDb: 'ISOSCOPE_INFLUX_DB',
   influxUser: 'ISOSCOPE_INFLUX_USER',
@@ -116,15 +118,20 @@ export function loadConfig(
     const first = errors[0]!;
     const key = first.instancePath.slice(1) as keyof Config;
     const name = ENV_NAMES[key] ?? key;
-    const shown = raw[key] === undefined ? 'nothing' : `'${String(raw[key])}'`;
+    // A database URL may carry a password: never echo it.
+    const value =
+      key === 'registryUrl' ? String(raw[key]).replace(/\/\/[^@/]*@/, '//***@') : String(raw[key]);
+    const shown = raw[key] === undefined ? 'nothing' : `'${value}'`;
     const hint =
       key === 'logLevel'
         ? 'one of trace, debug, info, warn, error, silent'
-        : key.endsWith('Url')
-          ? 'an http:// or https:// URL'
-          : key === 'bootstrapToken'
-            ? 'at least 16 characters'
-            : first.message;
+        : key === 'registryUrl'
+          ? 'a postgres:// or postgresql:// URL (unset: SQLite in the data directory)'
+          : key.endsWith('Url')
+            ? 'an http:// or https:// URL'
+            : key === 'bootstrapToken'
+              ? 'at least 16 characters'
+              : first.message;
     throw new ConfigError(`${name} must be ${hint}, got ${shown}`);
   }
   return raw as Config;

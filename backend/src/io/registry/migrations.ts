@@ -1,8 +1,11 @@
 /**
- * Numbered schema migrations, applied in order at start inside one transaction each. Never edit a
- * released migration: add the next number. `PRAGMA user_version` records the last one applied.
+ * One migration history per dialect, numbered and applied in order at start inside one
+ * transaction each. Never edit a released migration: add the next number, to both lists when the
+ * change concerns both (the histories need not have the same numbers: each records its own).
+ *
+ * SQLite: `PRAGMA user_version` records the last one applied.
  */
-export const MIGRATIONS: string[] = [
+export const SQLITE_MIGRATIONS: string[] = [
   // 1: the initial schema
   `
   CREATE TABLE detectors (
@@ -80,5 +83,117 @@ export const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   CREATE INDEX alert_outbox_receiver ON alert_outbox (receiver, id);
+  `,
+  // 3: per-entity detector state (snapshot and cursor per detector, entity and stage); indexes for
+  // the history and latest-drift-report reads
+  `
+  CREATE TABLE detector_state (
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    stage TEXT NOT NULL CHECK (stage IN ('candidate', 'staging', 'production', 'archived')),
+    snapshot TEXT NOT NULL,
+    cursor INTEGER,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (detector_id, entity, stage)
+  );
+  CREATE INDEX stage_history_detector ON stage_history (detector_id, id);
+  CREATE INDEX drift_reports_latest ON drift_reports (detector_id, entity, id);
+  CREATE INDEX jobs_detector ON jobs (detector_id, created_at);
+  `,
+];
+
+/**
+ * PostgreSQL: the table `isoscope_schema` records each applied version; replicas starting together
+ * take an advisory lock first, so exactly one applies a migration. Times are epoch milliseconds in
+ * BIGINT (as in SQLite), JSON stays TEXT: the registry validates what it reads either way, and the
+ * bytes written are the bytes read back.
+ */
+export const POSTGRES_MIGRATIONS: string[] = [
+  // 1: the schema of SQLite's migrations 1-3
+  `
+  CREATE TABLE detectors (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    spec TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE model_versions (
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    entity TEXT NOT NULL DEFAULT '',
+    stage TEXT NOT NULL CHECK (stage IN ('candidate', 'staging', 'production', 'archived')),
+    trained_at BIGINT NOT NULL,
+    metrics TEXT NOT NULL,
+    params TEXT NOT NULL,
+    bundle TEXT NOT NULL,
+    PRIMARY KEY (detector_id, version)
+  );
+  CREATE UNIQUE INDEX one_production_per_entity ON model_versions (detector_id, entity) WHERE stage = 'production';
+  CREATE TABLE stage_history (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    from_stage TEXT,
+    to_stage TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at BIGINT NOT NULL
+  );
+  CREATE INDEX stage_history_detector ON stage_history (detector_id, id);
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('training', 'backfill')),
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    phase TEXT NOT NULL,
+    progress DOUBLE PRECISION NOT NULL,
+    created_at BIGINT NOT NULL,
+    started_at BIGINT,
+    finished_at BIGINT,
+    error TEXT,
+    result TEXT
+  );
+  CREATE INDEX jobs_detector ON jobs (detector_id, created_at);
+  CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+    hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE TABLE drift_reports (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    entity TEXT NOT NULL DEFAULT '',
+    at BIGINT NOT NULL,
+    report TEXT NOT NULL
+  );
+  CREATE INDEX drift_reports_latest ON drift_reports (detector_id, entity, id);
+  CREATE TABLE stream_state (
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (detector_id, entity)
+  );
+  CREATE TABLE alert_outbox (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    receiver TEXT NOT NULL,
+    event TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX alert_outbox_receiver ON alert_outbox (receiver, id);
+  CREATE TABLE detector_state (
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    stage TEXT NOT NULL CHECK (stage IN ('candidate', 'staging', 'production', 'archived')),
+    snapshot TEXT NOT NULL,
+    cursor BIGINT,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (detector_id, entity, stage)
+  );
   `,
 ];

@@ -1,6 +1,9 @@
 /**
- * The model registry: detectors, model versions and their stages, training jobs, tokens. The
- * service talks to this interface only; `SqliteRegistry` implements it, and a PostgreSQL one can.
+ * The model registry: detectors, model versions and their stages, training jobs, drift reports,
+ * scoring state, the alert outbox, tokens. One typed store per aggregate (`registry.detectors`,
+ * `registry.models`, ...), each validating the rows it reads; `SqliteRegistry` (the embedded
+ * default) and `PostgresRegistry` (for replicas) implement them with the same SQL. `Registry` also
+ * keeps the flat methods the service was written against, delegating to the stores.
  * Every method that changes several rows does it in one transaction: it happens whole or not at all.
  */
 
@@ -74,11 +77,139 @@ export class RegistryError extends Error {
   }
 }
 
-export interface Registry {
+/** Per detector, entity and stage: the scoring state a worker checkpoints and another takes over. */
+export interface DetectorStateRecord {
+  detectorId: string;
+  /** '' for detector-wide state. */
+  entity: string;
+  stage: Stage;
+  /** JSON-safe snapshot of the engine's state (the engine's format; the store only checks it is JSON). */
+  snapshot: unknown;
+  /** How far scoring got (epoch ms of the last scored bucket), when the state has one. */
+  cursor?: number;
+  updatedAt: number;
+}
+
+export type JobChanges = Partial<
+  Pick<JobRecord, 'state' | 'phase' | 'progress' | 'startedAt' | 'finishedAt' | 'error' | 'result'>
+>;
+
+export interface DetectorStore {
+  list(): Promise<DetectorRecord[]>;
+  get(id: string): Promise<DetectorRecord | undefined>;
+  /** CONFLICT when the id or name is taken. */
+  create(record: { id: string; name: string; spec: unknown }, now: number): Promise<DetectorRecord>;
+  update(id: string, changes: { name?: string; spec?: unknown }, now: number): Promise<DetectorRecord>;
+  /** Deletes a detector with its versions, history, jobs, drift reports and state. */
+  delete(id: string): Promise<void>;
+}
+
+/** Model versions (the bundles are the checkpoints) and the history of their stages. */
+export interface ModelVersionStore {
+  /** A new candidate numbered after the detector's last version, with its history entry. */
+  add(
+    v: { detectorId: string; entity: string; bundle: string; metrics: unknown; params: unknown },
+    actor: string,
+    now: number,
+  ): Promise<ModelVersionRecord>;
+  /** Newest first, without bundles. */
+  list(detectorId: string): Promise<ModelVersionRecord[]>;
+  get(detectorId: string, version: number): Promise<ModelVersionRecord | undefined>;
+  /**
+   * Moves a version to a stage. Promoting to production archives the current production version
+   * (of the same entity) in the same transaction, so there is always at most one.
+   */
+  setStage(
+    detectorId: string,
+    version: number,
+    to: Stage,
+    actor: string,
+    reason: string,
+    now: number,
+  ): Promise<ModelVersionRecord>;
+  /** Promotes the most recent earlier production version again (archiving the current one). */
+  rollback(
+    detectorId: string,
+    actor: string,
+    reason: string,
+    now: number,
+    entity?: string,
+  ): Promise<ModelVersionRecord>;
+  history(detectorId: string): Promise<StageChange[]>;
+}
+
+export interface JobStore {
+  create(job: { id: string; detectorId: string; kind: JobRecord['kind'] }, now: number): Promise<JobRecord>;
+  update(id: string, changes: JobChanges): Promise<JobRecord>;
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Newest first. */
+  list(detectorId?: string): Promise<JobRecord[]>;
+  /** Jobs left queued or running by a stopped process are marked failed. Returns how many. */
+  failInterrupted(now: number): Promise<number>;
+}
+
+export interface DriftReportStore {
+  /** `report` is JSON text (the service's DriftReport). */
+  add(detectorId: string, version: number, entity: string, at: number, report: string): Promise<void>;
+  /** The newest report of each entity of a detector (JSON text), by entity. */
+  latest(detectorId: string): Promise<string[]>;
+}
+
+/** Small keyed state per detector that survives restarts: the scheduler's cursor, alert rule state. */
+export interface StreamStateStore {
+  set(detectorId: string, key: string, state: string, now: number): Promise<void>;
+  get(detectorId: string, key: string): Promise<string | undefined>;
+}
+
+/** The per-entity scoring state workers lock, checkpoint and hand over. */
+export interface DetectorStateStore {
+  get(detectorId: string, entity: string, stage: Stage): Promise<DetectorStateRecord | undefined>;
+  /** Inserts or replaces the state of (detector, entity, stage). */
+  put(record: DetectorStateRecord): Promise<void>;
+  /** Several at once, all or none (a shard's checkpoint). */
+  putMany(records: DetectorStateRecord[]): Promise<void>;
+  /** By entity, then stage. */
+  list(detectorId: string): Promise<DetectorStateRecord[]>;
+  /** Forgets a detector's state (a retrain that starts afresh). Returns how many were removed. */
+  delete(detectorId: string): Promise<number>;
+}
+
+/** Alert events waiting for a receiver, oldest first; they stay until delivered or rejected. */
+export interface OutboxStore {
+  add(receiver: string, events: string[], now: number): Promise<number[]>;
+  list(receiver: string): Promise<Array<{ id: number; event: string }>>;
+  remove(ids: number[]): Promise<void>;
+}
+
+export interface TokenStore {
+  /** CONFLICT when the id or the hash exists. */
+  create(t: { id: string; name: string; role: Role; hash: string }, now: number): Promise<TokenRecord>;
+  /** The token with this hash, unless revoked. */
+  find(hash: string): Promise<TokenRecord | undefined>;
+  list(): Promise<TokenRecord[]>;
+  revoke(id: string, now: number): Promise<void>;
+}
+
+export interface RegistryStores {
+  detectors: DetectorStore;
+  models: ModelVersionStore;
+  jobs: JobStore;
+  drift: DriftReportStore;
+  streamState: StreamStateStore;
+  detectorState: DetectorStateStore;
+  outbox: OutboxStore;
+  tokens: TokenStore;
+}
+
+export interface Registry extends RegistryStores {
+  /** Which database holds it. */
+  readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
   /** Reachable and migrated (readiness). */
   ping(): Promise<boolean>;
 
+  // The flat API the service was written against; each delegates to a store (listDetectors is
+  // detectors.list, setStreamState is streamState.set, ...). New code uses the stores.
   listDetectors(): Promise<DetectorRecord[]>;
   getDetector(id: string): Promise<DetectorRecord | undefined>;
   createDetector(record: { id: string; name: string; spec: unknown }, now: number): Promise<DetectorRecord>;
@@ -123,12 +254,7 @@ export interface Registry {
     job: { id: string; detectorId: string; kind: JobRecord['kind'] },
     now: number,
   ): Promise<JobRecord>;
-  updateJob(
-    id: string,
-    changes: Partial<
-      Pick<JobRecord, 'state' | 'phase' | 'progress' | 'startedAt' | 'finishedAt' | 'error' | 'result'>
-    >,
-  ): Promise<JobRecord>;
+  updateJob(id: string, changes: JobChanges): Promise<JobRecord>;
   getJob(id: string): Promise<JobRecord | undefined>;
   listJobs(detectorId?: string): Promise<JobRecord[]>;
   /** At start: jobs left queued or running by a previous process are marked failed. Returns how many. */

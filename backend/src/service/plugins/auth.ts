@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { ROLES, type Role } from '../../io/registry/index.js';
+import { RegistryError, ROLES, type Role } from '../../io/registry/index.js';
 
 /** Tokens are stored as SHA-256 hashes: a leaked registry file does not leak working tokens. */
 export function hashToken(token: string): string {
@@ -23,11 +23,18 @@ export default fp(
   async (app) => {
     const bootstrap = app.config.bootstrapToken;
     if (bootstrap && !(await app.registry.findToken(hashToken(bootstrap)))) {
-      await app.registry.createToken(
-        { id: randomUUID(), name: 'bootstrap', role: 'admin', hash: hashToken(bootstrap) },
-        app.now(),
-      );
-      app.log.info('bootstrap token registered as admin');
+      try {
+        await app.registry.createToken(
+          { id: randomUUID(), name: 'bootstrap', role: 'admin', hash: hashToken(bootstrap) },
+          app.now(),
+        );
+        app.log.info('bootstrap token registered as admin');
+      } catch (err) {
+        // Another replica registered it at the same moment, or it was revoked (a revoked token
+        // stays revoked): either way the start goes on.
+        if (!(err instanceof RegistryError && err.code === 'CONFLICT')) throw err;
+        app.log.warn('bootstrap token not registered: it exists already (another replica) or was revoked');
+      }
     }
     app.addHook('onRequest', async (request, reply) => {
       const needed = request.routeOptions.config.role;

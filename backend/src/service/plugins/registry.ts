@@ -1,12 +1,15 @@
-import { join } from 'node:path';
 import fp from 'fastify-plugin';
-import { SqliteRegistry, type Registry } from '../../io/registry/index.js';
+import { openRegistry, type Registry } from '../../io/registry/index.js';
 
-/** The model registry as `app.registry`: the given one (tests) or SQLite in the data directory. */
+/**
+ * The model registry as `app.registry`: the given one (tests), PostgreSQL when
+ * ISOSCOPE_REGISTRY_URL names one, else SQLite in the data directory.
+ */
 export default fp<{ registry?: Registry }>(
   async (app, opts) => {
-    const registry = opts.registry ?? new SqliteRegistry(join(app.config.dataDir, 'registry.db'));
+    const registry = opts.registry ?? (await openRegistry(app.config));
     app.decorate('registry', registry);
+    app.log.info({ backend: registry.backend }, 'registry open');
     const interrupted = await registry.failInterruptedJobs(app.now());
     if (interrupted > 0)
       app.log.warn({ interrupted }, 'jobs left running by the previous process were marked failed');
