@@ -29,7 +29,11 @@ interface Clock {
   weekday: number;
 }
 
-type Pattern = (rng: Random) => { fields: string[]; row: (c: Clock) => number[]; gaps?: (t: number) => boolean };
+type Pattern = (rng: Random) => {
+  fields: string[];
+  row: (c: Clock) => number[];
+  gaps?: (t: number) => boolean;
+};
 
 const gauss = (rng: Random): number => rng.normal();
 /** Daily load shape: low at night, a broad day peak at 14:00, in [0, 1]. */
@@ -107,7 +111,9 @@ const PATTERNS: Record<string, Pattern> = {
   // Traffic with a daily cycle, growing 4 % a day.
   'traffic-growing': (rng) => ({
     fields: ['net.bytes_recv'],
-    row: ({ t, hour }) => [1e6 * Math.pow(1.04, t / DAY_MINUTES) * (0.3 + daily(hour)) * (1 + 0.05 * gauss(rng))],
+    row: ({ t, hour }) => [
+      1e6 * Math.pow(1.04, t / DAY_MINUTES) * (0.3 + daily(hour)) * (1 + 0.05 * gauss(rng)),
+    ],
   }),
   // A host whose five metrics follow its load.
   'host-follows-load': (rng) => ({
@@ -160,7 +166,9 @@ const PATTERNS: Record<string, Pattern> = {
   // A strong weekly cycle: a service used on weekdays only.
   'weekdays-only': (rng) => ({
     fields: ['http.requests_per_s'],
-    row: ({ hour, weekday }) => [Math.max(0, (weekend(weekday) ? 3 : 10 + 120 * daily(hour)) + 4 * gauss(rng))],
+    row: ({ hour, weekday }) => [
+      Math.max(0, (weekend(weekday) ? 3 : 10 + 120 * daily(hour)) + 4 * gauss(rng)),
+    ],
   }),
   // A slowly growing baseline (a leak-free cache growing a little each hour) with noise.
   'slow-baseline': (rng) => ({

@@ -14,6 +14,7 @@ import { quietCorpus, type QuietSeries } from './quiet-corpus.js';
 const DAY_MS = 86_400_000;
 /** Flagged rows less than this many rows apart are one alert episode. */
 const EPISODE_GAP = 10;
+const SWEEP = [0.3, 0.35, 0.4, 0.45];
 
 export interface QuietResult {
   name: string;
@@ -36,16 +37,26 @@ export function replayQuiet(series: QuietSeries, seed = 0): QuietResult {
   let flaggedRows = 0;
   let rows = 0;
   let lastFlag = -Infinity;
+  const sweepLast = SWEEP.map(() => -Infinity);
+  const sweepEpisodes = SWEEP.map(() => 0);
   for (let r = 0; r < series.timeMs.length; r++) {
     const result = detector.push(series.values.subarray(r * cols, (r + 1) * cols), series.timeMs[r]!);
     if (series.timeMs[r]! < from) continue;
     rows++;
+    for (const [i, th] of SWEEP.entries()) {
+      if (result.score <= th) continue;
+      if (r - sweepLast[i]! >= EPISODE_GAP) sweepEpisodes[i]!++;
+      sweepLast[i] = r;
+    }
     if (!result.isAnomaly) continue;
     flaggedRows++;
     if (r - lastFlag >= EPISODE_GAP) episodes++;
     lastFlag = r;
   }
   const days = (series.timeMs[series.timeMs.length - 1]! - from) / DAY_MS;
+  console.log(
+    `  ${series.name}: ${SWEEP.map((th, i) => `@${th} ${(sweepEpisodes[i]! / days).toFixed(2)}`).join(' ')}`,
+  );
   return { name: series.name, days, episodes, flaggedRows, rows };
 }
 

@@ -28,7 +28,8 @@ describe('TailCalibration', () => {
     expect(c.calibrate(t)).toBeCloseTo(0.5, 12);
     const grid = Array.from({ length: 200 }, (_, i) => 0.3 + i * 0.0035);
     const calibrated = grid.map((s) => c.calibrate(s));
-    for (let i = 1; i < calibrated.length; i++) expect(calibrated[i]!).toBeGreaterThanOrEqual(calibrated[i - 1]!);
+    for (let i = 1; i < calibrated.length; i++)
+      expect(calibrated[i]!).toBeGreaterThanOrEqual(calibrated[i - 1]!);
     expect(c.calibrate(0)).toBe(0);
     expect(c.calibrate(1)).toBeLessThan(1);
   });

@@ -106,9 +106,13 @@ export class TailCalibration {
     state?: CalibrationState,
   ) {
     if (!(alertsPerDay > 0) || !Number.isFinite(alertsPerDay))
-      throw new EngineError('BAD_OPTION', `stream: alertsPerDay must be a positive number, got ${alertsPerDay}`, {
-        option: 'alertsPerDay',
-      });
+      throw new EngineError(
+        'BAD_OPTION',
+        `stream: alertsPerDay must be a positive number, got ${alertsPerDay}`,
+        {
+          option: 'alertsPerDay',
+        },
+      );
     this.scores = new Float64Array(capacity);
     if (state) {
       for (const s of state.scores.slice(-capacity)) this.push(s);

@@ -10,11 +10,14 @@ function rows(n: number, seed: number): number[][] {
 }
 
 describe('StreamingDetector', () => {
+  // Small windows cannot tell a one-in-a-million row from a one-in-a-thousand one: these tests are
+  // about the mechanics, so they spend a generous alert budget (the default's are further down).
   const options = {
     features: { fields: ['a', 'b'], delta: true },
     warmup: 64,
     retrainEvery: 50,
     window: 200,
+    alertsPerDay: 20,
     seed: 9,
   };
 
@@ -101,7 +104,8 @@ describe('StreamingDetector', () => {
   });
 
   it('scores levels and changes with forests of their own: a jump inside the normal ranges is caught by its deltas', () => {
-    const d = new StreamingDetector(options);
+    // A step shows in the deltas of one row only: averaging it with two ordinary rows would hide it.
+    const d = new StreamingDetector({ ...options, smoothing: 1 });
     const rng = new Random(6);
     // Two smooth cycles, a between 9 and 11 and b between 4 and 6.
     const at = (i: number): number[] => [
@@ -113,7 +117,6 @@ describe('StreamingDetector', () => {
     expect(d.push(before, 300 * 60_000).isAnomaly).toBe(false);
     // Both stay inside their ranges, but move in one step as far as they normally do in thirty.
     const jump = d.push([before[0]! - 1.5, before[1]! + 1.2], 301 * 60_000);
-    console.log(jump, (d as any).calibrations.map((c: any) => [c.rawThreshold, c.fit.u, c.fit.beta, c.fit.q0, c.fit.budgetLog]), (d as any).lastScored.map((r: any) => r.groups));
     expect(jump.isAnomaly).toBe(true);
     expect(jump.topFeature).toMatch(/^[ab]\.delta$/);
   });
@@ -176,5 +179,39 @@ describe('defaultStreamFeatures', () => {
 
   it('takes a shingle size given by the user over the default', () => {
     expect(defaultStreamFeatures(['value'], 4).shingle).toBe(4);
+  });
+
+  describe('with the default alert budget (minute data)', () => {
+    const MIN = 60_000;
+    /** Three days of a noisy metric with a daily cycle; `at` may change a minute's value. */
+    const replay = (at: (t: number, v: number) => number = (_t, v) => v) => {
+      const rng = new Random(11);
+      const d = new StreamingDetector({ features: defaultStreamFeatures(['cpu']), seed: 1 });
+      return Array.from({ length: 3 * 1440 }, (_, t) => {
+        const v = 30 + 10 * Math.sin((2 * Math.PI * t) / 1440) + rng.normal();
+        return d.push([at(t, v)], t * MIN);
+      });
+    };
+
+    it('raises no alert on a quiet series after its first day, and alerts on a spike', () => {
+      const quiet = replay();
+      expect(quiet.slice(1440).filter((r) => r.isAnomaly)).toHaveLength(0);
+      // Scores mean the same everywhere: 0.5 is the threshold, and quiet rows stay well below it.
+      expect(quiet[2000]!.threshold).toBe(0.5);
+      // Ten minutes of cpu forty points over its usual (a runaway) alert within those minutes.
+      const spiked = replay((t, v) => (t >= 3000 && t < 3010 ? v + 40 : v));
+      expect(spiked.slice(3000, 3010).some((r) => r.isAnomaly)).toBe(true);
+      expect(Math.max(...spiked.slice(3000, 3010).map((r) => r.score))).toBeGreaterThan(0.5);
+    });
+
+    it('alerts on a daily job the first time, not when the same time yesterday was over the threshold', () => {
+      const job = (t: number) => t >= 1440 && t % 1440 >= 600 && t % 1440 < 610;
+      const results = replay((t, v) => (job(t) ? v + 40 : v));
+      const alertsOn = (day: number) =>
+        results.slice(day * 1440 + 595, day * 1440 + 610).filter((r) => r.isAnomaly);
+      expect(alertsOn(1).length).toBeGreaterThan(0);
+      expect(alertsOn(2)).toHaveLength(0);
+      expect(results.slice(2 * 1440 + 595, 2 * 1440 + 610).some((r) => r.recurring)).toBe(true);
+    });
   });
 });
