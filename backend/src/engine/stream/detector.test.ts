@@ -10,17 +10,20 @@ function rows(n: number, seed: number): number[][] {
 }
 
 describe('StreamingDetector', () => {
+  // Small windows cannot tell a one-in-a-million row from a one-in-a-thousand one: these tests are
+  // about the mechanics, so they spend a generous alert budget (the default's are further down).
   const options = {
     features: { fields: ['a', 'b'], delta: true },
     warmup: 64,
     retrainEvery: 50,
     window: 200,
+    alertsPerDay: 20,
     seed: 9,
   };
 
   it('warms up, then scores every row; retrains every N rows', () => {
     const d = new StreamingDetector(options);
-    const results = rows(400, 1).map((r, i) => d.push(r, i * 1000));
+    const results = rows(400, 1).map((r, i) => d.push(r, i * 60_000));
     expect(results.slice(0, 65).every((r) => r.score === 0 && r.modelVersion === 0)).toBe(true);
     expect(results[70]!.score).toBeGreaterThan(0);
     expect(results[399]!.modelVersion).toBeGreaterThan(5);
@@ -29,21 +32,21 @@ describe('StreamingDetector', () => {
   it('continues after snapshot and restore exactly as if it had never stopped', () => {
     const data = rows(500, 2);
     const straight = new StreamingDetector(options);
-    const expected = data.map((r, i) => straight.push(r, i * 1000));
+    const expected = data.map((r, i) => straight.push(r, i * 60_000));
     const first = new StreamingDetector(options);
-    const got = data.slice(0, 237).map((r, i) => first.push(r, i * 1000));
+    const got = data.slice(0, 237).map((r, i) => first.push(r, i * 60_000));
     const snapshot = JSON.parse(JSON.stringify(first.snapshot())) as ReturnType<
       StreamingDetector['snapshot']
     >;
     const second = StreamingDetector.restore(snapshot);
-    got.push(...data.slice(237).map((r, i) => second.push(r, (i + 237) * 1000)));
+    got.push(...data.slice(237).map((r, i) => second.push(r, (i + 237) * 60_000)));
     expect(got).toEqual(expected);
   });
 
   it('flags and explains a jump that lasts', () => {
     const d = new StreamingDetector(options);
-    rows(300, 3).forEach((r, i) => d.push(r, i * 1000));
-    const [first, second, third] = [0, 1, 2].map((k) => d.push([10, 50], (300 + k) * 1000));
+    rows(300, 3).forEach((r, i) => d.push(r, i * 60_000));
+    const [first, second, third] = [0, 1, 2].map((k) => d.push([10, 50], (300 + k) * 60_000));
     // Smoothed over three rows: the jump has the threshold's worth of evidence by its third row.
     expect(first!.score).toBeLessThan(third!.score);
     expect(second!.score).toBeLessThan(third!.score);
@@ -58,15 +61,15 @@ describe('StreamingDetector', () => {
     data[250] = [10, 50];
     const run = (smoothing: number) => {
       const d = new StreamingDetector({ ...options, retrainEvery: 0, smoothing });
-      return { results: data.map((r, i) => d.push(r, i * 1000)), snapshot: d.snapshot() };
+      return { results: data.map((r, i) => d.push(r, i * 60_000)), snapshot: d.snapshot() };
     };
     const one = run(1);
     const three = run(3);
     expect(one.results[250]!.isAnomaly).toBe(true);
     const firstScored = one.results.findIndex((r) => r.score > 0);
     for (let i = firstScored; i < data.length; i++) {
-      const own = one.results.slice(Math.max(firstScored, i - 2), i + 1).map((r) => r.score);
-      expect(three.results[i]!.score).toBeCloseTo(own.reduce((a, s) => a + s, 0) / own.length, 12);
+      const own = one.results.slice(Math.max(firstScored, i - 2), i + 1).map((r) => r.forestScore);
+      expect(three.results[i]!.forestScore).toBeCloseTo(own.reduce((a, s) => a + s, 0) / own.length, 12);
     }
     // Rows flagged while the spike is in their mean are explained by the spike, whichever it is.
     for (const [spike, name] of [
@@ -75,7 +78,7 @@ describe('StreamingDetector', () => {
     ] as const) {
       const d = new StreamingDetector({ ...options, retrainEvery: 0, smoothing: 3 });
       const flagged = data
-        .map((r, i) => d.push(i === 250 ? spike : r, i * 1000))
+        .map((r, i) => d.push(i === 250 ? spike : r, i * 60_000))
         .slice(250, 253)
         .filter((r) => r.isAnomaly);
       expect(flagged.length).toBeGreaterThan(1);
@@ -92,7 +95,7 @@ describe('StreamingDetector', () => {
     data[240] = [10, 40];
     data[250] = [10, 50]; // 36 rows after the retrain at row 214: 2 flags are 5.4 % of them
     const d = new StreamingDetector(options);
-    const results = data.map((r, i) => d.push(r, i * 1000));
+    const results = data.map((r, i) => d.push(r, i * 60_000));
     expect(results[240]!.isAnomaly || results[241]!.isAnomaly).toBe(true);
     expect(results[250]!.isAnomaly || results[251]!.isAnomaly).toBe(true);
     const learnt = d.snapshot().window;
@@ -101,18 +104,19 @@ describe('StreamingDetector', () => {
   });
 
   it('scores levels and changes with forests of their own: a jump inside the normal ranges is caught by its deltas', () => {
-    const d = new StreamingDetector(options);
+    // A step shows in the deltas of one row only: averaging it with two ordinary rows would hide it.
+    const d = new StreamingDetector({ ...options, smoothing: 1 });
     const rng = new Random(6);
     // Two smooth cycles, a between 9 and 11 and b between 4 and 6.
     const at = (i: number): number[] => [
       10 + Math.sin(i / 20) + 0.01 * rng.normal(),
       5 + Math.cos(i / 20) + 0.01 * rng.normal(),
     ];
-    for (let i = 0; i < 300; i++) d.push(at(i), i * 1000);
+    for (let i = 0; i < 300; i++) d.push(at(i), i * 60_000);
     const before = at(300);
-    expect(d.push(before, 300_000).isAnomaly).toBe(false);
+    expect(d.push(before, 300 * 60_000).isAnomaly).toBe(false);
     // Both stay inside their ranges, but move in one step as far as they normally do in thirty.
-    const jump = d.push([before[0]! - 1.5, before[1]! + 1.2], 301_000);
+    const jump = d.push([before[0]! - 1.5, before[1]! + 1.2], 301 * 60_000);
     expect(jump.isAnomaly).toBe(true);
     expect(jump.topFeature).toMatch(/^[ab]\.delta$/);
   });
@@ -122,8 +126,8 @@ describe('StreamingDetector', () => {
     const separate = new StreamingDetector({ ...levelsOnly, separateChanges: true });
     const together = new StreamingDetector({ ...levelsOnly, separateChanges: false });
     const data = rows(300, 7);
-    const a = data.map((r, i) => separate.push(r, i * 1000));
-    const b = data.map((r, i) => together.push(r, i * 1000));
+    const a = data.map((r, i) => separate.push(r, i * 60_000));
+    const b = data.map((r, i) => together.push(r, i * 60_000));
     expect(a).toEqual(b);
     expect(separate.snapshot().groups).toHaveLength(1);
   });
@@ -132,14 +136,14 @@ describe('StreamingDetector', () => {
     const d = new StreamingDetector(options);
     const old = { ...d.snapshot(), format: 1 } as unknown as ReturnType<StreamingDetector['snapshot']>;
     expect(() => StreamingDetector.restore(old)).toThrow(
-      'stream snapshot format 1 is not supported (this version reads 3)',
+      'stream snapshot format 1 is not supported (this version reads 4)',
     );
   });
 
   it('retrains at once when the drift consensus fires, even with no retraining schedule', () => {
     const d = new StreamingDetector({ ...options, retrainEvery: 0, driftCheckEvery: 300 });
     const data = rows(1200, 4);
-    data.forEach((r, i) => d.push(i < 400 ? r : [r[0]! + 5, r[1]! + 3], i * 1000));
+    data.forEach((r, i) => d.push(i < 400 ? r : [r[0]! + 5, r[1]! + 3], i * 60_000));
     expect(d.retrainsOnDrift).toBeGreaterThan(0);
     expect(d.snapshot().modelVersion).toBe(1 + d.retrainsOnDrift);
   });
@@ -147,7 +151,7 @@ describe('StreamingDetector', () => {
   it('does not retrain on drift while the data stays the same', () => {
     const d = new StreamingDetector({ ...options, retrainEvery: 0, driftCheckEvery: 300 });
     const rng = new Random(5);
-    for (let i = 0; i < 3000; i++) d.push([10 + rng.normal(), 5 + rng.normal()], i * 1000);
+    for (let i = 0; i < 3000; i++) d.push([10 + rng.normal(), 5 + rng.normal()], i * 60_000);
     expect(d.retrainsOnDrift).toBe(0);
   });
 
@@ -175,5 +179,39 @@ describe('defaultStreamFeatures', () => {
 
   it('takes a shingle size given by the user over the default', () => {
     expect(defaultStreamFeatures(['value'], 4).shingle).toBe(4);
+  });
+
+  describe('with the default alert budget (minute data)', () => {
+    const MIN = 60_000;
+    /** Three days of a noisy metric with a daily cycle; `at` may change a minute's value. */
+    const replay = (at: (t: number, v: number) => number = (_t, v) => v) => {
+      const rng = new Random(11);
+      const d = new StreamingDetector({ features: defaultStreamFeatures(['cpu']), seed: 1 });
+      return Array.from({ length: 3 * 1440 }, (_, t) => {
+        const v = 30 + 10 * Math.sin((2 * Math.PI * t) / 1440) + rng.normal();
+        return d.push([at(t, v)], t * MIN);
+      });
+    };
+
+    it('raises no alert on a quiet series after its first day, and alerts on a spike', () => {
+      const quiet = replay();
+      expect(quiet.slice(1440).filter((r) => r.isAnomaly)).toHaveLength(0);
+      // Scores mean the same everywhere: 0.5 is the threshold, and quiet rows stay well below it.
+      expect(quiet[2000]!.threshold).toBe(0.5);
+      // Ten minutes of cpu forty points over its usual (a runaway) alert within those minutes.
+      const spiked = replay((t, v) => (t >= 3000 && t < 3010 ? v + 40 : v));
+      expect(spiked.slice(3000, 3010).some((r) => r.isAnomaly)).toBe(true);
+      expect(Math.max(...spiked.slice(3000, 3010).map((r) => r.score))).toBeGreaterThan(0.5);
+    });
+
+    it('alerts on a daily job the first time, not when the same time yesterday was over the threshold', () => {
+      const job = (t: number) => t >= 1440 && t % 1440 >= 600 && t % 1440 < 610;
+      const results = replay((t, v) => (job(t) ? v + 40 : v));
+      const alertsOn = (day: number) =>
+        results.slice(day * 1440 + 595, day * 1440 + 610).filter((r) => r.isAnomaly);
+      expect(alertsOn(1).length).toBeGreaterThan(0);
+      expect(alertsOn(2)).toHaveLength(0);
+      expect(results.slice(2 * 1440 + 595, 2 * 1440 + 610).some((r) => r.recurring)).toBe(true);
+    });
   });
 });

@@ -1,6 +1,8 @@
 import { driftReport } from '../drift/report.js';
 import { EngineError } from '../errors.js';
 import { explain } from '../explain/explain.js';
+import { RowRate, TailCalibration, type CalibrationState } from './calibration.js';
+import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
 import { featureList, type FeatureSpec } from '../features/spec.js';
 import { IsolationForest, type OutOfRange } from '../forest/forest.js';
@@ -74,14 +76,30 @@ export interface StreamOptions {
    * with a shingle they would lower PR-AUC over the base rate (10.8× to 9.7×).
    */
   smoothing?: number;
+  /**
+   * The alert budget: how many alerts a day a series may raise on data that is normal. Scores are
+   * calibrated against the detector's own recent scores so that this is the rate at which a normal
+   * row crosses the threshold (see TailCalibration). Default 0.05: one false alert per series in
+   * about three weeks, the rate operators asked for on quiet data (issue 18's goal). Raise it to
+   * find milder incidents at the cost of more alerts (docs/pipeline.md has the trade measured).
+   */
+  alertsPerDay?: number;
   seed?: number;
 }
 
 export interface StreamResult {
-  /** Score in (0, 1]; 0 while warming up (no model yet, or the feature look-back not yet full). */
+  /**
+   * The calibrated score in [0, 1): how rare this row's forest score is among the scores of recent
+   * normal rows, with 0.5 at the alert budget (see TailCalibration); the same on every series. 0
+   * while warming up (no model yet, or the feature look-back not yet full).
+   */
   score: number;
-  /** The threshold `score` was judged against, on the same scale (0 while warming up). */
+  /** The threshold `score` was judged against, on the same scale: 0.5 once scoring (0 while warming up). */
   threshold: number;
+  /** The forest score (smoothed) before calibration, in (0, 1]; 0 while warming up. */
+  forestScore: number;
+  /** Over the threshold, yet no alert: the same time yesterday was over it too (see YesterdayMemory). */
+  recurring?: boolean;
   isAnomaly: boolean;
   /**
    * For anomalous rows: the feature that pushed hardest towards anomalous (TreeSHAP), in the
@@ -94,7 +112,7 @@ export interface StreamResult {
 
 /** Everything a detector needs to continue where it stopped: JSON-safe (models as base64). */
 export interface StreamSnapshot {
-  format: 3;
+  format: 4;
   options: Required<StreamOptions>;
   features: FeatureState;
   /** Row-major feature rows of the retraining window, oldest first. */
@@ -109,7 +127,13 @@ export interface StreamSnapshot {
   recent: number[];
   driftRetrains: number;
   /** The last rows scored, oldest first, for smoothing and explaining: see ScoredRow. */
-  lastScored: Array<{ own: number; group: number; x: number[] }>;
+  lastScored: Array<{ own: number; group: number; groups: number[]; x: number[] }>;
+  /** Per forest group, the calibration of its scores; and the intervals between rows. */
+  calibration: CalibrationState[];
+  intervalsMs: number[];
+  yesterday: YesterdayState;
+  /** The last row's time (null before any: JSON has no NaN). */
+  lastTimeMs: number | null;
 }
 
 /**
@@ -137,9 +161,11 @@ const GROUP_SEED_STEP = 0x9e3779b1;
 interface ScoredRow {
   own: number;
   group: number;
+  /** Each group's own score. */
+  groups: number[];
   x: Float64Array;
   /** Its top feature once explained, and by which model version (explaining is the costly part). */
-  explained?: { version: number; feature: string };
+  explained?: { version: number; group: number; feature: string };
 }
 
 /** Forests over one kind of feature: the columns they see and the latest `ensemble` models, oldest first. */
@@ -161,8 +187,11 @@ const DEFAULTS = {
   maxSamples: 'auto',
   outOfRange: 'isolate',
   contamination: 0.01,
+  alertsPerDay: 0.05,
   seed: 0,
 } as const;
+/** The threshold of a calibrated score. */
+const CALIBRATED_THRESHOLD = 0.5;
 
 function resolve(options: StreamOptions): Required<StreamOptions> {
   const warmup = options.warmup ?? DEFAULTS.warmup;
@@ -203,6 +232,7 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
     outOfRange: options.outOfRange ?? DEFAULTS.outOfRange,
     contamination,
     smoothing,
+    alertsPerDay: options.alertsPerDay ?? DEFAULTS.alertsPerDay,
     seed: options.seed ?? DEFAULTS.seed,
   };
 }
@@ -248,6 +278,11 @@ export class StreamingDetector {
   private driftRetrains = 0;
   /** The last `smoothing` rows scored, oldest first. */
   private lastScored: ScoredRow[] = [];
+  /** Per forest group, how rare its smoothed scores are among its recent normal ones. */
+  private readonly calibrations: TailCalibration[];
+  private readonly rate: RowRate;
+  private readonly yesterday: YesterdayMemory;
+  private lastTimeMs = Number.NaN;
 
   constructor(options: StreamOptions, snapshot?: StreamSnapshot) {
     this.options = resolve(snapshot?.options ?? options);
@@ -256,7 +291,20 @@ export class StreamingDetector {
     this.groups = forestGroups(this.transformer.spec, this.options.separateChanges);
     this.window = new Float64Array(this.options.window * this.width);
     this.recent = new Float64Array(this.options.driftCheckEvery * this.width);
+    this.rate = new RowRate(snapshot?.intervalsMs);
+    this.yesterday = new YesterdayMemory(snapshot?.yesterday);
+    // Each group spends its share of the budget: a row alerts when either finds it rare.
+    this.calibrations = this.groups.map(
+      (_, g) =>
+        new TailCalibration(
+          this.options.window,
+          this.options.alertsPerDay / this.groups.length,
+          this.rate,
+          snapshot?.calibration[g],
+        ),
+    );
     if (snapshot) {
+      this.lastTimeMs = snapshot.lastTimeMs ?? Number.NaN;
       this.window.set(snapshot.window);
       this.windowRows = snapshot.window.length / this.width;
       this.windowNext = this.windowRows % this.options.window;
@@ -282,17 +330,32 @@ export class StreamingDetector {
   /** Takes the next row (raw field values in the spec's order, NaN = missing) and scores it. */
   push(values: ArrayLike<number>, timeMs: number): StreamResult {
     const x = this.transformer.push(values, timeMs);
-    if (!x) return { score: 0, threshold: 0, isAnomaly: false, modelVersion: this.version };
-    let result: StreamResult = { score: 0, threshold: 0, isAnomaly: false, modelVersion: this.version };
+    this.rate.observe(timeMs - this.lastTimeMs);
+    this.lastTimeMs = timeMs;
+    const idle = { score: 0, threshold: 0, forestScore: 0, isAnomaly: false, modelVersion: this.version };
+    if (!x) return idle;
+    let result: StreamResult = idle;
     const trained = this.groups[0]!.models.length > 0;
     let looksAnomalous = false;
+    let smoothed: number[] = [];
     if (trained) {
-      const { score: own, threshold, group } = this.score(x);
+      const { score: own, threshold, group, groups } = this.score(x);
       looksAnomalous = own > threshold;
-      const score = this.smooth({ own, group, x: x.slice() });
-      const isAnomaly = score > threshold;
-      result = { score, threshold, isAnomaly, modelVersion: this.version };
-      if (isAnomaly) result.topFeature = this.topFeature();
+      const forestScore = this.smooth({ own, group, groups, x: x.slice() });
+      smoothed = this.groups.map((_, g) => this.groupMean(g));
+      let score = 0;
+      let flaggedBy = 0;
+      smoothed.forEach((s, i) => {
+        const c = this.calibrations[i]!.calibrate(s);
+        if (c > score) [score, flaggedBy] = [c, i];
+      });
+      const over = score > CALIBRATED_THRESHOLD;
+      const recurring = over && this.yesterday.seen(timeMs, CALIBRATED_THRESHOLD);
+      this.yesterday.add(timeMs, score);
+      const isAnomaly = over && !recurring;
+      result = { score, threshold: CALIBRATED_THRESHOLD, forestScore, isAnomaly, modelVersion: this.version };
+      if (recurring) result.recurring = true;
+      if (isAnomaly) result.topFeature = this.topFeature(flaggedBy);
     }
     this.rowsSinceTraining++;
     if (looksAnomalous) this.flaggedSinceTraining++;
@@ -302,12 +365,20 @@ export class StreamingDetector {
       REGIME_CHANGE_FACTOR *
         this.options.contamination *
         Math.max(this.rowsSinceTraining, this.options.warmup);
-    if (!(looksAnomalous && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
+    const learnt = !(looksAnomalous && this.options.excludeAnomalies && !regimeChange);
+    if (learnt) this.remember(x);
+    // The calibration learns what normal scores are: alerts stay out of it, unless they are a new normal.
+    if (trained && (!result.isAnomaly || regimeChange))
+      smoothed.forEach((s, i) => this.calibrations[i]!.add(s));
     const due = trained
       ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
         this.drifted(x)
       : this.windowRows >= this.options.warmup;
-    if (due && this.windowRows >= 2) this.train();
+    if (due && this.windowRows >= 2) {
+      const first = !trained;
+      this.train();
+      if (first) this.inSampleScores().forEach((scores, i) => this.calibrations[i]!.seed(scores));
+    }
     return result;
   }
 
@@ -318,7 +389,7 @@ export class StreamingDetector {
    * path lengths by its own threshold's. A group then scores exactly T at its own threshold, keeps
    * its order, and stays a score in (0, 1]; with one group nothing changes.
    */
-  private score(x: Float64Array): { score: number; threshold: number; group: number } {
+  private score(x: Float64Array): { score: number; threshold: number; group: number; groups: number[] } {
     const scores: number[] = [];
     const thresholds: number[] = [];
     for (const g of this.groups) {
@@ -332,12 +403,13 @@ export class StreamingDetector {
       scores.push(score / g.models.length);
       thresholds.push(threshold / g.models.length);
     }
-    if (scores.length === 1) return { score: scores[0]!, threshold: thresholds[0]!, group: 0 };
+    if (scores.length === 1)
+      return { score: scores[0]!, threshold: thresholds[0]!, group: 0, groups: scores };
     const common = thresholds.reduce((a, t) => a + t, 0) / thresholds.length;
-    let best = { score: 0, threshold: common, group: 0 };
+    let best = { score: 0, threshold: common, group: 0, groups: scores };
     scores.forEach((s, group) => {
       const score = Math.pow(s, Math.log(common) / Math.log(thresholds[group]!));
-      if (score > best.score) best = { score, threshold: common, group };
+      if (score > best.score) best = { score, threshold: common, group, groups: scores };
     });
     return best;
   }
@@ -349,24 +421,57 @@ export class StreamingDetector {
     return this.lastScored.reduce((a, r) => a + r.own, 0) / this.lastScored.length;
   }
 
+  /** A group's mean score over the last `smoothing` rows scored: what its calibration judges. */
+  private groupMean(group: number): number {
+    let sum = 0;
+    for (const r of this.lastScored) sum += r.groups[group]!;
+    return sum / this.lastScored.length;
+  }
+
   /**
-   * A flagged row's top feature: TreeSHAP of the most anomalous of the rows its score averages
-   * (with no smoothing, the row itself), in the group that scored that row, with the group's newest
-   * model, the one that knows the most recent normal. So a row flagged on the strength of a spike
-   * just before it names what spiked, not whatever is largest in an ordinary row.
+   * A flagged row's top feature: TreeSHAP in the group that flagged it, of the row its score
+   * averages that this group finds most anomalous (with no smoothing, the row itself), with the
+   * group's newest model, the one that knows the most recent normal. So a row flagged on the
+   * strength of a spike just before it names what spiked, not whatever is largest in an ordinary row.
    */
-  private topFeature(): string {
-    const r = this.lastScored.reduce((a, b) => (b.own > a.own ? b : a));
+  private topFeature(group: number): string {
+    const r = this.lastScored.reduce((a, b) => (b.groups[group]! > a.groups[group]! ? b : a));
     // A spike stays the most anomalous of the last rows for a few rows: explain it once per model.
-    if (r.explained?.version === this.version) return r.explained.feature;
-    const g = this.groups[r.group]!;
+    if (r.explained?.version === this.version && r.explained.group === group) return r.explained.feature;
+    const g = this.groups[group]!;
     for (let i = 0; i < g.columns.length; i++) g.row[i] = r.x[g.columns[i]!]!;
     const c = explain(g.models[g.models.length - 1]!, g.row).contributions;
     let best = 0;
     for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
     const feature = this.transformer.names[g.columns[best]!]!;
-    r.explained = { version: this.version, feature };
+    r.explained = { version: this.version, group, feature };
     return feature;
+  }
+
+  /**
+   * The first model's smoothed scores of its own training rows: the calibration's history until
+   * scores of live rows replace them (they are lower than live scores would be, so the first
+   * hours after the warm-up are judged a little strictly).
+   */
+  private inSampleScores(): Float64Array[] {
+    const data = this.windowInOrder();
+    const rows = this.windowRows;
+    const own = this.groups.map(() => new Float64Array(rows));
+    for (let r = 0; r < rows; r++) {
+      const { groups } = this.score(data.subarray(r * this.width, (r + 1) * this.width));
+      groups.forEach((s, g) => (own[g]![r] = s));
+    }
+    const k = this.options.smoothing;
+    return own.map((scores) => {
+      const out = new Float64Array(rows);
+      let sum = 0;
+      for (let r = 0; r < rows; r++) {
+        sum += scores[r]!;
+        if (r >= k) sum -= scores[r - k]!;
+        out[r] = sum / Math.min(r + 1, k);
+      }
+      return out;
+    });
   }
 
   /** How many times the drift consensus triggered a retrain. */
@@ -450,7 +555,7 @@ export class StreamingDetector {
 
   snapshot(): StreamSnapshot {
     return {
-      format: 3,
+      format: 4,
       options: this.options,
       features: this.transformer.snapshot(),
       window: Array.from(this.windowInOrder()),
@@ -461,15 +566,24 @@ export class StreamingDetector {
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
-      lastScored: this.lastScored.map((r) => ({ own: r.own, group: r.group, x: Array.from(r.x) })),
+      lastScored: this.lastScored.map((r) => ({
+        own: r.own,
+        group: r.group,
+        groups: r.groups,
+        x: Array.from(r.x),
+      })),
+      calibration: this.calibrations.map((c) => c.snapshot()),
+      intervalsMs: this.rate.snapshot(),
+      yesterday: this.yesterday.snapshot(),
+      lastTimeMs: Number.isFinite(this.lastTimeMs) ? this.lastTimeMs : null,
     };
   }
 
   static restore(snapshot: StreamSnapshot): StreamingDetector {
-    if (snapshot.format !== 3)
+    if (snapshot.format !== 4)
       throw new EngineError(
         'FORMAT_VERSION',
-        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 3)`,
+        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 4)`,
       );
     return new StreamingDetector(snapshot.options, snapshot);
   }

@@ -1,0 +1,218 @@
+import { EngineError } from '../errors.js';
+
+/**
+ * Turns a stream's forest scores into scores that mean the same on every series: a tail
+ * probability among the scores the detector itself gave to recent normal rows, put on a scale
+ * where 0.5 is the alert budget.
+ *
+ * Why the detector's own live scores: a forest's scores on the rows it was trained on are lower
+ * than on rows it meets later (a trend, a cycle it only half saw, model age), by an amount that
+ * differs from series to series. Judging a score against the scores of the rows that followed
+ * training measures exactly that, so a disk that fills steadily raises its own baseline instead of
+ * alerting on every row (the idea of SPOT, Siffer et al., KDD 2017).
+ *
+ * The tail is fitted on y = −ln(h̄/c(ψ)) = −ln(−log₂ s), the log of how many times shorter than
+ * average the row's isolation path is (s = 2^(−h̄/c)): a score is bounded by 1 and its tail is not
+ * exponential, while y runs to infinity as a row is isolated at once, so every score can be
+ * judged. With the last n normal scores sorted, u is their (1 − q₀) quantile (q₀ = 2 %, at least 16
+ * scores) and the k values above u are modelled as exponential excesses (a generalised Pareto tail
+ * of shape 0, whose maximum-likelihood scale is the mean excess β):
+ *
+ *     p(y) = #{y_i ≥ y} / n                    for y ≤ u
+ *     p(y) = q₀ · exp(−(y − u) / β)            for y > u
+ *
+ * The alert budget b (expected alerts per series-day on normal data) gives the per-row probability
+ * p* = b / (rows per day), the rows per day coming from the median interval between rows. The
+ * calibrated score is
+ *
+ *     c = L / (L + L*),   L = −ln p(s),   L* = −ln p*
+ *
+ * so c is 0 for the most ordinary score, exactly 0.5 at the budget (the threshold), tends to 1 as
+ * the score becomes impossibly rare, and is monotone in s for one fit. A shape of 0 overstates how
+ * often extreme scores occur for scores bounded by 1 (their true tail is lighter), which errs on
+ * the side of fewer alerts.
+ */
+export interface CalibrationState {
+  /** Recent normal scores as tail values y, oldest first. */
+  scores: number[];
+  /** The fit in force (a restored detector judges exactly as the one that stopped). */
+  fit: TailFit;
+  sinceFit: number;
+}
+
+/** The scores' quantiles at 0, 1/256, …, 1; the tail's start u, the share above it q₀, its scale β; −ln p*. */
+interface TailFit {
+  quantiles: number[];
+  u: number;
+  q0: number;
+  beta: number;
+  budgetLog: number;
+}
+
+/** Share of the scores above the tail's start. */
+const TAIL_SHARE = 0.02;
+/** Fewest scores the exponential tail is fitted to. */
+const MIN_EXCEEDANCES = 16;
+/** Interval assumed before two timed rows were seen: one a minute, Telegraf's default. */
+const DEFAULT_INTERVAL_MS = 60_000;
+/** Intervals kept for the median. */
+const INTERVALS_KEPT = 255;
+/** Refit after this many new scores: often enough to follow, rarely enough to cost nothing. */
+const REFIT_EVERY = 64;
+/** |y| beyond this is as far as a score can go (a path 10^-13 of the average). */
+const TAIL_LIMIT = 30;
+/** Steps of the quantile grid that stands for the bulk of the scores. */
+const GRID = 256;
+const DAY_MS = 86_400_000;
+
+/** How many rows a day a stream brings: from the median of the recent intervals between rows. */
+export class RowRate {
+  private intervals: number[];
+
+  constructor(intervalsMs: number[] = []) {
+    this.intervals = intervalsMs.slice(-INTERVALS_KEPT);
+  }
+
+  /** The time since the previous row; ignored when not positive (a repeated or backward time). */
+  observe(ms: number): void {
+    if (!(ms > 0) || !Number.isFinite(ms)) return;
+    this.intervals.push(ms);
+    if (this.intervals.length > INTERVALS_KEPT) this.intervals.shift();
+  }
+
+  get rowsPerDay(): number {
+    if (this.intervals.length === 0) return DAY_MS / DEFAULT_INTERVAL_MS;
+    const s = [...this.intervals].sort((a, b) => a - b);
+    return DAY_MS / s[s.length >> 1]!;
+  }
+
+  snapshot(): number[] {
+    return [...this.intervals];
+  }
+}
+
+export class TailCalibration {
+  private readonly scores: Float64Array;
+  private count = 0;
+  private next = 0;
+  private sinceFit = 0;
+  private fit: TailFit = { quantiles: [], u: 1, q0: TAIL_SHARE, beta: 1, budgetLog: Math.log(1e6) };
+
+  /** `alertsPerDay`: this calibration's share of the alert budget, spent at `rate`'s rows a day. */
+  constructor(
+    private readonly capacity: number,
+    private readonly alertsPerDay: number,
+    private readonly rate: RowRate,
+    state?: CalibrationState,
+  ) {
+    if (!(alertsPerDay > 0) || !Number.isFinite(alertsPerDay))
+      throw new EngineError(
+        'BAD_OPTION',
+        `stream: alertsPerDay must be a positive number, got ${alertsPerDay}`,
+        {
+          option: 'alertsPerDay',
+        },
+      );
+    this.scores = new Float64Array(capacity);
+    if (state) {
+      for (const s of state.scores.slice(-capacity)) this.push(s);
+      this.fit = state.fit;
+      this.sinceFit = state.sinceFit;
+    }
+  }
+
+  /** True once scores were seen: before that nothing can be judged. */
+  get ready(): boolean {
+    return this.count > 0;
+  }
+
+  /** A score of a row judged normal joins the history; the tail is refitted every few. */
+  add(score: number): void {
+    this.push(tailValue(score));
+    if (++this.sinceFit >= REFIT_EVERY) this.refit();
+  }
+
+  /** Replaces nothing, adds many (a first model's scores of its own training rows), and refits. */
+  seed(scores: ArrayLike<number>): void {
+    for (let i = 0; i < scores.length; i++) this.push(tailValue(scores[i]!));
+    this.refit();
+  }
+
+  /** The tail probability of a score among the recent normal ones (see the class docstring). */
+  tailProbability(score: number): number {
+    const y = tailValue(score);
+    const { quantiles: q, u, q0, beta } = this.fit;
+    if (y > u) return q0 * Math.exp(-(y - u) / beta);
+    if (q.length === 0 || y <= q[0]!) return 1;
+    // The empirical distribution, interpolated on the grid: the last grid point below the score.
+    let lo = 0;
+    let hi = q.length - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (q[mid]! < y) lo = mid;
+      else hi = mid;
+    }
+    const within = q[hi]! > q[lo]! ? (y - q[lo]!) / (q[hi]! - q[lo]!) : 1;
+    const below = (lo + within) / GRID;
+    return Math.max(1 - below, q0);
+  }
+
+  /** The calibrated score in [0, 1): 0.5 at the alert budget. */
+  calibrate(score: number): number {
+    const l = Math.max(0, -Math.log(this.tailProbability(score)));
+    return l / (l + this.fit.budgetLog);
+  }
+
+  /** The forest score that calibrates to 0.5. */
+  get rawThreshold(): number {
+    const { u, q0, beta, budgetLog } = this.fit;
+    return scoreOf(u + beta * Math.max(0, budgetLog + Math.log(q0)));
+  }
+
+  snapshot(): CalibrationState {
+    const out: number[] = [];
+    const start = (this.next - this.count + this.capacity) % this.capacity;
+    for (let i = 0; i < this.count; i++) out.push(this.scores[(start + i) % this.capacity]!);
+    return { scores: out, fit: structuredClone(this.fit), sinceFit: this.sinceFit };
+  }
+
+  private push(score: number): void {
+    this.scores[this.next] = score;
+    this.next = (this.next + 1) % this.capacity;
+    this.count = Math.min(this.count + 1, this.capacity);
+  }
+
+  private refit(): void {
+    this.sinceFit = 0;
+    const n = this.count;
+    if (n === 0) return;
+    const sorted = this.scores.slice(0, n).sort();
+    const k = Math.min(n, Math.max(MIN_EXCEEDANCES, Math.ceil(TAIL_SHARE * n)));
+    const q0 = k / n;
+    const u = sorted[n - k]!;
+    let excess = 0;
+    for (let i = n - k; i < n; i++) excess += sorted[i]! - u;
+    const budget = Math.min(this.alertsPerDay / Math.max(this.rate.rowsPerDay, 1), q0 / 2);
+    this.fit = {
+      quantiles: Array.from({ length: GRID + 1 }, (_, j) => sorted[Math.round((j / GRID) * (n - 1))]!),
+      u,
+      q0,
+      // A flat history (every score equal) still needs a scale: a hundredth of a path's doubling.
+      beta: Math.max(excess / k, 1e-2),
+      budgetLog: -Math.log(budget),
+    };
+  }
+}
+
+/** y = −ln(−log₂ s): scores in (0, 1) to the whole line, 1 to +∞ (a row isolated at once). */
+function tailValue(score: number): number {
+  // Clamped: a score of 0 or 1 (impossible from a forest, possible from a caller) stays finite.
+  if (!(score > 1e-300)) return -TAIL_LIMIT;
+  if (score >= 1) return TAIL_LIMIT;
+  return Math.max(-TAIL_LIMIT, Math.min(TAIL_LIMIT, -Math.log(-Math.log2(score))));
+}
+
+/** The inverse of tailValue. */
+function scoreOf(y: number): number {
+  return Math.pow(2, -Math.exp(-y));
+}

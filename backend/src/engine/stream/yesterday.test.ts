@@ -1,0 +1,28 @@
+import { YesterdayMemory } from './yesterday.js';
+
+const MIN = 60_000;
+const DAY = 1440 * MIN;
+
+describe('YesterdayMemory', () => {
+  it('knows a row over the threshold at the same time yesterday, within half an hour', () => {
+    const m = new YesterdayMemory();
+    for (let t = 0; t < DAY + 120 * MIN; t += MIN) m.add(t, t === 120 * MIN ? 0.8 : 0.2);
+    expect(m.seen(DAY + 120 * MIN, 0.5)).toBe(true);
+    expect(m.seen(DAY + 145 * MIN, 0.5)).toBe(true);
+    expect(m.seen(DAY + 160 * MIN, 0.5)).toBe(false);
+    expect(m.seen(DAY + 60 * MIN, 0.5)).toBe(false);
+    // Only rows over the threshold count.
+    expect(m.seen(DAY + 120 * MIN, 0.9)).toBe(false);
+  });
+
+  it('forgets what is older than a day and the tolerance, and restores from a snapshot', () => {
+    const m = new YesterdayMemory();
+    m.add(0, 0.9);
+    for (let t = MIN; t <= 2 * DAY; t += MIN) m.add(t, 0.1);
+    expect(m.snapshot().timesMs[0]).toBeGreaterThanOrEqual(DAY - 30 * MIN);
+    const restored = new YesterdayMemory(JSON.parse(JSON.stringify(m.snapshot())));
+    restored.add(2 * DAY + MIN, 0.95);
+    expect(restored.seen(3 * DAY + MIN, 0.5)).toBe(true);
+    expect(m.seen(3 * DAY + MIN, 0.5)).toBe(false);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * What the stream scored at this time yesterday: a row over the threshold is no alert when the
+ * same time of the day before (within a tolerance) was over it too. A nightly log rotation, a cron
+ * burst, a pool scaled to zero at 22:00 are rare among the last day's rows, so a forest isolates
+ * them every time (a tree's sample of 256 rows rarely holds one), but an operator knows them for
+ * the daily routine they are. "A cycle seen yesterday is not an anomaly": the first occurrence
+ * alerts, the repeats do not, and an incident at a new time of day still does.
+ *
+ * Kept: (time, calibrated score) of the rows of the last day and the tolerance, in arrival order.
+ */
+export interface YesterdayState {
+  timesMs: number[];
+  scores: number[];
+}
+
+const DAY_MS = 86_400_000;
+/** How far from exactly one day earlier a repeat may be: jobs start a little late, clocks drift. */
+const TOLERANCE_MS = 30 * 60_000;
+
+export class YesterdayMemory {
+  private times: number[];
+  private scores: number[];
+
+  constructor(state?: YesterdayState) {
+    this.times = state ? [...state.timesMs] : [];
+    this.scores = state ? [...state.scores] : [];
+  }
+
+  /** True when a row at `timeMs` one day (± the tolerance) earlier scored over `threshold`. */
+  seen(timeMs: number, threshold: number): boolean {
+    const from = timeMs - DAY_MS - TOLERANCE_MS;
+    const to = timeMs - DAY_MS + TOLERANCE_MS;
+    for (let i = 0; i < this.times.length; i++) {
+      const t = this.times[i]!;
+      if (t >= from && t <= to && this.scores[i]! > threshold) return true;
+    }
+    return false;
+  }
+
+  /** Remembers a row; forgets rows more than a day and the tolerance older than the newest. */
+  add(timeMs: number, score: number): void {
+    if (!Number.isFinite(timeMs)) return;
+    this.times.push(timeMs);
+    this.scores.push(score);
+    const horizon = timeMs - DAY_MS - TOLERANCE_MS;
+    let drop = 0;
+    while (drop < this.times.length && this.times[drop]! < horizon) drop++;
+    if (drop > 0) {
+      this.times.splice(0, drop);
+      this.scores.splice(0, drop);
+    }
+  }
+
+  snapshot(): YesterdayState {
+    return { timesMs: [...this.times], scores: [...this.scores] };
+  }
+}
