@@ -12,6 +12,7 @@ describe('niceTicks', () => {
 
 describe('formatDuration', () => {
   it('uses the largest unit that keeps the number readable', () => {
+    expect(formatDuration(0)).toBe('0 s');
     expect(formatDuration(500)).toBe('500 ms');
     expect(formatDuration(45_000)).toBe('45 s');
     expect(formatDuration(90_000)).toBe('1.5 min');
