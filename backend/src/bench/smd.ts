@@ -419,7 +419,10 @@ async function main(): Promise<void> {
       '',
       '| set | machines | at is_anomaly | at the best threshold |',
       '| --- | ---: | ---: | --- |',
-      ...[...collections].map(([name, perSeed]) => collectionLine(name, perSeed)),
+      // Each set, then every machine together.
+      ...[...collections]
+        .sort(([a], [b]) => Number(a === 'all') - Number(b === 'all'))
+        .map(([name, perSeed]) => collectionLine(name, perSeed)),
       '',
       `## Single series (each metric an incident names, alone; the first ${SINGLE_SERIES_ROWS} rows of test.csv; PR-AUC mean (geometric mean of PR-AUC / base rate))`,
       '',

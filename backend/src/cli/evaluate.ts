@@ -19,7 +19,7 @@ import {
 import { CsvError, readCsvHeader, readMetricsCsv, tokenizeCsv } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
 import { UsageError } from './context.js';
-import { formatDuration } from './format.js';
+import { nabLine, operatorLines } from './format.js';
 import { integerFlag, requiredFlag } from './options.js';
 import { svgCurve, svgScoreHistogram, svgScoreTimeline } from './plot.js';
 
@@ -156,22 +156,6 @@ function plots(
 }
 
 const fixed = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
-
-/** The operator's lines of the text report: what the decisions mean to the person on call. */
-function operatorLines(m: Omit<OperatorMetrics, 'outcomes'>, gap: number, timed: boolean): string[] {
-  const delay = (rows: number, ms: number): string =>
-    `${Number(rows.toFixed(1))} rows${timed ? ` (${formatDuration(ms)})` : ''}`;
-  return [
-    `incidents found ${m.found}/${m.incidents} (event recall ${fixed(m.eventRecall, 2)})` +
-      (m.found
-        ? `, median delay ${delay(m.medianDelayRows, m.medianDelayMs)}, mean ${delay(m.meanDelayRows, m.meanDelayMs)}`
-        : ''),
-    `alert episodes ${m.episodes} (flags < ${gap} rows apart): ${m.trueEpisodes} overlap an incident, ${m.falseEpisodes} false; event precision ${fixed(m.eventPrecision, 2)}`,
-    timed
-      ? `false episodes per series-day ${fixed(m.falseEpisodesPerSeriesDay, 2)} (${m.falseEpisodes} over ${fixed(m.seriesDays, 2)} series-days, ${m.series} series)`
-      : 'false episodes per series-day: n/a (no time column)',
-  ];
-}
 
 export const command: CliCommand = {
   usage,
@@ -333,12 +317,7 @@ export const command: CliCommand = {
         ...operatorLines(report.operator!, gap, times !== undefined).map((l) => `  ${l}`),
       );
     }
-    const nab = report.nab;
-    const best = `${fixed(nab.best.score, 1)} at its best threshold (score ≥ ${Number(nab.best.threshold.toPrecision(4))})`;
-    out.push(
-      `NAB-style score (0 = flag nothing, 100 = perfect; ${nab.best.windows} windows): ` +
-        (nab.decisions ? `${fixed(nab.decisions.score, 1)} at the detector's decisions, ${best}` : best),
-    );
+    out.push(nabLine(report.nab.decisions, report.nab.best));
     out.push('', 'score histogram (normal │ labelled anomalous):', ...histogram(scores, labels));
     if (values.plot) out.push('', `precision–recall curve and score histogram → ${values.plot}`);
     if (values['plot-time']) out.push(`scores over time → ${values['plot-time']}`);

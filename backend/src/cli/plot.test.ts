@@ -1,4 +1,4 @@
-import { formatDuration } from './format.js';
+import { formatDuration, nabLine } from './format.js';
 import { escapeXml, niceTicks, svgScoreTimeline } from './plot.js';
 
 describe('niceTicks', () => {
@@ -12,6 +12,7 @@ describe('niceTicks', () => {
 
 describe('formatDuration', () => {
   it('uses the largest unit that keeps the number readable', () => {
+    expect(formatDuration(0)).toBe('0 s');
     expect(formatDuration(500)).toBe('500 ms');
     expect(formatDuration(45_000)).toBe('45 s');
     expect(formatDuration(90_000)).toBe('1.5 min');
@@ -34,5 +35,25 @@ describe('svgScoreTimeline', () => {
       .map((p) => Number(p.split(',')[1]));
     expect(ys.length).toBeLessThanOrEqual(1600);
     expect(Math.min(...ys)).toBeLessThan(Math.max(...ys) - 50);
+  });
+});
+
+describe('nabLine', () => {
+  it('says when flagging nothing is the best threshold', () => {
+    const best = {
+      score: 0,
+      raw: -2,
+      nullRaw: -2,
+      perfectRaw: 2,
+      windows: 2,
+      detected: 0,
+      falsePositiveRows: 0,
+    };
+    expect(nabLine(undefined, { ...best, threshold: Infinity })).toBe(
+      'NAB-style score (0 = flag nothing, 100 = perfect; 2 windows): 0.0 at its best threshold (flag nothing: every threshold costs more than it finds)',
+    );
+    expect(nabLine({ ...best, score: -3.21 }, { ...best, score: 50, threshold: 0.123456 })).toContain(
+      "-3.2 at the detector's decisions, 50.0 at its best threshold (score ≥ 0.1235)",
+    );
   });
 });

@@ -96,6 +96,9 @@ class Area {
   y(v: number): number {
     return this.y1 - ((v - this.yAxis.lo) / (this.yAxis.hi - this.yAxis.lo)) * (this.y1 - this.y0);
   }
+  private anchor(px: number): string {
+    return px > this.x1 - 30 ? 'end' : px < this.x0 + 10 ? 'start' : 'middle';
+  }
   /** Axis lines, ticks, tick labels and light grid lines. */
   axes(xLabel: string, yLabel: string): string {
     const out: string[] = [];
@@ -104,7 +107,8 @@ class Area {
       out.push(
         `  <line x1="${px}" y1="${this.y0}" x2="${px}" y2="${this.y1}" stroke="#eee"/>`,
         `  <line x1="${px}" y1="${this.y1}" x2="${px}" y2="${this.y1 + 4}" stroke="#333"/>`,
-        `  <text x="${px}" y="${this.y1 + 15}" text-anchor="middle">${escapeXml(label)}</text>`,
+        // Labels at the ends are anchored inwards so they are not cut at the chart's edge.
+        `  <text x="${px}" y="${this.y1 + 15}" text-anchor="${this.anchor(Number(px))}">${escapeXml(label)}</text>`,
       );
     }
     for (const { value, label } of this.yAxis.ticks) {
@@ -356,12 +360,36 @@ export function svgScoreTimeline(title: string, series: TimelineSeries[]): strin
     body.push(`  <text x="${LEFT}" y="${y0 - 4}" font-weight="bold">${escapeXml(s.name)}</text>`);
     panels.push(body.join('\n'));
   });
-  const legend = [
-    `  <rect x="${TIMELINE_W - 380}" y="26" width="12" height="8" fill="${ORANGE}" fill-opacity="0.25"/><text x="${TIMELINE_W - 364}" y="34">labelled incident</text>`,
-    `  <line x1="${TIMELINE_W - 260}" y1="30" x2="${TIMELINE_W - 244}" y2="30" stroke="${BLUE}"/><text x="${TIMELINE_W - 240}" y="34">score</text>`,
-    `  <line x1="${TIMELINE_W - 196}" y1="30" x2="${TIMELINE_W - 180}" y2="30" stroke="${RED}" stroke-dasharray="4 3"/><text x="${TIMELINE_W - 176}" y="34">threshold</text>`,
-    `  <line x1="${TIMELINE_W - 112}" y1="26" x2="${TIMELINE_W - 112}" y2="34" stroke="${RED}"/><text x="${TIMELINE_W - 106}" y="34">flagged</text>`,
-  ].join('\n');
+  // The legend names only what is drawn: no threshold line when none is known.
+  const has = (key: 'labels' | 'threshold' | 'flags'): boolean => series.some((s) => s[key] !== undefined);
+  const entries: Array<[number, string]> = [];
+  if (has('labels'))
+    entries.push([
+      120,
+      `<rect x="0" y="-8" width="12" height="8" fill="${ORANGE}" fill-opacity="0.25"/><text x="16" y="0">labelled incident</text>`,
+    ]);
+  entries.push([
+    64,
+    `<line x1="0" y1="-4" x2="16" y2="-4" stroke="${BLUE}"/><text x="20" y="0">score</text>`,
+  ]);
+  if (has('threshold'))
+    entries.push([
+      84,
+      `<line x1="0" y1="-4" x2="16" y2="-4" stroke="${RED}" stroke-dasharray="4 3"/><text x="20" y="0">threshold</text>`,
+    ]);
+  if (has('flags'))
+    entries.push([
+      64,
+      `<line x1="0" y1="-8" x2="0" y2="0" stroke="${RED}"/><text x="6" y="0">flagged</text>`,
+    ]);
+  let lx = TIMELINE_W - RIGHT - entries.reduce((a, [w]) => a + w, 0);
+  const legend = entries
+    .map(([w, body]) => {
+      const g = `  <g transform="translate(${lx} 34)">${body}</g>`;
+      lx += w;
+      return g;
+    })
+    .join('\n');
   return svg(
     TIMELINE_W,
     TIMELINE_TOP + series.length * PANEL_H + 8,

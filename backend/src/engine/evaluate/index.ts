@@ -19,6 +19,7 @@ export {
   episodesOf,
   nabBestThreshold,
   nabScore,
+  nabWindows,
   operatorMetrics,
   seriesRows,
   type IncidentOutcome,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { episodesOf, nabBestThreshold, nabScore, operatorMetrics } from './operator.js';
+import { episodesOf, nabBestThreshold, nabScore, nabWindows, operatorMetrics } from './operator.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -198,6 +198,35 @@ describe('nabBestThreshold', () => {
           const swept = nabBestThreshold({ scores, labels, series });
           expect(swept.raw).toBeCloseTo(best.raw, 9);
           expect(swept.detected).toBe(best.detected);
+        },
+      ),
+    );
+  });
+});
+
+describe('nabWindows', () => {
+  it('gives each series its windows as rows of the input', () => {
+    // Series a on even rows, b on odd rows; a's incident on its rows 30–31 of 50 (window ⌊5/1⌋ = 5, ±2).
+    const labels = Array.from({ length: 100 }, (_, i) => (i === 60 || i === 62 ? 1 : 0));
+    const series = labels.map((_, i) => (i % 2 ? 'b' : 'a'));
+    expect(nabWindows(labels, series)).toEqual([{ series: 0, start: 56, end: 66 }]);
+  });
+
+  it('puts the null detector at 0 and the perfect one at 100 on any collection', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 2 })), { minLength: 30, maxLength: 200 }),
+        (rows) => {
+          const labels = rows.map(([l]) => (l ? 1 : 0));
+          const series = rows.map(([, s]) => s);
+          // No probation: every window is scored, and flagging each window's first row is perfect.
+          const options = { probationFraction: 0 };
+          const windows = nabWindows(labels, series);
+          fc.pre(windows.length > 0);
+          const perfect = labels.map(() => 0);
+          for (const w of windows) perfect[w.start] = 1;
+          expect(nabScore({ decisions: labels.map(() => 0), labels, series }, options).score).toBe(0);
+          expect(nabScore({ decisions: perfect, labels, series }, options).score).toBeCloseTo(100, 9);
         },
       ),
     );

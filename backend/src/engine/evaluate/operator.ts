@@ -269,6 +269,50 @@ function checkFraction(value: number, name: string, max: number): void {
   }
 }
 
+/**
+ * NAB windows of one series of `len` rows, in its row numbers: each incident [s, e] widened to
+ * [s − ⌊w/2⌋, e + ⌊w/2⌋] with w = ⌊windowFraction·len / k⌋ for k incidents, clipped to the series;
+ * overlapping windows merge.
+ */
+function windowLimits(
+  incidents: Array<[number, number]>,
+  len: number,
+  windowFraction: number,
+): Array<[number, number]> {
+  const half = incidents.length ? Math.floor(Math.floor((windowFraction * len) / incidents.length) / 2) : 0;
+  const limits: Array<[number, number]> = [];
+  for (const [s, e] of incidents) {
+    const a = Math.max(0, s - half);
+    const b = Math.min(len - 1, e + half);
+    const last = limits[limits.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else limits.push([a, b]);
+  }
+  return limits;
+}
+
+/**
+ * The NAB-style score's windows, for plots and reports: per series (index in order of first
+ * appearance), the window's first and last row as indices into the input arrays. The probationary
+ * period is not applied here.
+ */
+export function nabWindows(
+  labels: ArrayLike<number>,
+  series?: ArrayLike<string | number>,
+  options: Pick<NabOptions, 'windowFraction'> = {},
+): Array<{ series: number; start: number; end: number }> {
+  const windowFraction = options.windowFraction ?? 0.1;
+  checkFraction(windowFraction, 'windowFraction', 1);
+  checkLengths(labels.length, { series });
+  return seriesRows(labels.length, series).flatMap((rows, k) =>
+    windowLimits(runsOf(pick(labels, rows)), rows.length, windowFraction).map(([a, b]) => ({
+      series: k,
+      start: rows[a]!,
+      end: rows[b]!,
+    })),
+  );
+}
+
 function planNab(
   labels: ArrayLike<number>,
   series: ArrayLike<string | number> | undefined,
@@ -297,17 +341,7 @@ function planNab(
   let windows = 0;
   for (const rows of seriesRows(n, series)) {
     const len = rows.length;
-    const incidents = runsOf(pick(labels, rows));
-    const half = incidents.length ? Math.floor(Math.floor((windowFraction * len) / incidents.length) / 2) : 0;
-    // Windows: each incident extended by half the window length on both sides, overlapping ones merged.
-    const limits: Array<[number, number]> = [];
-    for (const [s, e] of incidents) {
-      const a = Math.max(0, s - half);
-      const b = Math.min(len - 1, e + half);
-      const last = limits[limits.length - 1];
-      if (last && a <= last[1]) last[1] = Math.max(last[1], b);
-      else limits.push([a, b]);
-    }
+    const limits = windowLimits(runsOf(pick(labels, rows)), len, windowFraction);
     const probation = Math.min(Math.floor(probationFraction * len), probationMaxRows);
     let w = 0;
     let prevRight = -1;
