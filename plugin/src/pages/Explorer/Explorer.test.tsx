@@ -43,7 +43,7 @@ describe('Explorer', () => {
     // Inside one 30-minute cell: a blip at 0.95, then five minutes at 0.9 among normal scores.
     const base = now - 3600_000 + 60_000;
     const time = Array.from({ length: 20 }, (_, i) => base + i * 60_000);
-    const score = time.map((_, i) => (i === 3 ? 0.95 : i >= 10 && i < 15 ? 0.9 : 0.4));
+    const score: number[] = time.map((_, i) => (i === 3 ? 0.95 : i >= 10 && i < 15 ? 0.9 : 0.4));
     score[12] = 0.92;
     const anomaly = score.map((v) => v > 0.6);
     renderPage(<Explorer />, {
