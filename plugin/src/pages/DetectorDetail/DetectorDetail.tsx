@@ -199,6 +199,7 @@ export function DetectorDetail() {
           <DriftTab
             reports={drift.value ?? []}
             canEdit={canEdit}
+            intervalSeconds={d.spec.intervalSeconds}
             onRun={() => act(() => client.runDrift(id, 24).then(drift.reload), 'Drift checked on the last 24 hours')}
           />
         )}

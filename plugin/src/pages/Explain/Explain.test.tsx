@@ -51,10 +51,7 @@ describe('Explain', () => {
     });
     const bars = await screen.findByRole('list', { name: 'Feature contributions' });
     await waitFor(() =>
-      expect(within(bars).getAllByRole('listitem')[0]).toHaveAttribute(
-        'aria-label',
-        'usage_user, vs its last hour 60%'
-      )
+      expect(within(bars).getAllByRole('listitem')[0]).toHaveAttribute('aria-label', 'usage_user, vs its last hour 60%')
     );
     expect(within(bars).getByTitle('usage_user.z60')).toHaveTextContent('usage_user, vs its last hour');
     const table = screen.getByRole('region', { name: 'Against training' });
