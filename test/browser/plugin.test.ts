@@ -223,6 +223,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await refresh.locator('svg').waitFor();
     await refresh.click();
     await anomalous.first().waitFor();
+    await page.mouse.move(1, 1);
     await shot('explorer');
     await anomalous.first().click();
     await page.waitForURL(/\/explain\?/);

@@ -90,7 +90,7 @@ describe('AnomalyTimeline', () => {
     });
     render(<AnomalyTimeline {...props([score, features, expected])} />);
     expect(screen.getByLabelText('Legend of web-1')).toHaveTextContent(
-      'usage_userexpected range (training 5th–95th percentile)anomalous: low medium high critical score (0–1)threshold'
+      'usage_userexpected rangeanomalous: low medium high critical score (0–1)threshold'
     );
   });
 

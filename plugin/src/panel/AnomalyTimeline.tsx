@@ -246,7 +246,7 @@ function Legend({
       {hasExpected && (
         <span>
           <i className={styles.box} style={{ background: colorManipulator.alpha(colour(0), 0.25) }} />
-          expected range (training 5th–95th percentile)
+          expected range
         </span>
       )}
       {timeline.score && (

@@ -81,8 +81,12 @@ function shadeStretches(u: uPlot, stretches: Stretch[], theme: GrafanaTheme2) {
   ctx.restore();
 }
 
-/** Room above and below the plot, so the top and bottom tick labels are not cut in half. */
-const PADDING: [number, number, number, number] = [8, 8, 0, 0];
+/**
+ * Room above the plot, so the top tick label is not cut in half, and to the right, so the last time
+ * label (centred on its tick, up to "12/02 00:00") is not cut at the edge. The score strip has the
+ * same right padding, so both charts' times line up.
+ */
+const PADDING: [number, number, number, number] = [8, 36, 0, 0];
 
 /**
  * The y axis' width for labels formatted in `unit`: wide enough for the longest label of the values'
@@ -155,7 +159,7 @@ export function metricChart(common: Common, metrics: MetricSeries[], showExpecte
 export function scoreStrip(common: Common, threshold: number | undefined): UPlotConfigBuilder {
   const { theme } = common;
   const b = base(common, false);
-  b.setPadding([6, 8, 6, 0]);
+  b.setPadding([6, PADDING[1], 6, 0]);
   b.addScale({
     scaleKey: 'score',
     orientation: ScaleOrientation.Vertical,
