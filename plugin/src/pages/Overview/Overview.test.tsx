@@ -32,6 +32,7 @@ describe('Overview', () => {
     expect(await screen.findByText(/1 detector, 3 anomalous points in the last 24/)).toBeInTheDocument();
     const detectors = screen.getByRole('region', { name: 'Detectors' });
     expect(within(detectors).getByText('1 of 2 entities')).toBeInTheDocument();
+    expect(within(detectors).getByText('not scored: web-2')).toBeInTheDocument();
     expect(within(detectors).getByText('training failed')).toBeInTheDocument();
     const top = screen.getByRole('region', { name: 'Most anomalous entities' });
     const rows = within(top).getAllByRole('row').slice(1);

@@ -9,12 +9,15 @@ import { WordsHelp } from '../../components/Words/Words';
 import { ROUTES, detectorUrl, explainUrl, prefixRoute } from '../../constants';
 import { useLoad } from '../../hooks/useLoad';
 import { representativeMoment } from '../../peak';
+import { unscored } from '../DetectorDetail/metrics';
 import { toRows } from '../Explorer/Explorer';
 
 interface DetectorHealth {
   detector: Detector;
   production: number;
   entities: number;
+  /** Entities with versions but none in production: nothing scores them. */
+  unscored: string[];
   lastJob?: Job;
   anomalies: Anomaly[];
   /** Each entity's scores over the day, to find the moment worth explaining. */
@@ -41,6 +44,7 @@ async function loadOverview(client: IsoscopeClient, now: number): Promise<Detect
         detector,
         production: models.filter((m: ModelVersion) => m.stage === 'production').length,
         entities: new Set(models.map((m) => m.entity)).size,
+        unscored: unscored(models).map((u) => u.entity || '(all entities)'),
         lastJob: jobs[0],
         anomalies,
         scores,
@@ -122,7 +126,21 @@ export function Overview() {
                 {
                   id: 'production',
                   header: 'Models in production',
-                  cell: ({ row }) => `${row.original.production} of ${row.original.entities} entities`,
+                  cell: ({ row }) => (
+                    <Stack gap={1} alignItems="center">
+                      <span>
+                        {row.original.production} of {row.original.entities} entities
+                      </span>
+                      {row.original.unscored.length > 0 && (
+                        <Badge
+                          color="orange"
+                          icon="exclamation-triangle"
+                          text={`not scored: ${row.original.unscored.join(', ')}`}
+                          tooltip="No version in production: nothing scores these. Promote one on the detector's page."
+                        />
+                      )}
+                    </Stack>
+                  ),
                 },
                 { id: 'job', header: 'Last job', cell: ({ row }) => jobBadge(row.original.lastJob) },
                 { id: 'anomalies', header: 'Anomalies (24 h)', cell: ({ row }) => row.original.anomalies.length },
