@@ -1,6 +1,7 @@
 // Bundles the plugin preview (main.tsx) with the plugin's sources and the real @grafana/* packages,
 // which Grafana would otherwise provide to the plugin at run time.
 const path = require('node:path');
+const CopyWebpackPlugin = require('copy-webpack-plugin');
 
 const root = path.resolve(__dirname, '../..');
 
@@ -38,6 +39,14 @@ module.exports = {
       { test: /\.(svg|png|woff2?|ttf|eot)$/, type: 'asset/resource' },
     ],
   },
+  // Grafana serves @grafana/ui's icons under its public path; index.html points the preview's there.
+  plugins: [
+    new CopyWebpackPlugin({
+      patterns: [
+        { from: path.join(root, 'node_modules/@grafana/ui/dist/public/img/icons'), to: 'grafana/build/img/icons' },
+      ],
+    }),
+  ],
   performance: { hints: false },
   stats: 'errors-warnings',
 };

@@ -100,18 +100,26 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await page.getByRole('heading', { name: 'cpu hosts' }).waitFor();
   });
 
-  it('trains with progress and promotes each host’s first version with a reason', async () => {
+  it('trains with progress, says which hosts are not scored, and promotes them all with one reason', async () => {
     await page.getByRole('button', { name: 'Train' }).click();
     await page.getByRole('cell', { name: 'succeeded' }).waitFor({ timeout: 120_000 });
     await shot('training');
+    // Training makes candidates: the page says nothing scores the hosts yet, and offers the fix.
+    await page.getByText('3 of 3 entities are not scored yet: db-1, web-1, web-2').waitFor();
     await page.getByRole('tab', { name: 'Model versions' }).click();
+    await shot('not-scored');
+    await page.getByRole('button', { name: 'Promote the newest version of each (3)' }).click();
+    await page.getByLabel(/^Reason/).fill('first models');
+    await page.getByRole('button', { name: 'Move to production' }).click();
     for (const host of ['db-1', 'web-1', 'web-2']) {
-      const section = page.getByRole('region', { name: `Models of ${host}` });
-      await section.getByRole('button', { name: 'Promote' }).click();
-      await page.getByLabel(/^Reason/).fill(`first model of ${host}`);
-      await page.getByRole('button', { name: 'Move to production' }).click();
-      await section.getByText('production').waitFor();
+      await page
+        .getByRole('rowgroup', { name: `Models of ${host}` })
+        .getByText('production')
+        .waitFor();
     }
+    expect(await page.getByText(/not scored yet/).count()).toBe(0);
+    // One table, grouped by host, not one table per host.
+    expect(await page.getByRole('table', { name: 'Model versions' }).count()).toBe(1);
     await shot('models');
     const versions = await api<Array<{ entity: string; stage: string }>>(
       '/api/v1/detectors/cpu-hosts/models',
@@ -129,8 +137,8 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await page.getByRole('cell', { name: 'succeeded' }).nth(1).waitFor({ timeout: 120_000 });
     await page.getByRole('tab', { name: 'Model versions' }).click();
     // Versions are numbered per detector: web-1 has its first and its newest, newest on top.
-    const web1 = page.getByRole('region', { name: 'Models of web-1' });
-    const [newest, first] = [web1.getByRole('row').nth(1), web1.getByRole('row').nth(2)];
+    const web1 = page.getByRole('rowgroup', { name: 'Models of web-1' });
+    const [newest, first] = [web1.getByRole('row').nth(0), web1.getByRole('row').nth(1)];
     await newest.getByRole('button', { name: 'Promote' }).click();
     await page.getByLabel(/^Reason/).fill('try the retrained model');
     await page.getByRole('button', { name: 'Move to production' }).click();
@@ -141,7 +149,10 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await first.getByText('production').waitFor();
     expect(await newest.getByText('production').count()).toBe(0);
     await page.getByRole('tab', { name: 'Stage history' }).click();
-    await page.getByText('v2 pages too often').waitFor();
+    const rollback = page.getByRole('row', { name: /v2 pages too often/ });
+    await rollback.waitFor();
+    // The history names the host of each change.
+    expect(await rollback.getByRole('cell').nth(1).innerText()).toBe('web-1');
     await shot('history');
   });
 
@@ -151,6 +162,12 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await page.getByRole('radio', { name: '2 d' }).click();
     await page.getByRole('button', { name: 'Backfill' }).click();
     await page.getByRole('row', { name: /backfill succeeded/ }).waitFor({ timeout: 120_000 });
+    // The detector page starts with its results: a timeline per host.
+    await page.getByRole('tab', { name: 'Results' }).click();
+    await page.getByRole('radio', { name: '7 days' }).click();
+    await page.getByTestId('isoscope-timeline-web-1').locator('canvas').first().waitFor();
+    await page.getByLabel('Legend of web-1').waitFor();
+    await shot('results');
 
     const anomalies = await api<Array<{ entity: string }>>(
       `/api/v1/detectors/cpu-hosts/anomalies?from=${new Date(trainEnd).toISOString()}&to=${new Date(end).toISOString()}`,
@@ -199,6 +216,14 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await page.getByRole('radio', { name: '7 days' }).click();
     const anomalous = page.getByRole('gridcell', { name: /anomalous$/ });
     await anomalous.first().waitFor();
+    expect(await page.getByLabel('Time axis').innerText()).toMatch(/\d\d\/\d\d/);
+    await page.getByLabel('Legend').waitFor();
+    // Refresh reads the scores again; its icon is drawn (it was a blank square).
+    const refresh = page.getByRole('button', { name: 'Refresh' });
+    await refresh.locator('svg').waitFor();
+    await refresh.click();
+    await anomalous.first().waitFor();
+    await page.mouse.move(1, 1);
     await shot('explorer');
     await anomalous.first().click();
     await page.waitForURL(/\/explain\?/);
@@ -221,7 +246,8 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
 
   it('keeps viewers to reading: actions hidden in the page, writes refused by the proxy route', async () => {
     await page.goto(`${grafana.url}/a/isoscope-anomaly-app/detectors/cpu-hosts?role=Viewer`);
-    await page.getByRole('region', { name: 'Models of web-1' }).waitFor();
+    await page.getByRole('tab', { name: 'Model versions' }).click();
+    await page.getByRole('rowgroup', { name: 'Models of web-1' }).waitFor();
     expect(await page.getByRole('button', { name: 'Promote' }).count()).toBe(0);
     const status = await page.evaluate(async () => {
       const r = await fetch('/api/datasources/proxy/uid/isoscope/api/detectors/cpu-hosts/train', {

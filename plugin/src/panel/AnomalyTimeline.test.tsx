@@ -73,9 +73,24 @@ describe('AnomalyTimeline', () => {
     const charts = screen.getAllByTestId('uplot');
     expect(charts.map((c) => c.dataset.series)).toEqual(['1', '1']);
     expect(charts[1]!.dataset.height).toBe(String(DEFAULT_OPTIONS.scoreStripHeight));
-    expect(screen.getByRole('button', { name: '03-01 11:59 critical' })).toHaveAttribute(
+    expect(screen.getByRole('button', { name: '2026-03-01 11:59:00 critical' })).toHaveAttribute(
       'title',
-      'Explain: score 0.90'
+      'Explain this stretch: highest score 0.90'
+    );
+  });
+
+  it('has a legend: each metric, the expected range, the severities, the score and its threshold', () => {
+    const expected = createDataFrame({
+      refId: 'C',
+      fields: [
+        { name: 'time', type: FieldType.time, values: [t0 - 60_000, t0] },
+        { name: 'usage_user_expected_low', type: FieldType.number, values: [5, 5], labels },
+        { name: 'usage_user_expected_high', type: FieldType.number, values: [40, 40], labels },
+      ],
+    });
+    render(<AnomalyTimeline {...props([score, features, expected])} />);
+    expect(screen.getByLabelText('Legend of web-1')).toHaveTextContent(
+      'usage_userexpected rangeanomalous: low medium high critical score (0–1)threshold'
     );
   });
 

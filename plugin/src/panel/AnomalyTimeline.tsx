@@ -1,16 +1,27 @@
 import React, { useMemo, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { css } from '@emotion/css';
-import { dateTimeFormat, type GrafanaTheme2, type PanelProps } from '@grafana/data';
+import { colorManipulator, type GrafanaTheme2, type PanelProps } from '@grafana/data';
 import type { TimeZone } from '@grafana/schema';
 import { PanelDataErrorView, locationService } from '@grafana/runtime';
 import { UPlotChart, useStyles2, useTheme2 } from '@grafana/ui';
 import { explainUrl } from '../constants';
-import { METRIC_COLOURS, metricChart, scoreStrip, severityColour } from './chartConfig';
-import { alignMetrics, nearestIndex, stretchAt, toTimelines, type Stretch, type Timeline } from './transforms';
+import { featureLabel, formatTime } from '../format';
+import { medianStep } from '../peak';
+import { METRIC_COLOURS, metricChart, scoreStrip, severityColour, yAxisSize } from './chartConfig';
+import {
+  SEVERITIES,
+  alignMetrics,
+  nearestIndex,
+  stretchAt,
+  toTimelines,
+  type Stretch,
+  type Timeline,
+} from './transforms';
 import type { TimelineOptions } from './types';
 
 const HEADER = 22;
+const LEGEND = 20;
 const FOOTER = 24;
 
 /** The anomaly timeline: per entity the metrics with anomalous stretches shaded, and the score strip. */
@@ -72,8 +83,14 @@ interface RowProps {
 
 function openExplanation(timeline: Timeline, s: Stretch) {
   if (timeline.detector) {
-    locationService.push(explainUrl(timeline.detector, timeline.entity, s.peakTime));
+    locationService.push(explainUrl(timeline.detector, timeline.entity, s.explainTime));
   }
+}
+
+/** The scoring interval in seconds, from the score's spacing (feature names count in intervals). */
+function intervalOf(timeline: Timeline): number | undefined {
+  const step = timeline.score ? medianStep(timeline.score.time) : 0;
+  return step > 0 ? Math.round(step / 1000) : undefined;
 }
 
 function EntityTimeline({ timeline, width, height, options, range, timeZone }: RowProps) {
@@ -82,7 +99,9 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
   const [hover, setHover] = useState<number | null>(null);
 
   const strip = options.showScoreStrip && timeline.score ? options.scoreStripHeight : 0;
-  const chartHeight = Math.max(40, height - HEADER - FOOTER - strip);
+  const chartHeight = Math.max(40, height - HEADER - LEGEND - FOOTER - strip);
+  const axisSize = useMemo(() => yAxisSize(timeline.metrics), [timeline.metrics]);
+  const interval = intervalOf(timeline);
   // Stable arrays: uPlot redraws whenever the data prop changes, and hovering re-renders this row.
   const metricData = useMemo(() => {
     const aligned = alignMetrics(timeline.metrics);
@@ -96,6 +115,7 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
   const configs = useMemo(() => {
     const common = {
       theme,
+      axisSize,
       timeZone,
       range,
       stretches: timeline.stretches,
@@ -111,13 +131,13 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
       metrics: timeline.metrics.length > 0 ? metricChart(common, timeline.metrics, options.showExpected) : undefined,
       score: timeline.score ? scoreStrip(common, timeline.score.threshold) : undefined,
     };
-  }, [theme, timeZone, range, timeline, options.showExpected]);
+  }, [theme, axisSize, timeZone, range, timeline, options.showExpected]);
 
   return (
     <div className={styles.row} data-testid={`isoscope-timeline-${timeline.entity}`}>
       <div className={styles.header}>
         <strong>{timeline.entity || timeline.detector || 'series'}</strong>
-        <HoverLine timeline={timeline} time={hover} timeZone={timeZone} />
+        <HoverLine timeline={timeline} time={hover} timeZone={timeZone} interval={interval} />
       </div>
       {configs.metrics && <UPlotChart config={configs.metrics} data={metricData} width={width} height={chartHeight} />}
       {configs.score && scoreData && strip > 0 && (
@@ -128,20 +148,23 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
           height={configs.metrics ? strip : chartHeight + strip}
         />
       )}
+      <Legend timeline={timeline} showExpected={options.showExpected} showScore={strip > 0} />
       <div className={styles.footer}>
         {timeline.stretches.length === 0 ? (
           <span className={styles.quiet}>No anomalies in this range</span>
         ) : (
-          timeline.stretches.slice(-8).map((s) => (
+          timeline.stretches.slice(-Math.max(1, Math.floor(width / 190))).map((s) => (
             <button
               key={s.start}
               type="button"
               className={styles.chip}
               style={{ borderColor: severityColour(theme, s.severity) }}
-              title={`Explain: score ${s.peakScore.toFixed(2)}${s.topFeature ? `, top feature ${s.topFeature}` : ''}`}
+              title={`Explain this stretch: highest score ${s.peakScore.toFixed(2)}${
+                s.topFeature ? `, mostly ${featureLabel(s.topFeature, interval)} (${s.topFeature})` : ''
+              }`}
               onClick={() => openExplanation(timeline, s)}
             >
-              {dateTimeFormat(s.start, { timeZone, format: 'MM-DD HH:mm' })} {s.severity}
+              {formatTime(s.start, timeZone)} {s.severity}
             </button>
           ))
         )}
@@ -151,14 +174,22 @@ function EntityTimeline({ timeline, width, height, options, range, timeZone }: R
 }
 
 /** What is under the cursor: time, each metric's value, the score with its severity and top feature. */
-function HoverLine({ timeline, time, timeZone }: { timeline: Timeline; time: number | null; timeZone: TimeZone }) {
+function HoverLine({
+  timeline,
+  time,
+  timeZone,
+  interval,
+}: {
+  timeline: Timeline;
+  time: number | null;
+  timeZone: TimeZone;
+  interval?: number;
+}) {
   const theme = useTheme2();
   if (time === null) {
     return null;
   }
-  const parts: React.ReactNode[] = [
-    <span key="t">{dateTimeFormat(time, { timeZone, format: 'YYYY-MM-DD HH:mm:ss' })}</span>,
-  ];
+  const parts: React.ReactNode[] = [<span key="t">{formatTime(time, timeZone)}</span>];
   timeline.metrics.slice(0, 3).forEach((m, i) => {
     const v = m.values[nearestIndex(m.time, time)];
     parts.push(
@@ -179,7 +210,7 @@ function HoverLine({ timeline, time, timeZone }: { timeline: Timeline; time: num
       <span key="score" data-testid="isoscope-hover-score">
         score {s.score[i] === null || s.score[i] === undefined ? '–' : s.score[i]!.toFixed(3)}
         {s.anomaly[i] ? ` (${s.severity[i] || 'anomalous'})` : ''}
-        {top ? ` · top ${top}` : ''}
+        {top ? ` · mostly ${featureLabel(top, interval)}` : ''}
       </span>
     );
   }
@@ -190,7 +221,82 @@ function HoverLine({ timeline, time, timeZone }: { timeline: Timeline; time: num
   );
 }
 
+/** What the colours mean: each metric's line, the expected range, the severities' shading, the score strip. */
+function Legend({
+  timeline,
+  showExpected,
+  showScore,
+}: {
+  timeline: Timeline;
+  showExpected: boolean;
+  showScore: boolean;
+}) {
+  const theme = useTheme2();
+  const styles = useStyles2(getStyles);
+  const colour = (i: number) => theme.visualization.getColorByName(METRIC_COLOURS[i % METRIC_COLOURS.length]!);
+  const hasExpected = showExpected && timeline.metrics.some((m) => m.expected);
+  return (
+    <div className={styles.legend} aria-label={`Legend of ${timeline.entity || 'series'}`}>
+      {timeline.metrics.map((m, i) => (
+        <span key={m.name}>
+          <i className={styles.line} style={{ background: colour(i) }} />
+          {m.name}
+        </span>
+      ))}
+      {hasExpected && (
+        <span>
+          <i className={styles.box} style={{ background: colorManipulator.alpha(colour(0), 0.25) }} />
+          expected range
+        </span>
+      )}
+      {timeline.score && (
+        <span>
+          anomalous:{' '}
+          {SEVERITIES.map((sev) => (
+            <React.Fragment key={sev}>
+              <i
+                className={styles.box}
+                style={{ background: colorManipulator.alpha(severityColour(theme, sev), 0.5) }}
+              />
+              {sev}{' '}
+            </React.Fragment>
+          ))}
+        </span>
+      )}
+      {timeline.score && showScore && (
+        <span>
+          <i className={styles.line} style={{ background: theme.colors.text.secondary }} />
+          score (0–1)
+          <i
+            className={styles.line}
+            style={{ borderTop: `2px dashed ${theme.visualization.getColorByName('red')}`, height: 0 }}
+          />
+          threshold
+        </span>
+      )}
+    </div>
+  );
+}
+
 const getStyles = (theme: GrafanaTheme2) => ({
+  legend: css({
+    display: 'flex',
+    gap: theme.spacing(2),
+    height: LEGEND,
+    alignItems: 'center',
+    fontSize: theme.typography.bodySmall.fontSize,
+    color: theme.colors.text.secondary,
+    whiteSpace: 'nowrap',
+    overflow: 'hidden',
+  }),
+  line: css({
+    display: 'inline-block',
+    width: 14,
+    height: 2,
+    verticalAlign: 'middle',
+    margin: theme.spacing(0, 0.5),
+  }),
+  box: css({ display: 'inline-block', width: 10, height: 10, verticalAlign: 'middle', margin: theme.spacing(0, 0.5) }),
   row: css({ display: 'flex', flexDirection: 'column' }),
   header: css({
     display: 'flex',

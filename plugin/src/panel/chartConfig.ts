@@ -26,6 +26,8 @@ export const METRIC_COLOURS = ['blue', 'green', 'purple', 'orange', 'yellow', 'r
 
 interface Common {
   theme: GrafanaTheme2;
+  /** Width of the y axis, the same for the metric chart and the score strip so their times line up. */
+  axisSize: number;
   timeZone: TimeZone;
   range: [number, number];
   stretches: Stretch[];
@@ -79,17 +81,46 @@ function shadeStretches(u: uPlot, stretches: Stretch[], theme: GrafanaTheme2) {
   ctx.restore();
 }
 
+/**
+ * Room above the plot, so the top tick label is not cut in half, and to the right, so the last time
+ * label (centred on its tick, up to "12/02 00:00") is not cut at the edge. The score strip has the
+ * same right padding, so both charts' times line up.
+ */
+const PADDING: [number, number, number, number] = [8, 36, 0, 0];
+
+/**
+ * The y axis' width for labels formatted in `unit`: wide enough for the longest label of the values'
+ * range (and of the score strip's 0.5), so no label is cut off at the left edge.
+ */
+export function yAxisSize(metrics: MetricSeries[]): number {
+  const format = getValueFormat(metrics.find((m) => m.unit)?.unit);
+  const values = metrics.flatMap((m) => [
+    ...m.values.filter((v): v is number => v !== null),
+    ...(m.expected ? [m.expected.low, m.expected.high] : []),
+  ]);
+  const lo = values.length ? Math.min(...values) : 0;
+  const hi = values.length ? Math.max(...values) : 1;
+  // Ticks land on round values between (and just beyond) the extremes; their labels are about as long.
+  const labels = [lo, hi, (lo + hi) / 2, hi * 1.1, lo - Math.abs(lo) * 0.1].map((v) =>
+    formattedValueToString(format(v))
+  );
+  const longest = Math.max(3, ...labels.map((l) => l.length));
+  return Math.ceil(longest * 7.5) + 18;
+}
+
 /** The metric chart: each metric as a line, expected ranges as bands behind them. */
 export function metricChart(common: Common, metrics: MetricSeries[], showExpected: boolean): UPlotConfigBuilder {
   const { theme } = common;
   const b = base(common, true);
   const unit = metrics.find((m) => m.unit)?.unit;
   const format = getValueFormat(unit);
+  b.setPadding(PADDING);
   b.addScale({ scaleKey: 'y', orientation: ScaleOrientation.Vertical, direction: ScaleDirection.Up });
   b.addAxis({
     scaleKey: 'y',
     placement: AxisPlacement.Left,
     theme,
+    size: common.axisSize,
     formatValue: (v: number) => formattedValueToString(format(v)),
   });
   metrics.forEach((_m, i) => {
@@ -128,13 +159,20 @@ export function metricChart(common: Common, metrics: MetricSeries[], showExpecte
 export function scoreStrip(common: Common, threshold: number | undefined): UPlotConfigBuilder {
   const { theme } = common;
   const b = base(common, false);
+  b.setPadding([6, PADDING[1], 6, 0]);
   b.addScale({
     scaleKey: 'score',
     orientation: ScaleOrientation.Vertical,
     direction: ScaleDirection.Up,
     range: () => [0, 1],
   });
-  b.addAxis({ scaleKey: 'score', placement: AxisPlacement.Left, theme, splits: () => [0, 0.5, 1] });
+  b.addAxis({
+    scaleKey: 'score',
+    placement: AxisPlacement.Left,
+    theme,
+    size: common.axisSize,
+    splits: () => [0, 0.5, 1],
+  });
   b.addSeries({
     scaleKey: 'score',
     theme,

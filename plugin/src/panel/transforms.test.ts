@@ -34,9 +34,36 @@ describe('stretchesOf', () => {
       ['', 'low', 'high', 'medium', '', 'critical']
     );
     expect(stretchesOf(s)).toEqual([
-      { start: 60_000, end: 240_000, severity: 'high', peakScore: 0.9, peakTime: 120_000, topFeature: 'f2' },
+      {
+        start: 60_000,
+        end: 240_000,
+        severity: 'high',
+        peakScore: 0.9,
+        peakTime: 120_000,
+        explainTime: 120_000,
+        topFeature: 'f2',
+      },
       // The last point stands for one interval, the one before it.
-      { start: 300_000, end: 360_000, severity: 'critical', peakScore: 0.8, peakTime: 300_000, topFeature: 'f5' },
+      {
+        start: 300_000,
+        end: 360_000,
+        severity: 'critical',
+        peakScore: 0.8,
+        peakTime: 300_000,
+        explainTime: 300_000,
+        topFeature: 'f5',
+      },
+    ]);
+  });
+
+  it('explains the peak of the smoothed score, not a one-point spike at the start', () => {
+    const s = series(
+      [false, true, true, true, true, true, false],
+      [0.2, 0.95, 0.6, 0.8, 0.82, 0.8, 0.2],
+      ['', 'high', 'low', 'medium', 'medium', 'medium', '']
+    );
+    expect(stretchesOf(s)).toEqual([
+      expect.objectContaining({ peakScore: 0.95, peakTime: 60_000, explainTime: 240_000, topFeature: 'f4' }),
     ]);
   });
 
@@ -94,7 +121,15 @@ describe('toTimelines', () => {
     expect(web.score?.threshold).toBe(0.6);
     expect(web.score?.topFeature).toEqual([undefined, 'usage_user', undefined]);
     expect(web.stretches).toEqual([
-      { start: 1000, end: 2000, severity: 'high', peakScore: 0.9, peakTime: 1000, topFeature: 'usage_user' },
+      {
+        start: 1000,
+        end: 2000,
+        severity: 'high',
+        peakScore: 0.9,
+        peakTime: 1000,
+        explainTime: 1000,
+        topFeature: 'usage_user',
+      },
     ]);
   });
 
@@ -133,7 +168,7 @@ describe('lookups', () => {
     expect(nearestIndex([0, 10, 20], 16)).toBe(2);
     expect(nearestIndex([0, 10, 20], -5)).toBe(0);
     expect(nearestIndex([], 3)).toBe(-1);
-    const s = { start: 10, end: 20, severity: 'low' as const, peakScore: 0.7, peakTime: 12 };
+    const s = { start: 10, end: 20, severity: 'low' as const, peakScore: 0.7, peakTime: 12, explainTime: 12 };
     expect(stretchAt([s], 15)).toBe(s);
     expect(stretchAt([s], 20)).toBeUndefined();
   });

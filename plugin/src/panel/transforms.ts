@@ -1,4 +1,5 @@
 import type { DataFrame, Field } from '@grafana/data';
+import { representativeMoment } from '../peak';
 
 /** Severity names in rising order, as the service writes them. */
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -34,6 +35,8 @@ export interface Stretch {
   severity: Severity;
   peakScore: number;
   peakTime: number;
+  /** What a click explains: the peak of the smoothed score over the stretch (`representativeMoment`). */
+  explainTime: number;
   topFeature?: string;
 }
 
@@ -187,13 +190,15 @@ export function stretchesOf(s: ScoreSeries): Stretch[] {
       }
     }
     const step = j + 1 < s.time.length ? s.time[j + 1]! - s.time[j]! : i > 0 ? s.time[i]! - s.time[i - 1]! : 0;
+    const moment = representativeMoment(s.time, s.score, s.anomaly, [s.time[i]!, s.time[j]! + 1]);
     out.push({
       start: s.time[i]!,
       end: s.time[j]! + step,
       severity: SEVERITIES[severity]!,
       peakScore: s.score[best] ?? 0,
       peakTime: s.time[best]!,
-      topFeature: s.topFeature[best],
+      explainTime: moment?.time ?? s.time[best]!,
+      topFeature: s.topFeature[moment?.index ?? best] ?? s.topFeature[best],
     });
     i = j + 1;
   }

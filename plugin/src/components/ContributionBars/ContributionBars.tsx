@@ -12,8 +12,18 @@ export interface Contribution {
 /**
  * How much each feature moved the point towards anomalous (TreeSHAP on path length): bars to the
  * right push towards anomalous, to the left towards normal; the label gives the share of the total.
+ * A legend under the bars says so in words.
  */
-export function ContributionBars({ contributions, limit = 10 }: { contributions: Contribution[]; limit?: number }) {
+export function ContributionBars({
+  contributions,
+  limit = 10,
+  label = (f) => f,
+}: {
+  contributions: Contribution[];
+  limit?: number;
+  /** A feature's name in words; the engine's name stays in the tooltip. */
+  label?: (feature: string) => string;
+}) {
   const styles = useStyles2(getStyles);
   const theme = useTheme2();
   const shown = [...contributions].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, limit);
@@ -28,10 +38,10 @@ export function ContributionBars({ contributions, limit = 10 }: { contributions:
             key={c.feature}
             className={styles.row}
             role="listitem"
-            aria-label={`${c.feature} ${(c.share * 100).toFixed(0)}%`}
+            aria-label={`${label(c.feature)} ${(c.share * 100).toFixed(0)}%`}
           >
             <span className={styles.name} title={c.feature}>
-              {c.feature}
+              {label(c.feature)}
             </span>
             <span className={styles.track}>
               <span
@@ -49,13 +59,17 @@ export function ContributionBars({ contributions, limit = 10 }: { contributions:
           </div>
         );
       })}
+      <div className={styles.legend}>
+        <span style={{ color: theme.visualization.getColorByName('blue') }}>◀ towards normal</span>
+        <span style={{ color: theme.visualization.getColorByName('red') }}>towards anomalous ▶</span>
+      </div>
     </div>
   );
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
   list: css({ display: 'flex', flexDirection: 'column', gap: theme.spacing(0.5) }),
-  row: css({ display: 'grid', gridTemplateColumns: '220px 1fr 60px', alignItems: 'center', gap: theme.spacing(1) }),
+  row: css({ display: 'grid', gridTemplateColumns: '260px 1fr 60px', alignItems: 'center', gap: theme.spacing(1) }),
   name: css({
     overflow: 'hidden',
     textOverflow: 'ellipsis',
@@ -65,4 +79,12 @@ const getStyles = (theme: GrafanaTheme2) => ({
   track: css({ position: 'relative', height: 14, background: theme.colors.background.secondary, borderRadius: 2 }),
   bar: css({ position: 'absolute', top: 0, bottom: 0, borderRadius: 2 }),
   value: css({ textAlign: 'right', color: theme.colors.text.secondary }),
+  legend: css({
+    display: 'grid',
+    gridTemplateColumns: '1fr 1fr',
+    marginLeft: 268,
+    marginRight: 68,
+    fontSize: theme.typography.bodySmall.fontSize,
+    '& > span:last-child': { textAlign: 'right' },
+  }),
 });

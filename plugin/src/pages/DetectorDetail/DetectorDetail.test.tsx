@@ -3,6 +3,29 @@ import { act, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { detector, job, version } from '../../test/fixtures';
 import { renderPage, routes } from '../../test/renderPage';
 import { DetectorDetail } from './DetectorDetail';
+import { entityOf, unscored } from './metrics';
+
+// uPlot draws on a canvas, which jsdom lacks: the charts are checked in the browser test.
+jest.mock('@grafana/ui', () => ({
+  ...jest.requireActual('@grafana/ui'),
+  UPlotChart: ({ data }: { data: unknown[][] }) => <div data-testid="uplot" data-points={data[0]?.length} />,
+}));
+
+const t0 = Date.now() - 3600_000;
+const scoreFrame = (entity: string, flagged: boolean) => {
+  const labels = { detector: 'cpu', entity, model_version: '2' };
+  return {
+    refId: 'C',
+    name: `cpu ${entity}`,
+    fields: [
+      { name: 'time', type: 'time', values: [t0, t0 + 60_000, t0 + 120_000] },
+      { name: 'score', type: 'number', values: [0.4, flagged ? 0.9 : 0.45, 0.4], labels },
+      { name: 'anomaly', type: 'boolean', values: [false, flagged, false], labels },
+      { name: 'severity', type: 'string', values: ['', flagged ? 'high' : '', ''], labels },
+      { name: 'threshold', type: 'number', values: [0.6, 0.6, 0.6], labels },
+    ],
+  };
+};
 
 const drift = {
   detector: 'cpu',
@@ -43,6 +66,7 @@ function open(role: 'Viewer' | 'Editor' | 'Admin', extra: Record<string, unknown
         version(1, 'production', 'web-2'),
       ],
       'GET detectors/cpu/jobs': [job('succeeded', 1)],
+      'POST grafana/query': { frames: [scoreFrame('web-2', false), scoreFrame('web-1', true)] },
       'GET detectors/cpu/drift': [drift],
       'GET detectors/cpu/history': [
         {
@@ -59,17 +83,43 @@ function open(role: 'Viewer' | 'Editor' | 'Admin', extra: Record<string, unknown
   });
 }
 
+async function modelsOf(entity: string) {
+  fireEvent.click(await screen.findByRole('tab', { name: 'Model versions' }));
+  return screen.getByRole('rowgroup', { name: `Models of ${entity}` });
+}
+
 describe('DetectorDetail', () => {
-  it("shows each entity's versions side by side with their numbers", async () => {
+  it('starts with its results: the timeline of each entity, most anomalous first', async () => {
+    const { calls } = open('Viewer');
+    await screen.findByTestId('isoscope-timeline-web-1');
+    expect(screen.getByRole('tab', { name: 'Results' })).toHaveAttribute('aria-selected', 'true');
+    const timelines = screen.getAllByTestId(/^isoscope-timeline-/).map((e) => e.dataset.testid);
+    expect(timelines).toEqual(['isoscope-timeline-web-1', 'isoscope-timeline-web-2']);
+    expect(screen.getByRole('button', { name: /high$/ })).toBeInTheDocument();
+    const query = calls.find((c) => c.url.endsWith('grafana/query'))!.data as {
+      range: { from: string; to: string };
+      targets: Array<{ return: string; entity: string }>;
+    };
+    expect(query.targets.map((t) => t.return)).toEqual(['features', 'expected', 'score', 'contributions']);
+    expect(query.targets.every((t) => t.entity === '')).toBe(true);
+    expect(Date.parse(query.range.to) - Date.parse(query.range.from)).toBe(24 * 3600_000);
+    // Every entity has a production version: nothing to warn about.
+    expect(screen.queryByText(/not scored yet/)).not.toBeInTheDocument();
+  });
+
+  it("shows each entity's versions in one table, grouped by entity", async () => {
     open('Viewer');
-    const web1 = await screen.findByRole('region', { name: 'Models of web-1' });
-    const rows = within(web1).getAllByRole('row').slice(1);
+    const web1 = await modelsOf('web-1');
+    expect(screen.getAllByRole('table', { name: 'Model versions' })).toHaveLength(1);
+    expect(within(web1).getByRole('rowheader')).toHaveTextContent('web-1');
+    const rows = within(web1).getAllByRole('row');
     expect(rows.map((r) => within(r).getAllByRole('cell')[0]!.textContent)).toEqual(['v3', 'v2', 'v1']);
     expect(within(rows[0]!).getByText('candidate')).toBeInTheDocument();
     expect(within(rows[0]!).getByText('0.930')).toBeInTheDocument();
     expect(within(rows[0]!).getByText('0.70%')).toBeInTheDocument();
     expect(within(rows[0]!).getAllByRole('cell')[4]).toHaveTextContent('0.610 (alert-budget)');
-    expect(screen.getByRole('region', { name: 'Models of web-2' })).toBeInTheDocument();
+    expect(within(rows[0]!).getAllByRole('cell')[2]).toHaveTextContent('2026-03-01 00:00:00');
+    expect(screen.getByRole('rowgroup', { name: 'Models of web-2' })).toBeInTheDocument();
     // A viewer sees no stage actions, and cannot train.
     expect(screen.queryByRole('button', { name: 'Promote' })).not.toBeInTheDocument();
     expect(screen.getByRole('button', { name: /Train/ })).toHaveAttribute('aria-disabled', 'true');
@@ -77,7 +127,7 @@ describe('DetectorDetail', () => {
 
   it('promotes a version only with a reason, and the service gets the reason', async () => {
     const { calls } = open('Admin', { 'POST admin/detectors/cpu/models/3/stage': { version: 3, to: 'production' } });
-    const web1 = await screen.findByRole('region', { name: 'Models of web-1' });
+    const web1 = await modelsOf('web-1');
     fireEvent.click(within(web1).getAllByRole('button', { name: 'Promote' })[0]!);
     const confirm = screen.getByRole('button', { name: 'Move to production' });
     expect(confirm).toBeDisabled();
@@ -95,7 +145,7 @@ describe('DetectorDetail', () => {
 
   it('rolls back one entity with a reason', async () => {
     const { calls } = open('Admin', { 'POST admin/detectors/cpu/rollback': {} });
-    const web1 = await screen.findByRole('region', { name: 'Models of web-1' });
+    const web1 = await modelsOf('web-1');
     fireEvent.click(within(web1).getByRole('button', { name: /Roll back/ }));
     fireEvent.change(screen.getByLabelText(/^Reason/), { target: { value: 'v2 pages too often' } });
     fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Roll back' }));
@@ -152,7 +202,81 @@ describe('DetectorDetail', () => {
       'Alerts go to every receiver the service has.'
     );
     fireEvent.click(screen.getByRole('tab', { name: 'Stage history' }));
-    expect(screen.getByText('first model')).toBeInTheDocument();
+    const change = screen.getByText('first model').closest('tr')!;
+    // The history names no entity: version 2 is web-1's.
+    expect(
+      within(change)
+        .getAllByRole('cell')
+        .map((c) => c.textContent)
+    ).toEqual(['2026-03-01 00:00:00', 'web-1', 'v2', 'candidate', 'production', 'admin', 'first model']);
+  });
+
+  it('says which entities are not scored and why, and an admin promotes them all with one reason', async () => {
+    const promoted: number[] = [];
+    const { calls } = open('Admin', {
+      'GET detectors/cpu/models': [
+        version(1, 'production'),
+        version(2, 'candidate', 'web-2'),
+        version(3, 'archived', 'db-1'),
+        version(4, 'candidate', 'db-1'),
+      ],
+      ...Object.fromEntries(
+        [2, 4].map((v) => [
+          `POST admin/detectors/cpu/models/${v}/stage`,
+          () => {
+            promoted.push(v);
+            return { data: { version: v, to: 'production' } };
+          },
+        ])
+      ),
+    });
+    const warning = await screen.findByText('2 of 3 entities are not scored yet: db-1, web-2');
+    expect(warning.closest('[role="alert"]') ?? warning.parentElement!).toHaveTextContent(
+      /no model version in production/
+    );
+    fireEvent.click(screen.getByRole('button', { name: /Promote the newest version of each \(2\)/ }));
+    expect(screen.getByRole('dialog')).toHaveTextContent('db-1 v4, web-2 v2 go to production');
+    fireEvent.change(screen.getByLabelText(/^Reason/), { target: { value: 'first models' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Move to production' }));
+    await waitFor(() => expect(promoted).toEqual([4, 2]));
+    expect(calls.filter((c) => c.url.endsWith('/stage')).map((c) => c.data)).toEqual([
+      { stage: 'production', reason: 'first models' },
+      { stage: 'production', reason: 'first models' },
+    ]);
+    expect(await screen.findByText('Every entity is scored')).toBeInTheDocument();
+  });
+
+  it('tells a viewer who fixes an entity that is not scored', async () => {
+    open('Viewer', { 'GET detectors/cpu/models': [version(2, 'candidate', 'web-2')] });
+    expect(await screen.findByText('1 of 1 entity is not scored yet: web-2')).toBeInTheDocument();
+    expect(screen.getByText(/An admin promotes a version/)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Promote/ })).not.toBeInTheDocument();
+  });
+
+  it('tells an editor of a detector without models to train', async () => {
+    open('Editor', { 'GET detectors/cpu/models': [], 'GET detectors/cpu/jobs': [] });
+    expect(await screen.findByText('Nothing is scored yet: there is no model')).toBeInTheDocument();
+    expect(screen.getByText(/Press Train above/)).toBeInTheDocument();
+  });
+});
+
+describe('scoring helpers', () => {
+  it('finds the entities without a production version and the version to promote', () => {
+    expect(
+      unscored([version(1, 'production'), version(3, 'archived', 'a'), version(2, 'candidate', 'a')]).map(
+        (u) => `${u.entity} v${u.newest.version}`
+      )
+    ).toEqual(['a v2']);
+    expect(unscored([version(1, 'production', '')])).toEqual([]);
+  });
+
+  it("names a stage change's entity from the history or, failing that, the version", () => {
+    const models = [version(1, 'production', 'a'), version(2, 'candidate', 'b'), version(2, 'candidate', 'c')];
+    expect(entityOf({ version: 1 }, models)).toBe('a');
+    expect(entityOf({ version: 1, entity: 'x' }, models)).toBe('x');
+    // Version 2 is both b's and c's (numbered per entity): the history alone would have to say.
+    expect(entityOf({ version: 2 }, models)).toBeUndefined();
+    expect(entityOf({ version: 9 }, models)).toBeUndefined();
   });
 });
 

@@ -15,18 +15,22 @@ import {
 import { toIsoscopeError } from '../../api/client';
 import type { ModelVersion, Stage } from '../../api/types';
 import { hasRole, useIsoscope } from '../../components/App/context';
+import { WordsHelp } from '../../components/Words/Words';
 import { ROUTES, detectorUrl, prefixRoute } from '../../constants';
 import { useLoad } from '../../hooks/useLoad';
 import { describeSource } from '../Detectors/Detectors';
 import { AlertingTab } from './AlertingTab';
 import { DriftTab } from './DriftTab';
 import { HistoryTab } from './HistoryTab';
+import { unscored } from './metrics';
 import { ModelsTab } from './ModelsTab';
+import { ResultsTab } from './ResultsTab';
 import { StageDialog } from './StageDialog';
 import { TrainingTab } from './TrainingTab';
 
-type TabId = 'models' | 'training' | 'drift' | 'alerting' | 'history';
+type TabId = 'results' | 'models' | 'training' | 'drift' | 'alerting' | 'history';
 const TABS: Array<{ id: TabId; label: string }> = [
+  { id: 'results', label: 'Results' },
   { id: 'models', label: 'Model versions' },
   { id: 'training', label: 'Training runs' },
   { id: 'drift', label: 'Drift' },
@@ -39,12 +43,15 @@ interface PendingStage {
   stage: Stage;
 }
 
-/** One detector: its versions side by side, training with progress, drift per feature, alert rule, history. */
+/**
+ * One detector, its results first (the timeline per entity), then which entities are not scored and
+ * why, its versions grouped by entity, training with progress, drift per feature, alert rule, history.
+ */
 export function DetectorDetail() {
   const { id = '' } = useParams();
   const { client } = useIsoscope();
   const navigate = useNavigate();
-  const [tab, setTab] = useState<TabId>('models');
+  const [tab, setTab] = useState<TabId>('results');
   const [message, setMessage] = useState<{ severity: 'success' | 'error'; text: string }>();
   const detector = useLoad(() => client.detector(id), [client, id]);
   const models = useLoad(() => client.models(id), [client, id]);
@@ -53,6 +60,7 @@ export function DetectorDetail() {
   const history = useLoad(() => client.history(id), [client, id]);
   const [pending, setPending] = useState<PendingStage>();
   const [rollbackEntity, setRollbackEntity] = useState<string>();
+  const [promotingAll, setPromotingAll] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const canEdit = hasRole('Editor');
   const isAdmin = hasRole('Admin');
@@ -103,6 +111,21 @@ export function DetectorDetail() {
   const d = detector.value;
   const actions = (
     <Stack gap={1}>
+      <WordsHelp
+        terms={[
+          'entity',
+          'score',
+          'threshold',
+          'stretch',
+          'not scored',
+          'version',
+          'stage',
+          'promote',
+          'roll back',
+          'backfill',
+          'drift',
+        ]}
+      />
       <Button
         icon="play"
         onClick={train}
@@ -135,12 +158,22 @@ export function DetectorDetail() {
           {message.text}
         </Alert>
       )}
+      <NotScored
+        models={models.value}
+        running={running}
+        isAdmin={isAdmin}
+        canEdit={canEdit}
+        onTrain={train}
+        onPromote={(v) => setPending({ version: v, stage: 'production' })}
+        onPromoteAll={() => setPromotingAll(true)}
+      />
       <TabsBar>
         {TABS.map((t) => (
           <Tab key={t.id} label={t.label} active={tab === t.id} onChangeTab={() => setTab(t.id)} />
         ))}
       </TabsBar>
       <TabContent>
+        {tab === 'results' && <ResultsTab client={client} detector={id} />}
         {tab === 'models' && (
           <ModelsTab
             models={models.value ?? []}
@@ -166,11 +199,12 @@ export function DetectorDetail() {
           <DriftTab
             reports={drift.value ?? []}
             canEdit={canEdit}
+            intervalSeconds={d.spec.intervalSeconds}
             onRun={() => act(() => client.runDrift(id, 24).then(drift.reload), 'Drift checked on the last 24 hours')}
           />
         )}
         {tab === 'alerting' && <AlertingTab detector={d} />}
-        {tab === 'history' && <HistoryTab history={history.value ?? []} />}
+        {tab === 'history' && <HistoryTab history={history.value ?? []} models={models.value ?? []} />}
       </TabContent>
       {pending && (
         <StageDialog
@@ -187,6 +221,24 @@ export function DetectorDetail() {
               () => client.setStage(id, pending.version.version, pending.stage, reason),
               `v${pending.version.version} is ${pending.stage}`
             ).then(() => setPending(undefined))
+          }
+        />
+      )}
+      {promotingAll && (
+        <StageDialog
+          title="Promote the newest version of each entity not scored"
+          description={`${unscored(models.value ?? [])
+            .map((u) => `${u.entity || '(all entities)'} v${u.newest.version}`)
+            .join(', ')} go to production and score from the next interval.`}
+          confirm="Move to production"
+          onDismiss={() => setPromotingAll(false)}
+          onConfirm={(reason) =>
+            act(async () => {
+              // One at a time: the service archives each entity's previous production version in turn.
+              for (const u of unscored(models.value ?? [])) {
+                await client.setStage(id, u.newest.version, 'production', reason);
+              }
+            }, 'Every entity is scored').then(() => setPromotingAll(false))
           }
         />
       )}
@@ -221,5 +273,70 @@ export function DetectorDetail() {
         }
       />
     </PluginPage>
+  );
+}
+
+/**
+ * Which entities nothing scores, and why: their versions are candidates (training makes candidates)
+ * and none is in production. Admins promote the newest of each at once, with one reason, or one by one.
+ */
+function NotScored(props: {
+  models?: ModelVersion[];
+  running: boolean;
+  isAdmin: boolean;
+  canEdit: boolean;
+  onTrain: () => void;
+  onPromote: (v: ModelVersion) => void;
+  onPromoteAll: () => void;
+}) {
+  if (!props.models) {
+    return null;
+  }
+  if (props.models.length === 0) {
+    return (
+      <Alert severity="info" title="Nothing is scored yet: there is no model">
+        {props.running
+          ? 'Training is running; its versions appear under Model versions as candidates.'
+          : 'Train learns a model of normal per entity from the training window. '}
+        {!props.running && (props.canEdit ? 'Press Train above.' : 'An editor presses Train.')} An admin then promotes
+        each entity&apos;s version to production, and from then on it is scored.
+      </Alert>
+    );
+  }
+  const missing = unscored(props.models);
+  if (missing.length === 0) {
+    return null;
+  }
+  const all = new Set(props.models.map((m) => m.entity)).size;
+  const names = missing.map((u) => u.entity || '(all entities)');
+  return (
+    <Alert
+      severity="warning"
+      title={`${missing.length} of ${all} ${all === 1 ? 'entity is' : 'entities are'} not scored yet: ${names.join(', ')}`}
+    >
+      <Stack direction="column" gap={1}>
+        <span>
+          {missing.length === 1 ? 'It has' : 'They have'} no model version in production: training makes candidates, and
+          only a production version scores. Until one is promoted there are no results, anomalies or alerts for{' '}
+          {missing.length === 1 ? 'it' : 'them'}.
+        </span>
+        {props.isAdmin ? (
+          <Stack gap={1} wrap="wrap">
+            {missing.length > 1 && (
+              <Button size="sm" icon="arrow-up" onClick={props.onPromoteAll}>
+                Promote the newest version of each ({missing.length})
+              </Button>
+            )}
+            {missing.map((u) => (
+              <Button key={u.entity} size="sm" variant="secondary" onClick={() => props.onPromote(u.newest)}>
+                Promote {u.entity || '(all entities)'} v{u.newest.version}
+              </Button>
+            ))}
+          </Stack>
+        ) : (
+          <span>An admin promotes a version of each under Model versions, with a reason.</span>
+        )}
+      </Stack>
+    </Alert>
   );
 }

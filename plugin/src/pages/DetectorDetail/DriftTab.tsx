@@ -1,9 +1,21 @@
 import React from 'react';
 import { Badge, Button, Stack, Text } from '@grafana/ui';
 import type { DriftReport } from '../../api/types';
+import { FeatureName } from '../../components/Words/Words';
+import { featureLabel, formatTime } from '../../format';
 
 /** The latest drift report per entity: each feature's votes and test statistics. */
-export function DriftTab({ reports, canEdit, onRun }: { reports: DriftReport[]; canEdit: boolean; onRun: () => void }) {
+export function DriftTab({
+  reports,
+  canEdit,
+  onRun,
+  intervalSeconds,
+}: {
+  reports: DriftReport[];
+  canEdit: boolean;
+  onRun: () => void;
+  intervalSeconds?: number;
+}) {
   return (
     <Stack direction="column" gap={2}>
       <div>
@@ -18,10 +30,14 @@ export function DriftTab({ reports, canEdit, onRun }: { reports: DriftReport[]; 
             <Text element="h4">{r.entity || '(all entities)'}</Text>
             <Badge
               color={r.drifted ? 'red' : 'green'}
-              text={r.drifted ? `drifted: ${r.driftedFeatures.join(', ')}` : 'no drift'}
+              text={
+                r.drifted
+                  ? `drifted: ${r.driftedFeatures.map((f) => featureLabel(f, intervalSeconds)).join('; ')}`
+                  : 'no drift'
+              }
             />
             <Text color="secondary">
-              v{r.modelVersion}, {new Date(r.from).toLocaleString()} – {new Date(r.to).toLocaleString()}
+              v{r.modelVersion}, {formatTime(r.from)} – {formatTime(r.to)}
             </Text>
           </Stack>
           <table className="filter-table">
@@ -39,7 +55,8 @@ export function DriftTab({ reports, canEdit, onRun }: { reports: DriftReport[]; 
               {[...r.features, ...(r.scoreDrift ? [{ ...r.scoreDrift, feature: 'score' }] : [])].map((f) => (
                 <tr key={f.feature}>
                   <td>
-                    {f.feature} {f.drifted && <Badge color="red" text="drifted" />}
+                    <FeatureName name={f.feature} intervalSeconds={intervalSeconds} />{' '}
+                    {f.drifted && <Badge color="red" text="drifted" />}
                   </td>
                   <td>{f.votes}</td>
                   <td>{f.ks.pvalue.toExponential(2)}</td>

@@ -1,6 +1,7 @@
 import React, { useState } from 'react';
 import { Button, RadioButtonGroup, Stack, Text } from '@grafana/ui';
 import type { Job } from '../../api/types';
+import { formatTime } from '../../format';
 
 const BACKFILL_HOURS = [6, 24, 48, 168].map((h) => ({ value: h, label: h < 48 ? `${h} h` : `${h / 24} d` }));
 
@@ -44,7 +45,7 @@ function JobsTable({ jobs, canEdit, onCancel }: { jobs: Job[]; canEdit: boolean;
       <tbody>
         {jobs.map((j) => (
           <tr key={j.id}>
-            <td>{new Date(j.startedAt ?? j.createdAt).toLocaleString()}</td>
+            <td>{formatTime(j.startedAt ?? j.createdAt)}</td>
             <td>{j.kind}</td>
             <td>{j.state}</td>
             <td>

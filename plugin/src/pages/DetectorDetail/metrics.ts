@@ -43,3 +43,29 @@ export function byEntity(models: ModelVersion[]): Array<[string, ModelVersion[]]
 
 export const fmt = (v: number | undefined, digits = 3) => (v === undefined ? '–' : v.toFixed(digits));
 export const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(2)}%`);
+
+/**
+ * Entities nothing scores: they have versions but none in production (a new version starts as a
+ * candidate). Each with its newest version, the one to promote. A shared model's versions are
+ * under the entity ''.
+ */
+export function unscored(models: ModelVersion[]): Array<{ entity: string; newest: ModelVersion }> {
+  return byEntity(models)
+    .filter(([, versions]) => !versions.some((v) => v.stage === 'production'))
+    .map(([entity, versions]) => ({
+      entity,
+      newest: versions.find((v) => v.stage !== 'archived') ?? versions[0]!,
+    }));
+}
+
+/**
+ * The entity of each stage change. The history may not say (older services): then the version
+ * says, when exactly one entity has that version number.
+ */
+export function entityOf(change: { version: number; entity?: string }, models: ModelVersion[]): string | undefined {
+  if (typeof change.entity === 'string') {
+    return change.entity;
+  }
+  const owners = new Set(models.filter((m) => m.version === change.version).map((m) => m.entity));
+  return owners.size === 1 ? [...owners][0] : undefined;
+}

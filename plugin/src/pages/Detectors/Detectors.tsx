@@ -1,10 +1,10 @@
 import React from 'react';
-import { Link } from 'react-router-dom';
 import { PluginPage } from '@grafana/runtime';
-import { Alert, EmptyState, InteractiveTable, LinkButton, LoadingPlaceholder } from '@grafana/ui';
+import { Alert, EmptyState, InteractiveTable, LinkButton, LoadingPlaceholder, TextLink } from '@grafana/ui';
 import type { Detector } from '../../api/types';
 import { hasRole, useIsoscope } from '../../components/App/context';
 import { ROUTES, detectorUrl, prefixRoute } from '../../constants';
+import { formatTime } from '../../format';
 import { useLoad } from '../../hooks/useLoad';
 
 /** What a detector reads, in one line: `cpu (preset) every 60 s` or `disk: used_percent, inodes_used`. */
@@ -42,14 +42,18 @@ export function Detectors() {
             {
               id: 'name',
               header: 'Name',
-              cell: ({ row }) => <Link to={detectorUrl(row.original.id)}>{row.original.name}</Link>,
+              cell: ({ row }) => (
+                <TextLink href={detectorUrl(row.original.id)} inline={false}>
+                  {row.original.name}
+                </TextLink>
+              ),
             },
             { id: 'source', header: 'Source', cell: ({ row }) => describeSource(row.original) },
             { id: 'promotion', header: 'Promotion', cell: ({ row }) => row.original.spec.schedule.promotion },
             {
               id: 'updatedAt',
               header: 'Updated',
-              cell: ({ row }) => new Date(row.original.updatedAt).toLocaleString(),
+              cell: ({ row }) => formatTime(row.original.updatedAt),
             },
           ]}
         />

@@ -1,6 +1,6 @@
 import React from 'react';
-import { act, screen, within } from '@testing-library/react';
-import { explanation } from '../../test/fixtures';
+import { act, screen, waitFor, within } from '@testing-library/react';
+import { detector, explanation } from '../../test/fixtures';
 import { renderPage, routes } from '../../test/renderPage';
 import { Explain, parseTime } from './Explain';
 
@@ -33,6 +33,36 @@ describe('Explain', () => {
       'href',
       `/d/isoscope-host-drilldown?var-host=web-1&from=${Date.parse('2026-03-01T11:00:00Z')}&to=${Date.parse('2026-03-01T13:00:00Z')}`
     );
+  });
+
+  it('speaks plainly: features in words (the raw name on hover), no path lengths, one date format', async () => {
+    const z = { ...explanation.contributions[0]!, feature: 'usage_user.z60', share: 0.6 };
+    renderPage(<Explain />, {
+      route: '/explain',
+      url: '/explain?detector=cpu&entity=web-1&time=2026-03-01T12:00:00Z',
+      answer: routes({
+        'GET detectors/cpu/explain': {
+          ...explanation,
+          contributions: [z, ...explanation.contributions.slice(1)],
+          series: { ...explanation.series, fields: ['usage_user.z60', 'usage_system', 'usage_iowait'] },
+        },
+        'GET detectors/cpu': { ...detector, name: 'CPU of the web hosts' },
+      }),
+    });
+    const bars = await screen.findByRole('list', { name: 'Feature contributions' });
+    await waitFor(() =>
+      expect(within(bars).getAllByRole('listitem')[0]).toHaveAttribute('aria-label', 'usage_user, vs its last hour 60%')
+    );
+    expect(within(bars).getByTitle('usage_user.z60')).toHaveTextContent('usage_user, vs its last hour');
+    const table = screen.getByRole('region', { name: 'Against training' });
+    expect(within(table).getByText('usage_user, vs its last hour')).toHaveAttribute('data-feature', 'usage_user.z60');
+    expect(screen.getByRole('img', { name: 'usage_user, vs its last hour around the anomaly' })).toBeInTheDocument();
+    expect(document.body.textContent).not.toMatch(/path length|\.z60 /i);
+    expect(screen.getByRole('link', { name: 'CPU of the web hosts' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/detectors/cpu'
+    );
+    expect(screen.getByText('web-1 at 2026-03-01 12:00:00')).toBeInTheDocument();
   });
 
   it('says what it needs when opened without a moment', async () => {

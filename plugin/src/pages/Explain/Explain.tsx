@@ -1,12 +1,14 @@
 import React from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { PluginPage } from '@grafana/runtime';
-import { Alert, Badge, LinkButton, LoadingPlaceholder, Stack, Text } from '@grafana/ui';
+import { Alert, Badge, Icon, LinkButton, LoadingPlaceholder, Stack, Text, TextLink, Tooltip } from '@grafana/ui';
 import type { Explanation } from '../../api/types';
 import { useIsoscope } from '../../components/App/context';
 import { ContributionBars } from '../../components/ContributionBars/ContributionBars';
 import { Sparkline } from '../../components/Sparkline/Sparkline';
+import { FeatureName, WordsHelp } from '../../components/Words/Words';
 import { DEFAULT_DATASOURCE_UID, detectorUrl } from '../../constants';
+import { featureLabel, formatTime } from '../../format';
 import { useLoad } from '../../hooks/useLoad';
 import { exploreUrl, hostDashboardUrl } from './links';
 
@@ -33,6 +35,12 @@ export function Explain() {
         : Promise.resolve(undefined),
     [client, detector, entity, time]
   );
+  // Feature names count in scoring intervals ("vs its last hour" is z60 at 60 s): the detector says which.
+  const spec = useLoad(
+    () => (detector ? client.detector(detector).catch(() => undefined) : Promise.resolve(undefined)),
+    [client, detector]
+  );
+  const interval = spec.value?.spec.intervalSeconds;
   if (!detector || time === undefined) {
     return (
       <PluginPage>
@@ -44,12 +52,30 @@ export function Explain() {
     );
   }
   return (
-    <PluginPage pageNav={{ text: `${entity || detector} at ${new Date(time).toISOString()}` }}>
+    <PluginPage
+      pageNav={{ text: `${entity || detector} at ${formatTime(time)}` }}
+      actions={
+        <WordsHelp
+          terms={[
+            'score',
+            'threshold',
+            'severity',
+            'stretch',
+            'feature',
+            'contribution',
+            'training range',
+            'isolation forest',
+          ]}
+        />
+      }
+    >
       {explanation.error && <Alert title="No explanation">{explanation.error}</Alert>}
       {explanation.loading && !explanation.value && <LoadingPlaceholder text="Explaining…" />}
       {explanation.value && (
         <ExplanationView
           e={explanation.value}
+          detectorName={spec.value?.name ?? detector}
+          interval={interval}
           explore={exploreUrl(settings.datasourceUid || DEFAULT_DATASOURCE_UID, detector, entity, time)}
           dashboard={hostDashboardUrl(settings.hostDashboardUid || 'isoscope-host-drilldown', entity, time)}
         />
@@ -58,16 +84,35 @@ export function Explain() {
   );
 }
 
-function ExplanationView({ e, explore, dashboard }: { e: Explanation; explore: string; dashboard: string }) {
+function ExplanationView({
+  e,
+  detectorName,
+  interval,
+  explore,
+  dashboard,
+}: {
+  e: Explanation;
+  detectorName: string;
+  interval?: number;
+  explore: string;
+  dashboard: string;
+}) {
   const t = Date.parse(e.time);
   return (
     <Stack direction="column" gap={3}>
       <Stack alignItems="center" gap={2} wrap="wrap">
         <Badge color={e.anomaly ? 'red' : 'green'} text={e.anomaly ? 'anomalous' : 'normal'} />
         <Text>
-          Score <strong>{e.score.toFixed(3)}</strong> against threshold {e.threshold.toFixed(3)} · model v
-          {e.modelVersion} · path length {e.pathLength.toFixed(2)} where a typical training point takes{' '}
-          {e.baseline.toFixed(2)}
+          Score <strong>{e.score.toFixed(3)}</strong> against the threshold {e.threshold.toFixed(3)}, model v
+          {e.modelVersion} of{' '}
+          <TextLink href={detectorUrl(e.detector)} inline>
+            {detectorName}
+          </TextLink>{' '}
+          <Tooltip
+            content={`The model's trees set this moment apart after ${e.pathLength.toFixed(1)} splits on average, where a typical training moment takes ${e.baseline.toFixed(1)}: the fewer, the more unusual, and the higher the score.`}
+          >
+            <Icon name="info-circle" aria-label="How the score is made" tabIndex={0} />
+          </Tooltip>
         </Text>
         <LinkButton size="sm" variant="secondary" icon="compass" href={explore}>
           Explore
@@ -75,29 +120,28 @@ function ExplanationView({ e, explore, dashboard }: { e: Explanation; explore: s
         <LinkButton size="sm" variant="secondary" icon="apps" href={dashboard}>
           Host dashboard
         </LinkButton>
-        <LinkButton size="sm" variant="secondary" fill="text" href={detectorUrl(e.detector)}>
-          Detector
-        </LinkButton>
       </Stack>
       <section aria-label="Contributions">
         <Text element="h3">What made this moment anomalous</Text>
-        <ContributionBars contributions={e.contributions} />
+        <ContributionBars contributions={e.contributions} label={(f) => featureLabel(f, interval)} />
       </section>
       <section aria-label="Against training">
-        <Text element="h3">Each feature against its training distribution</Text>
+        <Text element="h3">Each feature against its training range</Text>
         <table className="filter-table">
           <thead>
             <tr>
               <th>Feature</th>
               <th>Value</th>
-              <th>Training 5th – median – 95th</th>
-              <th>Percentile</th>
+              <th>In training: 5th percentile – median – 95th</th>
+              <th>Where the value sits in training</th>
             </tr>
           </thead>
           <tbody>
             {e.contributions.map((c) => (
               <tr key={c.feature}>
-                <td>{c.feature}</td>
+                <td>
+                  <FeatureName name={c.feature} intervalSeconds={interval} />
+                </td>
                 <td>{Number(c.value.toPrecision(5))}</td>
                 <td>
                   {Number(c.trainingP5.toPrecision(4))} – {Number(c.trainingMedian.toPrecision(4))} –{' '}
@@ -117,7 +161,9 @@ function ExplanationView({ e, explore, dashboard }: { e: Explanation; explore: s
           const c = e.contributions.find((x) => x.feature === f);
           return (
             <Stack key={f} alignItems="center" gap={1}>
-              <span style={{ width: 180, fontFamily: 'monospace' }}>{f}</span>
+              <span style={{ width: 180, fontFamily: 'monospace' }} title={f}>
+                {featureLabel(f, interval)}
+              </span>
               <Sparkline
                 time={e.series.time}
                 values={e.series.values[i] ?? []}
@@ -125,7 +171,7 @@ function ExplanationView({ e, explore, dashboard }: { e: Explanation; explore: s
                 height={48}
                 marker={t}
                 band={c ? { low: c.trainingP5, high: c.trainingP95 } : undefined}
-                label={`${f} around the anomaly`}
+                label={`${featureLabel(f, interval)} around the anomaly`}
               />
             </Stack>
           );

@@ -16,7 +16,9 @@ import type { IsoscopeClient } from '../../api/client';
 import type { Frame } from '../../api/types';
 import { useIsoscope } from '../../components/App/context';
 import { Swimlane, type SwimlaneRow } from '../../components/Swimlane/Swimlane';
+import { WordsHelp } from '../../components/Words/Words';
 import { explainUrl } from '../../constants';
+import { formatTime } from '../../format';
 import { useLoad } from '../../hooks/useLoad';
 
 const RANGES: Array<SelectableValue<number>> = [
@@ -49,7 +51,10 @@ async function loadScores(client: IsoscopeClient, detector: string, from: number
   return toRows(response.frames);
 }
 
-/** Entity × time: where and when a detector found anomalies; a click on a cell explains its peak. */
+/**
+ * Entity × time: where and when a detector found anomalies, with a time axis and a legend; a click on
+ * an anomalous cell explains its most representative moment.
+ */
 export function Explorer() {
   const { client } = useIsoscope();
   const navigate = useNavigate();
@@ -81,8 +86,19 @@ export function Explorer() {
         <InlineField label="Last" labelWidth={8}>
           <RadioButtonGroup options={RANGES} value={hours} onChange={setHours} />
         </InlineField>
-        <Button variant="secondary" icon="sync" aria-label="Refresh" onClick={() => setTo(nowToMinute())} />
+        <Button
+          variant="secondary"
+          icon="sync"
+          onClick={() => setTo(nowToMinute())}
+          tooltip="Read the scores again, up to now"
+        >
+          Refresh
+        </Button>
+        <WordsHelp terms={['score', 'threshold', 'anomalous', 'stretch', 'entity', 'not scored']} />
       </InlineFieldRow>
+      <Text color="secondary" element="p">
+        Up to {formatTime(to)}. Each row is an entity, each cell a stretch of time coloured by its highest score.
+      </Text>
       {(detectors.error || rows.error) && <Alert title="Cannot load scores">{detectors.error ?? rows.error}</Alert>}
       {rows.loading && !rows.value && <LoadingPlaceholder text="Loading scores…" />}
       {rows.value && rows.value.length === 0 && (
@@ -94,7 +110,7 @@ export function Explorer() {
           from={from}
           to={to}
           buckets={hours <= 6 ? 36 : 48}
-          onSelect={(c) => navigate(explainUrl(detector, c.entity, c.peakTime))}
+          onSelect={(c) => navigate(explainUrl(detector, c.entity, c.explainTime))}
         />
       )}
     </PluginPage>

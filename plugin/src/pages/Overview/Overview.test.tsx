@@ -32,6 +32,7 @@ describe('Overview', () => {
     expect(await screen.findByText(/1 detector, 3 anomalous points in the last 24/)).toBeInTheDocument();
     const detectors = screen.getByRole('region', { name: 'Detectors' });
     expect(within(detectors).getByText('1 of 2 entities')).toBeInTheDocument();
+    expect(within(detectors).getByText('not scored: web-2')).toBeInTheDocument();
     expect(within(detectors).getByText('training failed')).toBeInTheDocument();
     const top = screen.getByRole('region', { name: 'Most anomalous entities' });
     const rows = within(top).getAllByRole('row').slice(1);
@@ -43,5 +44,46 @@ describe('Overview', () => {
     const anomaliesCall = calls.find((c) => c.url.includes('/anomalies'))!;
     const params = new URLSearchParams(anomaliesCall.url.split('?')[1]);
     expect(Date.parse(params.get('to')!) - Date.parse(params.get('from')!)).toBe(24 * 3600 * 1000);
+  });
+
+  it('explains the peak of the smoothed score of the worst stretch, not a one-minute blip', async () => {
+    const t0 = Date.parse('2026-03-01T10:00:00Z');
+    const time = Array.from({ length: 30 }, (_, i) => t0 + i * 60_000);
+    // A blip at 0.95 (minute 5); a 10-minute stretch at 0.85–0.88 from minute 15, peaking at minute 20.
+    const score: number[] = time.map((_, i) => (i === 5 ? 0.95 : i >= 15 && i < 25 ? (i === 20 ? 0.88 : 0.85) : 0.4));
+    const flagged = score.map((v) => v > 0.6);
+    const labels = { detector: 'cpu', entity: 'web-1' };
+    renderPage(<Overview />, {
+      route: '/overview',
+      url: '/overview',
+      answer: routes({
+        'GET detectors': [detector],
+        'GET detectors/cpu/models': [version(2, 'production')],
+        'GET detectors/cpu/jobs': [],
+        'GET detectors/cpu/anomalies': time
+          .filter((_, i) => flagged[i])
+          .map((t) => anomaly('web-1', score[time.indexOf(t)]!, new Date(t).toISOString())),
+        'POST grafana/query': {
+          frames: [
+            {
+              refId: 'A',
+              fields: [
+                { name: 'time', type: 'time', values: time },
+                { name: 'score', type: 'number', values: score, labels },
+                { name: 'anomaly', type: 'boolean', values: flagged, labels },
+              ],
+            },
+          ],
+        },
+      }),
+    });
+    const link = await screen.findByRole('link', { name: 'Explain the peak' });
+    expect(link).toHaveAttribute(
+      'href',
+      `/a/isoscope-anomaly-app/explain?detector=cpu&entity=web-1&time=${encodeURIComponent(new Date(t0 + 20 * 60_000).toISOString())}`
+    );
+    expect(
+      within(screen.getByRole('region', { name: 'Most anomalous entities' })).getByText('0.950')
+    ).toBeInTheDocument();
   });
 });

@@ -1,19 +1,27 @@
 import React from 'react';
-import { Link } from 'react-router-dom';
 import { PluginPage } from '@grafana/runtime';
-import { Alert, Badge, InteractiveTable, LoadingPlaceholder, Stack, Text } from '@grafana/ui';
+import { Alert, Badge, InteractiveTable, LoadingPlaceholder, Stack, Text, TextLink } from '@grafana/ui';
 import type { IsoscopeClient } from '../../api/client';
 import type { Anomaly, Detector, Job, ModelVersion } from '../../api/types';
 import { useIsoscope } from '../../components/App/context';
+import type { SwimlaneRow } from '../../components/Swimlane/Swimlane';
+import { WordsHelp } from '../../components/Words/Words';
 import { ROUTES, detectorUrl, explainUrl, prefixRoute } from '../../constants';
 import { useLoad } from '../../hooks/useLoad';
+import { representativeMoment } from '../../peak';
+import { unscored } from '../DetectorDetail/metrics';
+import { toRows } from '../Explorer/Explorer';
 
 interface DetectorHealth {
   detector: Detector;
   production: number;
   entities: number;
+  /** Entities with versions but none in production: nothing scores them. */
+  unscored: string[];
   lastJob?: Job;
   anomalies: Anomaly[];
+  /** Each entity's scores over the day, to find the moment worth explaining. */
+  scores: SwimlaneRow[];
 }
 
 const DAY = 24 * 3600 * 1000;
@@ -23,23 +31,34 @@ async function loadOverview(client: IsoscopeClient, now: number): Promise<Detect
   const detectors = await client.detectors();
   return Promise.all(
     detectors.map(async (detector) => {
-      const [models, jobs, anomalies] = await Promise.all([
+      const [models, jobs, anomalies, scores] = await Promise.all([
         client.models(detector.id),
         client.jobs(detector.id),
         client.anomalies(detector.id, range).catch(() => [] as Anomaly[]),
+        client
+          .query(range, [{ refId: 'A', detector: detector.id, entity: '', return: 'score' }])
+          .then((r) => toRows(r.frames))
+          .catch(() => [] as SwimlaneRow[]),
       ]);
       return {
         detector,
         production: models.filter((m: ModelVersion) => m.stage === 'production').length,
         entities: new Set(models.map((m) => m.entity)).size,
+        unscored: unscored(models).map((u) => u.entity || '(all entities)'),
         lastJob: jobs[0],
         anomalies,
+        scores,
       };
     })
   );
 }
 
-/** Most anomalous entities across detectors: count of flagged points, then the highest score. */
+/**
+ * Most anomalous entities across detectors: count of flagged points, then the highest score. `at`
+ * is the moment to explain: the peak of the smoothed score over the flagged stretch where it is
+ * highest (`representativeMoment`), so a one-minute blip does not win over an incident; without the
+ * scores, the highest flagged point.
+ */
 export function topEntities(health: DetectorHealth[], limit = 10) {
   const by = new Map<string, { detector: string; entity: string; count: number; max: number; at: string }>();
   for (const h of health) {
@@ -52,6 +71,13 @@ export function topEntities(health: DetectorHealth[], limit = 10) {
         e.at = a.time;
       }
       by.set(key, e);
+    }
+    for (const row of h.scores) {
+      const e = by.get(`${h.detector.id}\u0000${row.entity}`);
+      const m = e && representativeMoment(row.time, row.score, row.anomaly);
+      if (e && m) {
+        e.at = new Date(m.time).toISOString();
+      }
     }
   }
   return [...by.values()].sort((a, b) => b.count - a.count || b.max - a.max).slice(0, limit);
@@ -73,14 +99,14 @@ export function Overview() {
   const health = overview.value ?? [];
   const total = health.reduce((n, h) => n + h.anomalies.length, 0);
   return (
-    <PluginPage>
+    <PluginPage actions={<WordsHelp terms={['detector', 'entity', 'score', 'anomalous', 'stretch', 'not scored']} />}>
       {overview.error && <Alert title="Cannot reach Isoscope">{overview.error}</Alert>}
       {overview.loading && !overview.value && <LoadingPlaceholder text="Loading detectors…" />}
       {overview.value && (
         <Stack direction="column" gap={3}>
           <Text element="p">
             {health.length} detector{health.length === 1 ? '' : 's'}, {total} anomalous point{total === 1 ? '' : 's'} in
-            the last 24 hours. <Link to={prefixRoute(ROUTES.Explorer)}>Open the anomaly explorer</Link>
+            the last 24 hours. <TextLink href={prefixRoute(ROUTES.Explorer)}>Open the anomaly explorer</TextLink>
           </Text>
           <section aria-label="Detectors">
             <Text element="h3">Detectors</Text>
@@ -92,13 +118,29 @@ export function Overview() {
                   id: 'name',
                   header: 'Detector',
                   cell: ({ row }) => (
-                    <Link to={detectorUrl(row.original.detector.id)}>{row.original.detector.name}</Link>
+                    <TextLink href={detectorUrl(row.original.detector.id)} inline={false}>
+                      {row.original.detector.name}
+                    </TextLink>
                   ),
                 },
                 {
                   id: 'production',
                   header: 'Models in production',
-                  cell: ({ row }) => `${row.original.production} of ${row.original.entities} entities`,
+                  cell: ({ row }) => (
+                    <Stack gap={1} alignItems="center">
+                      <span>
+                        {row.original.production} of {row.original.entities} entities
+                      </span>
+                      {row.original.unscored.length > 0 && (
+                        <Badge
+                          color="orange"
+                          icon="exclamation-triangle"
+                          text={`not scored: ${row.original.unscored.join(', ')}`}
+                          tooltip="No version in production: nothing scores these. Promote one on the detector's page."
+                        />
+                      )}
+                    </Stack>
+                  ),
                 },
                 { id: 'job', header: 'Last job', cell: ({ row }) => jobBadge(row.original.lastJob) },
                 { id: 'anomalies', header: 'Anomalies (24 h)', cell: ({ row }) => row.original.anomalies.length },
@@ -122,9 +164,12 @@ export function Overview() {
                     id: 'explain',
                     header: '',
                     cell: ({ row }) => (
-                      <Link to={explainUrl(row.original.detector, row.original.entity, row.original.at)}>
+                      <TextLink
+                        href={explainUrl(row.original.detector, row.original.entity, row.original.at)}
+                        inline={false}
+                      >
                         Explain the peak
-                      </Link>
+                      </TextLink>
                     ),
                   },
                 ]}

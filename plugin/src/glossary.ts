@@ -1,0 +1,38 @@
+/**
+ * The words the pages use, each in a sentence an operator reads in seconds. docs/glossary.md says
+ * the same (glossary.test.ts keeps the two in step); the pages show the terms they use in their help.
+ */
+export const GLOSSARY = {
+  detector: 'What Isoscope watches: one Telegraf measurement (or fields you name), read every interval, per host.',
+  entity: 'One thing a detector scores separately, usually a host (the value of its host tag).',
+  score: 'How unusual a moment is, from 0 to 1. Around 0.5 and below is ordinary; the closer to 1, the more unusual.',
+  threshold:
+    'The score above which a moment is flagged as anomalous. Each model version has its own, set when it was trained.',
+  anomalous: 'Flagged: the score is above the threshold.',
+  severity: 'How far above the threshold a flagged moment is: low, medium, high or critical.',
+  stretch:
+    'A run of consecutive flagged moments of one entity. "Explain" opens the peak of its smoothed score: the moment most typical of the stretch, not a one-minute blip.',
+  feature:
+    'One number the model looks at: a field as it is, or derived from it, such as "usage_user, vs its last hour" (how far the value is from its own last hour) or "usage_user, 1 minute earlier".',
+  contribution:
+    'How much one feature pushed a moment towards anomalous (to the right) or normal (to the left), as a share of all features.',
+  'training range':
+    'Where a feature usually lay while the model learnt: the 5th to 95th percentile of the training window. A value outside it is shown in red.',
+  'training window': 'The past data a model learns normal from, by default the last 7 days.',
+  model: 'What learnt normal for one entity (or for all, with one shared model): an isolation forest.',
+  version: 'One trained model. Training again makes a new version; older ones stay, so you can go back.',
+  stage:
+    'Where a version is: candidate (just trained, scores nothing), staging (scores in the shadow, for comparison), production (its scores are the results and alerts), archived.',
+  'not scored':
+    'An entity with no version in production: nothing scores it, so it has no results and no alerts until an admin promotes a version.',
+  promote:
+    'Move a version to production, with a reason the stage history keeps. The previous production version is archived.',
+  'roll back': 'Put the version before the current production one back into production.',
+  backfill: 'Score past data with the production models, to see results for a time before they were promoted.',
+  drift:
+    'Live data no longer looks like the training window: a sign the model should be trained again. Five tests vote per feature.',
+  'isolation forest':
+    'The model: random trees that split the data until each point stands alone. Unusual points stand alone after few splits, which is what makes their score high.',
+} as const;
+
+export type Term = keyof typeof GLOSSARY;
