@@ -1,2 +1,10 @@
-export { explain, topFeatures, type Explanation, type FeatureContribution } from './explain.js';
-export { expectedTreeValue, TreeShap } from './treeshap.js';
+export {
+  explain,
+  explainRows,
+  explainCacheBytes,
+  topFeatures,
+  EXPLAIN_CACHE_BYTES,
+  type Explanation,
+  type FeatureContribution,
+} from './explain.js';
+export { expectedTreeValue, ShapTables } from './treeshap.js';
