@@ -3,7 +3,7 @@ import type { IsolationForest } from '../forest/forest.js';
 import type { Matrix } from '../matrix.js';
 import { isolatingPathLength } from '../forest/score-kernel.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
-import { expectedTreeValue, ShapTables } from './treeshap.js';
+import { expectedTreeValue, ShapPaths } from './treeshap.js';
 
 /**
  * Why one point scored as it did, in path-length units.
@@ -37,51 +37,59 @@ export interface FeatureContribution {
 
 /**
  * What explaining needs that depends on the forest alone: the baseline (mean over trees of E[h])
- * and the per-leaf TreeSHAP tables. Forests are immutable, so neither goes stale. The tables are
- * the large part (about 4 MiB for 100 trees of 256 samples on 16 features), so the forests' tables
+ * and each leaf's path (`ShapPaths`, about 0.55 MiB for 100 trees of 256 samples on 16 features,
+ * six times the model). Forests are immutable, so neither goes stale. The paths of all forests
  * together are held within EXPLAIN_CACHE_BYTES: the least recently explained forest gives its
- * tables up first and rebuilds them (a few milliseconds) when it is explained again. A forest
- * that is no longer referenced drops out of the WeakMap; its tables stay counted until evicted.
+ * up first and rebuilds them (a walk over its nodes) when explained again. A forest no longer
+ * referenced drops out of the WeakMap; its paths stay counted until they are evicted.
  */
 export const EXPLAIN_CACHE_BYTES = 64 * 1024 * 1024;
+let cacheBytes = EXPLAIN_CACHE_BYTES;
+
+/** Changes the budget (tests, and hosts that hold unusually many forests); returns the previous one. */
+export function setExplainCacheBytes(bytes: number): number {
+  const previous = cacheBytes;
+  cacheBytes = bytes;
+  return previous;
+}
 
 interface Prepared {
   baseline: number;
-  tables: ShapTables | undefined;
+  paths: ShapPaths | undefined;
 }
 
 const preparedForests = new WeakMap<TreeArrays, Prepared>();
-/** Entries holding tables, least recently used first (a Set keeps insertion order). */
+/** Entries holding paths, least recently used first (a Set keeps insertion order). */
 const holding = new Set<Prepared>();
 let heldBytes = 0;
 
-function prepared(nodes: TreeArrays, trees: number): { tables: ShapTables; baseline: number } {
+function prepared(nodes: TreeArrays, trees: number): { paths: ShapPaths; baseline: number } {
   let hit = preparedForests.get(nodes);
   if (!hit) {
     let baseline = 0;
     for (let t = 0; t < trees; t++) baseline += expectedTreeValue(nodes, nodes.treeStart[t]!);
-    hit = { baseline: baseline / trees, tables: undefined };
+    hit = { baseline: baseline / trees, paths: undefined };
     preparedForests.set(nodes, hit);
   }
-  let tables = hit.tables;
-  if (tables) {
+  let paths = hit.paths;
+  if (paths) {
     holding.delete(hit);
   } else {
-    tables = ShapTables.build(nodes, EXPLAIN_CACHE_BYTES / 2);
-    hit.tables = tables;
-    heldBytes += tables.bytes;
+    paths = ShapPaths.build(nodes);
+    hit.paths = paths;
+    heldBytes += paths.bytes;
   }
   holding.add(hit);
   for (const old of holding) {
-    if (heldBytes <= EXPLAIN_CACHE_BYTES || old === hit) break;
-    heldBytes -= old.tables!.bytes;
-    old.tables = undefined;
+    if (heldBytes <= cacheBytes || old === hit) break;
+    heldBytes -= old.paths!.bytes;
+    old.paths = undefined;
     holding.delete(old);
   }
-  return { tables, baseline: hit.baseline };
+  return { paths, baseline: hit.baseline };
 }
 
-/** Bytes of TreeSHAP tables held for explaining, over all forests (for the benchmark and tests). */
+/** Bytes of TreeSHAP paths held for explaining, over all forests (for the benchmark and tests). */
 export function explainCacheBytes(): number {
   return heldBytes;
 }
@@ -93,8 +101,8 @@ export function explain(forest: IsolationForest, row: ArrayLike<number>): Explan
 
 /**
  * Explains rows `rows` of x (every row when absent), in that order: the same numbers as `explain`
- * on each row, computed with the trees outside and the rows inside, so that each tree's TreeSHAP
- * tables are read from cache by a block of rows instead of from memory by every row.
+ * on each row, computed with the trees outside and the rows inside, so that each tree's nodes and
+ * paths are read from cache by a block of rows instead of from memory by every row.
  */
 export function explainRows(
   forest: IsolationForest,
@@ -120,14 +128,17 @@ export function explainRows(
         );
     }
   }
-  const { tables, baseline } = prepared(nodes, params.trees);
+  const { paths, baseline } = prepared(nodes, params.trees);
   const out: Explanation[] = [];
-  const phi = new Float64Array(EXPLAIN_BLOCK * cols);
+  const phi = new Float64Array(Math.min(EXPLAIN_BLOCK, rows.length) * cols);
+  const tabulate = rows.length >= TABULATE_ROWS;
   for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
     const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
     phi.fill(0);
-    for (let t = 0; t < params.trees; t++)
-      for (let i = from; i < to; i++) tables.accumulateTree(t, data, rows[i]! * cols, phi, (i - from) * cols);
+    for (let t = 0; t < params.trees; t++) {
+      if (tabulate) paths.tabulate(t);
+      for (let i = from; i < to; i++) paths.accumulateTree(t, data, rows[i]! * cols, phi, (i - from) * cols);
+    }
     for (let i = from; i < to; i++) {
       const row = data.subarray(rows[i]! * cols, (rows[i]! + 1) * cols);
       const contributions = new Float64Array(cols);
@@ -140,11 +151,17 @@ export function explainRows(
       out.push({ contributions, baseline, pathLength, score: Math.pow(2, -pathLength / forest.normalizer) });
     }
   }
+  paths.release();
   return out;
 }
 
-/** Rows per block of explainRows: their φ stay in L1 while each tree's tables are read. */
-const EXPLAIN_BLOCK = 64;
+/**
+ * Rows per block of explainRows: their φ stay in cache while each tree is walked. Large, because a
+ * tabulated tree's table is rebuilt for every block.
+ */
+const EXPLAIN_BLOCK = 4096;
+/** From this many rows on, each tree is tabulated first (see ShapPaths.tabulate; break-even is lower). */
+const TABULATE_ROWS = 256;
 
 /** The k features that pushed hardest towards anomalous (largest positive contributions first). */
 export function topFeatures(

@@ -1,10 +1,11 @@
 export {
   explain,
   explainRows,
+  setExplainCacheBytes,
   explainCacheBytes,
   topFeatures,
   EXPLAIN_CACHE_BYTES,
   type Explanation,
   type FeatureContribution,
 } from './explain.js';
-export { expectedTreeValue, ShapTables } from './treeshap.js';
+export { expectedTreeValue, ShapPaths } from './treeshap.js';

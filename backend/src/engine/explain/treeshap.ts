@@ -1,82 +1,79 @@
 import type { TreeArrays } from '../forest/tree-arrays.js';
 
 /**
- * Exact path-dependent TreeSHAP (Lundberg, Erion & Lee 2018) with the work that depends only on
- * the forest done once, per leaf, as in Fast TreeSHAP v2 (Yang 2021, "Fast TreeSHAP: Accelerating
- * SHAP Value Computation for Trees"), so that explaining a point is two passes over each tree's
- * nodes and a few table reads per leaf.
+ * Exact path-dependent TreeSHAP (Lundberg, Erion & Lee 2018) reorganised around leaves, as Fast
+ * TreeSHAP v2 does (Yang 2021, "Fast TreeSHAP: Accelerating SHAP Value Computation for Trees"):
+ * what depends only on the forest, each leaf's distinct path features and their cover products, is
+ * computed once (`ShapPaths.build`); explaining a point is then a pass down and a pass up each
+ * tree's nodes and O(d + m²) arithmetic per leaf, with no path to extend and unwind per leaf.
  *
  * The value of a coalition S of features is E[h(x) | x_S]: follow x at splits on features in S,
  * and at other splits take both branches weighted by the share of training points (covers) that
- * went each way. The game is a sum over leaves. For leaf l with value v (its path length) and P the
- * distinct features on its path (d = |P|), let z_j be the product of the cover ratios of the path's
- * splits on j and o_j ∈ {0, 1} whether x satisfies all of them; the leaf's game is
- * u(S) = v Π_{j∈S} o_j Π_{j∈P∖S} z_j, and with H = {j ∈ P : o_j = 1} its Shapley values are
+ * went each way. The game is a sum over leaves. For leaf l with value v (its path length, which
+ * includes the c(n) correction for the points it holds) and P the distinct features on its path
+ * (d = |P|), let z_j be the product of the cover ratios of the path's splits on j and o_j ∈ {0, 1}
+ * whether x satisfies all of them; the leaf's game is u(S) = v Π_{j∈S} o_j Π_{j∈P∖S} z_j, and with
+ * H = {j ∈ P : o_j = 1} (m = |H|) its Shapley values are
  *
  *     φ_i = v (o_i − z_i) / z_i · A(H ∖ {i}),     A(T) = Σ_{S⊆T} w(|S|, d) Π_{j∈P∖S} z_j,
  *     w(s, d) = s! (d − s − 1)! / d!
  *
- * (only S ⊆ H have u(S ∪ {i}) ≠ u(S); dividing by z_i puts i back into the product). So
- * φ_i = −v A(H) for every feature x fails (i ∉ H) and v (1 − z_i)/z_i · A(H ∖ {i}) for every
- * feature it satisfies. A depends on x only through H, a subset of P: the table of v·A over all 2^d
- * subsets is computed once per leaf (`ShapTables.build`, a subset-sum transform, O(d 2^d)).
+ * (only S ⊆ H have u(S ∪ {i}) ≠ u(S); dividing by z_i puts i back into the product). So every
+ * feature x fails (i ∉ H) gets the same −v A(H), and every feature it satisfies
+ * v (1 − z_i)/z_i · A(H ∖ {i}); grouping S by size, A(T) = Π_{j∈P∖T} z_j Σ_k w(k, d) e_{|T|−k}(z_T),
+ * e the elementary symmetric polynomials (see `leaf`). Fast TreeSHAP v2 tabulates A over all 2^d
+ * subsets per leaf instead: 4–5 MiB for a forest of 100 trees of 256 samples, whose random reads
+ * from memory made a single row no faster than computing A (measured), so this keeps no tables.
  *
- * Explaining x (`accumulate`) walks each tree's nodes in order (parents before children),
- * carrying down the set of path positions x failed as a bit mask; at each leaf it reads v·A(H)
- * and, for each satisfied feature, v·A(H ∖ {i}). The failed features' share, −v·A(H) once for each
- * of them, is summed bottom-up instead: Q(n) = Σ of v·A(H) over the leaves below n, and each inner
- * node n on feature i that x fails, with no ancestor on i failed already (the first failure on the
- * path, so a leaf counts once per feature), gives φ_i −= Q(child x does not take). Per point and
- * tree this is O(nodes + Σ_leaves |H|), against O(leaves · depth²) for Algorithm 2.
- *
- * Memory: Σ_leaves 2^d doubles (about 41 KiB a tree for 256 samples on 16 features: paths hold
- * 5.8 distinct features on average). Leaves whose table would push the forest past
- * `maxTableBytes` get none and compute A(T) from their z's when needed, O(d²) each
- * (Σ_k w(k, d) e_{|T|−k}(z_T) Π_{j∈P∖T} z_j, e the elementary symmetric polynomials), so deep
- * forests stay within the bound at some cost in speed, not in exactness.
+ * Explaining x (`accumulateTree`) walks a tree's nodes in index order (parents come before
+ * children), carrying down the set of path positions x failed as a bit mask; each leaf adds its
+ * satisfied features' φ and returns v·A(H). The failed features' share is summed bottom-up instead:
+ * Q(n) = Σ v·A(H) over the leaves below n, and each inner node on feature i that x fails, with no
+ * ancestor on i failed already (the first failure on the path, so a leaf counts once per feature),
+ * gives φ_i −= Q(the child x does not take). Per point and tree: O(nodes + Σ_leaves (d + m²)),
+ * against O(leaves · depth²) for Algorithm 2's extend and unwind.
  */
-export class ShapTables {
-  /** Bytes held by the tables and per-node arrays. */
+export class ShapPaths {
+  /** Bytes held between batches: a few per node, and per leaf its path's features and z's. */
   readonly bytes: number;
-  /** Leaves that compute A on the fly (their table did not fit). */
-  readonly untabled: number;
+  /** The tree whose table `values` holds, −1 for none. */
+  private tabulated = -1;
+  /** Leaf: where its table starts in `values` (valid for the tabulated tree), −1 for none. */
+  private readonly table: Int32Array;
+  private readonly ratio: Float64Array;
+  /** One tree's table, while a batch runs (`tabulate` … `release`). */
+  private values = EMPTY;
+  private scratch = EMPTY;
 
   private constructor(
     private readonly nodes: TreeArrays,
     /** Inner node: 1 << (its feature's position on the path). Leaf: 2^d − 1, all of its path's positions. */
     private readonly bit: Int32Array,
-    /** Leaf: offset of its v·A table in `values`, −1 when it has none. */
-    private readonly table: Int32Array,
-    /** Leaf: offset of its path's features, ratios and z's. */
+    /** Leaf: where its path's features and z's start. */
     private readonly pathAt: Int32Array,
-    private readonly values: Float64Array,
-    /** Per leaf and path position: the feature, (1 − z)/z and z. */
+    /** Per leaf and path position (in order of first occurrence): the feature and its z. */
     private readonly pathFeature: Int32Array,
-    private readonly pathRatio: Float64Array,
     private readonly pathZero: Float64Array,
-    /** Scratch per tree: failed positions per node, and Q. */
+    /** Scratch for one tree: the failed positions at each node, and Q. */
     private readonly fail: Int32Array,
     private readonly q: Float64Array,
-    untabled: number,
   ) {
-    this.untabled = untabled;
-    this.bytes = [bit, table, pathAt, values, pathFeature, pathRatio, pathZero, fail, q].reduce(
+    this.table = new Int32Array(bit.length);
+    this.ratio = pathZero.map((z) => (1 - z) / z);
+    this.bytes = [bit, pathAt, pathFeature, pathZero, fail, q, this.table, this.ratio].reduce(
       (sum, a) => sum + a.byteLength,
       0,
     );
   }
 
-  /** Precomputes every leaf's table, within `maxTableBytes` for the v·A values. */
-  static build(nodes: TreeArrays, maxTableBytes = 32 * 1024 * 1024): ShapTables {
+  static build(nodes: TreeArrays): ShapPaths {
     const { feature, left, cover, treeStart } = nodes;
     const nodeCount = left.length;
     const trees = treeStart.length - 1;
     const bit = new Int32Array(nodeCount);
-    const table = new Int32Array(nodeCount).fill(-1);
     const pathAt = new Int32Array(nodeCount);
     const features: number[] = [];
     const zeros: number[] = [];
-    const leaves: number[] = [];
     let maxTreeNodes = 1;
 
     // Depth-first over each tree, keeping the path's distinct features (in order of first
@@ -93,7 +90,6 @@ export class ShapTables {
           features.push(pathFeature[p]!);
           zeros.push(pathZ[p]!);
         }
-        leaves.push(n);
         return;
       }
       const f = feature[n]!;
@@ -120,45 +116,51 @@ export class ShapTables {
       visit(treeStart[t]!);
       maxTreeNodes = Math.max(maxTreeNodes, treeStart[t + 1]! - treeStart[t]!);
     }
-
-    // The largest path length whose tables all fit: shorter paths first, they are the cheap ones.
-    const bySize = new Float64Array(33);
-    const distinct = (l: number): number => 32 - Math.clz32(bit[l]!);
-    for (const l of leaves) bySize[distinct(l)] += 2 ** distinct(l);
-    let cap = -1;
-    let doubles = 0;
-    while (cap < 31 && (doubles + bySize[cap + 1]!) * 8 <= maxTableBytes) doubles += bySize[++cap]!;
-
-    const values = new Float64Array(doubles);
-    const zs = Float64Array.from(zeros);
-    const scratch = new Float64Array(cap >= 0 ? 2 ** cap : 1);
-    let at = 0;
-    let untabled = 0;
-    for (const l of leaves) {
-      const d = distinct(l);
-      if (d > cap) {
-        untabled++;
-        continue;
-      }
-      table[l] = at;
-      fillTable(values, at, d, zs, pathAt[l]!, nodes.value[l]!, scratch);
-      at += 1 << d;
-    }
-
-    const ratios = zs.map((z) => (1 - z) / z);
-    return new ShapTables(
+    return new ShapPaths(
       nodes,
       bit,
-      table,
       pathAt,
-      values,
       Int32Array.from(features),
-      ratios,
-      zs,
+      Float64Array.from(zeros),
       new Int32Array(maxTreeNodes),
       new Float64Array(maxTreeNodes),
-      untabled,
     );
+  }
+
+  /**
+   * Tabulates tree t for a batch (Fast TreeSHAP v2's tables): v·A(T) for every subset T of each
+   * leaf's path positions, so that `accumulateTree(t, …)` reads A instead of computing it. Worth
+   * it when many rows walk the tree: building costs about as much as explaining a few dozen rows
+   * without, and then each row costs about half. One tree at a time (at most TABLE_DOUBLES, leaves
+   * beyond that or deeper than TABLE_MAX_DEPTH compute A as without a table), so the table stays in
+   * cache while the batch reads it and memory stays bounded whatever the forest.
+   */
+  tabulate(t: number): void {
+    const { treeStart, left, value } = this.nodes;
+    if (this.values === EMPTY) {
+      this.values = new Float64Array(TABLE_DOUBLES);
+      this.scratch = new Float64Array(1 << TABLE_MAX_DEPTH);
+    }
+    let at = 0;
+    for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) {
+      if (left[n] !== n) continue;
+      const d = 32 - Math.clz32(this.bit[n]!);
+      if (d > TABLE_MAX_DEPTH || at + (1 << d) > TABLE_DOUBLES) {
+        this.table[n] = -1;
+        continue;
+      }
+      this.table[n] = at;
+      fillTable(this.values, at, d, this.pathZero, this.pathAt[n]!, value[n]!, this.scratch);
+      at += 1 << d;
+    }
+    this.tabulated = t;
+  }
+
+  /** Frees the table after a batch. */
+  release(): void {
+    this.values = EMPTY;
+    this.scratch = EMPTY;
+    this.tabulated = -1;
   }
 
   /** Adds every tree's φ for point x into phi (one slot per feature). */
@@ -173,7 +175,8 @@ export class ShapTables {
    */
   accumulateTree(t: number, x: Float64Array, offset: number, phi: Float64Array, phiOffset: number): void {
     const { feature, threshold, left, treeStart } = this.nodes;
-    const { bit, table, pathAt, values, pathFeature, pathRatio, fail, q } = this;
+    const { bit, fail, q, table, values, pathFeature, ratio } = this;
+    const tabled = this.tabulated === t;
     const start = treeStart[t]!;
     const end = treeStart[t + 1]!;
     fail[0] = 0;
@@ -188,25 +191,19 @@ export class ShapTables {
         fail[ln + 1 - start] = failed | (k & (b - 1));
         continue;
       }
+      const base = tabled ? table[n]! : -1;
+      if (base < 0) {
+        q[n - start] = this.leaf(n, failed, phi, phiOffset);
+        continue;
+      }
+      // The same numbers read from the tree's table: v·A(H), and v·A(H ∖ {i}) times (1 − z_i)/z_i.
       const h = bit[n]! & ~failed;
-      const path = pathAt[n]!;
-      const base = table[n]!;
-      if (base >= 0) {
-        q[n - start] = values[base + h]!;
-        for (let s = h; s !== 0; s &= s - 1) {
-          const low = s & -s;
-          const p = path + 31 - Math.clz32(low);
-          phi[phiOffset + pathFeature[p]!] += pathRatio[p]! * values[base + (h ^ low)]!;
-        }
-      } else {
-        const v = this.nodes.value[n]!;
-        const d = 32 - Math.clz32(bit[n]!);
-        q[n - start] = v * this.subsetSum(path, d, h);
-        for (let s = h; s !== 0; s &= s - 1) {
-          const low = s & -s;
-          const p = path + 31 - Math.clz32(low);
-          phi[phiOffset + pathFeature[p]!] += pathRatio[p]! * v * this.subsetSum(path, d, h ^ low);
-        }
+      const at = this.pathAt[n]!;
+      q[n - start] = values[base + h]!;
+      for (let s = h; s !== 0; s &= s - 1) {
+        const low = s & -s;
+        const p = at + 31 - Math.clz32(low);
+        phi[phiOffset + pathFeature[p]!] += ratio[p]! * values[base + (h ^ low)]!;
       }
     }
     for (let n = end - 1; n >= start; n--) {
@@ -222,28 +219,58 @@ export class ShapTables {
     }
   }
 
-  /** A(T) for a leaf without a table, from the z's at `path` (see the class comment). */
-  private subsetSum(path: number, d: number, t: number): number {
+  /**
+   * Leaf n's share for a point that failed the path positions in `failed`: adds the satisfied
+   * features' φ into phi and returns v·A(H), which the failed features share. With m = |H|, F = P ∖ H
+   * and e the elementary symmetric polynomials of {z_j : j ∈ H},
+   *
+   *     A(H) = Π_{j∈F} z_j · Σ_{k=0}^{m} w(k, d) e_{m−k}(z_H),
+   *     v (1 − z_i)/z_i · A(H ∖ {i}) = v (1 − z_i) Π_{j∈F} z_j · Σ_{k=0}^{m−1} w(k, d) e_{m−1−k}(z_{H∖i}),
+   *
+   * and e(z_{H∖i}) comes from e(z_H) by dividing Π (y + z_j) by (y + z_i): e'_j = e_j − z_i e'_{j−1},
+   * each step scaling earlier rounding by z_i ≤ 1, so it stays accurate. O(d + m²) per leaf.
+   */
+  private leaf(n: number, failed: number, phi: Float64Array, phiOffset: number): number {
+    const { pathFeature, pathZero } = this;
     const e = ELEMENTARY;
-    e[0] = 1;
-    let m = 0;
+    const at = this.pathAt[n]!;
+    const all = this.bit[n]!;
+    const w = (32 - Math.clz32(all)) * 33;
     let outside = 1;
-    for (let p = 0; p < d; p++) {
-      const z = this.pathZero[path + p]!;
-      if ((t >> p) & 1) {
-        m++;
-        e[m] = 0;
-        for (let j = m; j > 0; j--) e[j] += z * e[j - 1]!;
-      } else outside *= z;
+    for (let s = failed & all; s !== 0; s &= s - 1) outside *= pathZero[at + 31 - Math.clz32(s & -s)]!;
+    const satisfied = all & ~failed;
+    let m = 0;
+    e[0] = 1;
+    for (let s = satisfied; s !== 0; s &= s - 1) {
+      const z = pathZero[at + 31 - Math.clz32(s & -s)]!;
+      m++;
+      e[m] = z * e[m - 1]!;
+      for (let j = m - 1; j > 0; j--) e[j] += z * e[j - 1]!;
     }
-    // S of size k inside T leaves T ∖ S, of size m − k, in the product.
-    let sum = 0;
-    for (let k = 0; k <= m; k++) sum += shapleyWeight(k, d) * e[m - k]!;
-    return sum * outside;
+    const v = this.nodes.value[n]! * outside;
+    for (let s = satisfied; s !== 0; s &= s - 1) {
+      const p = at + 31 - Math.clz32(s & -s);
+      const z = pathZero[p]!;
+      let prev = 1;
+      let sum = WEIGHTS[w + m - 1]!;
+      for (let j = 1; j < m; j++) {
+        prev = e[j]! - z * prev;
+        sum += WEIGHTS[w + m - 1 - j]! * prev;
+      }
+      phi[phiOffset + pathFeature[p]!] += v * (1 - z) * sum;
+    }
+    let total = 0;
+    for (let k = 0; k <= m; k++) total += WEIGHTS[w + k]! * e[m - k]!;
+    return v * total;
   }
 }
 
-const ELEMENTARY = new Float64Array(33);
+const EMPTY = new Float64Array(0);
+
+/** A leaf with more distinct features on its path than this computes A even in a tabulated tree. */
+const TABLE_MAX_DEPTH = 12;
+/** One tree's table at most (1 MiB); a tree of 256 samples on 16 features needs about 41 KiB. */
+const TABLE_DOUBLES = 1 << 17;
 
 /**
  * Writes v·A(T) for every subset T of a leaf's d path positions at values[at …]: first
@@ -260,10 +287,6 @@ function fillTable(
   prodIn: Float64Array,
 ): void {
   const count = 1 << d;
-  if (d === 0) {
-    values[at] = 0; // no feature on the path: nothing to attribute
-    return;
-  }
   const full = count - 1;
   prodIn[0] = 1;
   for (let s = 1; s < count; s++) {
@@ -272,8 +295,7 @@ function fillTable(
   }
   const w = d * 33;
   for (let s = 0; s < count; s++) values[at + s] = v * WEIGHTS[w + popcount(s)]! * prodIn[full ^ s]!;
-  for (let s = at; s < at + count; s += 2) values[s + 1] += values[s]!;
-  for (let b = 2; b < count; b <<= 1)
+  for (let b = 1; b < count; b <<= 1)
     for (let block = at; block < at + count; block += 2 * b)
       for (let s = block; s < block + b; s++) values[s + b] += values[s]!;
 }
@@ -284,7 +306,10 @@ function popcount(s: number): number {
   return (((s + (s >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
-/** w(s, d) = s! (d − s − 1)! / d! = 1 / (d · C(d − 1, s)), for d ≤ 32 (a path has at most 31 features). */
+/** e_0 … e_m for `leaf` (a path has at most 31 distinct features: the depth limit is ≤ 31). */
+const ELEMENTARY = new Float64Array(33);
+
+/** w(s, d) = s! (d − s − 1)! / d! = 1 / (d · C(d − 1, s)) at [d · 33 + s]; 0 where undefined. */
 const WEIGHTS = new Float64Array(33 * 33);
 for (let d = 1; d <= 32; d++) {
   let choose = 1;
@@ -292,10 +317,6 @@ for (let d = 1; d <= 32; d++) {
     WEIGHTS[d * 33 + s] = 1 / (d * choose);
     choose = (choose * (d - 1 - s)) / (s + 1);
   }
-}
-
-function shapleyWeight(s: number, d: number): number {
-  return WEIGHTS[d * 33 + s]!;
 }
 
 /** E[h] of one tree: its leaves' values weighted by the share of training points that reached them. */
