@@ -54,16 +54,30 @@ export class ShapPaths {
     /** Per leaf and path position (in order of first occurrence): the feature and its z. */
     private readonly pathFeature: Int32Array,
     private readonly pathZero: Float64Array,
-    /** Scratch for one tree: the failed positions at each node, and Q. */
+    /** Per tree, its inner nodes in index order, then its leaves in index order. */
+    private readonly order: Int32Array,
+    /** Per tree, where its leaves start in `order`. */
+    private readonly firstLeaf: Int32Array,
+    /** Scratch for one tree: the failed positions at each node, Q, and the child x does not take. */
     private readonly fail: Int32Array,
     private readonly q: Float64Array,
+    private readonly cold: Int32Array,
   ) {
     this.table = new Int32Array(bit.length);
     this.ratio = pathZero.map((z) => (1 - z) / z);
-    this.bytes = [bit, pathAt, pathFeature, pathZero, fail, q, this.table, this.ratio].reduce(
-      (sum, a) => sum + a.byteLength,
-      0,
-    );
+    this.bytes = [
+      bit,
+      pathAt,
+      pathFeature,
+      pathZero,
+      order,
+      firstLeaf,
+      fail,
+      q,
+      cold,
+      this.table,
+      this.ratio,
+    ].reduce((sum, a) => sum + a.byteLength, 0);
   }
 
   static build(nodes: TreeArrays): ShapPaths {
@@ -112,9 +126,17 @@ export class ShapPaths {
         pathZ.pop();
       }
     };
+    // Inner nodes first, so that the passes over a tree test no "is this a leaf?" per node: parents
+    // come before children in index order, so every node's mask is set before it is read.
+    const order = new Int32Array(nodeCount);
+    const firstLeaf = new Int32Array(trees);
     for (let t = 0; t < trees; t++) {
       visit(treeStart[t]!);
       maxTreeNodes = Math.max(maxTreeNodes, treeStart[t + 1]! - treeStart[t]!);
+      let at = treeStart[t]!;
+      for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) if (left[n] !== n) order[at++] = n;
+      firstLeaf[t] = at;
+      for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) if (left[n] === n) order[at++] = n;
     }
     return new ShapPaths(
       nodes,
@@ -122,8 +144,11 @@ export class ShapPaths {
       pathAt,
       Int32Array.from(features),
       Float64Array.from(zeros),
+      order,
+      firstLeaf,
       new Int32Array(maxTreeNodes),
       new Float64Array(maxTreeNodes),
+      new Int32Array(maxTreeNodes),
     );
   }
 
@@ -175,22 +200,26 @@ export class ShapPaths {
    */
   accumulateTree(t: number, x: Float64Array, offset: number, phi: Float64Array, phiOffset: number): void {
     const { feature, threshold, left, treeStart } = this.nodes;
-    const { bit, fail, q, table, values, pathFeature, ratio } = this;
+    const { bit, fail, q, cold, order, table, values, pathFeature, ratio } = this;
     const tabled = this.tabulated === t;
     const start = treeStart[t]!;
+    const leaves = this.firstLeaf[t]!;
     const end = treeStart[t + 1]!;
     fail[0] = 0;
-    for (let n = start; n < end; n++) {
-      const ln = left[n]!;
+    for (let i = start; i < leaves; i++) {
+      const n = order[i]!;
+      const ln = left[n]! - start;
       const failed = fail[n - start]!;
-      if (ln !== n) {
-        // b = 1 when x goes right: the left child is the one it fails.
-        const b = +(x[offset + feature[n]!]! > threshold[n]!);
-        const k = bit[n]!;
-        fail[ln - start] = failed | (k & -b);
-        fail[ln + 1 - start] = failed | (k & (b - 1));
-        continue;
-      }
+      // b = 1 when x goes right: the left child is the one it fails.
+      const b = +(x[offset + feature[n]!]! > threshold[n]!);
+      const k = bit[n]!;
+      fail[ln] = failed | (k & -b);
+      fail[ln + 1] = failed | (k & (b - 1));
+      cold[n - start] = ln + 1 - b;
+    }
+    for (let i = leaves; i < end; i++) {
+      const n = order[i]!;
+      const failed = fail[n - start]!;
       const base = tabled ? table[n]! : -1;
       if (base < 0) {
         q[n - start] = this.leaf(n, failed, phi, phiOffset);
@@ -206,16 +235,14 @@ export class ShapPaths {
         phi[phiOffset + pathFeature[p]!] += ratio[p]! * values[base + (h ^ low)]!;
       }
     }
-    for (let n = end - 1; n >= start; n--) {
-      const ln = left[n]!;
-      if (ln === n) continue;
-      const l = q[ln - start]!;
-      const r = q[ln + 1 - start]!;
-      q[n - start] = l + r;
-      if ((fail[n - start]! & bit[n]!) === 0) {
-        const f = feature[n]!;
-        phi[phiOffset + f] -= x[offset + f]! > threshold[n]! ? l : r;
-      }
+    for (let i = leaves - 1; i >= start; i--) {
+      const n = order[i]!;
+      const ln = left[n]! - start;
+      q[n - start] = q[ln]! + q[ln + 1]!;
+      // Branch-free: whether an ancestor already failed this feature is close to a coin toss.
+      const first = +((fail[n - start]! & bit[n]!) === 0);
+      const f = phiOffset + feature[n]!;
+      phi[f] -= first * q[cold[n - start]!]!;
     }
   }
 
