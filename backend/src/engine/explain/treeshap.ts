@@ -21,17 +21,25 @@ import type { TreeArrays } from '../forest/tree-arrays.js';
  * (only S ⊆ H have u(S ∪ {i}) ≠ u(S); dividing by z_i puts i back into the product). So every
  * feature x fails (i ∉ H) gets the same −v A(H), and every feature it satisfies
  * v (1 − z_i)/z_i · A(H ∖ {i}); grouping S by size, A(T) = Π_{j∈P∖T} z_j Σ_k w(k, d) e_{|T|−k}(z_T),
- * e the elementary symmetric polynomials (see `leaf`). Fast TreeSHAP v2 tabulates A over all 2^d
- * subsets per leaf instead: 4–5 MiB for a forest of 100 trees of 256 samples, whose random reads
- * from memory made a single row no faster than computing A (measured), so this keeps no tables.
+ * e the elementary symmetric polynomials (see `leaf`).
  *
- * Explaining x (`accumulateTree`) walks a tree's nodes in index order (parents come before
+ * Explaining x (`accumulateTree`) walks a tree's inner nodes in index order (parents come before
  * children), carrying down the set of path positions x failed as a bit mask; each leaf adds its
  * satisfied features' φ and returns v·A(H). The failed features' share is summed bottom-up instead:
  * Q(n) = Σ v·A(H) over the leaves below n, and each inner node on feature i that x fails, with no
  * ancestor on i failed already (the first failure on the path, so a leaf counts once per feature),
  * gives φ_i −= Q(the child x does not take). Per point and tree: O(nodes + Σ_leaves (d + m²)),
  * against O(leaves · depth²) for Algorithm 2's extend and unwind.
+ *
+ * Fast TreeSHAP v2 keeps a table of A over all 2^d subsets of every leaf instead: 4–5 MiB for a
+ * forest of 100 trees of 256 samples on 16 features, and its random reads from memory made a
+ * single row no faster than computing A (measured), so single rows keep no tables. A batch
+ * tabulates one tree at a time while all its rows walk that tree (`tabulate`).
+ *
+ * Every point's φ depends on which side of every split it falls (a point on the other side of any
+ * one split changes the leaves below it), so no exact method can look at fewer than all of a
+ * tree's splits: for 100 trees of about 64 splits each that is 6,400 comparisons a point, against
+ * the 800 steps of scoring it.
  */
 export class ShapPaths {
   /** Bytes held between batches: a few per node, and per leaf its path's features and z's. */
@@ -41,6 +49,8 @@ export class ShapPaths {
   /** Leaf: where its table starts in `values` (valid for the tabulated tree), −1 for none. */
   private readonly table: Int32Array;
   private readonly ratio: Float64Array;
+  /** Whether every leaf of the tabulated tree has a table (then no Q is needed). */
+  private whole = false;
   /** One tree's table, while a batch runs (`tabulate` … `release`). */
   private values = EMPTY;
   private scratch = EMPTY;
@@ -153,32 +163,44 @@ export class ShapPaths {
   }
 
   /**
-   * Tabulates tree t for a batch (Fast TreeSHAP v2's tables): v·A(T) for every subset T of each
-   * leaf's path positions, so that `accumulateTree(t, …)` reads A instead of computing it. Worth
-   * it when many rows walk the tree: building costs about as much as explaining a few dozen rows
-   * without, and then each row costs about half. One tree at a time (at most TABLE_DOUBLES, leaves
-   * beyond that or deeper than TABLE_MAX_DEPTH compute A as without a table), so the table stays in
-   * cache while the batch reads it and memory stays bounded whatever the forest.
+   * Tabulates tree t for a batch (Fast TreeSHAP v2's tables, one step further): for each leaf and
+   * each subset H of its path positions, the φ of every position when x satisfies exactly H
+   * (v (1 − z_i)/z_i · A(H ∖ {i}) or −v A(H), from A over all subsets by a subset-sum transform).
+   * `accumulateTree(t, …)` then adds one row of d numbers per leaf, with no Q pass. Worth it when
+   * many rows walk the tree: it costs about as much as explaining a few dozen rows, and each row
+   * then costs about a third of computing A. One tree at a time, at most TABLE_DOUBLES (2 MiB; 250
+   * KiB for a tree of 256 samples on 16 features), leaves beyond that or deeper than
+   * TABLE_MAX_DEPTH computed as without a table: the table stays in cache while the batch reads it,
+   * and memory stays bounded whatever the forest.
    */
   tabulate(t: number): void {
     const { treeStart, left, value } = this.nodes;
     if (this.values === EMPTY) {
       this.values = new Float64Array(TABLE_DOUBLES);
-      this.scratch = new Float64Array(1 << TABLE_MAX_DEPTH);
+      this.scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
     }
+    const { values, scratch, ratio } = this;
     let at = 0;
+    let whole = true;
     for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) {
       if (left[n] !== n) continue;
       const d = 32 - Math.clz32(this.bit[n]!);
-      if (d > TABLE_MAX_DEPTH || at + (1 << d) > TABLE_DOUBLES) {
+      const count = 1 << d;
+      if (d > TABLE_MAX_DEPTH || at + count * d > TABLE_DOUBLES) {
         this.table[n] = -1;
+        whole = false;
         continue;
       }
       this.table[n] = at;
-      fillTable(this.values, at, d, this.pathZero, this.pathAt[n]!, value[n]!, this.scratch);
-      at += 1 << d;
+      const path = this.pathAt[n]!;
+      fillTable(scratch, 0, d, this.pathZero, path, value[n]!, scratch.subarray(count));
+      // Row h of the leaf's block: each path position's φ when x satisfies the positions in h.
+      for (let h = 0; h < count; h++, at += d)
+        for (let p = 0; p < d; p++)
+          values[at + p] = (h >> p) & 1 ? ratio[path + p]! * scratch[h ^ (1 << p)]! : -scratch[h]!;
     }
     this.tabulated = t;
+    this.whole = whole;
   }
 
   /** Frees the table after a batch. */
@@ -200,7 +222,7 @@ export class ShapPaths {
    */
   accumulateTree(t: number, x: Float64Array, offset: number, phi: Float64Array, phiOffset: number): void {
     const { feature, threshold, left, treeStart } = this.nodes;
-    const { bit, fail, q, cold, order, table, values, pathFeature, ratio } = this;
+    const { bit, fail, q, cold, order, table, values, pathFeature } = this;
     const tabled = this.tabulated === t;
     const start = treeStart[t]!;
     const leaves = this.firstLeaf[t]!;
@@ -225,16 +247,15 @@ export class ShapPaths {
         q[n - start] = this.leaf(n, failed, phi, phiOffset);
         continue;
       }
-      // The same numbers read from the tree's table: v·A(H), and v·A(H ∖ {i}) times (1 − z_i)/z_i.
-      const h = bit[n]! & ~failed;
+      // Every path position's φ read from the leaf's row for H, the failed ones included: the leaf
+      // adds nothing to Q.
       const at = this.pathAt[n]!;
-      q[n - start] = values[base + h]!;
-      for (let s = h; s !== 0; s &= s - 1) {
-        const low = s & -s;
-        const p = at + 31 - Math.clz32(low);
-        phi[phiOffset + pathFeature[p]!] += ratio[p]! * values[base + (h ^ low)]!;
-      }
+      const d = 32 - Math.clz32(bit[n]!);
+      const row = base + (bit[n]! & ~failed) * d;
+      for (let p = 0; p < d; p++) phi[phiOffset + pathFeature[at + p]!] += values[row + p]!;
+      q[n - start] = 0;
     }
+    if (tabled && this.whole) return;
     for (let i = leaves - 1; i >= start; i--) {
       const n = order[i]!;
       const ln = left[n]! - start;
@@ -296,8 +317,8 @@ const EMPTY = new Float64Array(0);
 
 /** A leaf with more distinct features on its path than this computes A even in a tabulated tree. */
 const TABLE_MAX_DEPTH = 12;
-/** One tree's table at most (1 MiB); a tree of 256 samples on 16 features needs about 41 KiB. */
-const TABLE_DOUBLES = 1 << 17;
+/** One tree's table at most (2 MiB); a tree of 256 samples on 16 features needs about 250 KiB. */
+const TABLE_DOUBLES = 1 << 18;
 
 /**
  * Writes v·A(T) for every subset T of a leaf's d path positions at values[at …]: first
