@@ -47,8 +47,7 @@ export class ShapPaths {
   /** The tree whose table `values` holds, −1 for none. */
   private tabulated = -1;
   /** Leaf: where its table starts in `values` (valid for the tabulated tree), −1 for none. */
-  private readonly table: Int32Array;
-  private readonly ratio: Float64Array;
+  private table = EMPTY_INT;
   /** Whether every leaf of the tabulated tree has a table (then no Q is needed). */
   private whole = false;
   /** One tree's table, while a batch runs (`tabulate` … `release`). */
@@ -73,21 +72,10 @@ export class ShapPaths {
     private readonly q: Float64Array,
     private readonly cold: Int32Array,
   ) {
-    this.table = new Int32Array(bit.length);
-    this.ratio = pathZero.map((z) => (1 - z) / z);
-    this.bytes = [
-      bit,
-      pathAt,
-      pathFeature,
-      pathZero,
-      order,
-      firstLeaf,
-      fail,
-      q,
-      cold,
-      this.table,
-      this.ratio,
-    ].reduce((sum, a) => sum + a.byteLength, 0);
+    this.bytes = [bit, pathAt, pathFeature, pathZero, order, firstLeaf, fail, q, cold].reduce(
+      (sum, a) => sum + a.byteLength,
+      0,
+    );
   }
 
   static build(nodes: TreeArrays): ShapPaths {
@@ -96,52 +84,56 @@ export class ShapPaths {
     const trees = treeStart.length - 1;
     const bit = new Int32Array(nodeCount);
     const pathAt = new Int32Array(nodeCount);
-    const features: number[] = [];
-    const zeros: number[] = [];
     let maxTreeNodes = 1;
+    // Room for every leaf's path: at most its depth in distinct features (parents come first).
+    const depth = new Int32Array(nodeCount);
+    let room = 0;
+    for (let n = 0; n < nodeCount; n++) {
+      const ln = left[n]!;
+      if (ln === n) room += depth[n]!;
+      else depth[ln] = depth[ln + 1] = depth[n]! + 1;
+    }
+    const features = new Int32Array(room);
+    const zeros = new Float64Array(room);
+    let used = 0;
 
     // Depth-first over each tree, keeping the path's distinct features (in order of first
     // occurrence) and their z's; a feature met again multiplies its z by the new ratio.
-    const pathFeature: number[] = [];
-    const pathZ: number[] = [];
-    const visit = (n: number): void => {
+    const pathFeature = new Int32Array(32);
+    const pathZ = new Float64Array(32);
+    const visit = (n: number, d: number): void => {
       const ln = left[n]!;
-      const d = pathFeature.length;
       if (ln === n) {
         bit[n] = 2 ** d - 1;
-        pathAt[n] = features.length;
-        for (let p = 0; p < d; p++) {
-          features.push(pathFeature[p]!);
-          zeros.push(pathZ[p]!);
-        }
+        pathAt[n] = used;
+        features.set(pathFeature.subarray(0, d), used);
+        zeros.set(pathZ.subarray(0, d), used);
+        used += d;
         return;
       }
       const f = feature[n]!;
-      let pos = pathFeature.indexOf(f);
-      const seen = pos >= 0;
+      let pos = 0;
+      while (pos < d && pathFeature[pos] !== f) pos++;
+      const seen = pos < d;
       if (!seen) {
-        pos = d;
-        pathFeature.push(f);
-        pathZ.push(1);
+        pathFeature[pos] = f;
+        pathZ[pos] = 1;
       }
+      const inner = seen ? d : d + 1;
       bit[n] = 1 << pos;
       const before = pathZ[pos]!;
       pathZ[pos] = (before * cover[ln]!) / cover[n]!;
-      visit(ln);
+      visit(ln, inner);
       pathZ[pos] = (before * cover[ln + 1]!) / cover[n]!;
-      visit(ln + 1);
+      visit(ln + 1, inner);
       pathZ[pos] = before;
-      if (!seen) {
-        pathFeature.pop();
-        pathZ.pop();
-      }
     };
     // Inner nodes first, so that the passes over a tree test no "is this a leaf?" per node: parents
     // come before children in index order, so every node's mask is set before it is read.
     const order = new Int32Array(nodeCount);
     const firstLeaf = new Int32Array(trees);
     for (let t = 0; t < trees; t++) {
-      visit(treeStart[t]!);
+      visit(treeStart[t]!, 0);
       maxTreeNodes = Math.max(maxTreeNodes, treeStart[t + 1]! - treeStart[t]!);
       let at = treeStart[t]!;
       for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) if (left[n] !== n) order[at++] = n;
@@ -152,8 +144,8 @@ export class ShapPaths {
       nodes,
       bit,
       pathAt,
-      Int32Array.from(features),
-      Float64Array.from(zeros),
+      features.slice(0, used),
+      zeros.slice(0, used),
       order,
       firstLeaf,
       new Int32Array(maxTreeNodes),
@@ -178,8 +170,9 @@ export class ShapPaths {
     if (this.values === EMPTY) {
       this.values = new Float64Array(TABLE_DOUBLES);
       this.scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
+      this.table = new Int32Array(this.bit.length);
     }
-    const { values, scratch, ratio } = this;
+    const { values, scratch, pathZero } = this;
     let at = 0;
     let whole = true;
     for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) {
@@ -197,7 +190,10 @@ export class ShapPaths {
       // Row h of the leaf's block: each path position's φ when x satisfies the positions in h.
       for (let h = 0; h < count; h++, at += d)
         for (let p = 0; p < d; p++)
-          values[at + p] = (h >> p) & 1 ? ratio[path + p]! * scratch[h ^ (1 << p)]! : -scratch[h]!;
+          values[at + p] =
+            (h >> p) & 1
+              ? ((1 - pathZero[path + p]!) / pathZero[path + p]!) * scratch[h ^ (1 << p)]!
+              : -scratch[h]!;
     }
     this.tabulated = t;
     this.whole = whole;
@@ -207,6 +203,7 @@ export class ShapPaths {
   release(): void {
     this.values = EMPTY;
     this.scratch = EMPTY;
+    this.table = EMPTY_INT;
     this.tabulated = -1;
   }
 
@@ -314,6 +311,7 @@ export class ShapPaths {
 }
 
 const EMPTY = new Float64Array(0);
+const EMPTY_INT = new Int32Array(0);
 
 /** A leaf with more distinct features on its path than this computes A even in a tabulated tree. */
 const TABLE_MAX_DEPTH = 12;
