@@ -33,7 +33,7 @@ const E2E_COLS = 16;
 /** Flagged rows explained per mode in the explanation benchmark. */
 const EXPLAIN_ROWS = 4096;
 
-/** `npm run bench -- --only explain,e2e` runs some sections (engine, workers, explain, e2e, service). */
+/** `npm run bench -w backend -- --only explain,e2e` runs some sections (engine, workers, explain, e2e, service). */
 const SECTIONS = ['engine', 'workers', 'explain', 'e2e', 'service'] as const;
 const onlyAt = process.argv.indexOf('--only');
 const only = new Set(onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : SECTIONS);

@@ -6,7 +6,7 @@ import type { WorkerTask } from './score-worker.js';
 
 /**
  * Below this much work (point-tree visits when scoring; explaining a row in a tree costs about as
- * much as 1,000 visits, measured with explainRows) a batch runs on the calling thread: starting a
+ * much as EXPLAIN_COST_PER_TREE visits with explainRows, see docs/engine.md) a batch runs on the calling thread: starting a
  * worker and rebuilding the forest in it costs a few milliseconds, which small batches never win back.
  */
 export const PARALLEL_MIN_WORK = 5_000_000;

@@ -2,7 +2,7 @@ import { explainRows, type IsolationForest, type Matrix } from '../engine/index.
 
 /**
  * Rows explained per call of explainRows: large enough that tabulating each tree once per call
- * costs little (about 1 % at this size), small enough for steady progress reports.
+ * costs little against explaining the rows, small enough for progress reports now and then.
  */
 const CHUNK = 8192;
 

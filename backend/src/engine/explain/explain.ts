@@ -37,9 +37,9 @@ export interface FeatureContribution {
 
 /**
  * What explaining needs that depends on the forest alone: the baseline (mean over trees of E[h])
- * and each leaf's path (`ShapPaths`, about 0.55 MiB for 100 trees of 256 samples on 16 features,
- * six times the model). Forests are immutable, so neither goes stale. The paths of all forests
- * together are held within EXPLAIN_CACHE_BYTES: the least recently explained forest gives its
+ * and each leaf's path (`ShapPaths`, several times the size of the model; docs/engine.md has the
+ * figures). Forests are immutable, so neither goes stale. The paths of all forests together are
+ * held within EXPLAIN_CACHE_BYTES: the least recently explained forest gives its paths
  * up first and rebuilds them (a walk over its nodes) when explained again. A forest no longer
  * referenced drops out of the WeakMap; its paths stay counted until they are evicted.
  */

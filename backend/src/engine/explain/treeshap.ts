@@ -31,10 +31,10 @@ import type { TreeArrays } from '../forest/tree-arrays.js';
  * gives φ_i −= Q(the child x does not take). Per point and tree: O(nodes + Σ_leaves (d + m²)),
  * against O(leaves · depth²) for Algorithm 2's extend and unwind.
  *
- * Fast TreeSHAP v2 keeps a table of A over all 2^d subsets of every leaf instead: 4–5 MiB for a
- * forest of 100 trees of 256 samples on 16 features, and its random reads from memory made a
- * single row no faster than computing A (measured), so single rows keep no tables. A batch
- * tabulates one tree at a time while all its rows walk that tree (`tabulate`).
+ * Fast TreeSHAP v2 keeps a table of A over all 2^d subsets of every leaf of the forest instead:
+ * megabytes per forest, read at random, so a single row waits on memory about as long as it takes
+ * to compute A (docs/engine.md), and single rows keep no tables. A batch tabulates one tree at a
+ * time while all its rows walk that tree (`tabulate`).
  *
  * Every point's φ depends on which side of every split it falls (a point on the other side of any
  * one split changes the leaves below it), so no exact method can look at fewer than all of a
@@ -159,11 +159,9 @@ export class ShapPaths {
    * each subset H of its path positions, the φ of every position when x satisfies exactly H
    * (v (1 − z_i)/z_i · A(H ∖ {i}) or −v A(H), from A over all subsets by a subset-sum transform).
    * `accumulateTree(t, …)` then adds one row of d numbers per leaf, with no Q pass. Worth it when
-   * many rows walk the tree: it costs about as much as explaining a few dozen rows, and each row
-   * then costs about a third of computing A. One tree at a time, at most TABLE_DOUBLES (2 MiB; 250
-   * KiB for a tree of 256 samples on 16 features), leaves beyond that or deeper than
-   * TABLE_MAX_DEPTH computed as without a table: the table stays in cache while the batch reads it,
-   * and memory stays bounded whatever the forest.
+   * many rows walk the tree, to amortise the O(Σ d 2^d) build. One tree at a time, at most
+   * TABLE_DOUBLES, leaves beyond that or deeper than TABLE_MAX_DEPTH computed as without a table:
+   * the table stays in cache while the batch reads it, and memory stays bounded whatever the forest.
    */
   tabulate(t: number): void {
     const { treeStart, left, value } = this.nodes;
@@ -315,7 +313,7 @@ const EMPTY_INT = new Int32Array(0);
 
 /** A leaf with more distinct features on its path than this computes A even in a tabulated tree. */
 const TABLE_MAX_DEPTH = 12;
-/** One tree's table at most (2 MiB); a tree of 256 samples on 16 features needs about 250 KiB. */
+/** One tree's table at most (2 MiB), far above what a tree of 256 samples needs (Σ d 2^d doubles). */
 const TABLE_DOUBLES = 1 << 18;
 
 /**
