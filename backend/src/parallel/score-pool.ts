@@ -1,15 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { checkedMatrix, explain, type IsolationForest, type Matrix } from '../engine/index.js';
+import { checkedMatrix, type IsolationForest, type Matrix } from '../engine/index.js';
+import { forEachTopFeature } from './top-feature.js';
 import type { WorkerTask } from './score-worker.js';
 
 /**
- * Below this much work (point-tree visits when scoring, about 40 visits per explained point's
- * tree) a batch runs on the calling thread: starting a worker and rebuilding the forest in it
- * costs a few milliseconds, which small batches never win back.
+ * Below this much work (point-tree visits when scoring; explaining a row in a tree costs about as
+ * much as EXPLAIN_COST_PER_TREE visits with explainRows, see docs/engine.md) a batch runs on the calling thread: starting a
+ * worker and rebuilding the forest in it costs a few milliseconds, which small batches never win back.
  */
 export const PARALLEL_MIN_WORK = 5_000_000;
-const EXPLAIN_COST_PER_TREE = 2_000;
+const EXPLAIN_COST_PER_TREE = 1_000;
 
 export interface BatchOptions {
   /** Threads to use; default: as many as the batch is worth, up to the machine's parallelism. */
@@ -34,7 +35,8 @@ export function threadsFor(work: number, limit = availableParallelism()): number
 
 /**
  * Scores a batch (and explains its flagged rows) across worker threads. Results are identical to
- * `forest.scoreBatch(x)` and `explain(forest, row)` on one thread: each row depends only on itself.
+ * `forest.scoreBatch(x)` and `explain(forest, row)` on one thread: each row depends only on itself
+ * (explainRows, which explains flagged rows here, gives the same numbers as explain).
  */
 export async function scoreBatchParallel(
   forest: IsolationForest,
@@ -80,13 +82,14 @@ export async function scoreBatchParallel(
     flagged.length,
   );
   if (explainingThreads <= 1) {
-    flagged.forEach((r, i) => {
-      const { contributions } = explain(forest, x.data.subarray(r * x.cols, (r + 1) * x.cols));
-      let best = 0;
-      for (let c = 1; c < contributions.length; c++) if (contributions[c]! > contributions[best]!) best = c;
-      topFeature[r] = best;
-      if (i % 64 === 63) progress('explaining', i + 1, flagged.length);
-    });
+    let done = 0;
+    forEachTopFeature(
+      forest,
+      x,
+      flagged,
+      (r, best) => (topFeature[r] = best),
+      (n) => progress('explaining', (done += n), flagged.length),
+    );
   } else {
     const out = new SharedArrayBuffer(x.rows * 4);
     new Int32Array(out).fill(-1);

@@ -4,7 +4,8 @@
  * row's top feature index. Shared memory means no copy of the batch per worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { explain, IsolationForest } from '../engine/index.js';
+import { IsolationForest } from '../engine/index.js';
+import { forEachTopFeature } from './top-feature.js';
 
 export type WorkerTask =
   | {
@@ -41,16 +42,12 @@ if (task.kind === 'score') {
   }
 } else {
   const out = new Int32Array(task.out);
-  let sinceReport = 0;
-  for (const r of task.rows) {
-    const { contributions } = explain(forest, data.subarray(r * task.cols, (r + 1) * task.cols));
-    let best = 0;
-    for (let c = 1; c < contributions.length; c++) if (contributions[c]! > contributions[best]!) best = c;
-    out[r] = best;
-    if (++sinceReport === 64) {
-      parentPort!.postMessage(sinceReport);
-      sinceReport = 0;
-    }
-  }
-  if (sinceReport > 0) parentPort!.postMessage(sinceReport);
+  const x = { rows: data.length / task.cols, cols: task.cols, data };
+  forEachTopFeature(
+    forest,
+    x,
+    task.rows,
+    (r, best) => (out[r] = best),
+    (n) => parentPort!.postMessage(n),
+  );
 }

@@ -1,8 +1,9 @@
 import { EngineError } from '../errors.js';
 import type { IsolationForest } from '../forest/forest.js';
+import type { Matrix } from '../matrix.js';
 import { isolatingPathLength } from '../forest/score-kernel.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
-import { expectedTreeValue, TreeShap } from './treeshap.js';
+import { expectedTreeValue, ShapPaths } from './treeshap.js';
 
 /**
  * Why one point scored as it did, in path-length units.
@@ -35,50 +36,138 @@ export interface FeatureContribution {
 }
 
 /**
- * What explaining needs that depends on the forest alone: the TreeSHAP scratch space, sized for the
- * deepest tree, and the baseline (mean over trees of E[h]). Computed once per forest; forests are
- * immutable, so the cache never goes stale.
+ * What explaining needs that depends on the forest alone: the baseline (mean over trees of E[h])
+ * and each leaf's path (`ShapPaths`, several times the size of the model; docs/engine.md has the
+ * figures). Forests are immutable, so neither goes stale. The paths of all forests together are
+ * held within EXPLAIN_CACHE_BYTES: the least recently explained forest gives its paths
+ * up first and rebuilds them (a walk over its nodes) when explained again. A forest no longer
+ * referenced drops out of the WeakMap; its paths stay counted until they are evicted.
  */
-const preparedForests = new WeakMap<TreeArrays, { shap: TreeShap; baseline: number }>();
+export const EXPLAIN_CACHE_BYTES = 64 * 1024 * 1024;
+let cacheBytes = EXPLAIN_CACHE_BYTES;
 
-function prepared(nodes: TreeArrays, trees: number): { shap: TreeShap; baseline: number } {
+/** Changes the budget (tests, and hosts that hold unusually many forests); returns the previous one. */
+export function setExplainCacheBytes(bytes: number): number {
+  const previous = cacheBytes;
+  cacheBytes = bytes;
+  return previous;
+}
+
+interface Prepared {
+  baseline: number;
+  paths: ShapPaths | undefined;
+}
+
+const preparedForests = new WeakMap<TreeArrays, Prepared>();
+/** Entries holding paths, least recently used first (a Set keeps insertion order). */
+const holding = new Set<Prepared>();
+let heldBytes = 0;
+
+function prepared(nodes: TreeArrays, trees: number): { paths: ShapPaths; baseline: number } {
   let hit = preparedForests.get(nodes);
   if (!hit) {
-    let maxDepth = 0;
     let baseline = 0;
-    for (let t = 0; t < trees; t++) {
-      maxDepth = Math.max(maxDepth, nodes.depth[t]!);
-      baseline += expectedTreeValue(nodes, nodes.treeStart[t]!);
-    }
-    hit = { shap: new TreeShap(nodes, maxDepth), baseline: baseline / trees };
+    for (let t = 0; t < trees; t++) baseline += expectedTreeValue(nodes, nodes.treeStart[t]!);
+    hit = { baseline: baseline / trees, paths: undefined };
     preparedForests.set(nodes, hit);
   }
-  return hit;
+  let paths = hit.paths;
+  if (paths) {
+    holding.delete(hit);
+  } else {
+    paths = ShapPaths.build(nodes);
+    hit.paths = paths;
+    heldBytes += paths.bytes;
+  }
+  holding.add(hit);
+  for (const old of holding) {
+    if (heldBytes <= cacheBytes || old === hit) break;
+    heldBytes -= old.paths!.bytes;
+    old.paths = undefined;
+    holding.delete(old);
+  }
+  return { paths, baseline: hit.baseline };
+}
+
+/** Bytes of TreeSHAP paths held for explaining, over all forests (for the benchmark and tests). */
+export function explainCacheBytes(): number {
+  return heldBytes;
 }
 
 /** Explains one point with exact path-dependent TreeSHAP over every tree of the forest. */
 export function explain(forest: IsolationForest, row: ArrayLike<number>): Explanation {
-  const pathLength = forest.meanPathLength(row); // validates the row's width
-  for (let c = 0; c < row.length; c++) {
-    const v = row[c]!;
-    if (v - v !== 0) throw new EngineError('NON_FINITE', `column ${c} is ${v}: every value must be finite`);
-  }
-  const { nodes, params } = forest;
-  const { shap, baseline } = prepared(nodes, params.trees);
-  const phi = new Float64Array(params.nFeatures);
-  for (let t = 0; t < params.trees; t++) shap.accumulate(nodes.treeStart[t]!, row, phi);
-  const beyond = new Float64Array(params.nFeatures);
-  if (params.outOfRange === 'isolate')
-    for (let t = 0; t < params.trees; t++) isolatingPathLength(nodes, nodes.treeStart[t]!, row, beyond);
-  const contributions = new Float64Array(params.nFeatures);
-  for (let i = 0; i < phi.length; i++) contributions[i] = (-phi[i]! + beyond[i]!) / params.trees;
-  return {
-    contributions,
-    baseline,
-    pathLength,
-    score: Math.pow(2, -pathLength / forest.normalizer),
-  };
+  return explainRows(forest, { rows: 1, cols: row.length, data: Float64Array.from(row) }, [0])[0]!;
 }
+
+/**
+ * Explains rows `rows` of x (every row when absent), in that order: the same numbers as `explain`
+ * on each row, computed with the trees outside and the rows inside, so that each tree's nodes and
+ * paths are read from cache by a block of rows instead of from memory by every row.
+ */
+export function explainRows(
+  forest: IsolationForest,
+  x: Matrix,
+  rows: ArrayLike<number> = Int32Array.from({ length: x.rows }, (_, r) => r),
+): Explanation[] {
+  const { nodes, params } = forest;
+  const { cols, data } = x;
+  if (cols !== params.nFeatures) forest.meanPathLength(new Float64Array(cols)); // the forest's width error
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (!Number.isInteger(r) || r < 0 || r >= x.rows)
+      throw new EngineError('BAD_OPTION', `row ${r} is not a row of a ${x.rows}-row matrix`);
+    for (let c = 0; c < cols; c++) {
+      const v = data[r * cols + c]!;
+      if (v - v !== 0)
+        throw new EngineError(
+          'NON_FINITE',
+          `${x.rows > 1 ? `row ${r}, ` : ''}column ${c} is ${v}: every value must be finite`,
+          {
+            column: c,
+          },
+        );
+    }
+  }
+  const { paths, baseline } = prepared(nodes, params.trees);
+  const out: Explanation[] = [];
+  const blockRows = Math.min(EXPLAIN_BLOCK, rows.length);
+  const phi = new Float64Array(blockRows * cols);
+  // The block's rows side by side: each tree walks all of them, and rows picked from a large
+  // matrix would otherwise each be a cache miss in every tree.
+  const block = new Float64Array(blockRows * cols);
+  const tabulate = rows.length >= TABULATE_ROWS;
+  for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
+    const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
+    phi.fill(0);
+    for (let i = from; i < to; i++)
+      block.set(data.subarray(rows[i]! * cols, (rows[i]! + 1) * cols), (i - from) * cols);
+    for (let t = 0; t < params.trees; t++) {
+      if (tabulate) paths.tabulate(t);
+      for (let i = 0; i < to - from; i++) paths.accumulateTree(t, block, i * cols, phi, i * cols);
+    }
+    for (let i = from; i < to; i++) {
+      const row = data.subarray(rows[i]! * cols, (rows[i]! + 1) * cols);
+      const contributions = new Float64Array(cols);
+      if (params.outOfRange === 'isolate')
+        for (let t = 0; t < params.trees; t++)
+          isolatingPathLength(nodes, nodes.treeStart[t]!, row, contributions);
+      const o = (i - from) * cols;
+      for (let c = 0; c < cols; c++) contributions[c] = (contributions[c]! - phi[o + c]!) / params.trees;
+      const pathLength = forest.meanPathLength(row);
+      out.push({ contributions, baseline, pathLength, score: Math.pow(2, -pathLength / forest.normalizer) });
+    }
+  }
+  paths.release();
+  return out;
+}
+
+/**
+ * Rows per block of explainRows: large, because a tabulated tree's table is rebuilt for every
+ * block; bounded, because the block's rows and φ are copied aside (2 MiB for 16 features).
+ */
+const EXPLAIN_BLOCK = 8192;
+/** From this many rows on, each tree is tabulated first (see ShapPaths.tabulate; break-even is lower). */
+const TABULATE_ROWS = 256;
 
 /** The k features that pushed hardest towards anomalous (largest positive contributions first). */
 export function topFeatures(

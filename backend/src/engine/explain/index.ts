@@ -1,2 +1,11 @@
-export { explain, topFeatures, type Explanation, type FeatureContribution } from './explain.js';
-export { expectedTreeValue, TreeShap } from './treeshap.js';
+export {
+  explain,
+  explainRows,
+  setExplainCacheBytes,
+  explainCacheBytes,
+  topFeatures,
+  EXPLAIN_CACHE_BYTES,
+  type Explanation,
+  type FeatureContribution,
+} from './explain.js';
+export { expectedTreeValue, ShapPaths } from './treeshap.js';

@@ -1,173 +1,365 @@
 import type { TreeArrays } from '../forest/tree-arrays.js';
 
 /**
- * Exact path-dependent TreeSHAP (Lundberg, Erion & Lee 2018, "Consistent individualized feature
- * attribution for tree ensembles", Algorithm 2), for one tree whose leaf values are path lengths.
+ * Exact path-dependent TreeSHAP (Lundberg, Erion & Lee 2018) reorganised around leaves, as Fast
+ * TreeSHAP v2 does (Yang 2021, "Fast TreeSHAP: Accelerating SHAP Value Computation for Trees"):
+ * what depends only on the forest, each leaf's distinct path features and their cover products, is
+ * computed once (`ShapPaths.build`); explaining a point is then a pass down and a pass up each
+ * tree's nodes and O(d + m²) arithmetic per leaf, with no path to extend and unwind per leaf.
  *
  * The value of a coalition S of features is E[h(x) | x_S]: follow x at splits on features in S,
  * and at other splits take both branches weighted by the share of training points (covers) that
- * went each way. The Shapley values φ_i of that game satisfy Σ φ_i = h(x) − E[h], where E[h] is
- * the cover-weighted mean leaf value. Algorithm 2 computes all of them in O(L·D²) per tree
- * (L leaves, D depth) by carrying, down the path to each leaf, the weights of every subset size
- * ("extend"), and removing a feature's share again when it recurs or at the leaf ("unwind").
- * The variable names follow the paper and the shap package's C++ implementation.
+ * went each way. The game is a sum over leaves. For leaf l with value v (its path length, which
+ * includes the c(n) correction for the points it holds) and P the distinct features on its path
+ * (d = |P|), let z_j be the product of the cover ratios of the path's splits on j and o_j ∈ {0, 1}
+ * whether x satisfies all of them; the leaf's game is u(S) = v Π_{j∈S} o_j Π_{j∈P∖S} z_j, and with
+ * H = {j ∈ P : o_j = 1} (m = |H|) its Shapley values are
+ *
+ *     φ_i = v (o_i − z_i) / z_i · A(H ∖ {i}),     A(T) = Σ_{S⊆T} w(|S|, d) Π_{j∈P∖S} z_j,
+ *     w(s, d) = s! (d − s − 1)! / d!
+ *
+ * (only S ⊆ H have u(S ∪ {i}) ≠ u(S); dividing by z_i puts i back into the product). So every
+ * feature x fails (i ∉ H) gets the same −v A(H), and every feature it satisfies
+ * v (1 − z_i)/z_i · A(H ∖ {i}); grouping S by size, A(T) = Π_{j∈P∖T} z_j Σ_k w(k, d) e_{|T|−k}(z_T),
+ * e the elementary symmetric polynomials (see `leaf`).
+ *
+ * Explaining x (`accumulateTree`) walks a tree's inner nodes in index order (parents come before
+ * children), carrying down the set of path positions x failed as a bit mask; each leaf adds its
+ * satisfied features' φ and returns v·A(H). The failed features' share is summed bottom-up instead:
+ * Q(n) = Σ v·A(H) over the leaves below n, and each inner node on feature i that x fails, with no
+ * ancestor on i failed already (the first failure on the path, so a leaf counts once per feature),
+ * gives φ_i −= Q(the child x does not take). Per point and tree: O(nodes + Σ_leaves (d + m²)),
+ * against O(leaves · depth²) for Algorithm 2's extend and unwind.
+ *
+ * Fast TreeSHAP v2 keeps a table of A over all 2^d subsets of every leaf of the forest instead:
+ * megabytes per forest, read at random, so a single row waits on memory about as long as it takes
+ * to compute A (docs/engine.md), and single rows keep no tables. A batch tabulates one tree at a
+ * time while all its rows walk that tree (`tabulate`).
+ *
+ * Every point's φ depends on which side of every split it falls (a point on the other side of any
+ * one split changes the leaves below it), so no exact method can look at fewer than all of a
+ * tree's splits: for 100 trees of about 64 splits each that is 6,400 comparisons a point, against
+ * the 800 steps of scoring it.
  */
-/** 1/k for small k: the recurrences divide by path positions, and multiplying is several times cheaper. */
-const INV = Float64Array.from({ length: 130 }, (_, k) => (k === 0 ? 0 : 1 / k));
+export class ShapPaths {
+  /** Bytes held between batches: a few per node, and per leaf its path's features and z's. */
+  readonly bytes: number;
+  /** The tree whose table `values` holds, −1 for none. */
+  private tabulated = -1;
+  /** Leaf: where its table starts in `values` (valid for the tabulated tree), −1 for none. */
+  private table = EMPTY_INT;
+  /** Whether every leaf of the tabulated tree has a table (then no Q is needed). */
+  private whole = false;
+  /** One tree's table, while a batch runs (`tabulate` … `release`). */
+  private values = EMPTY;
+  private scratch = EMPTY;
 
-export class TreeShap {
-  private readonly feature: Int32Array;
-  private readonly zero: Float64Array;
-  private readonly one: Float64Array;
-  private readonly weight: Float64Array;
-
-  constructor(
+  private constructor(
     private readonly nodes: TreeArrays,
-    maxDepth: number,
+    /** Inner node: 1 << (its feature's position on the path). Leaf: 2^d − 1, all of its path's positions. */
+    private readonly bit: Int32Array,
+    /** Leaf: where its path's features and z's start. */
+    private readonly pathAt: Int32Array,
+    /** Per leaf and path position (in order of first occurrence): the feature and its z. */
+    private readonly pathFeature: Int32Array,
+    private readonly pathZero: Float64Array,
+    /** Per tree, its inner nodes in index order, then its leaves in index order. */
+    private readonly order: Int32Array,
+    /** Per tree, where its leaves start in `order`. */
+    private readonly firstLeaf: Int32Array,
+    /** Scratch for one tree: the failed positions at each node, Q, and the child x does not take. */
+    private readonly fail: Int32Array,
+    private readonly q: Float64Array,
+    private readonly cold: Int32Array,
   ) {
-    // Each level of the recursion keeps its own copy of the path: (D+2)(D+3)/2 slots in all.
-    const slots = ((maxDepth + 2) * (maxDepth + 3)) / 2;
-    this.feature = new Int32Array(slots);
-    this.zero = new Float64Array(slots);
-    this.one = new Float64Array(slots);
-    this.weight = new Float64Array(slots);
+    this.bytes = [bit, pathAt, pathFeature, pathZero, order, firstLeaf, fail, q, cold].reduce(
+      (sum, a) => sum + a.byteLength,
+      0,
+    );
   }
 
-  /** Adds tree `root`'s φ for point x into phi (one slot per feature). */
-  accumulate(root: number, x: ArrayLike<number>, phi: Float64Array): void {
-    this.recurse(root, x, phi, 0, 0, 1, 1, -1);
-  }
+  static build(nodes: TreeArrays): ShapPaths {
+    const { feature, left, cover, treeStart } = nodes;
+    const nodeCount = left.length;
+    const trees = treeStart.length - 1;
+    const bit = new Int32Array(nodeCount);
+    const pathAt = new Int32Array(nodeCount);
+    let maxTreeNodes = 1;
+    // Room for every leaf's path: at most its depth in distinct features (parents come first).
+    const depth = new Int32Array(nodeCount);
+    let room = 0;
+    for (let n = 0; n < nodeCount; n++) {
+      const ln = left[n]!;
+      if (ln === n) room += depth[n]!;
+      else depth[ln] = depth[ln + 1] = depth[n]! + 1;
+    }
+    const features = new Int32Array(room);
+    const zeros = new Float64Array(room);
+    let used = 0;
 
-  private recurse(
-    node: number,
-    x: ArrayLike<number>,
-    phi: Float64Array,
-    pathStart: number,
-    uniqueDepth: number,
-    parentZero: number,
-    parentOne: number,
-    parentFeature: number,
-  ): void {
-    const { feature, zero, one, weight } = this;
-    const nodes = this.nodes;
-    // This level's path is a copy of the parent's, placed right after it.
-    const path = pathStart + uniqueDepth;
-    if (uniqueDepth > 0) {
-      for (let i = 0; i < uniqueDepth; i++) {
-        feature[path + i] = feature[pathStart + i]!;
-        zero[path + i] = zero[pathStart + i]!;
-        one[path + i] = one[pathStart + i]!;
-        weight[path + i] = weight[pathStart + i]!;
+    // Depth-first over each tree, keeping the path's distinct features (in order of first
+    // occurrence) and their z's; a feature met again multiplies its z by the new ratio.
+    const pathFeature = new Int32Array(32);
+    const pathZ = new Float64Array(32);
+    const visit = (n: number, d: number): void => {
+      const ln = left[n]!;
+      if (ln === n) {
+        bit[n] = 2 ** d - 1;
+        pathAt[n] = used;
+        features.set(pathFeature.subarray(0, d), used);
+        zeros.set(pathZ.subarray(0, d), used);
+        used += d;
+        return;
       }
-    }
-    this.extend(path, uniqueDepth, parentZero, parentOne, parentFeature);
-
-    const left = nodes.left[node]!;
-    if (left === node) {
-      const value = nodes.value[node]!;
-      // For an element x does not follow (one fraction 0) the unwound sum is
-      // (d + 1) / zero_k · Σ_j weight_j / (d − j): the sum is the same for all of them, so it is
-      // computed once per leaf instead of once per element.
-      let coldSum = Number.NaN;
-      for (let i = 1; i <= uniqueDepth; i++) {
-        let w: number;
-        if (one[path + i] === 0) {
-          if (coldSum !== coldSum) {
-            coldSum = 0;
-            for (let j = uniqueDepth - 1; j >= 0; j--) coldSum += weight[path + j]! * INV[uniqueDepth - j]!;
-          }
-          w = (coldSum * (uniqueDepth + 1)) / zero[path + i]!;
-        } else {
-          w = this.unwoundSum(path, uniqueDepth, i);
-        }
-        phi[feature[path + i]!] += w * (one[path + i]! - zero[path + i]!) * value;
+      const f = feature[n]!;
+      let pos = 0;
+      while (pos < d && pathFeature[pos] !== f) pos++;
+      const seen = pos < d;
+      if (!seen) {
+        pathFeature[pos] = f;
+        pathZ[pos] = 1;
       }
-      return;
+      const inner = seen ? d : d + 1;
+      bit[n] = 1 << pos;
+      const before = pathZ[pos]!;
+      pathZ[pos] = (before * cover[ln]!) / cover[n]!;
+      visit(ln, inner);
+      pathZ[pos] = (before * cover[ln + 1]!) / cover[n]!;
+      visit(ln + 1, inner);
+      pathZ[pos] = before;
+    };
+    // Inner nodes first, so that the passes over a tree test no "is this a leaf?" per node: parents
+    // come before children in index order, so every node's mask is set before it is read.
+    const order = new Int32Array(nodeCount);
+    const firstLeaf = new Int32Array(trees);
+    for (let t = 0; t < trees; t++) {
+      visit(treeStart[t]!, 0);
+      maxTreeNodes = Math.max(maxTreeNodes, treeStart[t + 1]! - treeStart[t]!);
+      let at = treeStart[t]!;
+      for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) if (left[n] !== n) order[at++] = n;
+      firstLeaf[t] = at;
+      for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) if (left[n] === n) order[at++] = n;
     }
-
-    const split = nodes.feature[node]!;
-    const goesRight = x[split]! > nodes.threshold[node]!;
-    const hot = goesRight ? left + 1 : left;
-    const cold = goesRight ? left : left + 1;
-    const cover = nodes.cover[node]!;
-    const hotZero = nodes.cover[hot]! / cover;
-    const coldZero = nodes.cover[cold]! / cover;
-    let incomingZero = 1;
-    let incomingOne = 1;
-    let depth = uniqueDepth;
-    // A feature met again on the path: undo its earlier split so it counts once.
-    let k = 0;
-    while (k <= depth && feature[path + k] !== split) k++;
-    if (k <= depth) {
-      incomingZero = zero[path + k]!;
-      incomingOne = one[path + k]!;
-      this.unwind(path, depth, k);
-      depth -= 1;
-    }
-    this.recurse(hot, x, phi, path, depth + 1, hotZero * incomingZero, incomingOne, split);
-    this.recurse(cold, x, phi, path, depth + 1, coldZero * incomingZero, 0, split);
+    return new ShapPaths(
+      nodes,
+      bit,
+      pathAt,
+      features.slice(0, used),
+      zeros.slice(0, used),
+      order,
+      firstLeaf,
+      new Int32Array(maxTreeNodes),
+      new Float64Array(maxTreeNodes),
+      new Int32Array(maxTreeNodes),
+    );
   }
 
-  /** Adds a feature to the path and updates every subset size's weight. */
-  private extend(path: number, depth: number, zeroFraction: number, oneFraction: number, f: number): void {
-    const { feature, zero, one, weight } = this;
-    feature[path + depth] = f;
-    zero[path + depth] = zeroFraction;
-    one[path + depth] = oneFraction;
-    weight[path + depth] = depth === 0 ? 1 : 0;
-    const inv = INV[depth + 1]!;
-    for (let i = depth - 1; i >= 0; i--) {
-      weight[path + i + 1] += oneFraction * weight[path + i]! * (i + 1) * inv;
-      weight[path + i] = zeroFraction * weight[path + i]! * (depth - i) * inv;
+  /**
+   * Tabulates tree t for a batch (Fast TreeSHAP v2's tables, one step further): for each leaf and
+   * each subset H of its path positions, the φ of every position when x satisfies exactly H
+   * (v (1 − z_i)/z_i · A(H ∖ {i}) or −v A(H), from A over all subsets by a subset-sum transform).
+   * `accumulateTree(t, …)` then adds one row of d numbers per leaf, with no Q pass. Worth it when
+   * many rows walk the tree, to amortise the O(Σ d 2^d) build. One tree at a time, at most
+   * TABLE_DOUBLES, leaves beyond that or deeper than TABLE_MAX_DEPTH computed as without a table:
+   * the table stays in cache while the batch reads it, and memory stays bounded whatever the forest.
+   */
+  tabulate(t: number): void {
+    const { treeStart, left, value } = this.nodes;
+    if (this.values === EMPTY) {
+      this.values = new Float64Array(TABLE_DOUBLES);
+      this.scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
+      this.table = new Int32Array(this.bit.length);
     }
-  }
-
-  /** Removes element k from the path, undoing `extend`. */
-  private unwind(path: number, depth: number, k: number): void {
-    const { feature, zero, one, weight } = this;
-    const oneFraction = one[path + k]!;
-    const zeroFraction = zero[path + k]!;
-    let nextOnePortion = weight[path + depth]!;
-    const inv = INV[depth + 1]!;
-    if (oneFraction !== 0) {
-      const invOne = 1 / oneFraction;
-      for (let i = depth - 1; i >= 0; i--) {
-        const tmp = weight[path + i]!;
-        weight[path + i] = nextOnePortion * (depth + 1) * INV[i + 1]! * invOne;
-        nextOnePortion = tmp - weight[path + i]! * zeroFraction * (depth - i) * inv;
+    const { values, scratch, pathZero } = this;
+    let at = 0;
+    let whole = true;
+    for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) {
+      if (left[n] !== n) continue;
+      const d = 32 - Math.clz32(this.bit[n]!);
+      const count = 1 << d;
+      if (d > TABLE_MAX_DEPTH || at + count * d > TABLE_DOUBLES) {
+        this.table[n] = -1;
+        whole = false;
+        continue;
       }
-    } else {
-      const invZero = 1 / zeroFraction;
-      for (let i = depth - 1; i >= 0; i--)
-        weight[path + i] = weight[path + i]! * (depth + 1) * invZero * INV[depth - i]!;
+      this.table[n] = at;
+      const path = this.pathAt[n]!;
+      fillTable(scratch, 0, d, this.pathZero, path, value[n]!, scratch.subarray(count));
+      // Row h of the leaf's block: each path position's φ when x satisfies the positions in h.
+      for (let h = 0; h < count; h++, at += d)
+        for (let p = 0; p < d; p++)
+          values[at + p] =
+            (h >> p) & 1
+              ? ((1 - pathZero[path + p]!) / pathZero[path + p]!) * scratch[h ^ (1 << p)]!
+              : -scratch[h]!;
     }
-    for (let i = k; i < depth; i++) {
-      feature[path + i] = feature[path + i + 1]!;
-      zero[path + i] = zero[path + i + 1]!;
-      one[path + i] = one[path + i + 1]!;
+    this.tabulated = t;
+    this.whole = whole;
+  }
+
+  /** Frees the table after a batch. */
+  release(): void {
+    this.values = EMPTY;
+    this.scratch = EMPTY;
+    this.table = EMPTY_INT;
+    this.tabulated = -1;
+  }
+
+  /** Adds every tree's φ for point x into phi (one slot per feature). */
+  accumulate(x: Float64Array, phi: Float64Array): void {
+    const trees = this.nodes.treeStart.length - 1;
+    for (let t = 0; t < trees; t++) this.accumulateTree(t, x, 0, phi, 0);
+  }
+
+  /**
+   * Adds tree t's φ for the point at x[offset …] into phi[phiOffset …]. Batches call it with
+   * trees outside and rows inside, so that one tree's tables stay in cache while the rows use them.
+   */
+  accumulateTree(t: number, x: Float64Array, offset: number, phi: Float64Array, phiOffset: number): void {
+    const { feature, threshold, left, treeStart } = this.nodes;
+    const { bit, fail, q, cold, order, table, values, pathFeature } = this;
+    const tabled = this.tabulated === t;
+    const start = treeStart[t]!;
+    const leaves = this.firstLeaf[t]!;
+    const end = treeStart[t + 1]!;
+    fail[0] = 0;
+    for (let i = start; i < leaves; i++) {
+      const n = order[i]!;
+      const ln = left[n]! - start;
+      const failed = fail[n - start]!;
+      // b = 1 when x goes right: the left child is the one it fails.
+      const b = +(x[offset + feature[n]!]! > threshold[n]!);
+      const k = bit[n]!;
+      fail[ln] = failed | (k & -b);
+      fail[ln + 1] = failed | (k & (b - 1));
+      cold[n - start] = ln + 1 - b;
+    }
+    for (let i = leaves; i < end; i++) {
+      const n = order[i]!;
+      const failed = fail[n - start]!;
+      const base = tabled ? table[n]! : -1;
+      if (base < 0) {
+        q[n - start] = this.leaf(n, failed, phi, phiOffset);
+        continue;
+      }
+      // Every path position's φ read from the leaf's row for H, the failed ones included: the leaf
+      // adds nothing to Q.
+      const at = this.pathAt[n]!;
+      const d = 32 - Math.clz32(bit[n]!);
+      const row = base + (bit[n]! & ~failed) * d;
+      for (let p = 0; p < d; p++) phi[phiOffset + pathFeature[at + p]!] += values[row + p]!;
+      q[n - start] = 0;
+    }
+    if (tabled && this.whole) return;
+    for (let i = leaves - 1; i >= start; i--) {
+      const n = order[i]!;
+      const ln = left[n]! - start;
+      q[n - start] = q[ln]! + q[ln + 1]!;
+      // Branch-free: whether an ancestor already failed this feature is close to a coin toss.
+      const first = +((fail[n - start]! & bit[n]!) === 0);
+      const f = phiOffset + feature[n]!;
+      phi[f] -= first * q[cold[n - start]!]!;
     }
   }
 
-  /** The total weight the path would have with element k unwound, without changing the path. */
-  private unwoundSum(path: number, depth: number, k: number): number {
-    const { zero, one, weight } = this;
-    const oneFraction = one[path + k]!;
-    const zeroFraction = zero[path + k]!;
-    let nextOnePortion = weight[path + depth]!;
+  /**
+   * Leaf n's share for a point that failed the path positions in `failed`: adds the satisfied
+   * features' φ into phi and returns v·A(H), which the failed features share. With m = |H|, F = P ∖ H
+   * and e the elementary symmetric polynomials of {z_j : j ∈ H},
+   *
+   *     A(H) = Π_{j∈F} z_j · Σ_{k=0}^{m} w(k, d) e_{m−k}(z_H),
+   *     v (1 − z_i)/z_i · A(H ∖ {i}) = v (1 − z_i) Π_{j∈F} z_j · Σ_{k=0}^{m−1} w(k, d) e_{m−1−k}(z_{H∖i}),
+   *
+   * and e(z_{H∖i}) comes from e(z_H) by dividing Π (y + z_j) by (y + z_i): e'_j = e_j − z_i e'_{j−1},
+   * each step scaling earlier rounding by z_i ≤ 1, so it stays accurate. O(d + m²) per leaf.
+   */
+  private leaf(n: number, failed: number, phi: Float64Array, phiOffset: number): number {
+    const { pathFeature, pathZero } = this;
+    const e = ELEMENTARY;
+    const at = this.pathAt[n]!;
+    const all = this.bit[n]!;
+    const w = (32 - Math.clz32(all)) * 33;
+    let outside = 1;
+    for (let s = failed & all; s !== 0; s &= s - 1) outside *= pathZero[at + 31 - Math.clz32(s & -s)]!;
+    const satisfied = all & ~failed;
+    let m = 0;
+    e[0] = 1;
+    for (let s = satisfied; s !== 0; s &= s - 1) {
+      const z = pathZero[at + 31 - Math.clz32(s & -s)]!;
+      m++;
+      e[m] = z * e[m - 1]!;
+      for (let j = m - 1; j > 0; j--) e[j] += z * e[j - 1]!;
+    }
+    const v = this.nodes.value[n]! * outside;
+    for (let s = satisfied; s !== 0; s &= s - 1) {
+      const p = at + 31 - Math.clz32(s & -s);
+      const z = pathZero[p]!;
+      let prev = 1;
+      let sum = WEIGHTS[w + m - 1]!;
+      for (let j = 1; j < m; j++) {
+        prev = e[j]! - z * prev;
+        sum += WEIGHTS[w + m - 1 - j]! * prev;
+      }
+      phi[phiOffset + pathFeature[p]!] += v * (1 - z) * sum;
+    }
     let total = 0;
-    const inv = INV[depth + 1]!;
-    if (oneFraction !== 0) {
-      const scale = (depth + 1) / oneFraction;
-      for (let i = depth - 1; i >= 0; i--) {
-        const tmp = nextOnePortion * scale * INV[i + 1]!;
-        total += tmp;
-        nextOnePortion = weight[path + i]! - tmp * zeroFraction * (depth - i) * inv;
-      }
-    } else {
-      const scale = (depth + 1) / zeroFraction;
-      for (let i = depth - 1; i >= 0; i--) total += weight[path + i]! * scale * INV[depth - i]!;
-    }
-    return total;
+    for (let k = 0; k <= m; k++) total += WEIGHTS[w + k]! * e[m - k]!;
+    return v * total;
+  }
+}
+
+const EMPTY = new Float64Array(0);
+const EMPTY_INT = new Int32Array(0);
+
+/** A leaf with more distinct features on its path than this computes A even in a tabulated tree. */
+const TABLE_MAX_DEPTH = 12;
+/** One tree's table at most (2 MiB), far above what a tree of 256 samples needs (Σ d 2^d doubles). */
+const TABLE_DOUBLES = 1 << 18;
+
+/**
+ * Writes v·A(T) for every subset T of a leaf's d path positions at values[at …]: first
+ * a(S) = v w(|S|, d) Π_{j∈P∖S} z_j, with Π_{j∈T} z_j built from T without its lowest element,
+ * then A(T) = Σ_{S⊆T} a(S) by summing over one position at a time (the subset-sum transform).
+ */
+function fillTable(
+  values: Float64Array,
+  at: number,
+  d: number,
+  z: Float64Array,
+  zAt: number,
+  v: number,
+  prodIn: Float64Array,
+): void {
+  const count = 1 << d;
+  const full = count - 1;
+  prodIn[0] = 1;
+  for (let s = 1; s < count; s++) {
+    const low = s & -s;
+    prodIn[s] = prodIn[s ^ low]! * z[zAt + 31 - Math.clz32(low)]!;
+  }
+  const w = d * 33;
+  for (let s = 0; s < count; s++) values[at + s] = v * WEIGHTS[w + popcount(s)]! * prodIn[full ^ s]!;
+  for (let b = 1; b < count; b <<= 1)
+    for (let block = at; block < at + count; block += 2 * b)
+      for (let s = block; s < block + b; s++) values[s + b] += values[s]!;
+}
+
+function popcount(s: number): number {
+  s -= (s >>> 1) & 0x55555555;
+  s = (s & 0x33333333) + ((s >>> 2) & 0x33333333);
+  return (((s + (s >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** e_0 … e_m for `leaf` (a path has at most 31 distinct features: the depth limit is ≤ 31). */
+const ELEMENTARY = new Float64Array(33);
+
+/** w(s, d) = s! (d − s − 1)! / d! = 1 / (d · C(d − 1, s)) at [d · 33 + s]; 0 where undefined. */
+const WEIGHTS = new Float64Array(33 * 33);
+for (let d = 1; d <= 32; d++) {
+  let choose = 1;
+  for (let s = 0; s < d; s++) {
+    WEIGHTS[d * 33 + s] = 1 / (d * choose);
+    choose = (choose * (d - 1 - s)) / (s + 1);
   }
 }
 

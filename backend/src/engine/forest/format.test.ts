@@ -93,6 +93,16 @@ describe('forest binary format', () => {
     }
   });
 
+  it('refuses a leaf that holds no points (growing never makes one)', () => {
+    const bad = bytes.slice();
+    const view = new DataView(bad.buffer);
+    let at = 48; // the first node record, after the header
+    while ((view.getUint32(at, true) & 0x80000000) === 0) at += 12; // inner records of a version-1 forest
+    view.setUint32(at, 0x80000000, true);
+    view.setUint32(bad.length - 4, crc32(bad, 0, bad.length - 4), true);
+    expect(() => IsolationForest.deserialize(bad)).toThrow(/leaf holds no points/);
+  });
+
   it('refuses a newer format version and a blob that is not a forest', () => {
     const newer = bytes.slice();
     new DataView(newer.buffer).setUint16(4, FORMAT_VERSION + 1, true);

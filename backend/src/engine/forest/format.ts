@@ -150,6 +150,8 @@ export function deserializeForest(bytes: Uint8Array): IsolationForest {
       if (word & LEAF_FLAG) {
         const cover = word & ~LEAF_FLAG;
         if (cover > maxSamples) corrupt(`leaf holds ${cover} points, more than maxSamples`);
+        // Growing never makes an empty leaf, and the explanations' cover ratios would be 0.
+        if (cover === 0) corrupt('leaf holds no points');
         buffer.setLeaf(i, cover, d);
         if (d > deepest) deepest = d;
         at += 4;
