@@ -92,8 +92,8 @@ describe('isoscope replay', () => {
       "line 3, column 'value': 'high' is not a finite number",
     ],
     [
-      'timestamp,value\n2024-01-01T00:05:00Z,1\n2024-01-01T00:00:00Z,2\n',
-      "line 3, column 'timestamp': rows must come in time order",
+      'timestamp,value\n2024-01-01T00:05:00Z,1\nlater,2\n',
+      "line 3, column 'timestamp': 'later' is not a timestamp",
     ],
     ['value\n1\n2\n', 'no time column: replay needs timestamp, time or _time'],
   ])('refuses bad input with exit code 2 naming where: %j', (content, message) => {
