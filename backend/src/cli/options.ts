@@ -76,8 +76,8 @@ export function columnUsage(entity: boolean): string {
     '                          are kept in file order with a warning on stderr',
     ...(entity
       ? [
-          '  --entity-column NAME    a text column such as host: one model per value, rows of each in',
-          '                          file order, output in the input row order',
+          '  --entity-column NAME    a text column such as host: one model (replay: one stream) per',
+          '                          value, rows of each in file order, output in the input row order',
         ]
       : []),
     '  --ignore-column NAME    a column that is not a feature (a tag such as host); repeatable',

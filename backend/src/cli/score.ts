@@ -36,16 +36,19 @@ import {
 import { Progress } from './progress.js';
 import { readModelFile } from './train.js';
 
+/** The alert rule the budget is set against, in words. */
+const RULE = `${DEFAULT_ALERT_RULE.minAnomalous - 1} anomalous points among ${DEFAULT_ALERT_RULE.window}`;
+
 const usage = `Usage: isoscope score (--train train.csv | --model model.isoscope) --input in.csv --output out.csv [options]
 
 Scores every row of the input CSV with an isolation forest: one fitted here on the training CSV
 (raw columns), or the model file \`isoscope train\` wrote (its features: shingle, delta …).
 Every numeric column is a feature, except the time column, the entity column and the label.
 
-Which rows are flagged (is_anomaly) follows the service's default decision rule, the alert budget:
-the threshold is the lowest score at which an alert rule of ${DEFAULT_ALERT_RULE.minAnomalous - 1} anomalous points among
-${DEFAULT_ALERT_RULE.window} would raise no alert on the training rows, so quiet data stays quiet. A model file carries the
-threshold train chose the same way.
+Which rows are flagged (is_anomaly) follows the service's default decision rule, the alert
+budget: the threshold is the lowest score at which an alert rule of ${RULE}
+would raise no alert on the training rows, so quiet data stays quiet. A model file carries the
+threshold train chose the same way. See docs/cli.md.
 
 Options:
   --train FILE            CSV of (mostly) normal rows to learn from

@@ -37,9 +37,9 @@ forest, the feature spec, the threshold, the grid, the metrics, the training ref
 tests, and a validation report of the training data. \`isoscope score --model\` and
 \`isoscope replay --model\` use it.
 
-The threshold is the service's default decision rule (the alert budget): the lowest score at which
-an alert rule of ${DEFAULT_ALERT_RULE.minAnomalous - 1} anomalous points among ${DEFAULT_ALERT_RULE.window} would not fire on the rows the model
-was fitted on.
+The threshold is the service's default decision rule (the alert budget): the lowest score at
+which an alert rule of ${DEFAULT_ALERT_RULE.minAnomalous - 1} anomalous points among ${DEFAULT_ALERT_RULE.window} would not fire on the rows
+the model was fitted on. See docs/cli.md.
 
 Options:
   --input FILE            metrics CSV (time column optional; every other numeric column is a metric)
