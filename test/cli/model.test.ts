@@ -96,6 +96,57 @@ describe('a model file: train writes it, score --model and replay --model use it
     expect(warmRows.slice(handOver)).toEqual(coldRows.slice(handOver));
   });
 
+  it('train --entity-column writes one model shared by the hosts; score --model looks back within each host', () => {
+    // Two hosts, interleaved: the same shape at two levels.
+    const hostRows = (text: string, host: string): string[] =>
+      text
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => {
+          const [t, v] = l.split(',');
+          return `${t},${host},${(Number(v) + (host === 'db' ? 100 : 0)).toFixed(3)}`;
+        });
+    const interleave = (a: string[], b: string[]): string =>
+      `timestamp,host,value\n${a.flatMap((row, i) => [row, b[i]!]).join('\n')}\n`;
+    const fleetTrain = join(dir, 'fleet-train.csv');
+    const train = seriesCsv(800, 5);
+    writeFileSync(fleetTrain, interleave(hostRows(train, 'web'), hostRows(train, 'db')));
+    const fleetModel = join(dir, 'fleet.isoscope');
+    const t = isoscope(['train', '--input', fleetTrain, '--out', fleetModel, '--entity-column', 'host']);
+    expect(t.code).toBe(0);
+    const day = seriesCsv(300, 9, [150], 800);
+    const fleetInput = join(dir, 'fleet-input.csv');
+    writeFileSync(fleetInput, interleave(hostRows(day, 'web'), hostRows(seriesCsv(300, 9, [], 800), 'db')));
+    const out = join(dir, 'fleet-scored.csv');
+    const r = isoscope([
+      'score',
+      '--model',
+      fleetModel,
+      '--input',
+      fleetInput,
+      '--output',
+      out,
+      '--entity-column',
+      'host',
+    ]);
+    expect(r.code).toBe(0);
+    const rows = rowsOf(out);
+    expect(rows.map((row) => row[1])).toEqual(Array.from({ length: 600 }, (_, i) => (i % 2 ? 'db' : 'web')));
+    // Each host's first 7 rows fill its own shingle: no host borrows the other's values.
+    for (const row of rows.slice(0, 14)) expect(row[2]).toBe('0.000000');
+    expect(Number(rows[14]![2])).toBeGreaterThan(0);
+    // The spike in web's rows is flagged; db, with no spike, stays quiet around it.
+    expect(rows[300]![3]).toBe('1');
+    expect(rows.filter((row, i) => row[1] === 'db' && i >= 290 && i < 320 && row[3] === '1')).toEqual([]);
+    // Without --entity-column the host column is text, with the hint.
+    const refused = isoscope(['score', '--model', fleetModel, '--input', fleetInput, '--output', out]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      "column 'host' is text: use --entity-column host or --ignore-column host",
+    );
+  });
+
   it('refuses a file that is not a model, and a model whose columns the input lacks', () => {
     const notModel = join(dir, 'not-a-model.isoscope');
     writeFileSync(notModel, '{"format":"something-else"}');
