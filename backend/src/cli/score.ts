@@ -222,13 +222,32 @@ export const command: CliCommand = {
           // alert budget's threshold (set on those rows) then never flags.
           outOfRange: outOfRange ?? 'isolate',
         });
+        const inputX = group.inputRows ? rowsOf(x, group.inputRows) : x;
+        let result: { scores: Float64Array; topFeature: Int32Array };
         if (threshold === undefined && contamination === undefined) {
           // The training rows in file order: the alert rule looks at consecutive points.
           const own = await scoreBatchParallel(forest, trainX, { ...batchOptions, explainFlagged: false });
           forest = forest.withThreshold(alertBudgetThreshold(own.scores));
+          // Scoring a file against itself (the usual first look at a file): its scores are known.
+          const scores =
+            input === fit
+              ? own.scores
+              : (await scoreBatchParallel(forest, inputX, { ...batchOptions, explainFlagged: false })).scores;
+          result = { scores, topFeature: new Int32Array(scores.length).fill(-1) };
+          if (explainFlagged) {
+            const flaggedRows: number[] = [];
+            scores.forEach((score, i) => {
+              if (forest.isAnomaly(score)) flaggedRows.push(i);
+            });
+            const explained = await scoreBatchParallel(forest, rowsOf(inputX, flaggedRows), {
+              ...batchOptions,
+              explainFlagged: true,
+            });
+            flaggedRows.forEach((i, k) => (result.topFeature[i] = explained.topFeature[k]!));
+          }
+        } else {
+          result = await scoreBatchParallel(forest, inputX, { ...batchOptions, explainFlagged });
         }
-        const inputX = group.inputRows ? rowsOf(x, group.inputRows) : x;
-        const result = await scoreBatchParallel(forest, inputX, { ...batchOptions, explainFlagged });
         parts.push({
           rows: group.inputRows ?? Int32Array.from({ length: x.rows }, (_, r) => r),
           ...result,
