@@ -84,6 +84,39 @@ interface Part {
   featureNames: string[];
 }
 
+/**
+ * An empty cell takes its column's last value (causal, as the stream's features do); rows before
+ * a column's first value cannot be scored and are left out (`kept` lists the rows that stay).
+ */
+function fillForward(m: Matrix): { x: Matrix; kept: number[]; imputed: number } {
+  const last = new Float64Array(m.cols).fill(Number.NaN);
+  const row = new Float64Array(m.cols);
+  const data = new Float64Array(m.rows * m.cols);
+  const kept: number[] = [];
+  let imputed = 0;
+  for (let r = 0; r < m.rows; r++) {
+    let complete = true;
+    for (let c = 0; c < m.cols; c++) {
+      let v = m.data[r * m.cols + c]!;
+      if (Number.isFinite(v)) last[c] = v;
+      else if (Number.isFinite(last[c]!)) {
+        v = last[c]!;
+        imputed++;
+      } else complete = false;
+      row[c] = v;
+    }
+    if (complete) {
+      data.set(row, kept.length * m.cols);
+      kept.push(r);
+    }
+  }
+  return {
+    x: { rows: kept.length, cols: m.cols, data: data.subarray(0, kept.length * m.cols) },
+    kept,
+    imputed,
+  };
+}
+
 function rowsOf(x: Matrix, rows: readonly number[]): Matrix {
   const data = new Float64Array(rows.length * x.cols);
   rows.forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
@@ -141,14 +174,14 @@ export const command: CliCommand = {
     progress.update('reading', 0, 2);
     let train: MetricsTable | undefined;
     if (trainFile !== undefined) {
-      train = await readMetricsCsv(trainFile, readOptions);
+      train = await readMetricsCsv(trainFile, { ...readOptions, allowMissing: true });
       warnTimes(stderr, 'score', train);
     }
     progress.update('reading', 1, 2);
     const input =
       train && trainFile === inputFile
         ? train
-        : await readMetricsCsv(inputFile, { ...readOptions, ...(model ? { allowMissing: true } : {}) });
+        : await readMetricsCsv(inputFile, { ...readOptions, allowMissing: true });
     if (input !== train) warnTimes(stderr, 'score', input);
     if (
       labelColumn !== undefined &&
@@ -166,6 +199,7 @@ export const command: CliCommand = {
     const entities = input.entities ? entityIds(input.entities) : undefined;
     const parts: Part[] = [];
     let thresholdBy: string;
+    let imputed = 0;
 
     if (model) {
       // The model's own features over each entity's rows in file order; rows still inside the
@@ -175,13 +209,15 @@ export const command: CliCommand = {
       thresholdBy = threshold !== undefined ? 'fixed' : `from ${values.model}`;
       const raw = alignFeatures(input, bundle.features.fields);
       const batch = transformBatch(bundle.features, raw, input.timeMs, entities?.ids);
+      imputed += batch.imputed;
       const result = await scoreBatchParallel(forest, batch.matrix, { ...batchOptions, explainFlagged });
       parts.push({ rows: batch.sourceRow, ...result, forest, featureNames: bundle.featureNames });
     } else {
       const fit = train!;
       const x = alignFeatures(input, fit.featureNames);
+      const all = (n: number): number[] => Array.from({ length: n }, (_, r) => r);
       // One forest per entity (or one for all): the training rows of that entity, then its input rows.
-      const groups: Array<{ name?: string; trainRows?: number[]; inputRows?: number[] }> = [];
+      const groups: Array<{ trainRows: number[]; inputRows: number[] }> = [];
       if (entities) {
         const trainIds = entityIds(fit.entities!);
         const byName = new Map<string, { trainRows: number[]; inputRows: number[] }>();
@@ -198,9 +234,9 @@ export const command: CliCommand = {
             );
           group.inputRows.push(r);
         });
-        for (const [name, group] of byName) if (group.inputRows.length > 0) groups.push({ name, ...group });
+        for (const group of byName.values()) if (group.inputRows.length > 0) groups.push(group);
       } else {
-        groups.push({});
+        groups.push({ trainRows: all(fit.matrix.rows), inputRows: all(x.rows) });
       }
       thresholdBy =
         threshold !== undefined
@@ -210,7 +246,9 @@ export const command: CliCommand = {
             : 'alert budget';
       for (const [i, group] of groups.entries()) {
         progress.update('fitting', i, groups.length);
-        const trainX = group.trainRows ? rowsOf(fit.matrix, group.trainRows) : fit.matrix;
+        const trainPart = fillForward(rowsOf(fit.matrix, group.trainRows));
+        imputed += trainPart.imputed;
+        const trainX = trainPart.x;
         let forest = IsolationForest.fit(trainX, {
           ...(trees !== undefined ? { trees } : {}),
           ...(maxSamples !== undefined ? { maxSamples } : {}),
@@ -222,7 +260,9 @@ export const command: CliCommand = {
           // alert budget's threshold (set on those rows) then never flags.
           outOfRange: outOfRange ?? 'isolate',
         });
-        const inputX = group.inputRows ? rowsOf(x, group.inputRows) : x;
+        const inputPart = input === fit ? trainPart : fillForward(rowsOf(x, group.inputRows));
+        if (input !== fit) imputed += inputPart.imputed;
+        const inputX = inputPart.x;
         let result: { scores: Float64Array; topFeature: Int32Array };
         if (threshold === undefined && contamination === undefined) {
           // The training rows in file order: the alert rule looks at consecutive points.
@@ -234,22 +274,22 @@ export const command: CliCommand = {
               ? own.scores
               : (await scoreBatchParallel(forest, inputX, { ...batchOptions, explainFlagged: false })).scores;
           result = { scores, topFeature: new Int32Array(scores.length).fill(-1) };
-          if (explainFlagged) {
+          if (explainFlagged && result.scores.some((score) => forest.isAnomaly(score))) {
             const flaggedRows: number[] = [];
-            scores.forEach((score, i) => {
-              if (forest.isAnomaly(score)) flaggedRows.push(i);
+            scores.forEach((score, k) => {
+              if (forest.isAnomaly(score)) flaggedRows.push(k);
             });
             const explained = await scoreBatchParallel(forest, rowsOf(inputX, flaggedRows), {
               ...batchOptions,
               explainFlagged: true,
             });
-            flaggedRows.forEach((i, k) => (result.topFeature[i] = explained.topFeature[k]!));
+            flaggedRows.forEach((k, j) => (result.topFeature[k] = explained.topFeature[j]!));
           }
         } else {
           result = await scoreBatchParallel(forest, inputX, { ...batchOptions, explainFlagged });
         }
         parts.push({
-          rows: group.inputRows ?? Int32Array.from({ length: x.rows }, (_, r) => r),
+          rows: inputPart.kept.map((k) => group.inputRows[k]!),
           ...result,
           forest,
           featureNames: fit.featureNames,
@@ -305,9 +345,14 @@ export const command: CliCommand = {
         ? `${first.params.trees} trees (max samples ${first.params.maxSamples}, ${thresholds}, ${thresholdBy})`
         : `${parts.length} models, one per ${input.entityColumn} (${first.params.trees} trees each, ${thresholds}, ${thresholdBy})`;
     const share = flagged / Math.max(1, rows);
+    const scoredRows = parts.reduce((n, p) => n + p.rows.length, 0);
     const summary = [
       `scored ${rows} rows of ${inputFile} with ${models}: ${flagged} flagged (${(100 * share).toFixed(2)}%) → ${outputFile}`,
     ];
+    if (imputed > 0 || scoredRows < rows)
+      summary.push(
+        `${imputed} empty cell${imputed === 1 ? '' : 's'} took the last value of their column; ${rows - scoredRows} row${rows - scoredRows === 1 ? '' : 's'} ${model ? "in the model's look-back or " : ''}before a column's first value have score 0`,
+      );
     if (share > WARN_FLAGGED_SHARE)
       stderr.write(
         `isoscope score: warning: ${(100 * share).toFixed(1)}% of the rows of ${inputFile} are flagged: the input is not like the training data, or the threshold (${thresholdBy}) is too low for it\n`,
