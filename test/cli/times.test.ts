@@ -94,7 +94,7 @@ describe('real timestamps: repeated and backward times are kept in file order wi
     );
   });
 
-  it('score and validate take the same file with the same warning; an empty time takes the previous one', () => {
+  it('score, train and validate take the same file with the same warnings; an empty time takes the previous one', () => {
     const text = readFileSync(dst, 'utf8').split('\n');
     text[800] = `,${text[800]!.split(',')[1]}`; // line 801 lost its time
     const before = text[799]!.split(',')[0];
@@ -114,6 +114,11 @@ describe('real timestamps: repeated and backward times are kept in file order wi
     const rows = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(rows).toHaveLength(1401);
     expect(rows[800]).toMatch(/^,0\.\d{6},[01],/); // echoed as written: empty
+
+    const t = isoscope(['train', '--input', file, '--out', join(dir, 'dst.isoscope')]);
+    expect(t.code).toBe(0);
+    expect(warnings(t.stderr)).toHaveLength(2);
+    expect(t.stderr).toContain(`isoscope train: warning: ${warning}`);
 
     const v = isoscope(['validate', '--input', file]);
     expect(v.code).not.toBe(2);
