@@ -141,7 +141,10 @@ describe('isoscope score', () => {
       ['--train', 'TRAIN', '--input', 'IN', '--output', 'OUT', '--out-of-range', 'wrap'],
       "--out-of-range must be 'clamp' or 'isolate', got 'wrap'",
     ],
-    [['--input', 'x.csv', '--output', 'y.csv'], '--train is required'],
+    [
+      ['--input', 'x.csv', '--output', 'y.csv'],
+      '--train FILE (fit a forest here) or --model FILE (from isoscope train) is required',
+    ],
     [['--train', '/nope/train.csv', '--input', 'IN', '--output', 'OUT'], '/nope/train.csv: no such file'],
     [
       ['--train', 'TRAIN', '--input', 'IN', '--output', 'OUT', '--trees', 'many'],

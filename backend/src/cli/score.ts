@@ -155,6 +155,10 @@ export const command: CliCommand = {
       if (fitOnly)
         throw new UsageError(`--${fitOnly} fits a forest: it goes with --train, the model file has its own`);
     }
+    if (values.train === undefined && values.model === undefined)
+      throw new UsageError(
+        '--train FILE (fit a forest here) or --model FILE (from isoscope train) is required',
+      );
     const trainFile = values.model === undefined ? requiredFlag(values, 'train') : undefined;
     const inputFile = requiredFlag(values, 'input');
     const outputFile = requiredFlag(values, 'output');
