@@ -10,7 +10,6 @@ import {
   StreamingDetector,
   type IsolationForest,
   type ModelBundle,
-  type StreamResult,
 } from '../engine/index.js';
 import { alignFeatures, CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
@@ -64,6 +63,15 @@ Options:
 ${columnUsage(true)}
 `;
 
+/** What replay writes of a row, whoever scored it (the stream's results carry more). */
+interface Scored {
+  score: number;
+  isAnomaly: boolean;
+  topFeature?: string;
+  /** The stream's model version; 0 while the stream has none. */
+  modelVersion: number;
+}
+
 /**
  * The model file's forest over one entity's rows until that entity's stream has a model of its
  * own. Its features come from its own transformer (the bundle's spec: shingle, delta …), which
@@ -79,12 +87,12 @@ class Bootstrap {
     this.transformer = new FeatureTransformer(bundle.features);
   }
 
-  push(values: ArrayLike<number>, timeMs: number): StreamResult {
+  push(values: ArrayLike<number>, timeMs: number): Scored {
     const x = this.transformer.push(values, timeMs);
-    if (!x) return { score: 0, threshold: 0, isAnomaly: false, modelVersion: 0 };
+    if (!x) return { score: 0, isAnomaly: false, modelVersion: 0 };
     const score = this.forest.scoreOne(x);
     const isAnomaly = this.forest.isAnomaly(score);
-    const result: StreamResult = { score, threshold: this.forest.threshold, isAnomaly, modelVersion: 0 };
+    const result: Scored = { score, isAnomaly, modelVersion: 0 };
     if (isAnomaly) {
       const c = explain(this.forest, x).contributions;
       let best = 0;
@@ -193,7 +201,7 @@ export const command: CliCommand = {
     for (let r = 0; r < rows; r++) {
       const stream = streamOf(table.entities ? table.entities[r]! : '');
       const values = data.subarray(r * cols, (r + 1) * cols);
-      let result: StreamResult;
+      let result: Scored;
       try {
         result = stream.detector.push(values, timeMs[r]!);
         if (stream.bootstrap) {
