@@ -73,6 +73,16 @@ describe('column flags: --time-column, --ignore-column, --entity-column, and hin
     }
   });
 
+  it('validate --entity-column: two hosts at every minute are no repeated time', () => {
+    const plain = isoscope(['validate', '--input', fleet, '--ignore-column', 'host']);
+    expect(plain.stdout).toMatch(/700 rows repeat an earlier timestamp/);
+    expect(plain.stderr).toContain('repeats the time of line 2');
+    const r = isoscope(['validate', '--input', fleet, '--entity-column', 'host']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('overall: pass');
+  });
+
   it('--time-column takes a time column of any name; without it, the column gets a hint', () => {
     const file = join(dir, 'dated.csv');
     writeFileSync(

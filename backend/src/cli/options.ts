@@ -68,17 +68,18 @@ export const ENTITY_COLUMN_OPTIONS = {
   'entity-column': { type: 'string' },
 } as const;
 
-/** Usage lines of the column flags, for each command's help. */
-export function columnUsage(entity: boolean): string {
+/**
+ * Usage lines of the column flags, for each command's help; `entity`, when the command takes
+ * --entity-column, says what it does there (wrapped lines, without the flag).
+ */
+export function columnUsage(entity?: string[]): string {
+  const pad = ' '.repeat(26);
   return [
     '  --time-column NAME      the time column (default: timestamp, time or _time if present):',
-    '                          ISO 8601 or epoch seconds/milliseconds; repeated or backward times',
-    '                          are kept in file order with a warning on stderr',
+    `${pad}ISO 8601 or epoch seconds/milliseconds; repeated or backward times`,
+    `${pad}are kept in file order with a warning on stderr`,
     ...(entity
-      ? [
-          '  --entity-column NAME    a text column such as host: one model (replay: one stream) per',
-          '                          value, rows of each in file order, output in the input row order',
-        ]
+      ? entity.map((line, i) => (i === 0 ? `  --entity-column NAME    ${line}` : `${pad}${line}`))
       : []),
     '  --ignore-column NAME    a column that is not a feature (a tag such as host); repeatable',
   ].join('\n');

@@ -60,7 +60,10 @@ Options:
                           1 with one)
   --threshold S           with --model: flag the model's scores above S instead of its threshold
   --label-column NAME     0/1 ground truth, not a feature: a summary is printed against it
-${columnUsage(true)}
+${columnUsage([
+  'a text column such as host: one stream per value, fed its rows in file',
+  "order, as if alone; output in the input's row order",
+])}
 `;
 
 /** What replay writes of a row, whoever scored it (the stream's results carry more). */

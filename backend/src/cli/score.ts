@@ -57,7 +57,11 @@ Options:
   --output FILE           where to write timestamp (if any), the entity (if any), score,
                           is_anomaly, top_feature
   --label-column NAME     0/1 ground truth, not a feature; when the input has it, a summary is printed
-${columnUsage(true)}
+${columnUsage([
+  'a text column such as host: with --train one model per value, fitted on',
+  "that value's training rows; with --model the model's look-back stays",
+  "within each value's rows; output in the input's row order",
+])}
   --threshold S           flag scores above S instead of the alert budget
   --contamination X|auto  with --train: the threshold is the training scores' 1 − X quantile
                           (auto: 0.5, scikit-learn's), instead of the alert budget

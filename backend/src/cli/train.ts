@@ -45,9 +45,10 @@ Options:
   --input FILE            metrics CSV (time column optional; every other numeric column is a metric)
   --out FILE              where to write the model bundle
   --label-column NAME     0/1 ground truth: enables F1 tuning, test metrics and robustness scenarios
-${columnUsage(false)}
-  --entity-column NAME    a text column such as host: one model shared by every value, each
-                          value's look-back (shingle, delta) within its own rows
+${columnUsage([
+  'a text column such as host: one model shared by every value, each',
+  "value's look-back (shingle, delta) within its own rows",
+])}
   --shingle N             the last N values of each column as one vector (default 8 for one column)
   --delta                 add each column's change since the last row
   --threshold-policy P    alert-budget (default, as the service) or contamination (the grid's

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { validateData, type CheckStatus, type ValidationInput } from '../engine/index.js';
 import { readMetricsCsv, type MetricsTable } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
-import { COLUMN_OPTIONS, columnFlags, columnUsage, requiredFlag, warnTimes } from './options.js';
+import { columnFlags, columnUsage, ENTITY_COLUMN_OPTIONS, requiredFlag, warnTimes } from './options.js';
 
 const usage = `Usage: isoscope validate --input data.csv [--reference ref.csv] [--json]
 
@@ -15,11 +15,12 @@ Options:
   --input FILE            the data to check
   --reference FILE        training data to compare with (columns, ranges, statistics)
   --label-column NAME     a 0/1 column that is not a metric
-${columnUsage(false)}
+${columnUsage(['a text column such as host: not a metric; times are judged within each value'])}
   --json                  print the report as JSON
 
 Times that repeat or step back are kept in file order, each named on stderr (the duplicates check
-counts the repeated ones).
+counts the repeated ones). With --entity-column, times are judged within each entity on stderr, and
+the duplicates check looks at repeated rows only (several hosts share every minute).
 `;
 
 function toInput(t: MetricsTable): ValidationInput {
@@ -31,7 +32,8 @@ function toInput(t: MetricsTable): ValidationInput {
     columns: t.featureNames,
     values,
     ...(t.nonNumeric ? { nonNumeric: t.nonNumeric } : {}),
-    ...(t.timeMs ? { timeMs: t.timeMs } : {}),
+    // With entities every time appears once per entity: the per-entity warnings stand in for the check.
+    ...(t.timeMs && !t.entities ? { timeMs: t.timeMs } : {}),
   };
 }
 
@@ -45,7 +47,7 @@ export const command: CliCommand = {
       options: {
         input: { type: 'string' },
         reference: { type: 'string' },
-        ...COLUMN_OPTIONS,
+        ...ENTITY_COLUMN_OPTIONS,
         json: { type: 'boolean' },
       },
       strict: true,
@@ -55,7 +57,7 @@ export const command: CliCommand = {
     const read = async (file: string): Promise<MetricsTable> => {
       const table = await readMetricsCsv(file, {
         lenient: true,
-        ...columnFlags(values, true),
+        ...columnFlags(values, true, true),
       });
       warnTimes(stderr, 'validate', table);
       return table;
