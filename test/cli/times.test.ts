@@ -111,6 +111,8 @@ describe('real timestamps: repeated and backward times are kept in file order wi
       expect.stringContaining(`isoscope score: warning: ${warning}`),
       `isoscope score: warning: ${gap}`,
     ]);
+    // Scored against itself, with a note on what that means for the alert budget.
+    expect(s.stderr).toContain(`isoscope score: note: ${file} is both the training data and the input`);
     const rows = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(rows).toHaveLength(1401);
     expect(rows[800]).toMatch(/^,0\.\d{6},[01],/); // echoed as written: empty

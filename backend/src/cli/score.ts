@@ -191,6 +191,10 @@ export const command: CliCommand = {
         ? train
         : await readMetricsCsv(inputFile, { ...readOptions, allowMissing: true });
     if (input !== train) warnTimes(stderr, 'score', input);
+    if (input === train && values.threshold === undefined && values.contamination === undefined)
+      stderr.write(
+        `isoscope score: note: ${inputFile} is both the training data and the input: the alert budget takes it as normal, so an incident that lasts in it lifts the threshold above itself; fit on a quiet stretch, or give --contamination or --threshold\n`,
+      );
     if (
       labelColumn !== undefined &&
       !(train?.header.includes(labelColumn) ?? false) &&
