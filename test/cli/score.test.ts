@@ -50,7 +50,8 @@ describe('isoscope score', () => {
       '--label-column',
       'label',
     ]);
-    expect(r.stderr).toBe('');
+    // Nothing but progress (which a loaded machine prints after a second): no warning, no error.
+    expect(r.stderr.split('\n').filter((l) => l !== '' && !/^[\w ]+: \d+% \(/.test(l))).toEqual([]);
     expect(r.code).toBe(0);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(lines[0]).toBe('timestamp,score,is_anomaly,top_feature');
@@ -140,7 +141,10 @@ describe('isoscope score', () => {
       ['--train', 'TRAIN', '--input', 'IN', '--output', 'OUT', '--out-of-range', 'wrap'],
       "--out-of-range must be 'clamp' or 'isolate', got 'wrap'",
     ],
-    [['--input', 'x.csv', '--output', 'y.csv'], '--train is required'],
+    [
+      ['--input', 'x.csv', '--output', 'y.csv'],
+      '--train FILE (fit a forest here) or --model FILE (from isoscope train) is required',
+    ],
     [['--train', '/nope/train.csv', '--input', 'IN', '--output', 'OUT'], '/nope/train.csv: no such file'],
     [
       ['--train', 'TRAIN', '--input', 'IN', '--output', 'OUT', '--trees', 'many'],
@@ -172,6 +176,47 @@ describe('isoscope score', () => {
     const r = isoscope(['score', '--train', train, '--input', bad, '--output', join(dir, 'never.csv')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${bad}, line 3, column 'mem': 'oops' is not a finite number`);
+  });
+
+  it("fills an empty cell with its column's last value; rows before a first value have score 0", () => {
+    const text = readFileSync(input, 'utf8').split('\n');
+    text[1] = text[1]!.replace(/,[^,]*,/, ',,'); // row 0 has no cpu yet
+    text[51] = text[51]!.replace(/,[^,]*,/, ',,'); // row 50 lost its cpu
+    const gappy = join(dir, 'gappy.csv');
+    writeFileSync(gappy, text.join('\n'));
+    const out = join(dir, 'gappy-scores.csv');
+    const r = isoscope([
+      'score',
+      '--train',
+      train,
+      '--input',
+      gappy,
+      '--output',
+      out,
+      '--label-column',
+      'label',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      "1 empty cell took the last value of their column; 1 row before a column's first value have score 0",
+    );
+    const rows = readFileSync(out, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
+    expect(rows).toHaveLength(500);
+    expect(rows[0]!.slice(1)).toEqual(['0.000000', '0', '']);
+    expect(Number(rows[50]![1])).toBeGreaterThan(0);
+    // With row 49's cpu in its place, row 50 scores as a row with those values would.
+    const same = join(dir, 'same.csv');
+    const cpu49 = text[50]!.split(',')[1];
+    writeFileSync(same, `${text[0]}\n${text[51]!.replace(/,,/, `,${cpu49},`)}\n`);
+    const one = join(dir, 'same-scores.csv');
+    expect(
+      isoscope(['score', '--train', train, '--input', same, '--output', one, '--label-column', 'label']).code,
+    ).toBe(0);
+    expect(readFileSync(one, 'utf8').trimEnd().split('\n')[1]!.split(',')[1]).toBe(rows[50]![1]);
   });
 
   it('names columns the model was not trained on', () => {

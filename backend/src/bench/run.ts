@@ -432,7 +432,23 @@ async function main(): Promise<void> {
       const t0 = now();
       const run = spawnSync(
         process.execPath,
-        [cli, 'score', '--train', csvFile, '--input', csvFile, '--output', join(dir, 'ours.csv'), ...extra],
+        // scikit-learn's job: its threshold (0.5) and its scoring beyond the training range (clamp),
+        // not score's defaults (the alert budget, isolate), so the comparison stays like for like.
+        [
+          cli,
+          'score',
+          '--train',
+          csvFile,
+          '--input',
+          csvFile,
+          '--output',
+          join(dir, 'ours.csv'),
+          '--contamination',
+          'auto',
+          '--out-of-range',
+          'clamp',
+          ...extra,
+        ],
         { encoding: 'utf8' },
       );
       if (run.status !== 0) throw new Error(`isoscope score failed: ${run.stderr}`);

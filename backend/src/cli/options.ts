@@ -1,5 +1,5 @@
-import type { CsvReadOptions } from '../io/csv/index.js';
-import type { OutOfRange } from '../engine/index.js';
+import { describeTimeIssues, type CsvReadOptions, type MetricsTable } from '../io/csv/index.js';
+import { thresholdForAlertBudget, type AlertRule, type OutOfRange } from '../engine/index.js';
 import { UsageError } from './context.js';
 
 /** Flag parsing shared by the commands: each bad value is a UsageError naming the flag. */
@@ -55,17 +55,116 @@ export function thresholdFlag(value: string | undefined): number | undefined {
   return v;
 }
 
+/** The parseArgs options of the column flags every command that reads metrics takes. */
+export const COLUMN_OPTIONS = {
+  'label-column': { type: 'string' },
+  'ignore-column': { type: 'string', multiple: true },
+  'time-column': { type: 'string' },
+} as const;
+
+/** With --entity-column too (the commands that keep one model or stream per entity). */
+export const ENTITY_COLUMN_OPTIONS = {
+  ...COLUMN_OPTIONS,
+  'entity-column': { type: 'string' },
+} as const;
+
 /**
- * The CSV reading options that --label-column and --ignore-column give, shared by the commands
- * that read metrics. `labelOptional`: a file without the label column is read without labels.
+ * Usage lines of the column flags, for each command's help; `entity`, when the command takes
+ * --entity-column, says what it does there (wrapped lines, without the flag).
+ */
+export function columnUsage(entity?: string[]): string {
+  const pad = ' '.repeat(26);
+  return [
+    '  --time-column NAME      the time column (default: timestamp, time or _time if present):',
+    `${pad}ISO 8601 or epoch seconds/milliseconds; repeated or backward times`,
+    `${pad}are kept in file order with a warning on stderr`,
+    ...(entity
+      ? entity.map((line, i) => (i === 0 ? `  --entity-column NAME    ${line}` : `${pad}${line}`))
+      : []),
+    '  --ignore-column NAME    a column that is not a feature (a tag such as host); repeatable',
+  ].join('\n');
+}
+
+/**
+ * The CSV reading options that the column flags give, shared by the commands that read metrics.
+ * `labelOptional`: a file without the label column is read without labels. A column that is all
+ * text or all times gets a hint naming the flags this command has.
  */
 export function columnFlags(
-  values: { 'label-column'?: string | undefined; 'ignore-column'?: string[] | undefined },
+  values: {
+    'label-column'?: string | undefined;
+    'ignore-column'?: string[] | undefined;
+    'time-column'?: string | undefined;
+    'entity-column'?: string | undefined;
+  },
   labelOptional = false,
-): Pick<CsvReadOptions, 'labelColumn' | 'labelOptional' | 'ignoreColumns'> {
+  entityFlag = false,
+): Pick<
+  CsvReadOptions,
+  'labelColumn' | 'labelOptional' | 'ignoreColumns' | 'timeColumn' | 'entityColumn' | 'columnHint'
+> {
   const label = values['label-column'];
   return {
     ...(label !== undefined ? { labelColumn: label, ...(labelOptional ? { labelOptional: true } : {}) } : {}),
     ...(values['ignore-column'] ? { ignoreColumns: values['ignore-column'] } : {}),
+    ...(values['time-column'] !== undefined ? { timeColumn: values['time-column'] } : {}),
+    ...(values['entity-column'] !== undefined ? { entityColumn: values['entity-column'] } : {}),
+    columnHint: (column, kind) =>
+      kind === 'time'
+        ? values['time-column'] !== undefined
+          ? `use --ignore-column ${column} (the time column is '${values['time-column']}')`
+          : `use --time-column ${column} or --ignore-column ${column}`
+        : entityFlag
+          ? `use --entity-column ${column} or --ignore-column ${column}`
+          : `use --ignore-column ${column}`,
   };
+}
+
+/** Writes a table's time problems to stderr as warnings, one line each (the first five, then a count). */
+export function warnTimes(stderr: NodeJS.WritableStream, command: string, table: MetricsTable): void {
+  for (const line of describeTimeIssues(table)) stderr.write(`isoscope ${command}: warning: ${line}\n`);
+}
+
+/**
+ * The alert rule a detector in the service gets by default (`alerting.window` and
+ * `alerting.minAnomalous` in the detector schema): an alert needs 3 anomalous points among the
+ * last 5. The CLI's default threshold is chosen against this rule, so that `score`, `train` and
+ * the service flag the same rows of the same data.
+ */
+export const DEFAULT_ALERT_RULE: AlertRule = { window: 5, minAnomalous: 3 };
+
+/**
+ * The default decision rule of `score`, `train` and the service (thresholdPolicy 'alert-budget'):
+ * the lowest threshold at which the alert rule, made one point more sensitive, would raise no alert
+ * on the scores of the rows the model was fitted on. Metrics are autocorrelated, so a quantile of
+ * points (contamination) flags 1 % of every quiet series, in runs that page; this budgets pages
+ * instead, with one point of margin for the data to come being a little wilder. With several
+ * entities, each entity's scores are judged apart in their own order (the rule looks at one
+ * entity's consecutive points) and the threshold is the highest of theirs.
+ */
+export function alertBudgetThreshold(
+  scores: ArrayLike<number>,
+  entityOf?: ArrayLike<number>,
+  rule: AlertRule = DEFAULT_ALERT_RULE,
+): number {
+  const sensitive = { window: rule.window, minAnomalous: Math.max(1, rule.minAnomalous - 1) };
+  if (!entityOf) return thresholdForAlertBudget(scores, sensitive, 0);
+  const byEntity = new Map<number, number[]>();
+  for (let i = 0; i < scores.length; i++) {
+    const own = byEntity.get(entityOf[i]!);
+    if (own) own.push(scores[i]!);
+    else byEntity.set(entityOf[i]!, [scores[i]!]);
+  }
+  return Math.max(...[...byEntity.values()].map((own) => thresholdForAlertBudget(own, sensitive, 0)));
+}
+
+/** Each row's entity as a small integer, in order of first appearance (for series ids). */
+export function entityIds(entities: readonly string[]): { ids: Int32Array; names: string[] } {
+  const index = new Map<string, number>();
+  const ids = Int32Array.from(entities, (e) => {
+    let id = index.get(e);
+    if (id === undefined) index.set(e, (id = index.size));
+    return id;
+  });
+  return { ids, names: [...index.keys()] };
 }

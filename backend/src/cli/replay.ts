@@ -4,14 +4,28 @@ import {
   defaultStreamFeatures,
   EngineError,
   eventRecall,
+  explain,
+  FeatureTransformer,
   rocAuc,
   StreamingDetector,
+  type IsolationForest,
+  type ModelBundle,
 } from '../engine/index.js';
-import { CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
+import { alignFeatures, CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
 import { UsageError } from './context.js';
-import { columnFlags, contaminationFlag, integerFlag, requiredFlag } from './options.js';
+import {
+  columnFlags,
+  columnUsage,
+  contaminationFlag,
+  ENTITY_COLUMN_OPTIONS,
+  integerFlag,
+  requiredFlag,
+  thresholdFlag,
+  warnTimes,
+} from './options.js';
 import { Progress } from './progress.js';
+import { readModelFile } from './train.js';
 
 const usage = `Usage: isoscope replay --input in.csv --output out.csv [options]
 
@@ -19,13 +33,22 @@ Runs a CSV through the streaming detector one row at a time, as live data would 
 up, trains its first model, scores each row on arrival and retrains on a sliding window. Output
 is causal (row k never depends on rows after k) and the same seed gives byte-identical output.
 
-The input needs a time column (timestamp, time or _time: ISO 8601 or epoch seconds/milliseconds,
-increasing) and one or more numeric columns; empty cells are missing values (filled causally).
-Output: timestamp,score,is_anomaly,top_feature — score at full precision, 0 while warming up.
+The input needs a time column (timestamp, time or _time, or --time-column: ISO 8601 or epoch
+seconds/milliseconds) and one or more numeric columns; empty cells are missing values (filled
+causally). Rows are taken in file order: a time that repeats or steps back (daylight saving, a
+clock step) is kept where it is, with a warning on stderr.
+Output: timestamp, the entity (with --entity-column), score, is_anomaly, top_feature — score at
+full precision, 0 while warming up.
+
+With --model, the model file from isoscope train scores the rows of the warm-up (its features, its
+threshold), so nothing goes unscored while the stream collects its first window; from the stream's
+first model on, the stream scores. Each row is judged against the threshold of the model that scored
+it.
 
 Options:
   --input FILE            the rows to replay
   --output FILE           where to write the scores
+  --model FILE            a model file from isoscope train: scores the warm-up rows
   --seed N                random seed (default 0)
   --warmup N              rows collected before the first model (default 512)
   --retrain-every N       retrain after N rows (default: the warm-up; 0 = never)
@@ -35,9 +58,53 @@ Options:
   --contamination X       expected share of anomalies; the threshold is that quantile (default 0.01)
   --smoothing N           report the mean score of the last N rows (default 3 without a shingle,
                           1 with one)
+  --threshold S           with --model: flag the model's scores above S instead of its threshold
   --label-column NAME     0/1 ground truth, not a feature: a summary is printed against it
-  --ignore-column NAME    a column that is not a feature; repeatable
+${columnUsage([
+  'a text column such as host: one stream per value, fed its rows in file',
+  "order, as if alone; output in the input's row order",
+])}
 `;
+
+/** What replay writes of a row, whoever scored it (the stream's results carry more). */
+interface Scored {
+  score: number;
+  isAnomaly: boolean;
+  topFeature?: string;
+  /** The stream's model version; 0 while the stream has none. */
+  modelVersion: number;
+}
+
+/**
+ * The model file's forest over one entity's rows until that entity's stream has a model of its
+ * own. Its features come from its own transformer (the bundle's spec: shingle, delta …), which
+ * sees every row up to the hand-over, so its look-back is as full as in training.
+ */
+class Bootstrap {
+  private readonly transformer: FeatureTransformer;
+
+  constructor(
+    private readonly bundle: ModelBundle,
+    private readonly forest: IsolationForest,
+  ) {
+    this.transformer = new FeatureTransformer(bundle.features);
+  }
+
+  push(values: ArrayLike<number>, timeMs: number): Scored {
+    const x = this.transformer.push(values, timeMs);
+    if (!x) return { score: 0, isAnomaly: false, modelVersion: 0 };
+    const score = this.forest.scoreOne(x);
+    const isAnomaly = this.forest.isAnomaly(score);
+    const result: Scored = { score, isAnomaly, modelVersion: 0 };
+    if (isAnomaly) {
+      const c = explain(this.forest, x).contributions;
+      let best = 0;
+      for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
+      result.topFeature = this.bundle.featureNames[best]!;
+    }
+    return result;
+  }
+}
 
 export const command: CliCommand = {
   usage,
@@ -47,6 +114,8 @@ export const command: CliCommand = {
       options: {
         input: { type: 'string' },
         output: { type: 'string' },
+        model: { type: 'string' },
+        threshold: { type: 'string' },
         seed: { type: 'string' },
         warmup: { type: 'string' },
         'retrain-every': { type: 'string' },
@@ -54,8 +123,7 @@ export const command: CliCommand = {
         shingle: { type: 'string' },
         contamination: { type: 'string' },
         smoothing: { type: 'string' },
-        'label-column': { type: 'string' },
-        'ignore-column': { type: 'string', multiple: true },
+        ...ENTITY_COLUMN_OPTIONS,
       },
       strict: true,
       allowPositionals: false,
@@ -79,17 +147,32 @@ export const command: CliCommand = {
       );
     }
     const labelColumn = values['label-column'];
+    const threshold = thresholdFlag(values.threshold);
+    if (threshold !== undefined && values.model === undefined)
+      throw new UsageError(
+        "--threshold goes with --model: the stream's threshold follows each model's training scores (--contamination)",
+      );
+    const model = values.model !== undefined ? await readModelFile(values.model) : undefined;
 
     const progress = new Progress(stderr);
     const table = await readMetricsCsv(input, {
       allowMissing: true,
-      ...columnFlags(values),
+      ...columnFlags(values, false, true),
     });
+    warnTimes(stderr, 'replay', table);
     if (!table.timeMs || !table.timestampRaw || table.timestampColumn === undefined) {
-      throw new CsvError(input, 'no time column: replay needs timestamp, time or _time', 1);
+      throw new CsvError(
+        input,
+        'no time column: replay needs timestamp, time or _time, or --time-column NAME',
+        1,
+      );
     }
-    const fields = table.featureNames;
-    const detector = new StreamingDetector({
+    const timeMs = table.timeMs;
+    // With a model, its columns in its order (a column it was not trained on is an error).
+    const fields = model ? model.bundle.features.fields : table.featureNames;
+    const matrix = model ? alignFeatures(table, fields) : table.matrix;
+    const forest = model && threshold !== undefined ? model.forest.withThreshold(threshold) : model?.forest;
+    const options = {
       features: defaultStreamFeatures(fields, shingleFlag),
       ...(warmup !== undefined ? { warmup } : {}),
       ...(retrainEvery !== undefined ? { retrainEvery } : {}),
@@ -97,17 +180,39 @@ export const command: CliCommand = {
       ...(contamination !== undefined ? { contamination } : {}),
       ...(smoothing !== undefined ? { smoothing } : {}),
       ...(seed !== undefined ? { seed } : {}),
-    });
+    };
+    // One stream per entity (one in all without --entity-column), each fed its rows in file order.
+    const streams = new Map<string, { detector: StreamingDetector; bootstrap?: Bootstrap }>();
+    const streamOf = (entity: string): { detector: StreamingDetector; bootstrap?: Bootstrap } => {
+      let stream = streams.get(entity);
+      if (!stream) {
+        stream = {
+          detector: new StreamingDetector(options),
+          ...(model && forest ? { bootstrap: new Bootstrap(model.bundle, forest) } : {}),
+        };
+        streams.set(entity, stream);
+      }
+      return stream;
+    };
 
-    const { rows, cols, data } = table.matrix;
+    const { rows, cols, data } = matrix;
     const scores = new Float64Array(rows);
     const flags = new Uint8Array(rows);
     const top = new Array<string>(rows).fill('');
+    let byModel = 0;
     const started = performance.now();
     for (let r = 0; r < rows; r++) {
-      let result;
+      const stream = streamOf(table.entities ? table.entities[r]! : '');
+      const values = data.subarray(r * cols, (r + 1) * cols);
+      let result: Scored;
       try {
-        result = detector.push(data.subarray(r * cols, (r + 1) * cols), table.timeMs[r]!);
+        result = stream.detector.push(values, timeMs[r]!);
+        if (stream.bootstrap) {
+          if (result.modelVersion === 0) {
+            result = stream.bootstrap.push(values, timeMs[r]!);
+            if (result.score > 0) byModel++;
+          } else delete stream.bootstrap; // the stream has its own model from here on
+        }
       } catch (err) {
         // The transformer names the problem; the file's line is what the user can fix.
         if (err instanceof EngineError)
@@ -127,16 +232,41 @@ export const command: CliCommand = {
     progress.update('replaying', rows, rows);
     const seconds = (performance.now() - started) / 1000;
     const timestamps = table.timestampRaw;
+    const entities = table.entities;
     function* lines(): Generator<string[]> {
       // String(x) is the shortest text that reads back as the same double: full precision.
-      for (let r = 0; r < rows; r++) yield [timestamps[r]!, String(scores[r]), flags[r] ? '1' : '0', top[r]!];
+      for (let r = 0; r < rows; r++)
+        yield [
+          timestamps[r]!,
+          ...(entities ? [entities[r]!] : []),
+          String(scores[r]),
+          flags[r] ? '1' : '0',
+          top[r]!,
+        ];
     }
-    await writeCsvAtomic(output, ['timestamp', 'score', 'is_anomaly', 'top_feature'], lines());
+    await writeCsvAtomic(
+      output,
+      [
+        'timestamp',
+        ...(table.entityColumn !== undefined ? [table.entityColumn] : []),
+        'score',
+        'is_anomaly',
+        'top_feature',
+      ],
+      lines(),
+    );
     progress.finish();
     const flagged = flags.reduce((s, v) => s + v, 0);
+    const detectors = [...streams.values()].map((s) => s.detector);
+    const models = detectors.reduce((s, d) => s + d.snapshot().modelVersion, 0);
     const summary = [
-      `replayed ${rows} rows of ${input} (${fields.length} column${fields.length > 1 ? 's' : ''}, ${detector.featureNames.length} features, ${detector.snapshot().modelVersion} models) at ${Math.round(rows / seconds)} rows/s: ${flagged} flagged → ${output}`,
+      `replayed ${rows} rows of ${input} (${fields.length} column${fields.length > 1 ? 's' : ''}, ${detectors[0]!.featureNames.length} features, ` +
+        `${entities ? `${streams.size} streams, one per ${table.entityColumn}, ` : ''}${models} models) at ${Math.round(rows / seconds)} rows/s: ${flagged} flagged → ${output}`,
     ];
+    if (model)
+      summary.push(
+        `${byModel} warm-up rows scored by ${values.model} (threshold ${forest!.threshold.toFixed(4)})`,
+      );
     if (table.labels) {
       const events = eventRecall(flags, table.labels, table.timeMs);
       summary.push(

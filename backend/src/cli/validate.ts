@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { validateData, type CheckStatus, type ValidationInput } from '../engine/index.js';
 import { readMetricsCsv, type MetricsTable } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
-import { columnFlags, requiredFlag } from './options.js';
+import { columnFlags, columnUsage, ENTITY_COLUMN_OPTIONS, requiredFlag, warnTimes } from './options.js';
 
 const usage = `Usage: isoscope validate --input data.csv [--reference ref.csv] [--json]
 
@@ -12,11 +12,15 @@ medians against the reference; constant columns). Each check says pass, warn or 
 numbers and what to do. Exit code 1 when a check fails, 2 when a file cannot be read.
 
 Options:
-  --input FILE          the data to check
-  --reference FILE      training data to compare with (columns, ranges, statistics)
-  --label-column NAME   a 0/1 column that is not a metric
-  --ignore-column NAME  a column that is not a metric (a tag such as host); repeatable
-  --json                print the report as JSON
+  --input FILE            the data to check
+  --reference FILE        training data to compare with (columns, ranges, statistics)
+  --label-column NAME     a 0/1 column that is not a metric
+${columnUsage(['a text column such as host: not a metric; times are judged within each value'])}
+  --json                  print the report as JSON
+
+Times that repeat or step back are kept in file order, each named on stderr (the duplicates check
+counts the repeated ones). With --entity-column, times are judged within each entity on stderr, and
+the duplicates check looks at repeated rows only (several hosts share every minute).
 `;
 
 function toInput(t: MetricsTable): ValidationInput {
@@ -28,7 +32,8 @@ function toInput(t: MetricsTable): ValidationInput {
     columns: t.featureNames,
     values,
     ...(t.nonNumeric ? { nonNumeric: t.nonNumeric } : {}),
-    ...(t.timeMs ? { timeMs: t.timeMs } : {}),
+    // With entities every time appears once per entity: the per-entity warnings stand in for the check.
+    ...(t.timeMs && !t.entities ? { timeMs: t.timeMs } : {}),
   };
 }
 
@@ -36,25 +41,27 @@ const MARK: Record<CheckStatus, string> = { pass: '✓ pass', warn: '! warn', fa
 
 export const command: CliCommand = {
   usage,
-  async run({ argv, stdout }) {
+  async run({ argv, stdout, stderr }) {
     const { values } = parseArgs({
       args: argv,
       options: {
         input: { type: 'string' },
         reference: { type: 'string' },
-        'label-column': { type: 'string' },
-        'ignore-column': { type: 'string', multiple: true },
+        ...ENTITY_COLUMN_OPTIONS,
         json: { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
     });
     const input = requiredFlag(values, 'input');
-    const read = (file: string): Promise<MetricsTable> =>
-      readMetricsCsv(file, {
+    const read = async (file: string): Promise<MetricsTable> => {
+      const table = await readMetricsCsv(file, {
         lenient: true,
-        ...columnFlags(values, true),
+        ...columnFlags(values, true, true),
       });
+      warnTimes(stderr, 'validate', table);
+      return table;
+    };
     const data = toInput(await read(input));
     const reference = values.reference !== undefined ? toInput(await read(values.reference)) : undefined;
     const report = validateData(data, reference);

@@ -119,11 +119,47 @@ describe('transformBatch', () => {
     expect(out).toEqual(Array.from(batch.matrix.data));
   });
 
-  it('refuses rows out of time order and rows of the wrong width', () => {
+  it('refuses rows of the wrong width', () => {
     const t = new FeatureTransformer({ fields: ['x'] });
     t.push([1], 1000);
-    expect(() => t.push([1], 1000)).toThrow('rows must come in time order');
     expect(() => t.push([1, 2], 2000)).toThrow('a row has 2 values, the feature spec has 1 fields');
+  });
+
+  it('takes repeated and backward times in row order: look-back by row, time features by the row clock, rates over the last positive step', () => {
+    const spec = { fields: ['x'], delta: true, rate: true, shingle: 2, timeOfDay: true };
+    const t = new FeatureTransformer(spec);
+    const hour = 3_600_000;
+    // 01:00, 01:30, 01:30 again, then back to 01:00 (daylight saving ends), then 01:30.
+    const times = [1 * hour, 1.5 * hour, 1.5 * hour, 1 * hour, 1.5 * hour];
+    const values = [10, 16, 22, 19, 25];
+    const rows = values.map((v, i) => t.push([v], times[i]!));
+    expect(rows[0]).toBeUndefined();
+    const named = (row: Float64Array | undefined): Record<string, number> =>
+      Object.fromEntries(t.names.map((n, i) => [n, row![i]!]));
+    // Half an hour between the first two rows: 6 per 1800 s.
+    expect(named(rows[1])).toMatchObject({ x: 16, 'x.lag1': 10, 'x.delta': 6, 'x.rate': 6 / 1800 });
+    // The same time again: the rate divides by the last positive step, not by zero.
+    expect(named(rows[2])).toMatchObject({ x: 22, 'x.lag1': 16, 'x.delta': 6, 'x.rate': 6 / 1800 });
+    // Back half an hour: still the last positive step, so a fall stays a fall.
+    expect(named(rows[3])).toMatchObject({ x: 19, 'x.lag1': 22, 'x.delta': -3, 'x.rate': -3 / 1800 });
+    // The row's own clock: 01:00 is 1/24 of the way round the day.
+    expect(named(rows[3])['time.hour_sin']).toBeCloseTo(Math.sin((2 * Math.PI) / 24), 12);
+    // And forwards from the stepped-back time.
+    expect(named(rows[4])).toMatchObject({ x: 25, 'x.delta': 6, 'x.rate': 6 / 1800 });
+    for (const row of rows.slice(1)) for (const v of row!) expect(Number.isFinite(v)).toBe(true);
+  });
+
+  it('gives a repeated time a rate of 0 before any positive step, and keeps the step across a snapshot', () => {
+    const spec = { fields: ['x'], rate: true };
+    const t = new FeatureTransformer(spec);
+    t.push([1], 5000);
+    expect(Array.from(t.push([3], 5000)!)).toEqual([3, 0]);
+    expect(Array.from(t.push([5], 7000)!)).toEqual([5, 1]);
+    const restored = new FeatureTransformer(spec, t.snapshot());
+    expect(Array.from(restored.push([9], 7000)!)).toEqual([9, 2]);
+    // A snapshot written before the step was kept restores as "no step seen yet".
+    const { lastIntervalMs: _old, ...older } = t.snapshot();
+    expect(Array.from(new FeatureTransformer(spec, older).push([9], 7000)!)).toEqual([9, 0]);
   });
 
   it('keeps each series its own look-back when rows of several interleave in time', () => {

@@ -13,6 +13,11 @@ export interface FeatureState {
   /** Last value seen per field (for causal imputation), NaN before the first. */
   last: number[];
   lastTimeMs: number;
+  /**
+   * The last positive time step (ms), what a rate divides by when a row's time repeats or steps
+   * back. Optional: snapshots from before it existed restore without it.
+   */
+  lastIntervalMs?: number;
   rowsSeen: number;
   imputed: number;
 }
@@ -22,6 +27,14 @@ export interface FeatureState {
  * The same object serves a batch (training) and a stream (live scoring), so both compute the
  * exact same numbers. A missing value (NaN) is replaced by the field's last value and counted;
  * before any value was seen it stays missing and the row is not ready.
+ *
+ * Rows are taken in the order they come, whatever their times say: real files repeat a time
+ * (two writers, a clock that ticks in seconds) and step back (the hour that repeats when daylight
+ * saving ends in local time, an NTP step). The look-back (lags, delta, rolling z) is by row, so it
+ * is unaffected; time of day and day of week use each row's own clock; a rate divides by the time
+ * since the previous row, Δt, and when Δt ≤ 0 by the last positive Δt instead (0 before any), so a
+ * repeated time neither divides by zero nor turns a rise into a fall. The callers that read files
+ * warn about such rows; the transformer only needs to stay defined.
  */
 export class FeatureTransformer {
   readonly spec: Required<FeatureSpec>;
@@ -70,12 +83,6 @@ export class FeatureTransformer {
     if ((spec.timeOfDay || spec.dayOfWeek || spec.rate) && !Number.isFinite(timeMs)) {
       throw new EngineError('NON_FINITE', 'features: this spec needs a timestamp on every row');
     }
-    if (timeMs <= state.lastTimeMs) {
-      throw new EngineError(
-        'BAD_OPTION',
-        `features: rows must come in time order (${timeMs} after ${state.lastTimeMs})`,
-      );
-    }
     const current = new Array<number>(spec.fields.length);
     let complete = true;
     for (let f = 0; f < spec.fields.length; f++) {
@@ -89,7 +96,8 @@ export class FeatureTransformer {
       }
       current[f] = v;
     }
-    const dtSeconds = (timeMs - state.lastTimeMs) / 1000;
+    const stepMs = timeMs - state.lastTimeMs;
+    const dtSeconds = (stepMs > 0 ? stepMs : (state.lastIntervalMs ?? 0)) / 1000;
     const ready = complete && state.rowsSeen >= this.warmup;
     let result: Float64Array | undefined;
     if (ready) {
@@ -125,6 +133,7 @@ export class FeatureTransformer {
       }
       state.rowsSeen++;
     }
+    if (stepMs > 0) state.lastIntervalMs = stepMs;
     state.lastTimeMs = timeMs;
     return result;
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   alignFeatures,
   CsvError,
+  describeTimeIssues,
   parseMetricsCsv,
   parseTimestamp,
   readMetricsCsv,
@@ -102,6 +103,90 @@ describe('parseMetricsCsv', () => {
   it('turns empty and NaN cells into NaN when missing values are allowed', () => {
     const t = parseMetricsCsv('a,b\n1,\nNaN,2\n', 'm.csv', { allowMissing: true });
     expect(Array.from(t.matrix.data)).toEqual([1, Number.NaN, Number.NaN, 2]);
+  });
+
+  it.each([
+    ['host,a\nweb-1,1\nweb-2,2\n', "e.csv, line 2, column 'host': column 'host' is text: not a metric"],
+    [
+      'Date,a\n2024-05-01,1\n2024-05-02,2\n',
+      "e.csv, line 2, column 'Date': column 'Date' holds times: not a metric",
+    ],
+    ['a,b\n1,\n2,x\n', "e.csv, line 2, column 'b': column 'b' is text"],
+  ])('says when a whole column is text or times, not a number with a bad cell: %p', (text, message) => {
+    expect(() => parseMetricsCsv(text, 'e.csv')).toThrow(message);
+  });
+
+  it('lets the caller name its flags in the hint', () => {
+    const columnHint = (c: string, kind: string): string =>
+      `use --${kind === 'time' ? 'time' : 'entity'}-column ${c}`;
+    expect(() => parseMetricsCsv('host,a\nweb-1,1\n', 'e.csv', { columnHint })).toThrow(
+      "column 'host' is text: use --entity-column host",
+    );
+  });
+
+  it('takes the time column by name, and the entity column as text per row', () => {
+    const t = parseMetricsCsv(
+      'Date,host,time,a\n2024-05-01T00:00:00Z,web-1,7,1\n2024-05-01T00:00:00Z,web-2,8,2\n',
+      'm.csv',
+      { timeColumn: 'Date', entityColumn: 'host' },
+    );
+    expect(t.timestampColumn).toBe('Date');
+    expect(t.featureNames).toEqual(['time', 'a']);
+    expect(t.entityColumn).toBe('host');
+    expect(t.entities).toEqual(['web-1', 'web-2']);
+    // Two hosts at the same moment is no repeated time.
+    expect(t.timeIssues).toEqual([]);
+    expect(() => parseMetricsCsv('a,b\n1,2\n', 'e.csv', { timeColumn: 'Date' })).toThrow(
+      "e.csv, line 1: no time column 'Date' (columns: a, b)",
+    );
+    expect(() => parseMetricsCsv('t,b\n1,2\n', 'e.csv', { timeColumn: 't', entityColumn: 't' })).toThrow(
+      "column 't' cannot be both the time and the entity",
+    );
+  });
+
+  it('keeps repeated, backward and empty times in file order and describes each run once', () => {
+    const rows = [
+      '2014-11-02 00:59:00', // line 2
+      '2014-11-02 01:59:00', // 3
+      '2014-11-02 01:00:00', // 4: daylight saving ends, 59 minutes back
+      '2014-11-02 01:01:00', // 5
+      '2014-11-02 01:01:00', // 6: repeated …
+      '2014-11-02 01:01:00', // 7
+      '2014-11-02 01:01:00', // 8
+      '', // 9: no time
+      '2014-11-02 01:03:00', // 10
+    ];
+    const t = parseMetricsCsv(`timestamp,value\n${rows.map((r, i) => `${r},${i}`).join('\n')}\n`, 'nab.csv');
+    expect(t.matrix.rows).toBe(9);
+    expect(Array.from(t.matrix.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(t.timeIssues.map((i) => [i.kind, i.line, i.rows])).toEqual([
+      ['backward', 4, 1],
+      ['repeated', 6, 3],
+      ['missing', 9, 1],
+    ]);
+    expect(t.timeMs![7]).toBe(t.timeMs![6]); // the empty time takes the previous row's
+    expect(t.timestampRaw![7]).toBe(''); // and is echoed as written
+    expect(describeTimeIssues(t)).toEqual([
+      "nab.csv, line 4, column 'timestamp': '2014-11-02 01:00:00' is 59 minutes before line 3's '2014-11-02 01:59:00' (daylight saving or a clock step?): kept in file order",
+      "nab.csv, line 6, column 'timestamp': '2014-11-02 01:01:00' repeats the time of line 5, 3 rows up to line 8: kept in file order",
+      "nab.csv, line 9, column 'timestamp': no time: taken as line 8's '2014-11-02 01:01:00', kept in file order",
+    ]);
+    expect(describeTimeIssues(t, 1)).toEqual([
+      expect.stringContaining('line 4'),
+      'nab.csv: 2 more time problems (4 rows) after line 4, each kept in file order',
+    ]);
+  });
+
+  it('judges time order within each entity, and fills leading empty times from the first one', () => {
+    const t = parseMetricsCsv('host,time,a\nb,,1\na,10,1\nb,20,2\na,5,2\nb,20,3\n', 'm.csv', {
+      entityColumn: 'host',
+    });
+    expect(Array.from(t.timeMs!)).toEqual([20_000, 10_000, 20_000, 5000, 20_000]);
+    expect(describeTimeIssues(t)).toEqual([
+      "m.csv, line 2, column 'time': no time (host 'b'): taken as the next row's, kept in file order",
+      "m.csv, line 5, column 'time': '5' is 5 seconds before line 3's '10' (host 'a') (daylight saving or a clock step?): kept in file order",
+      "m.csv, line 6, column 'time': '20' repeats the time of line 4 (host 'b'): kept in file order",
+    ]);
   });
 
   it('skips ignored columns such as tags', () => {

@@ -8,6 +8,21 @@ import { tokenizeCsv } from './tokenize.js';
 export const TIMESTAMP_COLUMNS = ['timestamp', 'time', '_time'] as const;
 
 export interface CsvReadOptions {
+  /**
+   * The time column, by name; it must exist. Default: the first of TIMESTAMP_COLUMNS present
+   * (case-insensitive), or none.
+   */
+  timeColumn?: string;
+  /**
+   * A text column naming what each row is about (a host, a container): not a feature. Its value is
+   * kept per row in `entities`, and time order is judged within each value.
+   */
+  entityColumn?: string;
+  /**
+   * What to say after "column 'x' is text" or "column 'x' holds times" when a whole column is not
+   * numbers: the CLI names its flags here. Default: that it is not a metric.
+   */
+  columnHint?: (column: string, kind: 'text' | 'time') => string;
   /** A column of 0/1 ground truth; excluded from the features. Must exist when given, unless `labelOptional`. */
   labelColumn?: string;
   /** A file without the label column is read without labels (a training file often has none). */
@@ -39,6 +54,37 @@ export interface MetricsTable {
   lines: Uint32Array;
   /** With `lenient`: per feature column, the cells that were not numbers. */
   nonNumeric?: number[];
+  /** Name of the entity column, when asked for. */
+  entityColumn?: string;
+  /** Each row's entity (the cell as written, trimmed), with `entityColumn`. */
+  entities?: string[];
+  /**
+   * Rows whose time repeats the previous row's, steps back, or is empty, within each entity; they
+   * are kept in file order (an empty time takes the previous row's), and `describeTimeIssues` words
+   * them as warnings. Empty when the times increase, or without a time column.
+   */
+  timeIssues: TimeIssue[];
+}
+
+/**
+ * One problem with the times, in the order of the file. A run of rows with the same time is one
+ * issue (`rows` of them, the first repeat at `line`, the last at `lastLine`).
+ */
+export interface TimeIssue {
+  kind: 'repeated' | 'backward' | 'missing';
+  /** File line of the (first) row concerned. */
+  line: number;
+  /** How many rows the issue covers: a run of repeats or of empty times. */
+  rows: number;
+  lastLine: number;
+  /** The time as written ('' when missing). */
+  raw: string;
+  /** The row before it in time order of the same entity: its line and time as written. */
+  previousLine?: number;
+  previousRaw?: string;
+  /** For `backward`: how far back, in ms. */
+  backMs?: number;
+  entity?: string;
 }
 
 /** Reads a metrics CSV from disk. A missing or unreadable file is a CsvError naming it. */
@@ -92,16 +138,56 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
       ? -1
       : columnIndex(options.labelColumn, 'label');
   const ignored = new Set((options.ignoreColumns ?? []).map((name) => columnIndex(name, 'ignored')));
-  const timeIndex = names.findIndex((n) =>
-    (TIMESTAMP_COLUMNS as readonly string[]).includes(n.toLowerCase()),
-  );
+  const timeIndex =
+    options.timeColumn !== undefined
+      ? columnIndex(options.timeColumn, 'time')
+      : names.findIndex((n) => (TIMESTAMP_COLUMNS as readonly string[]).includes(n.toLowerCase()));
+  const entityIndex = options.entityColumn === undefined ? -1 : columnIndex(options.entityColumn, 'entity');
+  const roles: Array<[number, string]> = [
+    [timeIndex, 'the time'],
+    [entityIndex, 'the entity'],
+    [labelIndex, 'the label'],
+  ];
+  roles.forEach(([a, roleA], k) => {
+    const clash = roles.slice(k + 1).find(([b]) => a >= 0 && b === a);
+    if (clash) throw new CsvError(file, `column '${names[a]}' cannot be both ${roleA} and ${clash[1]}`, 1);
+  });
   const featureIndex = options.columns
     ? options.columns.map((name) => columnIndex(name, 'requested'))
-    : names.map((_, i) => i).filter((i) => i !== labelIndex && i !== timeIndex && !ignored.has(i));
+    : names
+        .map((_, i) => i)
+        .filter((i) => i !== labelIndex && i !== timeIndex && i !== entityIndex && !ignored.has(i));
   if (featureIndex.length === 0) {
-    throw new CsvError(file, 'no feature columns: every column is the time, the label or ignored', 1);
+    throw new CsvError(
+      file,
+      'no feature columns: every column is the time, the entity, the label or ignored',
+      1,
+    );
   }
   if (records.length === 0) throw new CsvError(file, 'no data rows after the header');
+  // A column with no number in it is no metric with a bad cell: say what it looks like instead.
+  const notNumeric = (i: number, line: number): CsvError | undefined => {
+    let numbers = 0;
+    let times = 0;
+    let filled = 0;
+    for (const fields of records) {
+      const cell = (fields[i] ?? '').trim();
+      if (cell === '') continue;
+      filled++;
+      // Number-like, even when refused (Infinity, 0x10, NaN): a bad cell of a numeric column.
+      if (!Number.isNaN(Number(cell)) || /^(nan|null|na|[+-]?inf(inity)?)$/i.test(cell)) numbers++;
+      else if (!Number.isNaN(parseTimestamp(cell))) times++;
+    }
+    if (numbers > 0 || filled === 0) return undefined;
+    const kind = times === filled ? 'time' : 'text';
+    const hint = options.columnHint?.(names[i]!, kind) ?? 'not a metric';
+    return new CsvError(
+      file,
+      `column '${names[i]}' ${kind === 'time' ? 'holds times' : 'is text'}: ${hint}`,
+      line,
+      names[i],
+    );
+  };
 
   const rows = records.length;
   const cols = featureIndex.length;
@@ -110,6 +196,7 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
   const nonNumeric = options.lenient ? new Array<number>(cols).fill(0) : undefined;
   const timestampRaw = timeIndex >= 0 ? new Array<string>(rows) : undefined;
   const timeMs = timeIndex >= 0 ? new Float64Array(rows) : undefined;
+  const entities = entityIndex >= 0 ? new Array<string>(rows) : undefined;
   for (let r = 0; r < rows; r++) {
     const fields = records[r]!;
     const line = lineOf[r]!;
@@ -124,7 +211,11 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
         if (cell !== '' && !Number.isFinite(v) && !/^(nan|null|na)$/i.test(cell)) nonNumeric[c]!++;
         data[r * cols + c] = Number.isFinite(v) ? v : Number.NaN;
       } else {
-        data[r * cols + c] = numberCell(fields[i]!, file, line, names[i]!, options.allowMissing === true);
+        try {
+          data[r * cols + c] = numberCell(fields[i]!, file, line, names[i]!, options.allowMissing === true);
+        } catch (err) {
+          throw notNumeric(i, line) ?? err;
+        }
       }
     }
     if (labels) {
@@ -133,10 +224,11 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
         throw new CsvError(file, `label '${fields[labelIndex]}' is not 0 or 1`, line, names[labelIndex]);
       labels[r] = v;
     }
+    if (entities) entities[r] = fields[entityIndex]!.trim();
     if (timestampRaw && timeMs) {
       const raw = fields[timeIndex]!;
-      const t = parseTimestamp(raw);
-      if (Number.isNaN(t)) {
+      const t = raw.trim() === '' ? Number.NaN : parseTimestamp(raw);
+      if (Number.isNaN(t) && raw.trim() !== '') {
         throw new CsvError(
           file,
           `'${raw}' is not a timestamp (ISO 8601 or epoch seconds/milliseconds)`,
@@ -148,9 +240,13 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
       timeMs[r] = t;
     }
   }
+  const timeIssues =
+    timestampRaw && timeMs ? checkTimes(timestampRaw, timeMs, Uint32Array.from(lineOf), entities) : [];
   return {
     file,
     header: names,
+    timeIssues,
+    ...(entities ? { entityColumn: names[entityIndex]!, entities } : {}),
     ...(timeIndex >= 0 ? { timestampColumn: names[timeIndex]!, timestampRaw, timeMs } : {}),
     featureNames: featureIndex.map((i) => names[i]!),
     matrix: { rows, cols, data },
@@ -158,6 +254,153 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
     lines: Uint32Array.from(lineOf),
     ...(nonNumeric ? { nonNumeric } : {}),
   };
+}
+
+/**
+ * Finds, within each entity, rows whose time repeats the previous row's, steps back, or is empty,
+ * and gives each empty time the previous row's (or, before any, the next known one), so every row
+ * keeps its place in the file and has a time. A run of equal or empty times is one issue.
+ */
+function checkTimes(
+  raw: string[],
+  timeMs: Float64Array,
+  lines: Uint32Array,
+  entities: string[] | undefined,
+): TimeIssue[] {
+  const issues: TimeIssue[] = [];
+  const last = new Map<string, { row: number; issue?: TimeIssue }>();
+  const pending = new Map<string, number[]>(); // rows with no time before the entity's first time
+  for (let r = 0; r < raw.length; r++) {
+    const entity = entities ? entities[r]! : '';
+    const prev = last.get(entity);
+    const of = entities ? { entity } : {};
+    if (Number.isNaN(timeMs[r]!)) {
+      if (prev === undefined) {
+        const waiting = pending.get(entity) ?? [];
+        waiting.push(r);
+        pending.set(entity, waiting);
+        continue;
+      }
+      timeMs[r] = timeMs[prev.row]!;
+      if (prev.issue?.kind === 'missing') extend(prev.issue, lines[r]!);
+      else {
+        const issue: TimeIssue = {
+          kind: 'missing',
+          line: lines[r]!,
+          rows: 1,
+          lastLine: lines[r]!,
+          raw: '',
+          previousLine: lines[prev.row]!,
+          previousRaw: raw[prev.row]!,
+          ...of,
+        };
+        issues.push(issue);
+        prev.issue = issue;
+      }
+      continue;
+    }
+    const waiting = pending.get(entity);
+    if (waiting) {
+      // Empty times before the first one: they take the first, in file order.
+      for (const w of waiting) timeMs[w] = timeMs[r]!;
+      issues.push({
+        kind: 'missing',
+        line: lines[waiting[0]!]!,
+        rows: waiting.length,
+        lastLine: lines[waiting[waiting.length - 1]!]!,
+        raw: '',
+        ...of,
+      });
+      pending.delete(entity);
+    }
+    let issue: TimeIssue | undefined;
+    if (prev !== undefined) {
+      const step = timeMs[r]! - timeMs[prev.row]!;
+      if (step === 0 && prev.issue?.kind === 'repeated' && prev.issue.raw === raw[r]) {
+        extend(prev.issue, lines[r]!);
+        issue = prev.issue;
+      } else if (step <= 0) {
+        issue = {
+          kind: step === 0 ? 'repeated' : 'backward',
+          line: lines[r]!,
+          rows: 1,
+          lastLine: lines[r]!,
+          raw: raw[r]!,
+          previousLine: lines[prev.row]!,
+          previousRaw: raw[prev.row]!,
+          ...(step < 0 ? { backMs: -step } : {}),
+          ...of,
+        };
+        issues.push(issue);
+      }
+    }
+    last.set(entity, { row: r, ...(issue ? { issue } : {}) });
+  }
+  for (const [entity, waiting] of pending) {
+    // An entity with no time at all: nothing to take, so its rows keep the order of the file.
+    for (const w of waiting) timeMs[w] = Number.NaN;
+    issues.push({
+      kind: 'missing',
+      line: lines[waiting[0]!]!,
+      rows: waiting.length,
+      lastLine: lines[waiting[waiting.length - 1]!]!,
+      raw: '',
+      ...(entities ? { entity } : {}),
+    });
+  }
+  return issues.sort((a, b) => a.line - b.line);
+}
+
+function extend(issue: TimeIssue, line: number): void {
+  issue.rows++;
+  issue.lastLine = line;
+}
+
+/** A duration in the largest whole unit that fits: "55 minutes", "1 hour", "3 s". */
+function duration(ms: number): string {
+  const units: Array<[number, string]> = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1000, 'second'],
+  ];
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms === size ? '' : 's'}`;
+  }
+  if (ms >= 60_000) return `${(ms / 60_000).toFixed(1)} minutes`;
+  return `${ms} ms`;
+}
+
+/**
+ * The time issues of a table as warnings, one line each, naming the file, line and column: the
+ * first `limit`, then one line counting the rest (a file with a clock that ticks in seconds could
+ * otherwise print a line per row).
+ */
+export function describeTimeIssues(table: MetricsTable, limit = 5): string[] {
+  const column = table.timestampColumn ?? 'timestamp';
+  const out = table.timeIssues.slice(0, limit).map((issue) => {
+    const where = `${table.file}, line ${issue.line}, column '${column}'`;
+    const entity = issue.entity !== undefined ? ` (${table.entityColumn} '${issue.entity}')` : '';
+    const more = issue.rows > 1 ? `, ${issue.rows} rows up to line ${issue.lastLine}` : '';
+    switch (issue.kind) {
+      case 'repeated':
+        return `${where}: '${issue.raw}' repeats the time of line ${issue.previousLine}${entity}${more}: kept in file order`;
+      case 'backward':
+        return `${where}: '${issue.raw}' is ${duration(issue.backMs!)} before line ${issue.previousLine}'s '${issue.previousRaw}'${entity} (daylight saving or a clock step?): kept in file order`;
+      case 'missing':
+        return issue.previousLine !== undefined
+          ? `${where}: no time${entity}${more}: taken as line ${issue.previousLine}'s '${issue.previousRaw}', kept in file order`
+          : `${where}: no time${entity}${more}: taken as the next row's, kept in file order`;
+    }
+  });
+  const rest = table.timeIssues.slice(limit);
+  if (rest.length > 0) {
+    const rows = rest.reduce((s, i) => s + i.rows, 0);
+    out.push(
+      `${table.file}: ${rest.length} more time problem${rest.length > 1 ? 's' : ''} (${rows} row${rows > 1 ? 's' : ''}) after line ${table.timeIssues[limit - 1]!.lastLine}, each kept in file order`,
+    );
+  }
+  return out;
 }
 
 function numberCell(cell: string, file: string, line: number, column: string, allowMissing: boolean): number {
