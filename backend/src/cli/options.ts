@@ -48,6 +48,15 @@ export function outOfRangeFlag(value: string | undefined): OutOfRange | undefine
   throw new UsageError(`--out-of-range must be 'clamp' or 'isolate', got '${value}'`);
 }
 
+/** A finite number above 0 (a rate such as alerts per day). */
+export function positiveNumberFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const v = Number(value);
+  if (!(v > 0 && Number.isFinite(v)) || value.trim() === '')
+    throw new UsageError(`--${name} must be a number above 0, got '${value.slice(0, 40)}'`);
+  return v;
+}
+
 export function thresholdFlag(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const v = Number(value);

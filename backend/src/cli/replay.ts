@@ -3,9 +3,10 @@ import {
   averagePrecision,
   defaultStreamFeatures,
   EngineError,
-  eventRecall,
+  EPISODE_GAP,
   explain,
   FeatureTransformer,
+  operatorMetrics,
   rocAuc,
   StreamingDetector,
   type IsolationForest,
@@ -20,10 +21,12 @@ import {
   contaminationFlag,
   ENTITY_COLUMN_OPTIONS,
   integerFlag,
+  positiveNumberFlag,
   requiredFlag,
   thresholdFlag,
   warnTimes,
 } from './options.js';
+import { operatorLines } from './format.js';
 import { Progress } from './progress.js';
 import { readModelFile } from './train.js';
 
@@ -38,7 +41,8 @@ seconds/milliseconds) and one or more numeric columns; empty cells are missing v
 causally). Rows are taken in file order: a time that repeats or steps back (daylight saving, a
 clock step) is kept where it is, with a warning on stderr.
 Output: timestamp, the entity (with --entity-column), score, is_anomaly, top_feature — score at
-full precision, 0 while warming up.
+full precision, 0 while warming up. Scores are calibrated: 0.5 is the threshold on every series, a
+row is flagged when it is rarer than the alert budget allows among the stream's recent normal rows.
 
 With --model, the model file from isoscope train scores the rows of the warm-up (its features, its
 threshold), so nothing goes unscored while the stream collects its first window; from the stream's
@@ -55,7 +59,9 @@ Options:
   --window N              rows kept for retraining (default 8192)
   --shingle N             the last N values of each column as one vector (default 8 for a single
                           column, 1 otherwise); every column also gets its delta
-  --contamination X       expected share of anomalies; the threshold is that quantile (default 0.01)
+  --alerts-per-day X      the alert budget: alerts a day a series may raise on normal data
+                          (default 0.05); higher finds milder incidents, with more false alarms
+  --contamination X       share of a window left out of learning as anomalous (default 0.01)
   --smoothing N           report the mean score of the last N rows (default 3 without a shingle,
                           1 with one)
   --threshold S           with --model: flag the model's scores above S instead of its threshold
@@ -93,8 +99,10 @@ class Bootstrap {
   push(values: ArrayLike<number>, timeMs: number): Scored {
     const x = this.transformer.push(values, timeMs);
     if (!x) return { score: 0, isAnomaly: false, modelVersion: 0 };
-    const score = this.forest.scoreOne(x);
-    const isAnomaly = this.forest.isAnomaly(score);
+    const raw = this.forest.scoreOne(x);
+    const isAnomaly = this.forest.isAnomaly(raw);
+    // On the stream's scale, 0.5 at the threshold: s ↦ s^(ln 0.5 / ln t) keeps the order.
+    const score = Math.pow(raw, Math.log(0.5) / Math.log(this.forest.threshold));
     const result: Scored = { score, isAnomaly, modelVersion: 0 };
     if (isAnomaly) {
       const c = explain(this.forest, x).contributions;
@@ -123,6 +131,7 @@ export const command: CliCommand = {
         shingle: { type: 'string' },
         contamination: { type: 'string' },
         smoothing: { type: 'string' },
+        'alerts-per-day': { type: 'string' },
         ...ENTITY_COLUMN_OPTIONS,
       },
       strict: true,
@@ -137,6 +146,7 @@ export const command: CliCommand = {
     const shingleFlag = integerFlag(values.shingle, 'shingle', 1, 64);
     const contamination = contaminationFlag(values.contamination);
     const smoothing = integerFlag(values.smoothing, 'smoothing', 1, 10_000);
+    const alertsPerDay = positiveNumberFlag(values['alerts-per-day'], 'alerts-per-day');
     if (contamination === 'auto')
       throw new UsageError(
         "--contamination must be a number in (0, 0.5] for replay: the threshold follows each model's training scores",
@@ -179,6 +189,7 @@ export const command: CliCommand = {
       ...(window !== undefined ? { window } : {}),
       ...(contamination !== undefined ? { contamination } : {}),
       ...(smoothing !== undefined ? { smoothing } : {}),
+      ...(alertsPerDay !== undefined ? { alertsPerDay } : {}),
       ...(seed !== undefined ? { seed } : {}),
     };
     // One stream per entity (one in all without --entity-column), each fed its rows in file order.
@@ -268,10 +279,17 @@ export const command: CliCommand = {
         `${byModel} warm-up rows scored by ${values.model} (threshold ${forest!.threshold.toFixed(4)})`,
       );
     if (table.labels) {
-      const events = eventRecall(flags, table.labels, table.timeMs);
       summary.push(
-        `against '${labelColumn}': ROC-AUC ${rocAuc(scores, table.labels).toFixed(3)}, PR-AUC ${averagePrecision(scores, table.labels).toFixed(3)}, incidents found ${events.found}/${events.events.length}`,
+        `against '${labelColumn}': ROC-AUC ${rocAuc(scores, table.labels).toFixed(3)}, PR-AUC ${averagePrecision(scores, table.labels).toFixed(3)}`,
       );
+      // What the decisions mean to the person on call, as isoscope evaluate prints it.
+      const { outcomes: _outcomes, ...operator } = operatorMetrics({
+        decisions: flags,
+        labels: table.labels,
+        times: timeMs,
+        ...(entities ? { series: entities } : {}),
+      });
+      summary.push(...operatorLines(operator, EPISODE_GAP, true).map((l) => `  ${l}`));
     }
     stdout.write(`${summary.join('\n')}\n`);
     return 0;
