@@ -31,6 +31,7 @@ describe('isoscope replay', () => {
   it('writes timestamp,score,is_anomaly,top_feature for every row: 0 while warming up, full precision after', () => {
     const out = join(dir, 'out.csv');
     const r = replay(input, out);
+    // stderr is a pipe here, so no progress is drawn however long the run takes: nothing on it.
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     // A shingle of 8 and the delta.
