@@ -18,12 +18,18 @@ export const ConfigSchema = Type.Object({
   influxToken: Type.Optional(Type.String()),
   influxOrg: Type.Optional(Type.String()),
   influxBucket: Type.Optional(Type.String()),
+  /** Databases a detector's source.database may name besides influxDb: a comma list, or '*' for any. */
+  influxAllowedDatabases: Type.Optional(Type.String()),
   alertmanagerUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   webhookUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   webhookSecret: Type.Optional(Type.String()),
   bootstrapToken: Type.Optional(Type.String({ minLength: 16 })),
   logLevel: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const),
   maxJobs: Type.Integer({ minimum: 1, maximum: 32 }),
+  /** Requests a minute per token (per address without one); 0 = no limit. */
+  rateLimit: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+  /** Event-loop delay beyond which API requests are answered 503 at once; 0 = never. */
+  maxEventLoopDelayMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -39,12 +45,15 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   influxToken: 'ISOSCOPE_INFLUX_TOKEN',
   influxOrg: 'ISOSCOPE_INFLUX_ORG',
   influxBucket: 'ISOSCOPE_INFLUX_BUCKET',
+  influxAllowedDatabases: 'ISOSCOPE_INFLUX_ALLOWED_DATABASES',
   alertmanagerUrl: 'ISOSCOPE_ALERTMANAGER_URL',
   webhookUrl: 'ISOSCOPE_WEBHOOK_URL',
   webhookSecret: 'ISOSCOPE_WEBHOOK_SECRET',
   bootstrapToken: 'ISOSCOPE_BOOTSTRAP_TOKEN',
   logLevel: 'ISOSCOPE_LOG_LEVEL',
   maxJobs: 'ISOSCOPE_MAX_JOBS',
+  rateLimit: 'ISOSCOPE_RATE_LIMIT',
+  maxEventLoopDelayMs: 'ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS',
 };
 
 const DEFAULTS: Partial<Config> = {
@@ -55,12 +64,18 @@ const DEFAULTS: Partial<Config> = {
   influxDb: 'telegraf',
   logLevel: 'info',
   maxJobs: 2,
+  rateLimit: 6000,
+  // Off until training runs off the event loop: today a model trains on it, in stalls of seconds,
+  // and with this on every API call during training (the plugin's progress polling) would be a 503.
+  maxEventLoopDelayMs: 0,
 };
 
-const INTEGERS = new Set<keyof Config>(['port', 'maxJobs']);
+const INTEGERS = new Set<keyof Config>(['port', 'maxJobs', 'rateLimit', 'maxEventLoopDelayMs']);
 
+/** A setting that stops the start: the message names the variable (or flag) and what it must be. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
 }
 
 /** Parses `.env` text: KEY=value lines, # comments, optional quotes. */
@@ -79,12 +94,19 @@ export function parseDotenv(text: string): Record<string, string> {
   return out;
 }
 
+/** The `.env` file's settings; none when there is no file. Any other failure stops the start. */
 function readDotenv(file: string): Record<string, string> {
+  let text: string;
   try {
-    return parseDotenv(readFileSync(file, 'utf8'));
-  } catch {
-    return {};
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    throw new ConfigError(
+      `${file} cannot be read (${code ?? (err as Error).message}); fix its permissions or remove it`,
+    );
   }
+  return parseDotenv(text);
 }
 
 /**

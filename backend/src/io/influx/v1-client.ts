@@ -5,9 +5,17 @@
  * InfluxRequestError; a server that is down or failing (connection error, 5xx) is InfluxUnavailableError.
  */
 
+import { excerpt } from '../excerpt.js';
+import { InfluxQueryError } from './influxql.js';
+
 export interface InfluxV1Options {
   url: string;
   database: string;
+  /**
+   * Databases a query may name besides `database` (a detector's `source.database`); any other is
+   * refused before a request is sent. '*' allows any. Default: none, only `database`.
+   */
+  allowedDatabases?: readonly string[];
   username?: string;
   password?: string;
   /** Per request. Default 30 s. */
@@ -23,8 +31,13 @@ export interface Series {
   values: unknown[][];
 }
 
+/**
+ * InfluxDB refused a request as bad (4xx, or an error inside a query's result). The message holds
+ * InfluxDB's own text, for the log; the service tells the client only that it was refused.
+ */
 export class InfluxRequestError extends Error {
   override readonly name = 'InfluxRequestError';
+  readonly code = 'INFLUX_REFUSED';
   constructor(
     message: string,
     readonly status: number,
@@ -33,8 +46,28 @@ export class InfluxRequestError extends Error {
   }
 }
 
+/** InfluxDB is down, failing (5xx) or too slow (`INFLUX_TIMEOUT`): worth retrying later. */
 export class InfluxUnavailableError extends Error {
   override readonly name = 'InfluxUnavailableError';
+  constructor(
+    message: string,
+    readonly code: 'INFLUX_UNAVAILABLE' | 'INFLUX_TIMEOUT' = 'INFLUX_UNAVAILABLE',
+  ) {
+    super(message);
+  }
+}
+
+/** A fetch failure as the error the service maps: a timeout, or a server that cannot be reached. */
+function unavailable(url: string, timeoutMs: number, err: unknown): InfluxUnavailableError {
+  const e = err as { name?: string; message?: string; cause?: { code?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+    return new InfluxUnavailableError(
+      `InfluxDB at ${url} did not answer within ${timeoutMs} ms`,
+      'INFLUX_TIMEOUT',
+    );
+  return new InfluxUnavailableError(
+    `InfluxDB at ${url} is unreachable (${e.cause?.code ?? e.message ?? String(err)})`,
+  );
 }
 
 interface ChunkResult {
@@ -50,10 +83,12 @@ export class InfluxV1Client {
   private readonly timeoutMs: number;
   private readonly auth: string | undefined;
   private readonly observe: InfluxV1Options['observe'];
+  private readonly allowed: ReadonlySet<string>;
 
   constructor(options: InfluxV1Options) {
     this.url = options.url.replace(/\/+$/, '');
     this.database = options.database;
+    this.allowed = new Set([options.database, ...(options.allowedDatabases ?? [])]);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.observe = options.observe;
     this.auth =
@@ -94,16 +129,15 @@ export class InfluxV1Client {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new InfluxUnavailableError(`InfluxDB at ${this.url} is unreachable (${cause})`);
+      throw unavailable(this.url, this.timeoutMs, err);
     }
     if (res.status >= 500) {
       throw new InfluxUnavailableError(
-        `InfluxDB at ${this.url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`,
+        `InfluxDB at ${this.url} answered ${res.status}: ${excerpt(await this.body(res).catch(() => ''), 300)}`,
       );
     }
     if (res.status >= 400) {
-      const text = await res.text();
+      const text = await this.body(res);
       let message = text;
       try {
         message = (JSON.parse(text) as { error?: string }).error ?? text;
@@ -111,11 +145,32 @@ export class InfluxV1Client {
         // not JSON
       }
       throw new InfluxRequestError(
-        `InfluxDB refused the request (${res.status}): ${message.slice(0, 500)}`,
+        `InfluxDB refused the request (${res.status}): ${excerpt(message, 500)}`,
         res.status,
       );
     }
     return res;
+  }
+
+  /**
+   * A response's body. The request's timeout covers the body too, and a body cut off (timeout,
+   * connection reset) means InfluxDB is unavailable, not that the service failed.
+   */
+  private async body(res: Response): Promise<string> {
+    try {
+      return await res.text();
+    } catch (err) {
+      throw unavailable(this.url, this.timeoutMs, err);
+    }
+  }
+
+  /** Refuses a database outside the allow-list before anything is sent. */
+  private checkDatabase(database: string): void {
+    if (this.allowed.has(database) || this.allowed.has('*')) return;
+    throw new InfluxQueryError(
+      `database ${JSON.stringify(excerpt(database))} is not one this service may read (allowed: ${[...this.allowed].join(', ')}; see ISOSCOPE_INFLUX_ALLOWED_DATABASES)`,
+      'SOURCE_NOT_ALLOWED',
+    );
   }
 
   /** Pings the server; resolves to its version. */
@@ -129,9 +184,11 @@ export class InfluxV1Client {
    * large answer streams in pieces; partial pieces of one series are joined back together.
    */
   async query(q: string, options: { database?: string } = {}): Promise<Series[][]> {
+    const db = options.database ?? this.database;
+    this.checkDatabase(db);
     const body = new URLSearchParams({
       q,
-      db: options.database ?? this.database,
+      db,
       epoch: 'ms',
       chunked: 'true',
       chunk_size: '10000',
@@ -141,14 +198,22 @@ export class InfluxV1Client {
       body: body.toString(),
       contentType: 'application/x-www-form-urlencoded',
     });
-    const text = await res.text();
+    const text = await this.body(res);
     const statements: Series[][] = [];
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
-      const chunk = JSON.parse(line) as { results?: ChunkResult[]; error?: string };
-      if (chunk.error) throw new InfluxRequestError(`InfluxDB: ${chunk.error}`, 400);
+      let chunk: { results?: ChunkResult[]; error?: string };
+      try {
+        chunk = JSON.parse(line) as typeof chunk;
+      } catch {
+        // A proxy's error page, or an answer cut short: the server is not answering as InfluxDB.
+        throw new InfluxUnavailableError(
+          `InfluxDB at ${this.url} answered with something that is not its JSON: ${excerpt(line, 200)}`,
+        );
+      }
+      if (chunk.error) throw new InfluxRequestError(`InfluxDB: ${excerpt(chunk.error, 500)}`, 400);
       for (const result of chunk.results ?? []) {
-        if (result.error) throw new InfluxRequestError(`InfluxDB: ${result.error}`, 400);
+        if (result.error) throw new InfluxRequestError(`InfluxDB: ${excerpt(result.error, 500)}`, 400);
         const id = result.statement_id ?? 0;
         const list = (statements[id] ??= []);
         for (const s of result.series ?? []) {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { excerpt } from '../../io/excerpt.js';
 import { RegistryError, type DetectorRecord } from '../../io/registry/index.js';
-import { UnprocessableError } from '../plugins/errors.js';
+import { ServiceError, UnprocessableError } from '../plugins/errors.js';
 import {
   Detector,
   DetectorInput,
@@ -33,14 +34,14 @@ function checkSpec(spec: DetectorSpec, configured: readonly string[]): void {
   resolveSource(spec);
   const missing = (spec.alerting.receivers ?? []).filter((r) => !configured.includes(r));
   if (missing.length > 0) {
-    throw new RegistryError(
-      'INVALID',
+    throw new ServiceError(
+      'BAD_REQUEST',
       `spec.alerting.receivers: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not configured on this service (configured: ${configured.join(', ') || 'none'})`,
     );
   }
   if (spec.model.threshold !== undefined && spec.model.thresholdPolicy !== undefined) {
-    throw new RegistryError(
-      'INVALID',
+    throw new ServiceError(
+      'BAD_REQUEST',
       'spec.model.threshold and spec.model.thresholdPolicy: give a fixed threshold or a policy, not both',
     );
   }
@@ -68,7 +69,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       const { name, spec } = request.body;
       checkSpec(spec, receiverNames()); // before anything is stored
       const id = detectorId(name);
-      if (id === '') throw new RegistryError('INVALID', `name '${name}' gives an empty id`);
+      if (id === '') throw new ServiceError('BAD_REQUEST', `body/name '${excerpt(name)}' gives an empty id`);
       const created = await app.registry.createDetector({ id, name, spec }, app.now());
       return reply.code(201).header('Location', `/api/v1/detectors/${id}`).send(toDetector(created));
     },
