@@ -14,6 +14,7 @@ import {
   PreviewRequest,
   ErrorResponses,
 } from '../schemas/index.js';
+import { productionModels } from '../jobs/scoring.js';
 import { detectorId, readSource, resolveSource } from '../sources.js';
 
 function toDetector(r: DetectorRecord): Detector {
@@ -100,7 +101,10 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      if (request.body.spec) checkSpec(request.body.spec, receiverNames());
+      if (request.body.spec) {
+        checkSpec(request.body.spec, receiverNames());
+        await checkFitsModels(request.params.id, request.body.spec);
+      }
       return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
     },
   );
@@ -140,6 +144,34 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => preview(request.body.spec, request.query.minutes),
   );
+
+  /**
+   * A spec whose fields no longer match the production models' inputs would make every score,
+   * explanation and drift check of those models fail: refused with 409 naming the fields.
+   */
+  async function checkFitsModels(id: string, spec: DetectorSpec): Promise<void> {
+    const fields = resolveSource(spec).fields.map((f) => f.field);
+    const models = [...(await productionModels(app, id)).entries()];
+    const misfits = models
+      .filter(([, m]) => m.bundle.features.fields.join('\n') !== fields.join('\n'))
+      .sort(([a], [b]) => a.localeCompare(b));
+    if (misfits.length === 0) return;
+    const trained = misfits[0]![1].bundle.features.fields;
+    const removed = trained.filter((f) => !fields.includes(f));
+    const added = fields.filter((f) => !trained.includes(f));
+    const change = [
+      removed.length ? `removes ${removed.map((f) => `'${excerpt(f)}'`).join(', ')}` : '',
+      added.length ? `adds ${added.map((f) => `'${excerpt(f)}'`).join(', ')}` : '',
+      !removed.length && !added.length ? 'reorders the fields' : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    const entities = misfits.map(([entity, m]) => `${entity || '(all)'} v${m.version.version}`);
+    throw new ServiceError(
+      'FEATURE_MISMATCH',
+      `spec.source ${change}, but the production models (${excerpt(entities.join(', '), 200)}) were trained on ${trained.map((f) => `'${excerpt(f)}'`).join(', ')}: archive them (admin) or create a new detector, then train`,
+    );
+  }
 
   async function preview(spec: DetectorSpec, minutes: number): Promise<Preview> {
     const source = resolveSource(spec);
