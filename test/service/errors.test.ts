@@ -158,6 +158,12 @@ describe('hostile ranges and numbers (app.inject, InfluxDB unreachable)', () => 
     });
   });
 
+  it('a path parameter over 100 characters: 414 URI_TOO_LONG in the same shape, the path cut short', async () => {
+    const r = await call('GET', `/api/v1/detectors/${'x'.repeat(5000)}`);
+    expect(r).toMatchObject({ status: 414, code: 'URI_TOO_LONG' });
+    expect(r.message.length).toBeLessThan(600);
+  });
+
   it('a valid request that needs InfluxDB while it is down: 503 INFLUX_UNAVAILABLE with Retry-After, no address', async () => {
     const r = await call('GET', `/api/v1/detectors/cpu/validation?${range(iso(NOW - DAY), iso(NOW))}`);
     expect(r).toEqual({

@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import alerts from './plugins/alerts.js';
 import auth, { hashToken } from './plugins/auth.js';
 import configPlugin from './plugins/config.js';
-import errors from './plugins/errors.js';
+import errors, { errorAnswer, sendError } from './plugins/errors.js';
 import overload from './plugins/overload.js';
 import influx from './plugins/influx.js';
 import jobsPlugin from './plugins/jobs.js';
@@ -67,6 +67,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         }
       : false,
     bodyLimit: 1 << 20,
+    // Errors the router raises before a route is found (a malformed URL, a path parameter over
+    // 100 characters) get the same shape and codes as every other error.
+    frameworkErrors: (err, _request, reply) => sendError(reply, errorAnswer(err)),
     ajv: {
       customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false },
     },

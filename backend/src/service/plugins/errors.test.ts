@@ -291,6 +291,7 @@ describe('the error taxonomy: one status per code, in one place', () => {
       'RATE_LIMITED',
       'BAD_REQUEST',
       'PAYLOAD_TOO_LARGE',
+      'URI_TOO_LONG',
       'UNSUPPORTED_MEDIA_TYPE',
     ];
     const missing = Object.keys(ERROR_STATUS).filter(

@@ -36,6 +36,7 @@ export const ERROR_STATUS = {
   FEATURE_MISMATCH: 409, // the production model's features no longer fit the detector: retrain
   JOB_CANCELLED: 409,
   PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414, // a path parameter over 100 characters
   UNSUPPORTED_MEDIA_TYPE: 415,
   // The data
   NO_DATA: 422, // the source has no data in the window asked for
@@ -78,6 +79,7 @@ const REASON: Record<number, string> = {
   404: 'Not Found',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
@@ -120,6 +122,7 @@ const FASTIFY_CODES: Record<number, ErrorCode> = {
   400: 'BAD_REQUEST',
   404: 'NOT_FOUND',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
 };
