@@ -26,6 +26,8 @@ export const ConfigSchema = Type.Object({
   bootstrapToken: Type.Optional(Type.String({ minLength: 16 })),
   logLevel: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const),
   maxJobs: Type.Integer({ minimum: 1, maximum: 32 }),
+  /** InfluxDB queries in flight at once; more wait (up to the request timeout), then 503. */
+  influxMaxQueries: Type.Integer({ minimum: 1, maximum: 1000 }),
   /** Requests a minute per token (per address without one); 0 = no limit. */
   rateLimit: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
   /** Event-loop delay beyond which API requests are answered 503 at once; 0 = never. */
@@ -52,6 +54,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   bootstrapToken: 'ISOSCOPE_BOOTSTRAP_TOKEN',
   logLevel: 'ISOSCOPE_LOG_LEVEL',
   maxJobs: 'ISOSCOPE_MAX_JOBS',
+  influxMaxQueries: 'ISOSCOPE_INFLUX_MAX_QUERIES',
   rateLimit: 'ISOSCOPE_RATE_LIMIT',
   maxEventLoopDelayMs: 'ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS',
 };
@@ -64,13 +67,20 @@ const DEFAULTS: Partial<Config> = {
   influxDb: 'telegraf',
   logLevel: 'info',
   maxJobs: 2,
+  influxMaxQueries: 8,
   rateLimit: 6000,
   // Off until training runs off the event loop: today a model trains on it, in stalls of seconds,
   // and with this on every API call during training (the plugin's progress polling) would be a 503.
   maxEventLoopDelayMs: 0,
 };
 
-const INTEGERS = new Set<keyof Config>(['port', 'maxJobs', 'rateLimit', 'maxEventLoopDelayMs']);
+const INTEGERS = new Set<keyof Config>([
+  'port',
+  'maxJobs',
+  'influxMaxQueries',
+  'rateLimit',
+  'maxEventLoopDelayMs',
+]);
 
 /** A setting that stops the start: the message names the variable (or flag) and what it must be. */
 export class ConfigError extends Error {

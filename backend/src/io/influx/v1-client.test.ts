@@ -79,6 +79,50 @@ describe('InfluxV1Client errors (a misbehaving fake server)', () => {
     expect((refused as InfluxRequestError).status).toBe(401);
   });
 
+  it('bounds queries in flight: the rest wait their turn and all complete', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const held: ServerResponse[] = [];
+    behave = (res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      held.push(res);
+    };
+    const c = new InfluxV1Client({ url, database: 'telegraf', maxConcurrentQueries: 2, timeoutMs: 10_000 });
+    const all = Promise.all(Array.from({ length: 5 }, () => c.query('SELECT 1')));
+    // Answer whatever is held until all five were served, one at a time.
+    for (let served = 0; served < 5; served++) {
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+      expect(c.queryLoad.active).toBeLessThanOrEqual(2);
+      inFlight--;
+      held.shift()!.end('{"results":[{"statement_id":0}]}');
+    }
+    await all;
+    expect(most).toBe(2);
+    expect(c.queryLoad).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('a query that waited too long for a slot fails as INFLUX_BUSY, and the slot is not lost', async () => {
+    const held: ServerResponse[] = [];
+    behave = (res) => held.push(res);
+    const c = new InfluxV1Client({
+      url,
+      database: 'telegraf',
+      maxConcurrentQueries: 1,
+      timeoutMs: 10_000,
+      queueTimeoutMs: 100,
+    });
+    const first = c.query('SELECT 1');
+    const err = await failure(c.query('SELECT 2'));
+    expect((err as InfluxUnavailableError).code).toBe('INFLUX_BUSY');
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    held.shift()!.end('{"results":[{"statement_id":0}]}');
+    await first;
+    behave = (res) => res.end('{"results":[{"statement_id":0}]}');
+    await c.query('SELECT 3');
+    expect(c.queryLoad).toEqual({ active: 0, waiting: 0 });
+  });
+
   it('a database outside the allow-list is refused before anything is sent', async () => {
     let requests = 0;
     behave = (res) => {

@@ -20,6 +20,13 @@ export interface InfluxV1Options {
   password?: string;
   /** Per request. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * Queries in flight at once; more wait their turn, for at most `queueTimeoutMs` (default: the
+   * request timeout), then fail as INFLUX_BUSY. Default 8. Writes and pings do not wait: results
+   * are written by one writer, and readiness must not queue behind slow queries.
+   */
+  maxConcurrentQueries?: number;
+  queueTimeoutMs?: number;
   /** Told of every request: operation (query, write, ping), seconds, and whether it failed. */
   observe?: (operation: string, seconds: number, failed: boolean) => void;
 }
@@ -51,7 +58,7 @@ export class InfluxUnavailableError extends Error {
   override readonly name = 'InfluxUnavailableError';
   constructor(
     message: string,
-    readonly code: 'INFLUX_UNAVAILABLE' | 'INFLUX_TIMEOUT' = 'INFLUX_UNAVAILABLE',
+    readonly code: 'INFLUX_UNAVAILABLE' | 'INFLUX_TIMEOUT' | 'INFLUX_BUSY' = 'INFLUX_UNAVAILABLE',
   ) {
     super(message);
   }
@@ -84,12 +91,18 @@ export class InfluxV1Client {
   private readonly auth: string | undefined;
   private readonly observe: InfluxV1Options['observe'];
   private readonly allowed: ReadonlySet<string>;
+  private readonly maxQueries: number;
+  private readonly queueTimeoutMs: number;
+  private activeQueries = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(options: InfluxV1Options) {
     this.url = options.url.replace(/\/+$/, '');
     this.database = options.database;
     this.allowed = new Set([options.database, ...(options.allowedDatabases ?? [])]);
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxQueries = Math.max(1, options.maxConcurrentQueries ?? 8);
+    this.queueTimeoutMs = options.queueTimeoutMs ?? this.timeoutMs;
     this.observe = options.observe;
     this.auth =
       options.username !== undefined || options.password !== undefined
@@ -183,9 +196,54 @@ export class InfluxV1Client {
    * Runs InfluxQL statements and returns each statement's series. Asks for chunked results, so a
    * large answer streams in pieces; partial pieces of one series are joined back together.
    */
+  /** Queries in flight and waiting (for metrics and tests). */
+  get queryLoad(): { active: number; waiting: number } {
+    return { active: this.activeQueries, waiting: this.waiting.length };
+  }
+
+  /** Waits for one of the query slots; resolves to its release. */
+  private async querySlot(): Promise<() => void> {
+    const release = (): void => {
+      const next = this.waiting.shift();
+      if (next)
+        next(); // the slot passes straight to the next in line
+      else this.activeQueries--;
+    };
+    if (this.activeQueries < this.maxQueries) {
+      this.activeQueries++;
+      return release;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const turn = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(turn), 1);
+        reject(
+          new InfluxUnavailableError(
+            `${this.maxQueries} InfluxDB queries were already running for ${this.queueTimeoutMs} ms`,
+            'INFLUX_BUSY',
+          ),
+        );
+      }, this.queueTimeoutMs);
+      this.waiting.push(turn);
+    });
+    return release;
+  }
+
   async query(q: string, options: { database?: string } = {}): Promise<Series[][]> {
     const db = options.database ?? this.database;
     this.checkDatabase(db);
+    const release = await this.querySlot();
+    try {
+      return await this.runQuery(q, db);
+    } finally {
+      release();
+    }
+  }
+
+  private async runQuery(q: string, db: string): Promise<Series[][]> {
     const body = new URLSearchParams({
       q,
       db,

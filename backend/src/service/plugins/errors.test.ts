@@ -149,6 +149,13 @@ const CASES: Case[] = [
     hides: '10.0.0.7',
   },
   {
+    name: 'InfluxUnavailableError (every query slot taken)',
+    error: () =>
+      new InfluxUnavailableError('8 InfluxDB queries were already running for 30000 ms', 'INFLUX_BUSY'),
+    code: 'INFLUX_BUSY',
+    says: /too many InfluxDB queries/,
+  },
+  {
     name: 'ReceiverError permanent',
     error: () => new ReceiverError('alertmanager refused the alerts (400)', true),
     code: 'RECEIVER_REFUSED',

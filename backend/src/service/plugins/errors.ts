@@ -57,6 +57,7 @@ export const ERROR_STATUS = {
   CONFIG_INVALID: 500,
   INFLUX_UNAVAILABLE: 503,
   INFLUX_TIMEOUT: 503,
+  INFLUX_BUSY: 503, // every InfluxDB query slot stayed taken (ISOSCOPE_INFLUX_MAX_QUERIES)
   REGISTRY_BUSY: 503,
   RECEIVER_UNAVAILABLE: 503,
   OVERLOADED: 503,
@@ -67,6 +68,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   INFLUX_UNAVAILABLE: 10,
   INFLUX_TIMEOUT: 10,
+  INFLUX_BUSY: 2,
   REGISTRY_BUSY: 1,
   RECEIVER_UNAVAILABLE: 30,
   OVERLOADED: 2,
@@ -159,7 +161,9 @@ export function errorAnswer(err: unknown): ErrorAnswer {
       err.code,
       err.code === 'INFLUX_TIMEOUT'
         ? 'InfluxDB did not answer in time; retry later'
-        : 'InfluxDB is unreachable or failing; retry later',
+        : err.code === 'INFLUX_BUSY'
+          ? 'too many InfluxDB queries are running; retry shortly'
+          : 'InfluxDB is unreachable or failing; retry later',
       'warn',
     );
   }

@@ -16,6 +16,7 @@ export default fp(
     const client = new InfluxV1Client({
       url: c.influxUrl,
       database: c.influxBucket ?? c.influxDb,
+      maxConcurrentQueries: c.influxMaxQueries,
       // A detector's source.database is checked here, on every read: a stored detector that names
       // a database the configuration no longer allows stops reading it too.
       allowedDatabases: (c.influxAllowedDatabases ?? '')
