@@ -2,6 +2,14 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/** no-restricted-imports patterns refusing relative imports of these folders of backend/src. */
+function layers(...folders) {
+  return folders.map((folder) => ({
+    group: [`../**/${folder}`, `../**/${folder}/**`, `./${folder}/**`],
+    message: `this part of backend/src may not import ${folder}/ (docs/development.md, "Who imports whom")`,
+  }));
+}
+
 // plugin/ lints with Grafana's own config (plugin/eslint.config.mjs, `npm run lint -w plugin`).
 export default tseslint.config(
   {
@@ -27,22 +35,44 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
   },
+  // The import table of docs/development.md: which part of backend/src may import which. Patterns
+  // match a folder at any depth of a relative path, so a file at a folder's root has no way around.
   {
-    // The engine is pure: no I/O, no clock, seeded randomness only.
+    files: ['backend/src/io/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: layers('service', 'cli', 'parallel', 'bench', 'demo', 'devtools') },
+      ],
+    },
+  },
+  {
+    files: ['backend/src/parallel/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: layers('service', 'cli', 'bench', 'demo', 'devtools') }],
+    },
+  },
+  {
+    files: ['backend/src/service/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: layers('cli', 'bench', 'demo', 'devtools') }] },
+  },
+  {
+    files: ['backend/src/cli/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: layers('bench', 'demo', 'devtools') }] },
+  },
+  {
+    // The engine is pure: no I/O, no clock, seeded randomness only; it imports nothing outside itself.
     files: ['backend/src/engine/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            'node:*',
-            'fs',
-            'http',
-            'https',
-            'net',
-            'child_process',
-            '../../io/*',
-            '../../service/*',
+            {
+              group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process'],
+              message: 'The engine is pure: no I/O (docs/development.md).',
+            },
+            ...layers('io', 'service', 'cli', 'parallel', 'bench', 'demo', 'devtools'),
           ],
         },
       ],

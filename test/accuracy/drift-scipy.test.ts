@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   andersonKsamp,
   decileBins,
@@ -7,11 +6,11 @@ import {
   psi,
   wasserstein1,
 } from '../../backend/src/engine/index.js';
-import { sharedPath } from '../support/repo.js';
+import { fixtureText } from '../support/repo.js';
 
 /**
  * The five drift statistics against scipy's values on the 13 cases of
- * ../shared/fixtures/drift-reference.json (conventions in its README): 1e-9 relative, p-values and
+ * test/fixtures/drift-reference.json.gz (conventions in test/fixtures/README.md): 1e-9 relative, p-values and
  * significance levels 1e-6 absolute.
  */
 interface Case {
@@ -25,7 +24,7 @@ interface Case {
   psi: number;
   jensen_shannon: number;
 }
-const fixture = JSON.parse(readFileSync(sharedPath('fixtures', 'drift-reference.json'), 'utf8')) as {
+const fixture = JSON.parse(fixtureText('drift-reference.json.gz')) as {
   cases: Case[];
 };
 

@@ -31,8 +31,8 @@ describe('isoscope replay', () => {
   it('writes timestamp,score,is_anomaly,top_feature for every row: 0 while warming up, full precision after', () => {
     const out = join(dir, 'out.csv');
     const r = replay(input, out);
-    // Nothing but progress (which a loaded machine prints after a second): no warning, no error.
-    expect(r.stderr.split('\n').filter((l) => l !== '' && !/^[\w ]+: \d+% \(/.test(l))).toEqual([]);
+    // stderr is a pipe here, so no progress is drawn however long the run takes: nothing on it.
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     // A shingle of 8 and the delta.
     expect(r.stdout).toMatch(/replayed 3000 rows .*1 column, 9 features/);

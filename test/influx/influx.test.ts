@@ -101,7 +101,7 @@ describe('InfluxDB v1 reader and writer (real influxd)', () => {
     );
     writer.add(points);
     await writer.close();
-    expect(writer.stats).toEqual({ written: 20, pending: 0, failedAttempts: 0, rejected: 0 });
+    expect(writer.stats).toEqual({ written: 20, pending: 0, failedAttempts: 0, rejected: 0, dropped: 0 });
     const [series] = await client.query(
       'SELECT count("score") FROM "isoscope_anomaly" WHERE "anomaly" = true',
     );

@@ -59,7 +59,11 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
       expect(ready.json().checks.influx).toMatch(/unreachable/);
       const health = await down.inject({ url: '/api/v1/grafana/health', headers: as('viewer') });
       expect(health.statusCode).toBe(503);
-      expect(health.json().message).toMatch(/InfluxDB at .* is unreachable/);
+      expect(health.json()).toMatchObject({
+        code: 'INFLUX_UNAVAILABLE',
+        message: expect.stringMatching(/InfluxDB is unreachable/),
+      });
+      expect(health.headers['retry-after']).toBe('10');
     } finally {
       await down.close();
     }
@@ -149,8 +153,15 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
         timeMs: NOW - 60_000,
       }),
     ]);
-    const preview = async (database: string) =>
-      app.inject({
+    // Allowed by the configuration (the default allows only the service's own database).
+    const wide = await testApp(
+      influx.server.url,
+      db,
+      { influxAllowedDatabases: `${other.database}, no_such_db` },
+      () => NOW,
+    );
+    const preview = async (database: string, on = wide) =>
+      on.inject({
         method: 'POST',
         url: '/api/v1/detectors/preview?minutes=10',
         headers: as('editor'),
@@ -162,7 +173,15 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
     const missing = await preview('no_such_db');
     expect(missing.statusCode).toBeGreaterThanOrEqual(400);
     expect(missing.statusCode).toBeLessThan(500);
-    expect(missing.json().message).toMatch(/database not found: no_such_db/);
+    expect(missing.json().message).toMatch(/database 'no_such_db' does not exist in InfluxDB/);
+    // Not on the allow-list: refused before InfluxDB is asked.
+    const refused = await preview(other.database, app);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({
+      code: 'SOURCE_NOT_ALLOWED',
+      message: expect.stringContaining(`database "${other.database}" is not one this service may read`),
+    });
+    await wide.close();
   });
 
   it('previews a spec before it is saved, and names a preset that does not exist', async () => {
@@ -376,6 +395,7 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
     expect(r.json()).toEqual({
       statusCode: 404,
       error: 'Not Found',
+      code: 'NOT_FOUND',
       message: 'no route GET /api/v1/nothing',
     });
   });

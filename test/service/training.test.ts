@@ -203,6 +203,45 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     expect(noEarlier.json().message).toContain('no earlier production version');
   });
 
+  it('refuses a spec change the production models no longer fit (409 naming the fields), accepts one they fit', async () => {
+    const spec = {
+      source: { preset: 'cpu' },
+      intervalSeconds: 300,
+      trainingWindowHours: 48,
+      model: { trees: 50 },
+    };
+    const narrowed = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/detectors/cpu',
+      headers: as('editor'),
+      payload: {
+        spec: {
+          ...spec,
+          source: {
+            measurement: 'cpu',
+            entityTag: 'host',
+            fields: [{ field: 'usage_user', aggregate: 'mean' }],
+          },
+        },
+      },
+    });
+    expect(narrowed.statusCode).toBe(409);
+    expect(narrowed.json()).toMatchObject({
+      code: 'FEATURE_MISMATCH',
+      message: expect.stringMatching(
+        /^spec.source removes 'usage_system', 'usage_iowait', 'usage_idle', but the production models \(web-1 v1, web-2 v4\) were trained on 'usage_user', /,
+      ),
+    });
+    // Nothing was stored; a change the models still fit is accepted.
+    const same = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/detectors/cpu',
+      headers: as('editor'),
+      payload: { spec: { ...spec, schedule: { scoreEverySeconds: 600 } } },
+    });
+    expect(same.statusCode).toBe(200);
+  });
+
   it('cancels a job', async () => {
     const started = await app.inject({
       method: 'POST',

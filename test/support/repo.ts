@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 
 /** The repository's root, found from this file so tests run from any working directory. */
@@ -67,7 +68,12 @@ export function pluginIds(): Map<string, string> {
   return ids;
 }
 
-/** `../shared` beside the repository: labelled data sets and reference fixtures (see its READMEs). */
-export function sharedPath(...parts: string[]): string {
-  return path.join(repoRoot, '..', 'shared', ...parts);
+/**
+ * The text of a file under test/fixtures/ (the data the tests carry inside the repository, see its
+ * README); `name.gz` is unzipped. Tests never read `../shared/`: a fresh clone has nothing beside it.
+ */
+export function fixtureText(...parts: string[]): string {
+  const file = repoPath('test', 'fixtures', ...parts);
+  const bytes = readFileSync(file);
+  return (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
 }

@@ -16,11 +16,17 @@ export async function testApp(
   influxDb: string,
   overrides: Partial<Config> = {},
   now?: () => number,
+  eventLoopLag?: () => number,
 ): Promise<FastifyInstance> {
   // Kept until the test file ends (not when the app closes): restart tests reopen the same registry.
   const dataDir = scratchDir('service');
   const config = loadConfig({}, { dataDir, influxUrl, influxDb, ...overrides }, undefined);
-  const app = await buildApp({ config, scheduler: false, ...(now ? { now } : {}) });
+  const app = await buildApp({
+    config,
+    scheduler: false,
+    ...(now ? { now } : {}),
+    ...(eventLoopLag ? { eventLoopLag } : {}),
+  });
   for (const role of ['viewer', 'editor', 'admin'] as const) {
     await app.registry.createToken(
       { id: role, name: `test ${role}`, role, hash: hashToken(TOKENS[role]) },

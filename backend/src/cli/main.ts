@@ -1,3 +1,4 @@
+import { oneLineMessage } from '../io/excerpt.js';
 import { commands } from './commands.js';
 import { UsageError } from './context.js';
 import type { CliContext } from './context.js';
@@ -52,7 +53,8 @@ export async function runCli(
     return await command.run(ctx);
   } catch (err) {
     if (isUserInputError(err)) {
-      stderr.write(`isoscope ${name}: ${(err as Error).message}\n`);
+      // One line, however much of the input the message quotes (a 200 MB cell stays an excerpt).
+      stderr.write(`isoscope ${name}: ${oneLineMessage((err as Error).message)}\n`);
       return 2;
     }
     throw err;

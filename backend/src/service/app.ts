@@ -7,9 +7,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from '../io/registry/index.js';
 import type { Config } from './config.js';
 import alerts from './plugins/alerts.js';
-import auth from './plugins/auth.js';
+import auth, { hashToken } from './plugins/auth.js';
 import configPlugin from './plugins/config.js';
-import errors from './plugins/errors.js';
+import errors, { errorAnswer, sendError } from './plugins/errors.js';
+import overload from './plugins/overload.js';
 import influx from './plugins/influx.js';
 import jobsPlugin from './plugins/jobs.js';
 import schedulerPlugin from './plugins/scheduler.js';
@@ -37,6 +38,8 @@ export interface AppOptions {
   logger?: boolean | { stream: NodeJS.WritableStream };
   /** Start the scoring scheduler (default true; tests call app.scheduler.tick themselves). */
   scheduler?: boolean;
+  /** The event loop's lag in ms, instead of measuring it (tests of the overload answer). */
+  eventLoopLag?: () => number;
 }
 
 /**
@@ -64,6 +67,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         }
       : false,
     bodyLimit: 1 << 20,
+    // Errors the router raises before a route is found (a malformed URL, a path parameter over
+    // 100 characters) get the same shape and codes as every other error.
+    frameworkErrors: (err, _request, reply) => sendError(reply, errorAnswer(err)),
     ajv: {
       customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false },
     },
@@ -72,8 +78,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(configPlugin, { config: options.config, ...(options.now ? { now: options.now } : {}) });
   await app.register(errors);
   await app.register(telemetry);
+  await app.register(overload, options.eventLoopLag ? { lag: options.eventLoopLag } : {});
   await app.register(helmet, { contentSecurityPolicy: false });
-  await app.register(rateLimit, { max: 600, timeWindow: '1 minute' });
+  if (options.config.rateLimit > 0) {
+    // Per token, so that Grafana's proxy (one address for every user) is not one client, and one
+    // noisy script does not starve the others. Probe routes opt out (config.rateLimit false).
+    await app.register(rateLimit, {
+      max: options.config.rateLimit,
+      timeWindow: '1 minute',
+      // Unknown tokens count against their address: made-up tokens cannot each get a fresh budget.
+      keyGenerator: async (request) => {
+        const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+        const known = token ? await app.registry.findToken(hashToken(token)) : undefined;
+        return known ? `token:${known.id}` : `address:${request.ip}`;
+      },
+    });
+  }
   await app.register(swagger, {
     openapi: {
       info: {

@@ -19,12 +19,20 @@ export const ConfigSchema = Type.Object({
   influxToken: Type.Optional(Type.String()),
   influxOrg: Type.Optional(Type.String()),
   influxBucket: Type.Optional(Type.String()),
+  /** Databases a detector's source.database may name besides influxDb: a comma list, or '*' for any. */
+  influxAllowedDatabases: Type.Optional(Type.String()),
   alertmanagerUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   webhookUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   webhookSecret: Type.Optional(Type.String()),
   bootstrapToken: Type.Optional(Type.String({ minLength: 16 })),
   logLevel: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const),
   maxJobs: Type.Integer({ minimum: 1, maximum: 32 }),
+  /** InfluxDB queries in flight at once; more wait (up to the request timeout), then 503. */
+  influxMaxQueries: Type.Integer({ minimum: 1, maximum: 1000 }),
+  /** Requests a minute per token (per address without one); 0 = no limit. */
+  rateLimit: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+  /** Event-loop delay beyond which API requests are answered 503 at once; 0 = never. */
+  maxEventLoopDelayMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -41,12 +49,16 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   influxToken: 'ISOSCOPE_INFLUX_TOKEN',
   influxOrg: 'ISOSCOPE_INFLUX_ORG',
   influxBucket: 'ISOSCOPE_INFLUX_BUCKET',
+  influxAllowedDatabases: 'ISOSCOPE_INFLUX_ALLOWED_DATABASES',
   alertmanagerUrl: 'ISOSCOPE_ALERTMANAGER_URL',
   webhookUrl: 'ISOSCOPE_WEBHOOK_URL',
   webhookSecret: 'ISOSCOPE_WEBHOOK_SECRET',
   bootstrapToken: 'ISOSCOPE_BOOTSTRAP_TOKEN',
   logLevel: 'ISOSCOPE_LOG_LEVEL',
   maxJobs: 'ISOSCOPE_MAX_JOBS',
+  influxMaxQueries: 'ISOSCOPE_INFLUX_MAX_QUERIES',
+  rateLimit: 'ISOSCOPE_RATE_LIMIT',
+  maxEventLoopDelayMs: 'ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS',
 };
 
 const DEFAULTS: Partial<Config> = {
@@ -57,12 +69,25 @@ const DEFAULTS: Partial<Config> = {
   influxDb: 'telegraf',
   logLevel: 'info',
   maxJobs: 2,
+  influxMaxQueries: 8,
+  rateLimit: 6000,
+  // Off until training runs off the event loop: today a model trains on it, in stalls of seconds,
+  // and with this on every API call during training (the plugin's progress polling) would be a 503.
+  maxEventLoopDelayMs: 0,
 };
 
-const INTEGERS = new Set<keyof Config>(['port', 'maxJobs']);
+const INTEGERS = new Set<keyof Config>([
+  'port',
+  'maxJobs',
+  'influxMaxQueries',
+  'rateLimit',
+  'maxEventLoopDelayMs',
+]);
 
+/** A setting that stops the start: the message names the variable (or flag) and what it must be. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
 }
 
 /** Parses `.env` text: KEY=value lines, # comments, optional quotes. */
@@ -81,12 +106,19 @@ export function parseDotenv(text: string): Record<string, string> {
   return out;
 }
 
+/** The `.env` file's settings; none when there is no file. Any other failure stops the start. */
 function readDotenv(file: string): Record<string, string> {
+  let text: string;
   try {
-    return parseDotenv(readFileSync(file, 'utf8'));
-  } catch {
-    return {};
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    throw new ConfigError(
+      `${file} cannot be read (${code ?? (err as Error).message}); fix its permissions or remove it`,
+    );
   }
+  return parseDotenv(text);
 }
 
 /**

@@ -17,6 +17,7 @@ export class Telemetry {
   readonly influxRequests: Histogram<'operation'>;
   readonly influxErrors: Counter<'operation'>;
   readonly resultsPending: Gauge;
+  readonly overloaded: Counter;
 
   constructor(registry: PromRegistry) {
     const registers = [registry];
@@ -92,6 +93,11 @@ export class Telemetry {
     this.resultsPending = new Gauge({
       name: 'isoscope_results_pending',
       help: 'Result lines queued for InfluxDB (they grow while it is down)',
+      registers,
+    });
+    this.overloaded = new Counter({
+      name: 'isoscope_http_overloaded_total',
+      help: 'API requests answered 503 at once because the event loop lagged (ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS)',
       registers,
     });
   }

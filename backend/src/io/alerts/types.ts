@@ -30,4 +30,8 @@ export class ReceiverError extends Error {
   ) {
     super(message);
   }
+
+  get code(): 'RECEIVER_REFUSED' | 'RECEIVER_UNAVAILABLE' {
+    return this.permanent ? 'RECEIVER_REFUSED' : 'RECEIVER_UNAVAILABLE';
+  }
 }

@@ -1,6 +1,7 @@
 /** A CSV the user gave us cannot be used: the message names the file, the line and the column. */
 export class CsvError extends Error {
   override readonly name = 'CsvError';
+  readonly code = 'CSV_INVALID';
 
   constructor(
     readonly file: string,

@@ -1,3 +1,5 @@
+import { excerpt } from '../excerpt.js';
+
 /**
  * InfluxQL, built with escaping: every identifier and literal goes through these functions, so no
  * name or value a user types can change a query's shape. The rules are those of InfluxQL's
@@ -27,9 +29,20 @@ export function str(value: string): string {
   return `'${escapeQuoted(value, "'")}'`;
 }
 
+/**
+ * The times InfluxDB can store: signed 64-bit nanoseconds, 1677-09-21T00:12:43.145Z to
+ * 2262-04-11T23:47:16.854Z. A time outside would make a query InfluxDB cannot parse.
+ */
+export const INFLUX_MIN_MS = -9_223_372_036_854;
+export const INFLUX_MAX_MS = 9_223_372_036_854;
+
 /** A time literal: epoch milliseconds, as nanoseconds (an integer, so no parsing ambiguity). */
 export function time(ms: number): string {
   if (!Number.isFinite(ms)) throw new InfluxQueryError(`time ${ms} is not a finite number of milliseconds`);
+  if (ms < INFLUX_MIN_MS || ms > INFLUX_MAX_MS)
+    throw new InfluxQueryError(
+      `time ${new Date(ms).toISOString()} is outside what InfluxDB stores (${new Date(INFLUX_MIN_MS).toISOString()} … ${new Date(INFLUX_MAX_MS).toISOString()})`,
+    );
   return `${BigInt(Math.round(ms)) * 1_000_000n}`;
 }
 
@@ -60,8 +73,18 @@ export const AGGREGATES = [
 ] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
 
+/**
+ * A query that cannot be built from what was given (an empty name, a time that is not finite, a
+ * database outside the service's allow-list): the caller's input is wrong, nothing was sent.
+ */
 export class InfluxQueryError extends Error {
   override readonly name = 'InfluxQueryError';
+  constructor(
+    message: string,
+    readonly code: 'INFLUX_QUERY_INVALID' | 'SOURCE_NOT_ALLOWED' = 'INFLUX_QUERY_INVALID',
+  ) {
+    super(message);
+  }
 }
 
 /** Tag filters: tag = one value, or one of several values. */
@@ -71,7 +94,7 @@ function whereClause(from: number, to: number, tags: TagFilter = {}): string {
   const parts = [`time >= ${time(from)}`, `time < ${time(to)}`];
   for (const [key, value] of Object.entries(tags)) {
     const values = Array.isArray(value) ? value : [value];
-    if (values.length === 0) throw new InfluxQueryError(`tag filter '${key}' has no values`);
+    if (values.length === 0) throw new InfluxQueryError(`tag filter '${excerpt(key)}' has no values`);
     parts.push(
       values.length === 1
         ? `${ident(key)} = ${str(values[0]!)}`
@@ -99,7 +122,9 @@ export function windowQuery(q: WindowQuery): string {
   if (q.fields.length === 0) throw new InfluxQueryError('a query needs at least one field');
   for (const f of q.fields) {
     if (!(AGGREGATES as readonly string[]).includes(f.aggregate)) {
-      throw new InfluxQueryError(`aggregate '${f.aggregate}' is not one of ${AGGREGATES.join(', ')}`);
+      throw new InfluxQueryError(
+        `aggregate '${excerpt(f.aggregate)}' is not one of ${AGGREGATES.join(', ')}`,
+      );
     }
   }
   if (!(q.to > q.from)) throw new InfluxQueryError(`the range is empty: from ${q.from} to ${q.to}`);

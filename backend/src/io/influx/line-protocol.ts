@@ -1,3 +1,5 @@
+import { excerpt, quoted } from '../excerpt.js';
+
 /**
  * InfluxDB line protocol, escaped (docs.influxdata.com, "Line protocol", 1.x): measurement names
  * escape commas and spaces; tag keys, tag values and field keys escape commas, equals signs and
@@ -6,8 +8,10 @@
  * make the line a comment, a trailing backslash that would escape the separator) is refused.
  */
 
+/** A point line protocol cannot carry (a name with a line break, a value that is not finite). */
 export class LineProtocolError extends Error {
   override readonly name = 'LineProtocolError';
+  readonly code = 'LINE_PROTOCOL_INVALID';
 }
 
 export interface Point {
@@ -20,18 +24,14 @@ export interface Point {
 
 function check(kind: string, text: string): void {
   if (text === '') throw new LineProtocolError(`${kind} cannot be empty`);
-  if (/[\n\r]/.test(text))
-    throw new LineProtocolError(`${kind} ${JSON.stringify(text)} contains a line break`);
-  if (text.endsWith('\\'))
-    throw new LineProtocolError(`${kind} ${JSON.stringify(text)} ends with a backslash`);
+  if (/[\n\r]/.test(text)) throw new LineProtocolError(`${kind} ${quoted(text)} contains a line break`);
+  if (text.endsWith('\\')) throw new LineProtocolError(`${kind} ${quoted(text)} ends with a backslash`);
 }
 
 export function escapeMeasurement(name: string): string {
   check('measurement', name);
   if (name.startsWith('#'))
-    throw new LineProtocolError(
-      `measurement ${JSON.stringify(name)} starts with '#', which makes a comment line`,
-    );
+    throw new LineProtocolError(`measurement ${quoted(name)} starts with '#', which makes a comment line`);
   return name.replace(/[, ]/g, (c) => `\\${c}`);
 }
 
@@ -45,7 +45,9 @@ function fieldValue(value: number | string | boolean, key: string): string {
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'string') return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
   if (!Number.isFinite(value))
-    throw new LineProtocolError(`field '${key}' is ${value}: line protocol carries finite numbers only`);
+    throw new LineProtocolError(
+      `field '${excerpt(key)}' is ${value}: line protocol carries finite numbers only`,
+    );
   // A float always, so a field never flips between integer and float types.
   return Number.isInteger(value) ? `${value}.0` : String(value);
 }
@@ -60,7 +62,7 @@ export function toLine(point: Point): string {
   }
   const fields = Object.entries(point.fields);
   if (fields.length === 0)
-    throw new LineProtocolError(`a point of '${point.measurement}' needs at least one field`);
+    throw new LineProtocolError(`a point of '${excerpt(point.measurement)}' needs at least one field`);
   line += ` ${fields.map(([k, v]) => `${escapeKey('field key', k)}=${fieldValue(v, k)}`).join(',')}`;
   if (!Number.isFinite(point.timeMs)) throw new LineProtocolError('a point needs a finite time');
   return `${line} ${Math.round(point.timeMs)}`;

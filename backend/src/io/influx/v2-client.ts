@@ -1,4 +1,5 @@
 import { InfluxDB, type QueryApi, type WriteApi } from '@influxdata/influxdb-client';
+import { excerpt } from '../excerpt.js';
 import { fluxWindowQuery, seriesFromFluxRows } from './flux.js';
 import type { EntitySeries, SourceSpec } from './reader.js';
 import { InfluxRequestError, InfluxUnavailableError } from './v1-client.js';
@@ -33,22 +34,29 @@ export class InfluxV2Client {
   }
 
   private static mapError(err: unknown): Error {
-    const e = err as { statusCode?: number; message?: string; code?: string };
+    const e = err as { statusCode?: number; message?: string; code?: string; name?: string };
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       return new InfluxRequestError(
-        `InfluxDB refused the request (${e.statusCode}): ${e.message ?? ''}`,
+        `InfluxDB refused the request (${e.statusCode}): ${excerpt(e.message ?? '', 500)}`,
         e.statusCode,
       );
     }
-    return new InfluxUnavailableError(`InfluxDB 2.x is unreachable or failing: ${e.message ?? String(err)}`);
+    if (e.name === 'RequestTimedOutError' || e.name === 'TimeoutError')
+      return new InfluxUnavailableError(
+        `InfluxDB 2.x did not answer in time: ${excerpt(e.message ?? '', 200)}`,
+        'INFLUX_TIMEOUT',
+      );
+    return new InfluxUnavailableError(
+      `InfluxDB 2.x is unreachable or failing: ${excerpt(e.message ?? String(err), 300)}`,
+    );
   }
 
   /** A source's window through Flux, as series per entity (the same shape as the InfluxQL reader's). */
   async readWindow(source: SourceSpec, from: number, to: number): Promise<EntitySeries[]> {
+    // Built outside the try: a query that cannot be built is the caller's error, not an outage.
+    const query = fluxWindowQuery(source.database ?? this.bucket, source, from, to);
     try {
-      const rows = await this.queryApi.collectRows<Record<string, unknown>>(
-        fluxWindowQuery(source.database ?? this.bucket, source, from, to),
-      );
+      const rows = await this.queryApi.collectRows<Record<string, unknown>>(query);
       return seriesFromFluxRows(rows, source);
     } catch (err) {
       throw InfluxV2Client.mapError(err);

@@ -1,4 +1,4 @@
-import { InfluxRequestError, InfluxUnavailableError } from './v1-client.js';
+import { InfluxRequestError } from './v1-client.js';
 
 export interface BatchWriterOptions {
   /** Points per request. Default 5000 (InfluxDB's recommendation). */
@@ -6,10 +6,18 @@ export interface BatchWriterOptions {
   /** First retry delay; doubles up to maxDelayMs, with jitter. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Lines kept while InfluxDB cannot take them. Beyond this the oldest are dropped (counted in
+   * `stats.dropped`, reported to onDropped) so that a long outage cannot exhaust the memory and lose
+   * everything with the process. Default 2,000,000 lines (about 300 MB).
+   */
+  maxPending?: number;
   /** Called after each failed attempt (for logs and metrics). */
   onRetry?: (error: Error, attempt: number, delayMs: number) => void;
-  /** Called when InfluxDB refuses a batch as bad data (4xx): retrying cannot help. */
+  /** Called when InfluxDB refuses lines as bad data (400, 422): retrying cannot help. */
   onRejected?: (error: Error, lines: number) => void;
+  /** Called when the oldest lines are dropped because `maxPending` was reached. */
+  onDropped?: (lines: number) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
@@ -19,21 +27,28 @@ export interface WriterStats {
   pending: number;
   failedAttempts: number;
   rejected: number;
+  dropped: number;
 }
 
+/** 4xx answers that say these lines can never be written: malformed, or refused as data. */
+const BAD_DATA = new Set([400, 422]);
+
 /**
- * Batches lines of line protocol and writes them in order. A batch that fails because InfluxDB is
- * down or failing (connection error, 5xx) is kept and retried with exponential backoff, for as long
- * as it takes: nothing is dropped silently. A batch InfluxDB refuses as malformed (4xx) is counted
- * as rejected and reported, since no retry can fix it.
+ * Batches lines of line protocol and writes them in order, and never stops doing so whatever a
+ * write throws. InfluxDB down or failing (connection error, timeout, 5xx), refusing the
+ * credentials (401, 403), missing the database (404), asking to slow down (429), or any error
+ * nobody foresaw: the batch is kept and retried with exponential backoff and jitter, for as long as
+ * it takes, and later batches wait behind it. A batch too large for the server (413) is halved. A
+ * batch refused as bad data (400, 422) is halved until the bad lines are alone: they are counted as
+ * rejected and reported, every good line around them is written.
  */
 export class BatchWriter {
   private queue: string[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
-  readonly stats: WriterStats = { written: 0, pending: 0, failedAttempts: 0, rejected: 0 };
-  private readonly o: Required<Omit<BatchWriterOptions, 'onRetry' | 'onRejected'>> &
-    Pick<BatchWriterOptions, 'onRetry' | 'onRejected'>;
+  readonly stats: WriterStats = { written: 0, pending: 0, failedAttempts: 0, rejected: 0, dropped: 0 };
+  private readonly o: Required<Omit<BatchWriterOptions, 'onRetry' | 'onRejected' | 'onDropped'>> &
+    Pick<BatchWriterOptions, 'onRetry' | 'onRejected' | 'onDropped'>;
 
   constructor(
     private readonly send: (lines: string[]) => Promise<void>,
@@ -43,24 +58,35 @@ export class BatchWriter {
       batchSize: options.batchSize ?? 5000,
       baseDelayMs: options.baseDelayMs ?? 200,
       maxDelayMs: options.maxDelayMs ?? 30_000,
+      // At least a batch, so the batch being written is never among the lines dropped.
+      maxPending: Math.max(options.maxPending ?? 2_000_000, options.batchSize ?? 5000),
       sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       random: options.random ?? Math.random,
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
       ...(options.onRejected ? { onRejected: options.onRejected } : {}),
+      ...(options.onDropped ? { onDropped: options.onDropped } : {}),
     };
   }
 
   /** Queues lines; full batches start writing in the background. */
   add(lines: string[]): void {
     if (this.closed) throw new Error('the writer is closed');
-    this.queue.push(...lines);
+    for (const line of lines) this.queue.push(line);
+    const over = this.queue.length - this.o.maxPending;
+    if (over > 0) {
+      // The batch being written is at the head: it stays, the oldest lines behind it go.
+      this.queue.splice(this.o.batchSize, over);
+      this.stats.dropped += over;
+      this.notify(() => this.o.onDropped?.(over));
+    }
     this.stats.pending = this.queue.length;
     if (this.queue.length >= this.o.batchSize) void this.flush();
   }
 
-  /** Writes everything queued so far; resolves when it is in InfluxDB (or rejected as bad data). */
+  /** Writes everything queued so far; resolves when it is in InfluxDB (or rejected as bad data). Never rejects. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.drain());
+    // drain() does not throw; the catch is there so that no future change can wedge the chain.
+    this.flushing = this.flushing.then(() => this.drain()).catch(() => undefined);
     return this.flushing;
   }
 
@@ -73,32 +99,51 @@ export class BatchWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.o.batchSize);
-      await this.writeWithRetry(batch);
+      await this.write(batch);
       this.queue.splice(0, batch.length);
       this.stats.pending = this.queue.length;
     }
   }
 
-  private async writeWithRetry(batch: string[]): Promise<void> {
+  /** A callback that throws (a logger gone wrong) must not stop the writing. */
+  private notify(callback: () => void): void {
+    try {
+      callback();
+    } catch {
+      // nothing to do: the stats still count it
+    }
+  }
+
+  /** Writes one batch: retried until it is in, halved when too large or partly bad. */
+  private async write(batch: string[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
+      let error: Error;
       try {
         await this.send(batch);
         this.stats.written += batch.length;
         return;
       } catch (err) {
-        if (err instanceof InfluxRequestError) {
-          this.stats.rejected += batch.length;
-          this.o.onRejected?.(err, batch.length);
+        error = err instanceof Error ? err : new Error(`the write failed: ${String(err)}`);
+      }
+      const status = error instanceof InfluxRequestError ? error.status : undefined;
+      if (status !== undefined && (BAD_DATA.has(status) || status === 413)) {
+        if (batch.length === 1) {
+          // Bad data, or one line larger than the server takes: nothing smaller to send.
+          this.stats.rejected += 1;
+          this.notify(() => this.o.onRejected?.(error, 1));
           return;
         }
-        if (!(err instanceof InfluxUnavailableError)) throw err;
-        this.stats.failedAttempts++;
-        const delay =
-          Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempt - 1)) *
-          (0.5 + 0.5 * this.o.random());
-        this.o.onRetry?.(err, attempt, delay);
-        await this.o.sleep(delay);
+        const half = Math.ceil(batch.length / 2);
+        await this.write(batch.slice(0, half));
+        await this.write(batch.slice(half));
+        return;
       }
+      this.stats.failedAttempts++;
+      const delay =
+        Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** Math.min(attempt - 1, 30)) *
+        (0.5 + 0.5 * this.o.random());
+      this.notify(() => this.o.onRetry?.(error, attempt, delay));
+      await this.o.sleep(delay);
     }
   }
 }

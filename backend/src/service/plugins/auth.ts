@@ -36,7 +36,10 @@ export default fp(
         app.log.warn('bootstrap token not registered: it exists already (another replica) or was revoked');
       }
     }
-    app.addHook('onRequest', async (request, reply) => {
+    // preParsing, after the route's onRequest hooks: the rate limit (a route hook) counts a request
+    // before its token is checked, so made-up tokens are limited too; bodies are parsed only for
+    // callers with a valid token.
+    app.addHook('preParsing', async (request, reply) => {
       const needed = request.routeOptions.config.role;
       if (!needed) return;
       const header = request.headers.authorization ?? '';
@@ -45,21 +48,25 @@ export default fp(
         return reply.code(401).header('WWW-Authenticate', 'Bearer').send({
           statusCode: 401,
           error: 'Unauthorized',
+          code: 'UNAUTHORIZED',
           message: 'a bearer token is required (Authorization: Bearer <token>)',
         });
       }
       const token = await app.registry.findToken(hashToken(match[1]!));
       if (!token) {
-        return reply
-          .code(401)
-          .header('WWW-Authenticate', 'Bearer')
-          .send({ statusCode: 401, error: 'Unauthorized', message: 'the token is unknown or revoked' });
+        return reply.code(401).header('WWW-Authenticate', 'Bearer').send({
+          statusCode: 401,
+          error: 'Unauthorized',
+          code: 'UNAUTHORIZED',
+          message: 'the token is unknown or revoked',
+        });
       }
       request.principal = { tokenId: token.id, name: token.name, role: token.role };
       if (rank(token.role) < rank(needed)) {
         return reply.code(403).send({
           statusCode: 403,
           error: 'Forbidden',
+          code: 'FORBIDDEN',
           message: `this needs the ${needed} role; the token '${token.name}' is ${token.role}`,
         });
       }

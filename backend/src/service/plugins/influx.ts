@@ -16,6 +16,13 @@ export default fp(
     const client = new InfluxV1Client({
       url: c.influxUrl,
       database: c.influxBucket ?? c.influxDb,
+      maxConcurrentQueries: c.influxMaxQueries,
+      // A detector's source.database is checked here, on every read: a stored detector that names
+      // a database the configuration no longer allows stops reading it too.
+      allowedDatabases: (c.influxAllowedDatabases ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
       ...(c.influxUser !== undefined ? { username: c.influxUser } : {}),
       ...(password !== undefined ? { password } : {}),
       observe: (operation, seconds, failed) => {
@@ -29,6 +36,11 @@ export default fp(
         app.log.warn({ err: err.message, attempt, delayMs }, 'writing results failed; retrying'),
       onRejected: (err, lines) =>
         app.log.error({ err: err.message, lines }, 'InfluxDB refused results as malformed'),
+      onDropped: (lines) =>
+        app.log.error(
+          { lines, pending: results.stats.pending },
+          'results waiting for InfluxDB reached the limit; the oldest were dropped',
+        ),
     });
     app.decorate('results', results);
     app.addHook('onClose', async () => results.close());

@@ -21,11 +21,15 @@ export default fp(
         for (const stage of STAGES) this.set({ stage }, counts[stage]!);
       },
     });
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      app.telemetry.resultsPending.set(app.results.stats.pending);
-      reply.type(app.metrics.contentType);
-      return app.metrics.metrics();
-    });
+    app.get(
+      '/metrics',
+      { config: { probe: true, rateLimit: false }, schema: { hide: true } },
+      async (_request, reply) => {
+        app.telemetry.resultsPending.set(app.results.stats.pending);
+        reply.type(app.metrics.contentType);
+        return app.metrics.metrics();
+      },
+    );
   },
   { name: 'metrics', dependencies: ['telemetry', 'registry', 'influx'] },
 );

@@ -5,6 +5,7 @@ import { seriesMatrix } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
 import { scoreAndWrite, productionModels } from '../jobs/scoring.js';
 import { UnprocessableError } from '../plugins/errors.js';
+import { parseRange, parseTime } from '../ranges.js';
 import { readResults } from '../results.js';
 import {
   Anomaly,
@@ -19,13 +20,6 @@ import {
 } from '../schemas/index.js';
 import { readSource, resolveSource } from '../sources.js';
 import { toJob } from './models.js';
-
-function range(from: string, to: string): { from: number; to: number } {
-  const f = Date.parse(from);
-  const t = Date.parse(to);
-  if (!(t > f)) throw new RegistryError('INVALID', `querystring/to must be after from (${from} … ${to})`);
-  return { from: f, to: t };
-}
 
 /** Results, backfills and explanations of one detector, under /api/v1/detectors/:id. */
 const anomalies: FastifyPluginAsyncTypebox = async (app) => {
@@ -48,7 +42,7 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       await detectorSpec(request.params.id);
-      const { from, to } = range(request.query.from, request.query.to);
+      const { from, to } = parseRange(request.query.from, request.query.to, 'querystring', 'results');
       const results = await readResults(app, request.params.id, from, to, {
         anomaliesOnly: true,
         ...(request.query.entity !== undefined ? { entity: request.query.entity } : {}),
@@ -81,7 +75,7 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const spec = await detectorSpec(request.params.id);
-      const { from, to } = range(request.body.from, request.body.to);
+      const { from, to } = parseRange(request.body.from, request.body.to, 'body', 'backfill');
       if ((await productionModels(app, request.params.id)).size === 0) {
         throw new RegistryError(
           'CONFLICT',
@@ -121,7 +115,7 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const spec = await detectorSpec(request.params.id);
       const entity = request.query.entity ?? '';
-      const time = Date.parse(request.query.time);
+      const time = parseTime(request.query.time, 'querystring/time');
       const model = (await productionModels(app, request.params.id)).get(entity);
       if (!model)
         throw new RegistryError(

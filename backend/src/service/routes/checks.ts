@@ -16,6 +16,7 @@ import {
 } from '../schemas/index.js';
 import { readSource, resolveSource } from '../sources.js';
 import { runDrift } from '../drift.js';
+import { parseRange } from '../ranges.js';
 
 /** Data validation of a window and drift against the production models, under /api/v1/detectors/:id. */
 const checks: FastifyPluginAsyncTypebox = async (app) => {
@@ -54,8 +55,7 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const from = Date.parse(request.query.from);
-      const to = Date.parse(request.query.to);
+      const { from, to } = parseRange(request.query.from, request.query.to, 'querystring', 'source');
       const { fields, series } = await read(request.params.id, from, to, request.query.entity);
       const models = await productionModels(app, request.params.id);
       return series.map((s) => {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { excerpt } from '../../io/excerpt.js';
 import { RegistryError, type DetectorRecord } from '../../io/registry/index.js';
-import { UnprocessableError } from '../plugins/errors.js';
+import { ServiceError, UnprocessableError } from '../plugins/errors.js';
 import {
   Detector,
   DetectorInput,
@@ -13,6 +14,7 @@ import {
   PreviewRequest,
   ErrorResponses,
 } from '../schemas/index.js';
+import { productionModels } from '../jobs/scoring.js';
 import { detectorId, readSource, resolveSource } from '../sources.js';
 
 function toDetector(r: DetectorRecord): Detector {
@@ -33,14 +35,14 @@ function checkSpec(spec: DetectorSpec, configured: readonly string[]): void {
   resolveSource(spec);
   const missing = (spec.alerting.receivers ?? []).filter((r) => !configured.includes(r));
   if (missing.length > 0) {
-    throw new RegistryError(
-      'INVALID',
+    throw new ServiceError(
+      'BAD_REQUEST',
       `spec.alerting.receivers: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not configured on this service (configured: ${configured.join(', ') || 'none'})`,
     );
   }
   if (spec.model.threshold !== undefined && spec.model.thresholdPolicy !== undefined) {
-    throw new RegistryError(
-      'INVALID',
+    throw new ServiceError(
+      'BAD_REQUEST',
       'spec.model.threshold and spec.model.thresholdPolicy: give a fixed threshold or a policy, not both',
     );
   }
@@ -68,7 +70,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       const { name, spec } = request.body;
       checkSpec(spec, receiverNames()); // before anything is stored
       const id = detectorId(name);
-      if (id === '') throw new RegistryError('INVALID', `name '${name}' gives an empty id`);
+      if (id === '') throw new ServiceError('BAD_REQUEST', `body/name '${excerpt(name)}' gives an empty id`);
       const created = await app.registry.createDetector({ id, name, spec }, app.now());
       return reply.code(201).header('Location', `/api/v1/detectors/${id}`).send(toDetector(created));
     },
@@ -99,7 +101,10 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      if (request.body.spec) checkSpec(request.body.spec, receiverNames());
+      if (request.body.spec) {
+        checkSpec(request.body.spec, receiverNames());
+        await checkFitsModels(request.params.id, request.body.spec);
+      }
       return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
     },
   );
@@ -139,6 +144,34 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => preview(request.body.spec, request.query.minutes),
   );
+
+  /**
+   * A spec whose fields no longer match the production models' inputs would make every score,
+   * explanation and drift check of those models fail: refused with 409 naming the fields.
+   */
+  async function checkFitsModels(id: string, spec: DetectorSpec): Promise<void> {
+    const fields = resolveSource(spec).fields.map((f) => f.field);
+    const models = [...(await productionModels(app, id)).entries()];
+    const misfits = models
+      .filter(([, m]) => m.bundle.features.fields.join('\n') !== fields.join('\n'))
+      .sort(([a], [b]) => a.localeCompare(b));
+    if (misfits.length === 0) return;
+    const trained = misfits[0]![1].bundle.features.fields;
+    const removed = trained.filter((f) => !fields.includes(f));
+    const added = fields.filter((f) => !trained.includes(f));
+    const change = [
+      removed.length ? `removes ${removed.map((f) => `'${excerpt(f)}'`).join(', ')}` : '',
+      added.length ? `adds ${added.map((f) => `'${excerpt(f)}'`).join(', ')}` : '',
+      !removed.length && !added.length ? 'reorders the fields' : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    const entities = misfits.map(([entity, m]) => `${entity || '(all)'} v${m.version.version}`);
+    throw new ServiceError(
+      'FEATURE_MISMATCH',
+      `spec.source ${change}, but the production models (${excerpt(entities.join(', '), 200)}) were trained on ${trained.map((f) => `'${excerpt(f)}'`).join(', ')}: archive them (admin) or create a new detector, then train`,
+    );
+  }
 
   async function preview(spec: DetectorSpec, minutes: number): Promise<Preview> {
     const source = resolveSource(spec);

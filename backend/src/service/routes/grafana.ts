@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
+import { excerpt } from '../../io/excerpt.js';
 import { listEntities, listFields } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
 import { productionModels } from '../jobs/scoring.js';
+import { ServiceError } from '../plugins/errors.js';
+import { parseRange } from '../ranges.js';
 import { anomalyRuns, readResults, type StoredResult } from '../results.js';
 import {
   ErrorResponse,
@@ -239,14 +242,20 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const from = Date.parse(request.body.range.from);
-      const to = Date.parse(request.body.range.to);
-      if (!(to > from)) throw new RegistryError('INVALID', 'body/range/to must be after body/range/from');
+      const { from, to } = parseRange(
+        request.body.range.from,
+        request.body.range.to,
+        'body/range',
+        'results',
+      );
       const frames: Frame[] = [];
       for (const t of request.body.targets) {
         if (t.hide) continue;
         if (t.detector === '' && t.return !== 'anomalies')
-          throw new RegistryError('INVALID', `targets/${t.refId}: return '${t.return}' needs a detector`);
+          throw new ServiceError(
+            'BAD_REQUEST',
+            `targets/${excerpt(t.refId)}: return '${t.return}' needs a detector`,
+          );
         frames.push(...(await framesFor(app, t, from, to)));
       }
       return { frames };
@@ -270,7 +279,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       const { find, detector } = request.body;
       if (find === 'detectors')
         return (await app.registry.listDetectors()).map((d) => ({ text: d.name, value: d.id }));
-      if (!detector) throw new RegistryError('INVALID', `body/detector is required to find ${find}`);
+      if (!detector) throw new ServiceError('BAD_REQUEST', `body/detector is required to find ${find}`);
       const source = resolveSource(await detectorSpec(app, detector));
       if (find === 'entities')
         return (await listEntities(app.influx, source)).map((e) => ({ text: e, value: e }));
@@ -290,8 +299,12 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const from = Date.parse(request.body.range.from);
-      const to = Date.parse(request.body.range.to);
+      const { from, to } = parseRange(
+        request.body.range.from,
+        request.body.range.to,
+        'body/range',
+        'results',
+      );
       const wanted = entitiesOf(request.body.entity);
       const detectors = request.body.detector
         ? [request.body.detector]

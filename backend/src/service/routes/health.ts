@@ -9,7 +9,10 @@ import { Health, Readiness } from '../schemas/index.js';
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], security: [], response: { 200: Health } } },
+    {
+      config: { probe: true, rateLimit: false },
+      schema: { tags: ['health'], security: [], response: { 200: Health } },
+    },
     async () => ({
       status: 'ok' as const,
     }),
@@ -17,7 +20,10 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/readyz',
-    { schema: { tags: ['health'], security: [], response: { 200: Readiness, 503: Readiness } } },
+    {
+      config: { probe: true, rateLimit: false },
+      schema: { tags: ['health'], security: [], response: { 200: Readiness, 503: Readiness } },
+    },
     async (_request, reply) => {
       const checks = {
         registry: 'ok',

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RegistryError, type JobRecord, type ModelVersionRecord } from '../../io/registry/index.js';
 import { trainDetector } from '../jobs/training.js';
+import { parseTime } from '../ranges.js';
 import {
   DetectorParams,
   Job,
@@ -74,7 +75,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
       const { id } = request.params;
       await detectorExists(id);
       const body = request.body ?? {};
-      const to = body.to ? Date.parse(body.to) : undefined;
+      const to = body.to ? parseTime(body.to, 'body/to') : undefined;
       const job = await app.jobs.submit(id, 'training', (ctx) =>
         trainDetector(
           app,

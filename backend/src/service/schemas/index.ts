@@ -8,6 +8,12 @@ export const ErrorResponse = Type.Object(
   {
     statusCode: Type.Integer(),
     error: Type.String(),
+    code: Type.Optional(
+      Type.String({
+        description:
+          'What kind of error, one of the codes in docs/api.md (e.g. BAD_RANGE, NO_DATA, INFLUX_UNAVAILABLE)',
+      }),
+    ),
     message: Type.String({ description: 'What is wrong, naming the field, detector or source' }),
   },
   { $id: 'ErrorResponse' },

@@ -1,0 +1,40 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig and .env', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'isoscope-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a missing .env is no settings', () => {
+    expect(loadConfig({}, {}, join(dir, 'absent.env')).port).toBe(8787);
+  });
+
+  it('reads .env; the environment wins over it', () => {
+    const file = join(dir, 'ok.env');
+    writeFileSync(file, 'ISOSCOPE_PORT=9001\nISOSCOPE_INFLUX_DB=metrics\n');
+    const c = loadConfig({ ISOSCOPE_INFLUX_DB: 'other' }, {}, file);
+    expect([c.port, c.influxDb]).toEqual([9001, 'other']);
+  });
+
+  it('a .env that exists but cannot be read stops the start naming it, instead of being ignored', () => {
+    const file = join(dir, 'a-directory.env');
+    mkdirSync(file);
+    expect(() => loadConfig({}, {}, file)).toThrow(ConfigError);
+    expect(() => loadConfig({}, {}, file)).toThrow(/a-directory\.env cannot be read \(EISDIR\)/);
+  });
+
+  it('defaults and checks the limits: rate limit, event-loop delay, allowed databases', () => {
+    const c = loadConfig({}, {}, undefined);
+    expect([c.rateLimit, c.maxEventLoopDelayMs, c.influxAllowedDatabases]).toEqual([6000, 0, undefined]);
+    expect(loadConfig({ ISOSCOPE_RATE_LIMIT: '0' }, {}, undefined).rateLimit).toBe(0);
+    expect(() => loadConfig({ ISOSCOPE_RATE_LIMIT: 'lots' }, {}, undefined)).toThrow(
+      "ISOSCOPE_RATE_LIMIT must be a whole number, got 'lots'",
+    );
+    expect(
+      loadConfig({ ISOSCOPE_INFLUX_ALLOWED_DATABASES: 'telegraf, prod' }, {}, undefined)
+        .influxAllowedDatabases,
+    ).toBe('telegraf, prod');
+  });
+});
