@@ -105,25 +105,33 @@ describe('isoscope replay', () => {
     expect(r.stderr).toContain(message);
   });
 
-  it("with --smoothing N reports the mean of the last N rows' scores", () => {
-    const scores = (extra: string[]): number[] => {
-      const out = join(dir, `smoothing${extra.join('')}.csv`);
+  it('with --smoothing N judges the mean of the last N rows, and --alerts-per-day sets the budget', () => {
+    const run = (extra: string[]): { scores: number[]; flags: number } => {
+      const out = join(dir, `options${extra.join('')}.csv`);
       expect(replay(input, out, extra).code).toBe(0);
-      return readFileSync(out, 'utf8')
+      const rows = readFileSync(out, 'utf8')
         .trimEnd()
         .split('\n')
         .slice(1)
-        .map((l) => Number(l.split(',')[1]));
+        .map((l) => l.split(','));
+      return { scores: rows.map((r) => Number(r[1])), flags: rows.filter((r) => r[2] === '1').length };
     };
-    const own = scores([]); // one column: a shingle, so no smoothing by default
-    const smoothed = scores(['--smoothing', '3']);
-    const first = own.findIndex((v) => v > 0);
-    for (let i = first + 2; i < own.length; i += 97)
-      expect(smoothed[i]).toBeCloseTo((own[i]! + own[i - 1]! + own[i - 2]!) / 3, 12);
-    const r = replay(input, join(dir, 'never.csv'), ['--smoothing', '0']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--smoothing');
+    const own = run([]); // one column: a shingle, so no smoothing by default
+    expect(run(['--smoothing', '3']).scores).not.toEqual(own.scores);
+    // Scores are calibrated: 0.5 is the budget's threshold, so a larger budget flags at least as much.
+    const generous = run(['--alerts-per-day', '50']);
+    expect(generous.flags).toBeGreaterThan(own.flags);
+    for (const [flag, value] of [
+      ['--smoothing', '0'],
+      ['--alerts-per-day', '0'],
+      ['--alerts-per-day', 'many'],
+    ] as const) {
+      const r = replay(input, join(dir, 'never.csv'), [flag, value]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(flag);
+    }
   });
+
 
   it('refuses a window smaller than the warm-up', () => {
     const r = replay(input, join(dir, 'never.csv'), ['--warmup', '1000', '--window', '500']);
