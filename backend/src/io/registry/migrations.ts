@@ -81,4 +81,17 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX alert_outbox_receiver ON alert_outbox (receiver, id);
   `,
+  // 3: the streaming runtime's state per (detector, entity, stage), saved after each scored interval
+  `
+  CREATE TABLE runtime_state (
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    stage TEXT NOT NULL CHECK (stage IN ('production', 'staging')),
+    version INTEGER NOT NULL,
+    scored_to INTEGER NOT NULL,
+    snapshot TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (detector_id, entity, stage)
+  );
+  `,
 ];

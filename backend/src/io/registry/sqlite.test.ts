@@ -124,4 +124,46 @@ describe('SqliteRegistry', () => {
     expect(await r.findToken('h1')).toBeUndefined();
     await expect(r.revokeToken('t1', 3)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('keeps one runtime state per detector, entity and stage, lists them without snapshots, and drops them with the detector', async () => {
+    const path = file();
+    const r = new SqliteRegistry(path);
+    await r.createDetector({ id: 'cpu', name: 'CPU', spec }, 1);
+    const base = {
+      detectorId: 'cpu',
+      entity: 'web-1',
+      version: 1,
+      scoredTo: 60_000,
+      snapshot: '{"a":1}',
+      updatedAt: 2,
+    };
+    await r.setRuntimeState({ ...base, stage: 'production' });
+    await r.setRuntimeState({ ...base, stage: 'staging', version: 2 });
+    await r.setRuntimeState({
+      ...base,
+      stage: 'production',
+      scoredTo: 120_000,
+      snapshot: '{"a":2}',
+      updatedAt: 3,
+    });
+    await r.close();
+    const b = new SqliteRegistry(path);
+    expect(await b.getRuntimeState('cpu', 'web-1', 'production')).toEqual({
+      ...base,
+      stage: 'production',
+      scoredTo: 120_000,
+      snapshot: '{"a":2}',
+      updatedAt: 3,
+    });
+    expect(await b.getRuntimeState('cpu', 'web-2', 'production')).toBeUndefined();
+    expect((await b.listRuntimeStates('cpu')).map((s) => [s.stage, s.version, s.snapshot])).toEqual([
+      ['production', 1, ''],
+      ['staging', 2, ''],
+    ]);
+    await b.deleteRuntimeState('cpu', 'web-1', 'staging');
+    expect(await b.listRuntimeStates('cpu')).toHaveLength(1);
+    await b.deleteDetector('cpu');
+    expect(await b.listRuntimeStates('cpu')).toEqual([]);
+    await b.close();
+  });
 });

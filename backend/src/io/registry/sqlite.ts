@@ -9,6 +9,7 @@ import {
   type ModelVersionRecord,
   type Registry,
   type Role,
+  type RuntimeStateRecord,
   type Stage,
   type StageChange,
   type TokenRecord,
@@ -51,6 +52,26 @@ interface TokenRow {
   created_at: number;
   revoked_at: number | null;
 }
+
+interface RuntimeRow {
+  detector_id: string;
+  entity: string;
+  stage: RuntimeStateRecord['stage'];
+  version: number;
+  scored_to: number;
+  snapshot: string;
+  updated_at: number;
+}
+
+const runtime = (r: RuntimeRow): RuntimeStateRecord => ({
+  detectorId: r.detector_id,
+  entity: r.entity,
+  stage: r.stage,
+  version: r.version,
+  scoredTo: r.scored_to,
+  snapshot: r.snapshot,
+  updatedAt: r.updated_at,
+});
 
 const detector = (r: DetectorRow): DetectorRecord => ({
   id: r.id,
@@ -447,6 +468,49 @@ export class SqliteRegistry implements Registry {
       .prepare('SELECT snapshot FROM stream_state WHERE detector_id = ? AND entity = ?')
       .get(detectorId, entity) as { snapshot: string } | undefined;
     return row?.snapshot;
+  }
+
+  async setRuntimeState(r: RuntimeStateRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO runtime_state (detector_id, entity, stage, version, scored_to, snapshot, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (detector_id, entity, stage) DO UPDATE SET version = excluded.version,
+           scored_to = excluded.scored_to, snapshot = excluded.snapshot, updated_at = excluded.updated_at`,
+      )
+      .run(r.detectorId, r.entity, r.stage, r.version, r.scoredTo, r.snapshot, r.updatedAt);
+  }
+
+  async getRuntimeState(
+    detectorId: string,
+    entity: string,
+    stage: RuntimeStateRecord['stage'],
+  ): Promise<RuntimeStateRecord | undefined> {
+    const row = this.db
+      .prepare('SELECT * FROM runtime_state WHERE detector_id = ? AND entity = ? AND stage = ?')
+      .get(detectorId, entity, stage) as RuntimeRow | undefined;
+    return row ? runtime(row) : undefined;
+  }
+
+  async listRuntimeStates(detectorId: string): Promise<RuntimeStateRecord[]> {
+    return (
+      this.db
+        .prepare(
+          `SELECT detector_id, entity, stage, version, scored_to, '' AS snapshot, updated_at
+           FROM runtime_state WHERE detector_id = ? ORDER BY entity, stage`,
+        )
+        .all(detectorId) as RuntimeRow[]
+    ).map(runtime);
+  }
+
+  async deleteRuntimeState(
+    detectorId: string,
+    entity: string,
+    stage: RuntimeStateRecord['stage'],
+  ): Promise<void> {
+    this.db
+      .prepare('DELETE FROM runtime_state WHERE detector_id = ? AND entity = ? AND stage = ?')
+      .run(detectorId, entity, stage);
   }
 
   async addToOutbox(receiver: string, events: string[], now: number): Promise<number[]> {
