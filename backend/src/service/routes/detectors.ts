@@ -1,49 +1,34 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RegistryError, type DetectorRecord } from '../../io/registry/index.js';
+import { checkSpec, detectorId, readSpec, type DetectorSpec } from '../domain/spec.js';
 import { UnprocessableError } from '../plugins/errors.js';
 import {
   Detector,
   DetectorInput,
   DetectorParams,
-  DetectorSpec,
   DetectorUpdate,
   Preview,
   PreviewQuery,
   PreviewRequest,
   ErrorResponses,
 } from '../schemas/index.js';
-import { detectorId, readSource, resolveSource } from '../sources.js';
+import { resolveSource } from '../sources.js';
 
 function toDetector(r: DetectorRecord): Detector {
   return {
     id: r.id,
     name: r.name,
-    spec: r.spec as DetectorSpec,
+    spec: readSpec(r.id, r.spec),
     createdAt: new Date(r.createdAt).toISOString(),
     updatedAt: new Date(r.updatedAt).toISOString(),
   };
 }
 
-/**
- * Refuses what the schema cannot: an unknown preset, a fixed threshold beside a threshold policy,
- * an alert receiver this service has not configured.
- */
-function checkSpec(spec: DetectorSpec, configured: readonly string[]): void {
+/** The spec's own checks, and that its source resolves (an unknown preset is named). */
+function checkAll(spec: DetectorSpec, configured: readonly string[]): void {
   resolveSource(spec);
-  const missing = (spec.alerting.receivers ?? []).filter((r) => !configured.includes(r));
-  if (missing.length > 0) {
-    throw new RegistryError(
-      'INVALID',
-      `spec.alerting.receivers: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not configured on this service (configured: ${configured.join(', ') || 'none'})`,
-    );
-  }
-  if (spec.model.threshold !== undefined && spec.model.thresholdPolicy !== undefined) {
-    throw new RegistryError(
-      'INVALID',
-      'spec.model.threshold and spec.model.thresholdPolicy: give a fixed threshold or a policy, not both',
-    );
-  }
+  checkSpec(spec, configured);
 }
 
 /** /api/v1/detectors: what to watch. Viewers read, editors create and change, admins delete. */
@@ -66,7 +51,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { name, spec } = request.body;
-      checkSpec(spec, receiverNames()); // before anything is stored
+      checkAll(spec, receiverNames()); // before anything is stored
       const id = detectorId(name);
       if (id === '') throw new RegistryError('INVALID', `name '${name}' gives an empty id`);
       const created = await app.registry.createDetector({ id, name, spec }, app.now());
@@ -99,7 +84,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      if (request.body.spec) checkSpec(request.body.spec, receiverNames());
+      if (request.body.spec) checkAll(request.body.spec, receiverNames());
       return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
     },
   );
@@ -120,7 +105,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const found = await app.registry.getDetector(request.params.id);
       if (!found) throw new RegistryError('NOT_FOUND', `no detector '${request.params.id}'`);
-      return preview(found.spec as DetectorSpec, request.query.minutes);
+      return preview(readSpec(found.id, found.spec), request.query.minutes);
     },
   );
 
@@ -144,7 +129,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
     const source = resolveSource(spec);
     const to = app.now();
     const from = to - minutes * 60_000;
-    const series = await readSource(app, spec, source, from, to);
+    const series = await app.sources.read(spec, source, from, to);
     if (series.length === 0) {
       throw new UnprocessableError(
         `measurement '${source.measurement}' has no data for fields ${source.fields.map((f) => f.field).join(', ')} between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,
