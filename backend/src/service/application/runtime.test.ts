@@ -17,6 +17,7 @@ describe('toScoredRow', () => {
       anomaly: true,
       severity: 'critical',
       topFeature: 'usage_user',
+      top: [{ feature: 'usage_user', share: 1 }],
       modelVersion: 3,
       retrain: 5,
       stage: 'production',

@@ -70,7 +70,11 @@ export function toScoredRow(result: StreamResult, timeMs: number, label: Runtime
         : anomaly
           ? severity(result.score, threshold)
           : 'none',
-    ...(anomaly && result.topFeature !== undefined ? { topFeature: result.topFeature } : {}),
+    ...(anomaly && result.topFeature !== undefined
+      ? // The stream names one feature per flagged row: alerts carry it whole (share 1); the
+        // drill-down link breaks the moment down by every field.
+        { topFeature: result.topFeature, top: [{ feature: result.topFeature, share: 1 }] }
+      : {}),
     modelVersion: label.version,
     retrain: result.modelVersion,
     stage: label.stage,
