@@ -156,6 +156,27 @@ describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
     await registry.close();
   });
 
+  it("lets a promotion made while an interval is scored win over that interval's save", async () => {
+    const registry = await registryWithDetector();
+    const deps = fakes(registry, [series('web-1', 0)]);
+    const runtimes = new Runtimes(deps);
+    await runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    await runtimes.bootstrap('cpu', { to: T0 + 700 * MIN, actor: 'test' }, job); // v2, a candidate
+    const write = deps.writeResults;
+    let promoted = false;
+    deps.writeResults = async (spec, lines) => {
+      await write(spec, lines);
+      if (promoted) return;
+      promoted = true; // an admin promotes v2 while v1's interval is being written
+      await registry.setStage('cpu', 2, 'production', 'test', 'now', 5);
+      await runtimes.follow('cpu');
+    };
+    await runtimes.scoreUpTo('cpu', T0 + 650 * MIN);
+    const state = await registry.getRuntimeState('cpu', 'web-1', 'production');
+    expect([state!.version, (state!.scoredTo - T0) / MIN]).toEqual([2, 700]);
+    await registry.close();
+  });
+
   it('refuses a backfill without a production version, and names an empty source', async () => {
     const registry = await registryWithDetector();
     const runtimes = new Runtimes(fakes(registry, []));

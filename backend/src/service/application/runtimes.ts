@@ -383,6 +383,16 @@ export class Runtimes {
           snapshot: saveDetector(detector),
           updatedAt: this.deps.now(),
         };
+        // A promotion or rollback during this interval replaced the runtime: it wins, and this
+        // detector's state is dropped (its results were written under the version it scored for).
+        const now = (await this.deps.registry.listRuntimeStates(detectorId)).find(
+          (s) => s.entity === state.entity && s.stage === state.stage,
+        );
+        if (now?.version !== state.version || now.updatedAt !== state.updatedAt) {
+          this.live.delete(key(detectorId, state.entity, state.stage));
+          if (state.stage === 'production') production.push(...rows);
+          continue;
+        }
         await this.deps.registry.setRuntimeState(saved);
         const listed = { ...saved, snapshot: '' };
         this.live.set(key(detectorId, state.entity, state.stage), { detector, state: listed });
@@ -397,7 +407,7 @@ export class Runtimes {
       rows: production.length,
       anomalies: production.filter((r) => r.anomaly).length,
       scored: production,
-      scoredTo: Math.min(...states.map((s) => s.scoredTo)),
+      ...(states.length > 0 ? { scoredTo: Math.min(...states.map((s) => s.scoredTo)) } : {}),
     };
   }
 
