@@ -133,7 +133,7 @@ export class Runtimes {
         version: 0,
         ...(fixed ? { fixedThreshold: fixed } : {}),
       };
-      const rows = pushRows(detector, s, from, to, label);
+      const rows = await pushInSlices(detector, s, from, to, label, ctx);
       const judged = rows.filter((r) => r.retrain > 0);
       const flagged = judged.filter((r) => r.anomaly).length;
       const last = rows.at(-1);
@@ -504,6 +504,32 @@ export class Runtimes {
     const fixed = spec.model.threshold;
     return { entity, stage, version, ...(fixed !== undefined ? { fixedThreshold: fixed } : {}) };
   }
+}
+
+/** Rows per slice of a long push, between which requests and cancellation get a turn. */
+const SLICE = 2048;
+
+/**
+ * pushRows over a long range in slices of SLICE rows, yielding to the event loop between them:
+ * a week of minute data is seconds of CPU, and the API must keep answering meanwhile.
+ */
+async function pushInSlices(
+  detector: StreamingDetector,
+  s: EntitySeries,
+  from: number,
+  to: number,
+  label: Parameters<typeof pushRows>[4],
+  ctx: Progress,
+): Promise<ScoredRow[]> {
+  const out: ScoredRow[] = [];
+  const times = s.timeMs.filter((t) => t >= from && t < to);
+  for (let i = 0; i < times.length; i += SLICE) {
+    ctx.checkpoint();
+    const end = i + SLICE < times.length ? times[i + SLICE]! : to;
+    out.push(...pushRows(detector, s, times[i]!, end, label));
+    await new Promise((r) => setImmediate(r));
+  }
+  return out;
 }
 
 /**
