@@ -110,7 +110,7 @@ export class Runtimes {
     const to = Math.floor((options.to ?? this.deps.now()) / step) * step;
     const from = to - spec.trainingWindowHours * 3_600_000;
     await ctx.progress('reading', 0);
-    const series = (await this.deps.readSource(spec, source, from, to)).sort((a, b) =>
+    const series = (await this.readDays(spec, source, from, to)).sort((a, b) =>
       a.entity.localeCompare(b.entity),
     );
     if (series.length === 0) {
@@ -498,6 +498,41 @@ export class Runtimes {
     }
     this.deps.onScored?.(detectorId, rows);
     return { rows, anomalies };
+  }
+
+  /**
+   * A long window read a day at a time and joined per entity: one query for a week of a fleet is
+   * a large answer that a busy InfluxDB may not finish streaming before the client's timeout.
+   */
+  private async readDays(
+    spec: DetectorSpec,
+    source: SourceSpec,
+    from: number,
+    to: number,
+  ): Promise<EntitySeries[]> {
+    const parts = new Map<string, EntitySeries[]>();
+    for (let t = from; t < to; t += DAY)
+      for (const s of await this.deps.readSource(spec, source, t, Math.min(to, t + DAY))) {
+        const list = parts.get(s.entity);
+        if (list) list.push(s);
+        else parts.set(s.entity, [s]);
+      }
+    return [...parts].map(([entity, list]) => {
+      const join = (arrays: Float64Array[]): Float64Array => {
+        const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
+        let at = 0;
+        for (const a of arrays) {
+          out.set(a, at);
+          at += a.length;
+        }
+        return out;
+      };
+      return {
+        entity,
+        timeMs: join(list.map((s) => s.timeMs)),
+        values: list[0]!.values.map((_, c) => join(list.map((s) => s.values[c]!))),
+      };
+    });
   }
 
   private label(spec: DetectorSpec, entity: string, stage: ResultStage, version: number) {
