@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { startLocalAlertmanager, type LocalAlertmanager } from '../../backend/src/devtools/alertmanager.js';
 import { freePort } from '../../backend/src/devtools/influxd.js';
 import { signature } from '../../backend/src/io/alerts/index.js';
-import type { ScoredRow } from '../../backend/src/service/jobs/scoring.js';
+import type { ScoredRow } from '../../backend/src/service/application/runtime.js';
 import { testApp } from '../support/service.js';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -25,8 +25,11 @@ function rows(entity: string, flags: number[], start = T0): ScoredRow[] {
     score: f ? 0.7 + i / 1000 : 0.4,
     anomaly: f === 1,
     severity: f ? (i === 3 ? 'critical' : 'medium') : 'none',
+    threshold: 0.6,
     modelVersion: 1,
+    retrain: 1,
     stage: 'production' as const,
+    extra: {},
     ...(f
       ? {
           top: [

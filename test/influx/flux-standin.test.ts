@@ -106,14 +106,13 @@ describe('InfluxDB 2.x through Flux and the v2 write API (against a stand-in ser
   });
 
   it("sends a Flux detector's results through the v2 write API", async () => {
-    const { resultsWriter } = await import('../../backend/src/service/sources.js');
     const app = await testApp(url, 'unused', {
       influxToken: 't0ken',
       influxOrg: 'acme',
       influxBucket: 'telegraf',
     });
     try {
-      const writer = resultsWriter(app, { source: { preset: 'cpu', language: 'flux' } } as never);
+      const writer = app.sources.writer({ source: { preset: 'cpu', language: 'flux' } } as never);
       expect(writer).not.toBe(app.results);
       const line = toLine({
         measurement: 'isoscope_anomaly',
@@ -125,7 +124,7 @@ describe('InfluxDB 2.x through Flux and the v2 write API (against a stand-in ser
       await writer.flush();
       expect(seen.at(-1)!.path).toBe('/api/v2/write?org=acme&bucket=telegraf&precision=ms');
       expect(seen.at(-1)!.body).toBe(line);
-      expect(resultsWriter(app, { source: { preset: 'cpu' } } as never)).toBe(app.results);
+      expect(app.sources.writer({ source: { preset: 'cpu' } } as never)).toBe(app.results);
     } finally {
       await app.close();
     }

@@ -18,7 +18,7 @@ async function lastJob(app: FastifyInstance, detector: string): Promise<Record<s
   return (await app.inject({ url: `/api/v1/jobs/${jobs[0]!.id}`, headers: as('viewer') })).json();
 }
 
-describe('retraining on drift, promotion policies and shadow scoring (real influxd)', () => {
+describe('scheduled retrains, promotion policies and shadow scoring (real influxd)', () => {
   let influx: TestInflux;
   let app: FastifyInstance;
   let clock = DEPLOY;
@@ -62,7 +62,7 @@ describe('retraining on drift, promotion policies and shadow scoring (real influ
             intervalSeconds: 300,
             trainingWindowHours: 48,
             model: { trees: 100 },
-            schedule: { retrainOnDrift: true, driftCheckEveryHours: 6, promotion },
+            schedule: { retrainEveryHours: 24, promotion },
           },
         },
       });
@@ -81,34 +81,50 @@ describe('retraining on drift, promotion policies and shadow scoring (real influ
     await influx?.server.stop();
   });
 
-  it('finds the drift after the deploy, retrains without the flagged rows, and promotes the steadier candidate (auto-if-better)', async () => {
+  it('sees the drift after the deploy, retrains on schedule, and judges the candidate against production on the same recent rows (auto-if-better)', async () => {
     clock = END;
+    // The operator's view first: the fields moved away from what v1 was bootstrapped on.
+    const drift = await app.inject({
+      method: 'POST',
+      url: '/api/v1/detectors/auto/drift',
+      headers: as('editor'),
+      payload: { hours: 24 },
+    });
+    expect(drift.json()[0]).toMatchObject({
+      entity: 'web-1',
+      modelVersion: 1,
+      drifted: true,
+      driftedFeatures: expect.arrayContaining(['usage_user']),
+    });
+    // The tick scores the two days since the bootstrap, then starts the retrain that is due.
     await app.scheduler.tick(clock);
+    const [series] = await app.influx.query(
+      `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'auto' AND "stage" = 'production' AND time >= ${DEPLOY}ms`,
+    );
+    expect(series![0]!.values[0]![1]).toBe(576);
     const job = await lastJob(app, 'auto');
     expect(job).toMatchObject({
       state: 'succeeded',
-      result: { entities: [{ entity: 'web-1', version: 2, stage: 'production' }] },
-    });
-    const drift = (await app.inject({ url: '/api/v1/detectors/auto/drift', headers: as('viewer') })).json();
-    expect(drift[0]).toMatchObject({
-      entity: 'web-1',
-      drifted: true,
-      driftedFeatures: expect.arrayContaining(['usage_user']),
+      result: { entities: [{ entity: 'web-1', version: 2 }] },
     });
     const history = (
       await app.inject({ url: '/api/v1/detectors/auto/history', headers: as('viewer') })
     ).json() as Array<{ version: number; to: string; actor: string; reason: string }>;
-    const decision = history.find((h) => h.version === 2 && h.to === 'production')!;
+    const decision = history.find((h) => h.version === 2 && h.to !== 'candidate')!;
     expect(decision.actor).toBe('scheduler');
     expect(decision.reason).toMatch(
-      /^drift on web-1 \(.*usage_user.*\), auto-if-better: candidate flags [\d.]+% of the recent holdout, production v1 [\d.]+%$/,
+      /^scheduled retrain \(every 24 h\), auto-if-better: candidate flags [\d.]+% of the recent holdout, production v1 [\d.]+%( \(not better: shadow scoring\))?$/,
     );
     const [mine, theirs] = /candidate flags ([\d.]+)%.*production v1 ([\d.]+)%/
       .exec(decision.reason)!
       .slice(1)
       .map(Number);
-    expect(mine!).toBeLessThan(theirs!);
-    expect(history.find((h) => h.version === 1 && h.to === 'archived')).toBeDefined();
+    expect(decision.to).toBe(mine! <= theirs! ? 'production' : 'staging');
+    // The runtimes follow the decision.
+    const runtimes = (await app.registry.listRuntimeStates('auto')).map((r) => `${r.stage}:v${r.version}`);
+    expect(runtimes).toEqual(
+      decision.to === 'production' ? ['production:v2'] : ['production:v1', 'staging:v2'],
+    );
   });
 
   it('with the manual policy, keeps the candidate in staging and scores it in the shadow, next to production', async () => {
@@ -123,6 +139,11 @@ describe('retraining on drift, promotion policies and shadow scoring (real influ
     expect(history.find((h) => h.version === 2 && h.to === 'staging')!.reason).toMatch(
       /manual: .*\(shadow scoring until an admin promotes\)$/,
     );
+    // Staging is a second runtime on the same rows, from the candidate's checkpoint.
+    expect((await app.registry.listRuntimeStates('manual')).map((r) => `${r.stage}:v${r.version}`)).toEqual([
+      'production:v1',
+      'staging:v2',
+    ]);
     const backfill = await app.inject({
       method: 'POST',
       url: '/api/v1/detectors/manual/backfill',
@@ -131,7 +152,7 @@ describe('retraining on drift, promotion policies and shadow scoring (real influ
     });
     await app.jobs.finished(backfill.json().id);
     const [series] = await app.influx.query(
-      `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'manual' AND time >= ${END - HOUR}ms GROUP BY "stage"`,
+      `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'manual' AND "stage" != 'backtest' AND time >= ${END - HOUR}ms GROUP BY "stage"`,
     );
     const byStage = Object.fromEntries(series!.map((s) => [s.tags!.stage, s.values[0]![1]]));
     expect(byStage).toEqual({ production: 12, staging: 12 });

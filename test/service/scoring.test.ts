@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { toLine } from '../../backend/src/io/influx/index.js';
-import { Scheduler } from '../../backend/src/service/jobs/scheduler.js';
+import { buildApp } from '../../backend/src/service/app.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { as, testApp } from '../support/service.js';
 
@@ -84,9 +84,24 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
     ).json();
     expect(job).toMatchObject({ state: 'succeeded', result: { rows: 2 * 288 } });
     const [series] = await app.influx.query(
-      `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'cpu' AND "entity" = 'web-1'`,
+      `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'cpu' AND "entity" = 'web-1' GROUP BY "stage"`,
     );
-    expect(series![0]!.values[0]![1]).toBe(288);
+    // The bootstrap's backtest over the two training days, then the backfilled day in production.
+    expect(Object.fromEntries(series!.map((s) => [s.tags!.stage, s.values[0]![1]]))).toEqual({
+      backtest: 576,
+      production: 288,
+    });
+    // Every point carries the threshold it was judged against and the checkpoint that judged it.
+    const [points] = await app.influx.query(
+      `SELECT "score", "threshold", "anomaly", "severity", "retrain", "model_version" FROM "isoscope_anomaly" WHERE "detector" = 'cpu' AND "stage" = 'production' AND "entity" = 'web-1'`,
+    );
+    for (const [, score, threshold, anomaly, severity, retrain, version] of points![0]!.values) {
+      expect(threshold).toBeGreaterThan(0);
+      expect(anomaly).toBe((score as number) > (threshold as number));
+      expect(severity === 'none').toBe(!anomaly);
+      expect(retrain).toBeGreaterThanOrEqual(1);
+      expect(version).toBe('1');
+    }
   });
 
   it('finds the incident and explains it with the cpu fields', async () => {
@@ -175,8 +190,15 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
       'severity',
       'top_feature',
       'model_version',
+      'threshold',
     ]);
     expect(anomalies.fields[0]!.values.length).toBeGreaterThanOrEqual(5);
+    // The score strip's threshold line is each point's own threshold.
+    const thresholds = score[0]!.fields[4]!.values as number[];
+    expect(thresholds.every((t) => t > 0)).toBe(true);
+    const scores = score[0]!.fields[1]!.values as number[];
+    const flags = score[0]!.fields[2]!.values as boolean[];
+    flags.forEach((flag, i) => expect(flag).toBe(scores[i]! > thresholds[i]!));
     const features = frames.find((f) => f.refId === 'F')!;
     expect(features.fields.map((f) => [f.name, f.config?.unit])).toEqual([
       ['time', undefined],
@@ -338,27 +360,42 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
   });
 
   it('scores on schedule, and continues from where it stopped after a restart', async () => {
+    const positions = async (a: FastifyInstance): Promise<Array<[string, string, number]>> =>
+      (await a.registry.listRuntimeStates('cpu')).map((s) => [s.entity, s.stage, s.scoredTo]);
+    // Trained up to a day ago: the first tick catches the runtimes up from there.
+    expect(await positions(app)).toEqual([
+      ['web-1', 'production', NOW - 24 * HOUR],
+      ['web-2', 'production', NOW - 24 * HOUR],
+    ]);
     clock = NOW + 12 * 60_000;
     await app.scheduler.tick(clock);
-    const state = JSON.parse((await app.registry.getStreamState('cpu', ''))!) as { lastScoredTo: number };
-    expect(state.lastScoredTo).toBe(NOW + 10 * 60_000);
+    expect(await positions(app)).toEqual([
+      ['web-1', 'production', NOW + 10 * 60_000],
+      ['web-2', 'production', NOW + 10 * 60_000],
+    ]);
+    const saved = await app.registry.getRuntimeState('cpu', 'web-1', 'production');
     clock = NOW + 13 * 60_000;
     await app.scheduler.tick(clock); // no new whole interval yet: nothing changes
-    expect(JSON.parse((await app.registry.getStreamState('cpu', ''))!)).toEqual(state);
-    // A new process (a new scheduler) continues from the stored time, not from "now".
-    const restarted = new Scheduler(app);
-    clock = NOW + 21 * 60_000;
-    await restarted.tick(clock);
-    expect(JSON.parse((await app.registry.getStreamState('cpu', ''))!)).toEqual({
-      lastScoredTo: NOW + 20 * 60_000,
-    });
+    expect(await app.registry.getRuntimeState('cpu', 'web-1', 'production')).toEqual(saved);
+    // A new process on the same registry continues from the stored state, not from "now".
+    const restarted = await buildApp({ config: app.config, scheduler: false, now: () => clock });
+    try {
+      clock = NOW + 21 * 60_000;
+      await restarted.scheduler.tick(clock);
+      expect(await positions(restarted)).toEqual([
+        ['web-1', 'production', NOW + 20 * 60_000],
+        ['web-2', 'production', NOW + 20 * 60_000],
+      ]);
+    } finally {
+      await restarted.close();
+    }
     const [series] = await app.influx.query(
       `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'cpu' AND "entity" = 'web-2' AND time >= ${NOW}ms`,
     );
     expect(series ?? []).toEqual([]); // the source has no data after NOW: nothing scored, nothing invented
   });
 
-  it('shares one model among the hosts when the detector asks: trained on both, scoring and explaining each', async () => {
+  it('keeps one runtime per host when a detector asks for a shared model: the stream looks back within one series', async () => {
     const created = await app.inject({
       method: 'POST',
       url: '/api/v1/detectors',
@@ -385,14 +422,12 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
       await app.inject({ url: `/api/v1/jobs/${train.json().id}`, headers: as('viewer') })
     ).json();
     expect(trained.result).toMatchObject({
-      entities: [{ entity: '', version: 1, rows: 2 * 576, stage: 'production' }],
+      entities: [
+        { entity: 'web-1', version: 1, rows: 576, stage: 'production' },
+        { entity: 'web-2', version: 2, rows: 576, stage: 'production' },
+      ],
       skipped: [],
     });
-    const [model] = (
-      await app.inject({ url: '/api/v1/detectors/fleet/models', headers: as('viewer') })
-    ).json();
-    expect(model.params.entities).toEqual(['web-1', 'web-2']);
-
     const backfill = await app.inject({
       method: 'POST',
       url: '/api/v1/detectors/fleet/backfill',
@@ -400,18 +435,12 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
       payload: { from: new Date(NOW - 24 * HOUR).toISOString(), to: new Date(NOW).toISOString() },
     });
     await app.jobs.finished(backfill.json().id);
-    for (const host of ['web-1', 'web-2']) {
+    for (const [version, host] of ['web-1', 'web-2'].entries()) {
       const [series] = await app.influx.query(
-        `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'fleet' AND "entity" = '${host}' AND "model_version" = '1'`,
+        `SELECT count("score") FROM "isoscope_anomaly" WHERE "detector" = 'fleet' AND "stage" = 'production' AND "entity" = '${host}' AND "model_version" = '${version + 1}'`,
       );
       expect(series![0]!.values[0]![1]).toBe(288);
     }
-    const explained = await app.inject({
-      url: `/api/v1/detectors/fleet/explain?entity=web-1&time=${new Date(INCIDENT.from + 10 * 60_000).toISOString()}`,
-      headers: as('viewer'),
-    });
-    expect(explained.statusCode).toBe(200);
-    expect(explained.json()).toMatchObject({ entity: 'web-1', anomaly: true, modelVersion: 1 });
     const expected = await app.inject({
       method: 'POST',
       url: '/api/v1/grafana/query',
@@ -423,6 +452,6 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
     });
     const [band] = expected.json().frames as Array<{ name: string; fields: Array<{ labels?: object }> }>;
     expect(band!.name).toBe('fleet web-2 expected');
-    expect(band!.fields[1]!.labels).toMatchObject({ entity: 'web-2', model_version: '1' });
+    expect(band!.fields[1]!.labels).toMatchObject({ entity: 'web-2', model_version: '2' });
   });
 });

@@ -64,7 +64,7 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     await influx?.server.stop();
   });
 
-  it('trains one model per host in a background job (202, then progress and result)', async () => {
+  it('bootstraps one runtime per host from its history in a background job (202, then progress and result)', async () => {
     const started = await app.inject({
       method: 'POST',
       url: '/api/v1/detectors/cpu/train',
@@ -79,8 +79,9 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     expect(done).toMatchObject({ state: 'succeeded', progress: 1, phase: 'done' });
     expect(done.result).toMatchObject({
       entities: [
-        { entity: 'web-1', version: 1, rows: 576, criterion: 'mass-volume', stage: 'candidate' },
-        { entity: 'web-2', version: 2, rows: 576, criterion: 'mass-volume', stage: 'candidate' },
+        // 576 rows: the warm-up (512) trains the first forests, the last 64 are judged.
+        { entity: 'web-1', version: 1, rows: 576, retrains: 1, stage: 'candidate' },
+        { entity: 'web-2', version: 2, rows: 576, retrains: 1, stage: 'candidate' },
       ],
       skipped: [],
     });
@@ -95,8 +96,15 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
       trees: 50,
       rows: 576,
       outOfRange: 'isolate',
-      thresholdBy: 'alert-budget',
+      thresholdBy: 'contamination',
+      kind: 'stream',
+      from: NOW - 48 * HOUR,
+      to: NOW,
+      retrains: 1,
     });
+    expect(models[0].params.threshold).toBeGreaterThan(0);
+    // A candidate has no runtime: only production and staging versions score.
+    expect(await app.registry.listRuntimeStates('cpu')).toEqual([]);
   });
 
   /** Creates a detector on the two days of cpu data with these model settings, trains it, lists its models. */
@@ -148,6 +156,10 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     });
     expect(promote.statusCode).toBe(200);
     expect(promote.json().stage).toBe('production');
+    const runtimes = async (): Promise<string[]> =>
+      (await app.registry.listRuntimeStates('cpu')).map((r) => `${r.entity}:${r.stage}:v${r.version}`);
+    // Promotion gives the host a production runtime, starting from the version's checkpoint.
+    expect(await runtimes()).toEqual(['web-1:production:v1']);
     const editorTries = await app.inject({
       method: 'POST',
       url: '/api/v1/admin/detectors/cpu/models/2/stage',
@@ -173,6 +185,7 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
       .json()
       .map((m: { version: number; stage: string }) => `${m.version}:${m.stage}`);
     expect(stages).toEqual(['4:production', '3:production', '2:candidate', '1:archived']);
+    expect(await runtimes()).toEqual(['web-1:production:v3', 'web-2:production:v4']);
 
     const back = await app.inject({
       method: 'POST',
@@ -182,6 +195,16 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     });
     expect(back.statusCode).toBe(200);
     expect(back.json()).toMatchObject({ version: 1, stage: 'production' });
+    // Rollback restores the earlier checkpoint: the runtime is v1's snapshot again.
+    expect(await runtimes()).toEqual(['web-1:production:v1', 'web-2:production:v4']);
+    const v1 = JSON.parse((await app.registry.getModelVersion('cpu', 1))!.bundle!) as {
+      snapshot: string;
+      to: number;
+    };
+    expect(await app.registry.getRuntimeState('cpu', 'web-1', 'production')).toMatchObject({
+      snapshot: v1.snapshot,
+      scoredTo: v1.to,
+    });
     const history = (
       await app.inject({ url: '/api/v1/detectors/cpu/history', headers: as('viewer') })
     ).json();
@@ -201,45 +224,6 @@ describe('training jobs and the model registry over HTTP (real influxd, real SQL
     });
     expect(noEarlier.statusCode).toBe(409);
     expect(noEarlier.json().message).toContain('no earlier production version');
-  });
-
-  it('refuses a spec change the production models no longer fit (409 naming the fields), accepts one they fit', async () => {
-    const spec = {
-      source: { preset: 'cpu' },
-      intervalSeconds: 300,
-      trainingWindowHours: 48,
-      model: { trees: 50 },
-    };
-    const narrowed = await app.inject({
-      method: 'PUT',
-      url: '/api/v1/detectors/cpu',
-      headers: as('editor'),
-      payload: {
-        spec: {
-          ...spec,
-          source: {
-            measurement: 'cpu',
-            entityTag: 'host',
-            fields: [{ field: 'usage_user', aggregate: 'mean' }],
-          },
-        },
-      },
-    });
-    expect(narrowed.statusCode).toBe(409);
-    expect(narrowed.json()).toMatchObject({
-      code: 'FEATURE_MISMATCH',
-      message: expect.stringMatching(
-        /^spec.source removes 'usage_system', 'usage_iowait', 'usage_idle', but the production models \(web-1 v1, web-2 v4\) were trained on 'usage_user', /,
-      ),
-    });
-    // Nothing was stored; a change the models still fit is accepted.
-    const same = await app.inject({
-      method: 'PUT',
-      url: '/api/v1/detectors/cpu',
-      headers: as('editor'),
-      payload: { spec: { ...spec, schedule: { scoreEverySeconds: 600 } } },
-    });
-    expect(same.statusCode).toBe(200);
   });
 
   it('cancels a job', async () => {

@@ -141,7 +141,7 @@ async function main(keep: boolean): Promise<void> {
         source: { preset },
         intervalSeconds: 60,
         trainingWindowHours: w.trainMinutes / 60,
-        features: { rollingWindow: 60, timeOfDay: true },
+        // The stream's defaults (levels and changes, as replay): what docs/pipeline.md measures.
         model: { seed: 1 },
         alerting: { window: 5, minAnomalous: 3 },
       },
@@ -157,7 +157,7 @@ async function main(keep: boolean): Promise<void> {
     const done = await waitForJob(app, job.id, `training ${preset}`);
     const versions = (done.result as { entities: unknown[] }).entities.length;
     progress(
-      `trained ${preset}: ${versions} models (one per host) on the first week, promoted to production`,
+      `bootstrapped ${preset}: ${versions} runtimes (one per host) over the first week, promoted to production`,
     );
   }
   for (const preset of DETECTORS) {

@@ -1,5 +1,5 @@
 import type { AlertEvent } from '../io/alerts/index.js';
-import type { ScoredRow } from './jobs/scoring.js';
+import type { ScoredRow } from './application/runtime.js';
 
 export interface AlertRule {
   window: number;

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from '../io/registry/index.js';
 import type { Config } from './config.js';
 import alerts from './plugins/alerts.js';
+import application from './plugins/application.js';
 import auth, { hashToken } from './plugins/auth.js';
 import configPlugin from './plugins/config.js';
 import errors, { errorAnswer, sendError } from './plugins/errors.js';
@@ -112,6 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(influx);
   await app.register(auth);
   await app.register(metrics);
+  await app.register(application);
   await app.register(alerts);
   await app.register(jobsPlugin);
   await app.register(schedulerPlugin, { start: options.scheduler !== false });

@@ -1,14 +1,17 @@
-import type { FastifyInstance } from 'fastify';
 import {
   BatchWriter,
   InfluxV2Client,
   readWindow,
   TELEGRAF_PRESETS,
   type EntitySeries,
+  type InfluxV1Client,
   type SourceSpec,
 } from '../io/influx/index.js';
 import { RegistryError } from '../io/registry/index.js';
-import type { DetectorSpec } from './schemas/index.js';
+import type { Config } from './config.js';
+import type { DetectorSpec } from './domain/spec.js';
+
+export { detectorId } from './domain/spec.js';
 
 /** A detector's source as the reader needs it: presets expanded, the interval attached. */
 export function resolveSource(spec: DetectorSpec): SourceSpec {
@@ -32,63 +35,61 @@ export function resolveSource(spec: DetectorSpec): SourceSpec {
   return { ...source, intervalSeconds: spec.intervalSeconds };
 }
 
-/** A detector id from its name: lower case, spaces to dashes, only [a-z0-9._-]. */
-export function detectorId(name: string): string {
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/\s+/g, '-')
-    .replace(/[^a-z0-9._-]/g, '');
-}
-
-const v2Clients = new WeakMap<FastifyInstance, InfluxV2Client>();
-
-/** The InfluxDB 2.x client of this app (created on first use); a 400 naming what the config lacks. */
-function v2Client(app: FastifyInstance): InfluxV2Client {
-  const { influxToken, influxOrg, influxBucket, influxUrl } = app.config;
-  if (!influxToken || !influxOrg || !influxBucket) {
-    throw new RegistryError(
-      'INVALID',
-      'spec.source.language flux needs ISOSCOPE_INFLUX_TOKEN, ISOSCOPE_INFLUX_ORG and ISOSCOPE_INFLUX_BUCKET',
-    );
-  }
-  let client = v2Clients.get(app);
-  if (!client) {
-    client = new InfluxV2Client({ url: influxUrl, token: influxToken, org: influxOrg, bucket: influxBucket });
-    v2Clients.set(app, client);
-  }
-  return client;
-}
-
 /**
- * Reads a detector's source window: InfluxQL over the v1 API by default, Flux through InfluxDB
- * 2.x's own API when the source says `language: flux` (the token, org and bucket then come from
- * the config).
+ * Where detectors read their source and write their results: InfluxQL over the v1 API by default;
+ * Flux through InfluxDB 2.x's own API when the source says `language: flux` (the token, org and
+ * bucket then come from the config), with its results through the 2.x write API (same batching
+ * and retries), so a 2.x user needs no v1 compatibility mapping for writes.
  */
-export async function readSource(
-  app: FastifyInstance,
-  spec: DetectorSpec,
-  source: SourceSpec,
-  from: number,
-  to: number,
-): Promise<EntitySeries[]> {
-  if (spec.source.language !== 'flux') return readWindow(app.influx, source, from, to);
-  return v2Client(app).readWindow(source, from, to);
-}
+export class Sources {
+  private v2?: InfluxV2Client;
+  private v2Writer?: BatchWriter;
 
-const v2Writers = new WeakMap<FastifyInstance, BatchWriter>();
+  constructor(
+    private readonly config: Pick<Config, 'influxToken' | 'influxOrg' | 'influxBucket' | 'influxUrl'>,
+    private readonly influx: InfluxV1Client,
+    private readonly v1Writer: BatchWriter,
+  ) {}
 
-/**
- * Where a detector's results go: the v1 /write batch writer, or for a Flux source the 2.x write
- * API (same batching and retries), so a 2.x user needs no v1 compatibility mapping for writes.
- */
-export function resultsWriter(app: FastifyInstance, spec: DetectorSpec): BatchWriter {
-  if (spec.source.language !== 'flux') return app.results;
-  let writer = v2Writers.get(app);
-  if (!writer) {
-    const client = v2Client(app);
-    writer = new BatchWriter((lines) => client.write(lines));
-    v2Writers.set(app, writer);
+  /** The InfluxDB 2.x client (created on first use); a 400 naming what the config lacks. */
+  private v2Client(): InfluxV2Client {
+    const { influxToken, influxOrg, influxBucket, influxUrl } = this.config;
+    if (!influxToken || !influxOrg || !influxBucket) {
+      throw new RegistryError(
+        'INVALID',
+        'spec.source.language flux needs ISOSCOPE_INFLUX_TOKEN, ISOSCOPE_INFLUX_ORG and ISOSCOPE_INFLUX_BUCKET',
+      );
+    }
+    this.v2 ??= new InfluxV2Client({
+      url: influxUrl,
+      token: influxToken,
+      org: influxOrg,
+      bucket: influxBucket,
+    });
+    return this.v2;
   }
-  return writer;
+
+  /** A detector's source window [from, to), one series per entity. */
+  read(spec: DetectorSpec, source: SourceSpec, from: number, to: number): Promise<EntitySeries[]> {
+    if (spec.source.language !== 'flux') return readWindow(this.influx, source, from, to);
+    return this.v2Client().readWindow(source, from, to);
+  }
+
+  /** The batch writer a detector's results go to. */
+  writer(spec: DetectorSpec): BatchWriter {
+    if (spec.source.language !== 'flux') return this.v1Writer;
+    if (!this.v2Writer) {
+      const client = this.v2Client();
+      this.v2Writer = new BatchWriter((lines) => client.write(lines));
+    }
+    return this.v2Writer;
+  }
+
+  /** Writes result lines and waits for the flush (InfluxDB down: kept and retried by the writer). */
+  async write(spec: DetectorSpec, lines: string[]): Promise<void> {
+    if (lines.length === 0) return;
+    const writer = this.writer(spec);
+    writer.add(lines);
+    await writer.flush();
+  }
 }

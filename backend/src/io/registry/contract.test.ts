@@ -378,6 +378,43 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     await expect(r.streamState.set('nope', '', '{}', 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('keeps one runtime state per detector, entity and stage, lists them without snapshots, and drops them with the detector', async () => {
+    const { r, place } = await fresh();
+    await withVersions(r, 0);
+    const base = {
+      detectorId: 'cpu',
+      entity: 'web-1',
+      version: 1,
+      scoredTo: 60_000,
+      snapshot: '{"a":1}',
+      updatedAt: 2,
+    };
+    await r.runtimeState.set({ ...base, stage: 'production' });
+    await r.runtimeState.set({ ...base, stage: 'staging', version: 2 });
+    const latest = {
+      ...base,
+      stage: 'production' as const,
+      scoredTo: 120_000,
+      snapshot: '{"a":2}',
+      updatedAt: 3,
+    };
+    await r.runtimeState.set(latest);
+    const b = await reopen(place);
+    expect(await b.runtimeState.get('cpu', 'web-1', 'production')).toEqual(latest);
+    expect(await b.runtimeState.get('cpu', 'web-2', 'production')).toBeUndefined();
+    expect((await b.runtimeState.list('cpu')).map((s) => [s.stage, s.version, s.snapshot])).toEqual([
+      ['production', 1, ''],
+      ['staging', 2, ''],
+    ]);
+    await b.runtimeState.delete('cpu', 'web-1', 'staging');
+    expect(await b.runtimeState.list('cpu')).toHaveLength(1);
+    await expect(b.runtimeState.set({ ...latest, detectorId: 'nope' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await b.detectors.delete('cpu');
+    expect(await b.runtimeState.list('cpu')).toEqual([]);
+  });
+
   it('keeps detector state per (detector, entity, stage); a shard checkpoint is all or nothing', async () => {
     const { r } = await fresh();
     await withVersions(r, 0);

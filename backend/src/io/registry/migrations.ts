@@ -100,6 +100,19 @@ export const SQLITE_MIGRATIONS: string[] = [
   CREATE INDEX drift_reports_latest ON drift_reports (detector_id, entity, id);
   CREATE INDEX jobs_detector ON jobs (detector_id, created_at);
   `,
+  // 4: the streaming runtime's state per (detector, entity, stage), saved after each scored interval
+  `
+  CREATE TABLE runtime_state (
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    stage TEXT NOT NULL CHECK (stage IN ('production', 'staging')),
+    version INTEGER NOT NULL,
+    scored_to INTEGER NOT NULL,
+    snapshot TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (detector_id, entity, stage)
+  );
+  `,
 ];
 
 /**
@@ -192,6 +205,19 @@ export const POSTGRES_MIGRATIONS: string[] = [
     stage TEXT NOT NULL CHECK (stage IN ('candidate', 'staging', 'production', 'archived')),
     snapshot TEXT NOT NULL,
     cursor BIGINT,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (detector_id, entity, stage)
+  );
+  `,
+  // 2: the streaming runtime's state per (detector, entity, stage), as SQLite's 4
+  `
+  CREATE TABLE runtime_state (
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    stage TEXT NOT NULL CHECK (stage IN ('production', 'staging')),
+    version INTEGER NOT NULL,
+    scored_to BIGINT NOT NULL,
+    snapshot TEXT NOT NULL,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (detector_id, entity, stage)
   );

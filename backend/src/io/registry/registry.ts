@@ -8,6 +8,7 @@ import type {
   Registry,
   RegistryStores,
   Role,
+  RuntimeStateRecord,
   Stage,
   StageChange,
   TokenRecord,
@@ -21,6 +22,7 @@ export class StoreRegistry implements Registry {
   readonly drift: RegistryStores['drift'];
   readonly streamState: RegistryStores['streamState'];
   readonly detectorState: RegistryStores['detectorState'];
+  readonly runtimeState: RegistryStores['runtimeState'];
   readonly outbox: RegistryStores['outbox'];
   readonly tokens: RegistryStores['tokens'];
   readonly backend: Registry['backend'];
@@ -33,6 +35,7 @@ export class StoreRegistry implements Registry {
     this.drift = stores.drift;
     this.streamState = stores.streamState;
     this.detectorState = stores.detectorState;
+    this.runtimeState = stores.runtimeState;
     this.outbox = stores.outbox;
     this.tokens = stores.tokens;
     this.backend = db.dialect;
@@ -140,6 +143,23 @@ export class StoreRegistry implements Registry {
   }
   getStreamState(detectorId: string, entity: string): Promise<string | undefined> {
     return this.streamState.get(detectorId, entity);
+  }
+
+  setRuntimeState(state: RuntimeStateRecord): Promise<void> {
+    return this.runtimeState.set(state);
+  }
+  getRuntimeState(
+    detectorId: string,
+    entity: string,
+    stage: RuntimeStateRecord['stage'],
+  ): Promise<RuntimeStateRecord | undefined> {
+    return this.runtimeState.get(detectorId, entity, stage);
+  }
+  listRuntimeStates(detectorId: string): Promise<RuntimeStateRecord[]> {
+    return this.runtimeState.list(detectorId);
+  }
+  deleteRuntimeState(detectorId: string, entity: string, stage: RuntimeStateRecord['stage']): Promise<void> {
+    return this.runtimeState.delete(detectorId, entity, stage);
   }
 
   addToOutbox(receiver: string, events: string[], now: number): Promise<number[]> {

@@ -110,6 +110,16 @@ export const DetectorStateRow = Type.Object({
   updated_at: Int,
 });
 
+export const RuntimeStateRow = Type.Object({
+  detector_id: Type.String(),
+  entity: Type.String(),
+  stage: Type.Union([Type.Literal('production'), Type.Literal('staging')]),
+  version: Int,
+  scored_to: Int,
+  snapshot: Type.String(),
+  updated_at: Int,
+});
+
 export const IdRow = Type.Object({ id: Int });
 export const OutboxRow = Type.Object({ id: Int, event: Type.String() });
 export const TextRow = Type.Object({ text: Type.String() });

@@ -14,6 +14,7 @@ import {
   NumberRow,
   OutboxRow,
   rowName,
+  RuntimeStateRow,
   StageChangeRow,
   TextRow,
   TokenRow,
@@ -35,6 +36,8 @@ import {
   type OutboxStore,
   type RegistryStores,
   type Role,
+  type RuntimeStateRecord,
+  type RuntimeStateStore,
   type Stage,
   type StageChange,
   type StreamStateStore,
@@ -570,6 +573,70 @@ class SqlDetectorStateStore implements DetectorStateStore {
   }
 }
 
+const runtimeOf = (raw: unknown): RuntimeStateRecord => {
+  const r = check(RuntimeStateRow, raw, rowName('runtime_state', raw, ['detector_id', 'entity', 'stage']));
+  return {
+    detectorId: r.detector_id,
+    entity: r.entity,
+    stage: r.stage,
+    version: r.version,
+    scoredTo: r.scored_to,
+    snapshot: r.snapshot,
+    updatedAt: r.updated_at,
+  };
+};
+
+class SqlRuntimeStateStore implements RuntimeStateStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async set(r: RuntimeStateRecord): Promise<void> {
+    try {
+      await this.db.run(
+        `INSERT INTO runtime_state (detector_id, entity, stage, version, scored_to, snapshot, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (detector_id, entity, stage) DO UPDATE SET version = excluded.version,
+           scored_to = excluded.scored_to, snapshot = excluded.snapshot, updated_at = excluded.updated_at`,
+        [r.detectorId, r.entity, r.stage, r.version, r.scoredTo, r.snapshot, r.updatedAt],
+      );
+    } catch (err) {
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${r.detectorId}'`);
+      throw err;
+    }
+  }
+
+  async get(
+    detectorId: string,
+    entity: string,
+    stage: RuntimeStateRecord['stage'],
+  ): Promise<RuntimeStateRecord | undefined> {
+    const row = await this.db.get(
+      'SELECT * FROM runtime_state WHERE detector_id = ? AND entity = ? AND stage = ?',
+      [detectorId, entity, stage],
+    );
+    return row === undefined ? undefined : runtimeOf(row);
+  }
+
+  async list(detectorId: string): Promise<RuntimeStateRecord[]> {
+    // Without the snapshots: a detector's runtimes are listed every interval, their snapshots are megabytes.
+    return (
+      await this.db.all(
+        `SELECT detector_id, entity, stage, version, scored_to, '' AS snapshot, updated_at
+         FROM runtime_state WHERE detector_id = ? ORDER BY entity, stage`,
+        [detectorId],
+      )
+    ).map(runtimeOf);
+  }
+
+  async delete(detectorId: string, entity: string, stage: RuntimeStateRecord['stage']): Promise<void> {
+    await this.db.run('DELETE FROM runtime_state WHERE detector_id = ? AND entity = ? AND stage = ?', [
+      detectorId,
+      entity,
+      stage,
+    ]);
+  }
+}
+
 class SqlOutboxStore implements OutboxStore {
   constructor(private readonly db: SqlDb) {}
 
@@ -647,6 +714,7 @@ export function sqlStores(db: SqlDb): RegistryStores {
     drift: new SqlDriftReportStore(db),
     streamState: new SqlStreamStateStore(db),
     detectorState: new SqlDetectorStateStore(db),
+    runtimeState: new SqlRuntimeStateStore(db),
     outbox: new SqlOutboxStore(db),
     tokens: new SqlTokenStore(db),
   };

@@ -67,6 +67,22 @@ export interface TokenRecord {
   revokedAt?: number;
 }
 
+/**
+ * The streaming runtime of one (detector, entity, stage): the detector's snapshot after the last
+ * interval it scored, the model version (checkpoint) it descends from, and up to when it scored.
+ */
+export interface RuntimeStateRecord {
+  detectorId: string;
+  entity: string;
+  stage: 'production' | 'staging';
+  version: number;
+  /** Rows before this time (ms) have been pushed; the next interval starts here. */
+  scoredTo: number;
+  /** The detector's snapshot (JSON text). */
+  snapshot: string;
+  updatedAt: number;
+}
+
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
   constructor(
@@ -190,6 +206,20 @@ export interface TokenStore {
   revoke(id: string, now: number): Promise<void>;
 }
 
+/** Each (detector, entity, stage)'s streaming runtime: its snapshot after the last scored interval. */
+export interface RuntimeStateStore {
+  /** Inserts or replaces. */
+  set(state: RuntimeStateRecord): Promise<void>;
+  get(
+    detectorId: string,
+    entity: string,
+    stage: RuntimeStateRecord['stage'],
+  ): Promise<RuntimeStateRecord | undefined>;
+  /** Every runtime of a detector without their snapshots (snapshot ''), by entity then stage. */
+  list(detectorId: string): Promise<RuntimeStateRecord[]>;
+  delete(detectorId: string, entity: string, stage: RuntimeStateRecord['stage']): Promise<void>;
+}
+
 export interface RegistryStores {
   detectors: DetectorStore;
   models: ModelVersionStore;
@@ -197,6 +227,7 @@ export interface RegistryStores {
   drift: DriftReportStore;
   streamState: StreamStateStore;
   detectorState: DetectorStateStore;
+  runtimeState: RuntimeStateStore;
   outbox: OutboxStore;
   tokens: TokenStore;
 }
@@ -273,6 +304,18 @@ export interface Registry extends RegistryStores {
   /** Per detector and entity: the scoring state (JSON) that survives restarts. */
   setStreamState(detectorId: string, entity: string, state: string, now: number): Promise<void>;
   getStreamState(detectorId: string, entity: string): Promise<string | undefined>;
+
+  /** A runtime's state, written after each scored interval (insert or replace). */
+  setRuntimeState(state: RuntimeStateRecord): Promise<void>;
+  getRuntimeState(
+    detectorId: string,
+    entity: string,
+    stage: RuntimeStateRecord['stage'],
+  ): Promise<RuntimeStateRecord | undefined>;
+  /** Every runtime of a detector, without their snapshots (snapshot ''), by entity then stage. */
+  listRuntimeStates(detectorId: string): Promise<RuntimeStateRecord[]>;
+  /** Drops a runtime (its stage no longer has a version for the entity). */
+  deleteRuntimeState(detectorId: string, entity: string, stage: RuntimeStateRecord['stage']): Promise<void>;
 
   /** Alert events waiting for a receiver, oldest first; they stay until delivered or rejected. */
   addToOutbox(receiver: string, events: string[], now: number): Promise<number[]>;

@@ -1,22 +1,47 @@
-import type { FastifyInstance } from 'fastify';
-import type { DetectorSpec } from '../schemas/index.js';
-import { runDrift } from '../drift.js';
-import { scoreAndWrite } from './scoring.js';
-import { trainDetector } from './training.js';
+import type { AlertEvent } from '../../io/alerts/index.js';
+import type { DetectorSpec } from '../domain/spec.js';
+import type { Runtimes } from '../application/runtimes.js';
+import type { ScoredRow } from '../application/runtime.js';
+
+export interface SchedulerDeps {
+  runtimes: Runtimes;
+  /** Every detector with its spec (validated); a detector whose stored spec is broken is left out and logged. */
+  detectors(): Promise<Array<{ id: string; spec: DetectorSpec }>>;
+  /** Newest version's training time per detector (undefined: none yet), and whether a training job is open. */
+  training(detectorId: string): Promise<{ newestAt?: number; running: boolean; failedAt?: number }>;
+  /** Starts a bootstrap job (actor `scheduler`): the first one promotes, a retrain follows the policy. */
+  startTraining(
+    detectorId: string,
+    options: { to: number; trigger: string; policy?: DetectorSpec['schedule']['promotion'] },
+  ): Promise<void>;
+  alerts(detectorId: string, spec: DetectorSpec, rows: ScoredRow[]): Promise<AlertEvent[]>;
+  now(): number;
+  log: {
+    info(detail: object, message: string): void;
+    warn(detail: object, message: string): void;
+    error(detail: object, message: string): void;
+  };
+  /** A tick's duration and each detector's lag (metrics). */
+  timeTick?(): () => void;
+  lag?(detectorId: string, seconds: number): void;
+}
 
 /**
  * Scores every detector on its schedule: each tick, a detector whose `scoreEverySeconds` has
- * passed gets the intervals since it was last scored (at most a day, so a long outage does not
- * turn into one huge read; a backfill covers more). Only whole intervals are scored, so a result
- * is never computed from a half-filled bucket. The last scored time is kept in the registry, so a
- * restart continues where the previous process stopped.
+ * passed has its runtimes score the whole intervals since they stopped (a result is never
+ * computed from a half-filled bucket). Where each runtime stands is in the registry with its
+ * snapshot, so a restart continues exactly where the previous process stopped. A detector without
+ * any version is bootstrapped from its history at once, and one with `retrainEveryHours` gets a
+ * fresh bootstrap on that schedule, judged by its promotion policy. The stream retrains itself
+ * (every `retrainEvery` rows, and on drift) inside each runtime: there is no second retrain loop.
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
-  private readonly lastScored = new Map<string, number>();
+  private readonly lastTick = new Map<string, number>();
+  private stopped = false;
 
-  constructor(private readonly app: FastifyInstance) {}
+  constructor(private readonly deps: SchedulerDeps) {}
 
   /** Whether this process should be scoring (readiness fails if it should and is not). */
   enabled = false;
@@ -38,105 +63,64 @@ export class Scheduler {
     return this.timer !== undefined && !this.stopped;
   }
 
-  private stopped = false;
-
   /** One pass over the detectors; resolves when it is done. */
-  tick(now = this.app.now()): Promise<void> {
+  tick(now = this.deps.now()): Promise<void> {
     this.ticking = this.ticking
-      .then(() => this.pass(now))
-      .catch((err: unknown) => {
-        this.app.log.error({ err }, 'scoring tick failed');
-      });
+      .then(async () => {
+        const end = this.deps.timeTick?.();
+        try {
+          await this.pass(now);
+        } finally {
+          end?.();
+        }
+      })
+      .catch((err: unknown) => this.deps.log.error({ err }, 'scoring tick failed'));
     return this.ticking;
   }
 
   private async pass(now: number): Promise<void> {
-    const endTimer = this.app.telemetry.scoringTick.startTimer();
-    try {
-      await this.scoreDue(now);
-    } finally {
-      endTimer();
-    }
-  }
-
-  private async scoreDue(now: number): Promise<void> {
-    for (const detector of await this.app.registry.listDetectors()) {
-      const spec = detector.spec as DetectorSpec;
+    for (const { id, spec } of await this.deps.detectors()) {
       const step = spec.intervalSeconds * 1000;
       const to = Math.floor(now / step) * step;
-      const last = this.lastScored.get(detector.id) ?? (await this.stored(detector.id)) ?? to - step;
-      if (now - last < spec.schedule.scoreEverySeconds * 1000 || to <= last) continue;
-      const from = Math.max(last, to - 86_400_000);
-      try {
-        const { rows, anomalies, scored } = await scoreAndWrite(this.app, detector.id, from, to);
-        await this.app.alerts.process(detector.id, spec, scored);
-        this.lastScored.set(detector.id, to);
-        this.app.telemetry.scoringLag.set({ detector: detector.id }, Math.max(0, (now - to) / 1000));
-        await this.app.registry.setStreamState(detector.id, '', JSON.stringify({ lastScoredTo: to }), now);
-        if (rows > 0) this.app.log.info({ detector: detector.id, rows, anomalies }, 'scored');
-      } catch (err) {
-        this.app.log.warn(
-          { detector: detector.id, err: (err as Error).message },
-          'scoring failed; it is retried next tick',
-        );
-      }
-      try {
-        await this.maybeRetrain(detector.id, spec, now);
-      } catch (err) {
-        this.app.log.warn({ detector: detector.id, err: (err as Error).message }, 'retraining check failed');
-      }
-    }
-  }
-
-  /**
-   * Starts a retrain when one is due: every `retrainEveryHours` since the newest model, or when the
-   * drift consensus (checked every `driftCheckEveryHours`) finds a drifted feature. The job trains
-   * candidates on the recent window without the flagged rows and promotes by the detector's
-   * policy. Never two trainings of one detector at once.
-   */
-  private async maybeRetrain(detectorId: string, spec: DetectorSpec, now: number): Promise<void> {
-    const versions = await this.app.registry.listModelVersions(detectorId);
-    if (versions.length === 0) return; // the first model is trained on request
-    const jobs = await this.app.registry.listJobs(detectorId);
-    if (jobs.some((j) => j.kind === 'training' && (j.state === 'queued' || j.state === 'running'))) return;
-    let trigger: string | undefined;
-    const newest = Math.max(...versions.map((v) => v.trainedAt));
-    if (spec.schedule.retrainEveryHours && now - newest >= spec.schedule.retrainEveryHours * 3_600_000) {
-      trigger = `scheduled retrain (every ${spec.schedule.retrainEveryHours} h)`;
-    }
-    if (!trigger && spec.schedule.retrainOnDrift) {
-      const state = await this.app.registry.getStreamState(detectorId, 'drift');
-      const last = state ? (JSON.parse(state) as { checkedAt: number }).checkedAt : newest;
-      if (now - last >= spec.schedule.driftCheckEveryHours * 3_600_000) {
-        const reports = await runDrift(this.app, detectorId, spec.schedule.driftCheckEveryHours);
-        await this.app.registry.setStreamState(detectorId, 'drift', JSON.stringify({ checkedAt: now }), now);
-        const drifted = reports.filter((r) => r.drifted);
-        if (drifted.length > 0) {
-          trigger = `drift on ${drifted.map((r) => `${r.entity || 'all'} (${r.driftedFeatures.join(', ')})`).join('; ')}`;
+      const last = this.lastTick.get(id);
+      if (last === undefined || now - last >= spec.schedule.scoreEverySeconds * 1000) {
+        try {
+          const r = await this.deps.runtimes.scoreUpTo(id, to);
+          this.lastTick.set(id, now);
+          if (r.scoredTo !== undefined) this.deps.lag?.(id, Math.max(0, (now - r.scoredTo) / 1000));
+          await this.deps.alerts(id, spec, r.scored);
+          if (r.rows > 0)
+            this.deps.log.info({ detector: id, rows: r.rows, anomalies: r.anomalies }, 'scored');
+        } catch (err) {
+          this.deps.log.warn(
+            { detector: id, err: (err as Error).message },
+            'scoring failed; it is retried next tick',
+          );
         }
       }
+      try {
+        await this.maybeTrain(id, spec, now);
+      } catch (err) {
+        this.deps.log.warn({ detector: id, err: (err as Error).message }, 'retraining check failed');
+      }
     }
-    if (!trigger) return;
-    this.app.log.info({ detector: detectorId, trigger }, 'retraining');
-    const why = trigger;
-    await this.app.jobs.submit(detectorId, 'training', (ctx) =>
-      trainDetector(
-        this.app,
-        detectorId,
-        {
-          to: now,
-          actor: 'scheduler',
-          policy: spec.schedule.promotion,
-          excludeAnomalies: true,
-          trigger: why,
-        },
-        ctx,
-      ),
-    );
   }
 
-  private async stored(detectorId: string): Promise<number | undefined> {
-    const state = await this.app.registry.getStreamState(detectorId, '');
-    return state ? (JSON.parse(state) as { lastScoredTo?: number }).lastScoredTo : undefined;
+  private async maybeTrain(id: string, spec: DetectorSpec, now: number): Promise<void> {
+    const { newestAt, running, failedAt } = await this.deps.training(id);
+    if (running) return;
+    if (newestAt === undefined) {
+      // A source with no data yet: try again in an hour, not every tick.
+      if (failedAt !== undefined && now - failedAt < 3_600_000) return;
+      this.deps.log.info({ detector: id }, 'bootstrapping a new detector from its history');
+      await this.deps.startTraining(id, { to: now, trigger: 'first bootstrap' });
+      return;
+    }
+    const every = spec.schedule.retrainEveryHours;
+    if (every && now - newestAt >= every * 3_600_000) {
+      const trigger = `scheduled retrain (every ${every} h)`;
+      this.deps.log.info({ detector: id, trigger }, 'retraining');
+      await this.deps.startTraining(id, { to: now, trigger, policy: spec.schedule.promotion });
+    }
   }
 }

@@ -8,8 +8,8 @@ import {
   type Outbox,
 } from '../../io/alerts/index.js';
 import { evaluateAlertRule, type AlertState } from '../alerting.js';
-import type { ScoredRow } from '../jobs/scoring.js';
-import type { DetectorSpec } from '../schemas/index.js';
+import type { ScoredRow } from '../application/runtime.js';
+import type { DetectorSpec } from '../domain/spec.js';
 
 export interface Alerting {
   queue: DeliveryQueue;

@@ -27,17 +27,19 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ModelVersion, ...ErrorResponses },
       },
     },
-    async (request) =>
-      toVersion(
-        await app.registry.setStage(
-          request.params.id,
-          request.params.version,
-          request.body.stage,
-          actorOf(request.principal),
-          request.body.reason,
-          app.now(),
-        ),
-      ),
+    async (request) => {
+      const v = await app.registry.setStage(
+        request.params.id,
+        request.params.version,
+        request.body.stage,
+        actorOf(request.principal),
+        request.body.reason,
+        app.now(),
+      );
+      // Promotion swaps the runtimes: the stage's runtime now descends from this version.
+      await app.runtimes.follow(request.params.id);
+      return toVersion(v);
+    },
   );
 
   app.post(
@@ -51,16 +53,18 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ModelVersion, ...ErrorResponses },
       },
     },
-    async (request) =>
-      toVersion(
-        await app.registry.rollback(
-          request.params.id,
-          actorOf(request.principal),
-          request.body.reason,
-          app.now(),
-          request.body.entity ?? '',
-        ),
-      ),
+    async (request) => {
+      const v = await app.registry.rollback(
+        request.params.id,
+        actorOf(request.principal),
+        request.body.reason,
+        app.now(),
+        request.body.entity ?? '',
+      );
+      // The production runtime restarts from the earlier version's checkpoint.
+      await app.runtimes.follow(request.params.id);
+      return toVersion(v);
+    },
   );
 
   app.delete(

@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import { validateData } from '../../engine/index.js';
 import type { EntitySeries } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
-import { productionModels } from '../jobs/scoring.js';
 import { UnprocessableError } from '../plugins/errors.js';
 import {
   DetectorParams,
@@ -11,11 +10,10 @@ import {
   DriftRun,
   ValidationReport,
   WindowQuery,
-  type DetectorSpec,
   ErrorResponses,
 } from '../schemas/index.js';
-import { readSource, resolveSource } from '../sources.js';
-import { runDrift } from '../drift.js';
+import type { DetectorSpec } from '../domain/spec.js';
+import { resolveSource } from '../sources.js';
 import { parseRange } from '../ranges.js';
 
 /** Data validation of a window and drift against the production models, under /api/v1/detectors/:id. */
@@ -26,11 +24,9 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
     to: number,
     entity?: string,
   ): Promise<{ spec: DetectorSpec; fields: string[]; series: EntitySeries[] }> => {
-    const d = await app.registry.getDetector(id);
-    if (!d) throw new RegistryError('NOT_FOUND', `no detector '${id}'`);
-    const spec = d.spec as DetectorSpec;
+    const { spec } = await app.runtimes.detector(id);
     const source = resolveSource(spec);
-    const series = (await readSource(app, spec, source, from, to)).filter(
+    const series = (await app.sources.read(spec, source, from, to)).filter(
       (s) => entity === undefined || s.entity === entity,
     );
     if (series.length === 0) {
@@ -48,7 +44,7 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['checks'],
         description:
-          "The six data checks on a window of the detector's source, per entity, against the production model's training data.",
+          "The six data checks on a window of the detector's source, per entity, against the rows its production version was bootstrapped on.",
         params: DetectorParams,
         querystring: WindowQuery,
         response: { 200: Type.Array(ValidationReport), ...ErrorResponses },
@@ -57,22 +53,16 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { from, to } = parseRange(request.query.from, request.query.to, 'querystring', 'source');
       const { fields, series } = await read(request.params.id, from, to, request.query.entity);
-      const models = await productionModels(app, request.params.id);
+      const refs = await app.insight.references(request.params.id);
       return series.map((s) => {
-        const model = models.get(s.entity);
-        const reference = model
-          ? {
-              columns: fields.filter((f) => model.bundle.reference.some((r) => r.feature === f)),
-              values: fields
-                .filter((f) => model.bundle.reference.some((r) => r.feature === f))
-                .map((f) => Float64Array.from(model.bundle.reference.find((r) => r.feature === f)!.sample)),
-            }
-          : undefined;
-        const report = validateData(
-          { columns: fields, values: s.values, timeMs: s.timeMs },
-          reference && reference.columns.length > 0 ? reference : undefined,
-          { expectedColumns: fields },
-        );
+        const known = refs.get(s.entity)?.reference.filter((r) => fields.includes(r.feature)) ?? [];
+        const reference =
+          known.length > 0
+            ? { columns: known.map((r) => r.feature), values: known.map((r) => Float64Array.from(r.sample)) }
+            : undefined;
+        const report = validateData({ columns: fields, values: s.values, timeMs: s.timeMs }, reference, {
+          expectedColumns: fields,
+        });
         return { entity: s.entity, ...report };
       });
     },
@@ -85,14 +75,14 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['checks'],
         description:
-          "Runs the five drift tests now: the last `hours` of each entity's features against its production model's training sample. Stored; GET returns the latest.",
+          "Runs the five drift tests now: the last `hours` of each entity's fields against the sample its production version was bootstrapped on. Stored; GET returns the latest.",
         params: DetectorParams,
         body: Type.Optional(DriftRun),
         response: { 200: Type.Array(DriftReport), ...ErrorResponses },
       },
     },
     async (request) => {
-      return runDrift(app, request.params.id, request.body?.hours ?? 24);
+      return app.insight.drift(request.params.id, request.body?.hours ?? 24);
     },
   );
 

@@ -4,10 +4,10 @@ import { Type, type Static } from 'typebox';
 import { excerpt } from '../../io/excerpt.js';
 import { listEntities, listFields } from '../../io/influx/index.js';
 import { RegistryError } from '../../io/registry/index.js';
-import { productionModels } from '../jobs/scoring.js';
+import { anomalyRuns, type StoredResult } from '../application/results.js';
+import { readSpec, type DetectorSpec } from '../domain/spec.js';
 import { ServiceError } from '../plugins/errors.js';
 import { parseRange } from '../ranges.js';
-import { anomalyRuns, readResults, type StoredResult } from '../results.js';
 import {
   ErrorResponse,
   GrafanaAnnotation,
@@ -17,12 +17,11 @@ import {
   GrafanaQueryResponse,
   GrafanaVariableRequest,
   GrafanaVariableValue,
-  type DetectorSpec,
   type Frame,
   type GrafanaTarget,
   ErrorResponses,
 } from '../schemas/index.js';
-import { readSource, resolveSource } from '../sources.js';
+import { resolveSource } from '../sources.js';
 import { VERSION } from '../version.js';
 
 /** The entities a target asks for: one, Grafana's multi-value {a,b}, or all ('' / '*' / $__all). */
@@ -53,7 +52,7 @@ function link(detector: string, entity: string): { title: string; url: string } 
 async function detectorSpec(app: FastifyInstance, id: string): Promise<DetectorSpec> {
   const d = await app.registry.getDetector(id);
   if (!d) throw new RegistryError('NOT_FOUND', `targets: no detector '${id}'`);
-  return d.spec as DetectorSpec;
+  return readSpec(id, d.spec);
 }
 
 function byEntity(results: StoredResult[], wanted: string[] | undefined): Map<string, StoredResult[]> {
@@ -75,7 +74,7 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
     const rows: Array<StoredResult & { detector: string }> = [];
     for (const d of detectors) {
       if (t.detector) await detectorSpec(app, d);
-      for (const r of await readResults(app, d, from, to, { anomaliesOnly: true }))
+      for (const r of await app.resultsReader.read(d, from, to, { anomaliesOnly: true }))
         if (!wanted || wanted.includes(r.entity)) rows.push({ ...r, detector: d });
     }
     rows.sort((a, b) => a.timeMs - b.timeMs);
@@ -105,6 +104,7 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
           { name: 'severity', type: 'string', values: rows.map((r) => r.severity) },
           { name: 'top_feature', type: 'string', values: rows.map((r) => r.topFeature ?? '') },
           { name: 'model_version', type: 'number', values: rows.map((r) => r.modelVersion) },
+          { name: 'threshold', type: 'number', values: rows.map((r) => r.threshold ?? null) },
         ],
       },
     ];
@@ -112,12 +112,10 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
   const spec = await detectorSpec(app, t.detector);
   const source = resolveSource(spec);
   if (t.return === 'score' || t.return === 'contributions') {
-    const results = await readResults(app, t.detector, from, to, {
+    const results = await app.resultsReader.read(t.detector, from, to, {
       anomaliesOnly: t.return === 'contributions',
-      withExplanations: t.return === 'contributions',
       stage: t.stage ?? 'production',
     });
-    const models = await productionModels(app, t.detector, t.stage ?? 'production');
     return [...byEntity(results, wanted)].map(([entity, rows]) => {
       const labels = {
         detector: t.detector,
@@ -125,7 +123,9 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
         model_version: String(rows.at(-1)!.modelVersion),
         ...(t.stage === 'staging' ? { stage: 'staging' } : {}),
       };
-      const threshold = models.get(entity)?.forest.threshold;
+      // Each point's own threshold, as it was judged: right for past rows after retrains too.
+      const thresholds = rows.map((r) => r.threshold ?? null);
+      const hasThreshold = thresholds.some((v) => v !== null);
       const fields: Frame['fields'] =
         t.return === 'score'
           ? [
@@ -139,8 +139,8 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
               },
               { name: 'anomaly', type: 'boolean', values: rows.map((r) => r.anomaly), labels },
               { name: 'severity', type: 'string', values: rows.map((r) => r.severity), labels },
-              ...(threshold !== undefined
-                ? [{ name: 'threshold', type: 'number' as const, values: rows.map(() => threshold), labels }]
+              ...(hasThreshold
+                ? [{ name: 'threshold', type: 'number' as const, values: thresholds, labels }]
                 : []),
             ]
           : [
@@ -159,7 +159,7 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
     });
   }
   if (t.return === 'features') {
-    const series = await readSource(app, spec, source, from, to);
+    const series = await app.sources.read(spec, source, from, to);
     return series
       .filter((s) => !wanted || wanted.includes(s.entity))
       .map((s) => ({
@@ -180,16 +180,17 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
         ],
       }));
   }
-  // expected: the band the production model's training data spanned (5th–95th percentile) per field.
-  const models = await productionModels(app, t.detector);
+  // expected: the band the production version's training rows spanned (5th–95th percentile) per field.
+  const refs = await app.insight.references(t.detector);
   const frames: Frame[] = [];
-  for (const [entity, model] of models.entries(wanted)) {
+  for (const [entity, { version, reference }] of refs) {
+    if (wanted && !wanted.includes(entity)) continue;
     const fields: Frame['fields'] = [{ name: 'time', type: 'time', values: [from, to] }];
     for (const f of source.fields) {
-      const ref = model.bundle.reference.find((r) => r.feature === f.field);
+      const ref = reference.find((r) => r.feature === f.field);
       if (!ref) continue;
       const unit = unitOf(f.field);
-      const labels = { detector: t.detector, entity, model_version: String(model.version.version) };
+      const labels = { detector: t.detector, entity, model_version: String(version) };
       fields.push({
         name: `${f.field}_expected_low`,
         type: 'number',
@@ -312,7 +313,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       const out: Array<Static<typeof GrafanaAnnotation>> = [];
       for (const id of detectors) {
         const spec = await detectorSpec(app, id);
-        const results = (await readResults(app, id, from, to, { anomaliesOnly: true })).filter(
+        const results = (await app.resultsReader.read(id, from, to, { anomaliesOnly: true })).filter(
           (r) => !wanted || wanted.includes(r.entity),
         );
         for (const run of anomalyRuns(results, spec.intervalSeconds * 1000)) {
@@ -321,7 +322,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
             time: run.from,
             timeEnd: run.to,
             title: `${id}: ${p.severity} anomaly on ${run.entity || 'all'}`,
-            text: `score ${p.score.toFixed(3)} (model v${p.modelVersion})${p.topFeature ? `; top feature ${p.topFeature}` : ''}`,
+            text: `score ${p.score.toFixed(3)}${p.threshold !== undefined ? ` over ${p.threshold.toFixed(3)}` : ''} (model v${p.modelVersion})${p.topFeature ? `; top feature ${p.topFeature}` : ''}`,
             tags: ['isoscope', id, run.entity, p.severity].filter((x) => x !== ''),
           });
         }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RegistryError, type JobRecord, type ModelVersionRecord } from '../../io/registry/index.js';
-import { trainDetector } from '../jobs/training.js';
 import { parseTime } from '../ranges.js';
 import {
   DetectorParams,
@@ -65,7 +64,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['models'],
         description:
-          'Starts a training job and answers at once (202): Grafana’s proxy gives up after 30 s, training may take longer.',
+          'Starts a training job and answers at once (202): each entity is bootstrapped from its last trainingWindowHours of history (a backtest, written as stage backtest) and its state becomes a new version. Grafana’s proxy gives up after 30 s, training may take longer.',
         params: DetectorParams,
         body: Type.Optional(TrainRequest),
         response: { 202: Job, ...ErrorResponses },
@@ -77,8 +76,7 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
       const body = request.body ?? {};
       const to = body.to ? parseTime(body.to, 'body/to') : undefined;
       const job = await app.jobs.submit(id, 'training', (ctx) =>
-        trainDetector(
-          app,
+        app.runtimes.bootstrap(
           id,
           {
             ...(to !== undefined ? { to } : {}),

@@ -350,6 +350,7 @@ export const Anomaly = Type.Object({
   topFeature: Type.Optional(Type.String()),
   topContribution: Type.Optional(Type.Number()),
   modelVersion: Type.Integer(),
+  threshold: Type.Optional(Type.Number({ description: 'The threshold the score was judged against' })),
 });
 
 export const BackfillRequest = Type.Object(
@@ -369,10 +370,17 @@ export const Explanation = Type.Object({
   entity: Type.String(),
   time: Type.String({ format: 'date-time' }),
   modelVersion: Type.Integer(),
-  score: Type.Number(),
-  threshold: Type.Number(),
+  stage: Type.Optional(Type.String({ description: 'Whose result: production' })),
+  score: Type.Number({ description: 'The stored score, as the runtime gave it' }),
+  threshold: Type.Number({ description: 'The threshold the score was judged against when it was scored' }),
   anomaly: Type.Boolean(),
-  baseline: Type.Number({ description: 'Mean path length of a training point' }),
+  severity: Type.Optional(Type.String()),
+  topFeature: Type.Optional(
+    Type.String({ description: "The runtime's top feature (TreeSHAP in the forest group that scored it)" }),
+  ),
+  baseline: Type.Number({
+    description: "Mean path length of a training point, in the forest grown on the version's training sample",
+  }),
   pathLength: Type.Number(),
   contributions: Type.Array(
     Type.Object({

@@ -1,0 +1,97 @@
+import { anomalyRuns, resultLine, ResultsReader } from './results.js';
+
+describe('results', () => {
+  it('writes each point with what explains it, and extra detector fields in snake case', () => {
+    const line = resultLine('cpu', {
+      entity: 'web 1',
+      timeMs: 1000,
+      score: 0.6180339887498949,
+      threshold: 0.55,
+      anomaly: true,
+      severity: 'critical',
+      topFeature: 'usage_user',
+      modelVersion: 4,
+      retrain: 17,
+      stage: 'staging',
+      extra: { groupScore: 0.7 },
+    });
+    expect(line).toBe(
+      'isoscope_anomaly,detector=cpu,entity=web\\ 1,model_version=4,stage=staging group_score=0.7,score=0.6180339887498949,threshold=0.55,anomaly=true,severity="critical",retrain=17.0,top_feature="usage_user" 1000',
+    );
+  });
+
+  it('reads results back per stage, old points without a threshold included', async () => {
+    const queries: string[] = [];
+    const reader = new ResultsReader({
+      query: async (q: string) => {
+        queries.push(q);
+        return [
+          [
+            {
+              name: 'isoscope_anomaly',
+              columns: [
+                'time',
+                'score',
+                'threshold',
+                'anomaly',
+                'severity',
+                'retrain',
+                'top_feature',
+                'top_contribution',
+                'entity',
+                'model_version',
+              ],
+              values: [
+                [2000, 0.7, 0.6, true, 'critical', 3, 'usage_user', null, 'web-1', '2'],
+                [1000, 0.4, null, false, 'none', null, null, null, 'web-1', '1'],
+              ],
+            },
+          ],
+        ];
+      },
+    } as never);
+    const rows = await reader.read('cpu', 0, 5000, { stage: 'staging', entity: 'web-1' });
+    expect(queries[0]).toContain(`"stage" = 'staging'`);
+    expect(rows).toEqual([
+      {
+        timeMs: 1000,
+        entity: 'web-1',
+        stage: 'staging',
+        modelVersion: 1,
+        score: 0.4,
+        anomaly: false,
+        severity: 'none',
+      },
+      {
+        timeMs: 2000,
+        entity: 'web-1',
+        stage: 'staging',
+        modelVersion: 2,
+        score: 0.7,
+        threshold: 0.6,
+        anomaly: true,
+        severity: 'critical',
+        retrain: 3,
+        topFeature: 'usage_user',
+      },
+    ]);
+    expect(await reader.read('cpu', 0, 5000, { anomaliesOnly: true, minSeverity: 'high' })).toHaveLength(1);
+  });
+
+  it('joins consecutive anomalous points of an entity into runs with their peak', () => {
+    const r = (timeMs: number, score: number, anomaly = true) => ({
+      timeMs,
+      entity: 'a',
+      stage: 'production',
+      modelVersion: 1,
+      score,
+      anomaly,
+      severity: 'low',
+    });
+    const runs = anomalyRuns([r(0, 0.6), r(60, 0.8), r(120, 0.7), r(180, 0.1, false), r(600, 0.9)], 60);
+    expect(runs.map((x) => [x.from, x.to, x.peak.score])).toEqual([
+      [0, 120, 0.8],
+      [600, 600, 0.9],
+    ]);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * One streaming detector per (detector, entity, stage): rows in, scored rows out. Pure: no I/O,
+ * no clock. The same `StreamingDetector` that `isoscope replay` runs, so a stage's results over
+ * some rows are replay's results over the same rows.
+ */
+import { StreamingDetector, type StreamResult, type StreamSnapshot } from '../../engine/index.js';
+import type { EntitySeries } from '../../io/influx/index.js';
+import { severity } from '../domain/spec.js';
+
+/** production alerts; staging is a shadow on the same rows; backtest is a bootstrap over history. */
+export type ResultStage = 'production' | 'staging' | 'backtest';
+
+export interface ScoredRow {
+  entity: string;
+  timeMs: number;
+  score: number;
+  /** The threshold the score was judged against (the stream's, or the spec's fixed one). */
+  threshold: number;
+  anomaly: boolean;
+  severity: string;
+  topFeature?: string;
+  /** For alerts: the strongest contributions with their shares, when the detector gives them. */
+  top?: Array<{ feature: string; share: number }>;
+  /** The registry version (a checkpoint of this runtime's lineage) the runtime descends from. */
+  modelVersion: number;
+  /** Which of the stream's own retrains scored the row (0 while it warms up). */
+  retrain: number;
+  stage: ResultStage;
+  /** Any further StreamResult fields, passed through as they come. */
+  extra: Record<string, number | string | boolean>;
+}
+
+export interface RuntimeLabel {
+  entity: string;
+  stage: ResultStage;
+  version: number;
+  /** spec.model.threshold: decisions at this score instead of the stream's own threshold. */
+  fixedThreshold?: number;
+}
+
+const KNOWN = new Set(['score', 'threshold', 'isAnomaly', 'topFeature', 'modelVersion', 'severity']);
+
+/** One StreamResult as a scored row; fields the service does not know yet are kept in `extra`. */
+export function toScoredRow(result: StreamResult, timeMs: number, label: RuntimeLabel): ScoredRow {
+  const r = result as StreamResult & Record<string, unknown>;
+  const fixed = label.fixedThreshold;
+  // While warming up (no model yet) nothing is judged, with or without a fixed threshold.
+  const warm = result.modelVersion > 0 && result.threshold > 0;
+  const threshold = fixed !== undefined && warm ? fixed : result.threshold;
+  const anomaly = fixed !== undefined ? warm && result.score > fixed : result.isAnomaly;
+  const extra: ScoredRow['extra'] = {};
+  for (const [key, value] of Object.entries(r)) {
+    if (KNOWN.has(key)) continue;
+    if (
+      (typeof value === 'number' && Number.isFinite(value)) ||
+      typeof value === 'string' ||
+      typeof value === 'boolean'
+    )
+      extra[key] = value;
+  }
+  return {
+    entity: label.entity,
+    timeMs,
+    score: result.score,
+    threshold,
+    anomaly,
+    severity:
+      typeof r.severity === 'string' && fixed === undefined
+        ? r.severity
+        : anomaly
+          ? severity(result.score, threshold)
+          : 'none',
+    ...(anomaly && result.topFeature !== undefined
+      ? // The stream names one feature per flagged row: alerts carry it whole (share 1); the
+        // drill-down link breaks the moment down by every field.
+        { topFeature: result.topFeature, top: [{ feature: result.topFeature, share: 1 }] }
+      : {}),
+    modelVersion: label.version,
+    retrain: result.modelVersion,
+    stage: label.stage,
+    extra,
+  };
+}
+
+/**
+ * Pushes an entity's rows with from ≤ time < to, in time order, and returns them scored. Rows are
+ * the raw field values in the spec's order (NaN = missing), as the reader gives them.
+ */
+export function pushRows(
+  detector: StreamingDetector,
+  series: EntitySeries,
+  from: number,
+  to: number,
+  label: RuntimeLabel,
+): ScoredRow[] {
+  const cols = series.values.length;
+  const row = new Float64Array(cols);
+  const out: ScoredRow[] = [];
+  for (let i = 0; i < series.timeMs.length; i++) {
+    const t = series.timeMs[i]!;
+    if (t < from || t >= to) continue;
+    for (let c = 0; c < cols; c++) row[c] = series.values[c]![i]!;
+    out.push(toScoredRow(detector.push(row, t), t, label));
+  }
+  return out;
+}
+
+/** A detector from its stored snapshot (JSON text). */
+export function restoreDetector(snapshot: string): StreamingDetector {
+  return StreamingDetector.restore(JSON.parse(snapshot) as StreamSnapshot);
+}
+
+/** A detector's snapshot as stored (JSON text). */
+export function saveDetector(detector: StreamingDetector): string {
+  return JSON.stringify(detector.snapshot());
+}

@@ -1,0 +1,203 @@
+import { StreamingDetector } from '../../engine/index.js';
+import type { EntitySeries } from '../../io/influx/index.js';
+import { SqliteRegistry } from '../../io/registry/index.js';
+import { readSpec, streamOptions, type DetectorSpec } from '../domain/spec.js';
+import { resultLine } from './results.js';
+import type { ResultsReader } from './results.js';
+import { toScoredRow } from './runtime.js';
+import { decideStage, Runtimes, type RuntimeDeps } from './runtimes.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2024, 0, 1);
+const ROWS = 1000;
+const FIELDS = ['usage_user', 'usage_system', 'usage_iowait', 'usage_idle'];
+
+/** A minute-by-minute cpu series with a daily wave, noise from a fixed formula, and an incident at row 850. */
+function series(entity: string, phase: number): EntitySeries {
+  const timeMs = new Float64Array(ROWS);
+  const values = FIELDS.map(() => new Float64Array(ROWS));
+  for (let i = 0; i < ROWS; i++) {
+    timeMs[i] = T0 + i * MIN;
+    const wave = Math.sin((2 * Math.PI * i) / 1440 + phase);
+    const noise = Math.sin(i * 12.9898 + phase) * 43758.5453;
+    const jitter = noise - Math.floor(noise) - 0.5;
+    const incident = i >= 850 && i < 870;
+    values[0]![i] = incident ? 97 : 30 + 10 * wave + 2 * jitter;
+    values[1]![i] = 5 + wave + jitter / 2;
+    // A missing value now and then, as a collector drops one.
+    values[2]![i] = i % 97 === 5 ? Number.NaN : 1 + jitter / 5;
+    values[3]![i] = incident ? 0 : 64 - 11 * wave - 2 * jitter;
+  }
+  return { entity, timeMs, values };
+}
+
+const SPEC = readSpec('cpu', {
+  source: { preset: 'cpu' },
+  intervalSeconds: 60,
+  trainingWindowHours: 10, // 600 rows: past the warm-up of 512
+  model: { trees: 30, seed: 7 },
+});
+
+/** The service's dependencies with fakes for InfluxDB: the source in memory, written lines kept. */
+function fakes(registry: SqliteRegistry, data: EntitySeries[]): RuntimeDeps & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    registry,
+    async readSource(_spec, _source, from, to) {
+      return data.map((s) => {
+        const keep = Array.from(s.timeMs.keys()).filter((i) => s.timeMs[i]! >= from && s.timeMs[i]! < to);
+        return {
+          entity: s.entity,
+          timeMs: Float64Array.from(keep, (i) => s.timeMs[i]!),
+          values: s.values.map((v) => Float64Array.from(keep, (i) => v[i]!)),
+        };
+      });
+    },
+    async writeResults(_spec, written) {
+      lines.push(...written);
+    },
+    results: { read: async () => [] } as unknown as ResultsReader,
+    now: () => T0 + ROWS * MIN,
+  };
+}
+
+const job = { progress: async () => undefined, checkpoint: () => undefined };
+
+/** What replay writes for these rows: one detector over all of them, each result as a line. */
+function replayLines(
+  spec: DetectorSpec,
+  s: EntitySeries,
+  stageOf: (i: number) => string,
+  version: number,
+): string[] {
+  const detector = new StreamingDetector(streamOptions(spec, FIELDS));
+  const out: string[] = [];
+  for (let i = 0; i < s.timeMs.length; i++) {
+    const row = s.values.map((v) => v[i]!);
+    const result = detector.push(row, s.timeMs[i]!);
+    const stage = stageOf(i) as 'production' | 'backtest';
+    out.push(resultLine('cpu', toScoredRow(result, s.timeMs[i]!, { entity: s.entity, stage, version })));
+  }
+  return out;
+}
+
+async function registryWithDetector(): Promise<SqliteRegistry> {
+  const registry = new SqliteRegistry(':memory:');
+  await registry.createDetector({ id: 'cpu', name: 'cpu', spec: SPEC }, 0);
+  return registry;
+}
+
+describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
+  it('bootstrap, then live intervals across a restart, write exactly what one replay over the same rows writes', async () => {
+    const registry = await registryWithDetector();
+    const data = [series('web-1', 0)];
+    const deps = fakes(registry, data);
+    const trainedTo = T0 + 600 * MIN;
+    await new Runtimes(deps).bootstrap('cpu', { to: trainedTo, promote: true, actor: 'test' }, job);
+    // Interval A in one process, in uneven steps...
+    const first = new Runtimes(deps);
+    for (const to of [650, 651, 700, 800]) await first.scoreUpTo('cpu', T0 + to * MIN);
+    // ...interval B in another that only has the registry (a restart).
+    const second = new Runtimes(deps);
+    const r = await second.scoreUpTo('cpu', T0 + ROWS * MIN);
+    expect(r.scoredTo).toBe(T0 + ROWS * MIN);
+    const expected = replayLines(SPEC, data[0]!, (i) => (i < 600 ? 'backtest' : 'production'), 1);
+    expect(deps.lines).toEqual(expected);
+    // The incident is flagged, and the points say by what.
+    expect(deps.lines.slice(850, 870).some((l) => / anomaly=true,/.test(l) || /,anomaly=true/.test(l))).toBe(
+      true,
+    );
+    await registry.close();
+  });
+
+  it('a backfill right after the bootstrap continues it, and leaves the live runtime where it was', async () => {
+    const registry = await registryWithDetector();
+    const data = [series('web-1', 0), series('web-2', 1)];
+    const deps = fakes(registry, data);
+    const runtimes = new Runtimes(deps);
+    await runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    const before = await registry.listRuntimeStates('cpu');
+    const result = await runtimes.backfill('cpu', T0 + 600 * MIN, T0 + ROWS * MIN, job);
+    expect(result.rows).toBe(2 * 400);
+    for (const [k, s] of data.entries()) {
+      const expected = replayLines(SPEC, s, (i) => (i < 600 ? 'backtest' : 'production'), k + 1);
+      expect(deps.lines.filter((l) => l.includes(`entity=${s.entity},`))).toEqual(expected);
+    }
+    expect(await registry.listRuntimeStates('cpu')).toEqual(before);
+    await registry.close();
+  });
+
+  it('follows the stages: promotion swaps in the shadow runtime, rollback restores the earlier checkpoint', async () => {
+    const registry = await registryWithDetector();
+    const deps = fakes(registry, [series('web-1', 0)]);
+    const runtimes = new Runtimes(deps);
+    await runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    await runtimes.bootstrap('cpu', { to: T0 + 700 * MIN, actor: 'test' }, job); // v2, a candidate
+    await registry.setStage('cpu', 2, 'staging', 'test', 'shadow', 1);
+    await runtimes.follow('cpu');
+    const list = async (): Promise<string[]> =>
+      (await registry.listRuntimeStates('cpu')).map(
+        (s) => `${s.stage}:v${s.version}@${(s.scoredTo - T0) / MIN}`,
+      );
+    expect(await list()).toEqual(['production:v1@600', 'staging:v2@700']);
+    await runtimes.scoreUpTo('cpu', T0 + 800 * MIN);
+    expect(await list()).toEqual(['production:v1@800', 'staging:v2@800']);
+    const shadow = await registry.getRuntimeState('cpu', 'web-1', 'staging');
+    await registry.setStage('cpu', 2, 'production', 'test', 'better', 2);
+    await runtimes.follow('cpu');
+    expect(await list()).toEqual(['production:v2@800']);
+    expect((await registry.getRuntimeState('cpu', 'web-1', 'production'))!.snapshot).toBe(shadow!.snapshot);
+    await registry.rollback('cpu', 'test', 'worse', 3, 'web-1');
+    await runtimes.follow('cpu');
+    expect(await list()).toEqual(['production:v1@600']);
+    const v1 = JSON.parse((await registry.getModelVersion('cpu', 1))!.bundle!) as { snapshot: string };
+    expect((await registry.getRuntimeState('cpu', 'web-1', 'production'))!.snapshot).toBe(v1.snapshot);
+    await registry.close();
+  });
+
+  it("lets a promotion made while an interval is scored win over that interval's save", async () => {
+    const registry = await registryWithDetector();
+    const deps = fakes(registry, [series('web-1', 0)]);
+    const runtimes = new Runtimes(deps);
+    await runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    await runtimes.bootstrap('cpu', { to: T0 + 700 * MIN, actor: 'test' }, job); // v2, a candidate
+    const write = deps.writeResults;
+    let promoted = false;
+    deps.writeResults = async (spec, lines) => {
+      await write(spec, lines);
+      if (promoted) return;
+      promoted = true; // an admin promotes v2 while v1's interval is being written
+      await registry.setStage('cpu', 2, 'production', 'test', 'now', 5);
+      await runtimes.follow('cpu');
+    };
+    await runtimes.scoreUpTo('cpu', T0 + 650 * MIN);
+    const state = await registry.getRuntimeState('cpu', 'web-1', 'production');
+    expect([state!.version, (state!.scoredTo - T0) / MIN]).toEqual([2, 700]);
+    await registry.close();
+  });
+
+  it('refuses a backfill without a production version, and names an empty source', async () => {
+    const registry = await registryWithDetector();
+    const runtimes = new Runtimes(fakes(registry, []));
+    await expect(runtimes.backfill('cpu', T0, T0 + MIN, job)).rejects.toThrow(
+      "detector 'cpu' has no production version",
+    );
+    await expect(runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, actor: 'test' }, job)).rejects.toThrow(
+      /measurement 'cpu' has no data between 2024-01-01T00:00:00.000Z and 2024-01-01T10:00:00.000Z/,
+    );
+    await expect(runtimes.scoreUpTo('nope', T0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await registry.close();
+  });
+});
+
+describe('decideStage', () => {
+  it('promotes by policy: always, never (manual), or when the candidate flags no more than production', () => {
+    expect(decideStage('always', 0.5, 0.1)).toBe('production');
+    expect(decideStage('manual', 0, 0.1)).toBe('staging');
+    expect(decideStage('auto-if-better', 0.01, 0.02)).toBe('production');
+    expect(decideStage('auto-if-better', 0.02, 0.02)).toBe('production');
+    expect(decideStage('auto-if-better', 0.03, 0.02)).toBe('staging');
+    expect(decideStage('auto-if-better', 0.03, undefined)).toBe('production');
+  });
+});

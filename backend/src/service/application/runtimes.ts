@@ -1,0 +1,583 @@
+/**
+ * The detector runtimes of the service: one `StreamingDetector` per (detector, entity, stage),
+ * bootstrapped from stored history, scored interval after interval, its snapshot saved in the
+ * registry after each, swapped by promotion and restored by rollback. Its dependencies (registry,
+ * source reader, results writer and reader, clock) are passed in, so it runs the same behind
+ * Fastify, in a test with fakes, or in a benchmark.
+ */
+import { StreamingDetector } from '../../engine/index.js';
+import type { EntitySeries, SourceSpec } from '../../io/influx/index.js';
+import {
+  RegistryError,
+  type ModelVersionRecord,
+  type Registry,
+  type RuntimeStateRecord,
+} from '../../io/registry/index.js';
+import { readSpec, streamOptions, type DetectorSpec } from '../domain/spec.js';
+import { UnprocessableError } from '../plugins/errors.js';
+import { resolveSource } from '../sources.js';
+import { fieldReference, readCheckpoint, type Checkpoint } from './checkpoints.js';
+import { resultLine, type ResultsReader } from './results.js';
+import { pushRows, restoreDetector, saveDetector, type ResultStage, type ScoredRow } from './runtime.js';
+
+export type LiveStage = RuntimeStateRecord['stage'];
+export type PromotionPolicy = 'manual' | 'auto-if-better' | 'always';
+
+export interface RuntimeDeps {
+  registry: Registry;
+  /** A detector's source rows in [from, to), one series per entity. */
+  readSource(spec: DetectorSpec, source: SourceSpec, from: number, to: number): Promise<EntitySeries[]>;
+  /** Writes result lines and resolves when they are handed to InfluxDB (or kept for retry). */
+  writeResults(spec: DetectorSpec, lines: string[]): Promise<void>;
+  results: ResultsReader;
+  now(): number;
+  /** Told how many production rows were scored (metrics). */
+  onScored?(detectorId: string, rows: number): void;
+}
+
+/** What a job may do: report progress, and learn it was cancelled (see JobContext). */
+export interface Progress {
+  progress(phase: string, fraction: number): Promise<void>;
+  checkpoint(): void;
+}
+
+export interface TrainingResult {
+  entities: Array<{
+    entity: string;
+    version: number;
+    rows: number;
+    stage: string;
+    /** How many forests the stream trained over the history (0: still warming up). */
+    retrains: number;
+    flaggedShare: number;
+  }>;
+  skipped: Array<{ entity: string; reason: string }>;
+}
+
+export interface ScoringResult {
+  /** Production rows scored, and how many of them were anomalous. */
+  rows: number;
+  anomalies: number;
+  /** The production rows, for the alert rule. */
+  scored: ScoredRow[];
+  /** Where the runtimes now stand (undefined: the detector has none). */
+  scoredTo?: number;
+}
+
+const DAY = 86_400_000;
+const STAGES: LiveStage[] = ['production', 'staging'];
+
+/** The share of a holdout at the end of a bootstrap on which candidates and production are compared. */
+const HOLDOUT = 0.15;
+
+const key = (detectorId: string, entity: string, stage: string): string =>
+  `${detectorId}\u0000${entity}\u0000${stage}`;
+
+export class Runtimes {
+  /**
+   * Detectors kept between intervals, so a tick does not deserialize every model again; an entry
+   * is used only while the registry's state is still the one it was saved as (same version,
+   * position and update time), so a restart, a promotion or another writer always wins.
+   */
+  private readonly live = new Map<string, { detector: StreamingDetector; state: RuntimeStateRecord }>();
+
+  constructor(private readonly deps: RuntimeDeps) {}
+
+  /** A detector's id and spec (validated and defaulted); 404 when it does not exist. */
+  async detector(id: string): Promise<{ id: string; spec: DetectorSpec }> {
+    const d = await this.deps.registry.getDetector(id);
+    if (!d) throw new RegistryError('NOT_FOUND', `no detector '${id}'`);
+    return { id, spec: readSpec(id, d.spec) };
+  }
+
+  /**
+   * Bootstraps each entity from its stored history: a fresh detector runs over the last
+   * `trainingWindowHours` before `to`, exactly as replay would over those rows; its results are
+   * written as a backtest (stage `backtest`), and its snapshot becomes a new version (a
+   * checkpoint). The version is then promoted, kept as a candidate, or decided by a policy (a
+   * scheduled retrain), and the runtimes follow the stages.
+   */
+  async bootstrap(
+    detectorId: string,
+    options: { to?: number; promote?: boolean; actor: string; policy?: PromotionPolicy; trigger?: string },
+    ctx: Progress,
+  ): Promise<TrainingResult> {
+    const { spec } = await this.detector(detectorId);
+    const source = resolveSource(spec);
+    const fields = source.fields.map((f) => f.field);
+    // Whole intervals only, so the runtime's next interval starts on a bucket boundary.
+    const step = spec.intervalSeconds * 1000;
+    const to = Math.floor((options.to ?? this.deps.now()) / step) * step;
+    const from = to - spec.trainingWindowHours * 3_600_000;
+    await ctx.progress('reading', 0);
+    const series = (await this.readDays(spec, source, from, to)).sort((a, b) =>
+      a.entity.localeCompare(b.entity),
+    );
+    if (series.length === 0) {
+      throw new UnprocessableError(
+        `measurement '${source.measurement}' has no data between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,
+      );
+    }
+    const result: TrainingResult = { entities: [], skipped: [] };
+    for (const [i, s] of series.entries()) {
+      ctx.checkpoint();
+      await ctx.progress(
+        `bootstrapping ${s.entity || 'the detector'} (${i + 1}/${series.length})`,
+        i / series.length,
+      );
+      const detector = new StreamingDetector(streamOptions(spec, fields));
+      const fixed = spec.model.threshold;
+      const label = {
+        entity: s.entity,
+        stage: 'backtest' as const,
+        version: 0,
+        ...(fixed ? { fixedThreshold: fixed } : {}),
+      };
+      const rows = await pushInSlices(detector, s, from, to, label, ctx);
+      const judged = rows.filter((r) => r.retrain > 0);
+      const flagged = judged.filter((r) => r.anomaly).length;
+      const last = rows.at(-1);
+      const checkpoint: Checkpoint = {
+        kind: 'stream',
+        format: 1,
+        from,
+        to,
+        reference: fieldReference(s, fields),
+        snapshot: saveDetector(detector),
+      };
+      const o = detector.options;
+      const version = await this.deps.registry.addModelVersion(
+        {
+          detectorId,
+          entity: s.entity,
+          bundle: JSON.stringify(checkpoint),
+          metrics: {
+            rows: rows.length,
+            judged: judged.length,
+            flagged,
+            flaggedShare: flagged / Math.max(1, judged.length),
+          },
+          params: {
+            kind: 'stream',
+            from,
+            to,
+            rows: rows.length,
+            retrains: last?.retrain ?? 0,
+            threshold: last?.threshold ?? 0,
+            thresholdBy: fixed !== undefined ? 'fixed' : 'contamination',
+            features: o.features,
+            trees: o.trees,
+            maxSamples: o.maxSamples,
+            contamination: o.contamination,
+            outOfRange: o.outOfRange,
+            seed: o.seed,
+            warmup: o.warmup,
+            retrainEvery: o.retrainEvery,
+            window: o.window,
+            ensemble: o.ensemble,
+            smoothing: o.smoothing,
+            ...(options.trigger ? { trigger: options.trigger } : {}),
+          },
+        },
+        options.actor,
+        this.deps.now(),
+      );
+      await this.deps.writeResults(
+        spec,
+        rows.map((r) => resultLine(detectorId, { ...r, modelVersion: version.version })),
+      );
+      let stage: string = version.stage;
+      if (options.policy) {
+        stage = await this.decide(
+          detectorId,
+          version,
+          rows,
+          from,
+          to,
+          options.policy,
+          options.actor,
+          options.trigger ?? 'retrain',
+        );
+      } else if (options.promote) {
+        stage = (
+          await this.deps.registry.setStage(
+            detectorId,
+            version.version,
+            'production',
+            options.actor,
+            'promoted by the training request',
+            this.deps.now(),
+          )
+        ).stage;
+      }
+      await this.follow(detectorId);
+      result.entities.push({
+        entity: s.entity,
+        version: version.version,
+        rows: rows.length,
+        stage,
+        retrains: last?.retrain ?? 0,
+        flaggedShare: flagged / Math.max(1, judged.length),
+      });
+      // Give requests a turn between entities: bootstrapping is CPU work on this thread.
+      await new Promise((r) => setImmediate(r));
+    }
+    await ctx.progress('stored', 1);
+    return result;
+  }
+
+  /**
+   * A retrain's decision for one candidate, with its numbers in the stage history. Both are
+   * judged on the same recent rows, the bootstrap's last 15 %: the candidate by its backtest,
+   * production by the results it wrote for them. That data is mostly normal, so the one that
+   * flags less of it is the steadier.
+   */
+  private async decide(
+    detectorId: string,
+    candidate: ModelVersionRecord,
+    rows: ScoredRow[],
+    from: number,
+    to: number,
+    policy: PromotionPolicy,
+    actor: string,
+    trigger: string,
+  ): Promise<string> {
+    const holdoutFrom = to - HOLDOUT * (to - from);
+    const share = (list: Array<{ timeMs: number; anomaly: boolean }>): number | undefined => {
+      const inside = list.filter((r) => r.timeMs >= holdoutFrom && r.timeMs < to);
+      return inside.length ? inside.filter((r) => r.anomaly).length / inside.length : undefined;
+    };
+    const mine = share(rows) ?? 0;
+    const production = (await this.deps.registry.listModelVersions(detectorId)).find(
+      (v) => v.entity === candidate.entity && v.stage === 'production',
+    );
+    const theirs = production
+      ? share(
+          await this.deps.results.read(detectorId, holdoutFrom, to, {
+            entity: candidate.entity,
+            stage: 'production',
+          }),
+        )
+      : undefined;
+    const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
+    const numbers =
+      theirs === undefined
+        ? `candidate flags ${pct(mine)} of the recent holdout; ${production ? `production v${production.version} scored none of it` : 'no production version'}`
+        : `candidate flags ${pct(mine)} of the recent holdout, production v${production!.version} ${pct(theirs)}`;
+    const to_ = decideStage(policy, mine, theirs);
+    const why = `${trigger}, ${policy}: ${numbers}${to_ === 'staging' ? (policy === 'manual' ? ' (shadow scoring until an admin promotes)' : ' (not better: shadow scoring)') : ''}`;
+    await this.deps.registry.setStage(detectorId, candidate.version, to_, actor, why, this.deps.now());
+    return to_;
+  }
+
+  /**
+   * Makes the runtimes follow the stages: each entity's production and staging runtime descends
+   * from the version in that stage. A runtime whose version left the stage is replaced by the new
+   * version's checkpoint (rollback: an earlier checkpoint; its next interval catches up from the
+   * checkpoint's end), except that a version promoted from staging takes its shadow runtime's
+   * state along, which has scored the same rows all along (promotion swaps). A stage left
+   * without a version loses its runtime.
+   */
+  async follow(detectorId: string): Promise<void> {
+    const { registry } = this.deps;
+    const versions = await registry.listModelVersions(detectorId); // newest first
+    const states = await registry.listRuntimeStates(detectorId);
+    const entities = [...new Set([...versions.map((v) => v.entity), ...states.map((s) => s.entity)])];
+    for (const entity of entities) {
+      const wanted = new Map<LiveStage, ModelVersionRecord | undefined>(
+        STAGES.map((stage) => [stage, versions.find((v) => v.entity === entity && v.stage === stage)]),
+      );
+      const current = new Map(states.filter((s) => s.entity === entity).map((s) => [s.stage, s]));
+      const next = new Map<LiveStage, RuntimeStateRecord | undefined>();
+      for (const stage of STAGES) {
+        const v = wanted.get(stage);
+        if (!v) continue;
+        if (current.get(stage)?.version === v.version) continue;
+        const from = [...current.values()].find((s) => s.version === v.version);
+        if (from) {
+          const full = await registry.getRuntimeState(detectorId, entity, from.stage);
+          next.set(stage, { ...full!, stage, updatedAt: this.deps.now() });
+        } else {
+          const record = await registry.getModelVersion(detectorId, v.version);
+          const ck = readCheckpoint(record!);
+          next.set(stage, {
+            detectorId,
+            entity,
+            stage,
+            version: v.version,
+            scoredTo: ck.to,
+            snapshot: ck.snapshot,
+            updatedAt: this.deps.now(),
+          });
+        }
+      }
+      for (const stage of STAGES) {
+        const state = next.get(stage);
+        if (state) await registry.setRuntimeState(state);
+        else if (!wanted.get(stage) && current.has(stage))
+          await registry.deleteRuntimeState(detectorId, entity, stage);
+        this.live.delete(key(detectorId, entity, stage));
+      }
+    }
+  }
+
+  /** A runtime's detector as its stored state says, from memory when nothing changed since. */
+  private async load(state: RuntimeStateRecord): Promise<StreamingDetector> {
+    const k = key(state.detectorId, state.entity, state.stage);
+    const hit = this.live.get(k);
+    if (
+      hit &&
+      hit.state.version === state.version &&
+      hit.state.scoredTo === state.scoredTo &&
+      hit.state.updatedAt === state.updatedAt
+    )
+      return hit.detector;
+    const full = await this.deps.registry.getRuntimeState(state.detectorId, state.entity, state.stage);
+    return restoreDetector(full!.snapshot);
+  }
+
+  /**
+   * Live scoring: every runtime of the detector scores its rows from where it stopped up to `to`,
+   * reading a day at a time (so a long outage is caught up in bounded reads), writes them, then
+   * saves its snapshot. Results are written before the state: a process killed in between scores
+   * the interval again from the old state and writes the same points again.
+   */
+  async scoreUpTo(detectorId: string, to: number): Promise<ScoringResult> {
+    const { spec } = await this.detector(detectorId);
+    const source = resolveSource(spec);
+    const production: ScoredRow[] = [];
+    let states = await this.deps.registry.listRuntimeStates(detectorId);
+    if (states.length === 0) return { rows: 0, anomalies: 0, scored: [] };
+    for (;;) {
+      const start = Math.min(...states.map((s) => s.scoredTo));
+      const end = Math.min(to, start + DAY);
+      if (end <= start) break;
+      const series = await this.deps.readSource(spec, source, start, end);
+      const byEntity = new Map(series.map((s) => [s.entity, s]));
+      const next: RuntimeStateRecord[] = [];
+      for (const state of states) {
+        if (state.scoredTo >= end) {
+          next.push(state);
+          continue;
+        }
+        const detector = await this.load(state);
+        const s = byEntity.get(state.entity) ?? {
+          entity: state.entity,
+          timeMs: new Float64Array(0),
+          values: [],
+        };
+        const rows = pushRows(
+          detector,
+          s,
+          state.scoredTo,
+          end,
+          this.label(spec, state.entity, state.stage, state.version),
+        );
+        await this.deps.writeResults(
+          spec,
+          rows.map((r) => resultLine(detectorId, r)),
+        );
+        const saved: RuntimeStateRecord = {
+          ...state,
+          scoredTo: end,
+          snapshot: saveDetector(detector),
+          updatedAt: this.deps.now(),
+        };
+        // A promotion or rollback during this interval replaced the runtime: it wins, and this
+        // detector's state is dropped (its results were written under the version it scored for).
+        const now = (await this.deps.registry.listRuntimeStates(detectorId)).find(
+          (s) => s.entity === state.entity && s.stage === state.stage,
+        );
+        if (now?.version !== state.version || now.updatedAt !== state.updatedAt) {
+          this.live.delete(key(detectorId, state.entity, state.stage));
+          if (state.stage === 'production') production.push(...rows);
+          continue;
+        }
+        await this.deps.registry.setRuntimeState(saved);
+        const listed = { ...saved, snapshot: '' };
+        this.live.set(key(detectorId, state.entity, state.stage), { detector, state: listed });
+        next.push(listed);
+        if (state.stage === 'production') production.push(...rows);
+      }
+      states = next;
+    }
+    production.sort((a, b) => a.timeMs - b.timeMs || a.entity.localeCompare(b.entity));
+    this.deps.onScored?.(detectorId, production.length);
+    return {
+      rows: production.length,
+      anomalies: production.filter((r) => r.anomaly).length,
+      scored: production,
+      ...(states.length > 0 ? { scoredTo: Math.min(...states.map((s) => s.scoredTo)) } : {}),
+    };
+  }
+
+  /**
+   * Scores a past range and writes the results, leaving the live runtimes as they are. Each
+   * (entity, stage) starts from the latest state of its lineage that has seen nothing at or
+   * after `from`: the live runtime, else its version's checkpoint, else (a checkpoint from after
+   * `from`) a fresh detector bootstrapped over the `trainingWindowHours` before `from`. So a
+   * backfill right after a bootstrap continues it, and together they equal a replay of every
+   * row from the bootstrap's start.
+   */
+  async backfill(
+    detectorId: string,
+    from: number,
+    to: number,
+    ctx: Progress,
+  ): Promise<{ rows: number; anomalies: number }> {
+    const { spec } = await this.detector(detectorId);
+    const source = resolveSource(spec);
+    const fields = source.fields.map((f) => f.field);
+    const versions = await this.deps.registry.listModelVersions(detectorId);
+    const states = await this.deps.registry.listRuntimeStates(detectorId);
+    const runs: Array<{
+      entity: string;
+      stage: LiveStage;
+      version: number;
+      detector: StreamingDetector;
+      at: number;
+    }> = [];
+    for (const stage of STAGES) {
+      const seen = new Set<string>();
+      for (const v of versions) {
+        if (v.stage !== stage || seen.has(v.entity)) continue;
+        seen.add(v.entity);
+        const state = states.find(
+          (s) => s.entity === v.entity && s.stage === stage && s.version === v.version,
+        );
+        let start: { detector: StreamingDetector; at: number } | undefined;
+        if (state && state.scoredTo <= from) {
+          // From the registry, not memory: the live detector may be scoring at the same time.
+          const full = await this.deps.registry.getRuntimeState(detectorId, v.entity, stage);
+          start = { detector: restoreDetector(full!.snapshot), at: full!.scoredTo };
+        } else {
+          const ck = readCheckpoint((await this.deps.registry.getModelVersion(detectorId, v.version))!);
+          if (ck.to <= from) start = { detector: restoreDetector(ck.snapshot), at: ck.to };
+        }
+        start ??= {
+          detector: new StreamingDetector(streamOptions(spec, fields)),
+          at: from - spec.trainingWindowHours * 3_600_000,
+        };
+        runs.push({ entity: v.entity, stage, version: v.version, ...start });
+      }
+    }
+    if (!runs.some((r) => r.stage === 'production'))
+      throw new RegistryError(
+        'CONFLICT',
+        `detector '${detectorId}' has no production version: train and promote one first`,
+      );
+    const begin = Math.min(...runs.map((r) => r.at));
+    let rows = 0;
+    let anomalies = 0;
+    for (let t = begin; t < to; t += DAY) {
+      ctx.checkpoint();
+      await ctx.progress('scoring', (t - begin) / (to - begin));
+      const end = Math.min(to, t + DAY);
+      const series = new Map((await this.deps.readSource(spec, source, t, end)).map((s) => [s.entity, s]));
+      const lines: string[] = [];
+      for (const run of runs) {
+        const s = series.get(run.entity);
+        if (!s || end <= run.at) continue;
+        const scored = pushRows(
+          run.detector,
+          s,
+          Math.max(t, run.at),
+          end,
+          this.label(spec, run.entity, run.stage, run.version),
+        );
+        for (const r of scored) {
+          if (r.timeMs < from) continue;
+          lines.push(resultLine(detectorId, r));
+          if (run.stage === 'production') {
+            rows++;
+            if (r.anomaly) anomalies++;
+          }
+        }
+      }
+      await this.deps.writeResults(spec, lines);
+    }
+    this.deps.onScored?.(detectorId, rows);
+    return { rows, anomalies };
+  }
+
+  /**
+   * A long window read a day at a time and joined per entity: one query for a week of a fleet is
+   * a large answer that a busy InfluxDB may not finish streaming before the client's timeout.
+   */
+  private async readDays(
+    spec: DetectorSpec,
+    source: SourceSpec,
+    from: number,
+    to: number,
+  ): Promise<EntitySeries[]> {
+    const parts = new Map<string, EntitySeries[]>();
+    for (let t = from; t < to; t += DAY)
+      for (const s of await this.deps.readSource(spec, source, t, Math.min(to, t + DAY))) {
+        const list = parts.get(s.entity);
+        if (list) list.push(s);
+        else parts.set(s.entity, [s]);
+      }
+    return [...parts].map(([entity, list]) => {
+      const join = (arrays: Float64Array[]): Float64Array => {
+        const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
+        let at = 0;
+        for (const a of arrays) {
+          out.set(a, at);
+          at += a.length;
+        }
+        return out;
+      };
+      return {
+        entity,
+        timeMs: join(list.map((s) => s.timeMs)),
+        values: list[0]!.values.map((_, c) => join(list.map((s) => s.values[c]!))),
+      };
+    });
+  }
+
+  private label(spec: DetectorSpec, entity: string, stage: ResultStage, version: number) {
+    const fixed = spec.model.threshold;
+    return { entity, stage, version, ...(fixed !== undefined ? { fixedThreshold: fixed } : {}) };
+  }
+}
+
+/** Rows per slice of a long push, between which requests and cancellation get a turn. */
+const SLICE = 2048;
+
+/**
+ * pushRows over a long range in slices of SLICE rows, yielding to the event loop between them:
+ * a week of minute data is seconds of CPU, and the API must keep answering meanwhile.
+ */
+async function pushInSlices(
+  detector: StreamingDetector,
+  s: EntitySeries,
+  from: number,
+  to: number,
+  label: Parameters<typeof pushRows>[4],
+  ctx: Progress,
+): Promise<ScoredRow[]> {
+  const out: ScoredRow[] = [];
+  const times = s.timeMs.filter((t) => t >= from && t < to);
+  for (let i = 0; i < times.length; i += SLICE) {
+    ctx.checkpoint();
+    const end = i + SLICE < times.length ? times[i + SLICE]! : to;
+    out.push(...pushRows(detector, s, times[i]!, end, label));
+    await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
+
+/**
+ * Where a retrain's candidate goes: `always` to production, `manual` to staging, `auto-if-better`
+ * to production when it flags no more of the recent rows than production did (or there is no
+ * production to compare with), else to staging as a shadow.
+ */
+export function decideStage(
+  policy: PromotionPolicy,
+  candidateShare: number,
+  productionShare: number | undefined,
+): 'production' | 'staging' {
+  if (policy === 'always') return 'production';
+  if (policy === 'manual') return 'staging';
+  return productionShare === undefined || candidateShare <= productionShare ? 'production' : 'staging';
+}

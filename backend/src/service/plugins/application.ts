@@ -1,0 +1,53 @@
+import fp from 'fastify-plugin';
+import { Insight } from '../application/insight.js';
+import { ResultsReader } from '../application/results.js';
+import { Runtimes } from '../application/runtimes.js';
+import { Sources } from '../sources.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Where detectors read their source and write their results. */
+    sources: Sources;
+    /** Results read back from isoscope_anomaly. */
+    resultsReader: ResultsReader;
+    /** The detector runtimes: bootstrap, live scoring, backfill, stages. */
+    runtimes: Runtimes;
+    /** Explanations, drift, and the checkpoints' field distributions. */
+    insight: Insight;
+  }
+}
+
+/**
+ * The application layer, built once with its dependencies (registry, InfluxDB reader and writer,
+ * clock, metrics) and decorated for the routes and the scheduler, which stay thin.
+ */
+export default fp(
+  async (app) => {
+    const sources = new Sources(app.config, app.influx, app.results);
+    const results = new ResultsReader(app.influx);
+    const readSource = sources.read.bind(sources);
+    const runtimes = new Runtimes({
+      registry: app.registry,
+      readSource,
+      writeResults: (spec, lines) => sources.write(spec, lines),
+      results,
+      now: () => app.now(),
+      onScored: (detector, rows) => app.telemetry.scoringRows.inc({ detector }, rows),
+    });
+    const insight = new Insight({
+      registry: app.registry,
+      readSource,
+      results,
+      now: () => app.now(),
+      onDriftCheck: (detector, drifted) => {
+        app.telemetry.driftChecks.inc({ detector });
+        if (drifted) app.telemetry.driftConsensus.inc({ detector });
+      },
+    });
+    app.decorate('sources', sources);
+    app.decorate('resultsReader', results);
+    app.decorate('runtimes', runtimes);
+    app.decorate('insight', insight);
+  },
+  { name: 'application', dependencies: ['registry', 'influx', 'telemetry'] },
+);
