@@ -5,9 +5,10 @@
 export const GLOSSARY = {
   detector: 'What Isoscope watches: one Telegraf measurement (or fields you name), read every interval, per host.',
   entity: 'One thing a detector scores separately, usually a host (the value of its host tag).',
-  score: 'How unusual a moment is, from 0 to 1. Around 0.5 and below is ordinary; the closer to 1, the more unusual.',
+  score:
+    'How unusual a moment is, from 0 to 1, judged against the recent normal moments of the same series: 0.5 is the alert threshold on every series and host; the closer to 1, the rarer.',
   threshold:
-    'The score above which a moment is flagged as anomalous. Each model version has its own, set when it was trained.',
+    'The score above which a moment is flagged as anomalous: 0.5 everywhere, set by the alert budget of the detector (how many alerts a day normal data may raise), unless a detector fixes its own.',
   anomalous: 'Flagged: the score is above the threshold.',
   severity: 'How far above the threshold a flagged moment is: low, medium, high or critical.',
   stretch:

@@ -216,3 +216,18 @@ function tailValue(score: number): number {
 function scoreOf(y: number): number {
   return Math.pow(2, -Math.exp(-y));
 }
+
+export type Severity = 'none' | 'low' | 'medium' | 'high' | 'critical';
+
+/**
+ * How far over the threshold a calibrated score is, named as operators page on it. With
+ * c = L / (L + L*), c/(1 − c) = L / L* is how many times as many orders of magnitude rarer than the
+ * budget the row is: low up to 1.5 times (c < 0.6), medium up to 2.3 (0.7), high up to 4 (0.8).
+ */
+export function severityOf(score: number, threshold = 0.5): Severity {
+  if (!(score > threshold)) return 'none';
+  if (score < 0.6) return 'low';
+  if (score < 0.7) return 'medium';
+  if (score < 0.8) return 'high';
+  return 'critical';
+}

@@ -1,7 +1,7 @@
 import { driftReport } from '../drift/report.js';
 import { EngineError } from '../errors.js';
 import { explain } from '../explain/explain.js';
-import { RowRate, TailCalibration, type CalibrationState } from './calibration.js';
+import { RowRate, severityOf, TailCalibration, type CalibrationState, type Severity } from './calibration.js';
 import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
 import { featureList, type FeatureSpec } from '../features/spec.js';
@@ -98,6 +98,8 @@ export interface StreamResult {
   threshold: number;
   /** The forest score (smoothed) before calibration, in (0, 1]; 0 while warming up. */
   forestScore: number;
+  /** For anomalous rows, how far over the threshold (see severityOf); 'none' otherwise. */
+  severity: Severity;
   /** Over the threshold, yet no alert: the same time yesterday was over it too (see YesterdayMemory). */
   recurring?: boolean;
   isAnomaly: boolean;
@@ -332,7 +334,14 @@ export class StreamingDetector {
     const x = this.transformer.push(values, timeMs);
     this.rate.observe(timeMs - this.lastTimeMs);
     this.lastTimeMs = timeMs;
-    const idle = { score: 0, threshold: 0, forestScore: 0, isAnomaly: false, modelVersion: this.version };
+    const idle: StreamResult = {
+      score: 0,
+      threshold: 0,
+      forestScore: 0,
+      isAnomaly: false,
+      severity: 'none',
+      modelVersion: this.version,
+    };
     if (!x) return idle;
     let result: StreamResult = idle;
     const trained = this.groups[0]!.models.length > 0;
@@ -353,7 +362,14 @@ export class StreamingDetector {
       const recurring = over && this.yesterday.seen(timeMs, CALIBRATED_THRESHOLD);
       this.yesterday.add(timeMs, score);
       const isAnomaly = over && !recurring;
-      result = { score, threshold: CALIBRATED_THRESHOLD, forestScore, isAnomaly, modelVersion: this.version };
+      result = {
+        score,
+        threshold: CALIBRATED_THRESHOLD,
+        forestScore,
+        isAnomaly,
+        severity: isAnomaly ? severityOf(score, CALIBRATED_THRESHOLD) : 'none',
+        modelVersion: this.version,
+      };
       if (recurring) result.recurring = true;
       if (isAnomaly) result.topFeature = this.topFeature(flaggedBy);
     }

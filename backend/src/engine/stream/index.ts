@@ -5,3 +5,4 @@ export {
   type StreamResult,
   type StreamSnapshot,
 } from './detector.js';
+export { severityOf, type Severity } from './calibration.js';

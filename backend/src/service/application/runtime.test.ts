@@ -7,9 +7,10 @@ describe('toScoredRow', () => {
     const row = toScoredRow(
       {
         score: 0.72,
-        threshold: 0.6,
+        threshold: 0.5,
         forestScore: 0.5,
         isAnomaly: true,
+        severity: 'high',
         topFeature: 'usage_user',
         modelVersion: 5,
       },
@@ -20,15 +21,15 @@ describe('toScoredRow', () => {
       entity: 'web-1',
       timeMs: 1000,
       score: 0.72,
-      threshold: 0.6,
+      threshold: 0.5,
       anomaly: true,
-      severity: 'critical',
+      severity: 'high',
       topFeature: 'usage_user',
       top: [{ feature: 'usage_user', share: 1 }],
       modelVersion: 3,
       retrain: 5,
       stage: 'production',
-      extra: {},
+      extra: { forestScore: 0.5 },
     });
   });
 
@@ -39,7 +40,7 @@ describe('toScoredRow', () => {
       forestScore: 0.8,
       isAnomaly: true,
       modelVersion: 2,
-      severity: 'high',
+      severity: 'high' as const,
       margin: 0.02,
       group: 'changes',
       nested: { a: 1 },
@@ -53,19 +54,41 @@ describe('toScoredRow', () => {
   it('judges against a fixed threshold once the stream has a model, never while it warms up', () => {
     const fixed = { ...label, fixedThreshold: 0.5 };
     const warming = toScoredRow(
-      { score: 0, threshold: 0, forestScore: 0.5, isAnomaly: false, modelVersion: 0 },
+      {
+        score: 0,
+        threshold: 0,
+        forestScore: 0.5,
+        isAnomaly: false,
+        severity: 'none' as const,
+        modelVersion: 0,
+      },
       0,
       fixed,
     );
     expect(warming).toMatchObject({ anomaly: false, threshold: 0, severity: 'none' });
     const over = toScoredRow(
-      { score: 0.55, threshold: 0.7, forestScore: 0.5, isAnomaly: false, modelVersion: 1 },
+      {
+        score: 0.55,
+        threshold: 0.7,
+        forestScore: 0.5,
+        isAnomaly: false,
+        severity: 'none' as const,
+        modelVersion: 1,
+      },
       0,
       fixed,
     );
     expect(over).toMatchObject({ anomaly: true, threshold: 0.5, severity: 'medium' });
     const under = toScoredRow(
-      { score: 0.45, threshold: 0.4, forestScore: 0.5, isAnomaly: true, topFeature: 'x', modelVersion: 1 },
+      {
+        score: 0.45,
+        threshold: 0.4,
+        forestScore: 0.5,
+        isAnomaly: true,
+        severity: 'low' as const,
+        topFeature: 'x',
+        modelVersion: 1,
+      },
       0,
       fixed,
     );
