@@ -128,7 +128,7 @@ export const DetectorSpec = Type.Object(
         thresholdPolicy: Type.Optional(
           Type.Enum(['alert-budget', 'contamination'] as const, {
             description:
-              "contamination (default): the stream's own threshold, its training scores' quantile at each retrain, as isoscope replay decides; alert-budget: one threshold per version, the lowest at which the alert rule, one point more sensitive, stays silent on the version's bootstrap",
+              "contamination (default): the stream's own threshold, its training scores' quantile at each retrain, as isoscope replay decides; alert-budget: one threshold per version, the highest score of the last three quarters of its bootstrap, so nothing there would have paged",
           }),
         ),
         threshold: Type.Optional(
