@@ -83,6 +83,24 @@ export function toScoredRow(result: StreamResult, timeMs: number, label: Runtime
 }
 
 /**
+ * A row judged again at a decision threshold of the version's own (a fixed one, or the alert
+ * budget chosen at its bootstrap) instead of the stream's: never while the stream warms up.
+ */
+export function rejudge(row: ScoredRow, decision: number): ScoredRow {
+  const warm = row.retrain > 0 && row.threshold > 0;
+  const anomaly = warm && row.score > decision;
+  const { topFeature, top, ...rest } = row;
+  return {
+    ...rest,
+    threshold: warm ? decision : row.threshold,
+    anomaly,
+    severity: anomaly ? severity(row.score, decision) : 'none',
+    ...(anomaly && topFeature !== undefined ? { topFeature } : {}),
+    ...(anomaly && top !== undefined ? { top } : {}),
+  };
+}
+
+/**
  * Pushes an entity's rows with from ≤ time < to, in time order, and returns them scored. Rows are
  * the raw field values in the spec's order (NaN = missing), as the reader gives them.
  */

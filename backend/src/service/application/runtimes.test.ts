@@ -177,6 +177,30 @@ describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
     await registry.close();
   });
 
+  it('decides at the alert budget when the spec asks: one threshold per version, chosen on its bootstrap', async () => {
+    const registry = new SqliteRegistry(':memory:');
+    const spec = readSpec('cpu', { ...SPEC, model: { ...SPEC.model, thresholdPolicy: 'alert-budget' } });
+    await registry.createDetector({ id: 'cpu', name: 'cpu', spec }, 0);
+    const deps = fakes(registry, [series('web-1', 0)]);
+    const runtimes = new Runtimes(deps);
+    await runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    const params = (await registry.getModelVersion('cpu', 1))!.params as Record<string, number | string>;
+    expect(params.thresholdBy).toBe('alert-budget');
+    const decision = params.decisionThreshold as number;
+    expect(params.threshold).toBe(decision);
+    await runtimes.scoreUpTo('cpu', T0 + ROWS * MIN);
+    const live = deps.lines.filter((l) => l.includes('stage=production'));
+    expect(live).toHaveLength(400);
+    for (const line of live) {
+      expect(line).toContain(`threshold=${decision},`);
+      const score = Number(/ score=([^,]+)/.exec(line)![1]);
+      expect(line.includes('anomaly=true')).toBe(score > decision);
+    }
+    // The incident still pages: its scores are over the budget.
+    expect(live.slice(250, 270).some((l) => l.includes('anomaly=true'))).toBe(true);
+    await registry.close();
+  });
+
   it('refuses a backfill without a production version, and names an empty source', async () => {
     const registry = await registryWithDetector();
     const runtimes = new Runtimes(fakes(registry, []));

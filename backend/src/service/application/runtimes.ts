@@ -5,7 +5,7 @@
  * source reader, results writer and reader, clock) are passed in, so it runs the same behind
  * Fastify, in a test with fakes, or in a benchmark.
  */
-import { StreamingDetector } from '../../engine/index.js';
+import { StreamingDetector, thresholdForAlertBudget } from '../../engine/index.js';
 import type { EntitySeries, SourceSpec } from '../../io/influx/index.js';
 import {
   RegistryError,
@@ -18,7 +18,14 @@ import { UnprocessableError } from '../plugins/errors.js';
 import { resolveSource } from '../sources.js';
 import { fieldReference, readCheckpoint, type Checkpoint } from './checkpoints.js';
 import { resultLine, type ResultsReader } from './results.js';
-import { pushRows, restoreDetector, saveDetector, type ResultStage, type ScoredRow } from './runtime.js';
+import {
+  pushRows,
+  rejudge,
+  restoreDetector,
+  saveDetector,
+  type ResultStage,
+  type ScoredRow,
+} from './runtime.js';
 
 export type LiveStage = RuntimeStateRecord['stage'];
 export type PromotionPolicy = 'manual' | 'auto-if-better' | 'always';
@@ -126,14 +133,17 @@ export class Runtimes {
         i / series.length,
       );
       const detector = new StreamingDetector(streamOptions(spec, fields));
-      const fixed = spec.model.threshold;
-      const label = {
-        entity: s.entity,
-        stage: 'backtest' as const,
-        version: 0,
-        ...(fixed ? { fixedThreshold: fixed } : {}),
-      };
-      const rows = await pushInSlices(detector, s, from, to, label, ctx);
+      const label = { entity: s.entity, stage: 'backtest' as const, version: 0 };
+      let rows = await pushInSlices(detector, s, from, to, label, ctx);
+      const policy =
+        spec.model.threshold !== undefined ? 'fixed' : (spec.model.thresholdPolicy ?? 'contamination');
+      const decision =
+        policy === 'fixed'
+          ? spec.model.threshold
+          : policy === 'alert-budget'
+            ? alertBudget(rows, spec)
+            : undefined;
+      if (decision !== undefined) rows = rows.map((r) => rejudge(r, decision));
       const judged = rows.filter((r) => r.retrain > 0);
       const flagged = judged.filter((r) => r.anomaly).length;
       const last = rows.at(-1);
@@ -163,8 +173,9 @@ export class Runtimes {
             to,
             rows: rows.length,
             retrains: last?.retrain ?? 0,
-            threshold: last?.threshold ?? 0,
-            thresholdBy: fixed !== undefined ? 'fixed' : 'contamination',
+            threshold: decision ?? last?.threshold ?? 0,
+            thresholdBy: policy,
+            ...(decision !== undefined ? { decisionThreshold: decision } : {}),
             features: o.features,
             trees: o.trees,
             maxSamples: o.maxSamples,
@@ -348,6 +359,7 @@ export class Runtimes {
     const production: ScoredRow[] = [];
     let states = await this.deps.registry.listRuntimeStates(detectorId);
     if (states.length === 0) return { rows: 0, anomalies: 0, scored: [] };
+    const decisions = await this.decisions(detectorId);
     for (;;) {
       const start = Math.min(...states.map((s) => s.scoredTo));
       const end = Math.min(to, start + DAY);
@@ -371,7 +383,7 @@ export class Runtimes {
           s,
           state.scoredTo,
           end,
-          this.label(spec, state.entity, state.stage, state.version),
+          this.label(decisions, state.entity, state.stage, state.version),
         );
         await this.deps.writeResults(
           spec,
@@ -466,6 +478,7 @@ export class Runtimes {
         'CONFLICT',
         `detector '${detectorId}' has no production version: train and promote one first`,
       );
+    const decisions = await this.decisions(detectorId);
     const begin = Math.min(...runs.map((r) => r.at));
     let rows = 0;
     let anomalies = 0;
@@ -483,7 +496,7 @@ export class Runtimes {
           s,
           Math.max(t, run.at),
           end,
-          this.label(spec, run.entity, run.stage, run.version),
+          this.label(decisions, run.entity, run.stage, run.version),
         );
         for (const r of scored) {
           if (r.timeMs < from) continue;
@@ -535,10 +548,36 @@ export class Runtimes {
     });
   }
 
-  private label(spec: DetectorSpec, entity: string, stage: ResultStage, version: number) {
-    const fixed = spec.model.threshold;
+  /** Each version's own decision threshold (fixed, or its alert budget), when it has one. */
+  private async decisions(detectorId: string): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const v of await this.deps.registry.listModelVersions(detectorId)) {
+      const d = (v.params as { decisionThreshold?: unknown } | null)?.decisionThreshold;
+      if (typeof d === 'number') out.set(v.version, d);
+    }
+    return out;
+  }
+
+  private label(decisions: Map<number, number>, entity: string, stage: ResultStage, version: number) {
+    const fixed = decisions.get(version);
     return { entity, stage, version, ...(fixed !== undefined ? { fixedThreshold: fixed } : {}) };
   }
+}
+
+/**
+ * The alert budget over a bootstrap's judged rows: the lowest threshold at which not one row of
+ * the last three quarters of that history would have been flagged (so neither would the alert
+ * rule have paged), which is their highest score. Metrics are autocorrelated, so a quantile
+ * (a share of anomalous points) pages for every busy hour of a normal week; this budgets pages.
+ * The first quarter does not count: right after the warm-up the stream's first models have seen
+ * a few hours, and much after looks new to them (a daily cycle). Measured in docs/operations.md.
+ */
+function alertBudget(rows: ScoredRow[], spec: DetectorSpec): number | undefined {
+  const judged = rows.filter((r) => r.retrain > 0);
+  const scores = judged.slice(Math.floor(judged.length / 4)).map((r) => r.score);
+  if (scores.length === 0) return undefined;
+  const rule = { window: spec.alerting.window, minAnomalous: 1 };
+  return thresholdForAlertBudget(scores, rule, 0);
 }
 
 /** Rows per slice of a long push, between which requests and cancellation get a turn. */

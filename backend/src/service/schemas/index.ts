@@ -134,7 +134,7 @@ export const DetectorSpec = Type.Object(
         thresholdPolicy: Type.Optional(
           Type.Enum(['alert-budget', 'contamination'] as const, {
             description:
-              "alert-budget (default): the lowest threshold at which the alert rule, one point more sensitive, stays silent on the training window; contamination: the training scores' quantile",
+              "contamination (default): the stream's own threshold, its training scores' quantile at each retrain, as isoscope replay decides; alert-budget: one threshold per version, the highest score of the last three quarters of its bootstrap, so nothing there would have paged",
           }),
         ),
         threshold: Type.Optional(
