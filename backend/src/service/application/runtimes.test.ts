@@ -193,7 +193,7 @@ describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
     expect(live).toHaveLength(400);
     for (const line of live) {
       expect(line).toContain(`threshold=${decision},`);
-      const score = Number(/ score=([^,]+)/.exec(line)![1]);
+      const score = Number(/[ ,]score=([^,]+)/.exec(line)![1]);
       expect(line.includes('anomaly=true')).toBe(score > decision);
     }
     // The incident still pages: its scores are over the budget.

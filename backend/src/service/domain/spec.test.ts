@@ -54,7 +54,15 @@ describe('streamOptions', () => {
     const spec = readSpec('cpu', {
       source: { preset: 'cpu' },
       features: { shingle: 4, rollingWindow: 60, timeOfDay: true, delta: false },
-      model: { trees: 50, maxSamples: 128, contamination: 0.02, seed: 3, outOfRange: 'clamp', shared: true },
+      model: {
+        trees: 50,
+        maxSamples: 128,
+        contamination: 0.02,
+        alertsPerDay: 2,
+        seed: 3,
+        outOfRange: 'clamp',
+        shared: true,
+      },
       schedule: { retrainOnDrift: false },
     });
     expect(streamOptions(spec, ['a'])).toEqual({
@@ -62,6 +70,7 @@ describe('streamOptions', () => {
       trees: 50,
       maxSamples: 128,
       contamination: 0.02,
+      alertsPerDay: 2,
       seed: 3,
       outOfRange: 'clamp',
       driftCheckEvery: 0,

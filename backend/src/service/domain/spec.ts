@@ -75,6 +75,7 @@ export function streamOptions(spec: DetectorSpec, fields: string[]): StreamOptio
     ...(m.trees !== undefined ? { trees: m.trees } : {}),
     ...(m.maxSamples !== undefined ? { maxSamples: m.maxSamples } : {}),
     ...(m.contamination !== undefined ? { contamination: m.contamination } : {}),
+    ...(m.alertsPerDay !== undefined ? { alertsPerDay: m.alertsPerDay } : {}),
     ...(m.seed !== undefined ? { seed: m.seed } : {}),
     ...(m.outOfRange !== undefined ? { outOfRange: m.outOfRange } : {}),
     ...(spec.schedule.retrainOnDrift === false ? { driftCheckEvery: 0 } : {}),

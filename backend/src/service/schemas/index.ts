@@ -117,7 +117,22 @@ export const DetectorSpec = Type.Object(
       {
         trees: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
         maxSamples: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000 })),
-        contamination: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 0.5 })),
+        contamination: Type.Optional(
+          Type.Number({
+            exclusiveMinimum: 0,
+            maximum: 0.5,
+            description:
+              'Share of each retrain window the stream leaves out of learning as anomalous (default 0.01)',
+          }),
+        ),
+        alertsPerDay: Type.Optional(
+          Type.Number({
+            exclusiveMinimum: 0,
+            maximum: 10_000,
+            description:
+              'The alert budget: how many alerts a day each entity may raise on normal data (default 0.05). Scores are calibrated so that 0.5 is this budget; higher finds milder incidents, with more false alarms',
+          }),
+        ),
         seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
         shared: Type.Optional(
           Type.Boolean({
@@ -134,7 +149,7 @@ export const DetectorSpec = Type.Object(
         thresholdPolicy: Type.Optional(
           Type.Enum(['alert-budget', 'contamination'] as const, {
             description:
-              "contamination (default): the stream's own threshold, its training scores' quantile at each retrain, as isoscope replay decides; alert-budget: one threshold per version, the highest score of the last three quarters of its bootstrap, so nothing there would have paged",
+              "contamination (default; the name is kept from older specs): the stream's own decision, as isoscope replay decides: a calibrated score over 0.5, the alert budget (alertsPerDay); alert-budget: one threshold per version, the highest score of the last three quarters of its bootstrap, so nothing there would have paged",
           }),
         ),
         threshold: Type.Optional(
