@@ -132,7 +132,6 @@ describe('isoscope replay', () => {
     }
   });
 
-
   it('refuses a window smaller than the warm-up', () => {
     const r = replay(input, join(dir, 'never.csv'), ['--warmup', '1000', '--window', '500']);
     expect(r.code).toBe(2);
