@@ -3,7 +3,8 @@ import { listFiles, readText, repoPath } from '../support/repo.js';
 
 /**
  * A fresh clone has nothing beside it (`.ci/run` runs the suite in one): tests carry their data in
- * test/fixtures/ and never name `../shared/`, which only benchmarks may read when it is present.
+ * test/fixtures/ and never name the project's shared data folder beside the repository, which only
+ * benchmarks may read when it is present.
  */
 describe('the tests run from a fresh clone', () => {
   const testFiles = [
@@ -14,7 +15,7 @@ describe('the tests run from a fresh clone', () => {
 
   it('finds the test files it checks', () => expect(testFiles.length).toBeGreaterThan(20));
 
-  it.each(testFiles)('%s does not read ../shared/', (file) => {
+  it.each(testFiles)('%s does not read the shared folder beside the repository', (file) => {
     const code = readText(file)
       .replace(/\/\*[\s\S]*?\*\//g, '')
       .replace(/\/\/.*$/gm, '');

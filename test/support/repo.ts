@@ -70,7 +70,7 @@ export function pluginIds(): Map<string, string> {
 
 /**
  * The text of a file under test/fixtures/ (the data the tests carry inside the repository, see its
- * README); `name.gz` is unzipped. Tests never read `../shared/`: a fresh clone has nothing beside it.
+ * README); `name.gz` is unzipped. Tests never read the shared folder beside the repository: a fresh clone has nothing beside it.
  */
 export function fixtureText(...parts: string[]): string {
   const file = repoPath('test', 'fixtures', ...parts);
