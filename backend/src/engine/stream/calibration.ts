@@ -132,7 +132,7 @@ export class TailCalibration {
     if (++this.sinceFit >= REFIT_EVERY) this.refit();
   }
 
-  /** Replaces nothing, adds many (a first model's scores of its own training rows), and refits. */
+  /** Adds many scores at once (a first model's scores of its own training rows) and refits. */
   seed(scores: ArrayLike<number>): void {
     for (let i = 0; i < scores.length; i++) this.push(tailValue(scores[i]!));
     this.refit();

@@ -1,11 +1,11 @@
 import { driftReport } from '../drift/report.js';
 import { EngineError } from '../errors.js';
 import { explain } from '../explain/explain.js';
-import { RowRate, severityOf, TailCalibration, type CalibrationState, type Severity } from './calibration.js';
-import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
 import { featureList, type FeatureSpec } from '../features/spec.js';
 import { IsolationForest, type OutOfRange } from '../forest/forest.js';
+import { RowRate, severityOf, TailCalibration, type CalibrationState, type Severity } from './calibration.js';
+import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 
 export interface StreamOptions {
   /** What the detector sees; see FeatureSpec. */
@@ -129,7 +129,7 @@ export interface StreamSnapshot {
   recent: number[];
   driftRetrains: number;
   /** The last rows scored, oldest first, for smoothing and explaining: see ScoredRow. */
-  lastScored: Array<{ own: number; group: number; groups: number[]; x: number[] }>;
+  lastScored: Array<{ own: number; groups: number[]; x: number[] }>;
   /** Per forest group, the calibration of its scores; and the intervals between rows. */
   calibration: CalibrationState[];
   intervalsMs: number[];
@@ -162,7 +162,6 @@ const GROUP_SEED_STEP = 0x9e3779b1;
 /** One of the last rows scored: its own score (before smoothing), the group that gave it, its features. */
 interface ScoredRow {
   own: number;
-  group: number;
   /** Each group's own score. */
   groups: number[];
   x: Float64Array;
@@ -348,9 +347,9 @@ export class StreamingDetector {
     let looksAnomalous = false;
     let smoothed: number[] = [];
     if (trained) {
-      const { score: own, threshold, group, groups } = this.score(x);
+      const { score: own, threshold, groups } = this.score(x);
       looksAnomalous = own > threshold;
-      const forestScore = this.smooth({ own, group, groups, x: x.slice() });
+      const forestScore = this.smooth({ own, groups, x: x.slice() });
       smoothed = this.groups.map((_, g) => this.groupMean(g));
       let score = 0;
       let flaggedBy = 0;
@@ -381,8 +380,7 @@ export class StreamingDetector {
       REGIME_CHANGE_FACTOR *
         this.options.contamination *
         Math.max(this.rowsSinceTraining, this.options.warmup);
-    const learnt = !(looksAnomalous && this.options.excludeAnomalies && !regimeChange);
-    if (learnt) this.remember(x);
+    if (!(looksAnomalous && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
     // The calibration learns what normal scores are: alerts stay out of it, unless they are a new normal.
     if (trained && (!result.isAnomaly || regimeChange))
       smoothed.forEach((s, i) => this.calibrations[i]!.add(s));
@@ -405,7 +403,7 @@ export class StreamingDetector {
    * path lengths by its own threshold's. A group then scores exactly T at its own threshold, keeps
    * its order, and stays a score in (0, 1]; with one group nothing changes.
    */
-  private score(x: Float64Array): { score: number; threshold: number; group: number; groups: number[] } {
+  private score(x: Float64Array): { score: number; threshold: number; groups: number[] } {
     const scores: number[] = [];
     const thresholds: number[] = [];
     for (const g of this.groups) {
@@ -419,15 +417,13 @@ export class StreamingDetector {
       scores.push(score / g.models.length);
       thresholds.push(threshold / g.models.length);
     }
-    if (scores.length === 1)
-      return { score: scores[0]!, threshold: thresholds[0]!, group: 0, groups: scores };
+    if (scores.length === 1) return { score: scores[0]!, threshold: thresholds[0]!, groups: scores };
     const common = thresholds.reduce((a, t) => a + t, 0) / thresholds.length;
-    let best = { score: 0, threshold: common, group: 0, groups: scores };
+    let score = 0;
     scores.forEach((s, group) => {
-      const score = Math.pow(s, Math.log(common) / Math.log(thresholds[group]!));
-      if (score > best.score) best = { score, threshold: common, group, groups: scores };
+      score = Math.max(score, Math.pow(s, Math.log(common) / Math.log(thresholds[group]!)));
     });
-    return best;
+    return { score, threshold: common, groups: scores };
   }
 
   /** The mean of the last `smoothing` rows' own scores, this row's included. */
@@ -582,12 +578,7 @@ export class StreamingDetector {
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
-      lastScored: this.lastScored.map((r) => ({
-        own: r.own,
-        group: r.group,
-        groups: r.groups,
-        x: Array.from(r.x),
-      })),
+      lastScored: this.lastScored.map((r) => ({ own: r.own, groups: r.groups, x: Array.from(r.x) })),
       calibration: this.calibrations.map((c) => c.snapshot()),
       intervalsMs: this.rate.snapshot(),
       yesterday: this.yesterday.snapshot(),

@@ -20,6 +20,8 @@ const TOLERANCE_MS = 30 * 60_000;
 export class YesterdayMemory {
   private times: number[];
   private scores: number[];
+  /** Rows before this index are forgotten; they are dropped in one go once they are half the list. */
+  private head = 0;
 
   constructor(state?: YesterdayState) {
     this.times = state ? [...state.timesMs] : [];
@@ -30,7 +32,7 @@ export class YesterdayMemory {
   seen(timeMs: number, threshold: number): boolean {
     const from = timeMs - DAY_MS - TOLERANCE_MS;
     const to = timeMs - DAY_MS + TOLERANCE_MS;
-    for (let i = 0; i < this.times.length; i++) {
+    for (let i = this.head; i < this.times.length; i++) {
       const t = this.times[i]!;
       if (t >= from && t <= to && this.scores[i]! > threshold) return true;
     }
@@ -43,15 +45,16 @@ export class YesterdayMemory {
     this.times.push(timeMs);
     this.scores.push(score);
     const horizon = timeMs - DAY_MS - TOLERANCE_MS;
-    let drop = 0;
-    while (drop < this.times.length && this.times[drop]! < horizon) drop++;
-    if (drop > 0) {
-      this.times.splice(0, drop);
-      this.scores.splice(0, drop);
+    while (this.head < this.times.length && this.times[this.head]! < horizon) this.head++;
+    // Dropping one row per push would move the whole list every row: drop them in bulk.
+    if (this.head > this.times.length / 2) {
+      this.times.splice(0, this.head);
+      this.scores.splice(0, this.head);
+      this.head = 0;
     }
   }
 
   snapshot(): YesterdayState {
-    return { timesMs: [...this.times], scores: [...this.scores] };
+    return { timesMs: this.times.slice(this.head), scores: this.scores.slice(this.head) };
   }
 }
