@@ -6,6 +6,7 @@
  * Fastify, in a test with fakes, or in a benchmark.
  */
 import { StreamingDetector, thresholdForAlertBudget } from '../../engine/index.js';
+import { runStream, type StreamRun, type StreamTask } from '../../parallel/stream-run.js';
 import type { EntitySeries, SourceSpec } from '../../io/influx/index.js';
 import {
   RegistryError,
@@ -23,6 +24,7 @@ import {
   rejudge,
   restoreDetector,
   saveDetector,
+  toScoredRow,
   type ResultStage,
   type ScoredRow,
 } from './runtime.js';
@@ -40,6 +42,12 @@ export interface RuntimeDeps {
   now(): number;
   /** Told how many production rows were scored (metrics). */
   onScored?(detectorId: string, rows: number): void;
+  /**
+   * Where a bootstrap's stream runs (the CPU-heavy part of training): the service passes
+   * runStreamInWorker, so training never holds the event loop; default, this thread. Either way
+   * the same runStream, so the same bits. `onProgress` throws to stop it (a cancelled job).
+   */
+  runStream?(task: StreamTask, onProgress: (done: number, total: number) => void): Promise<StreamRun>;
 }
 
 /** What a job may do: report progress, and learn it was cancelled (see JobContext). */
@@ -132,9 +140,16 @@ export class Runtimes {
         `bootstrapping ${s.entity || 'the detector'} (${i + 1}/${series.length})`,
         i / series.length,
       );
-      const detector = new StreamingDetector(streamOptions(spec, fields));
       const label = { entity: s.entity, stage: 'backtest' as const, version: 0 };
-      let rows = await pushInSlices(detector, s, from, to, label, ctx);
+      const task: StreamTask = {
+        options: streamOptions(spec, fields),
+        timeMs: s.timeMs,
+        values: s.values,
+        from,
+        to,
+      };
+      const run = await (this.deps.runStream ?? runHere)(task, () => ctx.checkpoint());
+      let rows = run.results.map((r, k) => toScoredRow(r, run.times[k]!, label));
       const policy =
         spec.model.threshold !== undefined ? 'fixed' : (spec.model.thresholdPolicy ?? 'contamination');
       const decision =
@@ -153,9 +168,9 @@ export class Runtimes {
         from,
         to,
         reference: fieldReference(s, fields),
-        snapshot: saveDetector(detector),
+        snapshot: run.snapshot,
       };
-      const o = detector.options;
+      const o = run.options;
       const version = await this.deps.registry.addModelVersion(
         {
           detectorId,
@@ -230,8 +245,6 @@ export class Runtimes {
         retrains: last?.retrain ?? 0,
         flaggedShare: flagged / Math.max(1, judged.length),
       });
-      // Give requests a turn between entities: bootstrapping is CPU work on this thread.
-      await new Promise((r) => setImmediate(r));
     }
     await ctx.progress('stored', 1);
     return result;
@@ -580,30 +593,16 @@ function alertBudget(rows: ScoredRow[], spec: DetectorSpec): number | undefined 
   return thresholdForAlertBudget(scores, rule, 0);
 }
 
-/** Rows per slice of a long push, between which requests and cancellation get a turn. */
-const SLICE = 2048;
-
 /**
- * pushRows over a long range in slices of SLICE rows, yielding to the event loop between them:
- * a week of minute data is seconds of CPU, and the API must keep answering meanwhile.
+ * A bootstrap's stream on this thread, when no worker runs it (tests with fakes, benchmarks): one
+ * turn of the event loop first, so the job's own request answers before the CPU work starts.
  */
-async function pushInSlices(
-  detector: StreamingDetector,
-  s: EntitySeries,
-  from: number,
-  to: number,
-  label: Parameters<typeof pushRows>[4],
-  ctx: Progress,
-): Promise<ScoredRow[]> {
-  const out: ScoredRow[] = [];
-  const times = s.timeMs.filter((t) => t >= from && t < to);
-  for (let i = 0; i < times.length; i += SLICE) {
-    ctx.checkpoint();
-    const end = i + SLICE < times.length ? times[i + SLICE]! : to;
-    out.push(...pushRows(detector, s, times[i]!, end, label));
-    await new Promise((r) => setImmediate(r));
-  }
-  return out;
+async function runHere(
+  task: StreamTask,
+  onProgress: (done: number, total: number) => void,
+): Promise<StreamRun> {
+  await new Promise((r) => setImmediate(r));
+  return runStream(task, onProgress);
 }
 
 /**
