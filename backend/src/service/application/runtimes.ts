@@ -54,7 +54,13 @@ export interface RuntimeDeps {
 export interface Progress {
   progress(phase: string, fraction: number): Promise<void>;
   checkpoint(): void;
+  /** Runs a step again while InfluxDB is unavailable (JobContext.retry); without it, once. */
+  retry?<T>(what: string, step: () => Promise<T>): Promise<T>;
 }
+
+/** A job's step, retried by the job when it can (see Progress.retry). */
+const step = <T>(ctx: Progress, what: string, fn: () => Promise<T>): Promise<T> =>
+  ctx.retry ? ctx.retry(what, fn) : fn();
 
 export interface TrainingResult {
   entities: Array<{
@@ -125,7 +131,7 @@ export class Runtimes {
     const to = Math.floor((options.to ?? this.deps.now()) / step) * step;
     const from = to - spec.trainingWindowHours * 3_600_000;
     await ctx.progress('reading', 0);
-    const series = (await this.readDays(spec, source, from, to)).sort((a, b) =>
+    const series = (await this.readDays(spec, source, from, to, ctx)).sort((a, b) =>
       a.entity.localeCompare(b.entity),
     );
     if (series.length === 0) {
@@ -499,7 +505,11 @@ export class Runtimes {
       ctx.checkpoint();
       await ctx.progress('scoring', (t - begin) / (to - begin));
       const end = Math.min(to, t + DAY);
-      const series = new Map((await this.deps.readSource(spec, source, t, end)).map((s) => [s.entity, s]));
+      // An outage retries this day's read: the days before it are written, the runs stand at its start.
+      const day = await step(ctx, `scoring ${new Date(t).toISOString().slice(0, 10)}`, () =>
+        this.deps.readSource(spec, source, t, end),
+      );
+      const series = new Map(day.map((s) => [s.entity, s]));
       const lines: string[] = [];
       for (const run of runs) {
         const s = series.get(run.entity);
@@ -535,10 +545,13 @@ export class Runtimes {
     source: SourceSpec,
     from: number,
     to: number,
+    ctx: Progress,
   ): Promise<EntitySeries[]> {
     const parts = new Map<string, EntitySeries[]>();
     for (let t = from; t < to; t += DAY)
-      for (const s of await this.deps.readSource(spec, source, t, Math.min(to, t + DAY))) {
+      for (const s of await step(ctx, `reading ${new Date(t).toISOString().slice(0, 10)}`, () =>
+        this.deps.readSource(spec, source, t, Math.min(to, t + DAY)),
+      )) {
         const list = parts.get(s.entity);
         if (list) list.push(s);
         else parts.set(s.entity, [s]);
