@@ -217,7 +217,7 @@ describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
   });
 });
 
-describe('jobs across an InfluxDB outage (fakes, SQLite in memory)', () => {
+describe('jobs across faults: InfluxDB outages, failures midway (fakes, SQLite in memory)', () => {
   it('a backfill whose reads meet an outage mid-way waits it out and resumes at that day: every point written, as without it', async () => {
     const DAY_ROWS = 1440;
     const long = (entity: string): EntitySeries => {
@@ -282,6 +282,55 @@ describe('jobs across an InfluxDB outage (fakes, SQLite in memory)', () => {
     expect(stormy.lines).toEqual(calm.lines);
     // Resumed at the day the outage met: two reads more than without it, not a start over.
     expect(stormy.reads).toBe(calm.reads + 2);
+  }, 60_000);
+
+  it('a training job that fails midway leaves every entity on the model it had: promotion is all entities or none', async () => {
+    const registry = await registryWithDetector();
+    const data = [series('web-1', 0), series('web-2', 1), series('web-3', 2)];
+    const deps = fakes(registry, data);
+    const runtimes = new Runtimes(deps);
+    await runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    const stages = async (): Promise<unknown> => ({
+      versions: (await registry.listModelVersions('cpu')).map((v) => `${v.version}:${v.entity}:${v.stage}`),
+      runtimes: (await registry.listRuntimeStates('cpu')).map((r) => `${r.entity}:${r.stage}:v${r.version}`),
+    });
+    const before = await stages();
+    expect(before).toEqual({
+      versions: ['3:web-3:production', '2:web-2:production', '1:web-1:production'],
+      runtimes: ['web-1:production:v1', 'web-2:production:v2', 'web-3:production:v3'],
+    });
+    // The retrain's third entity fails after two were trained and stored as versions.
+    const write = deps.writeResults;
+    let writes = 0;
+    deps.writeResults = async (spec, lines) => {
+      if (++writes === 3) throw new Error('the process died here');
+      return write(spec, lines);
+    };
+    await expect(
+      runtimes.bootstrap('cpu', { to: T0 + 700 * MIN, promote: true, actor: 'test' }, job),
+    ).rejects.toThrow('the process died here');
+    const after = (await stages()) as { versions: string[]; runtimes: string[] };
+    // Three new candidates (the third stored before its results failed), not one promoted.
+    expect(after.versions).toEqual([
+      '6:web-3:candidate',
+      '5:web-2:candidate',
+      '4:web-1:candidate',
+      ...(before as { versions: string[] }).versions,
+    ]);
+    expect(after.runtimes).toEqual((before as { runtimes: string[] }).runtimes);
+    deps.writeResults = write;
+    const done = await runtimes.bootstrap('cpu', { to: T0 + 700 * MIN, promote: true, actor: 'test' }, job);
+    expect(done.entities.map((e) => `${e.entity}:v${e.version}:${e.stage}`)).toEqual([
+      'web-1:v7:production',
+      'web-2:v8:production',
+      'web-3:v9:production',
+    ]);
+    expect(((await stages()) as { runtimes: string[] }).runtimes).toEqual([
+      'web-1:production:v7',
+      'web-2:production:v8',
+      'web-3:production:v9',
+    ]);
+    await registry.close();
   }, 60_000);
 
   it('fails at once on an error that is not an outage, and after the last attempt on one that lasts', async () => {

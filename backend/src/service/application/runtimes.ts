@@ -115,8 +115,9 @@ export class Runtimes {
    * Bootstraps each entity from its stored history: a fresh detector runs over the last
    * `trainingWindowHours` before `to`, exactly as replay would over those rows; its results are
    * written as a backtest (stage `backtest`), and its snapshot becomes a new version (a
-   * checkpoint). The version is then promoted, kept as a candidate, or decided by a policy (a
-   * scheduled retrain), and the runtimes follow the stages.
+   * checkpoint). Once every entity has its version, the versions are promoted, kept as
+   * candidates, or decided by a policy (a scheduled retrain), all in one registry transaction (all
+   * entities or none), and the runtimes follow the stages.
    */
   async bootstrap(
     detectorId: string,
@@ -140,6 +141,7 @@ export class Runtimes {
       );
     }
     const result: TrainingResult = { entities: [], skipped: [] };
+    const moves: Array<{ version: number; to: 'production' | 'staging'; reason: string }> = [];
     for (const [i, s] of series.entries()) {
       ctx.checkpoint();
       await ctx.progress(
@@ -218,31 +220,29 @@ export class Runtimes {
         spec,
         rows.map((r) => resultLine(detectorId, { ...r, modelVersion: version.version })),
       );
+      // Stages move only once every entity is trained, all in one transaction (below): a job that
+      // fails or is stopped midway leaves every entity on the model it had.
       let stage: string = version.stage;
       if (options.policy) {
-        stage = await this.decide(
+        const d = await this.decide(
           detectorId,
           version,
           rows,
           from,
           to,
           options.policy,
-          options.actor,
           options.trigger ?? 'retrain',
         );
+        moves.push({ version: version.version, ...d });
+        stage = d.to;
       } else if (options.promote) {
-        stage = (
-          await this.deps.registry.setStage(
-            detectorId,
-            version.version,
-            'production',
-            options.actor,
-            'promoted by the training request',
-            this.deps.now(),
-          )
-        ).stage;
+        moves.push({
+          version: version.version,
+          to: 'production',
+          reason: 'promoted by the training request',
+        });
+        stage = 'production';
       }
-      await this.follow(detectorId);
       result.entities.push({
         entity: s.entity,
         version: version.version,
@@ -252,12 +252,16 @@ export class Runtimes {
         flaggedShare: flagged / Math.max(1, judged.length),
       });
     }
+    ctx.checkpoint();
+    if (moves.length > 0)
+      await this.deps.registry.models.setStages(detectorId, moves, options.actor, this.deps.now());
+    await this.follow(detectorId);
     await ctx.progress('stored', 1);
     return result;
   }
 
   /**
-   * A retrain's decision for one candidate, with its numbers in the stage history. Both are
+   * A retrain's decision for one candidate, with its numbers for the stage history. Both are
    * judged on the same recent rows, the bootstrap's last 15 %: the candidate by its backtest,
    * production by the results it wrote for them. That data is mostly normal, so the one that
    * flags less of it is the steadier.
@@ -269,9 +273,8 @@ export class Runtimes {
     from: number,
     to: number,
     policy: PromotionPolicy,
-    actor: string,
     trigger: string,
-  ): Promise<string> {
+  ): Promise<{ to: 'production' | 'staging'; reason: string }> {
     const holdoutFrom = to - HOLDOUT * (to - from);
     const share = (list: Array<{ timeMs: number; anomaly: boolean }>): number | undefined => {
       const inside = list.filter((r) => r.timeMs >= holdoutFrom && r.timeMs < to);
@@ -296,8 +299,7 @@ export class Runtimes {
         : `candidate flags ${pct(mine)} of the recent holdout, production v${production!.version} ${pct(theirs)}`;
     const to_ = decideStage(policy, mine, theirs);
     const why = `${trigger}, ${policy}: ${numbers}${to_ === 'staging' ? (policy === 'manual' ? ' (shadow scoring until an admin promotes)' : ' (not better: shadow scoring)') : ''}`;
-    await this.deps.registry.setStage(detectorId, candidate.version, to_, actor, why, this.deps.now());
-    return to_;
+    return { to: to_, reason: why };
   }
 
   /**
