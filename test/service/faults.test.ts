@@ -203,4 +203,44 @@ describe('faults while models train (real influxd)', () => {
       await app.scheduler.stop();
     }
   });
+
+  it('refuses a spec whose fields no longer fit the production models (409 naming them), and takes one that keeps them', async () => {
+    const before = (await app.inject({ url: '/api/v1/detectors/cpu', headers: as('viewer') })).json();
+    const fewer = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/detectors/cpu',
+      headers: as('editor'),
+      payload: {
+        spec: {
+          ...before.spec,
+          source: {
+            measurement: 'cpu',
+            entityTag: 'host',
+            tags: { cpu: 'cpu-total' },
+            fields: [
+              { field: 'usage_user', aggregate: 'mean' },
+              { field: 'usage_steal', aggregate: 'mean' },
+            ],
+          },
+        },
+      },
+    });
+    expect(fewer.statusCode).toBe(409);
+    expect(fewer.json()).toMatchObject({ code: 'CONFLICT' });
+    expect(fewer.json().message).toMatch(
+      /trained on usage_user, usage_system, usage_iowait, usage_idle, the spec removes usage_system, usage_iowait, usage_idle and adds usage_steal\. Versions in production or staging: 4 \(web-2\), 3 \(web-1\)\. Create a new detector/,
+    );
+    expect((await app.inject({ url: '/api/v1/detectors/cpu', headers: as('viewer') })).json().spec).toEqual(
+      before.spec,
+    );
+    // The same fields with another setting (how often to score) fit: 200.
+    const kept = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/detectors/cpu',
+      headers: as('editor'),
+      payload: { spec: { ...before.spec, schedule: { ...before.spec.schedule, scoreEverySeconds: 120 } } },
+    });
+    expect(kept.statusCode).toBe(200);
+    expect(kept.json().spec.schedule.scoreEverySeconds).toBe(120);
+  });
 });

@@ -353,6 +353,29 @@ export class Runtimes {
     }
   }
 
+  /**
+   * The fields, in order, that each version in production or staging was trained on (its
+   * checkpoint's reference): a runtime reads its rows as those columns, so a spec must keep them.
+   */
+  async liveFields(
+    detectorId: string,
+  ): Promise<Array<{ version: number; entity: string; stage: string; fields: string[] }>> {
+    const out = [];
+    for (const v of await this.deps.registry.listModelVersions(detectorId)) {
+      if (v.stage !== 'production' && v.stage !== 'staging') continue;
+      const record = await this.deps.registry.getModelVersion(detectorId, v.version);
+      const reference = (JSON.parse(record?.bundle ?? '{}') as Partial<Checkpoint>).reference;
+      if (!Array.isArray(reference)) continue; // not a streaming checkpoint: it cannot score anyway
+      out.push({
+        version: v.version,
+        entity: v.entity,
+        stage: v.stage,
+        fields: reference.map((r) => r.feature),
+      });
+    }
+    return out;
+  }
+
   /** A runtime's detector as its stored state says, from memory when nothing changed since. */
   private async load(state: RuntimeStateRecord): Promise<StreamingDetector> {
     const k = key(state.detectorId, state.entity, state.stage);
