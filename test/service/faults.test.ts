@@ -103,7 +103,12 @@ describe('faults while models train (real influxd)', () => {
 
   it('scores on through InfluxDB timeouts during a retrain; readiness says stalled, then names the failing detector, then recovers', async () => {
     const query = app.influx.query.bind(app.influx);
-    const ready = async (): Promise<{ statusCode: number; body: Record<string, any> }> => {
+    interface Ready {
+      status: string;
+      checks: { scheduler: string };
+      details: { lastPassAgeSeconds?: number; failingDetectors: unknown[] };
+    }
+    const ready = async (): Promise<{ statusCode: number; body: Ready }> => {
       const r = await app.inject({ url: '/readyz' });
       return { statusCode: r.statusCode, body: r.json() };
     };
