@@ -231,7 +231,7 @@ describe('faults while models train (real influxd)', () => {
       },
     });
     expect(fewer.statusCode).toBe(409);
-    expect(fewer.json()).toMatchObject({ code: 'CONFLICT' });
+    expect(fewer.json()).toMatchObject({ code: 'FEATURE_MISMATCH' });
     expect(fewer.json().message).toMatch(
       /trained on usage_user, usage_system, usage_iowait, usage_idle, the spec removes usage_system, usage_iowait, usage_idle and adds usage_steal\. Versions in production or staging: 4 \(web-2\), 3 \(web-1\)\. Create a new detector/,
     );

@@ -95,7 +95,7 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
 
   /**
    * A spec whose fields (or their order) differ from those its production or staging models were
-   * trained on is refused (409, naming them): those runtimes read their rows as the columns they
+   * trained on is refused (409 FEATURE_MISMATCH, naming them): those runtimes read their rows as the columns they
    * learnt, and would score the new columns as the old ones. A new detector, or archiving those
    * versions first, changes the fields.
    */
@@ -115,8 +115,8 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       ...(removed.length + added.length === 0 ? ['reorders them'] : []),
     ].join(' and ');
     const versions = misfits.map((v) => `${v.version}${v.entity ? ` (${excerpt(v.entity, 40)})` : ''}`);
-    throw new RegistryError(
-      'CONFLICT',
+    throw new ServiceError(
+      'FEATURE_MISMATCH',
       `the spec's fields no longer fit the ${first.stage} models of detector '${id}': they were trained on ${list(first.fields)}, the spec ${change}. Versions in production or staging: ${excerpt(versions.join(', '), 200)}. Create a new detector for these fields, or archive those versions first`,
     );
   }
