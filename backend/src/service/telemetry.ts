@@ -18,6 +18,8 @@ export class Telemetry {
   readonly influxErrors: Counter<'operation'>;
   readonly resultsPending: Gauge;
   readonly overloaded: Counter;
+  readonly schedulerLastPass: Gauge;
+  readonly scoringFailing: Gauge<'detector'>;
 
   constructor(registry: PromRegistry) {
     const registers = [registry];
@@ -98,6 +100,17 @@ export class Telemetry {
     this.overloaded = new Counter({
       name: 'isoscope_http_overloaded_total',
       help: 'API requests answered 503 at once because the event loop lagged (ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS)',
+      registers,
+    });
+    this.schedulerLastPass = new Gauge({
+      name: 'isoscope_scheduler_last_pass_timestamp_seconds',
+      help: 'When the scoring scheduler last finished a pass over every detector (alert on time() minus this)',
+      registers,
+    });
+    this.scoringFailing = new Gauge({
+      name: 'isoscope_scoring_failing',
+      help: '1 while a detector fails to score (its last try failed), 0 once it scores again',
+      labelNames: ['detector'],
       registers,
     });
   }

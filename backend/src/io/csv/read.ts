@@ -93,13 +93,23 @@ export async function readMetricsCsv(file: string, options: CsvReadOptions = {})
 }
 
 async function readText(file: string): Promise<string> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
     throw new CsvError(file, why);
+  }
+  // A binary file (an archive, a model file given as data) is named as such, not parsed into
+  // columns whose names would be its bytes quoted back.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new CsvError(file, `not a text file (a NUL byte at byte ${nul + 1}): a CSV is text`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new CsvError(file, 'not UTF-8 text: save the CSV as UTF-8');
   }
 }
 

@@ -288,6 +288,53 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect((await r.models.get('cpu', 1))!.stage).toBe('production');
   });
 
+  it("moves several versions in one transaction (a training job's promotion): all, or none when one move fails", async () => {
+    const { r } = await fresh();
+    await withVersions(r, 1, 'web1');
+    await withVersions(r, 1, 'web2');
+    await r.models.setStages(
+      'cpu',
+      [
+        { version: 1, to: 'production', reason: 'first' },
+        { version: 2, to: 'production', reason: 'first' },
+      ],
+      'ci',
+      3,
+    );
+    await withVersions(r, 1, 'web1');
+    await withVersions(r, 1, 'web2');
+    const before = { versions: await r.models.list('cpu'), history: await r.models.history('cpu') };
+    // The second move names a version that does not exist: the first is rolled back with it.
+    await expect(
+      r.models.setStages(
+        'cpu',
+        [
+          { version: 3, to: 'production', reason: 'retrained' },
+          { version: 9, to: 'production', reason: 'retrained' },
+        ],
+        'ci',
+        4,
+      ),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect({ versions: await r.models.list('cpu'), history: await r.models.history('cpu') }).toEqual(before);
+    const moved = await r.models.setStages(
+      'cpu',
+      [
+        { version: 3, to: 'production', reason: 'retrained' },
+        { version: 4, to: 'staging', reason: 'shadow' },
+      ],
+      'ci',
+      5,
+    );
+    expect(moved.map((v) => `${v.version}:${v.stage}`)).toEqual(['3:production', '4:staging']);
+    expect((await r.models.list('cpu')).map((v) => `${v.version}:${v.entity}:${v.stage}`)).toEqual([
+      '4:web2:staging',
+      '3:web1:production',
+      '2:web2:production',
+      '1:web1:archived',
+    ]);
+  });
+
   it('numbers versions and promotes without clashes when many changes arrive at once', async () => {
     const { r, place } = await fresh();
     await withVersions(r, 0);

@@ -271,6 +271,21 @@ class SqlModelVersionStore implements ModelVersionStore {
     });
   }
 
+  async setStages(
+    detectorId: string,
+    moves: Array<{ version: number; to: Stage; reason: string }>,
+    actor: string,
+    now: number,
+  ): Promise<ModelVersionRecord[]> {
+    return this.db.transaction(async (tx) => {
+      await this.lockDetector(tx, detectorId);
+      for (const m of moves) await this.moveStage(tx, detectorId, m.version, m.to, actor, m.reason, now);
+      const out: ModelVersionRecord[] = [];
+      for (const m of moves) out.push((await this.getIn(tx, detectorId, m.version, false))!);
+      return out;
+    });
+  }
+
   /** Inside a transaction holding the detector's lock: moves one version, archiving the production one it replaces. */
   private async moveStage(
     tx: Queryable,

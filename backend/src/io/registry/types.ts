@@ -143,6 +143,16 @@ export interface ModelVersionStore {
     reason: string,
     now: number,
   ): Promise<ModelVersionRecord>;
+  /**
+   * Several versions' moves (setStage's each) in one transaction: all happen or none (a training
+   * job's promotion of every entity), in the order given.
+   */
+  setStages(
+    detectorId: string,
+    moves: Array<{ version: number; to: Stage; reason: string }>,
+    actor: string,
+    now: number,
+  ): Promise<ModelVersionRecord[]>;
   /** Promotes the most recent earlier production version again (archiving the current one). */
   rollback(
     detectorId: string,

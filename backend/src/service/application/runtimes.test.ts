@@ -1,6 +1,8 @@
 import { StreamingDetector } from '../../engine/index.js';
 import type { EntitySeries } from '../../io/influx/index.js';
+import { InfluxUnavailableError } from '../../io/influx/index.js';
 import { SqliteRegistry } from '../../io/registry/index.js';
+import { JobRunner } from '../jobs/runner.js';
 import { readSpec, streamOptions, type DetectorSpec } from '../domain/spec.js';
 import { resultLine } from './results.js';
 import type { ResultsReader } from './results.js';
@@ -211,6 +213,151 @@ describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
       /measurement 'cpu' has no data between 2024-01-01T00:00:00.000Z and 2024-01-01T10:00:00.000Z/,
     );
     await expect(runtimes.scoreUpTo('nope', T0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await registry.close();
+  });
+});
+
+describe('jobs across faults: InfluxDB outages, failures midway (fakes, SQLite in memory)', () => {
+  it('a backfill whose reads meet an outage mid-way waits it out and resumes at that day: every point written, as without it', async () => {
+    const DAY_ROWS = 1440;
+    const long = (entity: string): EntitySeries => {
+      // A day and a quarter after the bootstrap's 600 rows: the backfill reads two days.
+      const n = 600 + 1.25 * DAY_ROWS;
+      const base = series(entity, 0);
+      const timeMs = Float64Array.from({ length: n }, (_, i) => T0 + i * MIN);
+      return {
+        entity,
+        timeMs,
+        values: base.values.map((v) => Float64Array.from({ length: n }, (_, i) => v[i % ROWS]!)),
+      };
+    };
+    const data = [long('web-1')];
+    const from = T0 + 600 * MIN;
+    const to = T0 + (600 + 1.25 * DAY_ROWS) * MIN;
+    const run = async (outage: boolean): Promise<{ lines: string[]; reads: number; job: unknown }> => {
+      const registry = await registryWithDetector();
+      const deps = fakes(registry, data);
+      const runtimes = new Runtimes(deps);
+      await runtimes.bootstrap('cpu', { to: from, promote: true, actor: 'test' }, job);
+      deps.lines.length = 0;
+      const read = deps.readSource;
+      let reads = 0;
+      deps.readSource = async (...args) => {
+        reads++;
+        // The second and third reads (day 2, twice) meet InfluxDB down, then timing out.
+        if (outage && reads === 2) throw new InfluxUnavailableError('InfluxDB is unreachable (ECONNREFUSED)');
+        if (outage && reads === 3)
+          throw new InfluxUnavailableError('InfluxDB did not answer within 30000 ms', 'INFLUX_TIMEOUT');
+        return read(...args);
+      };
+      const retries: unknown[] = [];
+      const runner = new JobRunner(
+        registry,
+        1,
+        () => 0,
+        (m, d) => retries.push({ m, ...d }),
+        undefined,
+        {
+          attempts: 5,
+          firstDelayMs: 1,
+          maxDelayMs: 4,
+        },
+      );
+      const submitted = await runner.submit('cpu', 'backfill', (ctx) =>
+        runtimes.backfill('cpu', from, to, ctx),
+      );
+      await runner.finished(submitted.id);
+      const done = await registry.getJob(submitted.id);
+      await registry.close();
+      if (outage) expect(retries).toHaveLength(2);
+      return { lines: deps.lines, reads, job: { state: done!.state, result: done!.result } };
+    };
+    const calm = await run(false);
+    const stormy = await run(true);
+    expect(stormy.job).toEqual({
+      state: 'succeeded',
+      result: { rows: 1.25 * DAY_ROWS, anomalies: expect.any(Number) },
+    });
+    expect(stormy.lines).toHaveLength(1.25 * DAY_ROWS);
+    expect(stormy.lines).toEqual(calm.lines);
+    // Resumed at the day the outage met: two reads more than without it, not a start over.
+    expect(stormy.reads).toBe(calm.reads + 2);
+  }, 60_000);
+
+  it('a training job that fails midway leaves every entity on the model it had: promotion is all entities or none', async () => {
+    const registry = await registryWithDetector();
+    const data = [series('web-1', 0), series('web-2', 1), series('web-3', 2)];
+    const deps = fakes(registry, data);
+    const runtimes = new Runtimes(deps);
+    await runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    const stages = async (): Promise<unknown> => ({
+      versions: (await registry.listModelVersions('cpu')).map((v) => `${v.version}:${v.entity}:${v.stage}`),
+      runtimes: (await registry.listRuntimeStates('cpu')).map((r) => `${r.entity}:${r.stage}:v${r.version}`),
+    });
+    const before = await stages();
+    expect(before).toEqual({
+      versions: ['3:web-3:production', '2:web-2:production', '1:web-1:production'],
+      runtimes: ['web-1:production:v1', 'web-2:production:v2', 'web-3:production:v3'],
+    });
+    // The retrain's third entity fails after two were trained and stored as versions.
+    const write = deps.writeResults;
+    let writes = 0;
+    deps.writeResults = async (spec, lines) => {
+      if (++writes === 3) throw new Error('the process died here');
+      return write(spec, lines);
+    };
+    await expect(
+      runtimes.bootstrap('cpu', { to: T0 + 700 * MIN, promote: true, actor: 'test' }, job),
+    ).rejects.toThrow('the process died here');
+    const after = (await stages()) as { versions: string[]; runtimes: string[] };
+    // Three new candidates (the third stored before its results failed), not one promoted.
+    expect(after.versions).toEqual([
+      '6:web-3:candidate',
+      '5:web-2:candidate',
+      '4:web-1:candidate',
+      ...(before as { versions: string[] }).versions,
+    ]);
+    expect(after.runtimes).toEqual((before as { runtimes: string[] }).runtimes);
+    deps.writeResults = write;
+    const done = await runtimes.bootstrap('cpu', { to: T0 + 700 * MIN, promote: true, actor: 'test' }, job);
+    expect(done.entities.map((e) => `${e.entity}:v${e.version}:${e.stage}`)).toEqual([
+      'web-1:v7:production',
+      'web-2:v8:production',
+      'web-3:v9:production',
+    ]);
+    expect(((await stages()) as { runtimes: string[] }).runtimes).toEqual([
+      'web-1:production:v7',
+      'web-2:production:v8',
+      'web-3:production:v9',
+    ]);
+    await registry.close();
+  }, 60_000);
+
+  it('fails at once on an error that is not an outage, and after the last attempt on one that lasts', async () => {
+    const registry = await registryWithDetector();
+    const runner = new JobRunner(registry, 1, () => 0, undefined, undefined, {
+      attempts: 3,
+      firstDelayMs: 1,
+      maxDelayMs: 1,
+    });
+    let tries = 0;
+    const bad = await runner.submit('cpu', 'backfill', (ctx) =>
+      ctx.retry('reading', async () => {
+        tries++;
+        throw new Error('a bug');
+      }),
+    );
+    await runner.finished(bad.id);
+    expect([tries, (await registry.getJob(bad.id))!.error]).toEqual([1, 'a bug']);
+    tries = 0;
+    const down = await runner.submit('cpu', 'backfill', (ctx) =>
+      ctx.retry('reading', async () => {
+        tries++;
+        throw new InfluxUnavailableError('InfluxDB is unreachable (ECONNREFUSED)');
+      }),
+    );
+    await runner.finished(down.id);
+    expect([tries, (await registry.getJob(down.id))!.state]).toEqual([3, 'failed']);
     await registry.close();
   });
 });

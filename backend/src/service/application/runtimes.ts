@@ -6,6 +6,7 @@
  * Fastify, in a test with fakes, or in a benchmark.
  */
 import { StreamingDetector, thresholdForAlertBudget } from '../../engine/index.js';
+import { runStream, type StreamRun, type StreamTask } from '../../parallel/stream-run.js';
 import type { EntitySeries, SourceSpec } from '../../io/influx/index.js';
 import {
   RegistryError,
@@ -23,6 +24,7 @@ import {
   rejudge,
   restoreDetector,
   saveDetector,
+  toScoredRow,
   type ResultStage,
   type ScoredRow,
 } from './runtime.js';
@@ -40,13 +42,25 @@ export interface RuntimeDeps {
   now(): number;
   /** Told how many production rows were scored (metrics). */
   onScored?(detectorId: string, rows: number): void;
+  /**
+   * Where a bootstrap's stream runs (the CPU-heavy part of training): the service passes
+   * runStreamInWorker, so training never holds the event loop; default, this thread. Either way
+   * the same runStream, so the same bits. `onProgress` throws to stop it (a cancelled job).
+   */
+  runStream?(task: StreamTask, onProgress: (done: number, total: number) => void): Promise<StreamRun>;
 }
 
 /** What a job may do: report progress, and learn it was cancelled (see JobContext). */
 export interface Progress {
   progress(phase: string, fraction: number): Promise<void>;
   checkpoint(): void;
+  /** Runs a step again while InfluxDB is unavailable (JobContext.retry); without it, once. */
+  retry?<T>(what: string, step: () => Promise<T>): Promise<T>;
 }
+
+/** A job's step, retried by the job when it can (see Progress.retry). */
+const step = <T>(ctx: Progress, what: string, fn: () => Promise<T>): Promise<T> =>
+  ctx.retry ? ctx.retry(what, fn) : fn();
 
 export interface TrainingResult {
   entities: Array<{
@@ -101,8 +115,9 @@ export class Runtimes {
    * Bootstraps each entity from its stored history: a fresh detector runs over the last
    * `trainingWindowHours` before `to`, exactly as replay would over those rows; its results are
    * written as a backtest (stage `backtest`), and its snapshot becomes a new version (a
-   * checkpoint). The version is then promoted, kept as a candidate, or decided by a policy (a
-   * scheduled retrain), and the runtimes follow the stages.
+   * checkpoint). Once every entity has its version, the versions are promoted, kept as
+   * candidates, or decided by a policy (a scheduled retrain), all in one registry transaction (all
+   * entities or none), and the runtimes follow the stages.
    */
   async bootstrap(
     detectorId: string,
@@ -117,7 +132,7 @@ export class Runtimes {
     const to = Math.floor((options.to ?? this.deps.now()) / step) * step;
     const from = to - spec.trainingWindowHours * 3_600_000;
     await ctx.progress('reading', 0);
-    const series = (await this.readDays(spec, source, from, to)).sort((a, b) =>
+    const series = (await this.readDays(spec, source, from, to, ctx)).sort((a, b) =>
       a.entity.localeCompare(b.entity),
     );
     if (series.length === 0) {
@@ -126,15 +141,23 @@ export class Runtimes {
       );
     }
     const result: TrainingResult = { entities: [], skipped: [] };
+    const moves: Array<{ version: number; to: 'production' | 'staging'; reason: string }> = [];
     for (const [i, s] of series.entries()) {
       ctx.checkpoint();
       await ctx.progress(
         `bootstrapping ${s.entity || 'the detector'} (${i + 1}/${series.length})`,
         i / series.length,
       );
-      const detector = new StreamingDetector(streamOptions(spec, fields));
       const label = { entity: s.entity, stage: 'backtest' as const, version: 0 };
-      let rows = await pushInSlices(detector, s, from, to, label, ctx);
+      const task: StreamTask = {
+        options: streamOptions(spec, fields),
+        timeMs: s.timeMs,
+        values: s.values,
+        from,
+        to,
+      };
+      const run = await (this.deps.runStream ?? runHere)(task, () => ctx.checkpoint());
+      let rows = run.results.map((r, k) => toScoredRow(r, run.times[k]!, label));
       const policy =
         spec.model.threshold !== undefined ? 'fixed' : (spec.model.thresholdPolicy ?? 'contamination');
       const decision =
@@ -153,9 +176,9 @@ export class Runtimes {
         from,
         to,
         reference: fieldReference(s, fields),
-        snapshot: saveDetector(detector),
+        snapshot: run.snapshot,
       };
-      const o = detector.options;
+      const o = run.options;
       const version = await this.deps.registry.addModelVersion(
         {
           detectorId,
@@ -197,31 +220,29 @@ export class Runtimes {
         spec,
         rows.map((r) => resultLine(detectorId, { ...r, modelVersion: version.version })),
       );
+      // Stages move only once every entity is trained, all in one transaction (below): a job that
+      // fails or is stopped midway leaves every entity on the model it had.
       let stage: string = version.stage;
       if (options.policy) {
-        stage = await this.decide(
+        const d = await this.decide(
           detectorId,
           version,
           rows,
           from,
           to,
           options.policy,
-          options.actor,
           options.trigger ?? 'retrain',
         );
+        moves.push({ version: version.version, ...d });
+        stage = d.to;
       } else if (options.promote) {
-        stage = (
-          await this.deps.registry.setStage(
-            detectorId,
-            version.version,
-            'production',
-            options.actor,
-            'promoted by the training request',
-            this.deps.now(),
-          )
-        ).stage;
+        moves.push({
+          version: version.version,
+          to: 'production',
+          reason: 'promoted by the training request',
+        });
+        stage = 'production';
       }
-      await this.follow(detectorId);
       result.entities.push({
         entity: s.entity,
         version: version.version,
@@ -230,15 +251,17 @@ export class Runtimes {
         retrains: last?.retrain ?? 0,
         flaggedShare: flagged / Math.max(1, judged.length),
       });
-      // Give requests a turn between entities: bootstrapping is CPU work on this thread.
-      await new Promise((r) => setImmediate(r));
     }
+    ctx.checkpoint();
+    if (moves.length > 0)
+      await this.deps.registry.models.setStages(detectorId, moves, options.actor, this.deps.now());
+    await this.follow(detectorId);
     await ctx.progress('stored', 1);
     return result;
   }
 
   /**
-   * A retrain's decision for one candidate, with its numbers in the stage history. Both are
+   * A retrain's decision for one candidate, with its numbers for the stage history. Both are
    * judged on the same recent rows, the bootstrap's last 15 %: the candidate by its backtest,
    * production by the results it wrote for them. That data is mostly normal, so the one that
    * flags less of it is the steadier.
@@ -250,9 +273,8 @@ export class Runtimes {
     from: number,
     to: number,
     policy: PromotionPolicy,
-    actor: string,
     trigger: string,
-  ): Promise<string> {
+  ): Promise<{ to: 'production' | 'staging'; reason: string }> {
     const holdoutFrom = to - HOLDOUT * (to - from);
     const share = (list: Array<{ timeMs: number; anomaly: boolean }>): number | undefined => {
       const inside = list.filter((r) => r.timeMs >= holdoutFrom && r.timeMs < to);
@@ -277,8 +299,7 @@ export class Runtimes {
         : `candidate flags ${pct(mine)} of the recent holdout, production v${production!.version} ${pct(theirs)}`;
     const to_ = decideStage(policy, mine, theirs);
     const why = `${trigger}, ${policy}: ${numbers}${to_ === 'staging' ? (policy === 'manual' ? ' (shadow scoring until an admin promotes)' : ' (not better: shadow scoring)') : ''}`;
-    await this.deps.registry.setStage(detectorId, candidate.version, to_, actor, why, this.deps.now());
-    return to_;
+    return { to: to_, reason: why };
   }
 
   /**
@@ -330,6 +351,29 @@ export class Runtimes {
         this.live.delete(key(detectorId, entity, stage));
       }
     }
+  }
+
+  /**
+   * The fields, in order, that each version in production or staging was trained on (its
+   * checkpoint's reference): a runtime reads its rows as those columns, so a spec must keep them.
+   */
+  async liveFields(
+    detectorId: string,
+  ): Promise<Array<{ version: number; entity: string; stage: string; fields: string[] }>> {
+    const out = [];
+    for (const v of await this.deps.registry.listModelVersions(detectorId)) {
+      if (v.stage !== 'production' && v.stage !== 'staging') continue;
+      const record = await this.deps.registry.getModelVersion(detectorId, v.version);
+      const reference = (JSON.parse(record?.bundle ?? '{}') as Partial<Checkpoint>).reference;
+      if (!Array.isArray(reference)) continue; // not a streaming checkpoint: it cannot score anyway
+      out.push({
+        version: v.version,
+        entity: v.entity,
+        stage: v.stage,
+        fields: reference.map((r) => r.feature),
+      });
+    }
+    return out;
   }
 
   /** A runtime's detector as its stored state says, from memory when nothing changed since. */
@@ -486,7 +530,11 @@ export class Runtimes {
       ctx.checkpoint();
       await ctx.progress('scoring', (t - begin) / (to - begin));
       const end = Math.min(to, t + DAY);
-      const series = new Map((await this.deps.readSource(spec, source, t, end)).map((s) => [s.entity, s]));
+      // An outage retries this day's read: the days before it are written, the runs stand at its start.
+      const day = await step(ctx, `scoring ${new Date(t).toISOString().slice(0, 10)}`, () =>
+        this.deps.readSource(spec, source, t, end),
+      );
+      const series = new Map(day.map((s) => [s.entity, s]));
       const lines: string[] = [];
       for (const run of runs) {
         const s = series.get(run.entity);
@@ -522,10 +570,13 @@ export class Runtimes {
     source: SourceSpec,
     from: number,
     to: number,
+    ctx: Progress,
   ): Promise<EntitySeries[]> {
     const parts = new Map<string, EntitySeries[]>();
     for (let t = from; t < to; t += DAY)
-      for (const s of await this.deps.readSource(spec, source, t, Math.min(to, t + DAY))) {
+      for (const s of await step(ctx, `reading ${new Date(t).toISOString().slice(0, 10)}`, () =>
+        this.deps.readSource(spec, source, t, Math.min(to, t + DAY)),
+      )) {
         const list = parts.get(s.entity);
         if (list) list.push(s);
         else parts.set(s.entity, [s]);
@@ -580,30 +631,16 @@ function alertBudget(rows: ScoredRow[], spec: DetectorSpec): number | undefined 
   return thresholdForAlertBudget(scores, rule, 0);
 }
 
-/** Rows per slice of a long push, between which requests and cancellation get a turn. */
-const SLICE = 2048;
-
 /**
- * pushRows over a long range in slices of SLICE rows, yielding to the event loop between them:
- * a week of minute data is seconds of CPU, and the API must keep answering meanwhile.
+ * A bootstrap's stream on this thread, when no worker runs it (tests with fakes, benchmarks): one
+ * turn of the event loop first, so the job's own request answers before the CPU work starts.
  */
-async function pushInSlices(
-  detector: StreamingDetector,
-  s: EntitySeries,
-  from: number,
-  to: number,
-  label: Parameters<typeof pushRows>[4],
-  ctx: Progress,
-): Promise<ScoredRow[]> {
-  const out: ScoredRow[] = [];
-  const times = s.timeMs.filter((t) => t >= from && t < to);
-  for (let i = 0; i < times.length; i += SLICE) {
-    ctx.checkpoint();
-    const end = i + SLICE < times.length ? times[i + SLICE]! : to;
-    out.push(...pushRows(detector, s, times[i]!, end, label));
-    await new Promise((r) => setImmediate(r));
-  }
-  return out;
+async function runHere(
+  task: StreamTask,
+  onProgress: (done: number, total: number) => void,
+): Promise<StreamRun> {
+  await new Promise((r) => setImmediate(r));
+  return runStream(task, onProgress);
 }
 
 /**

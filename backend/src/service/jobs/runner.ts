@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { InfluxUnavailableError } from '../../io/influx/index.js';
 import type { JobRecord, Registry } from '../../io/registry/index.js';
 
 export class JobCancelled extends Error {
@@ -10,6 +11,27 @@ export interface JobContext {
   progress(phase: string, fraction: number): Promise<void>;
   /** Throws JobCancelled when someone cancelled the job; call it between steps. */
   checkpoint(): void;
+  /**
+   * Runs one step (a read of a chunk), again with backoff while InfluxDB is unavailable, times out
+   * or is busy; any other error, a cancellation or the last attempt's error goes to the job. A job
+   * whose steps are chunks thus resumes at the chunk the outage met, not from its start.
+   */
+  retry<T>(what: string, step: () => Promise<T>): Promise<T>;
+}
+
+/** How a job waits out an InfluxDB outage: attempts, and the first and longest wait between them. */
+export interface RetryPolicy {
+  attempts: number;
+  firstDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** 1, 2, 4, 8, 16, 30, 30, ... s: about five minutes of outage before the job fails. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 14, firstDelayMs: 1_000, maxDelayMs: 30_000 };
+
+/** Errors worth another attempt: InfluxDB down, slow, or busy. Refusals and bugs are not. */
+export function isTransient(err: unknown): boolean {
+  return err instanceof InfluxUnavailableError;
 }
 
 export type JobWork = (ctx: JobContext) => Promise<unknown>;
@@ -37,6 +59,7 @@ export class JobRunner {
       outcome: JobRecord['state'],
       seconds: number,
     ) => void = () => undefined,
+    private readonly retryPolicy: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
   /** Records the job as queued and starts it when a slot is free. */
@@ -88,6 +111,19 @@ export class JobRunner {
     }
   }
 
+  /** Waits, waking early when the job is cancelled (the next checkpoint then stops it). */
+  private sleep(ms: number, id: string): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const poll = setInterval(() => this.cancelled.has(id) && done(), Math.min(ms, 250));
+      function done(): void {
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve();
+      }
+    });
+  }
+
   private async run(id: string, kind: JobRecord['kind'], work: JobWork): Promise<void> {
     const started = this.now();
     let outcome: JobRecord['state'] = 'failed';
@@ -98,6 +134,31 @@ export class JobRunner {
       },
       checkpoint: () => {
         if (this.cancelled.has(id)) throw new JobCancelled(`job ${id} was cancelled`);
+      },
+      retry: async (what, step) => {
+        const { attempts, firstDelayMs, maxDelayMs } = this.retryPolicy;
+        for (let attempt = 1; ; attempt++) {
+          ctx.checkpoint();
+          try {
+            return await step();
+          } catch (err) {
+            if (!isTransient(err) || attempt >= attempts) throw err;
+            const wait = Math.min(maxDelayMs, firstDelayMs * 2 ** (attempt - 1));
+            this.log('job step failed; retrying', {
+              id,
+              step: what,
+              attempt,
+              retryInSeconds: wait / 1000,
+              err: (err as Error).message,
+            });
+            await this.registry
+              .updateJob(id, {
+                phase: `${what}: waiting for InfluxDB (attempt ${attempt + 1} of ${attempts})`,
+              })
+              .catch(() => undefined);
+            await this.sleep(wait, id);
+          }
+        }
       },
     };
     try {

@@ -80,4 +80,62 @@ describe('Scheduler (fakes)', () => {
     await scheduler.tick(MIN);
     expect(calls).toEqual(['warn {"detector":"cpu","err":"influx down"}']);
   });
+
+  it('reports the age of its last whole pass, stale after three intervals without one, fresh again after', async () => {
+    let clock = 0;
+    let hang: Promise<void> | undefined;
+    let release = (): void => undefined;
+    const { scheduler } = fakeScheduler({ running: false, newestAt: 0 });
+    const deps = (scheduler as unknown as { deps: SchedulerDeps }).deps;
+    deps.now = () => clock;
+    const detectors = deps.detectors;
+    // A registry (or InfluxDB) call that never answers holds the pass.
+    deps.detectors = async () => {
+      if (hang) await hang;
+      return detectors();
+    };
+    scheduler.start(10_000);
+    try {
+      expect(scheduler.health()).toMatchObject({ stale: false, everySeconds: 10, failing: [] });
+      await scheduler.tick(MIN);
+      clock = 5_000;
+      expect(scheduler.health()).toMatchObject({ lastPassAgeSeconds: 5, stale: false });
+      hang = new Promise<void>((r) => (release = r));
+      const held = scheduler.tick(2 * MIN);
+      clock = 30_000; // three intervals after the last pass: not yet stale
+      expect(scheduler.health().stale).toBe(false);
+      clock = 30_001;
+      expect(scheduler.health()).toMatchObject({ lastPassAgeSeconds: 30.001, stale: true });
+      hang = undefined;
+      release();
+      await held;
+      expect(scheduler.health()).toMatchObject({ lastPassAgeSeconds: 0, stale: false });
+    } finally {
+      await scheduler.stop();
+    }
+    // Stopped: stale never applies (readiness says "stopped" instead).
+    clock = 10 * MIN;
+    expect(scheduler.health().stale).toBe(false);
+  });
+
+  it('lists a detector that fails to score, since its first failure, until it scores again', async () => {
+    const { scheduler } = fakeScheduler({ running: false, newestAt: 0 });
+    const deps = (scheduler as unknown as { deps: SchedulerDeps }).deps;
+    const told: string[] = [];
+    deps.failing = (id, failing) => told.push(`${id} ${failing}`);
+    const score = deps.runtimes.scoreUpTo;
+    let n = 0;
+    deps.runtimes.scoreUpTo = async () => {
+      throw new Error(`InfluxDB did not answer within 30000 ms (${++n})`);
+    };
+    await scheduler.tick(MIN);
+    await scheduler.tick(2 * MIN);
+    expect(scheduler.health().failing).toEqual([
+      { detector: 'cpu', since: MIN, error: 'InfluxDB did not answer within 30000 ms (2)' },
+    ]);
+    deps.runtimes.scoreUpTo = score;
+    await scheduler.tick(3 * MIN);
+    expect(scheduler.health().failing).toEqual([]);
+    expect(told).toEqual(['cpu true', 'cpu false']);
+  });
 });

@@ -24,7 +24,24 @@ export interface SchedulerDeps {
   /** A tick's duration and each detector's lag (metrics). */
   timeTick?(): () => void;
   lag?(detectorId: string, seconds: number): void;
+  /** A pass finished (metrics: its time); a detector's scoring failed or works again (metrics). */
+  passed?(at: number): void;
+  failing?(detectorId: string, failing: boolean): void;
 }
+
+/** What readiness reports about the scheduler (see Scheduler.health). */
+export interface SchedulerHealth {
+  /** Seconds since the last pass that went over every detector (undefined: none yet). */
+  lastPassAgeSeconds?: number;
+  /** The last pass is older than STALE_PASSES intervals (or none came within them of the start). */
+  stale: boolean;
+  everySeconds: number;
+  /** Detectors whose last scoring failed: since when and why. */
+  failing: Array<{ detector: string; since: number; error: string }>;
+}
+
+/** Readiness fails when the last whole pass is older than this many intervals. */
+export const STALE_PASSES = 3;
 
 /**
  * Scores every detector on its schedule: each tick, a detector whose `scoreEverySeconds` has
@@ -40,16 +57,47 @@ export class Scheduler {
   private ticking: Promise<void> = Promise.resolve();
   private readonly lastTick = new Map<string, number>();
   private stopped = false;
+  private everyMs = 10_000;
+  private startedAt: number | undefined;
+  private lastPassAt: number | undefined;
+  /** A pass is running: the timer does not queue another behind it (see start). */
+  private inPass = false;
+  private readonly failures = new Map<string, { since: number; error: string }>();
 
   constructor(private readonly deps: SchedulerDeps) {}
 
   /** Whether this process should be scoring (readiness fails if it should and is not). */
   enabled = false;
 
+  /**
+   * Ticks every `everyMs`. A pass that outlasts the interval (a slow or hanging InfluxDB) is not
+   * queued behind: the timer skips while one runs, so passes never pile up, and readiness sees the
+   * age of the last finished one grow (health) instead of a scheduler that only says "running".
+   */
   start(everyMs = 10_000): void {
     this.enabled = true;
-    this.timer = setInterval(() => void this.tick(), everyMs);
+    this.everyMs = everyMs;
+    this.startedAt = this.deps.now();
+    this.timer = setInterval(() => {
+      if (!this.inPass) void this.tick();
+    }, everyMs);
     this.timer.unref();
+  }
+
+  /**
+   * The age of the last whole pass, whether it is stale (older than STALE_PASSES intervals:
+   * readiness fails), and the detectors that failed to score on their last try.
+   */
+  health(now = this.deps.now()): SchedulerHealth {
+    const since = this.lastPassAt ?? this.startedAt;
+    return {
+      ...(this.lastPassAt !== undefined
+        ? { lastPassAgeSeconds: Math.max(0, (now - this.lastPassAt) / 1000) }
+        : {}),
+      stale: this.running && since !== undefined && now - since > STALE_PASSES * this.everyMs,
+      everySeconds: this.everyMs / 1000,
+      failing: [...this.failures].map(([detector, f]) => ({ detector, ...f })),
+    };
   }
 
   /** Stops the timer and waits for the tick in progress (graceful shutdown). */
@@ -68,9 +116,13 @@ export class Scheduler {
     this.ticking = this.ticking
       .then(async () => {
         const end = this.deps.timeTick?.();
+        this.inPass = true;
         try {
           await this.pass(now);
+          this.lastPassAt = this.deps.now();
+          this.deps.passed?.(this.lastPassAt);
         } finally {
+          this.inPass = false;
           end?.();
         }
       })
@@ -79,7 +131,14 @@ export class Scheduler {
   }
 
   private async pass(now: number): Promise<void> {
-    for (const { id, spec } of await this.deps.detectors()) {
+    const detectors = await this.deps.detectors();
+    // A detector deleted (or left out as broken) no longer counts as failing.
+    for (const id of this.failures.keys())
+      if (!detectors.some((d) => d.id === id)) {
+        this.failures.delete(id);
+        this.deps.failing?.(id, false);
+      }
+    for (const { id, spec } of detectors) {
       const step = spec.intervalSeconds * 1000;
       const to = Math.floor(now / step) * step;
       const last = this.lastTick.get(id);
@@ -91,7 +150,11 @@ export class Scheduler {
           await this.deps.alerts(id, spec, r.scored);
           if (r.rows > 0)
             this.deps.log.info({ detector: id, rows: r.rows, anomalies: r.anomalies }, 'scored');
+          if (this.failures.delete(id)) this.deps.failing?.(id, false);
         } catch (err) {
+          const error = (err as Error).message;
+          if (!this.failures.has(id)) this.deps.failing?.(id, true);
+          this.failures.set(id, { since: this.failures.get(id)?.since ?? now, error });
           this.deps.log.warn(
             { detector: id, err: (err as Error).message },
             'scoring failed; it is retried next tick',

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import { Insight } from '../application/insight.js';
 import { ResultsReader } from '../application/results.js';
 import { Runtimes } from '../application/runtimes.js';
+import { runStreamInWorker } from '../../parallel/train-pool.js';
 import { Sources } from '../sources.js';
 
 declare module 'fastify' {
@@ -33,6 +34,8 @@ export default fp(
       results,
       now: () => app.now(),
       onScored: (detector, rows) => app.telemetry.scoringRows.inc({ detector }, rows),
+      // Training on a worker thread: /healthz and the scoring ticks answer while forests grow.
+      runStream: runStreamInWorker,
     });
     const insight = new Insight({
       registry: app.registry,

@@ -51,6 +51,8 @@ export default fp<{ start?: boolean }>(
       log: app.log,
       timeTick: () => app.telemetry.scoringTick.startTimer(),
       lag: (detector, seconds) => app.telemetry.scoringLag.set({ detector }, seconds),
+      passed: (at) => app.telemetry.schedulerLastPass.set(at / 1000),
+      failing: (detector, failing) => app.telemetry.scoringFailing.set({ detector }, failing ? 1 : 0),
     });
     app.decorate('scheduler', scheduler);
     if (opts.start !== false) app.addHook('onReady', async () => scheduler.start());

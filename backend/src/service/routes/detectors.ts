@@ -85,10 +85,41 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      if (request.body.spec) checkAll(request.body.spec, receiverNames());
+      if (request.body.spec) {
+        checkAll(request.body.spec, receiverNames());
+        await checkFieldsFit(request.params.id, request.body.spec);
+      }
       return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
     },
   );
+
+  /**
+   * A spec whose fields (or their order) differ from those its production or staging models were
+   * trained on is refused (409 FEATURE_MISMATCH, naming them): those runtimes read their rows as the columns they
+   * learnt, and would score the new columns as the old ones. A new detector, or archiving those
+   * versions first, changes the fields.
+   */
+  async function checkFieldsFit(id: string, spec: DetectorSpec): Promise<void> {
+    const wanted = resolveSource(spec).fields.map((f) => f.field);
+    const misfits = (await app.runtimes.liveFields(id)).filter(
+      (v) => v.fields.length !== wanted.length || v.fields.some((f, i) => f !== wanted[i]),
+    );
+    if (misfits.length === 0) return;
+    const first = misfits[0]!;
+    const removed = first.fields.filter((f) => !wanted.includes(f));
+    const added = wanted.filter((f) => !first.fields.includes(f));
+    const list = (fields: string[]): string => excerpt(fields.join(', '), 200);
+    const change = [
+      ...(removed.length ? [`removes ${list(removed)}`] : []),
+      ...(added.length ? [`adds ${list(added)}`] : []),
+      ...(removed.length + added.length === 0 ? ['reorders them'] : []),
+    ].join(' and ');
+    const versions = misfits.map((v) => `${v.version}${v.entity ? ` (${excerpt(v.entity, 40)})` : ''}`);
+    throw new ServiceError(
+      'FEATURE_MISMATCH',
+      `the spec's fields no longer fit the ${first.stage} models of detector '${id}': they were trained on ${list(first.fields)}, the spec ${change}. Versions in production or staging: ${excerpt(versions.join(', '), 200)}. Create a new detector for these fields, or archive those versions first`,
+    );
+  }
 
   app.get(
     '/:id/preview',

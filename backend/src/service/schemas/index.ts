@@ -40,6 +40,15 @@ export const Readiness = Type.Object({
     influx: Type.String(),
     scheduler: Type.String(),
   }),
+  /** The scheduler's last whole pass and the detectors failing to score (they do not fail readiness). */
+  details: Type.Optional(
+    Type.Object({
+      lastPassAgeSeconds: Type.Optional(Type.Number()),
+      failingDetectors: Type.Array(
+        Type.Object({ detector: Type.String(), since: Type.String(), error: Type.String() }),
+      ),
+    }),
+  ),
 });
 
 export { AGGREGATES } from '../../io/influx/influxql.js';

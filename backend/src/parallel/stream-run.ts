@@ -1,0 +1,59 @@
+/**
+ * One stream run over a series: a fresh StreamingDetector takes every row with from ≤ time < to,
+ * in the series' order, exactly as the service's pushRows feeds it. It is the CPU-heavy part of a
+ * training job (the forests the stream trains as it goes), so it runs here, where it can run on a
+ * worker thread (train-worker.ts) or on the calling thread, with the same code and so the same bits.
+ */
+import { StreamingDetector, type StreamOptions, type StreamResult } from '../engine/index.js';
+
+export interface StreamTask {
+  options: StreamOptions;
+  /** The series: times, and per field its values (NaN = missing), as the source reader gives them. */
+  timeMs: Float64Array;
+  values: Float64Array[];
+  from: number;
+  to: number;
+}
+
+export interface StreamRun {
+  /** One result per row taken, and that row's time. */
+  results: StreamResult[];
+  times: Float64Array;
+  /** The detector's snapshot after the last row (JSON text, as the registry stores it). */
+  snapshot: string;
+  /** The options the detector resolved (defaults filled in), for the version's parameters. */
+  options: Required<StreamOptions>;
+}
+
+/** Rows between two progress reports (and, in a worker, chances to be stopped). */
+export const STREAM_BLOCK = 2048;
+
+export function runStream(
+  task: StreamTask,
+  onRows: (done: number, total: number) => void = () => undefined,
+): StreamRun {
+  const detector = new StreamingDetector(task.options);
+  const cols = task.values.length;
+  const row = new Float64Array(cols);
+  const picked: number[] = [];
+  for (let i = 0; i < task.timeMs.length; i++) {
+    const t = task.timeMs[i]!;
+    if (t >= task.from && t < task.to) picked.push(i);
+  }
+  const results: StreamResult[] = [];
+  const times = new Float64Array(picked.length);
+  for (let k = 0; k < picked.length; k++) {
+    const i = picked[k]!;
+    const t = task.timeMs[i]!;
+    for (let c = 0; c < cols; c++) row[c] = task.values[c]![i]!;
+    results.push(detector.push(row, t));
+    times[k] = t;
+    if ((k + 1) % STREAM_BLOCK === 0) onRows(k + 1, picked.length);
+  }
+  return {
+    results,
+    times,
+    snapshot: JSON.stringify(detector.snapshot()),
+    options: detector.options,
+  };
+}
