@@ -53,6 +53,9 @@ export class ShapPaths {
   /** One tree's table, while a batch runs (`tabulate` … `release`). */
   private values = EMPTY;
   private scratch = EMPTY;
+  /** accumulateChunk's scratch: the failed positions at each node for each row, and each row's table row. */
+  private chunkFail = EMPTY_INT;
+  private chunkRow = EMPTY_INT;
 
   private constructor(
     private readonly nodes: TreeArrays,
@@ -169,6 +172,8 @@ export class ShapPaths {
       this.values = new Float64Array(TABLE_DOUBLES);
       this.scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
       this.table = new Int32Array(this.bit.length);
+      this.chunkFail = new Int32Array(this.fail.length * CHUNK_ROWS);
+      this.chunkRow = new Int32Array(CHUNK_ROWS);
     }
     const { values, scratch, pathZero } = this;
     let at = 0;
@@ -197,11 +202,67 @@ export class ShapPaths {
     this.whole = whole;
   }
 
+  /**
+   * Adds tabulated tree t's φ for `count` rows (at most CHUNK_ROWS) laid out feature-major:
+   * feature f of row r at xT[at + f·CHUNK_ROWS + r], its φ at phiT[at + f·CHUNK_ROWS + r]. Returns false, adding
+   * nothing, when the tree is not tabulated whole (then each row goes through accumulateTree).
+   *
+   * The same sums in the same order as accumulateTree on each row (every φ slot receives the
+   * leaves in index order), with the loops turned inside out: nodes and leaves outside, rows
+   * inside. Each node's split is then read once for the chunk, a leaf's block of the table stays
+   * in L1 while every row reads its line from it, and the rows of the inner loops are independent,
+   * so their loads overlap instead of waiting on one another.
+   */
+  accumulateChunk(t: number, xT: Float64Array, phiT: Float64Array, at: number, count: number): boolean {
+    if (this.tabulated !== t || !this.whole) return false;
+    const { feature, threshold, left, treeStart } = this.nodes;
+    const { bit, order, table, values, pathFeature, pathAt } = this;
+    const fail = this.chunkFail;
+    const rowAt = this.chunkRow;
+    const C = CHUNK_ROWS;
+    const start = treeStart[t]!;
+    const leaves = this.firstLeaf[t]!;
+    const end = treeStart[t + 1]!;
+    fail.fill(0, 0, count);
+    for (let i = start; i < leaves; i++) {
+      const n = order[i]!;
+      const k = bit[n]!;
+      const thr = threshold[n]!;
+      const xo = at + feature[n]! * C;
+      const fo = (n - start) * C;
+      const lo = (left[n]! - start) * C;
+      const ro = lo + C;
+      for (let r = 0; r < count; r++) {
+        const failed = fail[fo + r]!;
+        // b = 1 when x goes right: the left child is the one it fails.
+        const b = +(xT[xo + r]! > thr);
+        fail[lo + r] = failed | (k & -b);
+        fail[ro + r] = failed | (k & (b - 1));
+      }
+    }
+    for (let i = leaves; i < end; i++) {
+      const n = order[i]!;
+      const all = bit[n]!;
+      const d = 32 - Math.clz32(all);
+      const base = table[n]!;
+      const fo = (n - start) * C;
+      for (let r = 0; r < count; r++) rowAt[r] = base + (all & ~fail[fo + r]!) * d;
+      const path = pathAt[n]!;
+      for (let p = 0; p < d; p++) {
+        const po = at + pathFeature[path + p]! * C;
+        for (let r = 0; r < count; r++) phiT[po + r] += values[rowAt[r]! + p]!;
+      }
+    }
+    return true;
+  }
+
   /** Frees the table after a batch. */
   release(): void {
     this.values = EMPTY;
     this.scratch = EMPTY;
     this.table = EMPTY_INT;
+    this.chunkFail = EMPTY_INT;
+    this.chunkRow = EMPTY_INT;
     this.tabulated = -1;
   }
 
@@ -307,6 +368,9 @@ export class ShapPaths {
     return v * total;
   }
 }
+
+/** Rows per accumulateChunk: the chunk's failed masks (4 bytes a node and row) stay in L2. */
+export const CHUNK_ROWS = 128;
 
 const EMPTY = new Float64Array(0);
 const EMPTY_INT = new Int32Array(0);
