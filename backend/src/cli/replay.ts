@@ -11,6 +11,7 @@ import {
   StreamingDetector,
   type IsolationForest,
   type ModelBundle,
+  type StreamResult,
 } from '../engine/index.js';
 import { alignFeatures, CsvError, readMetricsCsv, writeCsvAtomic } from '../io/csv/index.js';
 import type { CliCommand } from './context.js';
@@ -71,6 +72,9 @@ ${columnUsage([
   "order, as if alone; output in the input's row order",
 ])}
 `;
+
+/** Rows of one entity handed to its stream at a time: between progress reports. */
+const REPLAY_PIECE = 8192;
 
 /** What replay writes of a row, whoever scored it (the stream's results carry more). */
 interface Scored {
@@ -212,34 +216,68 @@ export const command: CliCommand = {
     const top = new Array<string>(rows).fill('');
     let byModel = 0;
     const started = performance.now();
+    // Each entity's rows in file order, taken a piece at a time: streams are independent, so this
+    // gives what feeding the file's rows one by one would, and pushMany scores the rows between two
+    // retrains together. A refused row is reported as the first in the file would be.
+    const rowsOf = new Map<string, number[]>();
     for (let r = 0; r < rows; r++) {
-      const stream = streamOf(table.entities ? table.entities[r]! : '');
-      const values = data.subarray(r * cols, (r + 1) * cols);
-      let result: Scored;
-      try {
-        result = stream.detector.push(values, timeMs[r]!);
-        if (stream.bootstrap) {
-          if (result.modelVersion === 0) {
-            result = stream.bootstrap.push(values, timeMs[r]!);
-            if (result.score > 0) byModel++;
-          } else delete stream.bootstrap; // the stream has its own model from here on
-        }
-      } catch (err) {
-        // The transformer names the problem; the file's line is what the user can fix.
-        if (err instanceof EngineError)
-          throw new CsvError(
-            input,
-            err.message.replace(/^features: /, ''),
-            table.lines[r]!,
-            table.timestampColumn,
-          );
-        throw err;
-      }
-      scores[r] = result.score;
-      flags[r] = result.isAnomaly ? 1 : 0;
-      if (result.topFeature !== undefined) top[r] = result.topFeature;
-      if ((r & 1023) === 0) progress.update('replaying', r, rows);
+      const entity = table.entities ? table.entities[r]! : '';
+      let list = rowsOf.get(entity);
+      if (!list) rowsOf.set(entity, (list = []));
+      list.push(r);
     }
+    let refused: { row: number; err: EngineError } | undefined;
+    const refuse = (row: number, err: unknown): void => {
+      if (!(err instanceof EngineError)) throw err;
+      if (!refused || row < refused.row) refused = { row, err };
+    };
+    let done = 0;
+    for (const [entity, list] of rowsOf) {
+      const stream = streamOf(entity);
+      for (let from = 0; from < list.length && !refused; from += REPLAY_PIECE) {
+        const piece = list.slice(from, from + REPLAY_PIECE);
+        const values = new Float64Array(piece.length * cols);
+        const times = new Float64Array(piece.length);
+        piece.forEach((r, k) => {
+          values.set(data.subarray(r * cols, (r + 1) * cols), k * cols);
+          times[k] = timeMs[r]!;
+        });
+        const results: StreamResult[] = [];
+        try {
+          stream.detector.pushMany(values, times, results);
+        } catch (err) {
+          refuse(piece[results.length]!, err);
+        }
+        for (let k = 0; k < results.length; k++) {
+          const r = piece[k]!;
+          let result: Scored = results[k]!;
+          if (stream.bootstrap) {
+            if (result.modelVersion === 0) {
+              try {
+                result = stream.bootstrap.push(values.subarray(k * cols, (k + 1) * cols), times[k]!);
+              } catch (err) {
+                refuse(r, err);
+                break;
+              }
+              if (result.score > 0) byModel++;
+            } else delete stream.bootstrap; // the stream has its own model from here on
+          }
+          scores[r] = result.score;
+          flags[r] = result.isAnomaly ? 1 : 0;
+          if (result.topFeature !== undefined) top[r] = result.topFeature;
+        }
+        done += piece.length;
+        progress.update('replaying', done, rows);
+      }
+    }
+    // The transformer names the problem; the file's line is what the user can fix.
+    if (refused)
+      throw new CsvError(
+        input,
+        refused.err.message.replace(/^features: /, ''),
+        table.lines[refused.row]!,
+        table.timestampColumn,
+      );
     progress.update('replaying', rows, rows);
     const seconds = (performance.now() - started) / 1000;
     const timestamps = table.timestampRaw;

@@ -3,7 +3,7 @@ import type { IsolationForest } from '../forest/forest.js';
 import type { Matrix } from '../matrix.js';
 import { isolatingPathLength } from '../forest/score-kernel.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
-import { expectedTreeValue, ShapPaths } from './treeshap.js';
+import { CHUNK_ROWS, expectedTreeValue, ShapPaths } from './treeshap.js';
 
 /**
  * Why one point scored as it did, in path-length units.
@@ -131,19 +131,44 @@ export function explainRows(
   const { paths, baseline } = prepared(nodes, params.trees);
   const out: Explanation[] = [];
   const blockRows = Math.min(EXPLAIN_BLOCK, rows.length);
-  const phi = new Float64Array(blockRows * cols);
-  // The block's rows side by side: each tree walks all of them, and rows picked from a large
-  // matrix would otherwise each be a cache miss in every tree.
-  const block = new Float64Array(blockRows * cols);
   const tabulate = rows.length >= TABULATE_ROWS;
+  // Tabulated batches hold the block's rows (and φ) feature-major, CHUNK_ROWS rows at a time,
+  // for accumulateChunk; otherwise row-major, side by side. Either way each tree walks all the
+  // block's rows, and rows picked from a large matrix would otherwise each be a cache miss in
+  // every tree.
+  const chunked = tabulate ? CHUNK_ROWS : 1;
+  const room = Math.ceil(blockRows / chunked) * chunked * cols;
+  const phi = new Float64Array(room);
+  const block = new Float64Array(room);
+  /** Where value c of block row i sits. */
+  const slot = (i: number, c: number): number =>
+    tabulate ? (i - (i % CHUNK_ROWS)) * cols + c * CHUNK_ROWS + (i % CHUNK_ROWS) : i * cols + c;
+  const xRow = new Float64Array(cols);
+  const phiRow = new Float64Array(cols);
   for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
     const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
+    const count = to - from;
     phi.fill(0);
-    for (let i = from; i < to; i++)
-      block.set(data.subarray(rows[i]! * cols, (rows[i]! + 1) * cols), (i - from) * cols);
+    for (let i = 0; i < count; i++) {
+      const r = rows[from + i]! * cols;
+      for (let c = 0; c < cols; c++) block[slot(i, c)] = data[r + c]!;
+    }
     for (let t = 0; t < params.trees; t++) {
-      if (tabulate) paths.tabulate(t);
-      for (let i = 0; i < to - from; i++) paths.accumulateTree(t, block, i * cols, phi, i * cols);
+      if (!tabulate) {
+        for (let i = 0; i < count; i++) paths.accumulateTree(t, block, i * cols, phi, i * cols);
+        continue;
+      }
+      paths.tabulate(t);
+      for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
+        const n = Math.min(CHUNK_ROWS, count - c0);
+        if (paths.accumulateChunk(t, block, phi, c0 * cols, n)) continue;
+        // A tree too large to tabulate whole: row by row, with the row and its φ copied out and back.
+        for (let i = c0; i < c0 + n; i++) {
+          for (let c = 0; c < cols; c++) [xRow[c], phiRow[c]] = [block[slot(i, c)]!, phi[slot(i, c)]!];
+          paths.accumulateTree(t, xRow, 0, phiRow, 0);
+          for (let c = 0; c < cols; c++) phi[slot(i, c)] = phiRow[c]!;
+        }
+      }
     }
     for (let i = from; i < to; i++) {
       const row = data.subarray(rows[i]! * cols, (rows[i]! + 1) * cols);
@@ -151,8 +176,8 @@ export function explainRows(
       if (params.outOfRange === 'isolate')
         for (let t = 0; t < params.trees; t++)
           isolatingPathLength(nodes, nodes.treeStart[t]!, row, contributions);
-      const o = (i - from) * cols;
-      for (let c = 0; c < cols; c++) contributions[c] = (contributions[c]! - phi[o + c]!) / params.trees;
+      for (let c = 0; c < cols; c++)
+        contributions[c] = (contributions[c]! - phi[slot(i - from, c)]!) / params.trees;
       const pathLength = forest.meanPathLength(row);
       out.push({ contributions, baseline, pathLength, score: Math.pow(2, -pathLength / forest.normalizer) });
     }

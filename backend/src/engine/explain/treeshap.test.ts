@@ -237,10 +237,16 @@ describe('ShapPaths against the extend/unwind TreeSHAP it replaced', () => {
     },
   );
 
-  it.each(['clamp', 'isolate'] as const)(
-    'explains a batch (%s) with per-tree tables to the same numbers',
-    (outOfRange) => {
-      const { forest, x } = randomCase(7, 12, { trees: 10, outOfRange }, 300);
+  // Two features: splits on a feature already on the path, so sibling leaves share tables whose
+  // split position an ancestor may have failed already.
+  it.each([
+    ['clamp', 12],
+    ['isolate', 12],
+    ['clamp', 2],
+  ] as const)(
+    'explains a batch (%s, %i features) with per-tree tables to the same numbers',
+    (outOfRange, cols) => {
+      const { forest, x } = randomCase(7, cols, { trees: 10, outOfRange }, 300);
       const batch = explainRows(forest, x);
       expect(batch.length).toBe(x.rows);
       for (let r = 0; r < x.rows; r++) {

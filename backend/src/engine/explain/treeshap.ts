@@ -53,6 +53,13 @@ export class ShapPaths {
   /** One tree's table, while a batch runs (`tabulate` … `release`). */
   private values = EMPTY;
   private scratch = EMPTY;
+  /** accumulateChunk's scratch: the failed positions at each node for each row, and each row's table row. */
+  private chunkFail = EMPTY_INT;
+  /** Per leaf of the tabulated tree: its parent's bit when it is the left of two sibling leaves, −1 the right, else 0. */
+  private pairBit = EMPTY_INT;
+  /** Scratch for a pair's two leaf tables. */
+  private leafRows = EMPTY;
+  private chunkRow = EMPTY_INT;
 
   private constructor(
     private readonly nodes: TreeArrays,
@@ -162,39 +169,156 @@ export class ShapPaths {
    * many rows walk the tree, to amortise the O(Σ d 2^d) build. One tree at a time, at most
    * TABLE_DOUBLES, leaves beyond that or deeper than TABLE_MAX_DEPTH computed as without a table:
    * the table stays in cache while the batch reads it, and memory stays bounded whatever the forest.
+   *
+   * Two sibling leaves (about three leaves in four in a tree of 256 samples) share one table: they
+   * have the same path features, and x satisfies the same of them at both but for their parent's
+   * split, which it satisfies at one of the two or (when an ancestor on that feature failed) at
+   * neither. Line (H_p, s), with H_p what x satisfies at either and s whether it went left, holds
+   * the sum of both leaves' lines: as large as the two leaves' tables together, and half the
+   * additions into φ per row.
    */
   tabulate(t: number): void {
-    const { treeStart, left, value } = this.nodes;
+    const { treeStart, left } = this.nodes;
     if (this.values === EMPTY) {
       this.values = new Float64Array(TABLE_DOUBLES);
       this.scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
+      this.leafRows = new Float64Array(2 * (1 << TABLE_MAX_DEPTH) * TABLE_MAX_DEPTH);
       this.table = new Int32Array(this.bit.length);
+      this.pairBit = new Int32Array(this.bit.length);
+      this.chunkFail = new Int32Array(this.fail.length * CHUNK_ROWS);
+      this.chunkRow = new Int32Array(CHUNK_ROWS);
     }
-    const { values, scratch, pathZero } = this;
+    const { values, leafRows, pairBit, table } = this;
+    const start = treeStart[t]!;
+    const end = treeStart[t + 1]!;
+    // Sibling leaves share one table (see accumulateChunk): the left one holds it, with its
+    // parent's bit, and the right one is marked −1.
+    pairBit.fill(0, start, end);
+    for (let n = start; n < end; n++) {
+      const l = left[n]!;
+      if (l !== n && left[l] === l && left[l + 1] === l + 1) {
+        pairBit[l] = this.bit[n]!;
+        pairBit[l + 1] = -1;
+      }
+    }
     let at = 0;
     let whole = true;
-    for (let n = treeStart[t]!; n < treeStart[t + 1]!; n++) {
+    for (let n = start; n < end; n++) {
       if (left[n] !== n) continue;
       const d = 32 - Math.clz32(this.bit[n]!);
       const count = 1 << d;
-      if (d > TABLE_MAX_DEPTH || at + count * d > TABLE_DOUBLES) {
-        this.table[n] = -1;
+      const k = pairBit[n]!;
+      if (k < 0) {
+        // The right leaf of a pair: its sibling's table holds it, or neither has one.
+        table[n] = table[n - 1]! < 0 ? -1 : PAIRED;
+        continue;
+      }
+      const size = (k > 0 ? 2 : 1) * count * d;
+      if (d > TABLE_MAX_DEPTH || at + size > TABLE_DOUBLES) {
+        table[n] = -1;
         whole = false;
         continue;
       }
-      this.table[n] = at;
-      const path = this.pathAt[n]!;
-      fillTable(scratch, 0, d, this.pathZero, path, value[n]!, scratch.subarray(count));
-      // Row h of the leaf's block: each path position's φ when x satisfies the positions in h.
-      for (let h = 0; h < count; h++, at += d)
-        for (let p = 0; p < d; p++)
-          values[at + p] =
-            (h >> p) & 1
-              ? ((1 - pathZero[path + p]!) / pathZero[path + p]!) * scratch[h ^ (1 << p)]!
-              : -scratch[h]!;
+      table[n] = at;
+      if (k === 0) {
+        this.leafTable(n, d, values, at);
+        at += size;
+        continue;
+      }
+      // Line (H_p << 1 | s) of a pair under a split with bit k: H_p the positions x satisfies at
+      // the parent and its split (both leaves then have H_p but for bit k), s whether x goes left.
+      const right = count * d;
+      this.leafTable(n, d, leafRows, 0);
+      this.leafTable(n + 1, d, leafRows, right);
+      for (let h = 0; h < count; h++)
+        for (let s = 0; s < 2; s++, at += d) {
+          const hl = h & k && !s ? h ^ k : h;
+          const hr = h & k && s ? h ^ k : h;
+          for (let p = 0; p < d; p++)
+            values[at + p] = (h & k) === 0 && s ? 0 : leafRows[hl * d + p]! + leafRows[right + hr * d + p]!;
+        }
     }
     this.tabulated = t;
     this.whole = whole;
+  }
+
+  /** Leaf n's table at out[at …]: line h holds each path position's φ when x satisfies the positions in h. */
+  private leafTable(n: number, d: number, out: Float64Array, at: number): void {
+    const { scratch, pathZero } = this;
+    const count = 1 << d;
+    const path = this.pathAt[n]!;
+    fillTable(scratch, 0, d, pathZero, path, this.nodes.value[n]!, scratch.subarray(count));
+    for (let h = 0; h < count; h++, at += d)
+      for (let p = 0; p < d; p++)
+        out[at + p] =
+          (h >> p) & 1
+            ? ((1 - pathZero[path + p]!) / pathZero[path + p]!) * scratch[h ^ (1 << p)]!
+            : -scratch[h]!;
+  }
+
+  /**
+   * Adds tabulated tree t's φ for `count` rows (at most CHUNK_ROWS) laid out feature-major:
+   * feature f of row r at xT[at + f·CHUNK_ROWS + r], its φ at phiT[at + f·CHUNK_ROWS + r]. Returns false, adding
+   * nothing, when the tree is not tabulated whole (then each row goes through accumulateTree).
+   *
+   * The same sums in the same order as accumulateTree on each row of a tabulated tree (every φ
+   * slot receives the leaves in index order), with the loops turned inside out: nodes and leaves outside, rows
+   * inside. Each node's split is then read once for the chunk, a leaf's block of the table stays
+   * in L1 while every row reads its line from it, and the rows of the inner loops are independent,
+   * so their loads overlap instead of waiting on one another.
+   */
+  accumulateChunk(t: number, xT: Float64Array, phiT: Float64Array, at: number, count: number): boolean {
+    if (this.tabulated !== t || !this.whole) return false;
+    const { feature, threshold, left, treeStart } = this.nodes;
+    const { bit, order, table, values, pathFeature, pathAt } = this;
+    const fail = this.chunkFail;
+    const rowAt = this.chunkRow;
+    const C = CHUNK_ROWS;
+    const start = treeStart[t]!;
+    const leaves = this.firstLeaf[t]!;
+    const end = treeStart[t + 1]!;
+    fail.fill(0, 0, count);
+    for (let i = start; i < leaves; i++) {
+      const n = order[i]!;
+      const k = bit[n]!;
+      const thr = threshold[n]!;
+      const xo = at + feature[n]! * C;
+      const fo = (n - start) * C;
+      const lo = (left[n]! - start) * C;
+      const ro = lo + C;
+      for (let r = 0; r < count; r++) {
+        const failed = fail[fo + r]!;
+        // b = 1 when x goes right: the left child is the one it fails.
+        const b = +(xT[xo + r]! > thr);
+        fail[lo + r] = failed | (k & -b);
+        fail[ro + r] = failed | (k & (b - 1));
+      }
+    }
+    const { pairBit } = this;
+    for (let i = leaves; i < end; i++) {
+      const n = order[i]!;
+      const base = table[n]!;
+      if (base === PAIRED) continue;
+      const all = bit[n]!;
+      const d = 32 - Math.clz32(all);
+      const fo = (n - start) * C;
+      const k = pairBit[n]!;
+      if (k === 0) for (let r = 0; r < count; r++) rowAt[r] = base + (all & ~fail[fo + r]!) * d;
+      else {
+        // A pair (see tabulate): H_p is what either leaf satisfies, s whether x went left.
+        const pos = 31 - Math.clz32(k);
+        for (let r = 0; r < count; r++) {
+          const hl = all & ~fail[fo + r]!;
+          rowAt[r] = base + (((hl | (all & ~fail[fo + C + r]!)) << 1) | ((hl >> pos) & 1)) * d;
+        }
+      }
+      const path = pathAt[n]!;
+      for (let p = 0; p < d; p++) {
+        const po = at + pathFeature[path + p]! * C;
+        for (let r = 0; r < count; r++) phiT[po + r] += values[rowAt[r]! + p]!;
+      }
+    }
+    return true;
   }
 
   /** Frees the table after a batch. */
@@ -202,6 +326,10 @@ export class ShapPaths {
     this.values = EMPTY;
     this.scratch = EMPTY;
     this.table = EMPTY_INT;
+    this.chunkFail = EMPTY_INT;
+    this.chunkRow = EMPTY_INT;
+    this.pairBit = EMPTY_INT;
+    this.leafRows = EMPTY;
     this.tabulated = -1;
   }
 
@@ -238,6 +366,8 @@ export class ShapPaths {
       const n = order[i]!;
       const failed = fail[n - start]!;
       const base = tabled ? table[n]! : -1;
+      q[n - start] = 0;
+      if (base === PAIRED) continue;
       if (base < 0) {
         q[n - start] = this.leaf(n, failed, phi, phiOffset);
         continue;
@@ -245,10 +375,15 @@ export class ShapPaths {
       // Every path position's φ read from the leaf's row for H, the failed ones included: the leaf
       // adds nothing to Q.
       const at = this.pathAt[n]!;
-      const d = 32 - Math.clz32(bit[n]!);
-      const row = base + (bit[n]! & ~failed) * d;
+      const all = bit[n]!;
+      const d = 32 - Math.clz32(all);
+      const k = this.pairBit[n]!;
+      const hl = all & ~failed;
+      const row =
+        k === 0
+          ? base + hl * d
+          : base + (((hl | (all & ~fail[n + 1 - start]!)) << 1) | ((hl >> (31 - Math.clz32(k))) & 1)) * d;
       for (let p = 0; p < d; p++) phi[phiOffset + pathFeature[at + p]!] += values[row + p]!;
-      q[n - start] = 0;
     }
     if (tabled && this.whole) return;
     for (let i = leaves - 1; i >= start; i--) {
@@ -308,7 +443,12 @@ export class ShapPaths {
   }
 }
 
+/** Rows per accumulateChunk: the chunk's failed masks (4 bytes a node and row) stay in L2. */
+export const CHUNK_ROWS = 128;
+
 const EMPTY = new Float64Array(0);
+/** `table` of the right leaf of a pair whose table its sibling holds. */
+const PAIRED = -2;
 const EMPTY_INT = new Int32Array(0);
 
 /** A leaf with more distinct features on its path than this computes A even in a tabulated tree. */

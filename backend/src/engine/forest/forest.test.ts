@@ -3,6 +3,12 @@ import { matrixFromRows, type Matrix } from '../matrix.js';
 import { IsolationForest } from './forest.js';
 import { averagePathLength } from './path-length.js';
 import { Random } from './random.js';
+import { isolatingPathLength } from './score-kernel.js';
+
+/** Ranges that hold every point: isolatingPathLength then walks as scikit-learn does. */
+function noRange(like: Float64Array, sign: number): Float64Array {
+  return new Float64Array(like.length).fill(sign * Infinity);
+}
 
 function gaussian(rows: number, cols: number, seed: number): Matrix {
   const rng = new Random(seed);
@@ -66,6 +72,31 @@ describe('IsolationForest', () => {
     expect(forest.isAnomaly(centre)).toBe(false);
   });
 
+  it.each(['clamp', 'isolate'] as const)(
+    'scores one point (%s) with trees walked four at a time as one after another, to the bit',
+    (outOfRange) => {
+      // 7 trees: one group of four, then three walked alone; uneven depths (maxSamples 50).
+      const forest = IsolationForest.fit(x, { seed: 6, trees: 7, maxSamples: 50, outOfRange });
+      const { nodes } = forest;
+      const test = gaussian(200, 4, 13);
+      for (let i = 0; i < test.data.length; i += 5) test.data[i] = test.data[i]! * 8;
+      for (let r = 0; r < test.rows; r++) {
+        const row = test.data.subarray(r * 4, r * 4 + 4);
+        let sum = 0;
+        for (let t = 0; t < 7; t++)
+          sum +=
+            outOfRange === 'isolate'
+              ? isolatingPathLength(nodes, nodes.treeStart[t]!, row)
+              : isolatingPathLength(
+                  { ...nodes, lo: noRange(nodes.lo, -1), hi: noRange(nodes.hi, 1) },
+                  nodes.treeStart[t]!,
+                  row,
+                );
+        expect(forest.meanPathLength(row)).toBe(sum / 7);
+      }
+    },
+  );
+
   it('scores a batch exactly as it scores each point alone (block kernel = single walk)', () => {
     const forest = IsolationForest.fit(x, { seed: 5 });
     const test = gaussian(1037, 4, 9); // not a multiple of the 8-row interleave or the block
@@ -101,7 +132,7 @@ describe('IsolationForest', () => {
     });
 
     it('scores a batch exactly as it scores each point alone', () => {
-      const test = gaussian(300, 4, 10);
+      const test = gaussian(303, 4, 10); // not a multiple of the four rows walked side by side
       for (let i = 0; i < test.data.length; i += 7) test.data[i] = test.data[i]! * 6;
       const batch = isolate.scoreBatch(test);
       for (let r = 0; r < test.rows; r++) {

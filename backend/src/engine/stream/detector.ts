@@ -156,6 +156,8 @@ export function defaultStreamFeatures(fields: string[], shingle?: number): Featu
 const REGIME_CHANGE_FACTOR = 5;
 /** Training rows kept as the drift reference: enough for the tests, small enough to snapshot. */
 const DRIFT_REFERENCE_ROWS = 1024;
+/** Rows pushMany takes at a time: their features first, then their scores model by model. */
+const PUSH_CHUNK = 4096;
 /** Seed offset between forest groups, so the change forests do not mirror the level forests' draws. */
 const GROUP_SEED_STEP = 0x9e3779b1;
 
@@ -330,7 +332,118 @@ export class StreamingDetector {
 
   /** Takes the next row (raw field values in the spec's order, NaN = missing) and scores it. */
   push(values: ArrayLike<number>, timeMs: number): StreamResult {
-    const x = this.transformer.push(values, timeMs);
+    return this.take(this.transformer.push(values, timeMs), timeMs);
+  }
+
+  /**
+   * Takes many rows, exactly as `push` on each in turn would: the same results, the same state
+   * after. `values` holds them row-major (one value per field, NaN = missing); each result is
+   * appended to `out` as its row is taken, so when a row is refused (the EngineError `push` would
+   * throw) `out.length` is that row's index and every row before it has been taken.
+   *
+   * Faster than `push` because the models change only when the detector retrains, which happens at
+   * row counts known in advance (the schedule and the drift check): the rows up to the next such
+   * point are scored together, each model's trees walked by all of them in turn (the batch
+   * kernel, the same sums in the same order as scoreOne), instead of every row walking every tree
+   * of every model, whose nodes are by then out of cache.
+   */
+  pushMany(values: ArrayLike<number>, timesMs: ArrayLike<number>, out: StreamResult[] = []): StreamResult[] {
+    const fields = this.transformer.spec.fields.length;
+    const rows = timesMs.length;
+    if (values.length !== rows * fields)
+      throw new EngineError(
+        'FEATURE_MISMATCH',
+        `${values.length} values for ${rows} rows of ${fields} fields: expected ${rows * fields}`,
+      );
+    const { width } = this;
+    const chunk = Math.min(rows, PUSH_CHUNK);
+    const xs = new Float64Array(chunk * width);
+    const ready = new Uint8Array(chunk);
+    const row = new Float64Array(fields);
+    for (let from = 0; from < rows; from += PUSH_CHUNK) {
+      const to = Math.min(rows, from + PUSH_CHUNK);
+      // Features first: the transformer depends on the input alone, never on scores or models.
+      let end = to;
+      let refused: unknown;
+      for (let r = from; r < to; r++) {
+        for (let f = 0; f < fields; f++) row[f] = values[r * fields + f]!;
+        try {
+          const x = this.transformer.push(
+            row,
+            timesMs[r]!,
+            xs.subarray((r - from) * width, (r - from + 1) * width),
+          );
+          ready[r - from] = x ? 1 : 0;
+        } catch (err) {
+          refused = err;
+          end = r;
+          break;
+        }
+      }
+      let r = from;
+      while (r < end) {
+        const i = r - from;
+        const x = xs.subarray(i * width, (i + 1) * width);
+        if (!ready[i] || this.groups[0]!.models.length === 0) {
+          out.push(this.take(ready[i] ? x.slice() : undefined, timesMs[r]!));
+          r++;
+          continue;
+        }
+        let count = Math.min(end - r, this.rowsBeforeRetrain());
+        for (let k = 1; k < count; k++)
+          if (!ready[i + k]) {
+            count = k;
+            break;
+          }
+        const scored = this.scoreRows(xs, i, count);
+        const version = this.version;
+        for (let k = 0; k < count; k++, r++) {
+          const at = (i + k) * width;
+          out.push(this.take(xs.slice(at, at + width), timesMs[r]!, scored, k));
+          // A retrain (the drift check can end an interval early): the rest are scored again.
+          if (this.version !== version) {
+            r++;
+            break;
+          }
+        }
+      }
+      if (refused !== undefined) throw refused;
+    }
+    return out;
+  }
+
+  /**
+   * Rows the current models score for certain: a retrain can follow only the row on which the
+   * schedule is due, or on which the drift check runs (see push).
+   */
+  private rowsBeforeRetrain(): number {
+    const { retrainEvery, driftCheckEvery } = this.options;
+    let rows = PUSH_CHUNK;
+    if (retrainEvery > 0) rows = Math.min(rows, Math.max(1, retrainEvery - this.rowsSinceTraining));
+    if (driftCheckEvery > 0) rows = Math.min(rows, Math.max(1, driftCheckEvery - this.recentRows));
+    return rows;
+  }
+
+  /**
+   * Each model's score of `count` feature rows of xs from row `first`, by the batch kernel: per
+   * group, per model (oldest first), `count` scores; the same numbers as scoreOne on each row.
+   */
+  private scoreRows(xs: Float64Array, first: number, count: number): Float64Array[][] {
+    const { width } = this;
+    return this.groups.map((g) => {
+      const k = g.columns.length;
+      const data = new Float64Array(count * k);
+      for (let r = 0; r < count; r++)
+        for (let c = 0; c < k; c++) data[r * k + c] = xs[(first + r) * width + g.columns[c]!]!;
+      return g.models.map((m) => m.scoreBatch({ rows: count, cols: k, data }));
+    });
+  }
+
+  /**
+   * The rest of push, once the row's features are known (x, or undefined while the look-back is
+   * filling): with `scored`, its models' scores are row `at` of a batch scored by scoreRows.
+   */
+  private take(x: Float64Array | undefined, timeMs: number, scored?: Float64Array[][], at = 0): StreamResult {
     this.rate.observe(timeMs - this.lastTimeMs);
     this.lastTimeMs = timeMs;
     const idle: StreamResult = {
@@ -347,9 +460,9 @@ export class StreamingDetector {
     let looksAnomalous = false;
     let smoothed: number[] = [];
     if (trained) {
-      const { score: own, threshold, groups } = this.score(x);
+      const { score: own, threshold, groups } = this.score(x, scored, at);
       looksAnomalous = own > threshold;
-      const forestScore = this.smooth({ own, groups, x: x.slice() });
+      const forestScore = this.smooth({ own, groups, x });
       smoothed = this.groups.map((_, g) => this.groupMean(g));
       let score = 0;
       let flaggedBy = 0;
@@ -403,15 +516,19 @@ export class StreamingDetector {
    * path lengths by its own threshold's. A group then scores exactly T at its own threshold, keeps
    * its order, and stays a score in (0, 1]; with one group nothing changes.
    */
-  private score(x: Float64Array): { score: number; threshold: number; groups: number[] } {
+  private score(
+    x: Float64Array,
+    scored?: Float64Array[][],
+    at = 0,
+  ): { score: number; threshold: number; groups: number[] } {
     const scores: number[] = [];
     const thresholds: number[] = [];
-    for (const g of this.groups) {
-      for (let i = 0; i < g.columns.length; i++) g.row[i] = x[g.columns[i]!]!;
+    for (const [gi, g] of this.groups.entries()) {
+      if (!scored) for (let i = 0; i < g.columns.length; i++) g.row[i] = x[g.columns[i]!]!;
       let score = 0;
       let threshold = 0;
-      for (const m of g.models) {
-        score += m.scoreOne(g.row);
+      for (const [mi, m] of g.models.entries()) {
+        score += scored ? scored[gi]![mi]![at]! : m.scoreOne(g.row);
         threshold += m.threshold;
       }
       scores.push(score / g.models.length);
