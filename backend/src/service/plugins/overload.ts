@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { ServiceError } from './errors.js';
 
@@ -68,3 +69,22 @@ export default fp<{ lag?: () => number }>(
   },
   { name: 'overload', dependencies: ['config', 'telemetry', 'errors'] },
 );
+
+/**
+ * A signal that fires when the client goes away before its answer is complete (Grafana cancels
+ * a panel's query when the dashboard's range changes, a load balancer gives up): reads pass it to
+ * InfluxDB's client, which aborts the query instead of finishing work nobody will receive.
+ */
+export function whenAbandoned(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished)
+      controller.abort(
+        new ServiceError(
+          'BAD_REQUEST',
+          'the client went away before its answer; its InfluxDB query was cancelled',
+        ),
+      );
+  });
+  return controller.signal;
+}
