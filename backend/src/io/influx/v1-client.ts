@@ -232,8 +232,13 @@ export class InfluxV1Client {
   }
 
   /** Queries in flight and waiting (for metrics, the overload check and tests). */
-  get queryLoad(): { active: number; waiting: number; max: number } {
-    return { active: this.activeQueries, waiting: this.waiting.length, max: this.maxQueries };
+  get queryLoad(): { active: number; waiting: number } {
+    return { active: this.activeQueries, waiting: this.waiting.length };
+  }
+
+  /** How many queries may run at once (`maxConcurrentQueries`). */
+  get querySlots(): number {
+    return this.maxQueries;
   }
 
   /**
