@@ -162,17 +162,24 @@ async function waitFor(url: string, timeoutMs: number): Promise<void> {
 }
 
 async function api<T>(base: string, method: 'GET' | 'POST', path: string, body?: object): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
+  for (;;) {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    // While a model trains on the event loop the overload check refuses calls: wait as told.
+    if (res.status === 503 && method === 'GET') {
+      await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+      continue;
+    }
+    if (res.status >= 400) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as T;
+  }
 }
 
 async function job(base: string, path: string, body: object, label: string): Promise<void> {

@@ -339,13 +339,14 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Array(GrafanaAnnotation), ...ErrorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { from, to } = parseRange(
         request.body.range.from,
         request.body.range.to,
         'body/range',
         'results',
       );
+      const signal = whenAbandoned(reply);
       const wanted = entitiesOf(request.body.entity);
       const detectors = request.body.detector
         ? [request.body.detector]
@@ -353,7 +354,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       const out: Array<Static<typeof GrafanaAnnotation>> = [];
       for (const id of detectors) {
         const spec = await detectorSpec(app, id);
-        const results = (await app.resultsReader.read(id, from, to, { anomaliesOnly: true })).filter(
+        const results = (await app.resultsReader.read(id, from, to, { anomaliesOnly: true, signal })).filter(
           (r) => !wanted || wanted.includes(r.entity),
         );
         for (const run of anomalyRuns(results, spec.intervalSeconds * 1000)) {
