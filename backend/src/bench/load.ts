@@ -1,9 +1,8 @@
 /**
  * `npm run bench:load`: the service's read path under constant-rate load, next to InfluxDB serving
  * the same read. It starts a throwaway influxd, writes the demo's Telegraf workload (two days, 50
- * hosts by default), starts the built service as its own process (`isoscope serve`), trains the
- * cpu detector on the first day and backfills the second through the HTTP API, so that
- * `isoscope_anomaly` holds 24 h × 50 entities of real results. Then this process (a second one,
+ * hosts by default), starts the built service as its own process (`isoscope serve`), creates the
+ * cpu detector, and fills `isoscope_anomaly` with 24 h × 50 entities of results. Then this process (a second one,
  * not the service's) offers requests at a constant rate, open loop: each request leaves at its
  * scheduled time whether or not earlier ones were answered, and its latency counts from that time,
  * so a service that falls behind shows it in p99 instead of slowing the load down.
@@ -13,6 +12,10 @@
  * (latency), then above what it can serve (throughput: answered/s), and last the one-host query at
  * three times the service's throughput, to see overload answered 503 fast. Printed: p50/p99/max of
  * the answers, errors, answered/s per route, and the ratios service/influxd.
+ *
+ * By default the second day's results are written in the shape the service writes them (every
+ * field and tag, flagged where the demo injected incidents); --score-with-service has the service
+ * train the cpu detector on day 1 and backfill day 2 instead (minutes on a loaded machine).
  *
  * Options: --hosts N (50), --seconds S per step (5), --timeout MS per request (5000),
  * --max-delay MS the overload setting the service runs with (ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS,
@@ -27,7 +30,9 @@ import { fileURLToPath } from 'node:url';
 import { telegrafLines } from '../demo/telegraf.js';
 import { generateWorkload } from '../demo/workload.js';
 import { freePort, startLocalInflux } from '../devtools/influxd.js';
+import { Random } from '../engine/index.js';
 import { InfluxV1Client, rawQuery, RESULTS_MEASUREMENT } from '../io/influx/index.js';
+import { resultLine } from '../service/application/results.js';
 
 const DAY = 86_400_000;
 const TOKEN = 'load-bench-admin-token-0000';
@@ -205,6 +210,7 @@ async function main(): Promise<void> {
   const seconds = option('seconds', 5);
   const timeoutMs = option('timeout', 5000);
   const maxDelay = option('max-delay', 250);
+  const scoreWithService = process.argv.includes('--score-with-service');
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanUp = async (): Promise<void> => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
@@ -258,23 +264,56 @@ async function main(): Promise<void> {
       await exited;
     });
     await waitFor(`${base}/healthz`, 30_000);
-    log(`service (built, its own process) on ${base}; training the cpu detector on day 1 and scoring day 2`);
+    log(
+      `service (built, its own process) on ${base}; ${scoreWithService ? 'training the cpu detector on day 1 and scoring day 2' : 'writing day 2 results for the cpu detector'}`,
+    );
     await api(base, 'POST', '/api/v1/detectors', {
       name: 'cpu',
       spec: { source: { preset: 'cpu' }, intervalSeconds: 60, trainingWindowHours: 24, model: { seed: 1 } },
     });
-    await job(
-      base,
-      '/api/v1/detectors/cpu/train',
-      { to: new Date(trainEnd).toISOString(), promote: true },
-      'train',
-    );
-    await job(
-      base,
-      '/api/v1/detectors/cpu/backfill',
-      { from: new Date(trainEnd).toISOString(), to: new Date(end).toISOString() },
-      'backfill',
-    );
+    if (scoreWithService) {
+      await job(
+        base,
+        '/api/v1/detectors/cpu/train',
+        { to: new Date(trainEnd).toISOString(), promote: true },
+        'train',
+      );
+      await job(
+        base,
+        '/api/v1/detectors/cpu/backfill',
+        { from: new Date(trainEnd).toISOString(), to: new Date(end).toISOString() },
+        'backfill',
+      );
+    } else {
+      // Results of the shape the service writes (every field and tag), one a host-minute, flagged
+      // where the demo injected its incidents: what the read path reads, without the minutes a
+      // loaded machine spends training and backfilling 50 models first (--score-with-service).
+      const rng = new Random(7);
+      for (const h of w.hosts) {
+        const lines: string[] = [];
+        for (let t = w.trainMinutes; t < w.minutes; t++) {
+          const incident = h.labels[t] === 1;
+          const score = Math.min(1, Math.max(0, (incident ? 0.75 : 0.3) + 0.08 * rng.normal()));
+          const anomaly = score > 0.5;
+          lines.push(
+            resultLine('cpu', {
+              entity: h.host,
+              timeMs: w.startMs + t * w.stepMs,
+              score,
+              threshold: 0.5,
+              anomaly,
+              severity: anomaly ? (score > 0.8 ? 'critical' : 'high') : 'none',
+              modelVersion: 1,
+              retrain: 1,
+              stage: 'production',
+              extra: {},
+              ...(anomaly ? { topFeature: 'usage_user' } : {}),
+            }),
+          );
+        }
+        await client.write(lines);
+      }
+    }
     const range = { from: new Date(trainEnd).toISOString(), to: new Date(end).toISOString() };
     const auth = { authorization: `Bearer ${TOKEN}` };
     const json = { ...auth, 'content-type': 'application/json' };
