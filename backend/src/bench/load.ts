@@ -8,9 +8,9 @@
  * so a service that falls behind shows it in p99 instead of slowing the load down.
  *
  * Routes: /healthz; GET /anomalies (24 h, all hosts); POST /grafana/query score for one host and
- * for all hosts (24 h); and the same InfluxQL reads sent straight to influxd. Each runs at 100/s
- * (latency), then above what it can serve (throughput: answered/s), and last the one-host query at
- * three times the service's throughput, to see overload answered 503 fast. Printed: p50/p99/max of
+ * for all hosts (24 h); and the same InfluxQL reads sent straight to influxd. First throughput
+ * (8 clients back to back: answered/s), then latency at 100/s (10/s for all hosts), and last the
+ * one-host query at three times the service's throughput, to see overload answered 503 fast. Printed: p50/p99/max of
  * the answers, errors, answered/s per route, and the ratios service/influxd.
  *
  * By default the second day's results are written in the shape the service writes them (every
@@ -67,7 +67,9 @@ interface Target {
 
 interface Step {
   target: string;
+  /** Requests a second offered, or 0 for a closed loop (`workers` at a time, back to back). */
   rate: number;
+  workers?: number;
   sent: number;
   ok: number;
   /** Answers 503 (refused as overloaded or busy), and their latencies. */
@@ -153,6 +155,48 @@ async function drive(t: Target, rate: number, seconds: number, timeoutMs: number
   return step;
 }
 
+/**
+ * Throughput: `workers` clients each send the next request as soon as the last is answered, for
+ * `seconds`. Unlike an open loop above capacity, nothing piles up to slow the steps after it.
+ */
+async function saturate(t: Target, workers: number, seconds: number, timeoutMs: number): Promise<Step> {
+  const step: Step = {
+    target: t.name,
+    rate: 0,
+    workers,
+    sent: 0,
+    ok: 0,
+    refused: 0,
+    refusedMs: [],
+    errors: 0,
+    latencyMs: [],
+    answeredPerSecond: 0,
+  };
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < until) {
+        const sent = performance.now();
+        step.sent++;
+        const status = await send(t, timeoutMs);
+        const ms = performance.now() - sent;
+        if (status >= 200 && status < 300) {
+          step.ok++;
+          step.latencyMs.push(ms);
+        } else if (status === 503) {
+          step.refused++;
+          step.refusedMs.push(ms);
+        } else step.errors++;
+      }
+    }),
+  );
+  step.latencyMs.sort((a, b) => a - b);
+  step.refusedMs.sort((a, b) => a - b);
+  step.answeredPerSecond = step.ok / ((performance.now() - start) / 1000);
+  return step;
+}
+
 async function waitFor(url: string, timeoutMs: number): Promise<void> {
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
@@ -202,7 +246,7 @@ const fmt = (ms: number): string => (Number.isNaN(ms) ? '–' : ms < 10 ? ms.toF
 
 function row(s: Step): string {
   const refused = s.refused ? `${s.refused} (p99 ${fmt(percentile(s.refusedMs, 0.99))} ms)` : '0';
-  return `| ${s.target} | ${s.rate} | ${fmt(percentile(s.latencyMs, 0.5))} | ${fmt(percentile(s.latencyMs, 0.99))} | ${fmt(s.latencyMs.at(-1) ?? NaN)} | ${s.errors} | ${refused} | ${s.answeredPerSecond.toFixed(1)} |`;
+  return `| ${s.target} | ${s.workers ? `${s.workers} at a time` : s.rate} | ${fmt(percentile(s.latencyMs, 0.5))} | ${fmt(percentile(s.latencyMs, 0.99))} | ${fmt(s.latencyMs.at(-1) ?? NaN)} | ${s.errors} | ${refused} | ${s.answeredPerSecond.toFixed(1)} |`;
 }
 
 async function main(): Promise<void> {
@@ -400,17 +444,25 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
       return s;
     };
+    const closed = async (t: Target, workers: number): Promise<Step> => {
+      log(`${t.name}, ${workers} clients back to back for ${seconds} s`);
+      const st = await saturate(t, workers, seconds, timeoutMs);
+      steps.push(st);
+      await new Promise((r) => setTimeout(r, 1000));
+      return st;
+    };
+    // Throughput first, on a quiet service: what each side answers a second, 8 clients at a time.
+    const oneMax = await closed(targets.one, 8);
+    const influxOneMax = await closed(targets.influxOne, 8);
+    const allMax = await closed(targets.all, 8);
+    const influxAllMax = await closed(targets.influxAll, 8);
+    const anomaliesMax = await closed(targets.anomalies, 8);
+    // Latency at a constant 100 requests a second.
     await run(targets.healthz, 100);
     await run(targets.anomalies, 100);
     const oneAt100 = await run(targets.one, 100);
     const influxOneAt100 = await run(targets.influxOne, 100);
-    // Throughput: offered above what either side serves, answered/s is what it can do.
-    const oneMax = await run(targets.one, 400);
-    const influxOneMax = await run(targets.influxOne, 400);
     const allAt10 = await run(targets.all, 10);
-    const allMax = await run(targets.all, 100);
-    const influxAllMax = await run(targets.influxAll, 100);
-    const anomaliesMax = await run(targets.anomalies, 400);
     // Overload: three times what the service answered, refused fast instead of queued.
     let overload: Step | undefined;
     if (maxDelay > 0) {
@@ -430,7 +482,7 @@ async function main(): Promise<void> {
       ...steps.map(row),
       '',
       `Throughput service/influxd, one host 24 h: ${ratio(oneMax, influxOneMax)}× (${oneMax.answeredPerSecond.toFixed(0)} against ${influxOneMax.answeredPerSecond.toFixed(0)} answered/s); all ${hosts} hosts 24 h: ${ratio(allMax, influxAllMax)}× (${allMax.answeredPerSecond.toFixed(1)} against ${influxAllMax.answeredPerSecond.toFixed(1)}).`,
-      `p99 at 100/s, one host 24 h (${hosts} entities stored): service ${fmt(percentile(oneAt100.latencyMs, 0.99))} ms, influxd ${fmt(percentile(influxOneAt100.latencyMs, 0.99))} ms; all hosts at 10/s: ${fmt(percentile(allAt10.latencyMs, 0.99))} ms; /anomalies at 400/s: ${anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`,
+      `p99 at 100/s, one host 24 h (${hosts} entities stored): service ${fmt(percentile(oneAt100.latencyMs, 0.99))} ms, influxd ${fmt(percentile(influxOneAt100.latencyMs, 0.99))} ms; all hosts at 10/s: ${fmt(percentile(allAt10.latencyMs, 0.99))} ms; /anomalies: ${anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`,
       overload
         ? `Overload (${overload.rate}/s offered, one host, ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS=${maxDelay}): ${overload.ok} answered (p99 ${fmt(percentile(overload.latencyMs, 0.99))} ms), ${overload.refused} refused 503 (p50 ${fmt(percentile(overload.refusedMs, 0.5))} ms, p99 ${fmt(percentile(overload.refusedMs, 0.99))} ms), ${overload.errors} errors or timeouts.`
         : 'Overload step skipped (--max-delay 0).',
