@@ -160,7 +160,10 @@ export class InfluxV1Client {
       caller?: AbortSignal | undefined;
     },
   ): Promise<Response> {
-    const headers: Record<string, string> = {};
+    // Uncompressed: fetch would ask for gzip, and InfluxDB compressing every answer and the service
+    // inflating it cost both of them CPU per query (about a tenth of a Grafana query's) to save
+    // bytes on what is usually a local network.
+    const headers: Record<string, string> = { 'Accept-Encoding': 'identity' };
     if (this.auth) headers.Authorization = this.auth;
     if (init.contentType) headers['Content-Type'] = init.contentType;
     let res: Response;
