@@ -218,6 +218,56 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
     ]);
   });
 
+  it('the score and contributions frames carry every stored result, point for point, as read() lists them', async () => {
+    const from = NOW - 6 * HOUR;
+    const range = { from: new Date(from).toISOString(), to: new Date(NOW).toISOString() };
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/query',
+      headers: as('viewer'),
+      payload: {
+        range,
+        targets: [
+          { refId: 'S', detector: 'cpu', entity: '*', return: 'score' },
+          { refId: 'C', detector: 'cpu', entity: '*', return: 'contributions' },
+        ],
+      },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^application\/json/);
+    const frames = r.json().frames as Array<{
+      refId: string;
+      name: string;
+      fields: Array<{ name: string; values: unknown[]; labels?: Record<string, string> }>;
+    }>;
+    const stored = await app.resultsReader.read('cpu', from, NOW);
+    const entities = [...new Set(stored.map((x) => x.entity))];
+    expect(entities.length).toBeGreaterThan(1);
+    for (const [refId, rows] of [
+      ['S', stored],
+      ['C', stored.filter((x) => x.anomaly)],
+    ] as const) {
+      const mine = frames.filter((f) => f.refId === refId);
+      const wanted = entities.filter((e) => rows.some((x) => x.entity === e));
+      expect(mine.map((f) => f.name)).toEqual(wanted.map((e) => `cpu ${e}`));
+      for (const f of mine) {
+        const of = rows.filter((x) => `cpu ${x.entity}` === f.name);
+        const values = Object.fromEntries(f.fields.map((field) => [field.name, field.values]));
+        expect(values.time).toEqual(of.map((x) => x.timeMs));
+        expect(values.score).toEqual(of.map((x) => x.score));
+        if (refId === 'S') {
+          expect(values.anomaly).toEqual(of.map((x) => x.anomaly));
+          expect(values.severity).toEqual(of.map((x) => x.severity));
+          expect(values.threshold).toEqual(of.map((x) => x.threshold ?? null));
+        } else {
+          expect(values.top_feature).toEqual(of.map((x) => x.topFeature ?? ''));
+          expect(values.top_contribution).toEqual(of.map((x) => x.topContribution ?? null));
+        }
+        expect(f.fields[1]!.labels!.model_version).toBe(String(of.at(-1)!.modelVersion));
+      }
+    }
+  });
+
   it('offers variables and annotations', async () => {
     const detectors = await app.inject({
       method: 'POST',

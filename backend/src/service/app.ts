@@ -79,7 +79,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(configPlugin, { config: options.config, ...(options.now ? { now: options.now } : {}) });
   await app.register(errors);
   await app.register(telemetry);
-  await app.register(overload, options.eventLoopLag ? { lag: options.eventLoopLag } : {});
   await app.register(helmet, { contentSecurityPolicy: false });
   if (options.config.rateLimit > 0) {
     // Per token, so that Grafana's proxy (one address for every user) is not one client, and one
@@ -111,6 +110,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ErrorResponse);
   await app.register(registryPlugin, options.registry ? { registry: options.registry } : {});
   await app.register(influx);
+  // After the InfluxDB client it watches; its hook still runs before any route's work.
+  await app.register(overload, options.eventLoopLag ? { lag: options.eventLoopLag } : {});
   await app.register(auth);
   await app.register(metrics);
   await app.register(application);

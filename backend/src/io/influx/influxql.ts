@@ -165,6 +165,14 @@ export function fieldKeysQuery(measurement: string): string {
   return `SHOW FIELD KEYS FROM ${ident(measurement)}`;
 }
 
+/** What else a raw read may ask of InfluxDB beyond a time range and tag filters. */
+export interface RawOptions {
+  /** Boolean fields that must hold this value (`"anomaly" = true`): filtered by InfluxDB. */
+  fieldIs?: Record<string, boolean>;
+  /** Tags to group by: one series per value, each in time order, so a reader never sorts. */
+  groupBy?: string[];
+}
+
 /** SELECT raw fields in a range (no aggregation), for write-back checks and explanations. */
 export function rawQuery(
   measurement: string,
@@ -172,7 +180,10 @@ export function rawQuery(
   from: number,
   to: number,
   tags: TagFilter = {},
+  options: RawOptions = {},
 ): string {
   if (fields.length === 0) throw new InfluxQueryError('a query needs at least one field');
-  return `SELECT ${fields.map(ident).join(', ')} FROM ${ident(measurement)} WHERE ${whereClause(from, to, tags)}`;
+  const conditions = Object.entries(options.fieldIs ?? {}).map(([f, v]) => ` AND ${ident(f)} = ${v}`);
+  const groupBy = options.groupBy?.length ? ` GROUP BY ${options.groupBy.map(ident).join(', ')}` : '';
+  return `SELECT ${fields.map(ident).join(', ')} FROM ${ident(measurement)} WHERE ${whereClause(from, to, tags)}${conditions.join('')}${groupBy}`;
 }

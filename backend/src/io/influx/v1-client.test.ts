@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InfluxQueryError } from './influxql.js';
 import { InfluxRequestError, InfluxUnavailableError, InfluxV1Client } from './v1-client.js';
@@ -11,13 +11,13 @@ import { InfluxRequestError, InfluxUnavailableError, InfluxV1Client } from './v1
 describe('InfluxV1Client errors (a misbehaving fake server)', () => {
   let server: Server;
   let url: string;
-  let behave: (res: ServerResponse) => void = () => undefined;
+  let behave: (res: ServerResponse, req: IncomingMessage) => void = () => undefined;
   const open = new Set<ServerResponse>();
 
   beforeAll(async () => {
-    server = createServer((_req, res) => {
+    server = createServer((req, res) => {
       open.add(res);
-      behave(res);
+      behave(res, req);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -140,5 +140,103 @@ describe('InfluxV1Client errors (a misbehaving fake server)', () => {
     const any = new InfluxV1Client({ url, database: 'telegraf', allowedDatabases: ['*'] });
     await any.query('SELECT 1', { database: 'anything' });
     expect(requests).toBe(3);
+  });
+
+  /** A fake InfluxDB that holds every query open and records which ones their client abandoned. */
+  const holding = (): { held: ServerResponse[]; aborted: () => number } => {
+    const held: ServerResponse[] = [];
+    let aborted = 0;
+    behave = (res, req) => {
+      held.push(res);
+      // The socket closing before the answer was sent is what InfluxDB sees of a cancelled query.
+      res.once('close', () => {
+        if (!res.writableFinished) aborted++;
+      });
+      req.resume();
+    };
+    return { held, aborted: () => aborted };
+  };
+  const until = async (ok: () => boolean): Promise<void> => {
+    while (!ok()) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  it('a cancelled query aborts its request to InfluxDB, rejects with the reason, and frees its slot', async () => {
+    const server = holding();
+    const c = new InfluxV1Client({ url, database: 'telegraf', maxConcurrentQueries: 1, timeoutMs: 10_000 });
+    const controller = new AbortController();
+    const pending = failure(c.query('SELECT 1', { signal: controller.signal }));
+    await until(() => server.held.length === 1);
+    const reason = new Error('the client went away');
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    await until(() => server.aborted() === 1);
+    expect(c.queryLoad).toEqual({ active: 0, waiting: 0 });
+    behave = (res) => res.end('{"results":[{"statement_id":0}]}');
+    await c.query('SELECT 2');
+  });
+
+  it('a query cancelled while it waits for a slot leaves the line and sends nothing', async () => {
+    const server = holding();
+    const c = new InfluxV1Client({ url, database: 'telegraf', maxConcurrentQueries: 1, timeoutMs: 10_000 });
+    const first = c.query('SELECT 1');
+    await until(() => server.held.length === 1);
+    const controller = new AbortController();
+    const waiting = failure(c.query('SELECT 2', { signal: controller.signal }));
+    expect(c.queryLoad).toEqual({ active: 1, waiting: 1 });
+    controller.abort(new Error('gone'));
+    expect((await waiting).message).toBe('gone');
+    expect(c.queryLoad).toEqual({ active: 1, waiting: 0 });
+    server.held[0]!.end('{"results":[{"statement_id":0}]}');
+    await first;
+    expect(server.held).toHaveLength(1);
+    expect(c.queryLoad).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('each() hands over every chunk as it arrives, before the answer is complete', async () => {
+    const server = holding();
+    const c = new InfluxV1Client({ url, database: 'telegraf', timeoutMs: 10_000 });
+    const seen: Array<{ id: number; tags: unknown; rows: number }> = [];
+    const done = c.each('SELECT score FROM m GROUP BY entity', (id, s) =>
+      seen.push({ id, tags: s.tags, rows: s.values.length }),
+    );
+    await until(() => server.held.length === 1);
+    const res = server.held[0]!;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = (entity: string, rows: number, partial: boolean): string =>
+      `${JSON.stringify({
+        results: [
+          {
+            statement_id: 0,
+            series: [
+              {
+                name: 'm',
+                tags: { entity },
+                columns: ['time', 'score'],
+                values: Array.from({ length: rows }, (_, i) => [i, 0.5]),
+                ...(partial ? { partial: true } : {}),
+              },
+            ],
+            ...(partial ? { partial: true } : {}),
+          },
+        ],
+      })}\n`;
+    // The first line arrives in two pieces (a TCP segment can end anywhere, even inside a character).
+    const first = Buffer.from(chunk('wéb-1', 3, true));
+    const cut = first.indexOf(Buffer.from('é')) + 1;
+    res.write(first.subarray(0, cut));
+    res.write(first.subarray(cut));
+    await until(() => seen.length === 1);
+    expect(seen[0]).toEqual({ id: 0, tags: { entity: 'wéb-1' }, rows: 3 });
+    res.write(chunk('wéb-1', 2, false));
+    res.end(chunk('web-2', 4, false));
+    await done;
+    expect(seen.map((s) => s.rows)).toEqual([3, 2, 4]);
+    // query() joins the pieces of one series back together, as before.
+    behave = (r) => r.end(chunk('a', 2, true) + chunk('a', 1, false) + chunk('b', 1, false));
+    const [series] = await c.query('SELECT 1');
+    expect(series!.map((s) => [s.tags, s.values.length])).toEqual([
+      [{ entity: 'a' }, 3],
+      [{ entity: 'b' }, 1],
+    ]);
   });
 });

@@ -77,6 +77,22 @@ function unavailable(url: string, timeoutMs: number, err: unknown): InfluxUnavai
   );
 }
 
+export interface QueryOptions {
+  /** A database other than the client's own (it must be allowed). */
+  database?: string;
+  /** Cancels the query: its request is aborted, and the call rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+function sameTags(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  const ka = a ? Object.keys(a) : [];
+  const kb = b ? Object.keys(b) : [];
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (a![k] !== b?.[k]) return false;
+  return true;
+}
+
 interface ChunkResult {
   statement_id?: number;
   series?: Series[];
@@ -112,7 +128,14 @@ export class InfluxV1Client {
 
   private async request(
     path: string,
-    init: { method: string; body?: string; contentType?: string },
+    init: {
+      method: string;
+      body?: string;
+      contentType?: string;
+      /** The timeout combined with the caller's signal; `caller` alone tells a cancel from a timeout. */
+      signal?: AbortSignal;
+      caller?: AbortSignal | undefined;
+    },
   ): Promise<Response> {
     const started = performance.now();
     const operation = path.startsWith('/write') ? 'write' : path.startsWith('/query') ? 'query' : 'ping';
@@ -128,9 +151,19 @@ export class InfluxV1Client {
 
   private async send(
     path: string,
-    init: { method: string; body?: string; contentType?: string },
+    init: {
+      method: string;
+      body?: string;
+      contentType?: string;
+      /** The timeout combined with the caller's signal; `caller` alone tells a cancel from a timeout. */
+      signal?: AbortSignal;
+      caller?: AbortSignal | undefined;
+    },
   ): Promise<Response> {
-    const headers: Record<string, string> = {};
+    // Uncompressed: fetch would ask for gzip, and InfluxDB compressing every answer and the service
+    // inflating it cost both of them CPU per query (about a tenth of a Grafana query's) to save
+    // bytes on what is usually a local network.
+    const headers: Record<string, string> = { 'Accept-Encoding': 'identity' };
     if (this.auth) headers.Authorization = this.auth;
     if (init.contentType) headers['Content-Type'] = init.contentType;
     let res: Response;
@@ -139,10 +172,10 @@ export class InfluxV1Client {
         method: init.method,
         headers,
         ...(init.body !== undefined ? { body: init.body } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: init.signal ?? AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw unavailable(this.url, this.timeoutMs, err);
+      throw this.failure(err, init.caller);
     }
     if (res.status >= 500) {
       throw new InfluxUnavailableError(
@@ -163,6 +196,15 @@ export class InfluxV1Client {
       );
     }
     return res;
+  }
+
+  /**
+   * The error a failed fetch or body read becomes: the caller's own reason when the caller
+   * cancelled (its client went away), else a timeout or an unreachable server.
+   */
+  private failure(err: unknown, caller: AbortSignal | undefined): unknown {
+    if (caller?.aborted) return caller.reason ?? err;
+    return unavailable(this.url, this.timeoutMs, err);
   }
 
   /**
@@ -192,34 +234,49 @@ export class InfluxV1Client {
     return res.headers.get('x-influxdb-version') ?? 'unknown';
   }
 
-  /**
-   * Runs InfluxQL statements and returns each statement's series. Asks for chunked results, so a
-   * large answer streams in pieces; partial pieces of one series are joined back together.
-   */
-  /** Queries in flight and waiting (for metrics and tests). */
+  /** Queries in flight and waiting (for metrics, the overload check and tests). */
   get queryLoad(): { active: number; waiting: number } {
     return { active: this.activeQueries, waiting: this.waiting.length };
   }
 
-  /** Waits for one of the query slots; resolves to its release. */
-  private async querySlot(): Promise<() => void> {
+  /** How many queries may run at once (`maxConcurrentQueries`). */
+  get querySlots(): number {
+    return this.maxQueries;
+  }
+
+  /**
+   * Waits for one of the query slots; resolves to its release. A caller that is cancelled while
+   * it waits leaves the line at once, with its signal's reason.
+   */
+  private async querySlot(signal?: AbortSignal): Promise<() => void> {
     const release = (): void => {
       const next = this.waiting.shift();
       if (next)
         next(); // the slot passes straight to the next in line
       else this.activeQueries--;
     };
+    signal?.throwIfAborted();
     if (this.activeQueries < this.maxQueries) {
       this.activeQueries++;
       return release;
     }
     await new Promise<void>((resolve, reject) => {
-      const turn = (): void => {
+      const leave = (): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', cancelled);
+        const at = this.waiting.indexOf(turn);
+        if (at >= 0) this.waiting.splice(at, 1);
+      };
+      const turn = (): void => {
+        leave();
         resolve();
       };
+      const cancelled = (): void => {
+        leave();
+        reject(signal!.reason);
+      };
       const timer = setTimeout(() => {
-        this.waiting.splice(this.waiting.indexOf(turn), 1);
+        leave();
         reject(
           new InfluxUnavailableError(
             `${this.maxQueries} InfluxDB queries were already running for ${this.queueTimeoutMs} ms`,
@@ -227,23 +284,72 @@ export class InfluxV1Client {
           ),
         );
       }, this.queueTimeoutMs);
+      signal?.addEventListener('abort', cancelled, { once: true });
       this.waiting.push(turn);
     });
     return release;
   }
 
-  async query(q: string, options: { database?: string } = {}): Promise<Series[][]> {
+  /**
+   * Runs InfluxQL statements and returns each statement's series. Asks for chunked results, so a
+   * large answer streams in pieces; partial pieces of one series are joined back together.
+   */
+  async query(q: string, options: QueryOptions = {}): Promise<Series[][]> {
     const db = options.database ?? this.database;
     this.checkDatabase(db);
-    const release = await this.querySlot();
+    const statements: Series[][] = [];
+    const release = await this.querySlot(options.signal);
     try {
-      return await this.runQuery(q, db);
+      await this.runQuery(
+        q,
+        db,
+        (id, s) => {
+          const list = (statements[id] ??= []);
+          if (!s) return;
+          const last = list[list.length - 1];
+          if (last && last.name === s.name && sameTags(last.tags, s.tags)) {
+            for (const row of s.values) last.values.push(row);
+          } else {
+            list.push({ ...s, values: [...s.values] });
+          }
+        },
+        options.signal,
+      );
+    } finally {
+      release();
+    }
+    for (let i = 0; i < statements.length; i++) statements[i] ??= [];
+    return statements;
+  }
+
+  /**
+   * Runs InfluxQL statements and hands each piece of a series to `onSeries` as it arrives: the
+   * answer is read as a stream, one chunk (a line of JSON, at most `chunk_size` rows) at a time,
+   * so a large result is never held as one text. Consecutive pieces of a series share name and
+   * tags. `signal` cancels the query (the request is aborted, InfluxDB stops working on it) and
+   * the promise rejects with the signal's reason.
+   */
+  async each(
+    q: string,
+    onSeries: (statementId: number, series: Series) => void,
+    options: QueryOptions = {},
+  ): Promise<void> {
+    const db = options.database ?? this.database;
+    this.checkDatabase(db);
+    const release = await this.querySlot(options.signal);
+    try {
+      await this.runQuery(q, db, (id, s) => s && onSeries(id, s), options.signal);
     } finally {
       release();
     }
   }
 
-  private async runQuery(q: string, db: string): Promise<Series[][]> {
+  private async runQuery(
+    q: string,
+    db: string,
+    onSeries: (statementId: number, series: Series | undefined) => void,
+    caller: AbortSignal | undefined,
+  ): Promise<void> {
     const body = new URLSearchParams({
       q,
       db,
@@ -251,44 +357,58 @@ export class InfluxV1Client {
       chunked: 'true',
       chunk_size: '10000',
     });
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = caller ? AbortSignal.any([timeout, caller]) : timeout;
     const res = await this.request('/query', {
       method: 'POST',
       body: body.toString(),
       contentType: 'application/x-www-form-urlencoded',
+      signal,
+      caller,
     });
-    const text = await this.body(res);
-    const statements: Series[][] = [];
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
+    const line = (text: string): void => {
+      if (text.trim() === '') return;
       let chunk: { results?: ChunkResult[]; error?: string };
       try {
-        chunk = JSON.parse(line) as typeof chunk;
+        chunk = JSON.parse(text) as typeof chunk;
       } catch {
         // A proxy's error page, or an answer cut short: the server is not answering as InfluxDB.
         throw new InfluxUnavailableError(
-          `InfluxDB at ${this.url} answered with something that is not its JSON: ${excerpt(line, 200)}`,
+          `InfluxDB at ${this.url} answered with something that is not its JSON: ${excerpt(text, 200)}`,
         );
       }
       if (chunk.error) throw new InfluxRequestError(`InfluxDB: ${excerpt(chunk.error, 500)}`, 400);
       for (const result of chunk.results ?? []) {
         if (result.error) throw new InfluxRequestError(`InfluxDB: ${excerpt(result.error, 500)}`, 400);
         const id = result.statement_id ?? 0;
-        const list = (statements[id] ??= []);
-        for (const s of result.series ?? []) {
-          const last = list[list.length - 1];
-          if (
-            last &&
-            last.name === s.name &&
-            JSON.stringify(last.tags ?? {}) === JSON.stringify(s.tags ?? {})
-          ) {
-            last.values.push(...s.values);
-          } else {
-            list.push({ ...s, values: [...s.values] });
-          }
-        }
+        if (!result.series?.length) onSeries(id, undefined);
+        for (const s of result.series ?? []) onSeries(id, s);
       }
+    };
+    let pending = '';
+    try {
+      if (res.body) {
+        const decoder = new TextDecoder();
+        for await (const bytes of res.body as AsyncIterable<Uint8Array>) {
+          pending += decoder.decode(bytes, { stream: true });
+          let cut = pending.indexOf('\n');
+          let from = 0;
+          while (cut >= 0) {
+            line(pending.slice(from, cut));
+            from = cut + 1;
+            cut = pending.indexOf('\n', from);
+          }
+          pending = pending.slice(from);
+        }
+        pending += decoder.decode();
+      }
+    } catch (err) {
+      await res.body?.cancel().catch(() => undefined);
+      if (err instanceof InfluxRequestError || err instanceof InfluxUnavailableError) throw err;
+      // The body was cut off (timeout, connection reset) or the caller cancelled.
+      throw this.failure(err, caller);
     }
-    return statements;
+    line(pending);
   }
 
   /** Writes lines of line protocol (millisecond precision). */

@@ -94,4 +94,72 @@ describe('results', () => {
       [600, 600, 0.9],
     ]);
   });
+
+  it('reads columns per entity: InfluxDB groups and filters, chunks append, blocks in read() order', async () => {
+    const queries: string[] = [];
+    const columns = [
+      'time',
+      'score',
+      'threshold',
+      'anomaly',
+      'severity',
+      'retrain',
+      'top_feature',
+      'top_contribution',
+      'model_version',
+    ];
+    const reader = new ResultsReader({
+      query: async () => {
+        throw new Error('columns() streams with each()');
+      },
+      each: async (q: string, onSeries: (id: number, s: unknown) => void) => {
+        queries.push(q);
+        // Grouped by entity, in InfluxDB's tag order; one entity's rows in two chunks.
+        onSeries(0, {
+          name: 'isoscope_anomaly',
+          tags: { entity: 'Web-2' },
+          columns,
+          values: [[1000, 0.2, 0.5, false, 'none', 1, null, null, '3']],
+        });
+        onSeries(0, {
+          name: 'isoscope_anomaly',
+          tags: { entity: 'db-1' },
+          columns,
+          values: [[2000, 0.9, null, true, 'high', 1, 'usage_user', 0.4, '2']],
+        });
+        onSeries(0, {
+          name: 'isoscope_anomaly',
+          tags: { entity: 'db-1' },
+          columns,
+          values: [[3000, 0.1, 0.5, false, 'none', 1, null, null, '3']],
+        });
+        onSeries(0, {
+          name: 'isoscope_anomaly',
+          tags: { entity: 'web-1' },
+          columns,
+          values: [[1000, 0.3, 0.5, false, 'none', 1, null, null, '3']],
+        });
+      },
+    } as never);
+    const blocks = await reader.columns('cpu', 0, 5000, { entities: ['web-1', 'Web-2', 'db-1'] });
+    expect(queries[0]).toContain(`("entity" = 'web-1' OR "entity" = 'Web-2' OR "entity" = 'db-1')`);
+    expect(queries[0]).toMatch(/ GROUP BY "entity"$/);
+    expect(queries[0]).not.toContain('"anomaly" = true');
+    // By first time, then as localeCompare orders entities (web-1 before Web-2), as read() lists them.
+    expect(blocks.map((b) => b.entity)).toEqual(['web-1', 'Web-2', 'db-1']);
+    expect(blocks[2]).toEqual({
+      entity: 'db-1',
+      time: [2000, 3000],
+      score: [0.9, 0.1],
+      threshold: [null, 0.5],
+      anomaly: [true, false],
+      severity: ['high', 'none'],
+      modelVersion: [2, 3],
+      topFeature: ['usage_user', null],
+      topContribution: [0.4, null],
+    });
+    const anomalies = await reader.columns('cpu', 0, 5000, { anomaliesOnly: true, stage: 'staging' });
+    expect(queries[1]).toContain(`"stage" = 'staging' AND "anomaly" = true GROUP BY "entity"`);
+    expect(anomalies.map((b) => [b.entity, b.time])).toEqual([['db-1', [2000]]]);
+  });
 });

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { ServiceError } from './errors.js';
 
@@ -39,9 +40,20 @@ export class EventLoopLag {
 }
 
 /**
- * Answers API requests 503 OVERLOADED with Retry-After when the event loop lags more than
- * ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS, before any work is done for them; probe routes (/healthz,
- * /readyz, /metrics) always go through. `lag` replaces the measurement (tests).
+ * Queries waiting for an InfluxDB slot, per slot, beyond which the pool counts as saturated: with
+ * 8 slots, 32 waiting is four rounds of queries ahead of a new one. A dashboard of 20 panels
+ * opened by a few people at once stays under it; a sustained rate above what InfluxDB serves
+ * passes it within a second, and from then on requests are refused instead of queued.
+ */
+export const QUEUED_PER_SLOT = 4;
+
+/**
+ * Answers API requests 503 OVERLOADED with Retry-After, before any work is done for them, while
+ * the service is saturated: the event loop lags more than ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS, or
+ * InfluxDB's query pool has more than QUEUED_PER_SLOT × ISOSCOPE_INFLUX_MAX_QUERIES queries waiting.
+ * The refusal costs a header check, so it comes back in milliseconds however long the queue.
+ * Probe routes (/healthz, /readyz, /metrics) always go through. Off with the setting at 0.
+ * `lag` replaces the measurement (tests).
  */
 export default fp<{ lag?: () => number }>(
   async (app, options) => {
@@ -54,6 +66,7 @@ export default fp<{ lag?: () => number }>(
       lag = () => monitor.lagMs();
     }
     const measure = lag;
+    const maxQueued = QUEUED_PER_SLOT * app.config.influxMaxQueries;
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.config?.probe) return;
       const now = measure();
@@ -64,7 +77,34 @@ export default fp<{ lag?: () => number }>(
           `the service is overloaded (event loop ${Math.round(now)} ms behind, limit ${max} ms); retry shortly`,
         );
       }
+      const queued = app.influx.queryLoad.waiting;
+      if (queued >= maxQueued) {
+        app.telemetry.overloaded.inc();
+        throw new ServiceError(
+          'OVERLOADED',
+          `the service is overloaded (${queued} InfluxDB queries waiting for ${app.config.influxMaxQueries} slots); retry shortly`,
+        );
+      }
     });
   },
-  { name: 'overload', dependencies: ['config', 'telemetry', 'errors'] },
+  { name: 'overload', dependencies: ['config', 'telemetry', 'errors', 'influx'] },
 );
+
+/**
+ * A signal that fires when the client goes away before its answer is complete (Grafana cancels
+ * a panel's query when the dashboard's range changes, a load balancer gives up): reads pass it to
+ * InfluxDB's client, which aborts the query instead of finishing work nobody will receive.
+ */
+export function whenAbandoned(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished)
+      controller.abort(
+        new ServiceError(
+          'BAD_REQUEST',
+          'the client went away before its answer; its InfluxDB query was cancelled',
+        ),
+      );
+  });
+  return controller.signal;
+}

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RegistryError } from '../../io/registry/index.js';
+import { whenAbandoned } from '../plugins/overload.js';
 import { parseRange, parseTime } from '../ranges.js';
 import {
   Anomaly,
@@ -27,11 +28,13 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Array(Anomaly), ...ErrorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       await app.runtimes.detector(request.params.id);
       const { from, to } = parseRange(request.query.from, request.query.to, 'querystring', 'results');
+      // Only the anomalies cross the wire (InfluxDB filters them), and a client that leaves cancels the read.
       const results = await app.resultsReader.read(request.params.id, from, to, {
         anomaliesOnly: true,
+        signal: whenAbandoned(reply),
         ...(request.query.entity !== undefined ? { entity: request.query.entity } : {}),
         ...(request.query.minSeverity ? { minSeverity: request.query.minSeverity } : {}),
       });

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -7,6 +8,7 @@ import { RegistryError } from '../../io/registry/index.js';
 import { anomalyRuns, type StoredResult } from '../application/results.js';
 import { readSpec, type DetectorSpec } from '../domain/spec.js';
 import { ServiceError } from '../plugins/errors.js';
+import { whenAbandoned } from '../plugins/overload.js';
 import { parseRange } from '../ranges.js';
 import {
   ErrorResponse,
@@ -55,26 +57,91 @@ async function detectorSpec(app: FastifyInstance, id: string): Promise<DetectorS
   return readSpec(id, d.spec);
 }
 
-function byEntity(results: StoredResult[], wanted: string[] | undefined): Map<string, StoredResult[]> {
-  const out = new Map<string, StoredResult[]>();
-  for (const r of results) {
-    if (wanted && !wanted.includes(r.entity)) continue;
-    const list = out.get(r.entity);
-    if (list) list.push(r);
-    else out.set(r.entity, [r]);
-  }
-  return out;
+/** The detector exists (results are read without its spec: nothing to decode per request). */
+async function detectorExists(app: FastifyInstance, id: string): Promise<void> {
+  if (!(await app.registry.getDetector(id)))
+    throw new RegistryError('NOT_FOUND', `targets: no detector '${id}'`);
+}
+
+/**
+ * Score or contributions frames: one read of the stored results, grouped by entity in InfluxDB and
+ * streamed into columns, each column becoming a field's values as it is (no object per point).
+ */
+async function resultFrames(
+  app: FastifyInstance,
+  t: GrafanaTarget,
+  from: number,
+  to: number,
+  signal: AbortSignal | undefined,
+): Promise<Frame[]> {
+  await detectorExists(app, t.detector);
+  const wanted = entitiesOf(t.entity);
+  const blocks = await app.resultsReader.columns(t.detector, from, to, {
+    anomaliesOnly: t.return === 'contributions',
+    stage: t.stage ?? 'production',
+    ...(wanted ? { entities: wanted } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  return blocks.map((b) => {
+    const entity = b.entity;
+    const labels = {
+      detector: t.detector,
+      entity,
+      model_version: String(b.modelVersion.at(-1)),
+      ...(t.stage === 'staging' ? { stage: 'staging' } : {}),
+    };
+    const fields: Frame['fields'] =
+      t.return === 'score'
+        ? [
+            { name: 'time', type: 'time', values: b.time },
+            {
+              name: 'score',
+              type: 'number',
+              values: b.score,
+              labels,
+              config: { min: 0, max: 1, links: [link(t.detector, entity)] },
+            },
+            { name: 'anomaly', type: 'boolean', values: b.anomaly, labels },
+            { name: 'severity', type: 'string', values: b.severity, labels },
+            // Each point's own threshold, as it was judged: right for past rows after retrains too.
+            ...(b.threshold.some((v) => v !== null)
+              ? [{ name: 'threshold', type: 'number' as const, values: b.threshold, labels }]
+              : []),
+          ]
+        : [
+            { name: 'time', type: 'time', values: b.time },
+            { name: 'top_feature', type: 'string', values: b.topFeature.map((f) => f ?? ''), labels },
+            {
+              name: 'top_contribution',
+              type: 'number',
+              values: b.topContribution,
+              labels,
+              config: { links: [link(t.detector, entity)] },
+            },
+            { name: 'score', type: 'number', values: b.score, labels },
+          ];
+    return { refId: t.refId, name: `${t.detector} ${entity}`.trim(), fields };
+  });
 }
 
 /** Frames for one target: time first, then the values, labelled with detector, entity and model version. */
-async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, to: number): Promise<Frame[]> {
+async function framesFor(
+  app: FastifyInstance,
+  t: GrafanaTarget,
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<Frame[]> {
   const wanted = entitiesOf(t.entity);
   if (t.return === 'anomalies') {
     const detectors = t.detector ? [t.detector] : (await app.registry.listDetectors()).map((d) => d.id);
     const rows: Array<StoredResult & { detector: string }> = [];
     for (const d of detectors) {
       if (t.detector) await detectorSpec(app, d);
-      for (const r of await app.resultsReader.read(d, from, to, { anomaliesOnly: true }))
+      for (const r of await app.resultsReader.read(d, from, to, {
+        anomaliesOnly: true,
+        ...(signal ? { signal } : {}),
+      }))
         if (!wanted || wanted.includes(r.entity)) rows.push({ ...r, detector: d });
     }
     rows.sort((a, b) => a.timeMs - b.timeMs);
@@ -109,55 +176,9 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
       },
     ];
   }
+  if (t.return === 'score' || t.return === 'contributions') return resultFrames(app, t, from, to, signal);
   const spec = await detectorSpec(app, t.detector);
   const source = resolveSource(spec);
-  if (t.return === 'score' || t.return === 'contributions') {
-    const results = await app.resultsReader.read(t.detector, from, to, {
-      anomaliesOnly: t.return === 'contributions',
-      stage: t.stage ?? 'production',
-    });
-    return [...byEntity(results, wanted)].map(([entity, rows]) => {
-      const labels = {
-        detector: t.detector,
-        entity,
-        model_version: String(rows.at(-1)!.modelVersion),
-        ...(t.stage === 'staging' ? { stage: 'staging' } : {}),
-      };
-      // Each point's own threshold, as it was judged: right for past rows after retrains too.
-      const thresholds = rows.map((r) => r.threshold ?? null);
-      const hasThreshold = thresholds.some((v) => v !== null);
-      const fields: Frame['fields'] =
-        t.return === 'score'
-          ? [
-              { name: 'time', type: 'time', values: rows.map((r) => r.timeMs) },
-              {
-                name: 'score',
-                type: 'number',
-                values: rows.map((r) => r.score),
-                labels,
-                config: { min: 0, max: 1, links: [link(t.detector, entity)] },
-              },
-              { name: 'anomaly', type: 'boolean', values: rows.map((r) => r.anomaly), labels },
-              { name: 'severity', type: 'string', values: rows.map((r) => r.severity), labels },
-              ...(hasThreshold
-                ? [{ name: 'threshold', type: 'number' as const, values: thresholds, labels }]
-                : []),
-            ]
-          : [
-              { name: 'time', type: 'time', values: rows.map((r) => r.timeMs) },
-              { name: 'top_feature', type: 'string', values: rows.map((r) => r.topFeature ?? ''), labels },
-              {
-                name: 'top_contribution',
-                type: 'number',
-                values: rows.map((r) => r.topContribution ?? null),
-                labels,
-                config: { links: [link(t.detector, entity)] },
-              },
-              { name: 'score', type: 'number', values: rows.map((r) => r.score), labels },
-            ];
-      return { refId: t.refId, name: `${t.detector} ${entity}`.trim(), fields };
-    });
-  }
   if (t.return === 'features') {
     const series = await app.sources.read(spec, source, from, to);
     return series
@@ -211,6 +232,21 @@ async function framesFor(app: FastifyInstance, t: GrafanaTarget, from: number, t
   return frames;
 }
 
+/**
+ * `{"frames":[…]}` as a stream of text, one frame at a time: each frame's columns go through
+ * JSON.stringify as whole arrays, and other requests get the event loop between frames.
+ */
+function framesJson(frames: Frame[]): Readable {
+  return Readable.from(
+    (function* () {
+      yield '{"frames":[';
+      for (let i = 0; i < frames.length; i++) yield (i > 0 ? ',' : '') + JSON.stringify(frames[i]);
+      yield ']}';
+    })(),
+    { objectMode: false },
+  );
+}
+
 /** The endpoints Grafana's Isoscope data source calls through its proxy (/api/v1/grafana). */
 const grafana: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -242,13 +278,14 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: GrafanaQueryResponse, ...ErrorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { from, to } = parseRange(
         request.body.range.from,
         request.body.range.to,
         'body/range',
         'results',
       );
+      const signal = whenAbandoned(reply);
       const frames: Frame[] = [];
       for (const t of request.body.targets) {
         if (t.hide) continue;
@@ -257,9 +294,12 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
             'BAD_REQUEST',
             `targets/${excerpt(t.refId)}: return '${t.return}' needs a detector`,
           );
-        frames.push(...(await framesFor(app, t, from, to)));
+        frames.push(...(await framesFor(app, t, from, to, signal)));
       }
-      return { frames };
+      // Serialised here, frame by frame: the schema's serializer would test every value against
+      // its four types (number, string, boolean, null), which cost more than the read itself.
+      // (A stream is sent as it is; the type provider only knows the schema's object.)
+      return reply.type('application/json; charset=utf-8').send(framesJson(frames) as never);
     },
   );
 
@@ -299,13 +339,14 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Array(GrafanaAnnotation), ...ErrorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { from, to } = parseRange(
         request.body.range.from,
         request.body.range.to,
         'body/range',
         'results',
       );
+      const signal = whenAbandoned(reply);
       const wanted = entitiesOf(request.body.entity);
       const detectors = request.body.detector
         ? [request.body.detector]
@@ -313,7 +354,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       const out: Array<Static<typeof GrafanaAnnotation>> = [];
       for (const id of detectors) {
         const spec = await detectorSpec(app, id);
-        const results = (await app.resultsReader.read(id, from, to, { anomaliesOnly: true })).filter(
+        const results = (await app.resultsReader.read(id, from, to, { anomaliesOnly: true, signal })).filter(
           (r) => !wanted || wanted.includes(r.entity),
         );
         for (const run of anomalyRuns(results, spec.intervalSeconds * 1000)) {
