@@ -70,10 +70,10 @@ const DEFAULTS: Partial<Config> = {
   logLevel: 'info',
   maxJobs: 2,
   influxMaxQueries: 8,
-  rateLimit: 6000,
+  rateLimit: 30000,
   // Off until training runs off the event loop: today a model trains on it, in stalls of seconds,
   // and with this on every API call during training (the plugin's progress polling) would be a 503.
-  maxEventLoopDelayMs: 0,
+  maxEventLoopDelayMs: 1000,
 };
 
 const INTEGERS = new Set<keyof Config>([

@@ -52,25 +52,27 @@ export const QUEUED_PER_SLOT = 4;
  * the service is saturated: the event loop lags more than ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS, or
  * InfluxDB's query pool has more than QUEUED_PER_SLOT × ISOSCOPE_INFLUX_MAX_QUERIES queries waiting.
  * The refusal costs a header check, so it comes back in milliseconds however long the queue.
- * Probe routes (/healthz, /readyz, /metrics) always go through. Off with the setting at 0.
+ * Probe routes (/healthz, /readyz, /metrics) always go through. The queue bound is always on (it
+ * counts, it does not time); the lag check is off with the setting at 0. Its default, 1000 ms, is a
+ * stalled process, not jitter: training runs on worker threads, so only a burst of scoring or an
+ * answer too large to build quickly holds the loop that long.
  * `lag` replaces the measurement (tests).
  */
 export default fp<{ lag?: () => number }>(
   async (app, options) => {
     const max = app.config.maxEventLoopDelayMs;
-    if (max === 0) return;
     let lag = options.lag;
-    if (!lag) {
+    if (!lag && max > 0) {
       const monitor = new EventLoopLag();
       app.addHook('onClose', async () => monitor.stop());
       lag = () => monitor.lagMs();
     }
-    const measure = lag;
+    const measure = lag ?? (() => 0);
     const maxQueued = QUEUED_PER_SLOT * app.config.influxMaxQueries;
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.config?.probe) return;
       const now = measure();
-      if (now > max) {
+      if (max > 0 && now > max) {
         app.telemetry.overloaded.inc();
         throw new ServiceError(
           'OVERLOADED',
