@@ -24,6 +24,9 @@ export interface SchedulerDeps {
   /** A tick's duration and each detector's lag (metrics). */
   timeTick?(): () => void;
   lag?(detectorId: string, seconds: number): void;
+  /** A scoring pass's production rows, or its failure (detector health). */
+  scored?(detectorId: string, rows: ScoredRow[]): void;
+  failed?(detectorId: string, message: string): void;
 }
 
 /**
@@ -88,10 +91,12 @@ export class Scheduler {
           const r = await this.deps.runtimes.scoreUpTo(id, to);
           this.lastTick.set(id, now);
           if (r.scoredTo !== undefined) this.deps.lag?.(id, Math.max(0, (now - r.scoredTo) / 1000));
+          this.deps.scored?.(id, r.scored);
           await this.deps.alerts(id, spec, r.scored);
           if (r.rows > 0)
             this.deps.log.info({ detector: id, rows: r.rows, anomalies: r.anomalies }, 'scored');
         } catch (err) {
+          this.deps.failed?.(id, (err as Error).message);
           this.deps.log.warn(
             { detector: id, err: (err as Error).message },
             'scoring failed; it is retried next tick',

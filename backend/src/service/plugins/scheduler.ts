@@ -51,6 +51,14 @@ export default fp<{ start?: boolean }>(
       log: app.log,
       timeTick: () => app.telemetry.scoringTick.startTimer(),
       lag: (detector, seconds) => app.telemetry.scoringLag.set({ detector }, seconds),
+      scored: (detector, rows) => {
+        app.health.recordScored(detector, rows);
+        app.telemetry.scoringAnomalies.inc({ detector }, rows.filter((r) => r.anomaly).length);
+      },
+      failed: (detector, message) => {
+        app.health.recordFailure(detector, message);
+        app.telemetry.scoringFailures.inc({ detector });
+      },
     });
     app.decorate('scheduler', scheduler);
     if (opts.start !== false) app.addHook('onReady', async () => scheduler.start());

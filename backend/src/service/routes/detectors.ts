@@ -8,6 +8,7 @@ import {
   Detector,
   DetectorInput,
   DetectorParams,
+  DetectorHealth,
   DetectorUpdate,
   Preview,
   PreviewQuery,
@@ -88,6 +89,21 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       if (request.body.spec) checkAll(request.body.spec, receiverNames());
       return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
     },
+  );
+
+  app.get(
+    '/:id/health',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['detectors'],
+        description:
+          'Whether each entity is scored and how far behind, scoring failures, the last training and drift: what the Detectors page and /metrics show.',
+        params: DetectorParams,
+        response: { 200: DetectorHealth, ...ErrorResponses },
+      },
+    },
+    async (request) => app.health.of(request.params.id),
   );
 
   app.get(

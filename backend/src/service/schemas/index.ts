@@ -560,3 +560,6 @@ export const DriftRun = Type.Object(
   { hours: Type.Integer({ minimum: 1, maximum: 24 * 31, default: 24 }) },
   { additionalProperties: false },
 );
+
+// Detector health (issue 20), in its own file.
+export * from './health.js';
