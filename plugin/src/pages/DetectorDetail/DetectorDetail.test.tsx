@@ -83,6 +83,52 @@ function open(role: 'Viewer' | 'Editor' | 'Admin', extra: Record<string, unknown
   });
 }
 
+const health = {
+  detector: 'cpu',
+  state: 'lagging' as const,
+  reason:
+    '1 of 2 entities lagging; web-2: lagging: scored only up to 2026-03-02T00:00:00.000Z, 7 min ago (limit 6 min)',
+  checkedAt: '2026-03-02T00:07:00.000Z',
+  lagLimits: { lagging: 360, stalled: 1200 },
+  scoredTo: '2026-03-02T00:00:00.000Z',
+  lagSeconds: 420,
+  since: '2026-03-01T00:00:00.000Z',
+  rowsScored: 2880,
+  anomalies: 3,
+  failures: { total: 2, consecutive: 0, lastAt: '2026-03-01T12:00:00.000Z', lastError: 'InfluxDB timed out' },
+  lastTraining: {
+    jobId: 'j1',
+    state: 'failed' as const,
+    at: '2026-03-01T06:00:00.000Z',
+    error: 'no data in the window',
+  },
+  drift: { state: 'drifted' as const, checkedAt: '2026-03-02T00:00:00.000Z', driftedEntities: ['web-1'] },
+  entities: [
+    {
+      entity: 'web-1',
+      state: 'ok' as const,
+      reason: 'scored by v2 up to 2026-03-02T00:06:00.000Z',
+      productionVersion: 2,
+      scoredTo: '2026-03-02T00:06:00.000Z',
+      lagSeconds: 60,
+      rowsScored: 1440,
+      anomalies: 3,
+      drift: { state: 'drifted' as const, checkedAt: '2026-03-02T00:00:00.000Z', driftedFeatures: ['usage_user'] },
+    },
+    {
+      entity: 'web-2',
+      state: 'lagging' as const,
+      reason: 'lagging: scored only up to 2026-03-02T00:00:00.000Z, 7 min ago (limit 6 min)',
+      productionVersion: 1,
+      scoredTo: '2026-03-02T00:00:00.000Z',
+      lagSeconds: 420,
+      rowsScored: 1440,
+      anomalies: 0,
+      drift: { state: 'unchecked' as const, driftedFeatures: [] },
+    },
+  ],
+};
+
 async function modelsOf(entity: string) {
   fireEvent.click(await screen.findByRole('tab', { name: 'Model versions' }));
   return screen.getByRole('rowgroup', { name: `Models of ${entity}` });
@@ -105,6 +151,37 @@ describe('DetectorDetail', () => {
     expect(Date.parse(query.range.to) - Date.parse(query.range.from)).toBe(24 * 3600_000);
     // Every entity has a production version: nothing to warn about.
     expect(screen.queryByText(/not scored yet/)).not.toBeInTheDocument();
+  });
+
+  it('shows its health: how far behind, failures, last training, drift, and each entity', async () => {
+    open('Viewer', { 'GET detectors/cpu/health': health });
+    const section = await screen.findByRole('region', { name: 'Health' });
+    expect(within(section).getAllByText('lagging')[0]).toBeInTheDocument();
+    expect(within(section).getByText(health.reason)).toBeInTheDocument();
+    expect(within(section).getByText('7 min (lagging past 6 min)')).toBeInTheDocument();
+    expect(within(section).getByText('2880 rows, 3 anomalous')).toBeInTheDocument();
+    expect(within(section).getByText(/^2, last .*: InfluxDB timed out$/)).toBeInTheDocument();
+    expect(within(section).getByText('failed')).toBeInTheDocument();
+    expect(within(section).getByText(/no data in the window/)).toBeInTheDocument();
+    expect(within(section).getByText('drifted: web-1')).toBeInTheDocument();
+    const rows = within(section).getAllByRole('row').slice(1);
+    expect(
+      rows.map((r) =>
+        within(r)
+          .getAllByRole('cell')
+          .slice(0, 5)
+          .map((c) => c.textContent)
+      )
+    ).toEqual([
+      ['web-1', 'scoring', 'v2', expect.stringMatching(/^2026-03-0[12] /), '60 s'],
+      ['web-2', 'lagging', 'v1', expect.stringMatching(/^2026-03-0[12] /), '7 min'],
+    ]);
+  });
+
+  it('says when its health cannot be read, and still shows the rest', async () => {
+    open('Viewer');
+    expect(await screen.findByText('Health unknown')).toBeInTheDocument();
+    expect(await screen.findByTestId('isoscope-timeline-web-1')).toBeInTheDocument();
   });
 
   it("shows each entity's versions in one table, grouped by entity", async () => {

@@ -21,6 +21,7 @@ import { useLoad } from '../../hooks/useLoad';
 import { describeSource } from '../Detectors/Detectors';
 import { AlertingTab } from './AlertingTab';
 import { DriftTab } from './DriftTab';
+import { HealthSection } from './HealthSection';
 import { HistoryTab } from './HistoryTab';
 import { unscored } from './metrics';
 import { ModelsTab } from './ModelsTab';
@@ -58,6 +59,7 @@ export function DetectorDetail() {
   const jobs = useLoad(() => client.jobs(id), [client, id]);
   const drift = useLoad(() => client.drift(id), [client, id]);
   const history = useLoad(() => client.history(id), [client, id]);
+  const health = useLoad(() => client.detectorHealth(id), [client, id]);
   const [pending, setPending] = useState<PendingStage>();
   const [rollbackEntity, setRollbackEntity] = useState<string>();
   const [promotingAll, setPromotingAll] = useState(false);
@@ -76,6 +78,7 @@ export function DetectorDetail() {
       clearInterval(timer);
       models.reload();
       history.reload();
+      health.reload();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [running]);
@@ -87,6 +90,7 @@ export function DetectorDetail() {
       models.reload();
       history.reload();
       jobs.reload();
+      health.reload();
     } catch (e) {
       setMessage({ severity: 'error', text: toIsoscopeError(e).message });
     }
@@ -167,6 +171,7 @@ export function DetectorDetail() {
         onPromote={(v) => setPending({ version: v, stage: 'production' })}
         onPromoteAll={() => setPromotingAll(true)}
       />
+      <HealthSection health={health.value} error={health.error} />
       <TabsBar>
         {TABS.map((t) => (
           <Tab key={t.id} label={t.label} active={tab === t.id} onChangeTab={() => setTab(t.id)} />
