@@ -104,9 +104,25 @@ describe('detector health: GET /detectors/:id/health and /metrics (real influxd)
       lastTraining: { state: 'succeeded' },
       drift: { state: 'unchecked' },
     });
-    expect(h.entities.map((e) => [e.entity, e.state, e.productionVersion])).toEqual([
-      ['web-1', 'lagging', 1],
-      ['web-2', 'lagging', 2],
+    // Each host's first model is its v1, whatever the detector-wide ids.
+    expect(
+      h.entities.map((e) => [e.entity, e.state, e.productionVersion, e.productionEntityVersion]),
+    ).toEqual([
+      ['web-1', 'lagging', 1, 1],
+      ['web-2', 'lagging', 2, 1],
+    ]);
+    const models = await app.inject({ url: '/api/v1/detectors/cpu/models', headers: as('viewer') });
+    expect(
+      models
+        .json()
+        .map((v: { entity: string; version: number; entityVersion: number }) => [
+          v.entity,
+          v.version,
+          v.entityVersion,
+        ]),
+    ).toEqual([
+      ['web-2', 2, 1],
+      ['web-1', 1, 1],
     ]);
     const text = await metrics();
     expect(sample(text, 'isoscope_detector_lag_seconds', 'detector="cpu"')).toBe(3600);

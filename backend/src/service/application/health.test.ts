@@ -59,7 +59,7 @@ describe('detector health', () => {
     expect(h.reason).toBe('1 of 2 entities scored, 1 not scored (no model in production)');
     const web2 = h.entities.find((e) => e.entity === 'web-2')!;
     expect(web2).toMatchObject({ state: 'not scored' });
-    expect(web2.reason).toBe('not scored: no model in production; v2 is a candidate, promote it to score');
+    expect(web2.reason).toBe('not scored: no model in production; v1 is a candidate, promote it to score');
   });
 
   it('is lagging past 3 scoring periods and stalled past 10, by its least advanced entity', async () => {

@@ -125,7 +125,7 @@ export class Health {
       if (!runtime || !production) {
         const newest = versions.find((v) => v.entity === entity);
         const reason = newest
-          ? `not scored: no model in production; v${newest.version} is ${newest.stage === 'staging' ? 'in staging (shadow scoring)' : `a ${newest.stage}`}, promote it to score`
+          ? `not scored: no model in production; v${newest.entityVersion} is ${newest.stage === 'staging' ? 'in staging (shadow scoring)' : `a ${newest.stage}`}, promote it to score`
           : open
             ? 'not scored yet: its first training is running'
             : 'not scored: no model';
@@ -138,9 +138,10 @@ export class Health {
         state,
         reason:
           state === 'ok'
-            ? `scored by v${production.version} up to ${iso(runtime.scoredTo)}`
+            ? `scored by v${production.entityVersion} up to ${iso(runtime.scoredTo)}`
             : `${state}: scored only up to ${iso(runtime.scoredTo)}, ${duration(lag)} ago (limit ${duration(state === 'stalled' ? limits.stalled : limits.lagging)})`,
         productionVersion: production.version,
+        productionEntityVersion: production.entityVersion,
         scoredTo: iso(runtime.scoredTo),
         lagSeconds: lag,
       };

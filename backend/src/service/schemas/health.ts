@@ -23,7 +23,9 @@ export const EntityHealth = Type.Object({
   state: State,
   /** Plain words: why the state is not ok, or what is scored. */
   reason: Type.String(),
+  /** The production version: its detector-wide id, and its number among the entity's (v1, v2, …). */
   productionVersion: Type.Optional(Type.Integer()),
+  productionEntityVersion: Type.Optional(Type.Integer()),
   /** Rows before this time have been scored in production. */
   scoredTo: Type.Optional(Type.String({ format: 'date-time' })),
   lagSeconds: Type.Optional(Type.Number({ minimum: 0 })),

@@ -202,6 +202,48 @@ describe('DetectorDetail', () => {
     expect(screen.getByRole('button', { name: /Train/ })).toHaveAttribute('aria-disabled', 'true');
   });
 
+  it("numbers each entity's versions v1, v2, … whatever the detector-wide ids", async () => {
+    // As the service numbers them: web-1 got ids 1, 2 and 4, web-2 id 3.
+    const models = [
+      { ...version(4, 'candidate'), entityVersion: 3 },
+      { ...version(3, 'production', 'web-2'), entityVersion: 1 },
+      { ...version(2, 'production'), entityVersion: 2 },
+      { ...version(1, 'archived'), entityVersion: 1 },
+    ];
+    open('Viewer', {
+      'GET detectors/cpu/models': models,
+      'GET detectors/cpu/history': [
+        {
+          version: 3,
+          from: 'candidate',
+          to: 'production',
+          actor: 'admin',
+          reason: 'first',
+          at: '2026-03-01T00:00:00.000Z',
+        },
+      ],
+      'GET detectors/cpu/drift': [{ ...drift, entity: 'web-2', modelVersion: 3 }],
+    });
+    const web1 = await modelsOf('web-1');
+    expect(
+      within(web1)
+        .getAllByRole('row')
+        .map((r) => within(r).getAllByRole('cell')[0]!.textContent)
+    ).toEqual(['v3', 'v2', 'v1']);
+    const web2 = screen.getByRole('rowgroup', { name: 'Models of web-2' });
+    expect(within(web2).getAllByRole('cell')[0]).toHaveTextContent(/^v1$/);
+    fireEvent.click(screen.getByRole('tab', { name: 'Stage history' }));
+    const history = screen.getByRole('table', { name: 'Stage history' });
+    expect(
+      within(history)
+        .getAllByRole('cell')
+        .map((c) => c.textContent)
+        .slice(1, 3)
+    ).toEqual(['web-2', 'v1']);
+    fireEvent.click(screen.getByRole('tab', { name: 'Drift' }));
+    expect(within(screen.getByRole('region', { name: 'Drift of web-2' })).getByText(/^v1, /)).toBeInTheDocument();
+  });
+
   it('promotes a version only with a reason, and the service gets the reason', async () => {
     const { calls } = open('Admin', { 'POST admin/detectors/cpu/models/3/stage': { version: 3, to: 'production' } });
     const web1 = await modelsOf('web-1');

@@ -95,7 +95,9 @@ export function HealthSection({ health, error }: { health?: DetectorHealth; erro
                 id: 'version',
                 header: 'In production',
                 cell: ({ row }) =>
-                  row.original.productionVersion !== undefined ? `v${row.original.productionVersion}` : '–',
+                  row.original.productionVersion !== undefined
+                    ? `v${row.original.productionEntityVersion ?? row.original.productionVersion}`
+                    : '–',
               },
               {
                 id: 'scoredTo',
