@@ -2,36 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { inflateRawSync } from 'node:zlib';
 import { dockerfileSources, packageAll, pluginInfo } from '../../backend/src/devtools/package.js';
 import { repoPath, repoRoot, readText } from '../support/repo.js';
 import { scratchDir } from '../support/scratch.js';
-
-/** A zip's files, read from its central directory and local headers (an independent reader). */
-function unzip(data: Buffer): Map<string, { data: Buffer; mode: number }> {
-  const end = data.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  expect(end).toBeGreaterThan(0);
-  const count = data.readUInt16LE(end + 10);
-  let at = data.readUInt32LE(end + 16);
-  const out = new Map<string, { data: Buffer; mode: number }>();
-  for (let i = 0; i < count; i++) {
-    expect(data.readUInt32LE(at)).toBe(0x02014b50);
-    const method = data.readUInt16LE(at + 10);
-    const size = data.readUInt32LE(at + 20);
-    const nameLength = data.readUInt16LE(at + 28);
-    const extra = data.readUInt16LE(at + 30);
-    const comment = data.readUInt16LE(at + 32);
-    const mode = data.readUInt32LE(at + 38) >>> 16;
-    const local = data.readUInt32LE(at + 42);
-    const name = data.toString('utf8', at + 46, at + 46 + nameLength);
-    expect(data.readUInt32LE(local)).toBe(0x04034b50);
-    const start = local + 30 + data.readUInt16LE(local + 26) + data.readUInt16LE(local + 28);
-    const body = data.subarray(start, start + size);
-    out.set(name, { data: method === 8 ? inflateRawSync(body) : Buffer.from(body), mode });
-    at += 46 + nameLength + extra + comment;
-  }
-  return out;
-}
+import { unzip } from '../support/zip.js';
 
 function filesUnder(dir: string, prefix = ''): string[] {
   return readdirSync(path.join(dir, prefix), { withFileTypes: true }).flatMap((e) => {
