@@ -136,10 +136,11 @@ export class Health {
       return {
         ...base,
         state,
+        // Times stay out of the words: scoredTo carries it, for each reader to write in its own format.
         reason:
           state === 'ok'
-            ? `scored by v${production.entityVersion} up to ${iso(runtime.scoredTo)}`
-            : `${state}: scored only up to ${iso(runtime.scoredTo)}, ${duration(lag)} ago (limit ${duration(state === 'stalled' ? limits.stalled : limits.lagging)})`,
+            ? `scored by v${production.entityVersion}`
+            : `${state}: ${duration(lag)} behind (limit ${duration(state === 'stalled' ? limits.stalled : limits.lagging)})`,
         productionVersion: production.version,
         productionEntityVersion: production.entityVersion,
         scoredTo: iso(runtime.scoredTo),

@@ -86,8 +86,7 @@ function open(role: 'Viewer' | 'Editor' | 'Admin', extra: Record<string, unknown
 const health = {
   detector: 'cpu',
   state: 'lagging' as const,
-  reason:
-    '1 of 2 entities lagging; web-2: lagging: scored only up to 2026-03-02T00:00:00.000Z, 7 min ago (limit 6 min)',
+  reason: '1 of 2 entities lagging; web-2: lagging: 7 min behind (limit 6 min)',
   checkedAt: '2026-03-02T00:07:00.000Z',
   lagLimits: { lagging: 360, stalled: 1200 },
   scoredTo: '2026-03-02T00:00:00.000Z',
@@ -107,7 +106,7 @@ const health = {
     {
       entity: 'web-1',
       state: 'ok' as const,
-      reason: 'scored by v2 up to 2026-03-02T00:06:00.000Z',
+      reason: 'scored by v2',
       productionVersion: 2,
       scoredTo: '2026-03-02T00:06:00.000Z',
       lagSeconds: 60,
@@ -118,7 +117,7 @@ const health = {
     {
       entity: 'web-2',
       state: 'lagging' as const,
-      reason: 'lagging: scored only up to 2026-03-02T00:00:00.000Z, 7 min ago (limit 6 min)',
+      reason: 'lagging: 7 min behind (limit 6 min)',
       productionVersion: 1,
       scoredTo: '2026-03-02T00:00:00.000Z',
       lagSeconds: 420,
@@ -176,6 +175,16 @@ describe('DetectorDetail', () => {
       ['web-1', 'scoring', 'v2', expect.stringMatching(/^2026-03-0[12] /), '60 s'],
       ['web-2', 'lagging', 'v1', expect.stringMatching(/^2026-03-0[12] /), '7 min'],
     ]);
+  });
+
+  it('keeps the per-entity health behind one click when every entity is scored', async () => {
+    const fine = { ...health, state: 'ok', reason: '2 of 2 entities scored', entities: [health.entities[0]!] };
+    open('Viewer', { 'GET detectors/cpu/health': fine });
+    const section = await screen.findByRole('region', { name: 'Health' });
+    expect(within(section).getByText('2 of 2 entities scored')).toBeInTheDocument();
+    expect(within(section).queryByRole('table')).not.toBeInTheDocument();
+    fireEvent.click(within(section).getByRole('button', { name: 'Each entity (1)' }));
+    expect(within(section).getByRole('table')).toBeInTheDocument();
   });
 
   it('says when its health cannot be read, and still shows the rest', async () => {

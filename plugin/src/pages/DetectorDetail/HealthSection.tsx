@@ -1,5 +1,5 @@
 import React from 'react';
-import { Alert, Badge, InteractiveTable, Stack, Text } from '@grafana/ui';
+import { Alert, Badge, ControlledCollapse, InteractiveTable, Stack, Text } from '@grafana/ui';
 import type { DetectorHealth, EntityHealth } from '../../api/types';
 import { formatTime } from '../../format';
 import { HealthBadge, lagWords } from '../Detectors/Health';
@@ -81,42 +81,48 @@ export function HealthSection({ health, error }: { health?: DetectorHealth; erro
           </Fact>
         </Stack>
         {h.entities.length > 0 && (
-          <InteractiveTable
-            getRowId={(e: EntityHealth) => e.entity}
-            data={h.entities}
-            columns={[
-              { id: 'entity', header: 'Entity', cell: ({ row }) => row.original.entity || '(all entities)' },
-              {
-                id: 'state',
-                header: 'Health',
-                cell: ({ row }) => <HealthBadge state={row.original.state} reason={row.original.reason} />,
-              },
-              {
-                id: 'version',
-                header: 'In production',
-                cell: ({ row }) =>
-                  row.original.productionVersion !== undefined
-                    ? `v${row.original.productionEntityVersion ?? row.original.productionVersion}`
-                    : '–',
-              },
-              {
-                id: 'scoredTo',
-                header: 'Scored up to',
-                cell: ({ row }) => (row.original.scoredTo ? formatTime(row.original.scoredTo) : '–'),
-              },
-              {
-                id: 'lag',
-                header: 'Behind',
-                cell: ({ row }) => (row.original.lagSeconds !== undefined ? lagWords(row.original.lagSeconds) : '–'),
-              },
-              {
-                id: 'rows',
-                header: 'Rows (anomalous)',
-                cell: ({ row }) => `${row.original.rowsScored} (${row.original.anomalies})`,
-              },
-              { id: 'reason', header: 'Why', cell: ({ row }) => row.original.reason },
-            ]}
-          />
+          // Open when an entity needs a look; when all are scored the summary says so in one line.
+          <ControlledCollapse
+            label={`Each entity (${h.entities.length})`}
+            isOpen={h.entities.some((e) => e.state !== 'ok')}
+          >
+            <InteractiveTable
+              getRowId={(e: EntityHealth) => e.entity}
+              data={h.entities}
+              columns={[
+                { id: 'entity', header: 'Entity', cell: ({ row }) => row.original.entity || '(all entities)' },
+                {
+                  id: 'state',
+                  header: 'Health',
+                  cell: ({ row }) => <HealthBadge state={row.original.state} reason={row.original.reason} />,
+                },
+                {
+                  id: 'version',
+                  header: 'In production',
+                  cell: ({ row }) =>
+                    row.original.productionVersion !== undefined
+                      ? `v${row.original.productionEntityVersion ?? row.original.productionVersion}`
+                      : '–',
+                },
+                {
+                  id: 'scoredTo',
+                  header: 'Scored up to',
+                  cell: ({ row }) => (row.original.scoredTo ? formatTime(row.original.scoredTo) : '–'),
+                },
+                {
+                  id: 'lag',
+                  header: 'Behind',
+                  cell: ({ row }) => (row.original.lagSeconds !== undefined ? lagWords(row.original.lagSeconds) : '–'),
+                },
+                {
+                  id: 'rows',
+                  header: 'Rows (anomalous)',
+                  cell: ({ row }) => `${row.original.rowsScored} (${row.original.anomalies})`,
+                },
+                { id: 'reason', header: 'Why', cell: ({ row }) => row.original.reason },
+              ]}
+            />
+          </ControlledCollapse>
         )}
       </Stack>
     </section>
