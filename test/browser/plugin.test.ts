@@ -134,6 +134,7 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await health.getByText('3 of 3 entities scored').waitFor();
     // Every host is fine, so the per-entity table waits behind one click.
     await health.getByRole('button', { name: 'Each entity (3)' }).click();
+    await health.getByRole('cell', { name: 'v1', exact: true }).nth(2).waitFor();
     expect(await health.getByRole('cell', { name: 'v1', exact: true }).count()).toBe(3);
     await shot('health');
     await page.goto(`${grafana.url}/a/isoscope-anomaly-app/detectors`);

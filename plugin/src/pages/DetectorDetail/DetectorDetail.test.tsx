@@ -185,6 +185,8 @@ describe('DetectorDetail', () => {
     expect(within(section).queryByRole('table')).not.toBeInTheDocument();
     fireEvent.click(within(section).getByRole('button', { name: 'Each entity (1)' }));
     expect(within(section).getByRole('table')).toBeInTheDocument();
+    fireEvent.click(within(section).getByRole('button', { name: 'Each entity (1)' }));
+    expect(within(section).queryByRole('table')).not.toBeInTheDocument();
   });
 
   it('says when its health cannot be read, and still shows the rest', async () => {

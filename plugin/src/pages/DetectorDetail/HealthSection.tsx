@@ -1,5 +1,5 @@
-import React from 'react';
-import { Alert, Badge, ControlledCollapse, InteractiveTable, Stack, Text } from '@grafana/ui';
+import React, { useState } from 'react';
+import { Alert, Badge, Collapse, InteractiveTable, Stack, Text } from '@grafana/ui';
 import type { DetectorHealth, EntityHealth } from '../../api/types';
 import { formatTime } from '../../format';
 import { HealthBadge, lagWords } from '../Detectors/Health';
@@ -21,6 +21,8 @@ function Fact({ label, children }: { label: string; children: NonNullable<React.
  * the same per entity. The numbers are GET /detectors/:id/health's, the ones /metrics exports.
  */
 export function HealthSection({ health, error }: { health?: DetectorHealth; error?: string }) {
+  // Open while an entity needs a look (as health reloads), until the user opens or closes it.
+  const [chosen, setChosen] = useState<boolean>();
   if (error) {
     return (
       <Alert title="Health unknown" severity="warning">
@@ -81,10 +83,11 @@ export function HealthSection({ health, error }: { health?: DetectorHealth; erro
           </Fact>
         </Stack>
         {h.entities.length > 0 && (
-          // Open when an entity needs a look; when all are scored the summary says so in one line.
-          <ControlledCollapse
+          // When every entity is scored the summary says so in one line, and the table waits.
+          <Collapse
             label={`Each entity (${h.entities.length})`}
-            isOpen={h.entities.some((e) => e.state !== 'ok')}
+            isOpen={chosen ?? h.entities.some((e) => e.state !== 'ok')}
+            onToggle={setChosen}
           >
             <InteractiveTable
               getRowId={(e: EntityHealth) => e.entity}
@@ -122,7 +125,7 @@ export function HealthSection({ health, error }: { health?: DetectorHealth; erro
                 { id: 'reason', header: 'Why', cell: ({ row }) => row.original.reason },
               ]}
             />
-          </ControlledCollapse>
+          </Collapse>
         )}
       </Stack>
     </section>
