@@ -129,6 +129,22 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
       'web-1 production',
       'web-2 production',
     ]);
+    // Health: every host scored by its own v1, on the detector page and in the list's Health column.
+    const health = page.getByRole('region', { name: 'Health' });
+    await health.getByText('3 of 3 entities scored').waitFor();
+    // Every host is fine, so the per-entity table waits behind one click.
+    await health.getByRole('button', { name: 'Each entity (3)' }).click();
+    await health.getByRole('cell', { name: 'v1', exact: true }).nth(2).waitFor();
+    expect(await health.getByRole('cell', { name: 'v1', exact: true }).count()).toBe(3);
+    await shot('health');
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/detectors`);
+    await page
+      .getByRole('row', { name: /cpu hosts/ })
+      .getByText('scoring')
+      .waitFor();
+    await shot('detectors');
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/detectors/cpu-hosts`);
+    await page.getByRole('heading', { name: 'cpu hosts' }).waitFor();
   });
 
   it('promotes a second version and rolls it back', async () => {

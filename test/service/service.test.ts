@@ -287,6 +287,7 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
       ['GET', '/api/v1/grafana/health', 'viewer', undefined],
       ['GET', '/api/v1/detectors/cpu-preview', 'viewer', undefined],
       ['GET', '/api/v1/detectors/cpu-preview/preview', 'viewer', undefined],
+      ['GET', '/api/v1/detectors/cpu-preview/health', 'viewer', undefined],
       ['POST', '/api/v1/detectors', 'editor', { name: 'auth probe', spec: { source: { preset: 'system' } } }],
       ['POST', '/api/v1/detectors/preview', 'editor', { spec: { source: { preset: 'system' } } }],
       ['PUT', '/api/v1/detectors/cpu-preview', 'editor', { name: 'cpu preview' }],

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry as PromRegistry } from 'prom-client';
+import { HEALTH_STATES, type DetectorHealth } from './schemas/health.js';
 
 /**
  * The service's own metrics, named as dashboards/model-operations.json reads them. One instance
@@ -20,6 +21,14 @@ export class Telemetry {
   readonly overloaded: Counter;
   readonly schedulerLastPass: Gauge;
   readonly scoringFailing: Gauge<'detector'>;
+  readonly scoringFailures: Counter<'detector'>;
+  readonly scoringAnomalies: Counter<'detector'>;
+  readonly detectorLag: Gauge<'detector'>;
+  readonly detectorScoredTo: Gauge<'detector'>;
+  readonly detectorState: Gauge<'detector' | 'state'>;
+  readonly detectorTrainingFailed: Gauge<'detector'>;
+  readonly detectorDrifted: Gauge<'detector'>;
+  readonly detectorEntities: Gauge<'detector' | 'scored'>;
 
   constructor(registry: PromRegistry) {
     const registers = [registry];
@@ -113,5 +122,80 @@ export class Telemetry {
       labelNames: ['detector'],
       registers,
     });
+    this.scoringFailures = new Counter({
+      name: 'isoscope_scoring_failures_total',
+      help: 'Live scoring passes that failed (retried next tick), per detector',
+      labelNames: ['detector'],
+      registers,
+    });
+    this.scoringAnomalies = new Counter({
+      name: 'isoscope_scoring_anomalies_total',
+      help: 'Production rows flagged anomalous by live scoring, per detector',
+      labelNames: ['detector'],
+      registers,
+    });
+    // Detector health, set from the registry at each scrape (updateHealth): right even when the
+    // scheduler has stopped, which is what the stalled-scoring alert must see.
+    this.detectorLag = new Gauge({
+      name: 'isoscope_detector_lag_seconds',
+      help: "How far behind now the detector's least advanced production entity is scored",
+      labelNames: ['detector'],
+      registers,
+    });
+    this.detectorScoredTo = new Gauge({
+      name: 'isoscope_detector_scored_to_timestamp_seconds',
+      help: "Up to when the detector's least advanced production entity is scored (Unix time)",
+      labelNames: ['detector'],
+      registers,
+    });
+    this.detectorState = new Gauge({
+      name: 'isoscope_detector_state',
+      help: `1 for the detector's health state, 0 for the others (${HEALTH_STATES.join(', ')})`,
+      labelNames: ['detector', 'state'],
+      registers,
+    });
+    this.detectorTrainingFailed = new Gauge({
+      name: 'isoscope_detector_training_failed',
+      help: "1 when the detector's last training job failed",
+      labelNames: ['detector'],
+      registers,
+    });
+    this.detectorDrifted = new Gauge({
+      name: 'isoscope_detector_drifted_entities',
+      help: 'Entities whose newest drift check said drifted',
+      labelNames: ['detector'],
+      registers,
+    });
+    this.detectorEntities = new Gauge({
+      name: 'isoscope_detector_entities',
+      help: 'Entities of the detector, scored in production or not',
+      labelNames: ['detector', 'scored'],
+      registers,
+    });
+  }
+
+  /** The health gauges as of now: detectors gone since the last scrape disappear. */
+  updateHealth(all: DetectorHealth[]): void {
+    for (const g of [
+      this.detectorLag,
+      this.detectorScoredTo,
+      this.detectorState,
+      this.detectorTrainingFailed,
+      this.detectorDrifted,
+      this.detectorEntities,
+    ])
+      g.reset();
+    for (const h of all) {
+      const detector = h.detector;
+      if (h.lagSeconds !== undefined) this.detectorLag.set({ detector }, h.lagSeconds);
+      if (h.scoredTo !== undefined) this.detectorScoredTo.set({ detector }, Date.parse(h.scoredTo) / 1000);
+      for (const state of HEALTH_STATES)
+        this.detectorState.set({ detector, state }, state === h.state ? 1 : 0);
+      this.detectorTrainingFailed.set({ detector }, h.lastTraining?.state === 'failed' ? 1 : 0);
+      this.detectorDrifted.set({ detector }, h.drift.driftedEntities.length);
+      const scored = h.entities.filter((e) => e.scoredTo !== undefined).length;
+      this.detectorEntities.set({ detector, scored: 'yes' }, scored);
+      this.detectorEntities.set({ detector, scored: 'no' }, h.entities.length - scored);
+    }
   }
 }

@@ -18,6 +18,7 @@ export const EVERY_CALL: Record<string, (c: IsoscopeClient) => Promise<unknown>>
   updateDetector: (c) => c.updateDetector('cpu', { name: 'cpu' }),
   deleteDetector: (c) => c.deleteDetector('cpu'),
   preview: (c) => Promise.all([c.preview({ id: 'cpu' }), c.preview({ spec: { source: { preset: 'cpu' } } as never })]),
+  detectorHealth: (c) => c.detectorHealth('cpu'),
   presets: (c) => c.presets(),
   train: (c) => c.train('cpu'),
   backfill: (c) => c.backfill('cpu', { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' }),

@@ -3,6 +3,7 @@ import { getBackendSrv, isFetchError, type FetchError } from '@grafana/runtime';
 import type {
   Anomaly,
   Detector,
+  DetectorHealth,
   DetectorInput,
   DetectorSpec,
   DriftReport,
@@ -109,6 +110,10 @@ export class IsoscopeClient {
     return 'id' in detector
       ? this.request('GET', `detectors/${encodeURIComponent(detector.id)}/preview`, { params: { minutes } })
       : this.request('POST', 'detectors/preview', { params: { minutes }, body: { spec: detector.spec } });
+  }
+  /** Whether each entity is scored and how far behind, failures, last training, drift. */
+  detectorHealth(id: string): Promise<DetectorHealth> {
+    return this.request('GET', `detectors/${encodeURIComponent(id)}/health`);
   }
   presets(): Promise<TelegrafPreset[]> {
     return this.request('GET', 'presets');

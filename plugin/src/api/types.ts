@@ -6,6 +6,8 @@ import type { Static } from 'typebox';
 import type * as S from '@isoscope/backend/schemas';
 
 export type Detector = Static<typeof S.Detector>;
+export type DetectorHealth = Static<typeof S.DetectorHealth>;
+export type EntityHealth = Static<typeof S.EntityHealth>;
 export type DetectorInput = Static<typeof S.DetectorInput>;
 export type DetectorSpec = Static<typeof S.DetectorSpec>;
 export type Preview = Static<typeof S.Preview>;

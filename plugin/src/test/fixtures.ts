@@ -14,6 +14,7 @@ export function version(v: number, stage: ModelVersion['stage'], entity = 'web-1
     detectorId: 'cpu',
     version: v,
     entity,
+    entityVersion: v,
     stage,
     trainedAt: '2026-03-01T00:00:00.000Z',
     metrics: { rows: 1500, flaggedShare: 0.004 + v / 1000, rocAuc: 0.9 + v / 100 },

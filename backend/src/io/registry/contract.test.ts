@@ -188,6 +188,7 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       detectorId: 'cpu',
       version: 3,
       entity: 'web1',
+      entityVersion: 1,
       stage: 'candidate',
       trainedAt: 7,
       metrics: [1],
@@ -199,6 +200,7 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       detectorId: 'cpu',
       version: 1,
       entity: '',
+      entityVersion: 1,
       stage: 'candidate',
       trainedAt: 2,
       metrics: { f1: 0.5 },
@@ -363,6 +365,69 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     );
     expect(history.filter((h) => h.to === 'production')).toHaveLength(12);
     expect(history.filter((h) => h.from === 'production')).toHaveLength(11);
+  });
+
+  it("numbers each entity's versions v1, v2, … beside the detector-wide version id", async () => {
+    const { r } = await fresh();
+    await withVersions(r, 0);
+    for (const [i, entity] of ['web-1', 'web-2', 'web-1', '', 'web-1'].entries())
+      await r.models.add({ detectorId: 'cpu', entity, bundle: '{}', metrics: {}, params: {} }, 'ci', i);
+    const listed = (await r.models.list('cpu')).map((v) => [v.version, v.entity, v.entityVersion]);
+    expect(listed).toEqual([
+      [5, 'web-1', 3],
+      [4, '', 1],
+      [3, 'web-1', 2],
+      [2, 'web-2', 1],
+      [1, 'web-1', 1],
+    ]);
+    expect(await r.models.get('cpu', 3)).toMatchObject({ entity: 'web-1', entityVersion: 2, bundle: '{}' });
+    // Another detector numbers its own.
+    await r.detectors.create({ id: 'mem', name: 'mem', spec }, 0);
+    const first = await r.models.add(
+      { detectorId: 'mem', entity: 'web-1', bundle: '{}', metrics: {}, params: {} },
+      'ci',
+      9,
+    );
+    expect([first.version, first.entityVersion]).toEqual([1, 1]);
+  });
+
+  it('numbers the versions of a registry made before per-entity numbers, in their order', async () => {
+    const place = await backend.place();
+    const migrations = backend.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS;
+    const n = migrations.findIndex((m) => m.includes('entity_version'));
+    expect(n).toBeGreaterThan(0);
+    const applied =
+      backend.name === 'sqlite'
+        ? `PRAGMA user_version = ${n};`
+        : `CREATE TABLE isoscope_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);
+           INSERT INTO isoscope_schema SELECT v, 0 FROM generate_series(1, ${n}) AS v;`;
+    const rows = ['web-1', 'web-2', 'web-1', 'web-5', 'web-1']
+      .map(
+        (entity, i) =>
+          `INSERT INTO model_versions (detector_id, version, entity, stage, trained_at, metrics, params, bundle) VALUES ('cpu', ${i + 1}, '${entity}', 'candidate', ${i}, '{}', '{}', '{}');`,
+      )
+      .join('\n');
+    await place.exec(
+      `${migrations.slice(0, n).join(';\n')};\n${applied}
+       INSERT INTO detectors (id, name, spec, created_at, updated_at) VALUES ('cpu', 'cpu', '{}', 0, 0);
+       ${rows}`,
+    );
+    const r = await place.open();
+    open.push(r);
+    expect(await place.schemaVersion(r)).toBe(place.migrations);
+    expect((await r.models.list('cpu')).map((v) => [v.version, v.entity, v.entityVersion])).toEqual([
+      [5, 'web-1', 3],
+      [4, 'web-5', 1],
+      [3, 'web-1', 2],
+      [2, 'web-2', 1],
+      [1, 'web-1', 1],
+    ]);
+    const next = await r.models.add(
+      { detectorId: 'cpu', entity: 'web-5', bundle: '{}', metrics: {}, params: {} },
+      'ci',
+      9,
+    );
+    expect([next.version, next.entityVersion]).toEqual([6, 2]);
   });
 
   it('runs jobs through their states and fails the ones a stopped process left behind', async () => {

@@ -113,6 +113,16 @@ export const SQLITE_MIGRATIONS: string[] = [
     PRIMARY KEY (detector_id, entity, stage)
   );
   `,
+  // 5: per-entity version numbers: each (detector, entity)'s models are v1, v2, … (entity_version);
+  // the detector-wide version stays the registry's unique id. Existing versions are numbered in order.
+  `
+  ALTER TABLE model_versions ADD COLUMN entity_version INTEGER NOT NULL DEFAULT 0;
+  UPDATE model_versions SET entity_version = (
+    SELECT COUNT(*) FROM model_versions m
+    WHERE m.detector_id = model_versions.detector_id AND m.entity = model_versions.entity AND m.version <= model_versions.version
+  );
+  CREATE UNIQUE INDEX model_versions_entity_version ON model_versions (detector_id, entity, entity_version);
+  `,
 ];
 
 /**
@@ -221,5 +231,15 @@ export const POSTGRES_MIGRATIONS: string[] = [
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (detector_id, entity, stage)
   );
+  `,
+  // 3: per-entity version numbers: each (detector, entity)'s models are v1, v2, … (entity_version);
+  // the detector-wide version stays the registry's unique id. Existing versions are numbered in order.
+  `
+  ALTER TABLE model_versions ADD COLUMN entity_version INTEGER NOT NULL DEFAULT 0;
+  UPDATE model_versions SET entity_version = (
+    SELECT COUNT(*) FROM model_versions m
+    WHERE m.detector_id = model_versions.detector_id AND m.entity = model_versions.entity AND m.version <= model_versions.version
+  );
+  CREATE UNIQUE INDEX model_versions_entity_version ON model_versions (detector_id, entity, entity_version);
   `,
 ];

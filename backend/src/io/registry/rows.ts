@@ -62,6 +62,7 @@ export const VersionRow = Type.Object({
   detector_id: Type.String(),
   version: Int,
   entity: Type.String(),
+  entity_version: Int,
   stage: StageSchema,
   trained_at: Int,
   metrics: Type.String(),

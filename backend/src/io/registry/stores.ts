@@ -64,6 +64,7 @@ const versionOf = (raw: unknown): ModelVersionRecord => {
     detectorId: r.detector_id,
     version: r.version,
     entity: r.entity,
+    entityVersion: r.entity_version,
     stage: r.stage,
     trainedAt: r.trained_at,
     metrics: decodeJson(r.metrics, `${what} column metrics`),
@@ -189,7 +190,8 @@ class SqlDetectorStore implements DetectorStore {
   }
 }
 
-const VERSION = 'SELECT detector_id, version, entity, stage, trained_at, metrics, params FROM model_versions';
+const VERSION =
+  'SELECT detector_id, version, entity, entity_version, stage, trained_at, metrics, params FROM model_versions';
 const HISTORY =
   'INSERT INTO stage_history (detector_id, version, from_stage, to_stage, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
@@ -237,9 +239,17 @@ class SqlModelVersionStore implements ModelVersionStore {
         ]),
         'next version number',
       ).n;
+      const nextOfEntity = check(
+        NumberRow,
+        await tx.get(
+          'SELECT COALESCE(MAX(entity_version), 0) + 1 AS n FROM model_versions WHERE detector_id = ? AND entity = ?',
+          [v.detectorId, v.entity],
+        ),
+        'next version number of the entity',
+      ).n;
       await tx.run(
-        'INSERT INTO model_versions (detector_id, version, entity, stage, trained_at, metrics, params, bundle) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [v.detectorId, next, v.entity, 'candidate', now, metrics, params, v.bundle],
+        'INSERT INTO model_versions (detector_id, version, entity, entity_version, stage, trained_at, metrics, params, bundle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [v.detectorId, next, v.entity, nextOfEntity, 'candidate', now, metrics, params, v.bundle],
       );
       await tx.run(HISTORY, [v.detectorId, next, null, 'candidate', actor, 'trained', now]);
       return { ...(await this.getIn(tx, v.detectorId, next, false))!, bundle: v.bundle };

@@ -27,6 +27,8 @@ export interface ModelVersionRecord {
   version: number;
   /** '' for a detector-wide model, else the entity (host) it was trained for. */
   entity: string;
+  /** Its number among its entity's versions (1, 2, …); `version` is unique across the detector. */
+  entityVersion: number;
   stage: Stage;
   trainedAt: number;
   metrics: unknown;
@@ -122,7 +124,10 @@ export interface DetectorStore {
 
 /** Model versions (the bundles are the checkpoints) and the history of their stages. */
 export interface ModelVersionStore {
-  /** A new candidate numbered after the detector's last version, with its history entry. */
+  /**
+   * A new candidate numbered after the detector's last version (and after its entity's last, for
+   * entityVersion), with its history entry.
+   */
   add(
     v: { detectorId: string; entity: string; bundle: string; metrics: unknown; params: unknown },
     actor: string,

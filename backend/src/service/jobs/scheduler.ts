@@ -27,6 +27,9 @@ export interface SchedulerDeps {
   /** A pass finished (metrics: its time); a detector's scoring failed or works again (metrics). */
   passed?(at: number): void;
   failing?(detectorId: string, failing: boolean): void;
+  /** A scoring pass's production rows, or its failure (detector health). */
+  scored?(detectorId: string, rows: ScoredRow[]): void;
+  failed?(detectorId: string, message: string): void;
 }
 
 /** What readiness reports about the scheduler (see Scheduler.health). */
@@ -147,6 +150,7 @@ export class Scheduler {
           const r = await this.deps.runtimes.scoreUpTo(id, to);
           this.lastTick.set(id, now);
           if (r.scoredTo !== undefined) this.deps.lag?.(id, Math.max(0, (now - r.scoredTo) / 1000));
+          this.deps.scored?.(id, r.scored);
           await this.deps.alerts(id, spec, r.scored);
           if (r.rows > 0)
             this.deps.log.info({ detector: id, rows: r.rows, anomalies: r.anomalies }, 'scored');
@@ -155,6 +159,7 @@ export class Scheduler {
           const error = (err as Error).message;
           if (!this.failures.has(id)) this.deps.failing?.(id, true);
           this.failures.set(id, { since: this.failures.get(id)?.since ?? now, error });
+          this.deps.failed?.(id, (err as Error).message);
           this.deps.log.warn(
             { detector: id, err: (err as Error).message },
             'scoring failed; it is retried next tick',

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { Health } from '../application/health.js';
 import { Insight } from '../application/insight.js';
 import { ResultsReader } from '../application/results.js';
 import { Runtimes } from '../application/runtimes.js';
@@ -15,6 +16,8 @@ declare module 'fastify' {
     runtimes: Runtimes;
     /** Explanations, drift, and the checkpoints' field distributions. */
     insight: Insight;
+    /** Detector health: scoring lag, failures, last training, drift. */
+    health: Health;
   }
 }
 
@@ -51,6 +54,7 @@ export default fp(
     app.decorate('resultsReader', results);
     app.decorate('runtimes', runtimes);
     app.decorate('insight', insight);
+    app.decorate('health', new Health({ registry: app.registry, now: () => app.now() }));
   },
   { name: 'application', dependencies: ['registry', 'influx', 'telemetry'] },
 );

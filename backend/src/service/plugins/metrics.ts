@@ -5,7 +5,7 @@ import { STAGES } from '../../io/registry/index.js';
 /**
  * GET /metrics in Prometheus' text format: the process's own metrics, HTTP durations, scoring,
  * jobs, drift, alert deliveries, InfluxDB requests, results waiting for InfluxDB, and model
- * versions per stage (counted from the registry at scrape time).
+ * versions per stage and detector health (both from the registry at scrape time).
  */
 export default fp(
   async (app) => {
@@ -26,6 +26,7 @@ export default fp(
       { config: { probe: true, rateLimit: false }, schema: { hide: true } },
       async (_request, reply) => {
         app.telemetry.resultsPending.set(app.results.stats.pending);
+        app.telemetry.updateHealth(await app.health.all());
         reply.type(app.metrics.contentType);
         return app.metrics.metrics();
       },

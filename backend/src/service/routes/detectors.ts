@@ -8,6 +8,7 @@ import {
   Detector,
   DetectorInput,
   DetectorParams,
+  DetectorHealth,
   DetectorUpdate,
   Preview,
   PreviewQuery,
@@ -120,6 +121,21 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
       `the spec's fields no longer fit the ${first.stage} models of detector '${id}': they were trained on ${list(first.fields)}, the spec ${change}. Versions in production or staging: ${excerpt(versions.join(', '), 200)}. Create a new detector for these fields, or archive those versions first`,
     );
   }
+
+  app.get(
+    '/:id/health',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['detectors'],
+        description:
+          'Whether each entity is scored and how far behind, scoring failures, the last training and drift: what the Detectors page and /metrics show.',
+        params: DetectorParams,
+        response: { 200: DetectorHealth, ...ErrorResponses },
+      },
+    },
+    async (request) => app.health.of(request.params.id),
+  );
 
   app.get(
     '/:id/preview',

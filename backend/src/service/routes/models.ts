@@ -40,6 +40,7 @@ export function toVersion(v: ModelVersionRecord): ModelVersion {
     detectorId: v.detectorId,
     version: v.version,
     entity: v.entity,
+    entityVersion: v.entityVersion,
     stage: v.stage,
     trainedAt: iso(v.trainedAt)!,
     metrics: v.metrics,

@@ -326,8 +326,12 @@ export const STAGE_NAMES = ['candidate', 'staging', 'production', 'archived'] as
 
 export const ModelVersion = Type.Object({
   detectorId: Type.String(),
-  version: Type.Integer(),
+  version: Type.Integer({ description: 'The detector-wide id of the version, the one the routes take' }),
   entity: Type.String(),
+  entityVersion: Type.Integer({
+    minimum: 1,
+    description: "Its number among its entity's versions: each entity's models are v1, v2, …",
+  }),
   stage: Type.Enum(STAGE_NAMES),
   trainedAt: Type.String({ format: 'date-time' }),
   metrics: Type.Unknown(),
@@ -569,3 +573,6 @@ export const DriftRun = Type.Object(
   { hours: Type.Integer({ minimum: 1, maximum: 24 * 31, default: 24 }) },
   { additionalProperties: false },
 );
+
+// Detector health (issue 20), in its own file.
+export * from './health.js';

@@ -83,6 +83,51 @@ function open(role: 'Viewer' | 'Editor' | 'Admin', extra: Record<string, unknown
   });
 }
 
+const health = {
+  detector: 'cpu',
+  state: 'lagging' as const,
+  reason: '1 of 2 entities lagging; web-2: lagging: 7 min behind (limit 6 min)',
+  checkedAt: '2026-03-02T00:07:00.000Z',
+  lagLimits: { lagging: 360, stalled: 1200 },
+  scoredTo: '2026-03-02T00:00:00.000Z',
+  lagSeconds: 420,
+  since: '2026-03-01T00:00:00.000Z',
+  rowsScored: 2880,
+  anomalies: 3,
+  failures: { total: 2, consecutive: 0, lastAt: '2026-03-01T12:00:00.000Z', lastError: 'InfluxDB timed out' },
+  lastTraining: {
+    jobId: 'j1',
+    state: 'failed' as const,
+    at: '2026-03-01T06:00:00.000Z',
+    error: 'no data in the window',
+  },
+  drift: { state: 'drifted' as const, checkedAt: '2026-03-02T00:00:00.000Z', driftedEntities: ['web-1'] },
+  entities: [
+    {
+      entity: 'web-1',
+      state: 'ok' as const,
+      reason: 'scored by v2',
+      productionVersion: 2,
+      scoredTo: '2026-03-02T00:06:00.000Z',
+      lagSeconds: 60,
+      rowsScored: 1440,
+      anomalies: 3,
+      drift: { state: 'drifted' as const, checkedAt: '2026-03-02T00:00:00.000Z', driftedFeatures: ['usage_user'] },
+    },
+    {
+      entity: 'web-2',
+      state: 'lagging' as const,
+      reason: 'lagging: 7 min behind (limit 6 min)',
+      productionVersion: 1,
+      scoredTo: '2026-03-02T00:00:00.000Z',
+      lagSeconds: 420,
+      rowsScored: 1440,
+      anomalies: 0,
+      drift: { state: 'unchecked' as const, driftedFeatures: [] },
+    },
+  ],
+};
+
 async function modelsOf(entity: string) {
   fireEvent.click(await screen.findByRole('tab', { name: 'Model versions' }));
   return screen.getByRole('rowgroup', { name: `Models of ${entity}` });
@@ -107,6 +152,49 @@ describe('DetectorDetail', () => {
     expect(screen.queryByText(/not scored yet/)).not.toBeInTheDocument();
   });
 
+  it('shows its health: how far behind, failures, last training, drift, and each entity', async () => {
+    open('Viewer', { 'GET detectors/cpu/health': health });
+    const section = await screen.findByRole('region', { name: 'Health' });
+    expect(within(section).getAllByText('lagging')[0]).toBeInTheDocument();
+    expect(within(section).getByText(health.reason)).toBeInTheDocument();
+    expect(within(section).getByText('7 min (lagging past 6 min)')).toBeInTheDocument();
+    expect(within(section).getByText('2880 rows, 3 anomalous')).toBeInTheDocument();
+    expect(within(section).getByText(/^2, last .*: InfluxDB timed out$/)).toBeInTheDocument();
+    expect(within(section).getByText('failed')).toBeInTheDocument();
+    expect(within(section).getByText(/no data in the window/)).toBeInTheDocument();
+    expect(within(section).getByText('drifted: web-1')).toBeInTheDocument();
+    const rows = within(section).getAllByRole('row').slice(1);
+    expect(
+      rows.map((r) =>
+        within(r)
+          .getAllByRole('cell')
+          .slice(0, 5)
+          .map((c) => c.textContent)
+      )
+    ).toEqual([
+      ['web-1', 'scoring', 'v2', expect.stringMatching(/^2026-03-0[12] /), '60 s'],
+      ['web-2', 'lagging', 'v1', expect.stringMatching(/^2026-03-0[12] /), '7 min'],
+    ]);
+  });
+
+  it('keeps the per-entity health behind one click when every entity is scored', async () => {
+    const fine = { ...health, state: 'ok', reason: '2 of 2 entities scored', entities: [health.entities[0]!] };
+    open('Viewer', { 'GET detectors/cpu/health': fine });
+    const section = await screen.findByRole('region', { name: 'Health' });
+    expect(within(section).getByText('2 of 2 entities scored')).toBeInTheDocument();
+    expect(within(section).queryByRole('table')).not.toBeInTheDocument();
+    fireEvent.click(within(section).getByRole('button', { name: 'Each entity (1)' }));
+    expect(within(section).getByRole('table')).toBeInTheDocument();
+    fireEvent.click(within(section).getByRole('button', { name: 'Each entity (1)' }));
+    expect(within(section).queryByRole('table')).not.toBeInTheDocument();
+  });
+
+  it('says when its health cannot be read, and still shows the rest', async () => {
+    open('Viewer');
+    expect(await screen.findByText('Health unknown')).toBeInTheDocument();
+    expect(await screen.findByTestId('isoscope-timeline-web-1')).toBeInTheDocument();
+  });
+
   it("shows each entity's versions in one table, grouped by entity", async () => {
     open('Viewer');
     const web1 = await modelsOf('web-1');
@@ -123,6 +211,48 @@ describe('DetectorDetail', () => {
     // A viewer sees no stage actions, and cannot train.
     expect(screen.queryByRole('button', { name: 'Promote' })).not.toBeInTheDocument();
     expect(screen.getByRole('button', { name: /Train/ })).toHaveAttribute('aria-disabled', 'true');
+  });
+
+  it("numbers each entity's versions v1, v2, … whatever the detector-wide ids", async () => {
+    // As the service numbers them: web-1 got ids 1, 2 and 4, web-2 id 3.
+    const models = [
+      { ...version(4, 'candidate'), entityVersion: 3 },
+      { ...version(3, 'production', 'web-2'), entityVersion: 1 },
+      { ...version(2, 'production'), entityVersion: 2 },
+      { ...version(1, 'archived'), entityVersion: 1 },
+    ];
+    open('Viewer', {
+      'GET detectors/cpu/models': models,
+      'GET detectors/cpu/history': [
+        {
+          version: 3,
+          from: 'candidate',
+          to: 'production',
+          actor: 'admin',
+          reason: 'first',
+          at: '2026-03-01T00:00:00.000Z',
+        },
+      ],
+      'GET detectors/cpu/drift': [{ ...drift, entity: 'web-2', modelVersion: 3 }],
+    });
+    const web1 = await modelsOf('web-1');
+    expect(
+      within(web1)
+        .getAllByRole('row')
+        .map((r) => within(r).getAllByRole('cell')[0]!.textContent)
+    ).toEqual(['v3', 'v2', 'v1']);
+    const web2 = screen.getByRole('rowgroup', { name: 'Models of web-2' });
+    expect(within(web2).getAllByRole('cell')[0]).toHaveTextContent(/^v1$/);
+    fireEvent.click(screen.getByRole('tab', { name: 'Stage history' }));
+    const history = screen.getByRole('table', { name: 'Stage history' });
+    expect(
+      within(history)
+        .getAllByRole('cell')
+        .map((c) => c.textContent)
+        .slice(1, 3)
+    ).toEqual(['web-2', 'v1']);
+    fireEvent.click(screen.getByRole('tab', { name: 'Drift' }));
+    expect(within(screen.getByRole('region', { name: 'Drift of web-2' })).getByText(/^v1, /)).toBeInTheDocument();
   });
 
   it('promotes a version only with a reason, and the service gets the reason', async () => {

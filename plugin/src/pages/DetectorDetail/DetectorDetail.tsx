@@ -21,8 +21,9 @@ import { useLoad } from '../../hooks/useLoad';
 import { describeSource } from '../Detectors/Detectors';
 import { AlertingTab } from './AlertingTab';
 import { DriftTab } from './DriftTab';
+import { HealthSection } from './HealthSection';
 import { HistoryTab } from './HistoryTab';
-import { unscored } from './metrics';
+import { unscored, versionLabel } from './metrics';
 import { ModelsTab } from './ModelsTab';
 import { ResultsTab } from './ResultsTab';
 import { StageDialog } from './StageDialog';
@@ -58,6 +59,7 @@ export function DetectorDetail() {
   const jobs = useLoad(() => client.jobs(id), [client, id]);
   const drift = useLoad(() => client.drift(id), [client, id]);
   const history = useLoad(() => client.history(id), [client, id]);
+  const health = useLoad(() => client.detectorHealth(id), [client, id]);
   const [pending, setPending] = useState<PendingStage>();
   const [rollbackEntity, setRollbackEntity] = useState<string>();
   const [promotingAll, setPromotingAll] = useState(false);
@@ -76,6 +78,7 @@ export function DetectorDetail() {
       clearInterval(timer);
       models.reload();
       history.reload();
+      health.reload();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [running]);
@@ -87,6 +90,7 @@ export function DetectorDetail() {
       models.reload();
       history.reload();
       jobs.reload();
+      health.reload();
     } catch (e) {
       setMessage({ severity: 'error', text: toIsoscopeError(e).message });
     }
@@ -167,6 +171,7 @@ export function DetectorDetail() {
         onPromote={(v) => setPending({ version: v, stage: 'production' })}
         onPromoteAll={() => setPromotingAll(true)}
       />
+      <HealthSection health={health.value} error={health.error} />
       <TabsBar>
         {TABS.map((t) => (
           <Tab key={t.id} label={t.label} active={tab === t.id} onChangeTab={() => setTab(t.id)} />
@@ -200,6 +205,7 @@ export function DetectorDetail() {
             reports={drift.value ?? []}
             canEdit={canEdit}
             intervalSeconds={d.spec.intervalSeconds}
+            models={models.value ?? []}
             onRun={() => act(() => client.runDrift(id, 24).then(drift.reload), 'Drift checked on the last 24 hours')}
           />
         )}
@@ -208,18 +214,18 @@ export function DetectorDetail() {
       </TabContent>
       {pending && (
         <StageDialog
-          title={`Move ${pending.version.entity} v${pending.version.version} to ${pending.stage}`}
+          title={`Move ${pending.version.entity} ${versionLabel(pending.version)} to ${pending.stage}`}
           description={
             pending.stage === 'production'
-              ? `v${pending.version.version} will score ${pending.version.entity} from the next interval; the current production version is archived.`
-              : `v${pending.version.version} goes from ${pending.version.stage} to ${pending.stage}.`
+              ? `${versionLabel(pending.version)} will score ${pending.version.entity} from the next interval; the current production version is archived.`
+              : `${versionLabel(pending.version)} goes from ${pending.version.stage} to ${pending.stage}.`
           }
           confirm={`Move to ${pending.stage}`}
           onDismiss={() => setPending(undefined)}
           onConfirm={(reason) =>
             act(
               () => client.setStage(id, pending.version.version, pending.stage, reason),
-              `v${pending.version.version} is ${pending.stage}`
+              `${versionLabel(pending.version)} is ${pending.stage}`
             ).then(() => setPending(undefined))
           }
         />
@@ -228,7 +234,7 @@ export function DetectorDetail() {
         <StageDialog
           title="Promote the newest version of each entity not scored"
           description={`${unscored(models.value ?? [])
-            .map((u) => `${u.entity || '(all entities)'} v${u.newest.version}`)
+            .map((u) => `${u.entity || '(all entities)'} ${versionLabel(u.newest)}`)
             .join(', ')} go to production and score from the next interval.`}
           confirm="Move to production"
           onDismiss={() => setPromotingAll(false)}
@@ -329,7 +335,7 @@ function NotScored(props: {
             )}
             {missing.map((u) => (
               <Button key={u.entity} size="sm" variant="secondary" onClick={() => props.onPromote(u.newest)}>
-                Promote {u.entity || '(all entities)'} v{u.newest.version}
+                Promote {u.entity || '(all entities)'} {versionLabel(u.newest)}
               </Button>
             ))}
           </Stack>

@@ -1,8 +1,9 @@
 import React from 'react';
 import { Badge, Button, Stack, Text } from '@grafana/ui';
-import type { DriftReport } from '../../api/types';
+import type { DriftReport, ModelVersion } from '../../api/types';
 import { FeatureName } from '../../components/Words/Words';
 import { featureLabel, formatTime } from '../../format';
+import { changeLabel } from './metrics';
 
 /** The latest drift report per entity: each feature's votes and test statistics. */
 export function DriftTab({
@@ -10,11 +11,14 @@ export function DriftTab({
   canEdit,
   onRun,
   intervalSeconds,
+  models = [],
 }: {
   reports: DriftReport[];
   canEdit: boolean;
   onRun: () => void;
   intervalSeconds?: number;
+  /** To name each report's version as its entity numbers it. */
+  models?: ModelVersion[];
 }) {
   return (
     <Stack direction="column" gap={2}>
@@ -37,7 +41,7 @@ export function DriftTab({
               }
             />
             <Text color="secondary">
-              v{r.modelVersion}, {formatTime(r.from)} – {formatTime(r.to)}
+              {changeLabel({ version: r.modelVersion }, models)}, {formatTime(r.from)} – {formatTime(r.to)}
             </Text>
           </Stack>
           <table className="filter-table">

@@ -1,7 +1,7 @@
 import React from 'react';
 import type { ModelVersion, StageChange } from '../../api/types';
 import { formatTime } from '../../format';
-import { entityOf } from './metrics';
+import { changeLabel, entityOf } from './metrics';
 
 /** Who moved which entity's version where, when and why. */
 export function HistoryTab({ history, models }: { history: StageChange[]; models: ModelVersion[] }) {
@@ -25,7 +25,7 @@ export function HistoryTab({ history, models }: { history: StageChange[]; models
             <tr key={`${h.at}-${h.version}-${h.to}`}>
               <td>{formatTime(h.at)}</td>
               <td>{entity === undefined ? '–' : entity || '(all entities)'}</td>
-              <td>v{h.version}</td>
+              <td>{changeLabel(h, models)}</td>
               <td>{h.from ?? '–'}</td>
               <td>{h.to}</td>
               <td>{h.actor}</td>

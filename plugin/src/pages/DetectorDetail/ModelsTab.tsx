@@ -2,7 +2,7 @@ import React from 'react';
 import { Alert, Badge, Button, Stack, Text } from '@grafana/ui';
 import type { ModelVersion, Stage } from '../../api/types';
 import { formatTime } from '../../format';
-import { byEntity, fmt, pct, summarize } from './metrics';
+import { byEntity, fmt, pct, summarize, versionLabel } from './metrics';
 
 const STAGE_COLOURS: Record<Stage, 'green' | 'blue' | 'orange' | 'darkgrey'> = {
   production: 'green',
@@ -82,7 +82,7 @@ export function ModelsTab(props: {
                       </Stack>
                     </th>
                   )}
-                  <td>v{v.version}</td>
+                  <td title={`version id ${v.version}`}>{versionLabel(v)}</td>
                   <td>
                     <Badge color={STAGE_COLOURS[v.stage]} text={v.stage} />
                   </td>

@@ -69,3 +69,17 @@ export function entityOf(change: { version: number; entity?: string }, models: M
   const owners = new Set(models.filter((m) => m.version === change.version).map((m) => m.entity));
   return owners.size === 1 ? [...owners][0] : undefined;
 }
+
+/**
+ * A version as the pages name it: its number among its entity's versions (v1, v2, …). The service's
+ * `version` is the detector-wide id the API takes; a service older than per-entity numbers gives only that.
+ */
+export function versionLabel(v: { version: number; entityVersion?: number }): string {
+  return `v${v.entityVersion ?? v.version}`;
+}
+
+/** A stage change's version as the pages name it, found among the detector's versions by its id. */
+export function changeLabel(change: { version: number }, models: ModelVersion[]): string {
+  const found = models.find((m) => m.version === change.version);
+  return found ? versionLabel(found) : `#${change.version}`;
+}

@@ -6,6 +6,7 @@ import { hasRole, useIsoscope } from '../../components/App/context';
 import { ROUTES, detectorUrl, prefixRoute } from '../../constants';
 import { formatTime } from '../../format';
 import { useLoad } from '../../hooks/useLoad';
+import { HealthCell } from './Health';
 
 /** What a detector reads, in one line: `cpu (preset) every 60 s` or `disk: used_percent, inodes_used`. */
 export function describeSource(d: Detector): string {
@@ -48,6 +49,7 @@ export function Detectors() {
                 </TextLink>
               ),
             },
+            { id: 'health', header: 'Health', cell: ({ row }) => <HealthCell id={row.original.id} /> },
             { id: 'source', header: 'Source', cell: ({ row }) => describeSource(row.original) },
             { id: 'promotion', header: 'Promotion', cell: ({ row }) => row.original.spec.schedule.promotion },
             {
