@@ -25,6 +25,7 @@ export class StoreRegistry implements Registry {
   readonly runtimeState: RegistryStores['runtimeState'];
   readonly outbox: RegistryStores['outbox'];
   readonly tokens: RegistryStores['tokens'];
+  readonly incidents: RegistryStores['incidents'];
   readonly backend: Registry['backend'];
 
   protected constructor(protected readonly db: SqlDb) {
@@ -38,6 +39,7 @@ export class StoreRegistry implements Registry {
     this.runtimeState = stores.runtimeState;
     this.outbox = stores.outbox;
     this.tokens = stores.tokens;
+    this.incidents = stores.incidents;
     this.backend = db.dialect;
   }
 

@@ -9,15 +9,19 @@ import {
   DetectorRow,
   DetectorStateRow,
   encodeJson,
+  FeedbackRow,
   IdRow,
+  IncidentRow,
   JobRow,
   NumberRow,
   OutboxRow,
+  RecentJson,
   rowName,
   RuntimeStateRow,
   StageChangeRow,
   TextRow,
   TokenRow,
+  TopMetricsJson,
   VersionRow,
 } from './rows.js';
 import type { Queryable, SqlDb, SqlValue } from './sql.js';
@@ -28,6 +32,10 @@ import {
   type DetectorStateStore,
   type DetectorStore,
   type DriftReportStore,
+  type IncidentFeedback,
+  type IncidentQuery,
+  type IncidentRecord,
+  type IncidentStore,
   type JobChanges,
   type JobRecord,
   type JobStore,
@@ -706,6 +714,153 @@ class SqlTokenStore implements TokenStore {
   }
 }
 
+const incidentOf = (raw: unknown): IncidentRecord => {
+  const what = rowName('incidents', raw, ['id']);
+  const r = check(IncidentRow, raw, what);
+  return {
+    id: r.id,
+    detectorId: r.detector_id,
+    entity: r.entity,
+    state: r.state,
+    startAt: r.start_at,
+    endAt: r.end_at,
+    peakAt: r.peak_at,
+    peakScore: r.peak_score,
+    severity: r.severity,
+    flagged: r.flagged,
+    topMetrics: decodeJson(r.top_metrics, `${what} column top_metrics`, TopMetricsJson),
+    quietRows: r.quiet_rows,
+    recent: decodeJson(r.recent, `${what} column recent`, RecentJson),
+    suppressed: r.suppressed === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+};
+
+const feedbackOf = (raw: unknown): IncidentFeedback => {
+  const r = check(FeedbackRow, raw, rowName('incident_feedback', raw, ['incident_id']));
+  return { incidentId: r.incident_id, verdict: r.verdict, note: r.note, actor: r.actor, at: r.at };
+};
+
+const INCIDENT_COLUMNS =
+  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, top_metrics, quiet_rows, recent, suppressed, created_at, updated_at';
+
+class SqlIncidentStore implements IncidentStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async put(r: IncidentRecord): Promise<void> {
+    const what = `incident '${r.id}'`;
+    const values: SqlValue[] = [
+      r.id,
+      r.detectorId,
+      r.entity,
+      r.state,
+      r.startAt,
+      r.endAt,
+      r.peakAt,
+      r.peakScore,
+      r.severity,
+      r.flagged,
+      encodeJson(r.topMetrics, `${what} top metrics`),
+      r.quietRows,
+      encodeJson(r.recent, `${what} recent scores`),
+      r.suppressed ? 1 : 0,
+      r.createdAt,
+      r.updatedAt,
+    ];
+    // The detector, entity and creation time of an incident never change; the rest follows it.
+    const updated = INCIDENT_COLUMNS.split(', ')
+      .filter((c) => !['id', 'detector_id', 'entity', 'created_at'].includes(c))
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', ');
+    try {
+      await this.db.run(
+        `INSERT INTO incidents (${INCIDENT_COLUMNS}) VALUES (${values.map(() => '?').join(', ')})
+         ON CONFLICT (id) DO UPDATE SET ${updated}`,
+        values,
+      );
+    } catch (err) {
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${r.detectorId}'`);
+      if (this.db.isUniqueViolation(err))
+        throw new RegistryError(
+          'CONFLICT',
+          `detector '${r.detectorId}' already has a firing incident for entity '${r.entity}'`,
+        );
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<IncidentRecord | undefined> {
+    const row = await this.db.get(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = ?`, [id]);
+    return row === undefined ? undefined : incidentOf(row);
+  }
+
+  async list(q: IncidentQuery = {}): Promise<IncidentRecord[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const add = (sql: string, ...values: SqlValue[]): void => {
+      where.push(sql);
+      params.push(...values);
+    };
+    if (q.detectorId !== undefined) add('detector_id = ?', q.detectorId);
+    if (q.entity !== undefined) add('entity = ?', q.entity);
+    if (q.state !== undefined) add('state = ?', q.state);
+    if (q.severities !== undefined) {
+      if (q.severities.length === 0) return [];
+      add(`severity IN (${q.severities.map(() => '?').join(', ')})`, ...q.severities);
+    }
+    // Overlap: an incident still firing at `from` counts, one starting at `to` does not.
+    if (q.from !== undefined) add('end_at >= ?', q.from);
+    if (q.to !== undefined) add('start_at < ?', q.to);
+    const limit = Math.max(1, Math.min(10_000, Math.floor(q.limit ?? 1000)));
+    return (
+      await this.db.all(
+        `SELECT ${INCIDENT_COLUMNS} FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY start_at DESC, id LIMIT ${limit}`,
+        params,
+      )
+    ).map(incidentOf);
+  }
+
+  async firing(detectorId: string, entity: string): Promise<IncidentRecord | undefined> {
+    const row = await this.db.get(
+      `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE detector_id = ? AND entity = ? AND state = 'firing'`,
+      [detectorId, entity],
+    );
+    return row === undefined ? undefined : incidentOf(row);
+  }
+
+  async addFeedback(f: IncidentFeedback): Promise<IncidentFeedback> {
+    try {
+      await this.db.run(
+        'INSERT INTO incident_feedback (incident_id, verdict, note, actor, at) VALUES (?, ?, ?, ?, ?)',
+        [f.incidentId, f.verdict, f.note, f.actor, f.at],
+      );
+    } catch (err) {
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no incident '${f.incidentId}'`);
+      throw err;
+    }
+    return { ...f };
+  }
+
+  async feedback(incidentIds: string[]): Promise<IncidentFeedback[]> {
+    const out: IncidentFeedback[] = [];
+    // In chunks: a page of incidents stays far below both dialects' parameter limits.
+    for (let i = 0; i < incidentIds.length; i += 500) {
+      const ids = incidentIds.slice(i, i + 500);
+      const rows = await this.db.all(
+        `SELECT incident_id, verdict, note, actor, at FROM incident_feedback
+         WHERE incident_id IN (${ids.map(() => '?').join(', ')}) ORDER BY incident_id, id`,
+        ids,
+      );
+      out.push(...rows.map(feedbackOf));
+    }
+    return out;
+  }
+}
+
 export function sqlStores(db: SqlDb): RegistryStores {
   return {
     detectors: new SqlDetectorStore(db),
@@ -717,5 +872,6 @@ export function sqlStores(db: SqlDb): RegistryStores {
     runtimeState: new SqlRuntimeStateStore(db),
     outbox: new SqlOutboxStore(db),
     tokens: new SqlTokenStore(db),
+    incidents: new SqlIncidentStore(db),
   };
 }
