@@ -540,6 +540,7 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       peakScore: 0.75,
       severity: 'high',
       flagged: 4,
+      spanRows: 5,
       topMetrics: { usage_user: 3, usage_system: 1 },
       quietRows: 2,
       recent: [0.6, 0.7],

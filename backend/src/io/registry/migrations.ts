@@ -114,7 +114,7 @@ export const SQLITE_MIGRATIONS: string[] = [
   );
   `,
   // 5: incidents and feedback. Flagged rows grouped per (detector, entity) into incidents (state
-  // firing/resolved, span, peak of the smoothed score, worst severity, counts of top metrics, the
+  // firing/resolved, span in time and rows, peak of the smoothed score, worst severity, counts of top metrics, the
   // quiet rows since the last flag and the last scores while firing), and operators' verdicts on them.
   `
   CREATE TABLE incidents (
@@ -128,6 +128,7 @@ export const SQLITE_MIGRATIONS: string[] = [
     peak_score REAL NOT NULL,
     severity TEXT NOT NULL CHECK (severity IN ('none', 'low', 'medium', 'high', 'critical')),
     flagged INTEGER NOT NULL,
+    span_rows INTEGER NOT NULL,
     top_metrics TEXT NOT NULL,
     quiet_rows INTEGER NOT NULL,
     recent TEXT NOT NULL,
@@ -258,7 +259,7 @@ export const POSTGRES_MIGRATIONS: string[] = [
   );
   `,
   // 3: incidents and feedback. Flagged rows grouped per (detector, entity) into incidents (state
-  // firing/resolved, span, peak of the smoothed score, worst severity, counts of top metrics, the
+  // firing/resolved, span in time and rows, peak of the smoothed score, worst severity, counts of top metrics, the
   // quiet rows since the last flag and the last scores while firing), and operators' verdicts on them.
   `
   CREATE TABLE incidents (
@@ -272,6 +273,7 @@ export const POSTGRES_MIGRATIONS: string[] = [
     peak_score DOUBLE PRECISION NOT NULL,
     severity TEXT NOT NULL CHECK (severity IN ('none', 'low', 'medium', 'high', 'critical')),
     flagged INTEGER NOT NULL,
+    span_rows INTEGER NOT NULL,
     top_metrics TEXT NOT NULL,
     quiet_rows INTEGER NOT NULL,
     recent TEXT NOT NULL,

@@ -131,6 +131,7 @@ export const IncidentRow = Type.Object({
   peak_score: Type.Number(),
   severity: Type.Enum([...SEVERITIES]),
   flagged: Int,
+  span_rows: Int,
   top_metrics: Type.String(),
   quiet_rows: Int,
   recent: Type.String(),

@@ -728,6 +728,7 @@ const incidentOf = (raw: unknown): IncidentRecord => {
     peakScore: r.peak_score,
     severity: r.severity,
     flagged: r.flagged,
+    spanRows: r.span_rows,
     topMetrics: decodeJson(r.top_metrics, `${what} column top_metrics`, TopMetricsJson),
     quietRows: r.quiet_rows,
     recent: decodeJson(r.recent, `${what} column recent`, RecentJson),
@@ -743,7 +744,7 @@ const feedbackOf = (raw: unknown): IncidentFeedback => {
 };
 
 const INCIDENT_COLUMNS =
-  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, top_metrics, quiet_rows, recent, suppressed, created_at, updated_at';
+  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, created_at, updated_at';
 
 class SqlIncidentStore implements IncidentStore {
   constructor(private readonly db: SqlDb) {}
@@ -761,6 +762,7 @@ class SqlIncidentStore implements IncidentStore {
       r.peakScore,
       r.severity,
       r.flagged,
+      r.spanRows,
       encodeJson(r.topMetrics, `${what} top metrics`),
       r.quietRows,
       encodeJson(r.recent, `${what} recent scores`),

@@ -247,9 +247,11 @@ export interface IncidentRecord {
   severity: IncidentSeverity;
   /** How many of its rows were flagged. */
   flagged: number;
+  /** How many rows it spans, from its first flagged row to its last. */
+  spanRows: number;
   /** How often each metric was the flagged rows' top feature. */
   topMetrics: Record<string, number>;
-  /** Rows scored since the last flagged one (while firing: how close it is to resolving). */
+  /** Rows scored since the last flagged one while firing (how close it is to resolving); the gap once resolved. */
   quietRows: number;
   /** The last few scores (newest last), which the next interval's smoothed score continues from. */
   recent: number[];

@@ -40,6 +40,15 @@ export interface RuntimeDeps {
   now(): number;
   /** Told how many production rows were scored (metrics). */
   onScored?(detectorId: string, rows: number): void;
+  /**
+   * Given the production rows once written (incidents): `live` when they continue the live
+   * runtimes (in order, each row once), not for a backfill's past range.
+   */
+  onProduction?(
+    detectorId: string,
+    rows: ScoredRow[],
+    options: { live: boolean; stepMs: number },
+  ): Promise<void>;
 }
 
 /** What a job may do: report progress, and learn it was cancelled (see JobContext). */
@@ -415,6 +424,11 @@ export class Runtimes {
     }
     production.sort((a, b) => a.timeMs - b.timeMs || a.entity.localeCompare(b.entity));
     this.deps.onScored?.(detectorId, production.length);
+    if (production.length > 0)
+      await this.deps.onProduction?.(detectorId, production, {
+        live: true,
+        stepMs: spec.intervalSeconds * 1000,
+      });
     return {
       rows: production.length,
       anomalies: production.filter((r) => r.anomaly).length,
@@ -488,6 +502,7 @@ export class Runtimes {
       const end = Math.min(to, t + DAY);
       const series = new Map((await this.deps.readSource(spec, source, t, end)).map((s) => [s.entity, s]));
       const lines: string[] = [];
+      const scoredRows: ScoredRow[] = [];
       for (const run of runs) {
         const s = series.get(run.entity);
         if (!s || end <= run.at) continue;
@@ -502,12 +517,18 @@ export class Runtimes {
           if (r.timeMs < from) continue;
           lines.push(resultLine(detectorId, r));
           if (run.stage === 'production') {
+            scoredRows.push(r);
             rows++;
             if (r.anomaly) anomalies++;
           }
         }
       }
       await this.deps.writeResults(spec, lines);
+      if (scoredRows.length > 0)
+        await this.deps.onProduction?.(detectorId, scoredRows, {
+          live: false,
+          stepMs: spec.intervalSeconds * 1000,
+        });
     }
     this.deps.onScored?.(detectorId, rows);
     return { rows, anomalies };
