@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { Incidents } from '../application/incidents.js';
 import { Insight } from '../application/insight.js';
 import { ResultsReader } from '../application/results.js';
 import { Runtimes } from '../application/runtimes.js';
@@ -14,6 +15,8 @@ declare module 'fastify' {
     runtimes: Runtimes;
     /** Explanations, drift, and the checkpoints' field distributions. */
     insight: Insight;
+    /** Flagged rows grouped into incidents, fed by live scoring and backfills. */
+    incidents: Incidents;
   }
 }
 
@@ -26,6 +29,7 @@ export default fp(
     const sources = new Sources(app.config, app.influx, app.results);
     const results = new ResultsReader(app.influx);
     const readSource = sources.read.bind(sources);
+    const incidents = new Incidents({ registry: app.registry, now: () => app.now() });
     const runtimes = new Runtimes({
       registry: app.registry,
       readSource,
@@ -33,6 +37,9 @@ export default fp(
       results,
       now: () => app.now(),
       onScored: (detector, rows) => app.telemetry.scoringRows.inc({ detector }, rows),
+      onProduction: async (detector, rows, options) => {
+        await incidents.record(detector, rows, options);
+      },
     });
     const insight = new Insight({
       registry: app.registry,
@@ -48,6 +55,7 @@ export default fp(
     app.decorate('resultsReader', results);
     app.decorate('runtimes', runtimes);
     app.decorate('insight', insight);
+    app.decorate('incidents', incidents);
   },
   { name: 'application', dependencies: ['registry', 'influx', 'telemetry'] },
 );

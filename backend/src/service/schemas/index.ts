@@ -560,3 +560,4 @@ export const DriftRun = Type.Object(
   { hours: Type.Integer({ minimum: 1, maximum: 24 * 31, default: 24 }) },
   { additionalProperties: false },
 );
+export * from './incidents.js';
