@@ -3,6 +3,7 @@ import { act, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { detector, incident } from '../../test/fixtures';
 import { renderPage, routes } from '../../test/renderPage';
 import { choose } from '../../test/select';
+import type { Call } from '../../test/fakeBackend';
 import { duration, Incidents } from './Incidents';
 
 const params = (url: string) => new URLSearchParams(url.split('?')[1]);
@@ -89,7 +90,7 @@ describe('Incidents', () => {
       answer: routes({
         'GET detectors': [detector],
         'GET incidents': [incident('i1')],
-        'POST incidents/i1/feedback': (call) => ({
+        'POST incidents/i1/feedback': (call: Call) => ({
           status: 201,
           data: { ...(call.data as object), actor: 'editor', at: '2026-03-02T00:00:00.000Z' },
         }),
