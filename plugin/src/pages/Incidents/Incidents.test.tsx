@@ -99,6 +99,8 @@ describe('Incidents', () => {
     const row = (await screen.findAllByRole('row'))[1]!;
     expect(within(row).getByText('no verdict')).toBeInTheDocument();
     fireEvent.change(within(row).getByLabelText('Note'), { target: { value: ' nightly backup ' } });
+    // The page renders again (another window, the same incidents): the note being typed stays.
+    await act(async () => fireEvent.click(screen.getByRole('radio', { name: '30 days' })));
     await act(async () => fireEvent.click(within(row).getByRole('button', { name: 'Not an anomaly' })));
     expect(calls.find((c) => c.method === 'POST')).toMatchObject({
       url: '/api/datasources/proxy/uid/isoscope/api/incidents/i1/feedback',

@@ -1,4 +1,4 @@
-import React, { useState } from 'react';
+import React, { useMemo, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import type { SelectableValue } from '@grafana/data';
 import { PluginPage } from '@grafana/runtime';
@@ -6,6 +6,7 @@ import {
   Alert,
   Badge,
   Button,
+  type Column,
   InlineField,
   InlineFieldRow,
   Input,
@@ -100,11 +101,15 @@ export function IncidentTable({
   detectorNames: Record<string, string>;
   onFeedback?: (id: string, f: Feedback) => void;
 }) {
-  return (
-    <InteractiveTable
-      getRowId={(i: Incident) => i.id}
-      data={incidents}
-      columns={[
+  // Columns stay the same objects across renders: a new cell renderer would remount the cells
+  // and drop a note being typed. The latest callback and names are read through refs.
+  const feedback = useRef(onFeedback);
+  feedback.current = onFeedback;
+  const names = useRef(detectorNames);
+  names.current = detectorNames;
+  const columns = useMemo(
+    () =>
+      [
         { id: 'state', header: 'State', cell: ({ row }) => <StateBadge incident={row.original} /> },
         { id: 'entity', header: 'Entity', cell: ({ row }) => row.original.entity || '(all)' },
         {
@@ -112,7 +117,7 @@ export function IncidentTable({
           header: 'Detector',
           cell: ({ row }) => (
             <TextLink href={detectorUrl(row.original.detector)} inline={false}>
-              {detectorNames[row.original.detector] ?? row.original.detector}
+              {names.current[row.original.detector] ?? row.original.detector}
             </TextLink>
           ),
         },
@@ -133,7 +138,7 @@ export function IncidentTable({
             <FeedbackButtons
               incident={row.original.id}
               current={row.original.feedback}
-              onSaved={(f) => onFeedback?.(row.original.id, f)}
+              onSaved={(f) => feedback.current?.(row.original.id, f)}
             />
           ),
         },
@@ -146,9 +151,10 @@ export function IncidentTable({
             </TextLink>
           ),
         },
-      ]}
-    />
+      ] satisfies Array<Column<Incident>>,
+    []
   );
+  return <InteractiveTable getRowId={(i: Incident) => i.id} data={incidents} columns={columns} />;
 }
 
 /** Every incident, filtered by detector, entity, severity, state and time; filters live in the URL. */
@@ -165,6 +171,9 @@ export function Incidents() {
   const nowToMinute = () => Math.ceil(Date.now() / 60000) * 60000;
   const [to, setTo] = useState(nowToMinute);
   const set = (key: string, value: string | number) => {
+    if ((params.get(key) ?? '') === String(value)) {
+      return;
+    }
     const next = new URLSearchParams(params);
     if (value === '' || value === undefined) {
       next.delete(key);
@@ -174,7 +183,10 @@ export function Incidents() {
     setParams(next, { replace: true });
   };
   const detectors = useLoad(() => client.detectors(), [client]);
-  const names = Object.fromEntries((detectors.value ?? []).map((d) => [d.id, d.name]));
+  const names = useMemo(
+    () => Object.fromEntries((detectors.value ?? []).map((d) => [d.id, d.name])),
+    [detectors.value]
+  );
   const incidents = useLoad(
     () =>
       client.incidents({
