@@ -1,6 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { toLine } from '../../backend/src/io/influx/index.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isoscope } from '../support/cli.js';
+import { scratchDir } from '../support/scratch.js';
 import { as, testApp } from '../support/service.js';
 
 const NOW = Date.UTC(2024, 0, 4);
@@ -207,5 +211,61 @@ describe('incidents from live scoring, read, filtered, explained and labelled th
     });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().message).toBe("no incident 'nope'");
+  });
+
+  it('exports the verdicts as labels that isoscope evaluate reads', async () => {
+    const all = await list();
+    const injected = all.find(
+      (i) =>
+        i.entity === 'web-1' &&
+        Date.parse(i.start) <= INCIDENT.from + 10 * 60_000 &&
+        Date.parse(i.end) >= INCIDENT.from,
+    )!;
+    for (const i of all)
+      await app.inject({
+        method: 'POST',
+        url: `/api/v1/incidents/${i.id}/feedback`,
+        headers: as('editor'),
+        payload: { verdict: i.id === injected.id ? 'real' : 'not_anomaly' },
+      });
+    const range = `from=${new Date(NOW - 24 * HOUR).toISOString()}&to=${new Date(NOW).toISOString()}`;
+    const r = await app.inject({
+      url: `/api/v1/incidents/labels?detector=cpu&${range}`,
+      headers: as('viewer'),
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/csv/);
+    const [header, ...lines] = r.body.trim().split('\n');
+    expect(header).toBe('time,entity,score,threshold,is_anomaly,label');
+    // Every production row of the day, both hosts; 1 exactly inside the incident judged real.
+    expect(lines).toHaveLength(2 * 288);
+    const positives = lines.filter((l) => l.endsWith(',1'));
+    expect(positives.length).toBe(injected.rows);
+    for (const l of positives) {
+      const [time, entity] = l.split(',');
+      expect(entity).toBe('web-1');
+      expect(Date.parse(time!)).toBeGreaterThanOrEqual(Date.parse(injected.start));
+      expect(Date.parse(time!)).toBeLessThanOrEqual(Date.parse(injected.end));
+    }
+    const file = join(scratchDir('labels'), 'labels.csv');
+    writeFileSync(file, r.body);
+    const evaluated = isoscope([
+      'evaluate',
+      '--scores',
+      file,
+      '--labels',
+      file,
+      '--series-column',
+      'entity',
+      '--json',
+    ]);
+    expect(evaluated.stderr).toBe('');
+    expect(evaluated.code).toBe(0);
+    const report = JSON.parse(evaluated.stdout);
+    // The one labelled incident is found, at its first row.
+    expect(report.operator).toMatchObject({ incidents: 1, found: 1 });
+
+    const bad = await app.inject({ url: `/api/v1/incidents/labels?detector=cpu`, headers: as('viewer') });
+    expect(bad.statusCode).toBe(400);
   });
 });

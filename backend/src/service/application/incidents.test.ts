@@ -1,6 +1,6 @@
 import { EPISODE_GAP, episodesOf } from '../../engine/index.js';
 import { SqliteRegistry, type IncidentRecord } from '../../io/registry/index.js';
-import { Incidents, SMOOTH_ROWS } from './incidents.js';
+import { Incidents, labelRows, labelsCsv, SMOOTH_ROWS } from './incidents.js';
 import type { ScoredRow } from './runtime.js';
 
 const MIN = 60_000;
@@ -202,5 +202,44 @@ describe('Incidents (SQLite in memory)', () => {
     expect((await storedB()).map((i) => [i.suppressed, i.flagged])).toEqual([[false, 3]]);
     await registry.close();
     await rb.close();
+  });
+
+  it('labels rows by verdict: real and expected are anomalies, not_anomaly and outside are normal, unjudged rows left out', () => {
+    const row = (entity: string, m: number) => ({
+      timeMs: T0 + m * MIN,
+      entity,
+      score: 0.6,
+      threshold: 0.5,
+      anomaly: true,
+    });
+    const incidents = [
+      { id: 'a', entity: 'web-1', startAt: T0 + 1 * MIN, endAt: T0 + 2 * MIN },
+      { id: 'b', entity: 'web-1', startAt: T0 + 4 * MIN, endAt: T0 + 4 * MIN },
+      { id: 'c', entity: 'web-2', startAt: T0, endAt: T0 + 9 * MIN },
+      { id: 'd', entity: 'web-1', startAt: T0 + 6 * MIN, endAt: T0 + 6 * MIN },
+    ];
+    const verdicts = new Map([
+      ['a', 'real'],
+      ['b', 'not_anomaly'],
+      ['d', 'expected'],
+    ]);
+    const rows = [0, 1, 2, 3, 4, 5, 6]
+      .map((m) => row('web-1', m))
+      .concat([row('web-2', 3), row('web, "x"', 3)]);
+    const labelled = labelRows(rows, incidents, verdicts);
+    expect(labelled.map((r) => `${r.entity}@${(r.timeMs - T0) / MIN}=${r.label}`)).toEqual([
+      'web-1@0=0',
+      'web-1@1=1',
+      'web-1@2=1',
+      'web-1@3=0',
+      'web-1@4=0',
+      'web-1@5=0',
+      'web-1@6=1',
+      'web, "x"@3=0',
+    ]);
+    const csv = labelsCsv(labelled).split('\n');
+    expect(csv[0]).toBe('time,entity,score,threshold,is_anomaly,label');
+    expect(csv[2]).toBe('2026-01-01T00:01:00.000Z,web-1,0.6,0.5,1,1');
+    expect(csv[8]).toBe('2026-01-01T00:03:00.000Z,"web, ""x""",0.6,0.5,1,0');
   });
 });

@@ -258,3 +258,52 @@ export class Incidents {
 function lastScores(scores: number[]): number[] {
   return scores.slice(-SMOOTH_ROWS);
 }
+
+/** One stored result with the label operators' verdicts give it (see `labelRows`). */
+export interface LabelledRow {
+  timeMs: number;
+  entity: string;
+  score: number;
+  threshold?: number;
+  anomaly: boolean;
+  label: 0 | 1;
+}
+
+/**
+ * Labels for `isoscope evaluate` from operators' verdicts: a row inside an incident judged `real`
+ * or `expected` (an anomaly, planned or not) is 1; a row inside one judged `not_anomaly`, and
+ * every row outside incidents, is 0. A row inside an incident nobody judged is left out, so it
+ * counts neither as found nor as a false alarm. Rows keep their order.
+ */
+export function labelRows(
+  rows: Array<Omit<LabelledRow, 'label'>>,
+  incidents: Array<Pick<IncidentRecord, 'id' | 'entity' | 'startAt' | 'endAt'>>,
+  verdicts: Map<string, string>,
+): LabelledRow[] {
+  const byEntity = new Map<string, typeof incidents>();
+  for (const i of incidents) byEntity.set(i.entity, [...(byEntity.get(i.entity) ?? []), i]);
+  const out: LabelledRow[] = [];
+  for (const r of rows) {
+    const inside = (byEntity.get(r.entity) ?? []).find((i) => i.startAt <= r.timeMs && r.timeMs <= i.endAt);
+    if (!inside) {
+      out.push({ ...r, label: 0 });
+      continue;
+    }
+    const verdict = verdicts.get(inside.id);
+    if (verdict === undefined) continue;
+    out.push({ ...r, label: verdict === 'not_anomaly' ? 0 : 1 });
+  }
+  return out;
+}
+
+/** Labelled rows as the CSV `isoscope evaluate` reads as both --scores and --labels. */
+export function labelsCsv(rows: LabelledRow[]): string {
+  const lines = ['time,entity,score,threshold,is_anomaly,label'];
+  for (const r of rows) {
+    const entity = /[",\n]/.test(r.entity) ? `"${r.entity.replace(/"/g, '""')}"` : r.entity;
+    lines.push(
+      `${new Date(r.timeMs).toISOString()},${entity},${r.score},${r.threshold ?? ''},${r.anomaly ? 1 : 0},${r.label}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -15,7 +15,9 @@ import {
   IncidentDetail,
   IncidentParams,
   IncidentQuery,
+  LabelsQuery,
 } from '../schemas/index.js';
+import { labelRows, labelsCsv } from '../application/incidents.js';
 import { actorOf } from './models.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -82,6 +84,54 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
       for (const f of await app.registry.incidents.feedback(list.map((i) => i.id)))
         latest.set(f.incidentId, f);
       return list.map((i) => toIncident(i, latest.get(i.id)));
+    },
+  );
+
+  app.get(
+    '/labels',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['incidents'],
+        description:
+          "A detector's production results over a range as CSV (time, entity, score, threshold, is_anomaly, label), labelled by operators' verdicts: 1 inside an incident judged real or expected, 0 inside one judged not_anomaly and outside incidents; rows inside an incident nobody judged are left out. `isoscope evaluate --scores f.csv --labels f.csv --series-column entity` reads it.",
+        querystring: LabelsQuery,
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'CSV' }), ...ErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      await app.runtimes.detector(q.detector);
+      const { from, to } = parseRange(q.from, q.to, 'querystring', 'results');
+      const [results, incidents] = await Promise.all([
+        app.resultsReader.read(q.detector, from, to, q.entity !== undefined ? { entity: q.entity } : {}),
+        app.registry.incidents.list({
+          detectorId: q.detector,
+          ...(q.entity !== undefined ? { entity: q.entity } : {}),
+          from,
+          to,
+          limit: 10_000,
+        }),
+      ]);
+      const verdicts = new Map<string, string>();
+      for (const f of await app.registry.incidents.feedback(incidents.map((i) => i.id)))
+        verdicts.set(f.incidentId, f.verdict);
+      const rows = labelRows(
+        results.map((r) => ({
+          timeMs: r.timeMs,
+          entity: r.entity,
+          score: r.score,
+          anomaly: r.anomaly,
+          ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
+        })),
+        incidents,
+        verdicts,
+      );
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('Content-Disposition', `attachment; filename="${q.detector}-labels.csv"`)
+        .send(labelsCsv(rows));
     },
   );
 

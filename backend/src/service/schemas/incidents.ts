@@ -70,3 +70,10 @@ export const IncidentDetail = Type.Object({
   history: Type.Array(Feedback, { description: 'Every verdict given, oldest first' }),
 });
 export type IncidentDetail = Static<typeof IncidentDetail>;
+
+export const LabelsQuery = Type.Object({
+  detector: Type.String({ minLength: 1, maxLength: 100 }),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  entity: Type.Optional(Type.String({ maxLength: 200 })),
+});
