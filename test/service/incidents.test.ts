@@ -82,6 +82,21 @@ describe('incidents from live scoring, read, filtered, explained and labelled th
       payload: { to: new Date(NOW - 24 * HOUR).toISOString(), promote: true },
     });
     await app.jobs.finished(train.json().id);
+    // Maintenance on web-1 around the incident: it is recorded, but suppressed.
+    const rule = await app.inject({
+      method: 'POST',
+      url: '/api/v1/suppressions',
+      headers: as('editor'),
+      payload: {
+        detector: 'cpu',
+        entity: 'web-1',
+        kind: 'period',
+        from: new Date(INCIDENT.from - HOUR).toISOString(),
+        to: new Date(INCIDENT.to + HOUR).toISOString(),
+        reason: 'planned load test',
+      },
+    });
+    expect(rule.statusCode).toBe(201);
   }, 60_000);
 
   afterAll(async () => {
@@ -109,7 +124,15 @@ describe('incidents from live scoring, read, filtered, explained and labelled th
         Date.parse(i.start) <= INCIDENT.from + 10 * 60_000 &&
         Date.parse(i.end) >= INCIDENT.from,
     );
-    expect(injected).toMatchObject({ detector: 'cpu', state: 'resolved', suppressed: false });
+    expect(injected).toMatchObject({ detector: 'cpu', state: 'resolved', suppressed: true });
+    // Only incidents inside the rule are suppressed.
+    for (const i of all)
+      if (
+        i.entity !== 'web-1' ||
+        Date.parse(i.start) >= INCIDENT.to + HOUR ||
+        Date.parse(i.end) < INCIDENT.from - HOUR
+      )
+        expect(i.suppressed).toBe(false);
     expect(Date.parse(injected!.peak)).toBeGreaterThanOrEqual(INCIDENT.from);
     expect(Date.parse(injected!.peak)).toBeLessThan(INCIDENT.to + 2 * STEP);
     expect(injected!.flagged).toBeGreaterThanOrEqual(5);
@@ -267,5 +290,70 @@ describe('incidents from live scoring, read, filtered, explained and labelled th
 
     const bad = await app.inject({ url: `/api/v1/incidents/labels?detector=cpu`, headers: as('viewer') });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('keeps suppression rules: listed as written, refused with the field named, deleted', async () => {
+    const add = (payload: object) =>
+      app.inject({ method: 'POST', url: '/api/v1/suppressions', headers: as('editor'), payload });
+    const nightly = await add({
+      metric: 'usage_iowait',
+      kind: 'daily',
+      from: '23:30',
+      to: '01:00',
+      reason: 'backups',
+    });
+    expect(nightly.statusCode).toBe(201);
+    expect(nightly.json()).toMatchObject({
+      metric: 'usage_iowait',
+      kind: 'daily',
+      from: '23:30',
+      to: '01:00',
+      actor: 'test editor',
+    });
+    const weekly = await add({
+      entity: 'db-1',
+      kind: 'weekly',
+      from: 'sat 22:00',
+      to: 'Sun 06:00',
+      reason: 'vacuum',
+    });
+    expect(weekly.json()).toMatchObject({ from: 'Sat 22:00', to: 'Sun 06:00' });
+    const listed = (await app.inject({ url: '/api/v1/suppressions', headers: as('viewer') })).json();
+    expect(listed.map((r: { reason: string }) => r.reason)).toEqual([
+      'planned load test',
+      'backups',
+      'vacuum',
+    ]);
+    for (const [payload, message] of [
+      [{ kind: 'daily', from: '25:00', to: '01:00', reason: 'x' }, "body/from '25:00' is not a time of day"],
+      [{ kind: 'weekly', from: 'Someday 01:00', to: 'Sun 01:00', reason: 'x' }, 'body/from'],
+      [
+        { kind: 'period', from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z', reason: 'x' },
+        'body/to must be after body/from',
+      ],
+      [{ kind: 'daily', from: '01:00', to: '01:00', reason: 'x' }, 'empty window'],
+    ] as const) {
+      const r = await add(payload);
+      expect(r.statusCode).toBe(400);
+      expect(r.json().message).toContain(message);
+    }
+    expect(
+      (await add({ detector: 'nope', kind: 'daily', from: '01:00', to: '02:00', reason: 'x' })).statusCode,
+    ).toBe(404);
+    const del = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/suppressions/${weekly.json().id}`,
+      headers: as('editor'),
+    });
+    expect(del.statusCode).toBe(204);
+    expect(
+      (
+        await app.inject({
+          method: 'DELETE',
+          url: `/api/v1/suppressions/${weekly.json().id}`,
+          headers: as('editor'),
+        })
+      ).statusCode,
+    ).toBe(404);
   });
 });

@@ -623,6 +623,43 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(await r.incidents.feedback(['i1', 'i2'])).toEqual([]);
   });
 
+  it("keeps suppression rules, detector-wide or for any detector, and drops a detector's with it", async () => {
+    const { r } = await fresh();
+    await withVersions(r, 0);
+    const nightly = {
+      id: 's1',
+      detectorId: 'cpu',
+      entity: 'db-1',
+      metric: 'usage_iowait',
+      kind: 'daily' as const,
+      start: 120,
+      end: 180,
+      reason: 'nightly backup',
+      actor: 'ann',
+      createdAt: 5,
+    };
+    expect(await r.suppressions.add(nightly)).toEqual(nightly);
+    const window = {
+      id: 's2',
+      kind: 'period' as const,
+      start: 1000,
+      end: 2000,
+      reason: 'migration',
+      actor: 'bob',
+      createdAt: 6,
+    };
+    expect(await r.suppressions.add(window)).toEqual(window);
+    await expect(r.suppressions.add({ ...window, id: 's3', detectorId: 'nope' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(r.suppressions.add(window)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await r.suppressions.list()).map((s) => s.id)).toEqual(['s1', 's2']);
+    await r.suppressions.delete('s2');
+    await expect(r.suppressions.delete('s2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await r.detectors.delete('cpu');
+    expect(await r.suppressions.list()).toEqual([]);
+  });
+
   it('names the damaged row instead of returning a wrong type', async () => {
     const { r, place } = await fresh();
     await withVersions(r, 1);

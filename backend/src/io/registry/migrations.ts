@@ -149,6 +149,22 @@ export const SQLITE_MIGRATIONS: string[] = [
   );
   CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);
   `,
+  // 6: suppression rules: a metric, an entity and/or a detector, in a daily or weekly window or a
+  // maintenance period, with a reason; flagged rows inside one are recorded but do not page.
+  `
+  CREATE TABLE suppression_rules (
+    id TEXT PRIMARY KEY,
+    detector_id TEXT REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT,
+    metric TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'period')),
+    start_at INTEGER NOT NULL,
+    end_at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /**
@@ -293,5 +309,21 @@ export const POSTGRES_MIGRATIONS: string[] = [
     at BIGINT NOT NULL
   );
   CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);
+  `,
+  // 4: suppression rules: a metric, an entity and/or a detector, in a daily or weekly window or a
+  // maintenance period, with a reason; flagged rows inside one are recorded but do not page.
+  `
+  CREATE TABLE suppression_rules (
+    id TEXT PRIMARY KEY,
+    detector_id TEXT REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT,
+    metric TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'period')),
+    start_at BIGINT NOT NULL,
+    end_at BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
   `,
 ];

@@ -26,6 +26,7 @@ export class StoreRegistry implements Registry {
   readonly outbox: RegistryStores['outbox'];
   readonly tokens: RegistryStores['tokens'];
   readonly incidents: RegistryStores['incidents'];
+  readonly suppressions: RegistryStores['suppressions'];
   readonly backend: Registry['backend'];
 
   protected constructor(protected readonly db: SqlDb) {
@@ -40,6 +41,7 @@ export class StoreRegistry implements Registry {
     this.outbox = stores.outbox;
     this.tokens = stores.tokens;
     this.incidents = stores.incidents;
+    this.suppressions = stores.suppressions;
     this.backend = db.dialect;
   }
 

@@ -5,7 +5,15 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { INCIDENT_STATES, JOB_STATES, ROLES, SEVERITIES, STAGES, VERDICTS } from './types.js';
+import {
+  INCIDENT_STATES,
+  JOB_STATES,
+  ROLES,
+  SEVERITIES,
+  STAGES,
+  SUPPRESSION_KINDS,
+  VERDICTS,
+} from './types.js';
 
 /** A row that does not match its table's shape: the registry's data is damaged, not the request. */
 export class RegistryCorruptError extends Error {
@@ -149,6 +157,19 @@ export const FeedbackRow = Type.Object({
   note: Type.String(),
   actor: Type.String(),
   at: Int,
+});
+
+export const SuppressionRow = Type.Object({
+  id: Type.String(),
+  detector_id: Nullable(Type.String()),
+  entity: Nullable(Type.String()),
+  metric: Nullable(Type.String()),
+  kind: Type.Enum([...SUPPRESSION_KINDS]),
+  start_at: Int,
+  end_at: Int,
+  reason: Type.String(),
+  actor: Type.String(),
+  created_at: Int,
 });
 
 export const IdRow = Type.Object({ id: Int });

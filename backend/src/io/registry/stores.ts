@@ -19,6 +19,7 @@ import {
   rowName,
   RuntimeStateRow,
   StageChangeRow,
+  SuppressionRow,
   TextRow,
   TokenRow,
   TopMetricsJson,
@@ -49,6 +50,8 @@ import {
   type Stage,
   type StageChange,
   type StreamStateStore,
+  type SuppressionRule,
+  type SuppressionStore,
   type TokenRecord,
   type TokenStore,
 } from './types.js';
@@ -863,6 +866,64 @@ class SqlIncidentStore implements IncidentStore {
   }
 }
 
+const ruleOf = (raw: unknown): SuppressionRule => {
+  const r = check(SuppressionRow, raw, rowName('suppression_rules', raw, ['id']));
+  return {
+    id: r.id,
+    ...(r.detector_id !== null ? { detectorId: r.detector_id } : {}),
+    ...(r.entity !== null ? { entity: r.entity } : {}),
+    ...(r.metric !== null ? { metric: r.metric } : {}),
+    kind: r.kind,
+    start: r.start_at,
+    end: r.end_at,
+    reason: r.reason,
+    actor: r.actor,
+    createdAt: r.created_at,
+  };
+};
+
+class SqlSuppressionStore implements SuppressionStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async add(r: SuppressionRule): Promise<SuppressionRule> {
+    try {
+      return ruleOf(
+        await this.db.get(
+          `INSERT INTO suppression_rules (id, detector_id, entity, metric, kind, start_at, end_at, reason, actor, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          [
+            r.id,
+            r.detectorId ?? null,
+            r.entity ?? null,
+            r.metric ?? null,
+            r.kind,
+            r.start,
+            r.end,
+            r.reason,
+            r.actor,
+            r.createdAt,
+          ],
+        ),
+      );
+    } catch (err) {
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${r.detectorId}'`);
+      if (this.db.isUniqueViolation(err))
+        throw new RegistryError('CONFLICT', `a suppression rule '${r.id}' already exists`);
+      throw err;
+    }
+  }
+
+  async list(): Promise<SuppressionRule[]> {
+    return (await this.db.all('SELECT * FROM suppression_rules ORDER BY created_at, id')).map(ruleOf);
+  }
+
+  async delete(id: string): Promise<void> {
+    if ((await this.db.run('DELETE FROM suppression_rules WHERE id = ?', [id])) === 0)
+      throw new RegistryError('NOT_FOUND', `no suppression rule '${id}'`);
+  }
+}
+
 export function sqlStores(db: SqlDb): RegistryStores {
   return {
     detectors: new SqlDetectorStore(db),
@@ -875,5 +936,6 @@ export function sqlStores(db: SqlDb): RegistryStores {
     outbox: new SqlOutboxStore(db),
     tokens: new SqlTokenStore(db),
     incidents: new SqlIncidentStore(db),
+    suppressions: new SqlSuppressionStore(db),
   };
 }

@@ -297,6 +297,37 @@ export interface IncidentStore {
   feedback(incidentIds: string[]): Promise<IncidentFeedback[]>;
 }
 
+export const SUPPRESSION_KINDS = ['daily', 'weekly', 'period'] as const;
+export type SuppressionKind = (typeof SUPPRESSION_KINDS)[number];
+
+/**
+ * Flagged rows that should not page: of a detector, an entity and/or a metric (the row's top
+ * feature; unset: any), inside a window. `daily`: minutes of the UTC day [start, end) (wrapping
+ * past midnight when end ≤ start); `weekly`: minutes of the UTC week from Monday 00:00, likewise;
+ * `period`: epoch ms [start, end).
+ */
+export interface SuppressionRule {
+  id: string;
+  detectorId?: string;
+  entity?: string;
+  metric?: string;
+  kind: SuppressionKind;
+  start: number;
+  end: number;
+  reason: string;
+  actor: string;
+  createdAt: number;
+}
+
+export interface SuppressionStore {
+  /** NOT_FOUND when its detector does not exist. */
+  add(rule: SuppressionRule): Promise<SuppressionRule>;
+  /** Oldest first. */
+  list(): Promise<SuppressionRule[]>;
+  /** NOT_FOUND when there is no such rule. */
+  delete(id: string): Promise<void>;
+}
+
 export interface RegistryStores {
   detectors: DetectorStore;
   models: ModelVersionStore;
@@ -308,6 +339,7 @@ export interface RegistryStores {
   outbox: OutboxStore;
   tokens: TokenStore;
   incidents: IncidentStore;
+  suppressions: SuppressionStore;
 }
 
 export interface Registry extends RegistryStores {

@@ -42,7 +42,9 @@ async function setup(suppressed?: (row: ScoredRow) => boolean) {
   const incidents = new Incidents({
     registry,
     now: () => clock++,
-    ...(suppressed ? { suppressed: (_d: string, _e: string, r: ScoredRow) => suppressed(r) } : {}),
+    ...(suppressed
+      ? { suppression: async () => (_d: string, _e: string, r: ScoredRow) => suppressed(r) }
+      : {}),
     onChange: async (c) => void changes.push(c),
   });
   const stored = async () => (await registry.incidents.list({ detectorId: 'cpu' })).reverse();

@@ -34,8 +34,8 @@ export type SuppressionCheck = (detectorId: string, entity: string, row: ScoredR
 export interface IncidentDeps {
   registry: Registry;
   now(): number;
-  /** Suppression rules; none when absent. */
-  suppressed?: SuppressionCheck;
+  /** The suppression rules as they stand, read once per batch; none when absent. */
+  suppression?(): Promise<SuppressionCheck>;
   /** Told of each incident opened or changed (annotations, metrics). */
   onChange?(incidents: IncidentRecord[]): Promise<void>;
 }
@@ -48,6 +48,8 @@ interface Draft {
 }
 
 export class Incidents {
+  private suppressed: SuppressionCheck = () => false;
+
   constructor(private readonly deps: IncidentDeps) {}
 
   /**
@@ -69,6 +71,8 @@ export class Incidents {
       if (list) list.push(r);
       else byEntity.set(r.entity, [r]);
     }
+    if (byEntity.size === 0) return [];
+    this.suppressed = (await this.deps.suppression?.()) ?? (() => false);
     const changed: IncidentRecord[] = [];
     for (const [entity, list] of byEntity) {
       list.sort((a, b) => a.timeMs - b.timeMs);
@@ -238,7 +242,7 @@ export class Incidents {
       flagged++;
       r.severity = worse(r.severity, row.severity);
       if (row.topFeature !== undefined) top[row.topFeature] = (top[row.topFeature] ?? 0) + 1;
-      if (!this.deps.suppressed?.(detectorId, r.entity, row)) draft.allSuppressed = false;
+      if (!this.suppressed(detectorId, r.entity, row)) draft.allSuppressed = false;
     }
     r.startAt = Math.min(r.startAt, rows[0]!.timeMs);
     r.endAt = Math.max(r.endAt, rows.at(-1)!.timeMs);

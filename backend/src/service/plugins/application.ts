@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import { Incidents } from '../application/incidents.js';
+import { Incidents, type SuppressionCheck } from '../application/incidents.js';
+import { suppresses } from '../domain/suppression.js';
 import { Insight } from '../application/insight.js';
 import { ResultsReader } from '../application/results.js';
 import { Runtimes } from '../application/runtimes.js';
@@ -17,6 +18,8 @@ declare module 'fastify' {
     insight: Insight;
     /** Flagged rows grouped into incidents, fed by live scoring and backfills. */
     incidents: Incidents;
+    /** The suppression rules as they stand: whether a flagged row of (detector, entity) is inside one. */
+    suppression: () => Promise<SuppressionCheck>;
   }
 }
 
@@ -29,7 +32,12 @@ export default fp(
     const sources = new Sources(app.config, app.influx, app.results);
     const results = new ResultsReader(app.influx);
     const readSource = sources.read.bind(sources);
-    const incidents = new Incidents({ registry: app.registry, now: () => app.now() });
+    const suppression = async () => {
+      const rules = await app.registry.suppressions.list();
+      return (detector: string, entity: string, row: { timeMs: number; topFeature?: string }) =>
+        rules.some((r) => suppresses(r, detector, entity, row));
+    };
+    const incidents = new Incidents({ registry: app.registry, now: () => app.now(), suppression });
     const runtimes = new Runtimes({
       registry: app.registry,
       readSource,
@@ -56,6 +64,7 @@ export default fp(
     app.decorate('runtimes', runtimes);
     app.decorate('insight', insight);
     app.decorate('incidents', incidents);
+    app.decorate('suppression', suppression);
   },
   { name: 'application', dependencies: ['registry', 'influx', 'telemetry'] },
 );

@@ -77,3 +77,50 @@ export const LabelsQuery = Type.Object({
   to: Type.String({ format: 'date-time' }),
   entity: Type.Optional(Type.String({ maxLength: 200 })),
 });
+
+export const SUPPRESSION_KIND_NAMES = ['daily', 'weekly', 'period'] as const;
+
+export const SuppressionRequest = Type.Object(
+  {
+    detector: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: 'Unset: every detector' }),
+    ),
+    entity: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Unset: every entity' })),
+    metric: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "The flagged row's top feature (e.g. usage_iowait); unset: any",
+      }),
+    ),
+    kind: Type.Enum(SUPPRESSION_KIND_NAMES),
+    from: Type.String({
+      minLength: 1,
+      maxLength: 40,
+      description: "daily: '02:00'; weekly: 'Sat 22:00'; period: a date-time. UTC.",
+    }),
+    to: Type.String({
+      minLength: 1,
+      maxLength: 40,
+      description: 'As from; a daily or weekly window may wrap',
+    }),
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Suppression = Type.Object({
+  id: Type.String(),
+  detector: Type.Optional(Type.String()),
+  entity: Type.Optional(Type.String()),
+  metric: Type.Optional(Type.String()),
+  kind: Type.Enum(SUPPRESSION_KIND_NAMES),
+  from: Type.String(),
+  to: Type.String(),
+  reason: Type.String(),
+  actor: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type Suppression = Static<typeof Suppression>;
+
+export const SuppressionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
