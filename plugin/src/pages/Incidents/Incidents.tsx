@@ -1,4 +1,4 @@
-import React, { useMemo, useRef, useState } from 'react';
+import React, { useCallback, useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import type { SelectableValue } from '@grafana/data';
 import { PluginPage } from '@grafana/runtime';
@@ -101,12 +101,8 @@ export function IncidentTable({
   detectorNames: Record<string, string>;
   onFeedback?: (id: string, f: Feedback) => void;
 }) {
-  // Columns stay the same objects across renders: a new cell renderer would remount the cells
-  // and drop a note being typed. The latest callback and names are read through refs.
-  const feedback = useRef(onFeedback);
-  feedback.current = onFeedback;
-  const names = useRef(detectorNames);
-  names.current = detectorNames;
+  // Columns stay the same objects across renders (callers pass a stable callback and names): a new
+  // cell renderer would remount the cells and drop a note being typed.
   const columns = useMemo(
     () =>
       [
@@ -117,7 +113,7 @@ export function IncidentTable({
           header: 'Detector',
           cell: ({ row }) => (
             <TextLink href={detectorUrl(row.original.detector)} inline={false}>
-              {names.current[row.original.detector] ?? row.original.detector}
+              {detectorNames[row.original.detector] ?? row.original.detector}
             </TextLink>
           ),
         },
@@ -138,7 +134,7 @@ export function IncidentTable({
             <FeedbackButtons
               incident={row.original.id}
               current={row.original.feedback}
-              onSaved={(f) => feedback.current?.(row.original.id, f)}
+              onSaved={(f) => onFeedback?.(row.original.id, f)}
             />
           ),
         },
@@ -152,7 +148,7 @@ export function IncidentTable({
           ),
         },
       ] satisfies Array<Column<Incident>>,
-    []
+    [detectorNames, onFeedback]
   );
   return <InteractiveTable getRowId={(i: Incident) => i.id} data={incidents} columns={columns} />;
 }
@@ -200,6 +196,7 @@ export function Incidents() {
     [client, detector, entity, state, severity, hours, to]
   );
   const [given, setGiven] = useState<Record<string, Feedback>>({});
+  const onFeedback = useCallback((id: string, f: Feedback) => setGiven((g) => ({ ...g, [id]: f })), []);
   const shown = (incidents.value ?? []).map((i) => (given[i.id] ? { ...i, feedback: given[i.id] } : i));
   const firing = shown.filter((i) => i.state === 'firing').length;
   return (
@@ -256,13 +253,7 @@ export function Incidents() {
             {shown.length} incident{shown.length === 1 ? '' : 's'} up to {formatTime(to)}, {firing} firing. An incident
             is one entity&apos;s flagged points, fewer than 10 intervals apart; it resolves after 10 quiet intervals.
           </Text>
-          {shown.length > 0 && (
-            <IncidentTable
-              incidents={shown}
-              detectorNames={names}
-              onFeedback={(id, f) => setGiven((g) => ({ ...g, [id]: f }))}
-            />
-          )}
+          {shown.length > 0 && <IncidentTable incidents={shown} detectorNames={names} onFeedback={onFeedback} />}
         </Stack>
       )}
     </PluginPage>

@@ -119,12 +119,15 @@ export function Overview() {
   const overview = useLoad(() => loadOverview(client, Date.now()), [client]);
   const health = overview.value?.health ?? [];
   const total = health.reduce((n, h) => n + h.anomalies.length, 0);
-  const names = Object.fromEntries(health.map((h) => [h.detector.id, h.detector.name]));
+  const names = React.useMemo(
+    () => Object.fromEntries((overview.value?.health ?? []).map((h) => [h.detector.id, h.detector.name])),
+    [overview.value]
+  );
   const [given, setGiven] = React.useState<Record<string, Feedback>>({});
   const withVerdicts = (list: Incident[]) => list.map((i) => (given[i.id] ? { ...i, feedback: given[i.id] } : i));
   const firing = withVerdicts(overview.value?.firing ?? []);
   const resolved = withVerdicts(overview.value?.resolved ?? []);
-  const onFeedback = (id: string, f: Feedback) => setGiven((g) => ({ ...g, [id]: f }));
+  const onFeedback = React.useCallback((id: string, f: Feedback) => setGiven((g) => ({ ...g, [id]: f })), []);
   return (
     <PluginPage
       actions={
