@@ -11,6 +11,7 @@ export enum ROUTES {
   Detectors = 'detectors',
   Explorer = 'explorer',
   Explain = 'explain',
+  Incidents = 'incidents',
 }
 
 export function prefixRoute(route: string): string {
@@ -22,6 +23,17 @@ export function explainUrl(detector: string, entity: string, time: number | stri
   const t = typeof time === 'number' ? new Date(time).toISOString() : time;
   const q = new URLSearchParams({ detector, entity, time: t });
   return `${prefixRoute(ROUTES.Explain)}?${q.toString()}`;
+}
+
+/** The Incidents page, filtered (detector, entity, state, severity). */
+export function incidentsUrl(filters: Record<string, string> = {}): string {
+  const q = new URLSearchParams(filters).toString();
+  return `${prefixRoute(ROUTES.Incidents)}${q ? `?${q}` : ''}`;
+}
+
+/** Explains an incident: its peak, the moment the incident's smoothed score was highest. */
+export function incidentExplainUrl(i: { detector: string; entity: string; peak: string; id: string }): string {
+  return `${explainUrl(i.detector, i.entity, i.peak)}&incident=${encodeURIComponent(i.id)}`;
 }
 
 export function detectorUrl(id: string): string {

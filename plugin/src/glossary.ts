@@ -13,6 +13,10 @@ export const GLOSSARY = {
   severity: 'How far above the threshold a flagged moment is: low, medium, high or critical.',
   stretch:
     'A run of consecutive flagged moments of one entity. "Explain" opens the peak of its smoothed score: the moment most typical of the stretch, not a one-minute blip.',
+  incident:
+    'What the person on call meets: the flagged moments of one entity, fewer than 10 intervals apart, firing until 10 quiet intervals in a row resolve it. "Explain" opens its peak: where its score, averaged over 5 points, was highest.',
+  verdict:
+    'What an operator said of an incident: real (worth the page), expected (planned or known: a deploy, a load test) or not an anomaly (normal behaviour flagged). Exported as labels for isoscope evaluate.',
   feature:
     'One number the model looks at: a field as it is, or derived from it, such as "usage_user, vs its last hour" (how far the value is from its own last hour) or "usage_user, 1 minute earlier".',
   contribution:

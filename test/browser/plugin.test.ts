@@ -227,6 +227,9 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
       .getByRole('link', { name: 'Explain the peak' })
       .first()
       .waitFor();
+    // Led by incidents: what fires now, then the day's.
+    await page.getByRole('region', { name: 'Firing now' }).waitFor();
+    await page.getByRole('region', { name: 'Incidents in the last 24 hours' }).waitFor();
     await shot('overview');
     await page.goto(`${grafana.url}/a/isoscope-anomaly-app/explorer`);
     await page.getByRole('radio', { name: '7 days' }).click();
@@ -243,6 +246,45 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await shot('explorer');
     await anomalous.first().click();
     await page.waitForURL(/\/explain\?/);
+  });
+
+  it('lists the incidents, filters them, takes a verdict and explains an incident at its peak', async () => {
+    const listed = await api<Array<{ id: string; entity: string; peak: string }>>(
+      `/api/v1/incidents?detector=cpu-hosts&from=${new Date(trainEnd).toISOString()}&to=${new Date(end).toISOString()}`,
+    );
+    expect(listed.length).toBeGreaterThan(0);
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/incidents`);
+    const rows = page.getByRole('row', { name: /resolved|firing/ });
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(listed.length);
+    await page.mouse.move(1, 1);
+    await shot('incidents');
+    // Filtered to one host: only its incidents, and the filter is in the address.
+    const host = listed[0]!.entity;
+    await page.getByPlaceholder('All entities').fill(host);
+    await page.getByPlaceholder('All entities').press('Enter');
+    await page.waitForURL(new RegExp(`entity=${host}`));
+    const own = listed.filter((i) => i.entity === host);
+    // The table reloads with the filter: wait until it shows as many rows as the host has.
+    for (let i = 0; i < 100 && (await rows.count()) !== own.length; i++) await page.waitForTimeout(100);
+    expect(await rows.count()).toBe(own.length);
+    const first = rows.first();
+    await first.getByLabel('Note').fill('injected by the workload');
+    await first.getByRole('button', { name: 'Real' }).click();
+    await first.getByText('Real', { exact: true }).nth(1).waitFor();
+    const detail = await api<{ feedback?: { verdict: string; note: string; actor: string } }>(
+      `/api/v1/incidents/${own[0]!.id}`,
+    );
+    expect(detail.feedback).toMatchObject({ verdict: 'real', note: 'injected by the workload' });
+    await first.getByRole('link', { name: 'Explain' }).click();
+    await page.waitForURL(/\/explain\?.*incident=/);
+    await page
+      .getByRole('region', { name: 'Incident' })
+      .getByText(/This is its peak/)
+      .waitFor();
+    await page.getByRole('list', { name: 'Feature contributions' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('time')).toBe(own[0]!.peak);
+    await shot('explain-incident');
   });
 
   it('builds a query in the query editor from the live detector list', async () => {

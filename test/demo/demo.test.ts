@@ -24,6 +24,16 @@ describe('npm run demo', () => {
     expect(found! / total!).toBeGreaterThanOrEqual(0.75);
     expect(falseAlarms).toBeLessThanOrEqual(0.5);
     expect(r.stdout).toMatch(/✓ .* alert after \d+ min; top: \w+\.\w+/);
+    // Flags are counted as well as alerts: an operator reading the results meets every flagged minute.
+    const flags =
+      /^Flagged minutes: (\d+) host-minutes flagged, (\d+) of them outside the injected incidents \([\d.]+ per host-day\); the service grouped the flags into (\d+) incidents \(per detector and host\), (\d+) of them on an injected incident, (\d+) not\.$/m.exec(
+        r.stdout,
+      );
+    expect(flags).not.toBeNull();
+    const [, flagged, outside, grouped, onInjected, notOn] = flags!.map(Number);
+    expect(outside).toBeLessThanOrEqual(flagged!);
+    expect(onInjected! + notOn!).toBe(grouped);
+    expect(onInjected).toBeGreaterThanOrEqual(found!);
   }, 600_000);
 
   it('takes its options through npm (`npm run demo -- --keep`), and refuses unknown ones with exit 2', () => {

@@ -24,6 +24,8 @@ import admin from './routes/admin.js';
 import detectors from './routes/detectors.js';
 import grafana from './routes/grafana.js';
 import health from './routes/health.js';
+import incidents from './routes/incidents.js';
+import suppressions from './routes/suppressions.js';
 import { detectorModels, jobs } from './routes/models.js';
 import presets from './routes/presets.js';
 import { ErrorResponse } from './schemas/index.js';
@@ -128,6 +130,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(jobs, { prefix: '/api/v1/jobs' });
   await app.register(presets, { prefix: '/api/v1/presets' });
   await app.register(grafana, { prefix: '/api/v1/grafana' });
+  await app.register(incidents, { prefix: '/api/v1/incidents' });
+  await app.register(suppressions, { prefix: '/api/v1/suppressions' });
   await app.ready();
   return app;
 }

@@ -31,6 +31,17 @@ export const EVERY_CALL: Record<string, (c: IsoscopeClient) => Promise<unknown>>
   history: (c) => c.history('cpu'),
   anomalies: (c) => c.anomalies('cpu', { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' }),
   explain: (c) => c.explain('cpu', 'web-1', '2026-01-01T00:00:00Z'),
+  incidents: (c) =>
+    c.incidents({
+      detector: 'cpu',
+      entity: 'web-1',
+      severity: 'high',
+      state: 'firing',
+      from: '2026-01-01T00:00:00Z',
+      to: '2026-01-02T00:00:00Z',
+    }),
+  incident: (c) => c.incident('i1'),
+  feedback: (c) => c.feedback('i1', 'real', 'why'),
   drift: (c) => c.drift('cpu'),
   runDrift: (c) => c.runDrift('cpu'),
 };

@@ -12,12 +12,17 @@ import type {
   GrafanaHealth,
   GrafanaQueryResponse,
   GrafanaTarget,
+  Feedback,
+  Incident,
+  IncidentDetail,
+  IncidentFilters,
   Job,
   ModelVersion,
   Preview,
   Severity,
   Stage,
   StageChange,
+  Verdict,
   VariableFind,
   VariableValue,
 } from './types';
@@ -162,6 +167,17 @@ export class IsoscopeClient {
   }
   explain(id: string, entity: string, time: string): Promise<Explanation> {
     return this.request('GET', `detectors/${encodeURIComponent(id)}/explain`, { params: { entity, time } });
+  }
+  /** Incidents newest first: by detector, entity, minimum severity, state and the range they overlap. */
+  incidents(filters: IncidentFilters = {}): Promise<Incident[]> {
+    return this.request('GET', 'incidents', { params: { ...filters } });
+  }
+  incident(id: string): Promise<IncidentDetail> {
+    return this.request('GET', `incidents/${encodeURIComponent(id)}`);
+  }
+  /** Records a verdict on an incident (editor). */
+  feedback(id: string, verdict: Verdict, note = ''): Promise<Feedback> {
+    return this.request('POST', `incidents/${encodeURIComponent(id)}/feedback`, { body: { verdict, note } });
   }
   drift(id: string): Promise<DriftReport[]> {
     return this.request('GET', `detectors/${encodeURIComponent(id)}/drift`);

@@ -1,4 +1,4 @@
-import type { Detector, Explanation, Job, ModelVersion } from '../api/types';
+import type { Detector, Explanation, Incident, Job, ModelVersion } from '../api/types';
 import { DEFAULT_SPEC } from '../pages/DetectorEditor/form';
 
 export const detector: Detector = {
@@ -94,3 +94,25 @@ export const explanation: Explanation = {
     ],
   },
 };
+
+export function incident(id: string, over: Partial<Incident> = {}): Incident {
+  return {
+    id,
+    detector: 'cpu',
+    entity: 'web-1',
+    state: 'resolved',
+    start: '2026-03-01T10:00:00.000Z',
+    end: '2026-03-01T10:48:00.000Z',
+    peak: '2026-03-01T10:20:00.000Z',
+    peakScore: 0.748,
+    severity: 'high',
+    flagged: 40,
+    rows: 49,
+    topMetrics: [
+      { metric: 'usage_user', count: 30 },
+      { metric: 'usage_idle.z60', count: 10 },
+    ],
+    suppressed: false,
+    ...over,
+  };
+}

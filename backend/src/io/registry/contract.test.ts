@@ -12,7 +12,7 @@ import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from './migrations.js';
 import { PostgresRegistry } from './postgres.js';
 import { check, JobRow, RegistryCorruptError } from './rows.js';
 import { SqliteRegistry } from './sqlite.js';
-import { RegistryError, type DetectorStateRecord, type Registry } from './types.js';
+import { RegistryError, type DetectorStateRecord, type IncidentRecord, type Registry } from './types.js';
 
 let server: LocalPostgres | undefined;
 const dirs: string[] = [];
@@ -636,6 +636,140 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       ['t1', 2],
       ['t2', undefined],
     ]);
+  });
+
+  it('keeps incidents with their feedback, one firing per entity, filtered and dropped with the detector', async () => {
+    const { r, place } = await fresh();
+    await withVersions(r, 0);
+    const base: IncidentRecord = {
+      id: 'i1',
+      detectorId: 'cpu',
+      entity: 'web-1',
+      state: 'firing',
+      startAt: 1000,
+      endAt: 5000,
+      peakAt: 3000,
+      peakScore: 0.75,
+      severity: 'high',
+      flagged: 4,
+      spanRows: 5,
+      topMetrics: { usage_user: 3, usage_system: 1 },
+      quietRows: 2,
+      recent: [0.6, 0.7],
+      suppressed: false,
+      createdAt: 10,
+      updatedAt: 10,
+    };
+    await r.incidents.put(base);
+    expect(await r.incidents.get('i1')).toEqual(base);
+    expect(await r.incidents.firing('cpu', 'web-1')).toEqual(base);
+    expect(await r.incidents.firing('cpu', 'web-2')).toBeUndefined();
+    // A second firing incident of the same entity would make "what is firing now" ambiguous.
+    await expect(r.incidents.put({ ...base, id: 'i2' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(r.incidents.put({ ...base, id: 'x', detectorId: 'nope' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    // Replacing by id keeps the creation time and changes the rest.
+    const resolved = {
+      ...base,
+      state: 'resolved' as const,
+      endAt: 9000,
+      quietRows: 10,
+      createdAt: 99,
+      updatedAt: 20,
+    };
+    await r.incidents.put(resolved);
+    expect(await r.incidents.get('i1')).toEqual({ ...resolved, createdAt: 10 });
+    expect(await r.incidents.firing('cpu', 'web-1')).toBeUndefined();
+    await r.incidents.put({
+      ...base,
+      id: 'i2',
+      entity: 'web-2',
+      startAt: 20_000,
+      endAt: 30_000,
+      severity: 'low',
+      suppressed: true,
+    });
+    const ids = async (q: Parameters<typeof r.incidents.list>[0]) =>
+      (await r.incidents.list(q)).map((i) => i.id);
+    expect(await ids({})).toEqual(['i2', 'i1']);
+    expect(await ids({ state: 'firing' })).toEqual(['i2']);
+    expect(await ids({ entity: 'web-1' })).toEqual(['i1']);
+    expect(await ids({ severities: ['high', 'critical'] })).toEqual(['i1']);
+    expect(await ids({ severities: [] })).toEqual([]);
+    expect(await ids({ from: 9000, to: 20_000 })).toEqual(['i1']);
+    expect(await ids({ from: 9001, to: 20_001 })).toEqual(['i2']);
+    expect(await ids({ detectorId: 'mem' })).toEqual([]);
+    expect(await ids({ limit: 1 })).toEqual(['i2']);
+    expect((await r.incidents.get('i2'))?.suppressed).toBe(true);
+
+    await r.incidents.addFeedback({
+      incidentId: 'i1',
+      verdict: 'expected',
+      note: 'deploy',
+      actor: 'ann',
+      at: 30,
+    });
+    await r.incidents.addFeedback({ incidentId: 'i1', verdict: 'real', note: '', actor: 'bob', at: 31 });
+    await r.incidents.addFeedback({
+      incidentId: 'i2',
+      verdict: 'not_anomaly',
+      note: 'n',
+      actor: 'c',
+      at: 32,
+    });
+    await expect(
+      r.incidents.addFeedback({ incidentId: 'nope', verdict: 'real', note: '', actor: 'a', at: 1 }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await r.incidents.feedback(['i1'])).map((f) => [f.verdict, f.actor, f.note])).toEqual([
+      ['expected', 'ann', 'deploy'],
+      ['real', 'bob', ''],
+    ]);
+    expect((await r.incidents.feedback(['i2', 'i1'])).map((f) => f.at)).toEqual([30, 31, 32]);
+    expect(await r.incidents.feedback([])).toEqual([]);
+
+    await place.exec("UPDATE incidents SET top_metrics = '{\"a\": -1}' WHERE id = 'i2'");
+    await expect(r.incidents.get('i2')).rejects.toThrow("incidents row 'i2' column top_metrics is damaged");
+    await r.detectors.delete('cpu');
+    expect(await r.incidents.list()).toEqual([]);
+    expect(await r.incidents.feedback(['i1', 'i2'])).toEqual([]);
+  });
+
+  it("keeps suppression rules, detector-wide or for any detector, and drops a detector's with it", async () => {
+    const { r } = await fresh();
+    await withVersions(r, 0);
+    const nightly = {
+      id: 's1',
+      detectorId: 'cpu',
+      entity: 'db-1',
+      metric: 'usage_iowait',
+      kind: 'daily' as const,
+      start: 120,
+      end: 180,
+      reason: 'nightly backup',
+      actor: 'ann',
+      createdAt: 5,
+    };
+    expect(await r.suppressions.add(nightly)).toEqual(nightly);
+    const window = {
+      id: 's2',
+      kind: 'period' as const,
+      start: 1000,
+      end: 2000,
+      reason: 'migration',
+      actor: 'bob',
+      createdAt: 6,
+    };
+    expect(await r.suppressions.add(window)).toEqual(window);
+    await expect(r.suppressions.add({ ...window, id: 's3', detectorId: 'nope' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(r.suppressions.add(window)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await r.suppressions.list()).map((s) => s.id)).toEqual(['s1', 's2']);
+    await r.suppressions.delete('s2');
+    await expect(r.suppressions.delete('s2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await r.detectors.delete('cpu');
+    expect(await r.suppressions.list()).toEqual([]);
   });
 
   it('names the damaged row instead of returning a wrong type', async () => {

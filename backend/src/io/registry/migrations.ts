@@ -123,6 +123,58 @@ export const SQLITE_MIGRATIONS: string[] = [
   );
   CREATE UNIQUE INDEX model_versions_entity_version ON model_versions (detector_id, entity, entity_version);
   `,
+  // 6: incidents and feedback. Flagged rows grouped per (detector, entity) into incidents (state
+  // firing/resolved, span in time and rows, peak of the smoothed score, worst severity, counts of top metrics, the
+  // quiet rows since the last flag and the last scores while firing), and operators' verdicts on them.
+  `
+  CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+    start_at INTEGER NOT NULL,
+    end_at INTEGER NOT NULL,
+    peak_at INTEGER NOT NULL,
+    peak_score REAL NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('none', 'low', 'medium', 'high', 'critical')),
+    flagged INTEGER NOT NULL,
+    span_rows INTEGER NOT NULL,
+    top_metrics TEXT NOT NULL,
+    quiet_rows INTEGER NOT NULL,
+    recent TEXT NOT NULL,
+    suppressed INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX incidents_entity ON incidents (detector_id, entity, start_at);
+  CREATE INDEX incidents_start ON incidents (start_at);
+  CREATE UNIQUE INDEX one_firing_incident ON incidents (detector_id, entity) WHERE state = 'firing';
+  CREATE TABLE incident_feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    verdict TEXT NOT NULL CHECK (verdict IN ('real', 'expected', 'not_anomaly')),
+    note TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);
+  `,
+  // 7: suppression rules: a metric, an entity and/or a detector, in a daily or weekly window or a
+  // maintenance period, with a reason; flagged rows inside one are recorded but do not page.
+  `
+  CREATE TABLE suppression_rules (
+    id TEXT PRIMARY KEY,
+    detector_id TEXT REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT,
+    metric TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'period')),
+    start_at INTEGER NOT NULL,
+    end_at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /**
@@ -241,5 +293,57 @@ export const POSTGRES_MIGRATIONS: string[] = [
     WHERE m.detector_id = model_versions.detector_id AND m.entity = model_versions.entity AND m.version <= model_versions.version
   );
   CREATE UNIQUE INDEX model_versions_entity_version ON model_versions (detector_id, entity, entity_version);
+  `,
+  // 4: incidents and feedback. Flagged rows grouped per (detector, entity) into incidents (state
+  // firing/resolved, span in time and rows, peak of the smoothed score, worst severity, counts of top metrics, the
+  // quiet rows since the last flag and the last scores while firing), and operators' verdicts on them.
+  `
+  CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    detector_id TEXT NOT NULL REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+    start_at BIGINT NOT NULL,
+    end_at BIGINT NOT NULL,
+    peak_at BIGINT NOT NULL,
+    peak_score DOUBLE PRECISION NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('none', 'low', 'medium', 'high', 'critical')),
+    flagged INTEGER NOT NULL,
+    span_rows INTEGER NOT NULL,
+    top_metrics TEXT NOT NULL,
+    quiet_rows INTEGER NOT NULL,
+    recent TEXT NOT NULL,
+    suppressed INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE INDEX incidents_entity ON incidents (detector_id, entity, start_at);
+  CREATE INDEX incidents_start ON incidents (start_at);
+  CREATE UNIQUE INDEX one_firing_incident ON incidents (detector_id, entity) WHERE state = 'firing';
+  CREATE TABLE incident_feedback (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    verdict TEXT NOT NULL CHECK (verdict IN ('real', 'expected', 'not_anomaly')),
+    note TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at BIGINT NOT NULL
+  );
+  CREATE INDEX incident_feedback_incident ON incident_feedback (incident_id, id);
+  `,
+  // 5: suppression rules: a metric, an entity and/or a detector, in a daily or weekly window or a
+  // maintenance period, with a reason; flagged rows inside one are recorded but do not page.
+  `
+  CREATE TABLE suppression_rules (
+    id TEXT PRIMARY KEY,
+    detector_id TEXT REFERENCES detectors(id) ON DELETE CASCADE,
+    entity TEXT,
+    metric TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'period')),
+    start_at BIGINT NOT NULL,
+    end_at BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
   `,
 ];

@@ -25,6 +25,8 @@ export class StoreRegistry implements Registry {
   readonly runtimeState: RegistryStores['runtimeState'];
   readonly outbox: RegistryStores['outbox'];
   readonly tokens: RegistryStores['tokens'];
+  readonly incidents: RegistryStores['incidents'];
+  readonly suppressions: RegistryStores['suppressions'];
   readonly backend: Registry['backend'];
 
   protected constructor(protected readonly db: SqlDb) {
@@ -38,6 +40,8 @@ export class StoreRegistry implements Registry {
     this.runtimeState = stores.runtimeState;
     this.outbox = stores.outbox;
     this.tokens = stores.tokens;
+    this.incidents = stores.incidents;
+    this.suppressions = stores.suppressions;
     this.backend = db.dialect;
   }
 

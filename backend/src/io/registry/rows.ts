@@ -5,7 +5,15 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { JOB_STATES, ROLES, STAGES } from './types.js';
+import {
+  INCIDENT_STATES,
+  JOB_STATES,
+  ROLES,
+  SEVERITIES,
+  STAGES,
+  SUPPRESSION_KINDS,
+  VERDICTS,
+} from './types.js';
 
 /** A row that does not match its table's shape: the registry's data is damaged, not the request. */
 export class RegistryCorruptError extends Error {
@@ -119,6 +127,50 @@ export const RuntimeStateRow = Type.Object({
   scored_to: Int,
   snapshot: Type.String(),
   updated_at: Int,
+});
+
+export const IncidentRow = Type.Object({
+  id: Type.String(),
+  detector_id: Type.String(),
+  entity: Type.String(),
+  state: Type.Enum([...INCIDENT_STATES]),
+  start_at: Int,
+  end_at: Int,
+  peak_at: Int,
+  peak_score: Type.Number(),
+  severity: Type.Enum([...SEVERITIES]),
+  flagged: Int,
+  span_rows: Int,
+  top_metrics: Type.String(),
+  quiet_rows: Int,
+  recent: Type.String(),
+  suppressed: Type.Union([Type.Literal(0), Type.Literal(1)]),
+  created_at: Int,
+  updated_at: Int,
+});
+
+export const TopMetricsJson = Type.Record(Type.String(), Type.Integer({ minimum: 0 }));
+export const RecentJson = Type.Array(Type.Number());
+
+export const FeedbackRow = Type.Object({
+  incident_id: Type.String(),
+  verdict: Type.Enum([...VERDICTS]),
+  note: Type.String(),
+  actor: Type.String(),
+  at: Int,
+});
+
+export const SuppressionRow = Type.Object({
+  id: Type.String(),
+  detector_id: Nullable(Type.String()),
+  entity: Nullable(Type.String()),
+  metric: Nullable(Type.String()),
+  kind: Type.Enum([...SUPPRESSION_KINDS]),
+  start_at: Int,
+  end_at: Int,
+  reason: Type.String(),
+  actor: Type.String(),
+  created_at: Int,
 });
 
 export const IdRow = Type.Object({ id: Int });

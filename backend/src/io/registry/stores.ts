@@ -9,15 +9,20 @@ import {
   DetectorRow,
   DetectorStateRow,
   encodeJson,
+  FeedbackRow,
   IdRow,
+  IncidentRow,
   JobRow,
   NumberRow,
   OutboxRow,
+  RecentJson,
   rowName,
   RuntimeStateRow,
   StageChangeRow,
+  SuppressionRow,
   TextRow,
   TokenRow,
+  TopMetricsJson,
   VersionRow,
 } from './rows.js';
 import type { Queryable, SqlDb, SqlValue } from './sql.js';
@@ -28,6 +33,10 @@ import {
   type DetectorStateStore,
   type DetectorStore,
   type DriftReportStore,
+  type IncidentFeedback,
+  type IncidentQuery,
+  type IncidentRecord,
+  type IncidentStore,
   type JobChanges,
   type JobRecord,
   type JobStore,
@@ -41,6 +50,8 @@ import {
   type Stage,
   type StageChange,
   type StreamStateStore,
+  type SuppressionRule,
+  type SuppressionStore,
   type TokenRecord,
   type TokenStore,
 } from './types.js';
@@ -731,6 +742,213 @@ class SqlTokenStore implements TokenStore {
   }
 }
 
+const incidentOf = (raw: unknown): IncidentRecord => {
+  const what = rowName('incidents', raw, ['id']);
+  const r = check(IncidentRow, raw, what);
+  return {
+    id: r.id,
+    detectorId: r.detector_id,
+    entity: r.entity,
+    state: r.state,
+    startAt: r.start_at,
+    endAt: r.end_at,
+    peakAt: r.peak_at,
+    peakScore: r.peak_score,
+    severity: r.severity,
+    flagged: r.flagged,
+    spanRows: r.span_rows,
+    topMetrics: decodeJson(r.top_metrics, `${what} column top_metrics`, TopMetricsJson),
+    quietRows: r.quiet_rows,
+    recent: decodeJson(r.recent, `${what} column recent`, RecentJson),
+    suppressed: r.suppressed === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+};
+
+const feedbackOf = (raw: unknown): IncidentFeedback => {
+  const r = check(FeedbackRow, raw, rowName('incident_feedback', raw, ['incident_id']));
+  return { incidentId: r.incident_id, verdict: r.verdict, note: r.note, actor: r.actor, at: r.at };
+};
+
+const INCIDENT_COLUMNS =
+  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, created_at, updated_at';
+
+class SqlIncidentStore implements IncidentStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async put(r: IncidentRecord): Promise<void> {
+    const what = `incident '${r.id}'`;
+    const values: SqlValue[] = [
+      r.id,
+      r.detectorId,
+      r.entity,
+      r.state,
+      r.startAt,
+      r.endAt,
+      r.peakAt,
+      r.peakScore,
+      r.severity,
+      r.flagged,
+      r.spanRows,
+      encodeJson(r.topMetrics, `${what} top metrics`),
+      r.quietRows,
+      encodeJson(r.recent, `${what} recent scores`),
+      r.suppressed ? 1 : 0,
+      r.createdAt,
+      r.updatedAt,
+    ];
+    // The detector, entity and creation time of an incident never change; the rest follows it.
+    const updated = INCIDENT_COLUMNS.split(', ')
+      .filter((c) => !['id', 'detector_id', 'entity', 'created_at'].includes(c))
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', ');
+    try {
+      await this.db.run(
+        `INSERT INTO incidents (${INCIDENT_COLUMNS}) VALUES (${values.map(() => '?').join(', ')})
+         ON CONFLICT (id) DO UPDATE SET ${updated}`,
+        values,
+      );
+    } catch (err) {
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${r.detectorId}'`);
+      if (this.db.isUniqueViolation(err))
+        throw new RegistryError(
+          'CONFLICT',
+          `detector '${r.detectorId}' already has a firing incident for entity '${r.entity}'`,
+        );
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<IncidentRecord | undefined> {
+    const row = await this.db.get(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = ?`, [id]);
+    return row === undefined ? undefined : incidentOf(row);
+  }
+
+  async list(q: IncidentQuery = {}): Promise<IncidentRecord[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const add = (sql: string, ...values: SqlValue[]): void => {
+      where.push(sql);
+      params.push(...values);
+    };
+    if (q.detectorId !== undefined) add('detector_id = ?', q.detectorId);
+    if (q.entity !== undefined) add('entity = ?', q.entity);
+    if (q.state !== undefined) add('state = ?', q.state);
+    if (q.severities !== undefined) {
+      if (q.severities.length === 0) return [];
+      add(`severity IN (${q.severities.map(() => '?').join(', ')})`, ...q.severities);
+    }
+    // Overlap: an incident still firing at `from` counts, one starting at `to` does not.
+    if (q.from !== undefined) add('end_at >= ?', q.from);
+    if (q.to !== undefined) add('start_at < ?', q.to);
+    const limit = Math.max(1, Math.min(10_000, Math.floor(q.limit ?? 1000)));
+    return (
+      await this.db.all(
+        `SELECT ${INCIDENT_COLUMNS} FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY start_at DESC, id LIMIT ${limit}`,
+        params,
+      )
+    ).map(incidentOf);
+  }
+
+  async firing(detectorId: string, entity: string): Promise<IncidentRecord | undefined> {
+    const row = await this.db.get(
+      `SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE detector_id = ? AND entity = ? AND state = 'firing'`,
+      [detectorId, entity],
+    );
+    return row === undefined ? undefined : incidentOf(row);
+  }
+
+  async addFeedback(f: IncidentFeedback): Promise<IncidentFeedback> {
+    try {
+      await this.db.run(
+        'INSERT INTO incident_feedback (incident_id, verdict, note, actor, at) VALUES (?, ?, ?, ?, ?)',
+        [f.incidentId, f.verdict, f.note, f.actor, f.at],
+      );
+    } catch (err) {
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no incident '${f.incidentId}'`);
+      throw err;
+    }
+    return { ...f };
+  }
+
+  async feedback(incidentIds: string[]): Promise<IncidentFeedback[]> {
+    const out: IncidentFeedback[] = [];
+    // In chunks: a page of incidents stays far below both dialects' parameter limits.
+    for (let i = 0; i < incidentIds.length; i += 500) {
+      const ids = incidentIds.slice(i, i + 500);
+      const rows = await this.db.all(
+        `SELECT incident_id, verdict, note, actor, at FROM incident_feedback
+         WHERE incident_id IN (${ids.map(() => '?').join(', ')}) ORDER BY incident_id, id`,
+        ids,
+      );
+      out.push(...rows.map(feedbackOf));
+    }
+    return out;
+  }
+}
+
+const ruleOf = (raw: unknown): SuppressionRule => {
+  const r = check(SuppressionRow, raw, rowName('suppression_rules', raw, ['id']));
+  return {
+    id: r.id,
+    ...(r.detector_id !== null ? { detectorId: r.detector_id } : {}),
+    ...(r.entity !== null ? { entity: r.entity } : {}),
+    ...(r.metric !== null ? { metric: r.metric } : {}),
+    kind: r.kind,
+    start: r.start_at,
+    end: r.end_at,
+    reason: r.reason,
+    actor: r.actor,
+    createdAt: r.created_at,
+  };
+};
+
+class SqlSuppressionStore implements SuppressionStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async add(r: SuppressionRule): Promise<SuppressionRule> {
+    try {
+      return ruleOf(
+        await this.db.get(
+          `INSERT INTO suppression_rules (id, detector_id, entity, metric, kind, start_at, end_at, reason, actor, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          [
+            r.id,
+            r.detectorId ?? null,
+            r.entity ?? null,
+            r.metric ?? null,
+            r.kind,
+            r.start,
+            r.end,
+            r.reason,
+            r.actor,
+            r.createdAt,
+          ],
+        ),
+      );
+    } catch (err) {
+      if (this.db.isForeignKeyViolation(err))
+        throw new RegistryError('NOT_FOUND', `no detector '${r.detectorId}'`);
+      if (this.db.isUniqueViolation(err))
+        throw new RegistryError('CONFLICT', `a suppression rule '${r.id}' already exists`);
+      throw err;
+    }
+  }
+
+  async list(): Promise<SuppressionRule[]> {
+    return (await this.db.all('SELECT * FROM suppression_rules ORDER BY created_at, id')).map(ruleOf);
+  }
+
+  async delete(id: string): Promise<void> {
+    if ((await this.db.run('DELETE FROM suppression_rules WHERE id = ?', [id])) === 0)
+      throw new RegistryError('NOT_FOUND', `no suppression rule '${id}'`);
+  }
+}
+
 export function sqlStores(db: SqlDb): RegistryStores {
   return {
     detectors: new SqlDetectorStore(db),
@@ -742,5 +960,7 @@ export function sqlStores(db: SqlDb): RegistryStores {
     runtimeState: new SqlRuntimeStateStore(db),
     outbox: new SqlOutboxStore(db),
     tokens: new SqlTokenStore(db),
+    incidents: new SqlIncidentStore(db),
+    suppressions: new SqlSuppressionStore(db),
   };
 }

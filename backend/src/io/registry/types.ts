@@ -13,6 +13,13 @@ export const ROLES = ['viewer', 'editor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
+export const INCIDENT_STATES = ['firing', 'resolved'] as const;
+export type IncidentState = (typeof INCIDENT_STATES)[number];
+export const SEVERITIES = ['none', 'low', 'medium', 'high', 'critical'] as const;
+export type IncidentSeverity = (typeof SEVERITIES)[number];
+/** An operator's verdict on an incident: a real problem, expected (a deploy, a batch job), or not an anomaly at all. */
+export const VERDICTS = ['real', 'expected', 'not_anomaly'] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 export interface DetectorRecord<Spec = unknown> {
   id: string;
@@ -235,6 +242,107 @@ export interface RuntimeStateStore {
   delete(detectorId: string, entity: string, stage: RuntimeStateRecord['stage']): Promise<void>;
 }
 
+/**
+ * Flagged rows of one (detector, entity) grouped into one incident: it opens on a flag, stays
+ * firing while flags follow fewer than the episode gap rows apart, and is resolved after that many
+ * quiet rows.
+ */
+export interface IncidentRecord {
+  id: string;
+  detectorId: string;
+  entity: string;
+  state: IncidentState;
+  /** Times (ms) of the first and last flagged row. */
+  startAt: number;
+  endAt: number;
+  /** The most representative moment: where the incident's smoothed score peaked, and that score. */
+  peakAt: number;
+  peakScore: number;
+  /** The worst severity of its rows. */
+  severity: IncidentSeverity;
+  /** How many of its rows were flagged. */
+  flagged: number;
+  /** How many rows it spans, from its first flagged row to its last. */
+  spanRows: number;
+  /** How often each metric was the flagged rows' top feature. */
+  topMetrics: Record<string, number>;
+  /** Rows scored since the last flagged one while firing (how close it is to resolving); the gap once resolved. */
+  quietRows: number;
+  /** The last few scores (newest last), which the next interval's smoothed score continues from. */
+  recent: number[];
+  /** Every flagged row fell inside a suppression rule: recorded, not paged. */
+  suppressed: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface IncidentFeedback {
+  incidentId: string;
+  verdict: Verdict;
+  note: string;
+  actor: string;
+  at: number;
+}
+
+export interface IncidentQuery {
+  detectorId?: string;
+  entity?: string;
+  /** Only these severities. */
+  severities?: IncidentSeverity[];
+  state?: IncidentState;
+  /** Incidents that overlap [from, to) (ms). */
+  from?: number;
+  to?: number;
+  /** At most this many, newest start first (default 1000). */
+  limit?: number;
+}
+
+/** Incidents and the feedback on them. */
+export interface IncidentStore {
+  /** Inserts or replaces by id. NOT_FOUND when its detector does not exist. */
+  put(record: IncidentRecord): Promise<void>;
+  get(id: string): Promise<IncidentRecord | undefined>;
+  /** Newest start first. */
+  list(q?: IncidentQuery): Promise<IncidentRecord[]>;
+  /** The firing incident of (detector, entity), if any (there is at most one). */
+  firing(detectorId: string, entity: string): Promise<IncidentRecord | undefined>;
+  /** NOT_FOUND when the incident does not exist. */
+  addFeedback(f: IncidentFeedback): Promise<IncidentFeedback>;
+  /** Oldest first, by incident (the last one of an incident is its current verdict). */
+  feedback(incidentIds: string[]): Promise<IncidentFeedback[]>;
+}
+
+export const SUPPRESSION_KINDS = ['daily', 'weekly', 'period'] as const;
+export type SuppressionKind = (typeof SUPPRESSION_KINDS)[number];
+
+/**
+ * Flagged rows that should not page: of a detector, an entity and/or a metric (the row's top
+ * feature; unset: any), inside a window. `daily`: minutes of the UTC day [start, end) (wrapping
+ * past midnight when end ≤ start); `weekly`: minutes of the UTC week from Monday 00:00, likewise;
+ * `period`: epoch ms [start, end).
+ */
+export interface SuppressionRule {
+  id: string;
+  detectorId?: string;
+  entity?: string;
+  metric?: string;
+  kind: SuppressionKind;
+  start: number;
+  end: number;
+  reason: string;
+  actor: string;
+  createdAt: number;
+}
+
+export interface SuppressionStore {
+  /** NOT_FOUND when its detector does not exist. */
+  add(rule: SuppressionRule): Promise<SuppressionRule>;
+  /** Oldest first. */
+  list(): Promise<SuppressionRule[]>;
+  /** NOT_FOUND when there is no such rule. */
+  delete(id: string): Promise<void>;
+}
+
 export interface RegistryStores {
   detectors: DetectorStore;
   models: ModelVersionStore;
@@ -245,6 +353,8 @@ export interface RegistryStores {
   runtimeState: RuntimeStateStore;
   outbox: OutboxStore;
   tokens: TokenStore;
+  incidents: IncidentStore;
+  suppressions: SuppressionStore;
 }
 
 export interface Registry extends RegistryStores {

@@ -48,6 +48,15 @@ export interface RuntimeDeps {
    * the same runStream, so the same bits. `onProgress` throws to stop it (a cancelled job).
    */
   runStream?(task: StreamTask, onProgress: (done: number, total: number) => void): Promise<StreamRun>;
+  /**
+   * Given the production rows once written (incidents): `live` when they continue the live
+   * runtimes (in order, each row once), not for a backfill's past range.
+   */
+  onProduction?(
+    detectorId: string,
+    rows: ScoredRow[],
+    options: { live: boolean; stepMs: number },
+  ): Promise<void>;
 }
 
 /** What a job may do: report progress, and learn it was cancelled (see JobContext). */
@@ -459,6 +468,11 @@ export class Runtimes {
     }
     production.sort((a, b) => a.timeMs - b.timeMs || a.entity.localeCompare(b.entity));
     this.deps.onScored?.(detectorId, production.length);
+    if (production.length > 0)
+      await this.deps.onProduction?.(detectorId, production, {
+        live: true,
+        stepMs: spec.intervalSeconds * 1000,
+      });
     return {
       rows: production.length,
       anomalies: production.filter((r) => r.anomaly).length,
@@ -536,6 +550,7 @@ export class Runtimes {
       );
       const series = new Map(day.map((s) => [s.entity, s]));
       const lines: string[] = [];
+      const scoredRows: ScoredRow[] = [];
       for (const run of runs) {
         const s = series.get(run.entity);
         if (!s || end <= run.at) continue;
@@ -550,12 +565,18 @@ export class Runtimes {
           if (r.timeMs < from) continue;
           lines.push(resultLine(detectorId, r));
           if (run.stage === 'production') {
+            scoredRows.push(r);
             rows++;
             if (r.anomaly) anomalies++;
           }
         }
       }
       await this.deps.writeResults(spec, lines);
+      if (scoredRows.length > 0)
+        await this.deps.onProduction?.(detectorId, scoredRows, {
+          live: false,
+          stepMs: spec.intervalSeconds * 1000,
+        });
     }
     this.deps.onScored?.(detectorId, rows);
     return { rows, anomalies };

@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin';
 import { Health } from '../application/health.js';
+import { Incidents, type SuppressionCheck } from '../application/incidents.js';
+import { suppresses } from '../domain/suppression.js';
 import { Insight } from '../application/insight.js';
 import { ResultsReader } from '../application/results.js';
 import { Runtimes } from '../application/runtimes.js';
@@ -18,6 +20,10 @@ declare module 'fastify' {
     insight: Insight;
     /** Detector health: scoring lag, failures, last training, drift. */
     health: Health;
+    /** Flagged rows grouped into incidents, fed by live scoring and backfills. */
+    incidents: Incidents;
+    /** The suppression rules as they stand: whether a flagged row of (detector, entity) is inside one. */
+    suppression: () => Promise<SuppressionCheck>;
   }
 }
 
@@ -30,6 +36,12 @@ export default fp(
     const sources = new Sources(app.config, app.influx, app.results);
     const results = new ResultsReader(app.influx);
     const readSource = sources.read.bind(sources);
+    const suppression = async () => {
+      const rules = await app.registry.suppressions.list();
+      return (detector: string, entity: string, row: { timeMs: number; topFeature?: string }) =>
+        rules.some((r) => suppresses(r, detector, entity, row));
+    };
+    const incidents = new Incidents({ registry: app.registry, now: () => app.now(), suppression });
     const runtimes = new Runtimes({
       registry: app.registry,
       readSource,
@@ -39,6 +51,9 @@ export default fp(
       onScored: (detector, rows) => app.telemetry.scoringRows.inc({ detector }, rows),
       // Training on a worker thread: /healthz and the scoring ticks answer while forests grow.
       runStream: runStreamInWorker,
+      onProduction: async (detector, rows, options) => {
+        await incidents.record(detector, rows, options);
+      },
     });
     const insight = new Insight({
       registry: app.registry,
@@ -55,6 +70,8 @@ export default fp(
     app.decorate('runtimes', runtimes);
     app.decorate('insight', insight);
     app.decorate('health', new Health({ registry: app.registry, now: () => app.now() }));
+    app.decorate('incidents', incidents);
+    app.decorate('suppression', suppression);
   },
   { name: 'application', dependencies: ['registry', 'influx', 'telemetry'] },
 );

@@ -46,7 +46,17 @@ export default fp<{ start?: boolean }>(
           ),
         );
       },
-      alerts: (detectorId, spec, rows) => app.alerts.process(detectorId, spec, rows),
+      // Flagged rows inside a suppression rule are recorded (their incident says so) but do not page.
+      alerts: async (detectorId, spec, rows) => {
+        const inside = await app.suppression();
+        return app.alerts.process(
+          detectorId,
+          spec,
+          rows.map((r) =>
+            r.anomaly && inside(detectorId, r.entity, r) ? { ...r, anomaly: false, severity: 'none' } : r,
+          ),
+        );
+      },
       now: () => app.now(),
       log: app.log,
       timeTick: () => app.telemetry.scoringTick.startTimer(),

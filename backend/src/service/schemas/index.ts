@@ -576,3 +576,4 @@ export const DriftRun = Type.Object(
 
 // Detector health (issue 20), in its own file.
 export * from './health.js';
+export * from './incidents.js';

@@ -35,7 +35,11 @@ describe('App', () => {
 
   it('defaults to the provisioned data source and the overview', async () => {
     const calls = renderApp('/a/isoscope-anomaly-app/nowhere', {});
-    expect(await screen.findByText(/0 detectors, 0 anomalous points/)).toBeInTheDocument();
+    expect(
+      await screen.findByText(
+        /0 incidents firing now, 0 resolved in the last 24 hours \(0 anomalous points\), 0 detectors/
+      )
+    ).toBeInTheDocument();
     expect(calls[0]!.url).toBe('/api/datasources/proxy/uid/isoscope/api/detectors');
   });
 });

@@ -8,6 +8,7 @@ import { DetectorEditor } from '../../pages/DetectorEditor/DetectorEditor';
 import { Detectors } from '../../pages/Detectors/Detectors';
 import { Explain } from '../../pages/Explain/Explain';
 import { Explorer } from '../../pages/Explorer/Explorer';
+import { Incidents } from '../../pages/Incidents/Incidents';
 import { Overview } from '../../pages/Overview/Overview';
 import type { AppSettings } from '../../types';
 import { IsoscopeContext } from './context';
@@ -30,6 +31,7 @@ export default function App({ meta }: AppRootProps<AppSettings>) {
         <Route path={`${ROUTES.Detectors}/:id/edit`} element={<DetectorEditor />} />
         <Route path={ROUTES.Explorer} element={<Explorer />} />
         <Route path={ROUTES.Explain} element={<Explain />} />
+        <Route path={ROUTES.Incidents} element={<Incidents />} />
         <Route path="*" element={<Navigate replace to={prefixRoute(ROUTES.Overview)} />} />
       </Routes>
     </IsoscopeContext.Provider>

@@ -1,6 +1,7 @@
 import React from 'react';
-import { act, screen, waitFor, within } from '@testing-library/react';
-import { detector, explanation } from '../../test/fixtures';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { detector, explanation, incident } from '../../test/fixtures';
+import type { Call } from '../../test/fakeBackend';
 import { renderPage, routes } from '../../test/renderPage';
 import { Explain, parseTime } from './Explain';
 
@@ -63,6 +64,63 @@ describe('Explain', () => {
       '/a/isoscope-anomaly-app/detectors/cpu'
     );
     expect(screen.getByText('web-1 at 2026-03-01 12:00:00')).toBeInTheDocument();
+  });
+
+  it('opened from an incident, says which and lets an editor give a verdict', async () => {
+    const { calls } = renderPage(<Explain />, {
+      route: '/explain',
+      url: '/explain?detector=cpu&entity=web-1&time=2026-03-01T10:20:00.000Z&incident=i1',
+      role: 'Editor',
+      answer: routes({
+        'GET detectors/cpu/explain': explanation,
+        'GET incidents/i1': { ...incident('i1'), history: [] },
+        'POST incidents/i1/feedback': (call: Call) => ({
+          status: 201,
+          data: { ...(call.data as object), actor: 'editor', at: '2026-03-02T00:00:00.000Z' },
+        }),
+      }),
+    });
+    const section = await screen.findByRole('region', { name: 'Incident' });
+    expect(section).toHaveTextContent(
+      'Part of an incident on web-1 from 2026-03-01 10:00:00 to 2026-03-01 10:48:00 (48 min, 40 flagged points, high). This is its peak'
+    );
+    expect(within(section).getByRole('link', { name: 'Its other incidents' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/incidents?detector=cpu&entity=web-1'
+    );
+    await act(async () => fireEvent.click(within(section).getByRole('button', { name: 'Real' })));
+    expect(calls.find((c) => c.method === 'POST')).toMatchObject({
+      url: '/api/datasources/proxy/uid/isoscope/api/incidents/i1/feedback',
+      data: { verdict: 'real', note: '' },
+    });
+    await waitFor(() => expect(within(section).getAllByText('Real')).toHaveLength(2));
+  });
+
+  it('finds the incident a moment falls in, and links to its peak', async () => {
+    const { calls } = renderPage(<Explain />, {
+      route: '/explain',
+      url: '/explain?detector=cpu&entity=web-1&time=2026-03-01T10:30:00.000Z',
+      role: 'Viewer',
+      answer: routes({
+        'GET detectors/cpu/explain': explanation,
+        'GET incidents': [
+          incident('i1', { feedback: { verdict: 'expected', note: '', actor: 'ann', at: '2026-03-01T12:00:00.000Z' } }),
+        ],
+      }),
+    });
+    const section = await screen.findByRole('region', { name: 'Incident' });
+    expect(within(section).getByRole('link', { name: 'Explain its peak' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/explain?detector=cpu&entity=web-1&time=2026-03-01T10%3A20%3A00.000Z&incident=i1'
+    );
+    expect(within(section).getByText('Expected')).toBeInTheDocument();
+    expect(within(section).queryByRole('button', { name: 'Real' })).not.toBeInTheDocument();
+    const asked = new URLSearchParams(calls.find((c) => c.url.includes('/api/incidents'))!.url.split('?')[1]);
+    expect([asked.get('detector'), asked.get('entity'), asked.get('from')]).toEqual([
+      'cpu',
+      'web-1',
+      '2026-03-01T10:30:00.000Z',
+    ]);
   });
 
   it('says what it needs when opened without a moment', async () => {

@@ -2,14 +2,17 @@ import React from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { PluginPage } from '@grafana/runtime';
 import { Alert, Badge, Icon, LinkButton, LoadingPlaceholder, Stack, Text, TextLink, Tooltip } from '@grafana/ui';
-import type { Explanation } from '../../api/types';
+import type { IsoscopeClient } from '../../api/client';
+import type { Explanation, Feedback, Incident } from '../../api/types';
 import { useIsoscope } from '../../components/App/context';
 import { ContributionBars } from '../../components/ContributionBars/ContributionBars';
+import { FeedbackButtons } from '../../components/Feedback/Feedback';
 import { Sparkline } from '../../components/Sparkline/Sparkline';
 import { FeatureName, WordsHelp } from '../../components/Words/Words';
-import { DEFAULT_DATASOURCE_UID, detectorUrl } from '../../constants';
+import { DEFAULT_DATASOURCE_UID, detectorUrl, incidentExplainUrl, incidentsUrl } from '../../constants';
 import { featureLabel, formatTime } from '../../format';
 import { useLoad } from '../../hooks/useLoad';
+import { duration, StateBadge } from '../Incidents/Incidents';
 import { exploreUrl, hostDashboardUrl } from './links';
 
 /** Reads `time` as Grafana links write it: epoch milliseconds or an ISO date. */
@@ -19,6 +22,29 @@ export function parseTime(value: string | null): number | undefined {
   }
   const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   return Number.isFinite(t) ? t : undefined;
+}
+
+/**
+ * The incident a moment belongs to: the one named in the link (`incident=`), else the entity's
+ * incident whose span holds the moment, if any.
+ */
+async function findIncident(
+  client: IsoscopeClient,
+  id: string | null,
+  detector: string,
+  entity: string,
+  time: number
+): Promise<Incident | undefined> {
+  if (id) {
+    return client.incident(id);
+  }
+  const around = await client.incidents({
+    detector,
+    entity,
+    from: new Date(time).toISOString(),
+    to: new Date(time + 1).toISOString(),
+  });
+  return around.find((i) => Date.parse(i.start) <= time && time <= Date.parse(i.end));
 }
 
 /** One anomaly explained: which features made it, where each value sits in training, the raw series around it. */
@@ -40,6 +66,15 @@ export function Explain() {
     () => (detector ? client.detector(detector).catch(() => undefined) : Promise.resolve(undefined)),
     [client, detector]
   );
+  const incidentId = params.get('incident');
+  const incident = useLoad(
+    () =>
+      detector && time !== undefined
+        ? findIncident(client, incidentId, detector, entity, time).catch(() => undefined)
+        : Promise.resolve(undefined),
+    [client, incidentId, detector, entity, time]
+  );
+  const [verdict, setVerdict] = React.useState<Feedback>();
   const interval = spec.value?.spec.intervalSeconds;
   if (!detector || time === undefined) {
     return (
@@ -69,6 +104,9 @@ export function Explain() {
         />
       }
     >
+      {incident.value && (
+        <IncidentSummary incident={incident.value} time={time} verdict={verdict} onVerdict={setVerdict} />
+      )}
       {explanation.error && <Alert title="No explanation">{explanation.error}</Alert>}
       {explanation.loading && !explanation.value && <LoadingPlaceholder text="Explaining…" />}
       {explanation.value && (
@@ -81,6 +119,45 @@ export function Explain() {
         />
       )}
     </PluginPage>
+  );
+}
+
+/** The incident this moment belongs to: its span, state and verdict, with the buttons that give one. */
+function IncidentSummary({
+  incident,
+  time,
+  verdict,
+  onVerdict,
+}: {
+  incident: Incident;
+  time: number;
+  verdict?: Feedback;
+  onVerdict: (f: Feedback) => void;
+}) {
+  return (
+    <section aria-label="Incident">
+      <Stack direction="column" gap={1}>
+        <Stack alignItems="center" gap={1} wrap="wrap">
+          <StateBadge incident={incident} />
+          <Text>
+            Part of an incident on {incident.entity || 'all entities'} from {formatTime(incident.start)} to{' '}
+            {formatTime(incident.end)} ({duration(incident)}, {incident.flagged} flagged points, {incident.severity}
+            ).{' '}
+            {Date.parse(incident.peak) === time ? (
+              'This is its peak: where its score, averaged over 5 points, was highest.'
+            ) : (
+              <TextLink href={incidentExplainUrl(incident)} inline>
+                Explain its peak
+              </TextLink>
+            )}{' '}
+            <TextLink href={incidentsUrl({ detector: incident.detector, entity: incident.entity })} inline>
+              Its other incidents
+            </TextLink>
+          </Text>
+        </Stack>
+        <FeedbackButtons incident={incident.id} current={verdict ?? incident.feedback} onSaved={onVerdict} />
+      </Stack>
+    </section>
   );
 }
 

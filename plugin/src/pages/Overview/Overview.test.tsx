@@ -1,6 +1,7 @@
 import React from 'react';
 import { screen, within } from '@testing-library/react';
-import { detector, job, version } from '../../test/fixtures';
+import { detector, incident, job, version } from '../../test/fixtures';
+import type { Call } from '../../test/fakeBackend';
 import { renderPage, routes } from '../../test/renderPage';
 import { Overview } from './Overview';
 
@@ -12,7 +13,56 @@ const anomaly = (entity: string, score: number, time: string) => ({
   modelVersion: 2,
 });
 
+const noIncidents = () => ({ data: [] });
+
 describe('Overview', () => {
+  it('leads with the incidents firing now and those resolved in the last day, each explained at its peak', async () => {
+    const firing = incident('f1', { state: 'firing', entity: 'web-2', start: '2026-03-01T11:50:00.000Z' });
+    const { calls } = renderPage(<Overview />, {
+      route: '/overview',
+      url: '/overview',
+      role: 'Viewer',
+      answer: routes({
+        'GET detectors': [detector],
+        'GET incidents': (call: Call) => ({
+          data:
+            new URLSearchParams(call.url.split('?')[1]).get('state') === 'firing'
+              ? [firing]
+              : [incident('r1'), incident('r2', { entity: 'db-1' })],
+        }),
+        'GET detectors/cpu/models': [version(2, 'production')],
+        'GET detectors/cpu/jobs': [],
+        'GET detectors/cpu/anomalies': [],
+      }),
+    });
+    expect(await screen.findByText(/1 incident firing now, 2 resolved in the last 24 hours/)).toBeInTheDocument();
+    const now = screen.getByRole('region', { name: 'Firing now' });
+    const rows = within(now).getAllByRole('row').slice(1);
+    expect(rows).toHaveLength(1);
+    expect(within(rows[0]!).getByText('web-2')).toBeInTheDocument();
+    expect(within(rows[0]!).getByRole('link', { name: 'Explain' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/explain?detector=cpu&entity=web-2&time=2026-03-01T10%3A20%3A00.000Z&incident=f1'
+    );
+    const day = screen.getByRole('region', { name: 'Incidents in the last 24 hours' });
+    expect(
+      within(day)
+        .getAllByRole('row')
+        .slice(1)
+        .map((r) => within(r).getAllByRole('cell')[1]!.textContent)
+    ).toEqual(['web-1', 'db-1']);
+    // Firing ones whenever they started; resolved ones over the last day.
+    const asked = calls
+      .filter((c) => c.url.includes('/api/incidents'))
+      .map((c) => new URLSearchParams(c.url.split('?')[1]));
+    const resolvedCall = asked.find((p) => p.get('state') === 'resolved')!;
+    expect(Date.parse(resolvedCall.get('to')!) - Date.parse(resolvedCall.get('from')!)).toBe(24 * 3600 * 1000);
+    expect(asked.find((p) => p.get('state') === 'firing')!.get('from')).toBeNull();
+    // The page tops the detector table.
+    const regions = screen.getAllByRole('region').map((r) => r.getAttribute('aria-label'));
+    expect(regions.slice(0, 3)).toEqual(['Firing now', 'Incidents in the last 24 hours', 'Detectors']);
+  });
+
   it('shows detector health, the day’s anomalies and the most anomalous entities with drill-down links', async () => {
     const { calls } = renderPage(<Overview />, {
       route: '/overview',
@@ -20,6 +70,7 @@ describe('Overview', () => {
       role: 'Viewer',
       answer: routes({
         'GET detectors': [detector],
+        'GET incidents': noIncidents,
         'GET detectors/cpu/models': [version(2, 'production'), version(1, 'candidate', 'web-2')],
         'GET detectors/cpu/jobs': [job('failed', 0.5)],
         'GET detectors/cpu/anomalies': [
@@ -29,7 +80,12 @@ describe('Overview', () => {
         ],
       }),
     });
-    expect(await screen.findByText(/1 detector, 3 anomalous points in the last 24/)).toBeInTheDocument();
+    expect(
+      await screen.findByText(
+        /0 incidents firing now, 0 resolved in the last 24 hours \(3 anomalous points\), 1 detector/
+      )
+    ).toBeInTheDocument();
+    expect(screen.getByText('Nothing is firing.')).toBeInTheDocument();
     const detectors = screen.getByRole('region', { name: 'Detectors' });
     expect(within(detectors).getByText('1 of 2 entities')).toBeInTheDocument();
     expect(within(detectors).getByText('not scored: web-2')).toBeInTheDocument();
@@ -58,6 +114,7 @@ describe('Overview', () => {
       url: '/overview',
       answer: routes({
         'GET detectors': [detector],
+        'GET incidents': noIncidents,
         'GET detectors/cpu/models': [version(2, 'production')],
         'GET detectors/cpu/jobs': [],
         'GET detectors/cpu/anomalies': time

@@ -2,15 +2,16 @@ import React from 'react';
 import { PluginPage } from '@grafana/runtime';
 import { Alert, Badge, InteractiveTable, LoadingPlaceholder, Stack, Text, TextLink } from '@grafana/ui';
 import type { IsoscopeClient } from '../../api/client';
-import type { Anomaly, Detector, Job, ModelVersion } from '../../api/types';
+import type { Anomaly, Detector, Feedback, Incident, Job, ModelVersion } from '../../api/types';
 import { useIsoscope } from '../../components/App/context';
 import type { SwimlaneRow } from '../../components/Swimlane/Swimlane';
 import { WordsHelp } from '../../components/Words/Words';
-import { ROUTES, detectorUrl, explainUrl, prefixRoute } from '../../constants';
+import { ROUTES, detectorUrl, explainUrl, incidentsUrl, prefixRoute } from '../../constants';
 import { useLoad } from '../../hooks/useLoad';
 import { representativeMoment } from '../../peak';
 import { unscored } from '../DetectorDetail/metrics';
 import { toRows } from '../Explorer/Explorer';
+import { IncidentTable } from '../Incidents/Incidents';
 
 interface DetectorHealth {
   detector: Detector;
@@ -26,8 +27,25 @@ interface DetectorHealth {
 
 const DAY = 24 * 3600 * 1000;
 
-async function loadOverview(client: IsoscopeClient, now: number): Promise<DetectorHealth[]> {
+interface OverviewData {
+  health: DetectorHealth[];
+  /** Incidents firing now, whenever they started. */
+  firing: Incident[];
+  /** Incidents of the last 24 hours that are over. */
+  resolved: Incident[];
+}
+
+async function loadOverview(client: IsoscopeClient, now: number): Promise<OverviewData> {
   const range = { from: new Date(now - DAY).toISOString(), to: new Date(now).toISOString() };
+  const [health, firing, recent] = await Promise.all([
+    loadHealth(client, range),
+    client.incidents({ state: 'firing' }),
+    client.incidents({ ...range, state: 'resolved' }),
+  ]);
+  return { health, firing, resolved: recent };
+}
+
+async function loadHealth(client: IsoscopeClient, range: { from: string; to: string }): Promise<DetectorHealth[]> {
   const detectors = await client.detectors();
   return Promise.all(
     detectors.map(async (detector) => {
@@ -92,22 +110,58 @@ function jobBadge(job?: Job) {
   return <Badge color={colour} text={`${job.kind} ${job.state}`} />;
 }
 
-/** Detectors and their health, anomalies in the last 24 hours, the most anomalous entities. */
+/**
+ * Led by what needs a person: incidents firing now, then the last day's incidents; then detectors
+ * and their health, and the most anomalous entities.
+ */
 export function Overview() {
   const { client } = useIsoscope();
   const overview = useLoad(() => loadOverview(client, Date.now()), [client]);
-  const health = overview.value ?? [];
+  const health = overview.value?.health ?? [];
   const total = health.reduce((n, h) => n + h.anomalies.length, 0);
+  const names = React.useMemo(
+    () => Object.fromEntries((overview.value?.health ?? []).map((h) => [h.detector.id, h.detector.name])),
+    [overview.value]
+  );
+  const [given, setGiven] = React.useState<Record<string, Feedback>>({});
+  const withVerdicts = (list: Incident[]) => list.map((i) => (given[i.id] ? { ...i, feedback: given[i.id] } : i));
+  const firing = withVerdicts(overview.value?.firing ?? []);
+  const resolved = withVerdicts(overview.value?.resolved ?? []);
+  const onFeedback = React.useCallback((id: string, f: Feedback) => setGiven((g) => ({ ...g, [id]: f })), []);
   return (
-    <PluginPage actions={<WordsHelp terms={['detector', 'entity', 'score', 'anomalous', 'stretch', 'not scored']} />}>
+    <PluginPage
+      actions={
+        <WordsHelp
+          terms={['incident', 'verdict', 'detector', 'entity', 'score', 'anomalous', 'stretch', 'not scored']}
+        />
+      }
+    >
       {overview.error && <Alert title="Cannot reach Isoscope">{overview.error}</Alert>}
       {overview.loading && !overview.value && <LoadingPlaceholder text="Loading detectors…" />}
       {overview.value && (
         <Stack direction="column" gap={3}>
           <Text element="p">
-            {health.length} detector{health.length === 1 ? '' : 's'}, {total} anomalous point{total === 1 ? '' : 's'} in
-            the last 24 hours. <TextLink href={prefixRoute(ROUTES.Explorer)}>Open the anomaly explorer</TextLink>
+            {firing.length} incident{firing.length === 1 ? '' : 's'} firing now, {resolved.length} resolved in the last
+            24 hours ({total} anomalous point{total === 1 ? '' : 's'}), {health.length} detector
+            {health.length === 1 ? '' : 's'}. <TextLink href={incidentsUrl()}>All incidents</TextLink> ·{' '}
+            <TextLink href={prefixRoute(ROUTES.Explorer)}>Open the anomaly explorer</TextLink>
           </Text>
+          <section aria-label="Firing now">
+            <Text element="h3">Firing now</Text>
+            {firing.length === 0 ? (
+              <Text color="secondary">Nothing is firing.</Text>
+            ) : (
+              <IncidentTable incidents={firing} detectorNames={names} onFeedback={onFeedback} />
+            )}
+          </section>
+          <section aria-label="Incidents in the last 24 hours">
+            <Text element="h3">Resolved in the last 24 hours</Text>
+            {resolved.length === 0 ? (
+              <Text color="secondary">No incident ended in the last 24 hours.</Text>
+            ) : (
+              <IncidentTable incidents={resolved} detectorNames={names} onFeedback={onFeedback} />
+            )}
+          </section>
           <section aria-label="Detectors">
             <Text element="h3">Detectors</Text>
             <InteractiveTable

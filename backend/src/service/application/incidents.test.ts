@@ -1,0 +1,247 @@
+import { EPISODE_GAP, episodesOf } from '../../engine/index.js';
+import { SqliteRegistry, type IncidentRecord } from '../../io/registry/index.js';
+import { Incidents, labelRows, labelsCsv, SMOOTH_ROWS } from './incidents.js';
+import type { ScoredRow } from './runtime.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Rows of one entity, one a minute: `x` flagged, `.` quiet; scores and severities by row when given. */
+function rows(
+  pattern: string,
+  opts: {
+    entity?: string;
+    score?: (i: number) => number;
+    severity?: (i: number) => string;
+    top?: (i: number) => string;
+  } = {},
+): ScoredRow[] {
+  return [...pattern].map((c, i) => {
+    const anomaly = c === 'x';
+    return {
+      entity: opts.entity ?? 'web-1',
+      timeMs: T0 + i * MIN,
+      score: opts.score?.(i) ?? (anomaly ? 0.7 : 0.3),
+      threshold: 0.5,
+      anomaly,
+      severity: anomaly ? (opts.severity?.(i) ?? 'low') : 'none',
+      ...(anomaly ? { topFeature: opts.top?.(i) ?? 'usage_user' } : {}),
+      modelVersion: 1,
+      retrain: 1,
+      stage: 'production',
+      extra: {},
+    };
+  });
+}
+
+async function setup(suppressed?: (row: ScoredRow) => boolean) {
+  const registry = new SqliteRegistry(':memory:');
+  await registry.detectors.create({ id: 'cpu', name: 'cpu', spec: {} }, 0);
+  let clock = T0;
+  const changes: IncidentRecord[][] = [];
+  const incidents = new Incidents({
+    registry,
+    now: () => clock++,
+    ...(suppressed
+      ? { suppression: async () => (_d: string, _e: string, r: ScoredRow) => suppressed(r) }
+      : {}),
+    onChange: async (c) => void changes.push(c),
+  });
+  const stored = async () => (await registry.incidents.list({ detectorId: 'cpu' })).reverse();
+  return { registry, incidents, stored, changes };
+}
+
+/** What an incident says, without its id and bookkeeping times. */
+const gist = (i: IncidentRecord) => {
+  const { id: _id, createdAt: _c, updatedAt: _u, ...rest } = i;
+  return rest;
+};
+
+const live = { live: true, stepMs: MIN };
+
+describe('Incidents (SQLite in memory)', () => {
+  it('groups flags as episodesOf does: fewer than EPISODE_GAP rows apart is one incident', async () => {
+    const { incidents, stored, registry } = await setup();
+    const pattern = '..xxx.......x.................x.....';
+    await incidents.record('cpu', rows(pattern), live);
+    const got = await stored();
+    const flags = [...pattern].map((c) => c === 'x');
+    expect(episodesOf(flags)).toEqual([
+      [2, 12],
+      [30, 30],
+    ]);
+    expect(got.map((i) => [(i.startAt - T0) / MIN, (i.endAt - T0) / MIN, i.flagged, i.spanRows])).toEqual([
+      [2, 12, 4, 11],
+      [30, 30, 1, 1],
+    ]);
+    // The first is over; the second has only 5 quiet rows behind it, so it still fires.
+    expect(got.map((i) => [i.state, i.quietRows])).toEqual([
+      ['resolved', EPISODE_GAP],
+      ['firing', 5],
+    ]);
+    await registry.close();
+  });
+
+  it('resolves a firing incident after EPISODE_GAP quiet rows, across intervals', async () => {
+    const { incidents, stored, registry } = await setup();
+    const all = rows('xx' + '.'.repeat(EPISODE_GAP));
+    await incidents.record('cpu', all.slice(0, 2 + EPISODE_GAP - 1), live);
+    expect((await stored()).map((i) => [i.state, i.quietRows])).toEqual([['firing', EPISODE_GAP - 1]]);
+    await incidents.record('cpu', all.slice(2 + EPISODE_GAP - 1), live);
+    expect((await stored()).map((i) => [i.state, i.quietRows, i.recent])).toEqual([
+      ['resolved', EPISODE_GAP, []],
+    ]);
+    // A flag after the gap opens a new incident instead of reopening the old one.
+    await incidents.record(
+      'cpu',
+      rows('x').map((r) => ({ ...r, timeMs: T0 + 30 * MIN })),
+      live,
+    );
+    expect((await stored()).map((i) => i.state)).toEqual(['resolved', 'firing']);
+    await registry.close();
+  });
+
+  it('gives the same incidents whether the rows come in one batch or interval by interval', async () => {
+    // A pattern from a fixed formula: bursts, isolated blips, gaps just under and over the rule.
+    const pattern = [...Array(400).keys()]
+      .map((i) => {
+        const x = Math.sin(i * 12.9898) * 43758.5453;
+        return x - Math.floor(x) > (i % 90 < 25 ? 0.4 : 0.97) ? 'x' : '.';
+      })
+      .join('');
+    const score = (i: number) => {
+      const x = Math.sin(i * 78.233) * 12345.678;
+      return 0.3 + 0.6 * (x - Math.floor(x));
+    };
+    const severity = (i: number) => ['low', 'medium', 'high', 'critical'][i % 4]!;
+    const top = (i: number) => (i % 3 ? 'usage_user' : 'usage_system');
+    const data = [
+      ...rows(pattern, { score, severity, top }),
+      ...rows(pattern.slice(7) + '.......', { entity: 'web-2', score, top }),
+    ].sort((a, b) => a.timeMs - b.timeMs);
+    const once = await setup();
+    await once.incidents.record('cpu', data, live);
+    const expected = (await once.stored()).map(gist);
+    expect(expected.length).toBeGreaterThan(5);
+    for (const sizes of [[1], [7, 1, 30], [13, 250, 2]]) {
+      const steps = await setup();
+      let at = 0;
+      for (let k = 0; at < 400; k++) {
+        const n = sizes[k % sizes.length]!;
+        await steps.incidents.record(
+          'cpu',
+          data.filter((r) => r.timeMs >= T0 + at * MIN && r.timeMs < T0 + (at + n) * MIN),
+          live,
+        );
+        at += n;
+      }
+      const got = (await steps.stored()).map(gist);
+      // Same order: by start, then entity.
+      const order = (l: ReturnType<typeof gist>[]) =>
+        [...l].sort((a, b) => a.startAt - b.startAt || a.entity.localeCompare(b.entity));
+      expect(order(got)).toEqual(order(expected));
+      await steps.registry.close();
+    }
+    await once.registry.close();
+  });
+
+  it('peaks where the smoothed score peaks, not at a one-row blip; keeps the worst severity and counts top metrics', async () => {
+    const { incidents, stored, registry } = await setup();
+    // A blip of 0.95 opens the incident; a sustained stretch at 0.8 follows.
+    const pattern = 'x..xxxxxxxxxx';
+    const score = (i: number) => (i === 0 ? 0.95 : i < 3 ? 0.3 : i === 8 ? 0.85 : 0.8);
+    const severity = (i: number) => (i === 5 ? 'critical' : 'medium');
+    const top = (i: number) => (i < 6 ? 'usage_user' : 'usage_iowait');
+    await incidents.record('cpu', rows(pattern, { score, severity, top }), live);
+    const [incident] = await stored();
+    // The first full window over the stretch (rows 3..7 ending at 7) is 0.8; windows holding row 8 are 0.81.
+    expect((incident!.peakAt - T0) / MIN).toBe(8);
+    expect(incident!.peakScore).toBeCloseTo((0.8 * (SMOOTH_ROWS - 1) + 0.85) / SMOOTH_ROWS, 12);
+    expect(incident!.severity).toBe('critical');
+    expect(incident!.topMetrics).toEqual({ usage_user: 4, usage_iowait: 7 });
+
+    // An incident shorter than the window peaks over the rows it has.
+    await incidents.record('cpu', rows('x.x', { entity: 'web-2', score: (i) => [0.6, 0.3, 0.9][i]! }), live);
+    const short = (await stored()).find((i) => i.entity === 'web-2')!;
+    expect(short.peakScore).toBeCloseTo(0.6, 12);
+    expect((short.peakAt - T0) / MIN).toBe(0);
+    await registry.close();
+  });
+
+  it('merges a backfill into the incidents it touches: scoring a range twice adds nothing', async () => {
+    const { incidents, stored, registry } = await setup();
+    const pattern = '..xxx.......x..........xx....';
+    const past = { live: false, stepMs: MIN };
+    await incidents.record('cpu', rows(pattern), past);
+    const first = await stored();
+    expect(first.map((i) => [(i.startAt - T0) / MIN, (i.endAt - T0) / MIN, i.state])).toEqual([
+      [2, 12, 'resolved'],
+      [23, 24, 'resolved'],
+    ]);
+    await incidents.record('cpu', rows(pattern), past);
+    await incidents.record('cpu', rows(pattern).slice(10), past);
+    expect(await stored()).toEqual(first.map((i) => ({ ...i, updatedAt: expect.any(Number) })));
+    // A backfill that reaches further widens the incident it continues.
+    await incidents.record('cpu', rows(pattern + '...x'), past);
+    const widened = await stored();
+    expect(widened.map((i) => [(i.startAt - T0) / MIN, (i.endAt - T0) / MIN, i.flagged])).toEqual([
+      [2, 12, 4],
+      [23, 32, 3],
+    ]);
+    await registry.close();
+  });
+
+  it('marks an incident suppressed only when every flagged row falls inside a rule', async () => {
+    const inside = (r: ScoredRow) => r.timeMs < T0 + 20 * MIN;
+    const { incidents, stored, registry } = await setup(inside);
+    await incidents.record('cpu', rows('xx...................x.x'), live);
+    expect((await stored()).map((i) => i.suppressed)).toEqual([true, false]);
+    // A flag outside the rule joining a suppressed incident makes it page.
+    const { incidents: b, stored: storedB, registry: rb } = await setup(inside);
+    await b.record('cpu', rows('..............xx'), live);
+    expect((await storedB()).map((i) => i.suppressed)).toEqual([true]);
+    await b.record('cpu', rows('..............xx.....x').slice(16), live);
+    expect((await storedB()).map((i) => [i.suppressed, i.flagged])).toEqual([[false, 3]]);
+    await registry.close();
+    await rb.close();
+  });
+
+  it('labels rows by verdict: real and expected are anomalies, not_anomaly and outside are normal, unjudged rows left out', () => {
+    const row = (entity: string, m: number) => ({
+      timeMs: T0 + m * MIN,
+      entity,
+      score: 0.6,
+      threshold: 0.5,
+      anomaly: true,
+    });
+    const incidents = [
+      { id: 'a', entity: 'web-1', startAt: T0 + 1 * MIN, endAt: T0 + 2 * MIN },
+      { id: 'b', entity: 'web-1', startAt: T0 + 4 * MIN, endAt: T0 + 4 * MIN },
+      { id: 'c', entity: 'web-2', startAt: T0, endAt: T0 + 9 * MIN },
+      { id: 'd', entity: 'web-1', startAt: T0 + 6 * MIN, endAt: T0 + 6 * MIN },
+    ];
+    const verdicts = new Map([
+      ['a', 'real'],
+      ['b', 'not_anomaly'],
+      ['d', 'expected'],
+    ]);
+    const rows = [0, 1, 2, 3, 4, 5, 6]
+      .map((m) => row('web-1', m))
+      .concat([row('web-2', 3), row('web, "x"', 3)]);
+    const labelled = labelRows(rows, incidents, verdicts);
+    expect(labelled.map((r) => `${r.entity}@${(r.timeMs - T0) / MIN}=${r.label}`)).toEqual([
+      'web-1@0=0',
+      'web-1@1=1',
+      'web-1@2=1',
+      'web-1@3=0',
+      'web-1@4=0',
+      'web-1@5=0',
+      'web-1@6=1',
+      'web, "x"@3=0',
+    ]);
+    const csv = labelsCsv(labelled).split('\n');
+    expect(csv[0]).toBe('time,entity,score,threshold,is_anomaly,label');
+    expect(csv[2]).toBe('2026-01-01T00:01:00.000Z,web-1,0.6,0.5,1,1');
+    expect(csv[8]).toBe('2026-01-01T00:03:00.000Z,"web, ""x""",0.6,0.5,1,0');
+  });
+});

@@ -1,0 +1,313 @@
+/**
+ * Incidents: the flagged rows of one (detector, entity) grouped as the person on call meets them.
+ * An incident opens on a flagged row and stays firing while flags follow fewer than
+ * `EPISODE_GAP` rows apart (the episodes `isoscope evaluate` counts, `episodesOf`); after that
+ * many quiet rows it is resolved. Live scoring feeds each interval's rows in order and the open
+ * incident carries across intervals (its quiet rows and last scores are stored with it); a
+ * backfill's rows are grouped the same way and merged into the incidents they touch, so scoring
+ * a range twice (a backfill, an interval scored again after a crash) does not duplicate them.
+ *
+ * The peak is the incident's most representative moment, the one "explain" opens: the maximum of
+ * the smoothed score s̄ₜ = mean(sₜ₋ₖ₊₁ … sₜ) over the incident's rows (k = SMOOTH_ROWS, fewer at
+ * its start), so a one-row blip inside a long episode does not outrank the sustained stretch.
+ */
+import { randomUUID } from 'node:crypto';
+import { EPISODE_GAP, episodesOf } from '../../engine/index.js';
+import {
+  SEVERITIES,
+  type IncidentRecord,
+  type IncidentSeverity,
+  type Registry,
+} from '../../io/registry/index.js';
+import type { ScoredRow } from './runtime.js';
+
+/** Rows averaged into the smoothed score whose peak marks an incident. */
+export const SMOOTH_ROWS = 5;
+
+const RANK = new Map<string, number>(SEVERITIES.map((s, i) => [s, i]));
+const worse = (a: IncidentSeverity, b: string): IncidentSeverity =>
+  (RANK.get(b) ?? 0) > (RANK.get(a) ?? 0) ? (b as IncidentSeverity) : a;
+
+/** Whether a flagged row falls inside a suppression rule (recorded, not paged). */
+export type SuppressionCheck = (detectorId: string, entity: string, row: ScoredRow) => boolean;
+
+export interface IncidentDeps {
+  registry: Registry;
+  now(): number;
+  /** The suppression rules as they stand, read once per batch; none when absent. */
+  suppression?(): Promise<SuppressionCheck>;
+  /** Told of each incident opened or changed (annotations, metrics). */
+  onChange?(incidents: IncidentRecord[]): Promise<void>;
+}
+
+/** One incident changed by a batch of rows, before it is stored. */
+interface Draft {
+  record: IncidentRecord;
+  /** Every flagged row was suppressed so far (an incident with no flag yet counts as suppressed). */
+  allSuppressed: boolean;
+}
+
+export class Incidents {
+  private suppressed: SuppressionCheck = () => false;
+
+  constructor(private readonly deps: IncidentDeps) {}
+
+  /**
+   * Groups a batch of scored production rows (any entities, each entity's rows in time order)
+   * into incidents and stores them. `live`: the rows continue the live runtime, so an entity's
+   * firing incident is continued and may stay firing; otherwise (a backfill) the rows are a
+   * past range and every incident they make is resolved at its end. `stepMs`: the detector's
+   * interval, to recognise a backfilled episode as the continuation of a stored incident.
+   * Returns the incidents opened or changed.
+   */
+  async record(
+    detectorId: string,
+    rows: ScoredRow[],
+    options: { live: boolean; stepMs: number },
+  ): Promise<IncidentRecord[]> {
+    const byEntity = new Map<string, ScoredRow[]>();
+    for (const r of rows) {
+      const list = byEntity.get(r.entity);
+      if (list) list.push(r);
+      else byEntity.set(r.entity, [r]);
+    }
+    if (byEntity.size === 0) return [];
+    this.suppressed = (await this.deps.suppression?.()) ?? (() => false);
+    const changed: IncidentRecord[] = [];
+    for (const [entity, list] of byEntity) {
+      list.sort((a, b) => a.timeMs - b.timeMs);
+      const drafts = options.live
+        ? await this.continueLive(detectorId, entity, list)
+        : await this.mergePast(detectorId, entity, list, options.stepMs);
+      for (const d of drafts) {
+        d.record.suppressed = d.allSuppressed;
+        d.record.updatedAt = this.deps.now();
+        await this.deps.registry.incidents.put(d.record);
+        changed.push(d.record);
+      }
+    }
+    if (changed.length > 0) await this.deps.onChange?.(changed);
+    return changed;
+  }
+
+  /** Live rows of one entity: continue its firing incident, open new ones, resolve after the gap. */
+  private async continueLive(detectorId: string, entity: string, rows: ScoredRow[]): Promise<Draft[]> {
+    const open = await this.deps.registry.incidents.firing(detectorId, entity);
+    // The firing incident's last flag and the quiet rows since stand before the batch, so
+    // episodesOf sees the gap exactly as it would over the whole series.
+    const prefix = open ? 1 + open.quietRows : 0;
+    const flags = new Uint8Array(prefix + rows.length);
+    if (open) flags[0] = 1;
+    rows.forEach((r, i) => (flags[prefix + i] = r.anomaly ? 1 : 0));
+    const drafts: Draft[] = [];
+    const episodes = episodesOf(flags, EPISODE_GAP);
+    for (const [i, [a, b]] of episodes.entries()) {
+      // With a firing incident the first episode is always its own (it holds the flag at 0), and
+      // takes the batch's first rows when a flag joins it within the gap.
+      const own = open !== undefined && a === 0;
+      const end = Math.max(0, b - prefix + 1);
+      const draft = own
+        ? { record: { ...open, topMetrics: { ...open.topMetrics } }, allSuppressed: open.suppressed }
+        : this.fresh(detectorId, entity, rows[a - prefix]!.timeMs);
+      if (own) this.extend(draft, detectorId, rows.slice(0, end), open.recent, open.quietRows);
+      else this.extend(draft, detectorId, rows.slice(a - prefix, end), [], 0);
+      const quiet = i === episodes.length - 1 ? flags.length - 1 - b : EPISODE_GAP;
+      const firing = quiet < EPISODE_GAP;
+      draft.record.quietRows = Math.min(quiet, EPISODE_GAP);
+      draft.record.state = firing ? 'firing' : 'resolved';
+      // While firing, the scores after the last flag are where the smoothed score resumes.
+      draft.record.recent = firing
+        ? lastScores([...draft.record.recent, ...rows.slice(end).map((r) => r.score)])
+        : [];
+      drafts.push(draft);
+    }
+    // Only the last can still fire, and the ones before are stored first: one firing per entity.
+    return drafts;
+  }
+
+  /**
+   * Rows of a past range: each episode is merged into a stored incident of the entity that it
+   * overlaps or follows within the gap (in time: EPISODE_GAP intervals), else stored as a new
+   * resolved incident.
+   */
+  private async mergePast(
+    detectorId: string,
+    entity: string,
+    rows: ScoredRow[],
+    stepMs: number,
+  ): Promise<Draft[]> {
+    const episodes = episodesOf(
+      rows.map((r) => r.anomaly),
+      EPISODE_GAP,
+    );
+    if (episodes.length === 0) return [];
+    const reach = EPISODE_GAP * stepMs;
+    const stored = await this.deps.registry.incidents.list({
+      detectorId,
+      entity,
+      from: rows[episodes[0]![0]]!.timeMs - reach,
+      to: rows[episodes.at(-1)![1]]!.timeMs + reach + 1,
+    });
+    const drafts = new Map<string, Draft>();
+    for (const [a, b] of episodes) {
+      const from = rows[a]!.timeMs;
+      const to = rows[b]!.timeMs;
+      const near = (i: IncidentRecord): boolean => i.startAt - reach < to && from < i.endAt + reach;
+      const known = [...drafts.values()].find((d) => near(d.record))?.record ?? stored.find(near);
+      let draft = known ? drafts.get(known.id) : undefined;
+      if (!draft) {
+        draft = known
+          ? { record: { ...known, topMetrics: { ...known.topMetrics } }, allSuppressed: known.suppressed }
+          : this.fresh(detectorId, entity, from);
+        drafts.set(draft.record.id, draft);
+      }
+      const merged = known !== undefined;
+      this.extend(draft, detectorId, rows.slice(a, b + 1), [], 0, merged);
+      if (merged) {
+        // The span in rows as the intervals count it, when the merge widened it.
+        const spanned = Math.round((draft.record.endAt - draft.record.startAt) / stepMs) + 1;
+        draft.record.spanRows = Math.max(draft.record.spanRows, spanned);
+      } else {
+        draft.record.state = 'resolved';
+        draft.record.quietRows = EPISODE_GAP;
+        draft.record.recent = [];
+      }
+    }
+    return [...drafts.values()];
+  }
+
+  private fresh(detectorId: string, entity: string, at: number): Draft {
+    const now = this.deps.now();
+    return {
+      record: {
+        id: randomUUID(),
+        detectorId,
+        entity,
+        state: 'firing',
+        startAt: at,
+        endAt: at,
+        peakAt: at,
+        peakScore: 0,
+        severity: 'none',
+        flagged: 0,
+        spanRows: 0,
+        topMetrics: {},
+        quietRows: 0,
+        recent: [],
+        suppressed: false,
+        createdAt: now,
+        updatedAt: now,
+      },
+      allSuppressed: true,
+    };
+  }
+
+  /**
+   * Adds rows (from the row after the incident's last flag, or its first flag, to a flag; quiet
+   * ones between included) to an incident: span, worst severity, flagged count, top metrics, and
+   * the peak of the smoothed score over its flagged rows, the window continuing from `recent`
+   * (`quietBefore` quiet rows already in it). A peak over a full window outranks any over the
+   * incident's first rows, which a one-row blip starting it would otherwise win alone; an incident
+   * shorter than the window peaks over what it has. A merge (`overlap`) may add rows the
+   * incident already counted: counts then take the larger of the stored and the new, so scoring
+   * the same range again changes nothing.
+   */
+  private extend(
+    draft: Draft,
+    detectorId: string,
+    rows: ScoredRow[],
+    recent: number[],
+    quietBefore: number,
+    overlap = false,
+  ): void {
+    if (rows.length === 0) return;
+    const r = draft.record;
+    const window = [...recent];
+    // Whether the stored peak was taken over a full window: its last flag had one behind it.
+    let fullSeen = r.spanRows >= SMOOTH_ROWS;
+    let flagged = 0;
+    const top: Record<string, number> = {};
+    for (const row of rows) {
+      window.push(row.score);
+      if (window.length > SMOOTH_ROWS) window.shift();
+      if (!row.anomaly) continue;
+      const smoothed = window.reduce((s, v) => s + v, 0) / window.length;
+      const full = window.length === SMOOTH_ROWS;
+      // Above by more than rounding: a mean summed in another order is the same score.
+      if ((full && !fullSeen) || ((full || !fullSeen) && smoothed > r.peakScore + 1e-12)) {
+        r.peakScore = smoothed;
+        r.peakAt = row.timeMs;
+      }
+      fullSeen ||= full;
+      flagged++;
+      r.severity = worse(r.severity, row.severity);
+      if (row.topFeature !== undefined) top[row.topFeature] = (top[row.topFeature] ?? 0) + 1;
+      if (!this.suppressed(detectorId, r.entity, row)) draft.allSuppressed = false;
+    }
+    r.startAt = Math.min(r.startAt, rows[0]!.timeMs);
+    r.endAt = Math.max(r.endAt, rows.at(-1)!.timeMs);
+    if (overlap) {
+      r.flagged = Math.max(r.flagged, flagged);
+      for (const [k, n] of Object.entries(top)) r.topMetrics[k] = Math.max(r.topMetrics[k] ?? 0, n);
+    } else {
+      r.flagged += flagged;
+      r.spanRows += (r.spanRows > 0 ? quietBefore : 0) + rows.length;
+      for (const [k, n] of Object.entries(top)) r.topMetrics[k] = (r.topMetrics[k] ?? 0) + n;
+      r.recent = lastScores(window);
+    }
+  }
+}
+
+/** The scores the next rows' smoothed score continues from: a full window. */
+function lastScores(scores: number[]): number[] {
+  return scores.slice(-SMOOTH_ROWS);
+}
+
+/** One stored result with the label operators' verdicts give it (see `labelRows`). */
+export interface LabelledRow {
+  timeMs: number;
+  entity: string;
+  score: number;
+  threshold?: number;
+  anomaly: boolean;
+  label: 0 | 1;
+}
+
+/**
+ * Labels for `isoscope evaluate` from operators' verdicts: a row inside an incident judged `real`
+ * or `expected` (an anomaly, planned or not) is 1; a row inside one judged `not_anomaly`, and
+ * every row outside incidents, is 0. A row inside an incident nobody judged is left out, so it
+ * counts neither as found nor as a false alarm. Rows keep their order.
+ */
+export function labelRows(
+  rows: Array<Omit<LabelledRow, 'label'>>,
+  incidents: Array<Pick<IncidentRecord, 'id' | 'entity' | 'startAt' | 'endAt'>>,
+  verdicts: Map<string, string>,
+): LabelledRow[] {
+  const byEntity = new Map<string, typeof incidents>();
+  for (const i of incidents) byEntity.set(i.entity, [...(byEntity.get(i.entity) ?? []), i]);
+  const out: LabelledRow[] = [];
+  for (const r of rows) {
+    const inside = (byEntity.get(r.entity) ?? []).find((i) => i.startAt <= r.timeMs && r.timeMs <= i.endAt);
+    if (!inside) {
+      out.push({ ...r, label: 0 });
+      continue;
+    }
+    const verdict = verdicts.get(inside.id);
+    if (verdict === undefined) continue;
+    out.push({ ...r, label: verdict === 'not_anomaly' ? 0 : 1 });
+  }
+  return out;
+}
+
+/** Labelled rows as the CSV `isoscope evaluate` reads as both --scores and --labels. */
+export function labelsCsv(rows: LabelledRow[]): string {
+  const lines = ['time,entity,score,threshold,is_anomaly,label'];
+  for (const r of rows) {
+    const entity = /[",\n]/.test(r.entity) ? `"${r.entity.replace(/"/g, '""')}"` : r.entity;
+    lines.push(
+      `${new Date(r.timeMs).toISOString()},${entity},${r.score},${r.threshold ?? ''},${r.anomaly ? 1 : 0},${r.label}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
