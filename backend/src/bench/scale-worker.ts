@@ -37,6 +37,9 @@ export type ScaleEvent =
       scored: number;
       busyMs: number;
       costMs: number;
+      /** Time in the registry's PostgreSQL (state read and commit) and in InfluxDB (source, results). */
+      stateMs: number;
+      influxMs: number;
       at: number;
     };
 
@@ -73,14 +76,17 @@ async function scoreShard(
   source: InfluxV1Client | undefined,
   results: InfluxV1Client | undefined,
   job: ShardJob,
-): Promise<{ scored: number; costMs: number }> {
+): Promise<{ scored: number; costMs: number; stateMs: number; influxMs: number }> {
+  let mark = performance.now();
   const { rows } = await pool.query<{ entity: string; cursor: number; n: number; mean: number; m2: number }>(
     'SELECT entity, cursor::float8 AS cursor, n, mean, m2 FROM scale_state WHERE detector = $1 AND shard = $2 AND cursor < $3',
     [job.detectorId, job.shard, job.to],
   );
-  if (rows.length === 0) return { scored: 0, costMs: 0 };
+  let stateMs = performance.now() - mark;
+  if (rows.length === 0) return { scored: 0, costMs: 0, stateMs, influxMs: 0 };
   const from = Math.min(...rows.map((r) => r.cursor));
   const values = new Map<string, Map<number, number>>();
+  mark = performance.now();
   if (source) {
     const answer = await source.query(
       `SELECT "value" FROM "scale_src" WHERE "shard" = '${job.shard}' AND time >= ${from}ms AND time < ${job.to}ms GROUP BY "entity"`,
@@ -91,6 +97,7 @@ async function scoreShard(
       values.set(series.tags?.entity ?? '', m);
     }
   }
+  let influxMs = performance.now() - mark;
   const costMs = (s.costMs * (job.to - from)) / SCALE_INTERVAL_MS;
   await sleep(costMs);
   const lines: string[] = [];
@@ -121,7 +128,10 @@ async function scoreShard(
     next.mean.push(mean);
     next.m2.push(m2);
   }
+  mark = performance.now();
   if (results) await results.write(lines);
+  influxMs += performance.now() - mark;
+  mark = performance.now();
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -143,7 +153,8 @@ async function scoreShard(
   } finally {
     client.release();
   }
-  return { scored: ledger.t.length, costMs };
+  stateMs += performance.now() - mark;
+  return { scored: ledger.t.length, costMs, stateMs, influxMs };
 }
 
 /** Runs one worker until SIGTERM (scale-worker-main.ts is the process's entry). */
@@ -167,18 +178,9 @@ export async function runScaleWorker(s: ScaleWorkerSettings): Promise<void> {
   queue.work(async (job, ctx) => {
     const started = Date.now();
     say({ ev: 'lock', worker: s.worker, shard: job.shard, to: job.to, retry: ctx.retry, at: started });
-    const { scored, costMs } = await scoreShard(s, pool, source, results, job);
+    const done = await scoreShard(s, pool, source, results, job);
     const at = Date.now();
-    say({
-      ev: 'done',
-      worker: s.worker,
-      shard: job.shard,
-      to: job.to,
-      scored,
-      busyMs: at - started,
-      costMs,
-      at,
-    });
+    say({ ev: 'done', worker: s.worker, shard: job.shard, to: job.to, ...done, busyMs: at - started, at });
   });
   say({ ev: 'ready', worker: s.worker, at: Date.now() });
   process.once('SIGTERM', () => {
