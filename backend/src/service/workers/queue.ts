@@ -176,6 +176,32 @@ export class ShardQueue {
     }
   }
 
+  /**
+   * Runs `fn` unless another process is running it (then resolves without running it): the
+   * scheduler's pass, so that 3 API replicas do not each start the same retraining.
+   */
+  async exclusive(name: string, fn: () => Promise<void>): Promise<void> {
+    const client = await this.locks.connect();
+    const [a, b] = lockKeys(`scheduler:${name}`, 0);
+    let broken: Error | undefined;
+    try {
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+        a,
+        b,
+      ]);
+      if (!rows[0]?.ok) return;
+      try {
+        await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [a, b]).catch((err: Error) => {
+          broken = err;
+        });
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
   /** Stops taking jobs, waits for the ones in hand, and closes the connections. */
   async stop(): Promise<void> {
     this.stopping = true;
