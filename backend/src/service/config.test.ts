@@ -45,7 +45,7 @@ describe('loadConfig and .env', () => {
     expect(loadConfig({ ...pg, ISOSCOPE_ROLE: 'worker' }, {}, undefined).role).toBe('worker');
     expect(loadConfig(pg, { role: 'api' }, undefined).role).toBe('api');
     expect(() => loadConfig({ ISOSCOPE_ROLE: 'worker' }, {}, undefined)).toThrow(
-      /ISOSCOPE_ROLE=worker needs ISOSCOPE_REGISTRY_URL/,
+      /role worker \(ISOSCOPE_ROLE or --role\) needs ISOSCOPE_REGISTRY_URL/,
     );
     expect(() => loadConfig({ ...pg, ISOSCOPE_ROLE: 'scorer' }, {}, undefined)).toThrow(
       "ISOSCOPE_ROLE must be one of all, api, worker, got 'scorer'",

@@ -185,7 +185,7 @@ export function loadConfig(
   // The split needs a queue the processes share, and SQLite is one process's file.
   if (raw.role !== 'all' && (raw.registryUrl === undefined || raw.registryUrl === ''))
     throw new ConfigError(
-      `${ENV_NAMES.role}=${String(raw.role)} needs ${ENV_NAMES.registryUrl} (a PostgreSQL registry the api and worker processes share); with SQLite, use role all`,
+      `role ${String(raw.role)} (${ENV_NAMES.role} or --role) needs ${ENV_NAMES.registryUrl}: a PostgreSQL registry the api and worker processes share; with SQLite, use role all`,
     );
   return raw as Config;
 }
