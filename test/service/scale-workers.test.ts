@@ -16,7 +16,7 @@ const ENTITIES = 300;
 const SHARDS = 8;
 const INTERVALS = 3;
 const T0 = Date.UTC(2026, 0, 1);
-const LEASE = 3;
+const LEASE = 5;
 
 let postgres: TestPostgres;
 beforeAll(async () => {
@@ -38,6 +38,7 @@ async function until(what: string, check: () => Promise<boolean>, limitMs = 90_0
 test('two workers score every (entity, interval) once, and a SIGKILLed worker’s shard is taken over', async () => {
   const url = await postgres.database();
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pool.on('error', () => undefined);
   const queue = new ShardQueue({ url, leaseSeconds: LEASE, pollSeconds: 0.5, superviseSeconds: 1 });
   let workers: Workers | undefined;
   try {

@@ -65,6 +65,8 @@ async function run(
   const results = new InfluxV1Client({ url: influx.url, database: resultsDb });
   await results.createDatabase();
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // An idle connection the server drops (its stop at the end) must not crash the run.
+  pool.on('error', () => undefined);
   const queue = new ShardQueue({ url, leaseSeconds: s.leaseSeconds, pollSeconds: 0.5, superviseSeconds: 1 });
   await seedFleet(pool, DETECTOR, s.entities, s.shards, T0);
   await queue.start();
@@ -197,8 +199,11 @@ async function main(): Promise<void> {
       const rate = r.pairs / r.seconds;
       throughput.push(rate);
       const b = breakdown(r);
+      // The same shares as milliseconds of one shard job (workers x elapsed / jobs).
+      const jobs = r.events.filter((e) => e.ev === 'done' && e.scored > 0).length;
+      const perJob = (share: number): string => ((share * workers * r.seconds * 1000) / jobs).toFixed(0);
       process.stdout.write(
-        `${workers} worker${workers > 1 ? 's' : ''}: ${r.pairs} entity-minutes in ${r.seconds.toFixed(2)} s, ${rate.toFixed(0)}/s (x${(rate / throughput[0]!).toFixed(2)}); worker time: scoring stand-in ${pct(b.scoring)}, InfluxDB ${pct(b.influx)}, shard state ${pct(b.state)}, queue ${pct(b.queue)}; missed ${s.entities * s.minutes - r.pairs}, duplicated ${r.rows - r.pairs}\n`,
+        `${workers} worker${workers > 1 ? 's' : ''}: ${r.pairs} entity-minutes in ${r.seconds.toFixed(2)} s, ${rate.toFixed(0)}/s (x${(rate / throughput[0]!).toFixed(2)}); worker time: scoring stand-in ${pct(b.scoring)}, InfluxDB ${pct(b.influx)}, shard state ${pct(b.state)}, queue ${pct(b.queue)} (per shard job ${perJob(b.scoring)}/${perJob(b.influx)}/${perJob(b.state)}/${perJob(b.queue)} ms); missed ${s.entities * s.minutes - r.pairs}, duplicated ${r.rows - r.pairs}\n`,
       );
     }
     const k = await run(s, pgServer, influx, 4, killMinutes, true);
