@@ -6,9 +6,10 @@
  * over by the other once its lease runs out.
  */
 import pg from 'pg';
+import PgBoss from 'pg-boss';
 import { ledger, seedFleet, startWorkers, type Workers } from '../../backend/src/bench/scale-harness.js';
 import { SCALE_INTERVAL_MS } from '../../backend/src/bench/scale-worker.js';
-import { ShardQueue } from '../../backend/src/service/workers/queue.js';
+import { SCORE_QUEUE, ShardQueue } from '../../backend/src/service/workers/queue.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { repoPath } from '../support/repo.js';
 
@@ -87,5 +88,39 @@ test('two workers score every (entity, interval) once, and a SIGKILLed worker’
     await workers?.stop();
     await queue.stop();
     await pool.end();
+  }
+});
+
+test('a sweep hands back an active job whose shard lock is free, and leaves one whose worker holds it', async () => {
+  const url = await postgres.database();
+  const queue = new ShardQueue({ url, leaseSeconds: 600, pollSeconds: 0.5, sweepSeconds: 600 });
+  const other = new PgBoss({ connectionString: url, supervise: false, schedule: false });
+  other.on('error', () => undefined);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let started!: () => void;
+  const running = new Promise<void>((r) => (started = r));
+  try {
+    await queue.start();
+    await other.start();
+    await queue.enqueue('fleet', T0 + SCALE_INTERVAL_MS, 2);
+    // A worker that took a job and died before (or after) its lock: the job is active, the lock free.
+    const [orphan] = await other.fetch<{ shard: number }>(SCORE_QUEUE);
+    expect(orphan).toBeDefined();
+    // A live worker scoring the other shard holds its lock.
+    queue.work(async () => {
+      started();
+      await held;
+    });
+    await running;
+    expect(await queue.sweep(0)).toBe(1);
+    const back = await other.getJobById(SCORE_QUEUE, orphan!.id);
+    expect(back?.state).toBe('retry');
+    // Swept again: the live one still holds its lock, and the orphan is no longer active.
+    expect(await queue.sweep(0)).toBe(0);
+  } finally {
+    release();
+    await queue.stop();
+    await other.stop({ graceful: false, wait: true });
   }
 });

@@ -193,9 +193,21 @@ async function main(): Promise<void> {
     process.stdout.write(
       `bench:scale: ${s.entities} entities in ${s.shards} shards, ${s.minutes} simulated minutes a run, scoring stand-in ${s.costMs} ms per shard-minute, lease ${s.leaseSeconds} s\n`,
     );
+    // Runs in the order 1, 2, 4, 4, 2, 1 and keeps each count's best: the machine is shared, and
+    // a burst of someone else's load during one run would otherwise decide a ratio.
+    const best = new Map<number, RunResult>();
+    for (const workers of [1, 2, 4, 4, 2, 1]) {
+      const r = await run(s, pgServer, influx, workers, s.minutes, false);
+      const kept = best.get(workers);
+      if (!kept || r.pairs / r.seconds > kept.pairs / kept.seconds) best.set(workers, r);
+      if (r.rows !== r.pairs || r.pairs !== s.entities * s.minutes)
+        process.stdout.write(
+          `  run of ${workers}: missed ${s.entities * s.minutes - r.pairs}, duplicated ${r.rows - r.pairs}\n`,
+        );
+    }
     const throughput: number[] = [];
     for (const workers of [1, 2, 4]) {
-      const r = await run(s, pgServer, influx, workers, s.minutes, false);
+      const r = best.get(workers)!;
       const rate = r.pairs / r.seconds;
       throughput.push(rate);
       const b = breakdown(r);
@@ -203,7 +215,7 @@ async function main(): Promise<void> {
       const jobs = r.events.filter((e) => e.ev === 'done' && e.scored > 0).length;
       const perJob = (share: number): string => ((share * workers * r.seconds * 1000) / jobs).toFixed(0);
       process.stdout.write(
-        `${workers} worker${workers > 1 ? 's' : ''}: ${r.pairs} entity-minutes in ${r.seconds.toFixed(2)} s, ${rate.toFixed(0)}/s (x${(rate / throughput[0]!).toFixed(2)}); worker time: scoring stand-in ${pct(b.scoring)}, InfluxDB ${pct(b.influx)}, shard state ${pct(b.state)}, queue ${pct(b.queue)} (per shard job ${perJob(b.scoring)}/${perJob(b.influx)}/${perJob(b.state)}/${perJob(b.queue)} ms); missed ${s.entities * s.minutes - r.pairs}, duplicated ${r.rows - r.pairs}\n`,
+        `${workers} worker${workers > 1 ? 's' : ''} (best of 2): ${r.pairs} entity-minutes in ${r.seconds.toFixed(2)} s, ${rate.toFixed(0)}/s (x${(rate / throughput[0]!).toFixed(2)}); worker time: scoring stand-in ${pct(b.scoring)}, InfluxDB ${pct(b.influx)}, shard state ${pct(b.state)}, queue ${pct(b.queue)} (per shard job ${perJob(b.scoring)}/${perJob(b.influx)}/${perJob(b.state)}/${perJob(b.queue)} ms); missed ${s.entities * s.minutes - r.pairs}, duplicated ${r.rows - r.pairs}\n`,
       );
     }
     const k = await run(s, pgServer, influx, 4, killMinutes, true);
@@ -212,7 +224,7 @@ async function main(): Promise<void> {
     const takeover = k.kill?.takeoverAt !== undefined ? (k.kill.takeoverAt - k.kill.at) / 1000 : NaN;
     const retried = k.kill?.retriedAt !== undefined ? (k.kill.retriedAt - k.kill.at) / 1000 : NaN;
     process.stdout.write(
-      `kill: worker 3 of 4 SIGKILLed holding shard ${k.kill?.shard} of minute ${((k.kill?.to ?? T0) - T0) / SCALE_INTERVAL_MS}; its entities scored by another worker ${takeover.toFixed(2)} s later, its job retried after the lease in ${retried.toFixed(2)} s; results in InfluxDB ${k.influxPoints} of ${s.entities * killMinutes}\n`,
+      `kill: worker 3 of 4 SIGKILLed holding shard ${k.kill?.shard} of minute ${((k.kill?.to ?? T0) - T0) / SCALE_INTERVAL_MS}; its entities scored by another worker ${takeover.toFixed(2)} s later, its job handed back (dead worker's lock free, or lease) and retried in ${retried.toFixed(2)} s; results in InfluxDB ${k.influxPoints} of ${s.entities * killMinutes}\n`,
     );
     const x = (i: number): string => (throughput[i]! / throughput[0]!).toFixed(2);
     process.stdout.write(

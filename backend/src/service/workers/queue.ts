@@ -34,6 +34,11 @@ export interface ShardQueueOptions {
   superviseSeconds?: number;
   /** A worker with nothing to do asks again after this long (seconds). */
   pollSeconds?: number;
+  /**
+   * How often a worker looks for jobs whose worker died (active, older than this, and their shard
+   * lock free), seconds; default a quarter lease, at least 1.
+   */
+  sweepSeconds?: number;
   /** Failed jobs (an unreachable InfluxDB) are retried this many times, with backoff. */
   retryLimit?: number;
   onError?(err: Error): void;
@@ -54,8 +59,11 @@ export class ShardQueue {
   private readonly loops: Array<Promise<void>> = [];
   private stopping = false;
   private wake: (() => void) | undefined;
+  private readonly stopped: Promise<void>;
+  private markStopped!: () => void;
 
   constructor(private readonly options: ShardQueueOptions) {
+    this.stopped = new Promise((r) => (this.markStopped = r));
     this.boss = new PgBoss({
       connectionString: options.url,
       max: 4,
@@ -120,6 +128,55 @@ export class ShardQueue {
    */
   work(handler: (job: ShardJob, ctx: ShardHandlerContext) => Promise<void>, concurrency = 1): void {
     for (let i = 0; i < concurrency; i++) this.loops.push(this.loop(handler));
+    this.loops.push(this.sweeping());
+  }
+
+  private async sweeping(): Promise<void> {
+    const every = (this.options.sweepSeconds ?? Math.max(1, this.options.leaseSeconds / 4)) * 1000;
+    while (!this.stopping) {
+      await Promise.race([sleep(every), this.stopped]);
+      if (this.stopping) break;
+      try {
+        await this.sweep(every / 1000);
+      } catch (err) {
+        this.options.onError?.(err as Error);
+      }
+    }
+  }
+
+  /**
+   * Hands back the jobs of workers that died, without waiting for their lease: a job active for
+   * more than `olderThanSeconds` whose shard lock nobody holds has lost its worker (the lock is
+   * held on the worker's own connection for the whole job, and PostgreSQL drops it with the
+   * connection). Failing it puts it back for retry at once. A live worker caught between its
+   * unlock and its completion (a few milliseconds) loses nothing: the retry finds every cursor
+   * already past the interval. Returns how many were handed back.
+   */
+  async sweep(olderThanSeconds: number): Promise<number> {
+    const { rows } = await this.boss
+      .getDb()
+      .executeSql(
+        `SELECT id, data FROM pgboss.job WHERE name = $1 AND state = 'active' AND started_on < now() - make_interval(secs => $2)`,
+        [SCORE_QUEUE, olderThanSeconds],
+      );
+    let handed = 0;
+    for (const row of rows as Array<{ id: string; data: ShardJob }>) {
+      const client = await this.locks.connect();
+      const [a, b] = lockKeys(row.data.detectorId, row.data.shard);
+      let free = false;
+      try {
+        free = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [a, b]))
+          .rows[0]!.ok;
+        if (free) await client.query('SELECT pg_advisory_unlock($1, $2)', [a, b]);
+      } finally {
+        client.release();
+      }
+      if (free) {
+        await this.boss.fail(SCORE_QUEUE, row.id, { message: 'its worker died (shard lock free)' });
+        handed++;
+      }
+    }
+    return handed;
   }
 
   private async loop(handler: (job: ShardJob, ctx: ShardHandlerContext) => Promise<void>): Promise<void> {
@@ -206,6 +263,7 @@ export class ShardQueue {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    this.markStopped();
     await Promise.all(this.loops);
     await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     await this.locks.end();
