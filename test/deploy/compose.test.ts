@@ -10,6 +10,7 @@ interface ComposeService {
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
+  command?: string[];
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -35,7 +36,16 @@ describe('docker-compose.yml', () => {
 
   it('runs the whole stack: InfluxDB, Telegraf, Alertmanager, the service, Grafana, a load profile', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['alertmanager', 'grafana', 'influxdb', 'isoscope', 'loadgen', 'postgres', 'telegraf'].sort(),
+      [
+        'alertmanager',
+        'grafana',
+        'influxdb',
+        'isoscope',
+        'isoscope-worker',
+        'loadgen',
+        'postgres',
+        'telegraf',
+      ].sort(),
     );
     expect(compose.services.loadgen?.profiles).toEqual(['load']);
   });
@@ -60,6 +70,31 @@ describe('docker-compose.yml', () => {
     });
     expect(merged).toContain(`ISOSCOPE_REGISTRY_URL: ${url}`);
     expect(merged).toContain('image: postgres:16.6');
+  });
+
+  it('runs a scoring worker beside the service under the postgres profile, on the same registry', () => {
+    const worker = compose.services['isoscope-worker']!;
+    expect(worker.profiles).toEqual(['postgres']);
+    expect(worker.command).toEqual(['serve', '--role', 'worker']);
+    expect(worker.image).toBe(compose.services.isoscope!.image);
+    expect(worker.ports ?? []).toEqual([]);
+    expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['influxdb', 'isoscope', 'postgres']);
+    for (const name of Object.keys(worker.environment ?? {})) expect(documentedSettings()).toContain(name);
+    // Its default registry is the postgres service with that service's default credentials.
+    const pg = compose.services.postgres!.environment!;
+    expect(worker.environment?.ISOSCOPE_REGISTRY_URL).toBe(
+      `\${ISOSCOPE_REGISTRY_URL:-postgres://${pg.POSTGRES_USER}:isoscope@postgres:5432/${pg.POSTGRES_DB}}`,
+    );
+    expect(pg.POSTGRES_PASSWORD).toBe('${POSTGRES_PASSWORD:-isoscope}');
+    const url = 'postgres://isoscope:secret@postgres:5432/isoscope';
+    const merged = execFileSync('docker-compose', ['--profile', 'postgres', 'config'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, ISOSCOPE_REGISTRY_URL: url },
+    });
+    // The service and the worker both name it.
+    expect(merged.split(`ISOSCOPE_REGISTRY_URL: ${url}`).length - 1).toBe(2);
+    expect(merged).toContain('isoscope-worker');
   });
 
   it('pins every image to a version, never latest', () => {

@@ -1,9 +1,11 @@
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { execFileSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
-import { documentedSettings, listFiles, readYaml, readYamlDocuments } from '../support/repo';
+import { documentedSettings, listFiles, readYaml, readYamlDocuments, repoRoot } from '../support/repo';
 
 interface Manifest {
   apiVersion: string;
@@ -15,6 +17,7 @@ interface Manifest {
 /** The kinds we ship, each checked against the Kubernetes OpenAPI schema by kubernetes-models. */
 const models: Record<string, new (data: never) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
@@ -29,11 +32,23 @@ const files = listFiles('k8s', (f) => f.endsWith('.yaml') && !f.includes('kustom
 const manifests = files.flatMap((file) =>
   readYamlDocuments(file).map((doc) => ({ file, doc: doc as Manifest })),
 );
-const byKind = (kind: string): Manifest => {
-  const found = manifests.find((m) => m.doc.kind === kind);
-  if (!found) throw new Error(`no ${kind} in k8s/`);
+/** The base's manifest of a kind (and name, when the base has several). */
+const byKind = (kind: string, name?: string): Manifest => {
+  const found = manifests.find(
+    (m) =>
+      !m.file.includes('overlays') &&
+      m.doc.kind === kind &&
+      (name === undefined || m.doc.metadata.name === name),
+  );
+  if (!found) throw new Error(`no ${kind} ${name ?? ''} in k8s/ (overlays aside)`);
   return found.doc;
 };
+
+/** `kubectl kustomize DIR`: what `kubectl apply -k DIR` would apply, built offline. */
+function kustomize(dir: string): Manifest[] {
+  const out = execFileSync('kubectl', ['kustomize', dir], { cwd: repoRoot, encoding: 'utf8' });
+  return parseAllDocuments(out).map((d) => d.toJSON() as Manifest);
+}
 
 // The parts of the Deployment these tests read, typed once.
 interface Probe {
@@ -48,10 +63,21 @@ interface Container {
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   envFrom: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
 }
-const deployment = byKind('Deployment') as Manifest & {
-  spec: { template: { spec: { securityContext: Record<string, unknown>; containers: Container[] } } };
+type DeploymentManifest = Manifest & {
+  spec: {
+    template: {
+      spec: {
+        securityContext: Record<string, unknown>;
+        containers: Array<Container & { args: string[] }>;
+        volumes: Array<{ name: string; emptyDir?: unknown; persistentVolumeClaim?: unknown }>;
+      };
+    };
+  };
 };
-const container = deployment.spec.template.spec.containers[0]!;
+const api = byKind('Deployment', 'isoscope-api') as DeploymentManifest;
+const worker = byKind('Deployment', 'isoscope-worker') as DeploymentManifest;
+const deployments = [api, worker];
+const container = api.spec.template.spec.containers[0]!;
 const configMap = byKind('ConfigMap') as Manifest & { data: Record<string, string> };
 
 describe('Kubernetes manifests (k8s/)', () => {
@@ -64,45 +90,86 @@ describe('Kubernetes manifests (k8s/)', () => {
     },
   );
 
-  it('are all listed in the kustomization, the secret template excepted', () => {
-    const kustomization = readYaml<{ resources: string[] }>('k8s/kustomization.yaml');
-    const listed = new Set(kustomization.resources.map((r) => `k8s/${r}`));
+  it('are all listed in the base kustomization, which k8s/ applies; the secret template excepted', () => {
+    expect(readYaml<{ resources: string[] }>('k8s/kustomization.yaml').resources).toEqual(['base']);
+    const kustomization = readYaml<{ resources: string[] }>('k8s/base/kustomization.yaml');
+    const listed = new Set(kustomization.resources.map((r) => `k8s/base/${r}`));
     for (const file of files.filter((f) => !f.includes('overlays'))) {
       if (file.endsWith('secret.template.yaml')) expect(listed.has(file)).toBe(false);
       else expect(listed).toContain(file);
     }
   });
 
-  it('probe the service where it answers: /healthz for liveness, /readyz for readiness', () => {
-    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
-    expect(container.startupProbe.httpGet.path).toBe('/healthz');
-    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+  it('probe both roles where they answer: /healthz for liveness, /readyz for readiness', () => {
+    for (const d of deployments) {
+      const c = d.spec.template.spec.containers[0]!;
+      expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(c.startupProbe.httpGet.path).toBe('/healthz');
+      expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    }
     const http = container.ports.find((p) => p.name === 'http');
     expect(String(http?.containerPort)).toBe(configMap.data.ISOSCOPE_PORT);
     const service = byKind('Service') as Manifest & { spec: { ports: { targetPort: string }[] } };
     expect(service.spec.ports[0]?.targetPort).toBe('http');
   });
 
-  it('run the service locked down: non-root, read-only root filesystem, no privilege escalation', () => {
-    expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
-    expect(container.securityContext).toMatchObject({
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      privileged: false,
-      capabilities: { drop: ['ALL'] },
-    });
-    expect(Object.keys(container.resources.requests).sort()).toEqual(['cpu', 'memory']);
-    expect(Object.keys(container.resources.limits).sort()).toEqual(['cpu', 'memory']);
+  it('run both roles locked down: non-root, read-only root filesystem, no privilege escalation', () => {
+    for (const d of deployments) {
+      const c = d.spec.template.spec.containers[0]!;
+      expect(d.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+      expect(c.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(Object.keys(c.resources.requests).sort()).toEqual(['cpu', 'memory']);
+      expect(Object.keys(c.resources.limits).sort()).toEqual(['cpu', 'memory']);
+    }
   });
 
-  it('scale from 3 to 10 replicas on CPU and memory, and keep 2 through disruptions', () => {
-    const hpa = byKind('HorizontalPodAutoscaler') as Manifest & {
-      spec: { minReplicas: number; maxReplicas: number; metrics: { resource: { name: string } }[] };
+  it('split the roles: a stateless api behind the Service, workers with no Service and no volume', () => {
+    expect(api.spec.template.spec.containers[0]!.args).toEqual(['serve', '--role', 'api']);
+    expect(worker.spec.template.spec.containers[0]!.args).toEqual(['serve', '--role', 'worker']);
+    for (const d of deployments) {
+      expect(d.spec.template.spec.volumes.every((v) => v.persistentVolumeClaim === undefined)).toBe(true);
+      expect(d.spec.template.spec.containers[0]!.envFrom.map((e) => e.secretRef?.name)).toContain(
+        'isoscope-secrets',
+      );
+    }
+    expect(
+      manifests.some((m) => m.file.startsWith('k8s/base/') && m.doc.kind === 'PersistentVolumeClaim'),
+    ).toBe(false);
+    const service = byKind('Service') as Manifest & { spec: { selector: Record<string, string> } };
+    expect(service.spec.selector).toEqual({
+      'app.kubernetes.io/name': 'isoscope',
+      'app.kubernetes.io/component': 'api',
+    });
+    // The workers and the api share one PostgreSQL, named in the secret.
+    const secret = byKind('Secret') as Manifest & { stringData: Record<string, string> };
+    expect(Object.keys(secret.stringData)).toContain('ISOSCOPE_REGISTRY_URL');
+  });
+
+  it('scale the api from 3 to 10 replicas on CPU and memory and the workers on CPU, keeping 2 api replicas through disruptions', () => {
+    type Hpa = Manifest & {
+      spec: {
+        scaleTargetRef: { name: string };
+        minReplicas: number;
+        maxReplicas: number;
+        metrics: { resource: { name: string } }[];
+      };
     };
-    expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([3, 10]);
-    expect(hpa.spec.metrics.map((m) => m.resource.name).sort()).toEqual(['cpu', 'memory']);
-    const pdb = byKind('PodDisruptionBudget') as Manifest & { spec: { minAvailable: number } };
-    expect(pdb.spec.minAvailable).toBeLessThan(hpa.spec.minReplicas);
+    const apiHpa = byKind('HorizontalPodAutoscaler', 'isoscope-api') as Hpa;
+    expect(apiHpa.spec.scaleTargetRef.name).toBe('isoscope-api');
+    expect([apiHpa.spec.minReplicas, apiHpa.spec.maxReplicas]).toEqual([3, 10]);
+    expect(apiHpa.spec.metrics.map((m) => m.resource.name).sort()).toEqual(['cpu', 'memory']);
+    const workerHpa = byKind('HorizontalPodAutoscaler', 'isoscope-worker') as Hpa;
+    expect(workerHpa.spec.scaleTargetRef.name).toBe('isoscope-worker');
+    expect(workerHpa.spec.metrics.map((m) => m.resource.name)).toEqual(['cpu']);
+    const pdb = byKind('PodDisruptionBudget', 'isoscope-api') as Manifest & {
+      spec: { minAvailable: number };
+    };
+    expect(pdb.spec.minAvailable).toBeLessThan(apiHpa.spec.minReplicas);
   });
 
   it('let traffic in only from Grafana and out only to InfluxDB, Alertmanager, PostgreSQL and DNS', () => {
@@ -134,13 +201,35 @@ describe('Kubernetes manifests (k8s/)', () => {
     expect(refs.sort()).toEqual([configMap.metadata.name, secret.metadata.name].sort());
   });
 
-  it('offer a single-writer overlay for the SQLite registry', () => {
-    const overlay = readYaml<{ resources: string[]; patches: { target: { kind: string } }[] }>(
-      'k8s/overlays/sqlite-single/kustomization.yaml',
-    );
-    expect(overlay.resources).toEqual(['../..']);
-    expect(overlay.patches.map((p) => p.target.kind).sort()).toEqual(
-      ['Deployment', 'HorizontalPodAutoscaler', 'PersistentVolumeClaim', 'PodDisruptionBudget'].sort(),
-    );
+  it('build with kustomize: the base and both overlays', () => {
+    const base = kustomize('k8s');
+    expect(
+      base
+        .filter((m) => m.kind === 'Deployment')
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).toEqual(['isoscope-api', 'isoscope-worker']);
+    // One process on SQLite: no worker, role all, one replica replaced on update, a volume.
+    const single = kustomize('k8s/overlays/sqlite-single');
+    const deploys = single.filter((m) => m.kind === 'Deployment') as DeploymentManifest[];
+    expect(deploys.map((d) => d.metadata.name)).toEqual(['isoscope-api']);
+    const only = deploys[0]! as DeploymentManifest & {
+      spec: { replicas: number; strategy: { type: string } };
+    };
+    expect(only.spec.template.spec.containers[0]!.args).toEqual(['serve', '--role', 'all']);
+    expect([only.spec.replicas, only.spec.strategy.type]).toEqual([1, 'Recreate']);
+    expect(only.spec.template.spec.volumes.find((v) => v.name === 'data')?.persistentVolumeClaim).toEqual({
+      claimName: 'isoscope-registry',
+    });
+    expect(single.filter((m) => m.metadata.name === 'isoscope-worker')).toEqual([]);
+    expect(single.some((m) => m.kind === 'PersistentVolumeClaim')).toBe(true);
+    // A self-contained cluster: the base plus a PostgreSQL StatefulSet the NetworkPolicy lets the pods reach.
+    const withPg = kustomize('k8s/overlays/postgres-statefulset');
+    const sts = withPg.find((m) => m.kind === 'StatefulSet') as Manifest & {
+      spec: { template: { metadata: { labels: Record<string, string> } } };
+    };
+    expect(sts.metadata.name).toBe('postgresql');
+    expect(sts.spec.template.metadata.labels['app.kubernetes.io/name']).toBe('postgresql');
+    expect(withPg.filter((m) => m.kind === 'Deployment')).toHaveLength(2);
   });
 });

@@ -15,6 +15,7 @@ import overload from './plugins/overload.js';
 import influx from './plugins/influx.js';
 import jobsPlugin from './plugins/jobs.js';
 import schedulerPlugin from './plugins/scheduler.js';
+import workers from './workers/plugin.js';
 import metrics from './plugins/metrics.js';
 import telemetry from './plugins/telemetry.js';
 import registryPlugin from './plugins/registry.js';
@@ -119,9 +120,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(application);
   await app.register(alerts);
   await app.register(jobsPlugin);
-  await app.register(schedulerPlugin, { start: options.scheduler !== false });
+  // Scoring off (tests tick by hand) means no queue either: the scheduler scores in-process.
+  await app.register(workers, { enabled: options.scheduler !== false });
+  await app.register(schedulerPlugin, {
+    start: options.scheduler !== false && options.config.role !== 'worker',
+  });
 
   await app.register(health);
+  // A worker answers the probes and /metrics only: the API is the api replicas'.
+  if (options.config.role === 'worker') {
+    await app.ready();
+    return app;
+  }
   await app.register(detectors, { prefix: '/api/v1/detectors' });
   await app.register(detectorModels, { prefix: '/api/v1/detectors' });
   await app.register(anomalies, { prefix: '/api/v1/detectors' });

@@ -37,4 +37,22 @@ describe('loadConfig and .env', () => {
         .influxAllowedDatabases,
     ).toBe('telegraf, prod');
   });
+
+  it('role: all by default; api and worker need a PostgreSQL registry; shards and lease are bounded', () => {
+    const c = loadConfig({}, {}, undefined);
+    expect([c.role, c.shards, c.leaseSeconds]).toEqual(['all', 32, 60]);
+    const pg = { ISOSCOPE_REGISTRY_URL: 'postgres://u:p@db:5432/isoscope' };
+    expect(loadConfig({ ...pg, ISOSCOPE_ROLE: 'worker' }, {}, undefined).role).toBe('worker');
+    expect(loadConfig(pg, { role: 'api' }, undefined).role).toBe('api');
+    expect(() => loadConfig({ ISOSCOPE_ROLE: 'worker' }, {}, undefined)).toThrow(
+      /role worker \(ISOSCOPE_ROLE or --role\) needs ISOSCOPE_REGISTRY_URL/,
+    );
+    expect(() => loadConfig({ ...pg, ISOSCOPE_ROLE: 'scorer' }, {}, undefined)).toThrow(
+      "ISOSCOPE_ROLE must be one of all, api, worker, got 'scorer'",
+    );
+    expect(() => loadConfig({ ISOSCOPE_SHARDS: '0' }, {}, undefined)).toThrow(/ISOSCOPE_SHARDS/);
+    expect(() => loadConfig({ ISOSCOPE_LEASE_SECONDS: '2' }, {}, undefined)).toThrow(
+      /ISOSCOPE_LEASE_SECONDS/,
+    );
+  });
 });

@@ -33,6 +33,12 @@ export const ConfigSchema = Type.Object({
   rateLimit: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
   /** Event-loop delay beyond which API requests are answered 503 at once; 0 = never. */
   maxEventLoopDelayMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
+  /** api: HTTP and the scheduler (enqueues); worker: scores queued shards; all: both (one node). */
+  role: Type.Enum(['all', 'api', 'worker'] as const),
+  /** Shards per detector in queue mode: one job per shard and interval. */
+  shards: Type.Integer({ minimum: 1, maximum: 4096 }),
+  /** Seconds a worker may hold a shard job before another takes it over. */
+  leaseSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -59,6 +65,9 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   influxMaxQueries: 'ISOSCOPE_INFLUX_MAX_QUERIES',
   rateLimit: 'ISOSCOPE_RATE_LIMIT',
   maxEventLoopDelayMs: 'ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS',
+  role: 'ISOSCOPE_ROLE',
+  shards: 'ISOSCOPE_SHARDS',
+  leaseSeconds: 'ISOSCOPE_LEASE_SECONDS',
 };
 
 const DEFAULTS: Partial<Config> = {
@@ -71,9 +80,11 @@ const DEFAULTS: Partial<Config> = {
   maxJobs: 2,
   influxMaxQueries: 8,
   rateLimit: 30000,
-  // Off until training runs off the event loop: today a model trains on it, in stalls of seconds,
-  // and with this on every API call during training (the plugin's progress polling) would be a 503.
+  // Training runs on worker threads, so a loop a second late is a starved process, not a busy one.
   maxEventLoopDelayMs: 1000,
+  role: 'all',
+  shards: 32,
+  leaseSeconds: 60,
 };
 
 const INTEGERS = new Set<keyof Config>([
@@ -82,6 +93,8 @@ const INTEGERS = new Set<keyof Config>([
   'influxMaxQueries',
   'rateLimit',
   'maxEventLoopDelayMs',
+  'shards',
+  'leaseSeconds',
 ]);
 
 /** A setting that stops the start: the message names the variable (or flag) and what it must be. */
@@ -157,14 +170,21 @@ export function loadConfig(
     const hint =
       key === 'logLevel'
         ? 'one of trace, debug, info, warn, error, silent'
-        : key === 'registryUrl'
-          ? 'a postgres:// or postgresql:// URL (unset: SQLite in the data directory)'
-          : key.endsWith('Url')
-            ? 'an http:// or https:// URL'
-            : key === 'bootstrapToken'
-              ? 'at least 16 characters'
-              : first.message;
+        : key === 'role'
+          ? 'one of all, api, worker'
+          : key === 'registryUrl'
+            ? 'a postgres:// or postgresql:// URL (unset: SQLite in the data directory)'
+            : key.endsWith('Url')
+              ? 'an http:// or https:// URL'
+              : key === 'bootstrapToken'
+                ? 'at least 16 characters'
+                : first.message;
     throw new ConfigError(`${name} must be ${hint}, got ${shown}`);
   }
+  // The split needs a queue the processes share, and SQLite is one process's file.
+  if (raw.role !== 'all' && (raw.registryUrl === undefined || raw.registryUrl === ''))
+    throw new ConfigError(
+      `role ${String(raw.role)} (${ENV_NAMES.role} or --role) needs ${ENV_NAMES.registryUrl}: a PostgreSQL registry the api and worker processes share; with SQLite, use role all`,
+    );
   return raw as Config;
 }

@@ -404,13 +404,19 @@ export class Runtimes {
    * Live scoring: every runtime of the detector scores its rows from where it stopped up to `to`,
    * reading a day at a time (so a long outage is caught up in bounded reads), writes them, then
    * saves its snapshot. Results are written before the state: a process killed in between scores
-   * the interval again from the old state and writes the same points again.
+   * the interval again from the old state and writes the same points again. `only` limits it to
+   * some entities (a worker's shard; the caller holds the shard's lock).
    */
-  async scoreUpTo(detectorId: string, to: number): Promise<ScoringResult> {
+  async scoreUpTo(
+    detectorId: string,
+    to: number,
+    only?: (entity: string) => boolean,
+  ): Promise<ScoringResult> {
     const { spec } = await this.detector(detectorId);
     const source = resolveSource(spec);
     const production: ScoredRow[] = [];
     let states = await this.deps.registry.listRuntimeStates(detectorId);
+    if (only) states = states.filter((s) => only(s.entity));
     if (states.length === 0) return { rows: 0, anomalies: 0, scored: [] };
     const decisions = await this.decisions(detectorId);
     for (;;) {

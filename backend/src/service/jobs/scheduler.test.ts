@@ -139,3 +139,40 @@ describe('Scheduler (fakes)', () => {
     expect(told).toEqual(['cpu true', 'cpu false']);
   });
 });
+
+describe('Scheduler in queue mode (fakes)', () => {
+  it('enqueues due intervals instead of scoring, still trains, and skips a pass another replica holds', async () => {
+    const { scheduler, calls } = fakeScheduler({ running: false });
+    const deps = (scheduler as unknown as { deps: SchedulerDeps }).deps;
+    let held = false;
+    deps.dispatch = async (id, _spec, to) => void calls.push(`enqueue ${id} to ${to / MIN}`);
+    deps.exclusive = async (pass) => (held ? undefined : pass());
+    await scheduler.tick(10 * MIN + 30_000);
+    await scheduler.tick(10 * MIN + 40_000); // not due: scoreEverySeconds is 60
+    held = true;
+    await scheduler.tick(12 * MIN); // another replica runs this pass
+    held = false;
+    await scheduler.tick(12 * MIN + 1);
+    expect(calls).toEqual([
+      'enqueue cpu to 10',
+      'train cpu to 10.5: first bootstrap',
+      'train cpu to 10.666666666666666: first bootstrap',
+      'enqueue cpu to 12',
+      'train cpu to 12.000016666666667: first bootstrap',
+    ]);
+  });
+
+  it('logs a failed enqueue and tries again on the next tick', async () => {
+    const { scheduler, calls } = fakeScheduler({ running: false, newestAt: 0 });
+    const deps = (scheduler as unknown as { deps: SchedulerDeps }).deps;
+    let down = true;
+    deps.dispatch = async (id, _spec, to) => {
+      if (down) throw new Error('postgres down');
+      calls.push(`enqueue ${id} to ${to / MIN}`);
+    };
+    await scheduler.tick(MIN);
+    down = false;
+    await scheduler.tick(MIN + 1000);
+    expect(calls).toEqual(['warn {"detector":"cpu","err":"postgres down"}', 'enqueue cpu to 1']);
+  });
+});

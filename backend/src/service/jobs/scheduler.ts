@@ -21,6 +21,13 @@ export interface SchedulerDeps {
     warn(detail: object, message: string): void;
     error(detail: object, message: string): void;
   };
+  /**
+   * Queue mode (a PostgreSQL registry): hands a detector's intervals up to `to` to the workers
+   * (one job per shard) instead of scoring them in this process.
+   */
+  dispatch?(detectorId: string, spec: DetectorSpec, to: number): Promise<void>;
+  /** Runs a pass unless another replica is running one (then skips it): one scheduler at a time. */
+  exclusive?(pass: () => Promise<void>): Promise<void>;
   /** A tick's duration and each detector's lag (metrics). */
   timeTick?(): () => void;
   lag?(detectorId: string, seconds: number): void;
@@ -121,7 +128,7 @@ export class Scheduler {
         const end = this.deps.timeTick?.();
         this.inPass = true;
         try {
-          await this.pass(now);
+          await (this.deps.exclusive ? this.deps.exclusive(() => this.pass(now)) : this.pass(now));
           this.lastPassAt = this.deps.now();
           this.deps.passed?.(this.lastPassAt);
         } finally {
@@ -145,7 +152,10 @@ export class Scheduler {
       const step = spec.intervalSeconds * 1000;
       const to = Math.floor(now / step) * step;
       const last = this.lastTick.get(id);
-      if (last === undefined || now - last >= spec.schedule.scoreEverySeconds * 1000) {
+      const due = last === undefined || now - last >= spec.schedule.scoreEverySeconds * 1000;
+      if (due && this.deps.dispatch) {
+        await this.dispatch(id, spec, to, now);
+      } else if (due) {
         try {
           const r = await this.deps.runtimes.scoreUpTo(id, to);
           this.lastTick.set(id, now);
@@ -171,6 +181,19 @@ export class Scheduler {
       } catch (err) {
         this.deps.log.warn({ detector: id, err: (err as Error).message }, 'retraining check failed');
       }
+    }
+  }
+
+  /** Queue mode: the interval goes to the workers; a failed enqueue is retried next tick. */
+  private async dispatch(id: string, spec: DetectorSpec, to: number, now: number): Promise<void> {
+    try {
+      await this.deps.dispatch!(id, spec, to);
+      this.lastTick.set(id, now);
+    } catch (err) {
+      this.deps.log.warn(
+        { detector: id, err: (err as Error).message },
+        'enqueueing failed; it is retried next tick',
+      );
     }
   }
 

@@ -10,7 +10,9 @@ export default fp<{ registry?: Registry }>(
     const registry = opts.registry ?? (await openRegistry(app.config));
     app.decorate('registry', registry);
     app.log.info({ backend: registry.backend }, 'registry open');
-    const interrupted = await registry.failInterruptedJobs(app.now());
+    // Workers run no training or backfill jobs: one starting (the HPA adds them often) must not mark
+    // the api replicas' running jobs failed.
+    const interrupted = app.config.role === 'worker' ? 0 : await registry.failInterruptedJobs(app.now());
     if (interrupted > 0)
       app.log.warn({ interrupted }, 'jobs left running by the previous process were marked failed');
     app.addHook('onClose', async () => registry.close());

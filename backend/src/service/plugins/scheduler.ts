@@ -57,6 +57,13 @@ export default fp<{ start?: boolean }>(
           ),
         );
       },
+      ...(app.shardQueue
+        ? {
+            dispatch: (detectorId: string, _spec: unknown, to: number) =>
+              app.shardQueue!.enqueue(detectorId, to, app.config.shards),
+            exclusive: (pass: () => Promise<void>) => app.shardQueue!.exclusive('pass', pass),
+          }
+        : {}),
       now: () => app.now(),
       log: app.log,
       timeTick: () => app.telemetry.scoringTick.startTimer(),
@@ -77,5 +84,5 @@ export default fp<{ start?: boolean }>(
     // Finish the scoring tick in progress (and its writes) before the writer closes.
     app.addHook('preClose', async () => scheduler.stop());
   },
-  { name: 'scheduler', dependencies: ['registry', 'influx', 'application', 'alerts', 'jobs'] },
+  { name: 'scheduler', dependencies: ['registry', 'influx', 'application', 'alerts', 'jobs', 'workers'] },
 );
