@@ -266,6 +266,7 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
           .replace(/\/$/, '')
           .replace(/\/(cpu-preview|no-such-detector)(\/|$)/, '/{id}$2')
           .replace(/\/no-such-job/, '/{jobId}')
+          .replace(/\/(incidents|suppressions)\/no-such-\w+/, '/$1/{id}')
           .replace(/\/models\/1/, '/models/{version}');
       const listed = routes.map(([method, url]) => `${method} ${normalize(url)}`).sort();
       const doc = (await app.inject('/docs/json')).json() as {
@@ -342,6 +343,13 @@ describe('the service (app.inject, real influxd, real SQLite)', () => {
         },
       ],
       ['POST', '/api/v1/grafana/variables', 'viewer', { find: 'detectors' }],
+      ['GET', '/api/v1/incidents', 'viewer', undefined],
+      ['GET', '/api/v1/incidents/labels?detector=cpu-preview', 'viewer', undefined],
+      ['GET', '/api/v1/incidents/no-such-incident', 'viewer', undefined],
+      ['POST', '/api/v1/incidents/no-such-incident/feedback', 'editor', { verdict: 'real' }],
+      ['GET', '/api/v1/suppressions', 'viewer', undefined],
+      ['POST', '/api/v1/suppressions', 'editor', {}],
+      ['DELETE', '/api/v1/suppressions/no-such-rule', 'editor', undefined],
       [
         'POST',
         '/api/v1/grafana/annotations',

@@ -34,7 +34,6 @@ export function runStream(
 ): StreamRun {
   const detector = new StreamingDetector(task.options);
   const cols = task.values.length;
-  const row = new Float64Array(cols);
   const picked: number[] = [];
   for (let i = 0; i < task.timeMs.length; i++) {
     const t = task.timeMs[i]!;
@@ -42,13 +41,17 @@ export function runStream(
   }
   const results: StreamResult[] = [];
   const times = new Float64Array(picked.length);
-  for (let k = 0; k < picked.length; k++) {
-    const i = picked[k]!;
-    const t = task.timeMs[i]!;
-    for (let c = 0; c < cols; c++) row[c] = task.values[c]![i]!;
-    results.push(detector.push(row, t));
-    times[k] = t;
-    if ((k + 1) % STREAM_BLOCK === 0) onRows(k + 1, picked.length);
+  // A block at a time through pushMany (the same results as row by row, faster), reporting between.
+  const values = new Float64Array(STREAM_BLOCK * cols);
+  for (let start = 0; start < picked.length; start += STREAM_BLOCK) {
+    const n = Math.min(STREAM_BLOCK, picked.length - start);
+    for (let k = 0; k < n; k++) {
+      const i = picked[start + k]!;
+      times[start + k] = task.timeMs[i]!;
+      for (let c = 0; c < cols; c++) values[k * cols + c] = task.values[c]![i]!;
+    }
+    detector.pushMany(values.subarray(0, n * cols), times.subarray(start, start + n), results);
+    if (n === STREAM_BLOCK) onRows(start + n, picked.length);
   }
   return {
     results,

@@ -112,15 +112,20 @@ export function pushRows(
   label: RuntimeLabel,
 ): ScoredRow[] {
   const cols = series.values.length;
-  const row = new Float64Array(cols);
-  const out: ScoredRow[] = [];
+  const picked: number[] = [];
   for (let i = 0; i < series.timeMs.length; i++) {
     const t = series.timeMs[i]!;
-    if (t < from || t >= to) continue;
-    for (let c = 0; c < cols; c++) row[c] = series.values[c]![i]!;
-    out.push(toScoredRow(detector.push(row, t), t, label));
+    if (t >= from && t < to) picked.push(i);
   }
-  return out;
+  // Row-major for pushMany, which scores the rows between two possible retrains in one batch:
+  // the same results as pushing them one at a time.
+  const values = new Float64Array(picked.length * cols);
+  const times = new Float64Array(picked.length);
+  picked.forEach((i, r) => {
+    times[r] = series.timeMs[i]!;
+    for (let c = 0; c < cols; c++) values[r * cols + c] = series.values[c]![i]!;
+  });
+  return detector.pushMany(values, times).map((result, r) => toScoredRow(result, times[r]!, label));
 }
 
 /** A detector from its stored snapshot (JSON text). */
