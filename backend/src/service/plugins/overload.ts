@@ -53,9 +53,8 @@ export const QUEUED_PER_SLOT = 4;
  * InfluxDB's query pool has more than QUEUED_PER_SLOT × ISOSCOPE_INFLUX_MAX_QUERIES queries waiting.
  * The refusal costs a header check, so it comes back in milliseconds however long the queue.
  * Probe routes (/healthz, /readyz, /metrics) always go through. The queue bound is always on (it
- * counts, it does not time); the lag check is off with the setting at 0. Its default, 1000 ms, is a
- * stalled process, not jitter: training runs on worker threads, so only a burst of scoring or an
- * answer too large to build quickly holds the loop that long.
+ * counts, it does not time); the lag check is off with the setting at 0, its default, because a
+ * backfill still scores on the event loop (the demo measured stalls of 3 s while one ran).
  * `lag` replaces the measurement (tests).
  */
 export default fp<{ lag?: () => number }>(
