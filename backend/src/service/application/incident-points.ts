@@ -1,0 +1,85 @@
+/**
+ * Incidents in InfluxDB (`isoscope_incidents`) and as Grafana annotations. One point per incident,
+ * written each time the incident opens, changes or resolves. InfluxDB keeps one point per
+ * (measurement, tag set, time) and a second write replaces the first, so the point is keyed by
+ * what never changes: tags detector and entity, time the incident's start. Everything that changes
+ * (severity, state, end, peak, top metrics) is a field, so rewriting the incident overwrites its
+ * point instead of adding a series. Grafana's own InfluxDB data source can then show incidents as
+ * annotations (docs/grafana.md); the Isoscope data source shows them from the registry.
+ */
+import { toLine } from '../../io/influx/index.js';
+import type { IncidentRecord } from '../../io/registry/index.js';
+
+export const INCIDENTS_MEASUREMENT = 'isoscope_incidents';
+
+/** How many of an incident's top metrics its text names. */
+const TOP_METRICS = 3;
+
+/** "cpu: high incident on web-1" (firing / resolved is in the tags and the text). */
+export function incidentTitle(r: Pick<IncidentRecord, 'detectorId' | 'entity' | 'severity'>): string {
+  return `${r.detectorId}: ${r.severity} incident on ${r.entity || 'all'}`;
+}
+
+/** The metrics most often at the top of its flagged rows, most often first: "usage_user ×12, usage_idle ×3". */
+export function topMetricsText(topMetrics: Record<string, number>): string {
+  return Object.entries(topMetrics)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, TOP_METRICS)
+    .map(([metric, n]) => `${metric} ×${n}`)
+    .join(', ');
+}
+
+/** What an operator reads on the annotation: state, peak, flagged rows and top metrics. */
+export function incidentText(r: IncidentRecord): string {
+  const top = topMetricsText(r.topMetrics);
+  return (
+    `${r.state}${r.suppressed ? ' (suppressed)' : ''}; peak score ${r.peakScore.toFixed(3)} at ` +
+    `${new Date(r.peakAt).toISOString()}; ${r.flagged} flagged of ${r.spanRows} rows` +
+    (top ? `; top metrics ${top}` : '')
+  );
+}
+
+/** One incident as a line of `isoscope_incidents` (see the module comment for the key). */
+export function incidentLine(r: IncidentRecord): string {
+  return toLine({
+    measurement: INCIDENTS_MEASUREMENT,
+    tags: { detector: r.detectorId, entity: r.entity },
+    fields: {
+      id: r.id,
+      title: incidentTitle(r),
+      text: incidentText(r),
+      severity: r.severity,
+      state: r.state,
+      start_ms: r.startAt,
+      end_ms: r.endAt,
+      peak_ms: r.peakAt,
+      peak_score: r.peakScore,
+      flagged: r.flagged,
+      suppressed: r.suppressed,
+      top_metrics: topMetricsText(r.topMetrics),
+    },
+    timeMs: r.startAt,
+  });
+}
+
+export interface IncidentAnnotation {
+  time: number;
+  timeEnd: number;
+  title: string;
+  text: string;
+  tags: string[];
+}
+
+/**
+ * An incident as a Grafana region: from its start to its end, or to `now` while it fires (it
+ * still goes on; its last flag is only where it stood at the last interval).
+ */
+export function incidentAnnotation(r: IncidentRecord, now: number): IncidentAnnotation {
+  return {
+    time: r.startAt,
+    timeEnd: r.state === 'firing' ? Math.max(r.endAt, now) : r.endAt,
+    title: incidentTitle(r),
+    text: incidentText(r),
+    tags: ['isoscope', 'incident', r.detectorId, r.entity, r.severity, r.state].filter((t) => t !== ''),
+  };
+}
