@@ -203,4 +203,38 @@ describe('incidents written to InfluxDB and shown as Grafana annotations (real i
     });
     expect(unknown.statusCode).toBe(404);
   });
+
+  it("a backfill that moves an incident's start leaves one point, at the new start", async () => {
+    const [injected] = (await app.registry.incidents.list({ detectorId: 'cpu', entity: 'web-1' })).filter(
+      (i) => i.startAt <= INCIDENT.from + 10 * 60_000 && i.endAt >= INCIDENT.from,
+    );
+    // Flags two intervals before it, as a backfill scored with another model might find.
+    const row = (timeMs: number, anomaly: boolean) => ({
+      entity: 'web-1',
+      timeMs,
+      score: anomaly ? 0.7 : 0.4,
+      threshold: 0.6,
+      anomaly,
+      severity: anomaly ? 'high' : 'none',
+      topFeature: 'usage_user',
+      modelVersion: 1,
+      retrain: 0,
+      stage: 'production' as const,
+      extra: {},
+    });
+    const earlier = injected!.startAt - 2 * STEP;
+    await app.incidents.record('cpu', [row(earlier, true), row(earlier + STEP, true)], {
+      live: false,
+      stepMs: STEP,
+    });
+    const moved = await app.registry.incidents.get(injected!.id);
+    expect(moved!.startAt).toBe(earlier);
+    expect((await points()).filter((p) => p.id === injected!.id)).toEqual([
+      expect.objectContaining({ time: earlier, start_ms: earlier, end_ms: moved!.endAt, state: 'resolved' }),
+    ]);
+    const regions = await annotations({ range, detector: 'cpu', entity: 'web-1', kind: 'incidents' });
+    expect(
+      regions.filter((a) => a.time <= INCIDENT.from + 10 * 60_000 && a.timeEnd >= INCIDENT.from),
+    ).toEqual([expect.objectContaining({ time: earlier, timeEnd: moved!.endAt })]);
+  });
 });

@@ -7,7 +7,7 @@
  * point instead of adding a series. Grafana's own InfluxDB data source can then show incidents as
  * annotations (docs/grafana.md); the Isoscope data source shows them from the registry.
  */
-import { toLine } from '../../io/influx/index.js';
+import { ident, str, time, toLine, type InfluxV1Client } from '../../io/influx/index.js';
 import type { IncidentRecord } from '../../io/registry/index.js';
 
 export const INCIDENTS_MEASUREMENT = 'isoscope_incidents';
@@ -60,6 +60,29 @@ export function incidentLine(r: IncidentRecord): string {
     },
     timeMs: r.startAt,
   });
+}
+
+/**
+ * Deletes the points a resolved incident left at an older start: a backfill that merges earlier
+ * flags into a stored incident moves its start, so its new point is written at a new time and
+ * the old one (later) would show as a second annotation. Live scoring never moves a start (an incident
+ * opens at its first flag), so only resolved incidents are looked at, once each time they change.
+ * The points of other incidents of the entity are left alone: only times holding this id go.
+ */
+export async function dropStalePoints(
+  influx: Pick<InfluxV1Client, 'query'>,
+  records: IncidentRecord[],
+): Promise<number> {
+  let dropped = 0;
+  for (const r of records) {
+    if (r.state !== 'resolved') continue;
+    const series = `${ident(INCIDENTS_MEASUREMENT)} WHERE "detector" = ${str(r.detectorId)} AND "entity" = ${str(r.entity)}`;
+    const [found = []] = await influx.query(`SELECT "id" FROM ${series} AND "id" = ${str(r.id)}`);
+    const stale = found.flatMap((s) => s.values.map((row) => Number(row[0]))).filter((t) => t !== r.startAt);
+    for (const t of stale) await influx.query(`DELETE FROM ${series} AND time = ${time(t)}`);
+    dropped += stale.length;
+  }
+  return dropped;
 }
 
 export interface IncidentAnnotation {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { Health } from '../application/health.js';
-import { incidentLine } from '../application/incident-points.js';
+import { dropStalePoints, incidentLine } from '../application/incident-points.js';
 import { Incidents, type SuppressionCheck } from '../application/incidents.js';
 import { readSpec } from '../domain/spec.js';
 import type { IncidentRecord } from '../../io/registry/index.js';
@@ -57,7 +57,11 @@ export default fp(
           for (const r of changed) byDetector.set(r.detectorId, [...(byDetector.get(r.detectorId) ?? []), r]);
           for (const [id, records] of byDetector) {
             const d = await app.registry.getDetector(id);
-            if (d) await sources.write(readSpec(id, d.spec), records.map(incidentLine));
+            if (!d) continue;
+            const spec = readSpec(id, d.spec);
+            await sources.write(spec, records.map(incidentLine));
+            // DELETE is InfluxQL (the v1 API); a Flux detector's moved incident keeps its old point.
+            if (spec.source.language !== 'flux') await dropStalePoints(app.influx, records);
           }
         } catch (err) {
           app.log.warn({ err: (err as Error).message }, 'writing incidents to InfluxDB failed');
