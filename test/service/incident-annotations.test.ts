@@ -177,6 +177,17 @@ describe('incidents written to InfluxDB and shown as Grafana annotations (real i
       tags: ['isoscope', 'incident', 'cpu', 'web-1', injected.severity, 'resolved'],
     });
     expect(region.timeEnd).toBeGreaterThan(region.time);
+    // The InfluxQL annotation query docs/grafana.md gives, $timeFilter and $host filled in as Grafana does.
+    const [docs = []] = await client.query(
+      `SELECT "title", "text", "end_ms", "severity", "state" FROM "isoscope_incidents" ` +
+        `WHERE time >= ${NOW - 6 * HOUR}ms and time <= ${NOW}ms AND "entity" =~ /^web-1$/`,
+    );
+    const web1 = stored.filter((i) => i.entity === 'web-1' && i.startAt >= NOW - 6 * HOUR);
+    expect(docs.flatMap((d) => d.values.map(([time, title, , endMs]) => [time, title, endMs]))).toEqual(
+      web1
+        .map((i) => [i.startAt, `cpu: ${i.severity} incident on web-1`, i.endAt])
+        .sort((a, b) => Number(a[0]) - Number(b[0])),
+    );
     // Entity filter: only web-2's.
     const web2 = await annotations({ range, kind: 'incidents', entity: 'web-2' });
     expect(web2.every((a) => a.tags.includes('web-2'))).toBe(true);
