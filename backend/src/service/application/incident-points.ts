@@ -65,20 +65,36 @@ export function incidentLine(r: IncidentRecord): string {
 /**
  * Deletes the points a resolved incident left at an older start: a backfill that merges earlier
  * flags into a stored incident moves its start, so its new point is written at a new time and
- * the old one (later) would show as a second annotation. Live scoring never moves a start (an incident
- * opens at its first flag), so only resolved incidents are looked at, once each time they change.
- * The points of other incidents of the entity are left alone: only times holding this id go.
+ * the old one (later, and no later than its end) would show as a second annotation. Live scoring
+ * never moves a start (an incident opens at its first flag), so only resolved incidents are
+ * looked at: one query per entity of the batch, over the span of its incidents. Only times that
+ * hold one of these incidents' ids at another time than its start go.
  */
 export async function dropStalePoints(
   influx: Pick<InfluxV1Client, 'query'>,
   records: IncidentRecord[],
 ): Promise<number> {
-  let dropped = 0;
+  const byEntity = new Map<string, IncidentRecord[]>();
   for (const r of records) {
     if (r.state !== 'resolved') continue;
-    const series = `${ident(INCIDENTS_MEASUREMENT)} WHERE "detector" = ${str(r.detectorId)} AND "entity" = ${str(r.entity)}`;
-    const [found = []] = await influx.query(`SELECT "id" FROM ${series} AND "id" = ${str(r.id)}`);
-    const stale = found.flatMap((s) => s.values.map((row) => Number(row[0]))).filter((t) => t !== r.startAt);
+    const key = JSON.stringify([r.detectorId, r.entity]);
+    byEntity.set(key, [...(byEntity.get(key) ?? []), r]);
+  }
+  let dropped = 0;
+  for (const list of byEntity.values()) {
+    const { detectorId, entity } = list[0]!;
+    const starts = new Map(list.map((r) => [r.id, r.startAt]));
+    const from = Math.min(...list.map((r) => r.startAt));
+    const to = Math.max(...list.map((r) => r.endAt));
+    const series = `${ident(INCIDENTS_MEASUREMENT)} WHERE "detector" = ${str(detectorId)} AND "entity" = ${str(entity)}`;
+    const [found = []] = await influx.query(
+      `SELECT "id" FROM ${series} AND time >= ${time(from)} AND time <= ${time(to)}`,
+    );
+    const stale = found.flatMap((s) =>
+      s.values
+        .filter(([t, id]) => starts.has(String(id)) && starts.get(String(id)) !== Number(t))
+        .map(([t]) => Number(t)),
+    );
     for (const t of stale) await influx.query(`DELETE FROM ${series} AND time = ${time(t)}`);
     dropped += stale.length;
   }
