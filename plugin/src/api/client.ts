@@ -91,8 +91,16 @@ export class IsoscopeClient {
   variables(find: VariableFind, detector?: string): Promise<VariableValue[]> {
     return this.request('POST', 'grafana/variables', { body: detector ? { find, detector } : { find } });
   }
-  annotations(range: { from: string; to: string }, detector?: string, entity?: string): Promise<GrafanaAnnotation[]> {
-    return this.request('POST', 'grafana/annotations', { body: { range, detector, entity } });
+  annotations(
+    range: { from: string; to: string },
+    detector?: string,
+    entity?: string,
+    kind?: 'anomalies' | 'incidents'
+  ): Promise<GrafanaAnnotation[]> {
+    // No kind: the service's default (anomalies), and the body older services accept.
+    return this.request('POST', 'grafana/annotations', {
+      body: { range, detector, entity, ...(kind ? { kind } : {}) },
+    });
   }
 
   detectors(): Promise<Detector[]> {

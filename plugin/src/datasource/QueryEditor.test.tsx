@@ -71,9 +71,12 @@ describe('QueryEditor', () => {
     expect(screen.getByRole('radio', { name: 'Score' })).toBeChecked();
   });
 
-  it('shows only detector and entity for annotations', async () => {
-    setup({ detector: '', entity: '', return: 'annotations' });
+  it('shows only detector, entity and anomalies or incidents for annotations', async () => {
+    const { onChange } = setup({ detector: '', entity: '', return: 'annotations' });
     expect(screen.queryByText('Return')).not.toBeInTheDocument();
     await waitFor(() => expect(screen.getByText('All detectors')).toBeInTheDocument());
+    expect(screen.getByRole('radio', { name: 'Anomalies' })).toBeChecked();
+    fireEvent.click(screen.getByRole('radio', { name: 'Incidents' }));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ kind: 'incidents', return: 'annotations' }));
   });
 });

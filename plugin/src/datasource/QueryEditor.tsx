@@ -2,7 +2,13 @@ import React from 'react';
 import type { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { Alert, InlineField, InlineFieldRow, RadioButtonGroup, Select } from '@grafana/ui';
 import type { IsoscopeDataSource } from './datasource';
-import { RETURN_OPTIONS, migrateQuery, type IsoscopeDataSourceOptions, type IsoscopeQuery } from './types';
+import {
+  ANNOTATION_KIND_OPTIONS,
+  RETURN_OPTIONS,
+  migrateQuery,
+  type IsoscopeDataSourceOptions,
+  type IsoscopeQuery,
+} from './types';
 import { useVariableOptions, withCurrent } from './useOptions';
 
 type Props = QueryEditorProps<IsoscopeDataSource, IsoscopeQuery, IsoscopeDataSourceOptions>;
@@ -12,7 +18,7 @@ const STAGE_OPTIONS: Array<SelectableValue<'production' | 'staging'>> = [
   { label: 'Staging (shadow)', value: 'staging' },
 ];
 
-/** Detector, entity and what to return; in the annotation editor only detector and entity. */
+/** Detector, entity and what to return; in the annotation editor detector, entity and anomalies or incidents. */
 export function QueryEditor({ datasource, query: saved, onChange, onRunQuery }: Props) {
   const query = migrateQuery(saved as IsoscopeQuery & Record<string, unknown>);
   const detectors = useVariableOptions(datasource.client, 'detectors');
@@ -71,6 +77,17 @@ export function QueryEditor({ datasource, query: saved, onChange, onRunQuery }: 
           </InlineField>
         )}
       </InlineFieldRow>
+      {annotations && (
+        <InlineFieldRow>
+          <InlineField label="Show" labelWidth={12} tooltip="Runs of flagged moments, or incidents as regions">
+            <RadioButtonGroup
+              options={ANNOTATION_KIND_OPTIONS}
+              value={query.kind ?? 'anomalies'}
+              onChange={(value) => update({ kind: value })}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
       {!annotations && (
         <InlineFieldRow>
           <InlineField label="Return" labelWidth={12}>

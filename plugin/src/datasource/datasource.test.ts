@@ -139,6 +139,40 @@ describe('IsoscopeDataSource.query', () => {
       },
     ]);
   });
+  it('asks for incidents when the annotation shows incidents, and leaves the kind out otherwise', async () => {
+    const calls = fakeBackend(() => ({
+      data: [
+        {
+          time: 1000,
+          timeEnd: 2_401_000,
+          title: 'cpu: high incident on web-1',
+          text: 'resolved; peak score 0.746; top metrics usage_user ×8',
+          tags: ['isoscope', 'incident', 'cpu', 'web-1', 'high', 'resolved'],
+        },
+      ],
+    }));
+    const ds = datasource();
+    const anno = ds.annotations!.prepareAnnotation!({
+      name: 'Isoscope incidents',
+      enable: true,
+      iconColor: 'orange',
+      target: { detector: '', entity: 'web-1', kind: 'incidents' },
+    });
+    const response = await ds.query(request([anno.target as IsoscopeQuery]));
+    expect(calls[0]!.data).toEqual({
+      range: { from: '2026-03-01T00:00:00.000Z', to: '2026-03-01T06:00:00.000Z' },
+      detector: undefined,
+      entity: 'web-1',
+      kind: 'incidents',
+    });
+    const events = await firstValueFrom(ds.annotations!.processEvents!(anno, response.data));
+    expect(events).toEqual([
+      expect.objectContaining({ time: 1000, timeEnd: 2_401_000, isRegion: true, title: 'cpu: high incident on web-1' }),
+    ]);
+    // An anomalies annotation (saved before kinds, or chosen) sends the body it always sent.
+    await ds.query(request([{ ...(anno.target as IsoscopeQuery), kind: 'anomalies' }]));
+    expect(calls[1]!.data).not.toHaveProperty('kind');
+  });
 });
 
 describe('IsoscopeDataSource variables', () => {

@@ -94,7 +94,12 @@ export class IsoscopeDataSource extends DataSourceApi<IsoscopeQuery, IsoscopeDat
         data.push(...response.frames.map((f) => toDataFrame(f)));
       }
       for (const q of annotationQueries) {
-        const events = await this.client.annotations(range, q.detector || undefined, q.entity || undefined);
+        const events = await this.client.annotations(
+          range,
+          q.detector || undefined,
+          q.entity || undefined,
+          q.kind === 'incidents' ? 'incidents' : undefined
+        );
         data.push(annotationFrame(q.refId, events));
       }
       return { data };

@@ -12,7 +12,20 @@ export interface IsoscopeQuery extends DataQuery {
   return: IsoscopeQueryReturn;
   /** Whose scores: production's, or the staging model's shadow scores. */
   stage?: 'production' | 'staging';
+  /** Annotations only: runs of flagged rows (the default), or incidents as regions. */
+  kind?: AnnotationKind;
 }
+
+export type AnnotationKind = 'anomalies' | 'incidents';
+
+export const ANNOTATION_KIND_OPTIONS: Array<{ value: AnnotationKind; label: string; description: string }> = [
+  { value: 'anomalies', label: 'Anomalies', description: 'Each run of flagged moments, with its peak score' },
+  {
+    value: 'incidents',
+    label: 'Incidents',
+    description: 'Each incident from start to end (to now while it fires), with its top metrics',
+  },
+];
 
 export const DEFAULT_QUERY: Partial<IsoscopeQuery> = { detector: '', entity: '', return: 'score' };
 

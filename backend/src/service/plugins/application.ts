@@ -1,6 +1,9 @@
 import fp from 'fastify-plugin';
 import { Health } from '../application/health.js';
+import { dropStalePoints, incidentLine } from '../application/incident-points.js';
 import { Incidents, type SuppressionCheck } from '../application/incidents.js';
+import { readSpec } from '../domain/spec.js';
+import type { IncidentRecord } from '../../io/registry/index.js';
 import { suppresses } from '../domain/suppression.js';
 import { Insight } from '../application/insight.js';
 import { ResultsReader } from '../application/results.js';
@@ -41,7 +44,30 @@ export default fp(
       return (detector: string, entity: string, row: { timeMs: number; topFeature?: string }) =>
         rules.some((r) => suppresses(r, detector, entity, row));
     };
-    const incidents = new Incidents({ registry: app.registry, now: () => app.now(), suppression });
+    const incidents = new Incidents({
+      registry: app.registry,
+      now: () => app.now(),
+      suppression,
+      // Each opened, changed or resolved incident rewrites its point in isoscope_incidents, next to
+      // the detector's results (the same database and writer). A failure is logged, not thrown:
+      // the registry holds the incident and scoring goes on.
+      onChange: async (changed) => {
+        try {
+          const byDetector = new Map<string, IncidentRecord[]>();
+          for (const r of changed) byDetector.set(r.detectorId, [...(byDetector.get(r.detectorId) ?? []), r]);
+          for (const [id, records] of byDetector) {
+            const d = await app.registry.getDetector(id);
+            if (!d) continue;
+            const spec = readSpec(id, d.spec);
+            await sources.write(spec, records.map(incidentLine));
+            // DELETE is InfluxQL (the v1 API); a Flux detector's moved incident keeps its old point.
+            if (spec.source.language !== 'flux') await dropStalePoints(app.influx, records);
+          }
+        } catch (err) {
+          app.log.warn({ err: (err as Error).message }, 'writing incidents to InfluxDB failed');
+        }
+      },
+    });
     const runtimes = new Runtimes({
       registry: app.registry,
       readSource,

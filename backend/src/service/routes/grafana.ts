@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { excerpt } from '../../io/excerpt.js';
 import { listEntities, listFields } from '../../io/influx/index.js';
-import { RegistryError } from '../../io/registry/index.js';
+import { RegistryError, type IncidentRecord } from '../../io/registry/index.js';
+import { incidentAnnotation } from '../application/incident-points.js';
 import { anomalyRuns, type StoredResult } from '../application/results.js';
 import { readSpec, type DetectorSpec } from '../domain/spec.js';
 import { ServiceError } from '../plugins/errors.js';
@@ -233,6 +234,30 @@ async function framesFor(
 }
 
 /**
+ * Incidents overlapping [from, to) as regions, oldest first, from the registry (where they are
+ * kept; isoscope_incidents holds the same for InfluxDB's own annotation queries). A firing
+ * incident reaches to now, so one whose last flag is before `from` still shows while it fires.
+ */
+async function incidentAnnotations(
+  app: FastifyInstance,
+  from: number,
+  to: number,
+  detector: string | undefined,
+  wanted: string[] | undefined,
+): Promise<Array<Static<typeof GrafanaAnnotation>>> {
+  const q = detector ? { detectorId: detector } : {};
+  const now = app.now();
+  const found = new Map<string, IncidentRecord>();
+  for (const r of await app.registry.incidents.list({ ...q, from, to, limit: 10_000 })) found.set(r.id, r);
+  if (now >= from)
+    for (const r of await app.registry.incidents.list({ ...q, state: 'firing', to })) found.set(r.id, r);
+  return [...found.values()]
+    .filter((r) => !wanted || wanted.includes(r.entity))
+    .map((r) => incidentAnnotation(r, now))
+    .sort((a, b) => a.time - b.time || a.title.localeCompare(b.title));
+}
+
+/**
  * `{"frames":[…]}` as a stream of text, one frame at a time: each frame's columns go through
  * JSON.stringify as whole arrays, and other requests get the event loop between frames.
  */
@@ -348,6 +373,10 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
       );
       const signal = whenAbandoned(reply);
       const wanted = entitiesOf(request.body.entity);
+      if (request.body.kind === 'incidents') {
+        if (request.body.detector) await detectorExists(app, request.body.detector);
+        return incidentAnnotations(app, from, to, request.body.detector, wanted);
+      }
       const detectors = request.body.detector
         ? [request.body.detector]
         : (await app.registry.listDetectors()).map((d) => d.id);

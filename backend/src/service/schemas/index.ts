@@ -501,6 +501,8 @@ export const GrafanaAnnotationRequest = Type.Object({
   range: GrafanaRange,
   detector: Type.Optional(Type.String()),
   entity: Type.Optional(Type.String()),
+  /** Runs of flagged rows (the default), or incidents as regions (to now while firing). */
+  kind: Type.Optional(Type.Enum(['anomalies', 'incidents'] as const)),
 });
 
 export const GrafanaAnnotation = Type.Object({
