@@ -18,3 +18,7 @@ global.ResizeObserver = global.ResizeObserver || NoopObserver;
 const { StandInPluginPage } = require('./src/test/StandInPluginPage');
 const runtimeIndex = require.resolve('@grafana/runtime');
 require(runtimeIndex.replace(/index\.cjs$/, 'components/PluginPage.cjs')).setPluginPage(StandInPluginPage);
+
+// findBy*/waitFor wait for what a page loads, not for how fast: on a loaded 2-core CI machine a page's
+// first render takes more than the library's default second. A hang still fails, after 10 s.
+require('@testing-library/react').configure({ asyncUtilTimeout: 10_000 });
