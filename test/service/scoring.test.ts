@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { toLine } from '../../backend/src/io/influx/index.js';
 import { buildApp } from '../../backend/src/service/app.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
+import { cpuFleetLines, trainedCpuDetector } from '../support/cpu-fleet.js';
 import { as, testApp } from '../support/service.js';
 
 const NOW = Date.UTC(2024, 0, 4);
 const HOUR = 3_600_000;
-const STEP = 300_000;
 /** The incident: web-1's cpu pinned for 30 minutes, two hours ago. */
 const INCIDENT = { from: NOW - 2 * HOUR, to: NOW - 2 * HOUR + 30 * 60_000 };
 
@@ -18,51 +17,10 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
   beforeAll(async () => {
     influx = await startTestInflux();
     const client = await influx.client();
-    const lines: string[] = [];
-    for (const [h, host] of ['web-1', 'web-2'].entries()) {
-      for (let t = NOW - 72 * HOUR; t < NOW; t += STEP) {
-        const daily = Math.sin((2 * Math.PI * (t % (24 * HOUR))) / (24 * HOUR));
-        const wobble = Math.sin(t / 3_333_333 + h) + Math.cos(t / 1_234_567);
-        const incident = host === 'web-1' && t >= INCIDENT.from && t < INCIDENT.to;
-        lines.push(
-          toLine({
-            measurement: 'cpu',
-            tags: { host, cpu: 'cpu-total' },
-            fields: {
-              usage_user: incident ? 97 : 30 + 10 * daily + wobble,
-              usage_system: incident ? 2 : 5 + daily + wobble / 5,
-              usage_iowait: 1 + wobble / 10,
-              usage_idle: incident ? 0 : 64 - 11 * daily - wobble,
-            },
-            timeMs: t,
-          }),
-        );
-      }
-    }
-    await client.write(lines);
+    await client.write(cpuFleetLines(NOW, INCIDENT));
     app = await testApp(influx.server.url, client.database, {}, () => clock);
-    await app.inject({
-      method: 'POST',
-      url: '/api/v1/detectors',
-      headers: as('editor'),
-      payload: {
-        name: 'cpu',
-        spec: {
-          source: { preset: 'cpu' },
-          intervalSeconds: 300,
-          trainingWindowHours: 48,
-          model: { trees: 100, contamination: 0.01 },
-        },
-      },
-    });
     // Train on the two days before the last one, and promote.
-    const train = await app.inject({
-      method: 'POST',
-      url: '/api/v1/detectors/cpu/train',
-      headers: as('editor'),
-      payload: { to: new Date(NOW - 24 * HOUR).toISOString(), promote: true },
-    });
-    await app.jobs.finished(train.json().id);
+    await trainedCpuDetector(app, NOW - 24 * HOUR);
   }, 60_000);
 
   afterAll(async () => {
