@@ -20,13 +20,7 @@ export async function testApp(
 ): Promise<FastifyInstance> {
   // Kept until the test file ends (not when the app closes): restart tests reopen the same registry.
   const dataDir = scratchDir('service');
-  // The lag check off unless a test sets it: a jest worker on a busy machine can stall a second,
-  // and a test that is not about overload must not be refused for it.
-  const config = loadConfig(
-    {},
-    { dataDir, influxUrl, influxDb, maxEventLoopDelayMs: 0, ...overrides },
-    undefined,
-  );
+  const config = loadConfig({}, { dataDir, influxUrl, influxDb, ...overrides }, undefined);
   const app = await buildApp({
     config,
     scheduler: false,
