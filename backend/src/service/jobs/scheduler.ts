@@ -169,11 +169,8 @@ export class Scheduler {
           const error = (err as Error).message;
           if (!this.failures.has(id)) this.deps.failing?.(id, true);
           this.failures.set(id, { since: this.failures.get(id)?.since ?? now, error });
-          this.deps.failed?.(id, (err as Error).message);
-          this.deps.log.warn(
-            { detector: id, err: (err as Error).message },
-            'scoring failed; it is retried next tick',
-          );
+          this.deps.failed?.(id, error);
+          this.deps.log.warn({ detector: id, err: error }, 'scoring failed; it is retried next tick');
         }
       }
       try {
