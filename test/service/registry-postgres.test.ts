@@ -1,8 +1,10 @@
+import { createServer } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { freePort } from '../../backend/src/devtools/influxd.js';
+import type { AlertEvent } from '../../backend/src/io/alerts/index.js';
 import { toLine } from '../../backend/src/io/influx/index.js';
 import { buildApp } from '../../backend/src/service/app.js';
-import { ConfigError, loadConfig } from '../../backend/src/service/config.js';
+import { ConfigError, loadConfig, type Config } from '../../backend/src/service/config.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { isoscope } from '../support/cli.js';
@@ -21,7 +23,7 @@ describe('two replicas of the service sharing a PostgreSQL registry (real postgr
   const apps: FastifyInstance[] = [];
 
   /** One more replica on the same registry: its own data directory, nothing shared but PostgreSQL. */
-  const replica = async (): Promise<FastifyInstance> => {
+  const replica = async (overrides: Partial<Config> = {}): Promise<FastifyInstance> => {
     const config = loadConfig(
       {},
       {
@@ -31,6 +33,7 @@ describe('two replicas of the service sharing a PostgreSQL registry (real postgr
         registryUrl,
         bootstrapToken: BOOTSTRAP,
         logLevel: 'silent',
+        ...overrides,
       },
       undefined,
     );
@@ -152,6 +155,50 @@ describe('two replicas of the service sharing a PostgreSQL registry (real postgr
       '1:archived→production',
     ]);
   });
+
+  it('delivers each alert in the shared outbox once, though every replica drains it', async () => {
+    // A webhook that answers slowly, so the replicas' deliveries overlap.
+    const bodies: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => setTimeout(() => (bodies.push(body), res.writeHead(204).end()), 50));
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => hook.listen(port, '127.0.0.1', r));
+    try {
+      const webhookUrl = `http://127.0.0.1:${port}/isoscope`;
+      const [a, b, c] = await Promise.all([1, 2, 3].map(() => replica({ webhookUrl, webhookSecret: 's' })));
+      const event = (entity: string): AlertEvent => ({
+        status: 'firing',
+        detector: 'cpu',
+        entity,
+        severity: 'high',
+        score: 0.9,
+        startsAt: NOW,
+        topFeatures: [],
+        link: '/a/isoscope-anomaly-app/explain',
+      });
+      for (let round = 0; round < 5; round++) {
+        const entities = [0, 1, 2, 3].map((i) => `host-${round}-${i}`);
+        await a!.registry.outbox.add(
+          'webhook',
+          entities.map((e) => JSON.stringify(event(e))),
+          NOW,
+        );
+        for (const app of [a!, b!, c!]) app.alerts.queue.resume();
+        await Promise.all([a!, b!, c!].map((app) => app.alerts.queue.settled()));
+      }
+      const sent = bodies.flatMap((body) =>
+        (JSON.parse(body) as { alerts: Array<{ entity: string }> }).alerts.map((x) => x.entity),
+      );
+      expect(sent).toHaveLength(20);
+      expect(new Set(sent).size).toBe(20);
+      expect(await a!.registry.outbox.list('webhook')).toEqual([]);
+    } finally {
+      await new Promise((r) => hook.close(r));
+    }
+  }, 60_000);
 
   it('isoscope token manages the tokens of the PostgreSQL registry that ISOSCOPE_REGISTRY_URL names', async () => {
     const env = { ISOSCOPE_REGISTRY_URL: registryUrl };

@@ -12,6 +12,13 @@ export interface Outbox {
   add(receiver: string, events: AlertEvent[]): Promise<number[]>;
   list(receiver: string): Promise<Array<{ id: number; event: AlertEvent }>>;
   remove(ids: number[]): Promise<void>;
+  /**
+   * Takes or renews this process's lease to deliver `receiver`'s events for `ttlMs`; false while
+   * another process holds it. Replicas sharing one outbox thus deliver each event once (at least
+   * once: a process that dies between sending and removing leaves the batch to the next holder).
+   */
+  lease(receiver: string, ttlMs: number): Promise<boolean>;
+  release(receiver: string): Promise<void>;
 }
 
 /** An outbox in memory (tests, or a service without a registry). */
@@ -38,13 +45,20 @@ export class MemoryOutbox implements Outbox {
         list.filter((i) => !ids.includes(i.id)),
       );
   }
+  /** One process owns a memory outbox, so its lease is always its own. */
+  async lease(): Promise<boolean> {
+    return true;
+  }
+  async release(): Promise<void> {}
 }
 
 /**
  * Delivers alert events to each receiver in order. Events go to the outbox first and leave it only
  * when delivered (or refused as malformed), so neither an outage nor a restart loses them; while a
  * receiver is down, delivery is retried with backoff (1 s doubling to 60 s), sending in one batch
- * what queued up meanwhile.
+ * what queued up meanwhile. Only the holder of a receiver's lease delivers its events: a process
+ * that finds the lease taken leaves them to the holder, and its next resume() takes over once the
+ * holder stops renewing it (it died or was partitioned).
  */
 export class DeliveryQueue {
   private readonly running = new Map<AlertReceiver, Promise<void>>();
@@ -59,7 +73,7 @@ export class DeliveryQueue {
       error?: Error,
     ) => void = () => undefined,
     private readonly outbox: Outbox = new MemoryOutbox(),
-    private readonly delays = { baseMs: 1000, maxMs: 60_000 },
+    private readonly delays = { baseMs: 1000, maxMs: 60_000, leaseMs: 60_000 },
   ) {
     for (const r of receivers)
       this.stats.set(r.name, { delivered: 0, failedAttempts: 0, rejected: 0, pending: 0 });
@@ -101,11 +115,29 @@ export class DeliveryQueue {
   }
 
   private async drain(r: AlertReceiver): Promise<void> {
+    while (!this.stopped && (await this.outbox.list(r.name)).length > 0) {
+      // Held by another process: it delivers these too (it looks again before it lets go), and if
+      // it dies, a sweep's resume() here takes over once its lease has run out.
+      if (!(await this.outbox.lease(r.name, this.delays.leaseMs))) return;
+      try {
+        await this.deliver(r);
+      } finally {
+        await this.outbox.release(r.name).catch(() => undefined);
+      }
+      // Loop: an event another process queued between our last look and the release found the
+      // lease taken and was left to us.
+    }
+  }
+
+  private async deliver(r: AlertReceiver): Promise<void> {
     const stats = this.stats.get(r.name)!;
     for (let attempt = 1; !this.stopped;) {
       const batch = await this.outbox.list(r.name);
       stats.pending = batch.length;
       if (batch.length === 0) return;
+      // Renewed before every send, so a send never outlives the lease it started under by more
+      // than one receiver timeout; lost (expired during a long backoff and taken): stop.
+      if (!(await this.outbox.lease(r.name, this.delays.leaseMs))) return;
       try {
         await r.send(batch.map((b) => b.event));
         stats.delivered += batch.length;
@@ -118,16 +150,20 @@ export class DeliveryQueue {
         } else {
           stats.failedAttempts++;
           this.observe(r.name, 'failed', err as Error);
-          // Sleep in short steps so a shutdown does not wait out a long backoff.
-          const until = Date.now() + Math.min(this.delays.maxMs, this.delays.baseMs * 2 ** (attempt - 1));
-          while (!this.stopped && Date.now() < until) {
-            await new Promise((res) => setTimeout(res, Math.min(100, until - Date.now())));
-          }
+          await this.sleep(Math.min(this.delays.maxMs, this.delays.baseMs * 2 ** (attempt - 1)));
           attempt++;
           continue;
         }
       }
       await this.outbox.remove(batch.map((b) => b.id));
+    }
+  }
+
+  /** Sleeps in short steps, so a shutdown does not wait out a long backoff. */
+  private async sleep(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.stopped && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, Math.min(100, until - Date.now())));
     }
   }
 }

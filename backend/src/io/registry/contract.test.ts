@@ -614,6 +614,20 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect((await r.outbox.list('webhook')).map((e) => e.id)).toEqual(w);
   });
 
+  it("lets one owner at a time hold a receiver's delivery lease, until it expires or is released", async () => {
+    const { r } = await fresh();
+    expect(await r.outbox.lease('webhook', 'a', 100, 0)).toBe(true);
+    expect(await r.outbox.lease('webhook', 'b', 150, 50)).toBe(false);
+    expect(await r.outbox.lease('alertmanager', 'b', 150, 50)).toBe(true);
+    expect(await r.outbox.lease('webhook', 'a', 200, 90)).toBe(true); // renewed by its holder
+    expect(await r.outbox.lease('webhook', 'b', 250, 150)).toBe(false);
+    expect(await r.outbox.lease('webhook', 'b', 301, 201)).toBe(true); // expired: taken over
+    await r.outbox.release('webhook', 'a'); // not a's any more: nothing happens
+    expect(await r.outbox.lease('webhook', 'a', 310, 210)).toBe(false);
+    await r.outbox.release('webhook', 'b');
+    expect(await r.outbox.lease('webhook', 'a', 320, 220)).toBe(true);
+  });
+
   it('stores token hashes, finds active ones, and revokes', async () => {
     const { r } = await fresh();
     expect(await r.tokens.create({ id: 't1', name: 'grafana', role: 'viewer', hash: 'h1' }, 1)).toEqual({

@@ -175,6 +175,15 @@ export const SQLITE_MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 8: one replica at a time delivers a receiver's outbox (a lease, renewed while it delivers),
+  // so replicas sharing a registry do not send the same alert twice.
+  `
+  CREATE TABLE outbox_leases (
+    receiver TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /**
@@ -344,6 +353,15 @@ export const POSTGRES_MIGRATIONS: string[] = [
     reason TEXT NOT NULL,
     actor TEXT NOT NULL,
     created_at BIGINT NOT NULL
+  );
+  `,
+  // 6: one replica at a time delivers a receiver's outbox (a lease, renewed while it delivers),
+  // so replicas sharing a registry do not send the same alert twice.
+  `
+  CREATE TABLE outbox_leases (
+    receiver TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until_at BIGINT NOT NULL
   );
   `,
 ];

@@ -702,6 +702,22 @@ class SqlOutboxStore implements OutboxStore {
       for (const id of ids) await tx.run('DELETE FROM alert_outbox WHERE id = ?', [id]);
     });
   }
+
+  async lease(receiver: string, owner: string, untilMs: number, nowMs: number): Promise<boolean> {
+    // One statement, so two replicas racing for a free or expired lease cannot both win it.
+    const row = await this.db.get(
+      `INSERT INTO outbox_leases (receiver, owner, until_at) VALUES (?, ?, ?)
+       ON CONFLICT (receiver) DO UPDATE SET owner = excluded.owner, until_at = excluded.until_at
+       WHERE outbox_leases.owner = excluded.owner OR outbox_leases.until_at < ?
+       RETURNING owner`,
+      [receiver, owner, untilMs, nowMs],
+    );
+    return row !== undefined;
+  }
+
+  async release(receiver: string, owner: string): Promise<void> {
+    await this.db.run('DELETE FROM outbox_leases WHERE receiver = ? AND owner = ?', [receiver, owner]);
+  }
 }
 
 class SqlTokenStore implements TokenStore {

@@ -217,6 +217,13 @@ export interface OutboxStore {
   add(receiver: string, events: string[], now: number): Promise<number[]>;
   list(receiver: string): Promise<Array<{ id: number; event: string }>>;
   remove(ids: number[]): Promise<void>;
+  /**
+   * Takes or renews the lease to deliver `receiver`'s events until `untilMs`: true when `owner`
+   * holds it (it was free, expired at `nowMs`, or already `owner`'s), false when another holds it.
+   */
+  lease(receiver: string, owner: string, untilMs: number, nowMs: number): Promise<boolean>;
+  /** Gives the lease up, if `owner` holds it. */
+  release(receiver: string, owner: string): Promise<void>;
 }
 
 export interface TokenStore {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import fp from 'fastify-plugin';
 import {
   AlertmanagerReceiver,
@@ -34,6 +36,8 @@ export default fp(
     if (app.config.alertmanagerUrl) receivers.push(new AlertmanagerReceiver(app.config.alertmanagerUrl));
     if (app.config.webhookUrl)
       receivers.push(new WebhookReceiver(app.config.webhookUrl, app.config.webhookSecret ?? ''));
+    // Replicas sharing a registry take turns to deliver, by a lease in the registry (see DeliveryQueue).
+    const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
     const outbox: Outbox = {
       add: (receiver, events) =>
         app.registry.addToOutbox(
@@ -47,6 +51,11 @@ export default fp(
           event: JSON.parse(r.event) as AlertEvent,
         })),
       remove: (ids) => app.registry.removeFromOutbox(ids),
+      lease: (receiver, ttlMs) => {
+        const now = app.now();
+        return app.registry.outbox.lease(receiver, owner, now + ttlMs, now);
+      },
+      release: (receiver) => app.registry.outbox.release(receiver, owner),
     };
     const queue = new DeliveryQueue(
       receivers,
@@ -57,8 +66,13 @@ export default fp(
       },
       outbox,
     );
-    // Alerts a previous process could not deliver go out first.
-    app.addHook('onReady', async () => queue.resume());
+    // Alerts a previous process could not deliver go out first. Then every minute: what a replica
+    // that died left in the shared outbox waits for no new alert to be picked up.
+    let sweep: NodeJS.Timeout | undefined;
+    app.addHook('onReady', async () => {
+      queue.resume();
+      if (queue.hasReceivers) sweep = setInterval(() => queue.resume(), 60_000).unref();
+    });
     app.decorate('alerts', {
       queue,
       async process(detectorId, spec, rows) {
@@ -100,6 +114,7 @@ export default fp(
       },
     });
     app.addHook('preClose', async () => {
+      clearInterval(sweep);
       // Give deliveries in flight a moment; what is left stays in the outbox for the next start.
       await Promise.race([queue.settled(), new Promise((r) => setTimeout(r, 2000).unref())]);
       await queue.stop();
