@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Matrix } from '../../engine/index.js';
 import { CsvError } from './errors.js';
+import { plainDecimal } from './number.js';
 import { parseTimestamp } from './timestamp.js';
 import { tokenizeCsv } from './tokenize.js';
 
@@ -119,100 +120,102 @@ async function readText(file: string): Promise<string> {
  * column, because silently dropping it would train on different data than the user thinks.
  */
 export function parseMetricsCsv(text: string, file: string, options: CsvReadOptions = {}): MetricsTable {
-  let header: string[] | undefined;
-  const records: string[][] = [];
-  const lineOf: number[] = [];
+  // Each record is turned into numbers as the tokenizer yields it and then dropped: keeping every
+  // cell's string until the end made a 26 MB file cost more in garbage collection than in parsing.
+  let table: TableBuilder | undefined;
   tokenizeCsv(text, (fields, line) => {
-    if (header === undefined) header = fields.map((f) => f.trim());
-    else {
-      records.push(fields);
-      lineOf.push(line);
-    }
+    if (table === undefined) table = new TableBuilder(fields, text, file, options);
+    else table.add(fields, line);
   });
-  if (header === undefined) throw new CsvError(file, 'the file is empty: a header row is needed');
-  const names = header;
-  const seen = new Set<string>();
-  names.forEach((name, i) => {
-    if (name === '') throw new CsvError(file, `header column ${i + 1} has no name`, 1);
-    if (seen.has(name)) throw new CsvError(file, `column '${name}' appears twice in the header`, 1);
-    seen.add(name);
-  });
+  if (table === undefined) throw new CsvError(file, 'the file is empty: a header row is needed');
+  return table.finish();
+}
 
-  const columnIndex = (name: string, role: string): number => {
-    const i = names.indexOf(name);
-    if (i < 0) throw new CsvError(file, `no ${role} column '${name}' (columns: ${names.join(', ')})`, 1);
-    return i;
-  };
-  const labelIndex =
-    options.labelColumn === undefined || (options.labelOptional && !names.includes(options.labelColumn))
-      ? -1
-      : columnIndex(options.labelColumn, 'label');
-  const ignored = new Set((options.ignoreColumns ?? []).map((name) => columnIndex(name, 'ignored')));
-  const timeIndex =
-    options.timeColumn !== undefined
-      ? columnIndex(options.timeColumn, 'time')
-      : names.findIndex((n) => (TIMESTAMP_COLUMNS as readonly string[]).includes(n.toLowerCase()));
-  const entityIndex = options.entityColumn === undefined ? -1 : columnIndex(options.entityColumn, 'entity');
-  const roles: Array<[number, string]> = [
-    [timeIndex, 'the time'],
-    [entityIndex, 'the entity'],
-    [labelIndex, 'the label'],
-  ];
-  roles.forEach(([a, roleA], k) => {
-    const clash = roles.slice(k + 1).find(([b]) => a >= 0 && b === a);
-    if (clash) throw new CsvError(file, `column '${names[a]}' cannot be both ${roleA} and ${clash[1]}`, 1);
-  });
-  const featureIndex = options.columns
-    ? options.columns.map((name) => columnIndex(name, 'requested'))
-    : names
-        .map((_, i) => i)
-        .filter((i) => i !== labelIndex && i !== timeIndex && i !== entityIndex && !ignored.has(i));
-  if (featureIndex.length === 0) {
-    throw new CsvError(
-      file,
-      'no feature columns: every column is the time, the entity, the label or ignored',
-      1,
-    );
+/** The columns' roles, known from the header, and the table filled one record at a time. */
+class TableBuilder {
+  private readonly names: string[];
+  private readonly featureIndex: number[];
+  private readonly labelIndex: number;
+  private readonly timeIndex: number;
+  private readonly entityIndex: number;
+  private readonly cols: number;
+  private rows = 0;
+  private data: Float64Array;
+  private readonly lineOf: number[] = [];
+  private readonly labels: number[] | undefined;
+  private readonly nonNumeric: number[] | undefined;
+  private readonly timestampRaw: string[] | undefined;
+  private readonly timeMs: number[] | undefined;
+  private readonly entities: string[] | undefined;
+
+  constructor(
+    headerFields: string[],
+    private readonly text: string,
+    private readonly file: string,
+    private readonly options: CsvReadOptions,
+  ) {
+    const names = (this.names = headerFields.map((f) => f.trim()));
+    const seen = new Set<string>();
+    names.forEach((name, i) => {
+      if (name === '') throw new CsvError(file, `header column ${i + 1} has no name`, 1);
+      if (seen.has(name)) throw new CsvError(file, `column '${name}' appears twice in the header`, 1);
+      seen.add(name);
+    });
+    const columnIndex = (name: string, role: string): number => {
+      const i = names.indexOf(name);
+      if (i < 0) throw new CsvError(file, `no ${role} column '${name}' (columns: ${names.join(', ')})`, 1);
+      return i;
+    };
+    const labelIndex = (this.labelIndex =
+      options.labelColumn === undefined || (options.labelOptional && !names.includes(options.labelColumn))
+        ? -1
+        : columnIndex(options.labelColumn, 'label'));
+    const ignored = new Set((options.ignoreColumns ?? []).map((name) => columnIndex(name, 'ignored')));
+    const timeIndex = (this.timeIndex =
+      options.timeColumn !== undefined
+        ? columnIndex(options.timeColumn, 'time')
+        : names.findIndex((n) => (TIMESTAMP_COLUMNS as readonly string[]).includes(n.toLowerCase())));
+    const entityIndex = (this.entityIndex =
+      options.entityColumn === undefined ? -1 : columnIndex(options.entityColumn, 'entity'));
+    const roles: Array<[number, string]> = [
+      [timeIndex, 'the time'],
+      [entityIndex, 'the entity'],
+      [labelIndex, 'the label'],
+    ];
+    roles.forEach(([a, roleA], k) => {
+      const clash = roles.slice(k + 1).find(([b]) => a >= 0 && b === a);
+      if (clash) throw new CsvError(file, `column '${names[a]}' cannot be both ${roleA} and ${clash[1]}`, 1);
+    });
+    this.featureIndex = options.columns
+      ? options.columns.map((name) => columnIndex(name, 'requested'))
+      : names
+          .map((_, i) => i)
+          .filter((i) => i !== labelIndex && i !== timeIndex && i !== entityIndex && !ignored.has(i));
+    if (this.featureIndex.length === 0) {
+      throw new CsvError(
+        file,
+        'no feature columns: every column is the time, the entity, the label or ignored',
+        1,
+      );
+    }
+    this.cols = this.featureIndex.length;
+    // Room for one record per line break, an upper bound on the records: no growing and copying.
+    let lineBreaks = 1;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineBreaks++;
+    this.data = new Float64Array(lineBreaks * this.cols);
+    this.labels = labelIndex >= 0 ? [] : undefined;
+    this.nonNumeric = options.lenient ? new Array<number>(this.cols).fill(0) : undefined;
+    this.timestampRaw = timeIndex >= 0 ? [] : undefined;
+    this.timeMs = timeIndex >= 0 ? [] : undefined;
+    this.entities = entityIndex >= 0 ? [] : undefined;
   }
-  if (records.length === 0) throw new CsvError(file, 'no data rows after the header');
-  // A column with no number in it is no metric with a bad cell: say what it looks like instead.
-  const notNumeric = (i: number, line: number): CsvError | undefined => {
-    let numbers = 0;
-    let times = 0;
-    let filled = 0;
-    for (const fields of records) {
-      const cell = (fields[i] ?? '').trim();
-      if (cell === '') continue;
-      filled++;
-      // Number-like, even when refused (Infinity, 0x10, NaN): a bad cell of a numeric column.
-      if (!Number.isNaN(Number(cell)) || /^(nan|null|na|[+-]?inf(inity)?)$/i.test(cell)) numbers++;
-      else if (!Number.isNaN(parseTimestamp(cell))) times++;
-    }
-    if (numbers > 0 || filled === 0) return undefined;
-    const kind = times === filled ? 'time' : 'text';
-    const hint = options.columnHint?.(names[i]!, kind) ?? 'not a metric';
-    return new CsvError(
-      file,
-      `column '${names[i]}' ${kind === 'time' ? 'holds times' : 'is text'}: ${hint}`,
-      line,
-      names[i],
-    );
-  };
 
-  const rows = records.length;
-  const cols = featureIndex.length;
-  const data = new Float64Array(rows * cols);
-  const labels = labelIndex >= 0 ? new Uint8Array(rows) : undefined;
-  const nonNumeric = options.lenient ? new Array<number>(cols).fill(0) : undefined;
-  const timestampRaw = timeIndex >= 0 ? new Array<string>(rows) : undefined;
-  const timeMs = timeIndex >= 0 ? new Float64Array(rows) : undefined;
-  const entities = entityIndex >= 0 ? new Array<string>(rows) : undefined;
-  for (let r = 0; r < rows; r++) {
-    const fields = records[r]!;
-    const line = lineOf[r]!;
+  add(fields: string[], line: number): void {
+    const { file, names, cols, featureIndex, data, nonNumeric, options } = this;
     if (fields.length !== names.length) {
       throw new CsvError(file, `${fields.length} fields, the header has ${names.length}`, line);
     }
+    const r = this.rows;
     for (let c = 0; c < cols; c++) {
       const i = featureIndex[c]!;
       if (nonNumeric) {
@@ -224,46 +227,88 @@ export function parseMetricsCsv(text: string, file: string, options: CsvReadOpti
         try {
           data[r * cols + c] = numberCell(fields[i]!, file, line, names[i]!, options.allowMissing === true);
         } catch (err) {
-          throw notNumeric(i, line) ?? err;
+          throw this.notNumeric(i, line) ?? err;
         }
       }
     }
-    if (labels) {
-      const v = numberCell(fields[labelIndex]!, file, line, names[labelIndex]!, false);
+    if (this.labels) {
+      const li = this.labelIndex;
+      const v = numberCell(fields[li]!, file, line, names[li]!, false);
       if (v !== 0 && v !== 1)
-        throw new CsvError(file, `label '${fields[labelIndex]}' is not 0 or 1`, line, names[labelIndex]);
-      labels[r] = v;
+        throw new CsvError(file, `label '${fields[li]}' is not 0 or 1`, line, names[li]);
+      this.labels.push(v);
     }
-    if (entities) entities[r] = fields[entityIndex]!.trim();
-    if (timestampRaw && timeMs) {
-      const raw = fields[timeIndex]!;
+    if (this.entities) this.entities.push(fields[this.entityIndex]!.trim());
+    if (this.timestampRaw && this.timeMs) {
+      const raw = fields[this.timeIndex]!;
       const t = raw.trim() === '' ? Number.NaN : parseTimestamp(raw);
       if (Number.isNaN(t) && raw.trim() !== '') {
         throw new CsvError(
           file,
           `'${raw}' is not a timestamp (ISO 8601 or epoch seconds/milliseconds)`,
           line,
-          names[timeIndex],
+          names[this.timeIndex],
         );
       }
-      timestampRaw[r] = raw;
-      timeMs[r] = t;
+      this.timestampRaw.push(raw);
+      this.timeMs.push(t);
     }
+    this.lineOf.push(line);
+    this.rows++;
   }
-  const timeIssues =
-    timestampRaw && timeMs ? checkTimes(timestampRaw, timeMs, Uint32Array.from(lineOf), entities) : [];
-  return {
-    file,
-    header: names,
-    timeIssues,
-    ...(entities ? { entityColumn: names[entityIndex]!, entities } : {}),
-    ...(timeIndex >= 0 ? { timestampColumn: names[timeIndex]!, timestampRaw, timeMs } : {}),
-    featureNames: featureIndex.map((i) => names[i]!),
-    matrix: { rows, cols, data },
-    ...(labels ? { labels } : {}),
-    lines: Uint32Array.from(lineOf),
-    ...(nonNumeric ? { nonNumeric } : {}),
-  };
+
+  /**
+   * A column with no number in it is no metric with a bad cell: say what it looks like instead.
+   * Only on the way to an error, so reading the file again for the column's cells costs nothing
+   * that matters.
+   */
+  private notNumeric(i: number, line: number): CsvError | undefined {
+    let numbers = 0;
+    let times = 0;
+    let filled = 0;
+    let header = true;
+    tokenizeCsv(this.text, (fields) => {
+      if (header) return void (header = false);
+      const cell = (fields[i] ?? '').trim();
+      if (cell === '') return;
+      filled++;
+      // Number-like, even when refused (Infinity, 0x10, NaN): a bad cell of a numeric column.
+      if (!Number.isNaN(Number(cell)) || /^(nan|null|na|[+-]?inf(inity)?)$/i.test(cell)) numbers++;
+      else if (!Number.isNaN(parseTimestamp(cell))) times++;
+    });
+    if (numbers > 0 || filled === 0) return undefined;
+    const kind = times === filled ? 'time' : 'text';
+    const name = this.names[i]!;
+    const hint = this.options.columnHint?.(name, kind) ?? 'not a metric';
+    return new CsvError(
+      this.file,
+      `column '${name}' ${kind === 'time' ? 'holds times' : 'is text'}: ${hint}`,
+      line,
+      name,
+    );
+  }
+
+  finish(): MetricsTable {
+    const { file, names, rows, cols } = this;
+    if (rows === 0) throw new CsvError(file, 'no data rows after the header');
+    const data = this.data.length === rows * cols ? this.data : this.data.slice(0, rows * cols);
+    const timeMs = this.timeMs ? Float64Array.from(this.timeMs) : undefined;
+    const lines = Uint32Array.from(this.lineOf);
+    const { entities, timestampRaw } = this;
+    const timeIssues = timestampRaw && timeMs ? checkTimes(timestampRaw, timeMs, lines, entities) : [];
+    return {
+      file,
+      header: names,
+      timeIssues,
+      ...(entities ? { entityColumn: names[this.entityIndex]!, entities } : {}),
+      ...(timestampRaw ? { timestampColumn: names[this.timeIndex]!, timestampRaw, timeMs } : {}),
+      featureNames: this.featureIndex.map((i) => names[i]!),
+      matrix: { rows, cols, data },
+      ...(this.labels ? { labels: Uint8Array.from(this.labels) } : {}),
+      lines,
+      ...(this.nonNumeric ? { nonNumeric: this.nonNumeric } : {}),
+    };
+  }
 }
 
 /**
@@ -414,6 +459,8 @@ export function describeTimeIssues(table: MetricsTable, limit = 5): string[] {
 }
 
 function numberCell(cell: string, file: string, line: number, column: string, allowMissing: boolean): number {
+  const plain = plainDecimal(cell);
+  if (plain !== undefined) return plain;
   const s = cell.trim();
   if (s === '') {
     if (allowMissing) return Number.NaN;
