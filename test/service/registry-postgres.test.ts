@@ -200,6 +200,27 @@ describe('two replicas of the service sharing a PostgreSQL registry (real postgr
     }
   }, 60_000);
 
+  it("does not fail a live replica's running job when another replica starts; fails a dead one's", async () => {
+    const a = apps[0] ?? (await replica());
+    await a.registry.createDetector(
+      { id: 'jobs', name: 'jobs', spec: { source: { preset: 'cpu' } } as never },
+      NOW,
+    );
+    // A job of a replica that died two minutes ago: queued, and silent since.
+    await a.registry.jobs.create({ id: 'orphan', detectorId: 'jobs', kind: 'backfill' }, NOW - 120_000);
+    let release!: () => void;
+    const job = await a.jobs.submit('jobs', 'backfill', () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await a.registry.getJob(job.id))?.state).toBe('running');
+    await a.jobs.heartbeat();
+    await replica(); // starts, and fails what nobody runs any more
+    expect((await a.registry.getJob('orphan'))?.state).toBe('failed');
+    expect((await a.registry.getJob(job.id))?.state).toBe('running');
+    release();
+    await a.jobs.finished(job.id);
+    expect((await a.registry.getJob(job.id))?.state).toBe('succeeded');
+  });
+
   it('isoscope token manages the tokens of the PostgreSQL registry that ISOSCOPE_REGISTRY_URL names', async () => {
     const env = { ISOSCOPE_REGISTRY_URL: registryUrl };
     const created = isoscope(['token', 'create', '--role', 'viewer', '--name', 'grafana'], { env });

@@ -468,6 +468,24 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(await b.jobs.get('nope')).toBeUndefined();
   });
 
+  it('fails only the jobs whose heartbeat went silent, when asked to spare the live ones', async () => {
+    const { r } = await fresh();
+    await r.detectors.create({ id: 'cpu', name: 'CPU', spec }, 1);
+    await r.jobs.create({ id: 'alive', detectorId: 'cpu', kind: 'training' }, 10);
+    await r.jobs.update('alive', { state: 'running', startedAt: 11 });
+    await r.jobs.create({ id: 'dead', detectorId: 'cpu', kind: 'backfill' }, 10);
+    await r.jobs.create({ id: 'done', detectorId: 'cpu', kind: 'backfill' }, 10);
+    await r.jobs.update('done', { state: 'succeeded', finishedAt: 12 });
+    await r.jobs.heartbeat(['alive', 'done'], 100);
+    await r.jobs.heartbeat([], 100);
+    expect(await r.jobs.failInterrupted(120, 50)).toBe(1);
+    expect((await r.jobs.get('dead'))?.state).toBe('failed');
+    expect((await r.jobs.get('alive'))?.state).toBe('running');
+    expect((await r.jobs.get('done'))?.state).toBe('succeeded');
+    expect(await r.jobs.failInterrupted(200, 150)).toBe(1);
+    expect((await r.jobs.get('alive'))?.state).toBe('failed');
+  });
+
   it('keeps the newest drift report per entity', async () => {
     const { r } = await fresh();
     await withVersions(r, 1);

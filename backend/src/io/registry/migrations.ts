@@ -184,6 +184,11 @@ export const SQLITE_MIGRATIONS: string[] = [
     until_at INTEGER NOT NULL
   );
   `,
+  // 9: a heartbeat on jobs, so a replica that starts fails only the jobs nobody is running any more
+  // (replicas sharing a PostgreSQL registry run each other's neighbours' jobs).
+  `
+  ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER;
+  `,
 ];
 
 /**
@@ -363,5 +368,10 @@ export const POSTGRES_MIGRATIONS: string[] = [
     owner TEXT NOT NULL,
     until_at BIGINT NOT NULL
   );
+  `,
+  // 7: a heartbeat on jobs, so a replica that starts fails only the jobs nobody is running any more
+  // (replicas sharing a PostgreSQL registry run each other's neighbours' jobs).
+  `
+  ALTER TABLE jobs ADD COLUMN heartbeat_at BIGINT;
   `,
 ];

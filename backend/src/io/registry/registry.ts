@@ -125,8 +125,8 @@ export class StoreRegistry implements Registry {
   listJobs(detectorId?: string): Promise<JobRecord[]> {
     return this.jobs.list(detectorId);
   }
-  failInterruptedJobs(now: number): Promise<number> {
-    return this.jobs.failInterrupted(now);
+  failInterruptedJobs(now: number, silentSince?: number): Promise<number> {
+    return this.jobs.failInterrupted(now, silentSince);
   }
 
   addDriftReport(

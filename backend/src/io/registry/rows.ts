@@ -100,6 +100,7 @@ export const JobRow = Type.Object({
   finished_at: Nullable(Int),
   error: Nullable(Type.String()),
   result: Nullable(Type.String()),
+  heartbeat_at: Nullable(Int),
 });
 
 export const TokenRow = Type.Object({

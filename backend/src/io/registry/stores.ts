@@ -407,8 +407,8 @@ class SqlJobStore implements JobStore {
     try {
       return jobOf(
         await this.db.get(
-          "INSERT INTO jobs (id, detector_id, kind, state, phase, progress, created_at) VALUES (?, ?, ?, 'queued', 'queued', 0, ?) RETURNING *",
-          [j.id, j.detectorId, j.kind, now],
+          "INSERT INTO jobs (id, detector_id, kind, state, phase, progress, created_at, heartbeat_at) VALUES (?, ?, ?, 'queued', 'queued', 0, ?, ?) RETURNING *",
+          [j.id, j.detectorId, j.kind, now, now],
         ),
       );
     } catch (err) {
@@ -456,11 +456,20 @@ class SqlJobStore implements JobStore {
     return rows.map(jobOf);
   }
 
-  failInterrupted(now: number): Promise<number> {
-    return this.db.run(
-      "UPDATE jobs SET state = 'failed', error = 'interrupted: the service stopped while the job ran', finished_at = ? WHERE state IN ('queued', 'running')",
-      [now],
+  async heartbeat(ids: readonly string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.run(
+      `UPDATE jobs SET heartbeat_at = ? WHERE state IN ('queued', 'running') AND id IN (${ids.map(() => '?').join(', ')})`,
+      [now, ...ids],
     );
+  }
+
+  failInterrupted(now: number, silentSince?: number): Promise<number> {
+    const set =
+      "UPDATE jobs SET state = 'failed', error = 'interrupted: the service stopped while the job ran', finished_at = ? WHERE state IN ('queued', 'running')";
+    return silentSince === undefined
+      ? this.db.run(set, [now])
+      : this.db.run(`${set} AND COALESCE(heartbeat_at, started_at, created_at) < ?`, [now, silentSince]);
   }
 }
 

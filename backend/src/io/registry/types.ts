@@ -182,8 +182,13 @@ export interface JobStore {
   get(id: string): Promise<JobRecord | undefined>;
   /** Newest first. */
   list(detectorId?: string): Promise<JobRecord[]>;
-  /** Jobs left queued or running by a stopped process are marked failed. Returns how many. */
-  failInterrupted(now: number): Promise<number>;
+  /** The process running these jobs is alive: their heartbeat is `now` (queued or running ones). */
+  heartbeat(ids: readonly string[], now: number): Promise<void>;
+  /**
+   * Jobs left queued or running by a stopped process are marked failed: all of them, or with
+   * `silentSince` only those whose last heartbeat is older. Returns how many.
+   */
+  failInterrupted(now: number, silentSince?: number): Promise<number>;
 }
 
 export interface DriftReportStore {
@@ -421,7 +426,7 @@ export interface Registry extends RegistryStores {
   getJob(id: string): Promise<JobRecord | undefined>;
   listJobs(detectorId?: string): Promise<JobRecord[]>;
   /** At start: jobs left queued or running by a previous process are marked failed. Returns how many. */
-  failInterruptedJobs(now: number): Promise<number>;
+  failInterruptedJobs(now: number, silentSince?: number): Promise<number>;
 
   addDriftReport(
     detectorId: string,

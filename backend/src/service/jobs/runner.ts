@@ -36,6 +36,11 @@ export function isTransient(err: unknown): boolean {
 
 export type JobWork = (ctx: JobContext) => Promise<unknown>;
 
+/** How often a replica sharing its registry says it still runs its jobs. */
+export const JOB_HEARTBEAT_MS = 15_000;
+/** A job whose heartbeat is older than this has lost its process: four missed beats. */
+export const JOB_SILENCE_MS = 4 * JOB_HEARTBEAT_MS;
+
 /**
  * Runs jobs in the background, at most `concurrency` at once, the rest queued in order. State
  * lives in the registry (queued → running → succeeded | failed | cancelled), so any replica and
@@ -46,6 +51,8 @@ export class JobRunner {
   private readonly queue: Array<{ id: string; work: JobWork; kind: JobRecord['kind'] }> = [];
   private readonly cancelled = new Set<string>();
   private readonly done = new Map<string, Promise<void>>();
+  /** This process's jobs, queued or running: the ones its heartbeat vouches for. */
+  private readonly own = new Set<string>();
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -65,6 +72,7 @@ export class JobRunner {
   /** Records the job as queued and starts it when a slot is free. */
   async submit(detectorId: string, kind: JobRecord['kind'], work: JobWork): Promise<JobRecord> {
     const job = await this.registry.createJob({ id: randomUUID(), detectorId, kind }, this.now());
+    this.own.add(job.id);
     this.queue.push({ id: job.id, work, kind });
     this.pump();
     return job;
@@ -78,9 +86,24 @@ export class JobRunner {
     const queued = this.queue.findIndex((q) => q.id === id);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
+      this.own.delete(id);
       return this.registry.updateJob(id, { state: 'cancelled', phase: 'cancelled', finishedAt: this.now() });
     }
     return job;
+  }
+
+  /** The ids of this process's queued and running jobs. */
+  get ownJobs(): string[] {
+    return [...this.own];
+  }
+
+  /**
+   * Tells the registry this process still runs its jobs. Replicas sharing a registry call it
+   * every few seconds, so that another replica starting (or sweeping) fails only the jobs whose
+   * process stopped beating.
+   */
+  heartbeat(): Promise<void> {
+    return this.registry.jobs.heartbeat(this.ownJobs, this.now());
   }
 
   /** Resolves when no job is running or queued (graceful shutdown, tests). */
@@ -189,6 +212,7 @@ export class JobRunner {
       }
     } finally {
       this.cancelled.delete(id);
+      this.own.delete(id);
       this.onFinished(kind, outcome, Math.max(0, (this.now() - started) / 1000));
     }
   }

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { JobRunner } from '../jobs/runner.js';
+import { JOB_HEARTBEAT_MS, JOB_SILENCE_MS, JobRunner } from '../jobs/runner.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,11 +21,30 @@ export default fp(
       },
     );
     app.decorate('jobs', runner);
-    // On shutdown, running jobs stop at their next checkpoint and are recorded as cancelled.
+    // Replicas sharing a PostgreSQL registry: this one's heartbeat keeps its jobs from being taken
+    // for interrupted, and its sweep fails the jobs of a replica that died (see the registry plugin).
+    const timers: NodeJS.Timeout[] = [];
+    if (app.registry.backend === 'postgres' && app.config.role !== 'worker') {
+      const warn = (what: string) => (err: Error) => app.log.warn({ err: err.message }, what);
+      timers.push(
+        setInterval(() => void runner.heartbeat().catch(warn('job heartbeat failed')), JOB_HEARTBEAT_MS),
+        setInterval(
+          () =>
+            void app.registry
+              .failInterruptedJobs(app.now(), app.now() - JOB_SILENCE_MS)
+              .then(
+                (n) => n > 0 && app.log.warn({ interrupted: n }, 'jobs of a stopped replica marked failed'),
+              )
+              .catch(warn('job sweep failed')),
+          JOB_SILENCE_MS / 2,
+        ),
+      );
+      timers.forEach((t) => t.unref());
+    }
+    // On shutdown, this process's jobs stop at their next checkpoint and are recorded as cancelled.
     app.addHook('preClose', async () => {
-      for (const job of await app.registry.listJobs()) {
-        if (job.state === 'queued' || job.state === 'running') await runner.cancel(job.id);
-      }
+      timers.forEach((t) => clearInterval(t));
+      for (const id of runner.ownJobs) await runner.cancel(id);
       await runner.idle();
     });
   },
