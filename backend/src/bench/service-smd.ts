@@ -4,15 +4,15 @@
  * test.csv as one measurement, a detector is created over HTTP, trained (the bootstrap over the
  * training rows) and promoted, the test rows are backfilled, and the scores are read back from
  * InfluxDB. Beside it, replay's detector in this process over the same rows (defaults, seed 0).
- * Prints PR-AUC and incidents flagged at the default decision for both, how many test rows are
- * equal to the last bit, and the time of each path as a ratio to the in-process replay.
+ * Prints PR-AUC and, at the default decision, incidents found, event precision and false alert
+ * episodes per day for both, how many test rows are equal to the last bit, and the time of each path as a ratio to the in-process replay.
  */
 import { readdir } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { averagePrecision, defaultStreamFeatures, eventRecall, StreamingDetector } from '../engine/index.js';
+import { averagePrecision, defaultStreamFeatures, operatorMetrics, StreamingDetector } from '../engine/index.js';
 import { startLocalInflux } from '../devtools/influxd.js';
 import { readMetricsCsv } from '../io/csv/index.js';
 import { InfluxV1Client, toLine } from '../io/influx/index.js';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'isoscope-bench-'));
   try {
     process.stdout.write(
-      '| machine | replay PR-AUC | service PR-AUC | replay incidents flagged | service incidents flagged | test rows equal | bootstrap s / 10k rows | service time / replay time |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n',
+      '| machine | replay PR-AUC | service PR-AUC | replay at the default decision: incidents found, event precision, false episodes/day | the same, service | test rows equal | bootstrap s / 10k rows | service time / replay time |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n',
     );
     for (const machine of await machines()) {
       const train = await readMetricsCsv(join(SHARED, machine, 'train.csv'));
@@ -143,12 +143,16 @@ async function main(): Promise<void> {
       const equal = served.filter(
         (r, k) => r && r.score === replayed[k]!.score && r.anomaly === replayed[k]!.anomaly,
       ).length;
-      const incidents = (flags: Uint8Array): string => {
-        const e = eventRecall(flags, labels);
-        return `${e.found}/${e.events.length}`;
+      // What an operator meets at the default decision: incidents found, the share of alert
+      // episodes worth waking for, and false episodes per day of the machine's test period.
+      const testTimes = times.slice(train.matrix.rows);
+      const decisions = (flags: Uint8Array): string => {
+        const m = operatorMetrics({ decisions: flags, labels, times: testTimes });
+        const precision = Number.isNaN(m.eventPrecision) ? '–' : m.eventPrecision.toFixed(2);
+        return `${m.found}/${m.incidents}, ${precision}, ${m.falseEpisodesPerSeriesDay.toFixed(2)}`;
       };
       process.stdout.write(
-        `| ${machine} | ${averagePrecision(replayScores, labels).toFixed(3)} | ${averagePrecision(serviceScores, labels).toFixed(3)} | ${incidents(replayFlags)} | ${incidents(serviceFlags)} | ${equal}/${labels.length} | ${((bootSeconds * 10_000) / train.matrix.rows).toFixed(1)} | ${(serviceSeconds / replaySeconds).toFixed(2)} |\n`,
+        `| ${machine} | ${averagePrecision(replayScores, labels).toFixed(3)} | ${averagePrecision(serviceScores, labels).toFixed(3)} | ${decisions(replayFlags)} | ${decisions(serviceFlags)} | ${equal}/${labels.length} | ${((bootSeconds * 10_000) / train.matrix.rows).toFixed(1)} | ${(serviceSeconds / replaySeconds).toFixed(2)} |\n`,
       );
     }
   } finally {
