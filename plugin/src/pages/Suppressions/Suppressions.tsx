@@ -45,7 +45,10 @@ export function Suppressions() {
   const { client } = useIsoscope();
   const [params, setParams] = useSearchParams();
   const editor = hasRole('Editor');
-  const rules = useLoad(() => client.suppressions(), [client]);
+  // Read with the time it was read: whether a maintenance period is ahead, on or over is judged then.
+  const loaded = useLoad(() => client.suppressions().then((list) => ({ list, at: Date.now() })), [client]);
+  const rules = { ...loaded, value: loaded.value?.list };
+  const readAt = loaded.value?.at ?? 0;
   const detectors = useLoad(() => client.detectors(), [client]);
   const names = useMemo(
     () => Object.fromEntries((detectors.value ?? []).map((d) => [d.id, d.name])),
@@ -74,7 +77,7 @@ export function Suppressions() {
         {
           id: 'window',
           header: 'When (UTC)',
-          cell: ({ row }) => <WindowCell rule={row.original} />,
+          cell: ({ row }) => <WindowCell rule={row.original} now={readAt} />,
         },
         { id: 'reason', header: 'Reason', cell: ({ row }) => row.original.reason },
         {
@@ -100,7 +103,7 @@ export function Suppressions() {
             ) : null,
         },
       ] satisfies Array<Column<Suppression>>,
-    [names, editor]
+    [names, editor, readAt]
   );
 
   return (
@@ -134,7 +137,7 @@ export function Suppressions() {
             onSaved={(rule) => {
               closeForm();
               setMessage({ severity: 'success', text: `Rule added: ${rule.reason}` });
-              rules.reload();
+              loaded.reload();
             }}
           />
         ) : (
@@ -175,7 +178,7 @@ export function Suppressions() {
           return client.deleteSuppression(rule.id).then(
             () => {
               setMessage({ severity: 'success', text: `Rule deleted: ${rule.reason}` });
-              rules.reload();
+              loaded.reload();
             },
             (e) => setMessage({ severity: 'error', text: toIsoscopeError(e).message })
           );
@@ -207,13 +210,12 @@ function Scope({ rule, names }: { rule: Suppression; names: Record<string, strin
 }
 
 /** The window, and for a maintenance period whether it is ahead, on now or over. */
-function WindowCell({ rule }: { rule: Suppression }) {
+function WindowCell({ rule, now }: { rule: Suppression; now: number }) {
   const words = windowWords(rule, utc);
   if (rule.kind !== 'period') {
     return <span>{words}</span>;
   }
   const { start, end } = parseWindow('period', rule.from, rule.to);
-  const now = Date.now();
   const when = end !== undefined && end <= now ? 'over' : start !== undefined && start <= now ? 'on now' : 'ahead';
   return (
     <span>
