@@ -160,8 +160,13 @@ function IncidentSummary({
             <TextLink href={incidentsUrl({ detector: incident.detector, entity: incident.entity })} inline>
               Its other incidents
             </TextLink>
+            {hasRole('Editor') && (
+              <>
+                {' · '}
+                <SuppressSimilarLink incident={incident} inline />
+              </>
+            )}
           </Text>
-          {hasRole('Editor') && <SuppressSimilarLink incident={incident} />}
         </Stack>
         <FeedbackButtons incident={incident.id} current={verdict ?? incident.feedback} onSaved={onVerdict} />
       </Stack>

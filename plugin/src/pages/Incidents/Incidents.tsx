@@ -107,8 +107,11 @@ export function StateBadge({ incident, rules }: { incident: Incident; rules?: Su
   );
 }
 
-/** The link that opens a new suppression rule for what made this incident: its detector, entity and top metric. */
-export function SuppressSimilarLink({ incident }: { incident: Incident }) {
+/**
+ * The link that opens a new suppression rule for what made this incident: its detector, entity and
+ * top metric. In a table cell it stands on its own line; `inline` in a sentence.
+ */
+export function SuppressSimilarLink({ incident, inline = false }: { incident: Incident; inline?: boolean }) {
   return (
     <TextLink
       href={suppressionsUrl({
@@ -116,8 +119,9 @@ export function SuppressSimilarLink({ incident }: { incident: Incident }) {
         entity: incident.entity,
         metric: incident.topMetrics[0]?.metric,
       })}
-      inline={false}
-      variant="bodySmall"
+      inline={inline}
+      variant={inline ? undefined : 'bodySmall'}
+      style={{ whiteSpace: 'nowrap' }}
     >
       Suppress similar…
     </TextLink>

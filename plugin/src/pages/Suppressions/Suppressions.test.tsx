@@ -80,7 +80,7 @@ describe('Suppressions', () => {
     expect(rows[0]).toHaveTextContent('every day 02:00 – 03:30 UTC');
     expect(rows[0]).toHaveTextContent('nightly backup');
     expect(rows[0]).toHaveTextContent('ann, 2026-03-01 09:00:00');
-    expect(rows[1]).toHaveTextContent('every detectorevery entityany metric');
+    expect(rows[1]).toHaveTextContent('detector every oneentity every onemetric any');
     expect(rows[1]).toHaveTextContent('Maintenance from 2026-03-07 22:00:00 to 2026-03-08 02:00:00 UTC (over)');
     // Viewers read; adding and deleting need an editor.
     expect(screen.getByText(/needs the Editor role/)).toBeInTheDocument();

@@ -76,7 +76,7 @@ export function Suppressions() {
         },
         {
           id: 'window',
-          header: 'When (UTC)',
+          header: 'When',
           cell: ({ row }) => <WindowCell rule={row.original} now={readAt} />,
         },
         { id: 'reason', header: 'Reason', cell: ({ row }) => row.original.reason },
@@ -188,22 +188,29 @@ export function Suppressions() {
   );
 }
 
-/** What a rule applies to, each part in words, "every …" where the rule leaves it open. */
+/** What a rule applies to, each part named, "every …" where the rule leaves it open. */
 function Scope({ rule, names }: { rule: Suppression; names: Record<string, string> }) {
   return (
     <Stack direction="column" gap={0}>
       <span>
+        <Text color="secondary">detector </Text>
         {rule.detector ? (
-          <TextLink href={detectorUrl(rule.detector)} inline={false}>
+          <TextLink href={detectorUrl(rule.detector)} inline>
             {names[rule.detector] ?? rule.detector}
           </TextLink>
         ) : (
-          'every detector'
+          'every one'
         )}
       </span>
-      <span>{rule.entity ?? 'every entity'}</span>
-      <span title={rule.metric ? `Feature ${rule.metric}` : undefined}>
-        {rule.metric ? featureLabel(rule.metric) : 'any metric'}
+      <span>
+        <Text color="secondary">entity </Text>
+        {rule.entity ?? 'every one'}
+      </span>
+      <span>
+        <Text color="secondary">metric </Text>
+        <span title={rule.metric ? `Feature ${rule.metric}` : undefined}>
+          {rule.metric ? featureLabel(rule.metric) : 'any'}
+        </span>
       </span>
     </Stack>
   );
