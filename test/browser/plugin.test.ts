@@ -381,5 +381,19 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
       path: 'api/detectors/cpu-hosts/train',
       status: 403,
     });
+    // The suppression rules: listed, with neither New rule nor Delete; a write is refused by the proxy.
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/suppressions`);
+    await page.getByRole('region', { name: 'Suppression rules' }).getByText('datacentre move').waitFor();
+    expect(await page.getByRole('button', { name: 'New rule' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Delete the rule/ }).count()).toBe(0);
+    const added = await page.evaluate(async () => {
+      const r = await fetch('/api/datasources/proxy/uid/isoscope/api/suppressions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-grafana-org-role': 'Viewer' },
+        body: JSON.stringify({ kind: 'daily', from: '01:00', to: '02:00', reason: 'quiet' }),
+      });
+      return r.status;
+    });
+    expect(added).toBe(403);
   });
 });

@@ -150,6 +150,9 @@ describe('Suppressions', () => {
     type('rule-from', '2026-12-05 22:00');
     type('rule-to', '2026-12-06 02:00');
     type('rule-reason', 'move');
+    // Typed in UTC, echoed in the user's time zone (UTC in these tests).
+    expect(screen.getByText('2026-12-05 22:00:00 in your time zone')).toBeInTheDocument();
+    expect(screen.getByText('2026-12-06 02:00:00 in your time zone')).toBeInTheDocument();
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Add rule' })));
     expect(await screen.findByText("detector 'gone' not found")).toBeInTheDocument();
     expect(screen.getByText('The rule was not added')).toBeInTheDocument();

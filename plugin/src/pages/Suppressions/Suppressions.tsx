@@ -252,6 +252,9 @@ function RuleEditor({
   const err = (k: keyof RuleForm) => (touched ? errors[k] : undefined);
   const set = (patch: Partial<RuleForm>) => setForm((f) => ({ ...f, ...patch }));
   const example = WINDOW_EXAMPLES[form.kind];
+  // A period is typed in UTC; echo it in the user's time zone so a maintenance window is not an hour off.
+  const typed = form.kind === 'period' ? parseWindow('period', form.from, form.to) : {};
+  const yours = (t?: number) => (t === undefined ? undefined : `${formatTime(t)} in your time zone`);
 
   const save = async () => {
     setTouched(true);
@@ -328,7 +331,7 @@ function RuleEditor({
           />
         </Field>
         <Stack gap={2}>
-          <Field label="From (UTC)" invalid={Boolean(err('from'))} error={err('from')}>
+          <Field label="From (UTC)" description={yours(typed.start)} invalid={Boolean(err('from'))} error={err('from')}>
             <Input
               id="rule-from"
               width={24}
@@ -339,7 +342,7 @@ function RuleEditor({
           </Field>
           <Field
             label="To (UTC)"
-            description={form.kind === 'period' ? undefined : 'May wrap past midnight or the week’s end'}
+            description={form.kind === 'period' ? yours(typed.end) : 'May wrap past midnight or the week’s end'}
             invalid={Boolean(err('to'))}
             error={err('to')}
           >
