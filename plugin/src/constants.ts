@@ -12,6 +12,7 @@ export enum ROUTES {
   Explorer = 'explorer',
   Explain = 'explain',
   Incidents = 'incidents',
+  Suppressions = 'suppressions',
 }
 
 export function prefixRoute(route: string): string {
@@ -38,4 +39,21 @@ export function incidentExplainUrl(i: { detector: string; entity: string; peak: 
 
 export function detectorUrl(id: string): string {
   return `${prefixRoute(ROUTES.Detectors)}/${encodeURIComponent(id)}`;
+}
+
+/**
+ * The Suppression rules page; with `prefill` (from an incident's "Suppress similar…") it opens the
+ * new-rule form with the detector, entity and metric filled in.
+ */
+export function suppressionsUrl(prefill?: { detector?: string; entity?: string; metric?: string }): string {
+  if (!prefill) {
+    return prefixRoute(ROUTES.Suppressions);
+  }
+  const q = new URLSearchParams({ add: '1' });
+  for (const key of ['detector', 'entity', 'metric'] as const) {
+    if (prefill[key]) {
+      q.set(key, prefill[key]);
+    }
+  }
+  return `${prefixRoute(ROUTES.Suppressions)}?${q.toString()}`;
 }

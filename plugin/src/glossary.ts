@@ -17,6 +17,8 @@ export const GLOSSARY = {
     'What the person on call meets: the flagged moments of one entity, fewer than 10 intervals apart, firing until 10 quiet intervals in a row resolve it. "Explain" opens its peak: where its score, averaged over 5 points, was highest.',
   verdict:
     'What an operator said of an incident: real (worth the page), expected (planned or known: a deploy, a load test) or not an anomaly (normal behaviour flagged). Exported as labels for isoscope evaluate.',
+  'suppression rule':
+    'A window (every day, every week, or one maintenance period, in UTC) in which flagged moments of a detector, entity or metric do not page. They are still scored and make incidents; an incident wholly inside rules is marked suppressed.',
   feature:
     'One number the model looks at: a field as it is, or derived from it, such as "usage_user, vs its last hour" (how far the value is from its own last hour) or "usage_user, 1 minute earlier".',
   contribution:

@@ -217,6 +217,8 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
       .getByRole('img', { name: /around the anomaly/ })
       .first()
       .waitFor();
+    // Every host is scored by its own first version (web-1's second was rolled back): v1, not the registry id.
+    await page.getByTestId('model-version').filter({ hasText: /^v1$/ }).waitFor();
     await shot('explain');
   });
 
@@ -287,6 +289,64 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await shot('explain-incident');
   });
 
+  it('adds a suppression rule from an incident, lists it, and deletes it once confirmed', async () => {
+    type Rule = {
+      id: string;
+      detector?: string;
+      entity?: string;
+      metric?: string;
+      kind: string;
+      reason: string;
+    };
+    const listed = await api<Array<{ entity: string; topMetrics: Array<{ metric: string }> }>>(
+      `/api/v1/incidents?detector=cpu-hosts&from=${new Date(trainEnd).toISOString()}&to=${new Date(end).toISOString()}`,
+    );
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/incidents`);
+    const first = page.getByRole('row', { name: /resolved|firing/ }).first();
+    await first.getByRole('link', { name: 'Suppress similar…' }).click();
+    // The form opens filled in with the newest incident's detector, entity and top metric.
+    await page.waitForURL(/\/suppressions\?add=1/);
+    const form = page.getByRole('form', { name: 'New suppression rule' });
+    await form.waitFor();
+    expect(await page.locator('#rule-entity').inputValue()).toBe(listed[0]!.entity);
+    expect(await page.locator('#rule-metric').inputValue()).toBe(listed[0]!.topMetrics[0]!.metric);
+    // Checked before sending: a window that cannot be read is named, nothing is sent.
+    await page.locator('#rule-from').fill('25:00');
+    await page.locator('#rule-to').fill('03:30');
+    await page.locator('#rule-reason').fill('nightly backup');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    await form.getByText("'25:00' is not a time of day as HH:MM (UTC)").waitFor();
+    expect(await api<Rule[]>('/api/v1/suppressions')).toEqual([]);
+    await page.locator('#rule-from').fill('02:00');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByText('Rule added: nightly backup').waitFor();
+    // A maintenance period for every detector, through the same form.
+    await page.getByRole('button', { name: 'New rule' }).click();
+    await form.getByRole('radio', { name: 'Maintenance period' }).click();
+    await page.locator('#rule-from').fill('2026-12-12 22:00');
+    await page.locator('#rule-to').fill('2026-12-13 02:00');
+    await page.locator('#rule-reason').fill('datacentre move');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    const table = page.getByRole('region', { name: 'Suppression rules' });
+    await table.getByText('datacentre move').waitFor();
+    await table.getByText('every day 02:00 – 03:30 UTC').waitFor();
+    const rules = await api<Rule[]>('/api/v1/suppressions');
+    expect(rules.map((r) => [r.detector, r.entity, r.metric, r.kind, r.reason]).sort()).toEqual(
+      [
+        ['cpu-hosts', listed[0]!.entity, listed[0]!.topMetrics[0]!.metric, 'daily', 'nightly backup'],
+        [undefined, undefined, undefined, 'period', 'datacentre move'],
+      ].sort(),
+    );
+    await page.mouse.move(1, 1);
+    await shot('suppressions');
+    // Deleted once confirmed: the other rule stays.
+    await table.getByRole('button', { name: 'Delete the rule: nightly backup' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Rule deleted: nightly backup').waitFor();
+    expect(await table.getByText('nightly backup').count()).toBe(0);
+    expect((await api<Rule[]>('/api/v1/suppressions')).map((r) => r.reason)).toEqual(['datacentre move']);
+  });
+
   it('builds a query in the query editor from the live detector list', async () => {
     await page.goto(`${grafana.url}/preview/query-editor`);
     await page.locator('#isoscope-detector').click();
@@ -321,5 +381,19 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
       path: 'api/detectors/cpu-hosts/train',
       status: 403,
     });
+    // The suppression rules: listed, with neither New rule nor Delete; a write is refused by the proxy.
+    await page.goto(`${grafana.url}/a/isoscope-anomaly-app/suppressions`);
+    await page.getByRole('region', { name: 'Suppression rules' }).getByText('datacentre move').waitFor();
+    expect(await page.getByRole('button', { name: 'New rule' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Delete the rule/ }).count()).toBe(0);
+    const added = await page.evaluate(async () => {
+      const r = await fetch('/api/datasources/proxy/uid/isoscope/api/suppressions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-grafana-org-role': 'Viewer' },
+        body: JSON.stringify({ kind: 'daily', from: '01:00', to: '02:00', reason: 'quiet' }),
+      });
+      return r.status;
+    });
+    expect(added).toBe(403);
   });
 });

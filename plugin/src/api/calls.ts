@@ -42,6 +42,10 @@ export const EVERY_CALL: Record<string, (c: IsoscopeClient) => Promise<unknown>>
     }),
   incident: (c) => c.incident('i1'),
   feedback: (c) => c.feedback('i1', 'real', 'why'),
+  suppressions: (c) => c.suppressions(),
+  createSuppression: (c) =>
+    c.createSuppression({ detector: 'cpu', kind: 'daily', from: '02:00', to: '03:30', reason: 'backups' }),
+  deleteSuppression: (c) => c.deleteSuppression('s1'),
   drift: (c) => c.drift('cpu'),
   runDrift: (c) => c.runDrift('cpu'),
 };

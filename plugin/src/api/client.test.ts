@@ -43,6 +43,29 @@ describe('IsoscopeClient', () => {
     ]);
   });
 
+  it('lists, adds and deletes suppression rules', async () => {
+    const calls = fakeBackend(() => ({ data: [] }));
+    const client = new IsoscopeClient(base);
+    await client.suppressions();
+    await client.createSuppression({
+      entity: 'db-1',
+      kind: 'weekly',
+      from: 'Sat 22:00',
+      to: 'Sun 06:00',
+      reason: 'batch',
+    });
+    await client.deleteSuppression('a/b');
+    expect(calls).toEqual([
+      { method: 'GET', url: `${base}/api/suppressions` },
+      {
+        method: 'POST',
+        url: `${base}/api/suppressions`,
+        data: { entity: 'db-1', kind: 'weekly', from: 'Sat 22:00', to: 'Sun 06:00', reason: 'batch' },
+      },
+      { method: 'DELETE', url: `${base}/api/suppressions/a%2Fb` },
+    ]);
+  });
+
   it.each([
     [401, { message: 'no token' }, /refused the token/],
     [

@@ -22,6 +22,8 @@ import type {
   Severity,
   Stage,
   StageChange,
+  Suppression,
+  SuppressionRequest,
   Verdict,
   VariableFind,
   VariableValue,
@@ -186,6 +188,17 @@ export class IsoscopeClient {
   /** Records a verdict on an incident (editor). */
   feedback(id: string, verdict: Verdict, note = ''): Promise<Feedback> {
     return this.request('POST', `incidents/${encodeURIComponent(id)}/feedback`, { body: { verdict, note } });
+  }
+  /** Suppression rules, oldest first, windows as written. */
+  suppressions(): Promise<Suppression[]> {
+    return this.request('GET', 'suppressions');
+  }
+  /** Adds a rule (editor): flagged points inside it still make incidents, but do not page. */
+  createSuppression(rule: SuppressionRequest): Promise<Suppression> {
+    return this.request('POST', 'suppressions', { body: rule });
+  }
+  deleteSuppression(id: string): Promise<void> {
+    return this.request('DELETE', `suppressions/${encodeURIComponent(id)}`);
   }
   drift(id: string): Promise<DriftReport[]> {
     return this.request('GET', `detectors/${encodeURIComponent(id)}/drift`);

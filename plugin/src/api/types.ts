@@ -33,3 +33,6 @@ export type IncidentDetail = Static<typeof S.IncidentDetail>;
 export type IncidentFilters = Static<typeof S.IncidentQuery>;
 export type Feedback = Static<typeof S.Feedback>;
 export type Verdict = Feedback['verdict'];
+export type Suppression = Static<typeof S.Suppression>;
+export type SuppressionRequest = Static<typeof S.SuppressionRequest>;
+export type SuppressionKind = Suppression['kind'];

@@ -10,6 +10,7 @@ import { Explain } from '../../pages/Explain/Explain';
 import { Explorer } from '../../pages/Explorer/Explorer';
 import { Incidents } from '../../pages/Incidents/Incidents';
 import { Overview } from '../../pages/Overview/Overview';
+import { Suppressions } from '../../pages/Suppressions/Suppressions';
 import type { AppSettings } from '../../types';
 import { IsoscopeContext } from './context';
 
@@ -32,6 +33,7 @@ export default function App({ meta }: AppRootProps<AppSettings>) {
         <Route path={ROUTES.Explorer} element={<Explorer />} />
         <Route path={ROUTES.Explain} element={<Explain />} />
         <Route path={ROUTES.Incidents} element={<Incidents />} />
+        <Route path={ROUTES.Suppressions} element={<Suppressions />} />
         <Route path="*" element={<Navigate replace to={prefixRoute(ROUTES.Overview)} />} />
       </Routes>
     </IsoscopeContext.Provider>

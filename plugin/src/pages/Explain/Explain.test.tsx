@@ -1,6 +1,6 @@
 import React from 'react';
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { detector, explanation, incident } from '../../test/fixtures';
+import { detector, explanation, incident, version } from '../../test/fixtures';
 import type { Call } from '../../test/fakeBackend';
 import { renderPage, routes } from '../../test/renderPage';
 import { Explain, parseTime } from './Explain';
@@ -34,6 +34,25 @@ describe('Explain', () => {
       'href',
       `/d/isoscope-host-drilldown?var-host=web-1&from=${Date.parse('2026-03-01T11:00:00Z')}&to=${Date.parse('2026-03-01T13:00:00Z')}`
     );
+  });
+
+  it("names the model by its entity's version number, the detector-wide id on hover", async () => {
+    renderPage(<Explain />, {
+      route: '/explain',
+      url: '/explain?detector=cpu&entity=web-2&time=2026-03-01T12:00:00Z',
+      answer: routes({
+        // The explanation's modelVersion is the registry id 2: web-2's first version.
+        'GET detectors/cpu/explain': { ...explanation, entity: 'web-2' },
+        'GET detectors/cpu/models': [
+          { ...version(1, 'production', 'web-1'), entityVersion: 1 },
+          { ...version(2, 'production', 'web-2'), entityVersion: 1 },
+        ],
+      }),
+    });
+    const label = await screen.findByTestId('model-version');
+    await waitFor(() => expect(label).toHaveTextContent(/^v1$/));
+    expect(label).toHaveAttribute('title', 'version id 2');
+    expect(label.parentElement).toHaveTextContent(/model v1 of cpu/);
   });
 
   it('speaks plainly: features in words (the raw name on hover), no path lengths, one date format', async () => {
@@ -94,6 +113,10 @@ describe('Explain', () => {
       data: { verdict: 'real', note: '' },
     });
     await waitFor(() => expect(within(section).getAllByText('Real')).toHaveLength(2));
+    expect(within(section).getByRole('link', { name: 'Suppress similar…' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-1&metric=usage_user'
+    );
   });
 
   it('finds the incident a moment falls in, and links to its peak', async () => {
@@ -115,6 +138,7 @@ describe('Explain', () => {
     );
     expect(within(section).getByText('Expected')).toBeInTheDocument();
     expect(within(section).queryByRole('button', { name: 'Real' })).not.toBeInTheDocument();
+    expect(within(section).queryByRole('link', { name: 'Suppress similar…' })).not.toBeInTheDocument();
     const asked = new URLSearchParams(calls.find((c) => c.url.includes('/api/incidents'))!.url.split('?')[1]);
     expect([asked.get('detector'), asked.get('entity'), asked.get('from')]).toEqual([
       'cpu',

@@ -3,8 +3,8 @@ import { useSearchParams } from 'react-router-dom';
 import { PluginPage } from '@grafana/runtime';
 import { Alert, Badge, Icon, LinkButton, LoadingPlaceholder, Stack, Text, TextLink, Tooltip } from '@grafana/ui';
 import type { IsoscopeClient } from '../../api/client';
-import type { Explanation, Feedback, Incident } from '../../api/types';
-import { useIsoscope } from '../../components/App/context';
+import type { Explanation, Feedback, Incident, ModelVersion } from '../../api/types';
+import { hasRole, useIsoscope } from '../../components/App/context';
 import { ContributionBars } from '../../components/ContributionBars/ContributionBars';
 import { FeedbackButtons } from '../../components/Feedback/Feedback';
 import { Sparkline } from '../../components/Sparkline/Sparkline';
@@ -12,7 +12,8 @@ import { FeatureName, WordsHelp } from '../../components/Words/Words';
 import { DEFAULT_DATASOURCE_UID, detectorUrl, incidentExplainUrl, incidentsUrl } from '../../constants';
 import { featureLabel, formatTime } from '../../format';
 import { useLoad } from '../../hooks/useLoad';
-import { duration, StateBadge } from '../Incidents/Incidents';
+import { changeLabel } from '../DetectorDetail/metrics';
+import { duration, StateBadge, SuppressSimilarLink } from '../Incidents/Incidents';
 import { exploreUrl, hostDashboardUrl } from './links';
 
 /** Reads `time` as Grafana links write it: epoch milliseconds or an ISO date. */
@@ -74,6 +75,11 @@ export function Explain() {
         : Promise.resolve(undefined),
     [client, incidentId, detector, entity, time]
   );
+  // The explanation names the model by its detector-wide id; the versions say its number for its entity (v1, v2, …).
+  const models = useLoad(
+    () => (detector ? client.models(detector).catch(() => undefined) : Promise.resolve(undefined)),
+    [client, detector]
+  );
   const [verdict, setVerdict] = React.useState<Feedback>();
   const interval = spec.value?.spec.intervalSeconds;
   if (!detector || time === undefined) {
@@ -113,6 +119,7 @@ export function Explain() {
         <ExplanationView
           e={explanation.value}
           detectorName={spec.value?.name ?? detector}
+          models={models.loading ? undefined : (models.value ?? [])}
           interval={interval}
           explore={exploreUrl(settings.datasourceUid || DEFAULT_DATASOURCE_UID, detector, entity, time)}
           dashboard={hostDashboardUrl(settings.hostDashboardUid || 'isoscope-host-drilldown', entity, time)}
@@ -153,6 +160,12 @@ function IncidentSummary({
             <TextLink href={incidentsUrl({ detector: incident.detector, entity: incident.entity })} inline>
               Its other incidents
             </TextLink>
+            {hasRole('Editor') && (
+              <>
+                {' · '}
+                <SuppressSimilarLink incident={incident} inline />
+              </>
+            )}
           </Text>
         </Stack>
         <FeedbackButtons incident={incident.id} current={verdict ?? incident.feedback} onSaved={onVerdict} />
@@ -164,12 +177,15 @@ function IncidentSummary({
 function ExplanationView({
   e,
   detectorName,
+  models,
   interval,
   explore,
   dashboard,
 }: {
   e: Explanation;
   detectorName: string;
+  /** The detector's versions, to name the model as its entity numbers it; undefined while they load. */
+  models?: ModelVersion[];
   interval?: number;
   explore: string;
   dashboard: string;
@@ -180,8 +196,11 @@ function ExplanationView({
       <Stack alignItems="center" gap={2} wrap="wrap">
         <Badge color={e.anomaly ? 'red' : 'green'} text={e.anomaly ? 'anomalous' : 'normal'} />
         <Text>
-          Score <strong>{e.score.toFixed(3)}</strong> against the threshold {e.threshold.toFixed(3)}, model v
-          {e.modelVersion} of{' '}
+          Score <strong>{e.score.toFixed(3)}</strong> against the threshold {e.threshold.toFixed(3)}, model{' '}
+          <span title={`version id ${e.modelVersion}`} data-testid="model-version">
+            {models ? changeLabel({ version: e.modelVersion }, models) : '…'}
+          </span>{' '}
+          of{' '}
           <TextLink href={detectorUrl(e.detector)} inline>
             {detectorName}
           </TextLink>{' '}

@@ -111,6 +111,70 @@ describe('Incidents', () => {
     expect(within(row).queryByText('no verdict')).not.toBeInTheDocument();
   });
 
+  it("names the rule that kept a suppressed incident quiet, and offers 'Suppress similar…' to editors", async () => {
+    const { calls } = renderPage(<Incidents />, {
+      route: '/incidents',
+      url: '/incidents',
+      role: 'Editor',
+      answer: routes({
+        'GET detectors': [detector],
+        'GET incidents': [
+          // 10:00–10:48 UTC, inside the morning rule; the other is suppressed by rules no single one of which holds it.
+          incident('i1', { suppressed: true }),
+          incident('i2', { suppressed: true, entity: 'web-2' }),
+          incident('i3', { entity: 'web-3' }),
+        ],
+        'GET suppressions': [
+          {
+            id: 's1',
+            entity: 'web-1',
+            kind: 'daily',
+            from: '09:30',
+            to: '11:00',
+            reason: 'morning batch',
+            actor: 'ann',
+            createdAt: '2026-02-01T00:00:00.000Z',
+          },
+          {
+            id: 's2',
+            entity: 'web-2',
+            kind: 'daily',
+            from: '10:00',
+            to: '10:30',
+            reason: 'half of it',
+            actor: 'ann',
+            createdAt: '2026-02-01T00:00:00.000Z',
+          },
+        ],
+      }),
+    });
+    const rows = (await screen.findAllByRole('row')).slice(1);
+    expect(await within(rows[0]!).findByRole('link', { name: 'by the rule: morning batch' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/suppressions'
+    );
+    expect(within(rows[1]!).getByText('suppressed')).toBeInTheDocument();
+    expect(within(rows[1]!).queryByRole('link', { name: /by the rule/ })).not.toBeInTheDocument();
+    expect(within(rows[2]!).queryByText('suppressed')).not.toBeInTheDocument();
+    expect(within(rows[2]!).getByRole('link', { name: 'Suppress similar…' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-3&metric=usage_user'
+    );
+    expect(calls.filter((c) => c.url.endsWith('/api/suppressions'))).toHaveLength(1);
+  });
+
+  it('reads no rules when no incident is suppressed, and offers viewers no rule to add', async () => {
+    const { calls } = renderPage(<Incidents />, {
+      route: '/incidents',
+      url: '/incidents',
+      role: 'Viewer',
+      answer: routes({ 'GET detectors': [detector], 'GET incidents': [incident('i1')] }),
+    });
+    await screen.findAllByRole('link', { name: 'Explain' });
+    expect(screen.queryByRole('link', { name: 'Suppress similar…' })).not.toBeInTheDocument();
+    expect(calls.filter((c) => c.url.includes('/api/suppressions'))).toEqual([]);
+  });
+
   it('says how long an incident lasted in words', () => {
     const at = (m: number) => new Date(Date.UTC(2026, 0, 1) + m * 60000).toISOString();
     expect(duration({ start: at(0), end: at(0) })).toBe('under a minute');

@@ -18,13 +18,14 @@ import {
   Text,
   TextLink,
 } from '@grafana/ui';
-import type { Feedback, Incident, IncidentFilters } from '../../api/types';
-import { useIsoscope } from '../../components/App/context';
+import type { Feedback, Incident, IncidentFilters, Suppression } from '../../api/types';
+import { hasRole, useIsoscope } from '../../components/App/context';
 import { FeedbackButtons } from '../../components/Feedback/Feedback';
 import { WordsHelp } from '../../components/Words/Words';
-import { detectorUrl, incidentExplainUrl } from '../../constants';
+import { detectorUrl, incidentExplainUrl, suppressionsUrl } from '../../constants';
 import { featureLabel, formatTime } from '../../format';
 import { useLoad } from '../../hooks/useLoad';
+import { holdsIncident } from '../Suppressions/rules';
 
 type Severity = NonNullable<IncidentFilters['severity']>;
 type State = NonNullable<IncidentFilters['state']>;
@@ -74,17 +75,56 @@ export function topMetricsText(i: Pick<Incident, 'topMetrics' | 'flagged'>, inte
     .join(', ');
 }
 
-/** An incident's state, with "suppressed" when a suppression rule kept it from paging. */
-export function StateBadge({ incident }: { incident: Incident }) {
+/**
+ * An incident's state, with "suppressed" when a suppression rule kept it from paging, and the rule
+ * when one of `rules` alone holds the whole incident (the service says that it was suppressed, not by which).
+ */
+export function StateBadge({ incident, rules }: { incident: Incident; rules?: Suppression[] }) {
+  const rule = incident.suppressed ? rules?.find((r) => holdsIncident(r, incident)) : undefined;
   return (
-    <Stack gap={0.5}>
-      {incident.state === 'firing' ? (
-        <Badge color="red" icon="fire" text="firing" />
-      ) : (
-        <Badge color="green" icon="check" text="resolved" />
+    <Stack direction="column" gap={0.5} alignItems="flex-start">
+      <Stack gap={0.5}>
+        {incident.state === 'firing' ? (
+          <Badge color="red" icon="fire" text="firing" />
+        ) : (
+          <Badge color="green" icon="check" text="resolved" />
+        )}
+        {incident.suppressed && (
+          <Badge
+            color="darkgrey"
+            icon="bell-slash"
+            text="suppressed"
+            tooltip="Every flagged point fell inside a suppression rule: it did not page"
+          />
+        )}
+      </Stack>
+      {rule && (
+        <TextLink href={suppressionsUrl()} inline={false} variant="bodySmall" color="secondary">
+          {`by the rule: ${rule.reason}`}
+        </TextLink>
       )}
-      {incident.suppressed && <Badge color="darkgrey" icon="bell-slash" text="suppressed" />}
     </Stack>
+  );
+}
+
+/**
+ * The link that opens a new suppression rule for what made this incident: its detector, entity and
+ * top metric. In a table cell it stands on its own line; `inline` in a sentence.
+ */
+export function SuppressSimilarLink({ incident, inline = false }: { incident: Incident; inline?: boolean }) {
+  return (
+    <TextLink
+      href={suppressionsUrl({
+        detector: incident.detector,
+        entity: incident.entity,
+        metric: incident.topMetrics[0]?.metric,
+      })}
+      inline={inline}
+      variant={inline ? undefined : 'bodySmall'}
+      style={{ whiteSpace: 'nowrap' }}
+    >
+      Suppress similar…
+    </TextLink>
   );
 }
 
@@ -96,17 +136,25 @@ export function IncidentTable({
   incidents,
   detectorNames,
   onFeedback,
+  rules,
 }: {
   incidents: Incident[];
   detectorNames: Record<string, string>;
   onFeedback?: (id: string, f: Feedback) => void;
+  /** The suppression rules, to name the one that kept a suppressed incident quiet. */
+  rules?: Suppression[];
 }) {
+  const editor = hasRole('Editor');
   // Columns stay the same objects across renders (callers pass a stable callback and names): a new
   // cell renderer would remount the cells and drop a note being typed.
   const columns = useMemo(
     () =>
       [
-        { id: 'state', header: 'State', cell: ({ row }) => <StateBadge incident={row.original} /> },
+        {
+          id: 'state',
+          header: 'State',
+          cell: ({ row }) => <StateBadge incident={row.original} rules={rules} />,
+        },
         { id: 'entity', header: 'Entity', cell: ({ row }) => row.original.entity || '(all)' },
         {
           id: 'detector',
@@ -142,13 +190,16 @@ export function IncidentTable({
           id: 'explain',
           header: '',
           cell: ({ row }) => (
-            <TextLink href={incidentExplainUrl(row.original)} inline={false}>
-              Explain
-            </TextLink>
+            <Stack direction="column" gap={0.5}>
+              <TextLink href={incidentExplainUrl(row.original)} inline={false}>
+                Explain
+              </TextLink>
+              {editor && <SuppressSimilarLink incident={row.original} />}
+            </Stack>
           ),
         },
       ] satisfies Array<Column<Incident>>,
-    [detectorNames, onFeedback]
+    [detectorNames, onFeedback, rules, editor]
   );
   return <InteractiveTable getRowId={(i: Incident) => i.id} data={incidents} columns={columns} />;
 }
@@ -199,8 +250,16 @@ export function Incidents() {
   const onFeedback = useCallback((id: string, f: Feedback) => setGiven((g) => ({ ...g, [id]: f })), []);
   const shown = (incidents.value ?? []).map((i) => (given[i.id] ? { ...i, feedback: given[i.id] } : i));
   const firing = shown.filter((i) => i.state === 'firing').length;
+  // The rules are read only to name the one behind a suppressed incident; without them the badge still says suppressed.
+  const anySuppressed = shown.some((i) => i.suppressed);
+  const rules = useLoad(
+    () => (anySuppressed ? client.suppressions().catch(() => undefined) : Promise.resolve(undefined)),
+    [client, anySuppressed]
+  );
   return (
-    <PluginPage actions={<WordsHelp terms={['incident', 'verdict', 'severity', 'entity', 'stretch']} />}>
+    <PluginPage
+      actions={<WordsHelp terms={['incident', 'verdict', 'severity', 'entity', 'stretch', 'suppression rule']} />}
+    >
       <InlineFieldRow>
         <InlineField label="Detector" labelWidth={10}>
           <Select
@@ -253,7 +312,9 @@ export function Incidents() {
             {shown.length} incident{shown.length === 1 ? '' : 's'} up to {formatTime(to)}, {firing} firing. An incident
             is one entity&apos;s flagged points, fewer than 10 intervals apart; it resolves after 10 quiet intervals.
           </Text>
-          {shown.length > 0 && <IncidentTable incidents={shown} detectorNames={names} onFeedback={onFeedback} />}
+          {shown.length > 0 && (
+            <IncidentTable incidents={shown} detectorNames={names} onFeedback={onFeedback} rules={rules.value} />
+          )}
         </Stack>
       )}
     </PluginPage>
