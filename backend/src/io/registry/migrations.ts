@@ -175,6 +175,17 @@ export const SQLITE_MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 8: verdicts taken from Grafana annotations: each annotation applied, by Grafana's id, with the
+  // version (its `updated` time) applied, so the poller applies each annotation once per edit.
+  `
+  CREATE TABLE annotation_feedback (
+    annotation_id TEXT PRIMARY KEY,
+    updated INTEGER NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('real', 'expected', 'not_anomaly')),
+    incidents INTEGER NOT NULL,
+    applied_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /**
@@ -344,6 +355,17 @@ export const POSTGRES_MIGRATIONS: string[] = [
     reason TEXT NOT NULL,
     actor TEXT NOT NULL,
     created_at BIGINT NOT NULL
+  );
+  `,
+  // 6: verdicts taken from Grafana annotations: each annotation applied, by Grafana's id, with the
+  // version (its `updated` time) applied, so the poller applies each annotation once per edit.
+  `
+  CREATE TABLE annotation_feedback (
+    annotation_id TEXT PRIMARY KEY,
+    updated BIGINT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('real', 'expected', 'not_anomaly')),
+    incidents INTEGER NOT NULL,
+    applied_at BIGINT NOT NULL
   );
   `,
 ];
