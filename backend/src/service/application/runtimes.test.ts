@@ -362,6 +362,97 @@ describe('jobs across faults: InfluxDB outages, failures midway (fakes, SQLite i
   });
 });
 
+describe('auto-if-better by verdicts (fakes for InfluxDB, SQLite in memory)', () => {
+  /** The retrain: 10 h to row 900, so its holdout (the last 15 %) is rows 810-899, the incident at 850-869 inside. */
+  const RETRAIN_TO = T0 + 900 * MIN;
+  const HOLDOUT_FROM = 810;
+
+  /**
+   * A detector with v1 in production whose results over the holdout flag `flagged` rows, web-1's
+   * incident at rows 850-869 judged `verdict` (none: unjudged), and a scheduled retrain judged
+   * auto-if-better. Returns the retrain's stage and reason, and the rows the candidate flagged.
+   */
+  async function retrain(flagged: number[], verdict?: 'real' | 'not_anomaly') {
+    const registry = await registryWithDetector();
+    const deps = fakes(registry, [series('web-1', 0)]);
+    await new Runtimes(deps).bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    await registry.incidents.put({
+      id: 'load',
+      detectorId: 'cpu',
+      entity: 'web-1',
+      state: 'resolved',
+      startAt: T0 + 850 * MIN,
+      endAt: T0 + 869 * MIN,
+      peakAt: T0 + 860 * MIN,
+      peakScore: 0.8,
+      severity: 'high',
+      flagged: 20,
+      spanRows: 20,
+      topMetrics: {},
+      quietRows: 10,
+      recent: [],
+      suppressed: false,
+      createdAt: 0,
+      updatedAt: 0,
+    });
+    if (verdict)
+      await registry.incidents.addFeedback({ incidentId: 'load', verdict, note: '', actor: 'ann', at: 1 });
+    const production = Array.from({ length: 90 }, (_, k) => ({
+      timeMs: T0 + (HOLDOUT_FROM + k) * MIN,
+      anomaly: flagged.includes(HOLDOUT_FROM + k),
+    }));
+    deps.results = { read: async () => production } as unknown as ResultsReader;
+    deps.lines.length = 0;
+    const result = await new Runtimes(deps).bootstrap(
+      'cpu',
+      {
+        to: RETRAIN_TO,
+        actor: 'scheduler',
+        policy: 'auto-if-better',
+        trigger: 'scheduled retrain (every 24 h)',
+      },
+      job,
+    );
+    const history = await registry.stageHistory('cpu');
+    const reason = history.filter((h) => h.version === result.entities[0]!.version).at(-1)?.reason;
+    // The candidate's backtest over the holdout: the rows it flagged.
+    const candidateFlags = deps.lines
+      .map((l, i) => ({ i: 300 + i, anomaly: /anomaly=true/.test(l) }))
+      .filter((r) => r.i >= HOLDOUT_FROM && r.anomaly)
+      .map((r) => r.i);
+    await registry.close();
+    return { stage: result.entities[0]!.stage, reason: reason ?? '', candidateFlags };
+  }
+
+  it('promotes a candidate that finds the real incident production missed, though it flags more of the holdout', async () => {
+    // Production: three lone flags elsewhere (3.33 % of the holdout), none in the incident.
+    const r = await retrain([815, 830, 890], 'real');
+    // The candidate flags the pinned cpu: more of the holdout than production, so the share rule alone would keep it in staging.
+    expect(r.candidateFlags.some((i) => i >= 850 && i < 870)).toBe(true);
+    expect(r.candidateFlags.length).toBeGreaterThan(3);
+    expect(r.stage).toBe('production');
+    expect(r.reason).toMatch(
+      /^scheduled retrain \(every 24 h\), auto-if-better: by verdicts on the recent holdout \(1 real, 0 not an anomaly\): candidate finds 1 of 1 real incident, \d false alarms?; production v1 finds 0 of 1 real incident, 3 false alarms \(by share flagged: candidate [\d.]+%, production 3\.33%\)$/,
+    );
+  }, 60_000);
+
+  it('keeps in staging a candidate that flags an incident operators called not an anomaly, production not', async () => {
+    const r = await retrain([], 'not_anomaly');
+    expect(r.stage).toBe('staging');
+    expect(r.reason).toMatch(
+      /by verdicts on the recent holdout \(0 real, 1 not an anomaly\): candidate finds 0 of 0 real incidents, [1-9]\d* false alarms?; production v1 finds 0 of 0 real incidents, 0 false alarms .*\(not better: shadow scoring\)$/,
+    );
+  }, 60_000);
+
+  it('compares shares flagged when nobody judged the holdout', async () => {
+    const r = await retrain([815, 830, 890]);
+    expect(r.stage).toBe('staging');
+    expect(r.reason).toMatch(
+      /^scheduled retrain \(every 24 h\), auto-if-better: candidate flags [\d.]+% of the recent holdout, production v1 3\.33% \(not better: shadow scoring\)$/,
+    );
+  }, 60_000);
+});
+
 describe('decideStage', () => {
   it('promotes by policy: always, never (manual), or when the candidate flags no more than production', () => {
     expect(decideStage('always', 0.5, 0.1)).toBe('production');
