@@ -174,6 +174,20 @@ export class Telemetry {
     });
   }
 
+  /**
+   * isoscope_scoring_failing and isoscope_scoring_failures_total from the one record of scoring
+   * failures (Health), at each scrape: a detector that ever failed has both, the gauge 1 while its
+   * last attempt failed.
+   */
+  updateScoringFailures(states: Array<{ detector: string; total: number; failing: boolean }>): void {
+    this.scoringFailing.reset();
+    this.scoringFailures.reset();
+    for (const s of states) {
+      this.scoringFailing.set({ detector: s.detector }, s.failing ? 1 : 0);
+      this.scoringFailures.inc({ detector: s.detector }, s.total);
+    }
+  }
+
   /** The health gauges as of now: detectors gone since the last scrape disappear. */
   updateHealth(all: DetectorHealth[]): void {
     for (const g of [

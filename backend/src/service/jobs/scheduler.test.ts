@@ -1,5 +1,7 @@
 import { readSpec } from '../domain/spec.js';
 import type { Runtimes } from '../application/runtimes.js';
+import { Health } from '../application/health.js';
+import type { Registry } from '../../io/registry/index.js';
 import { Scheduler, type SchedulerDeps } from './scheduler.js';
 
 const MIN = 60_000;
@@ -29,6 +31,8 @@ function fakeScheduler(training: { newestAt?: number; running: boolean; failedAt
       return [];
     },
     now: () => 0,
+    // Recording outcomes needs no registry (only the health answer reads it).
+    outcomes: new Health({ registry: {} as Registry, now: () => 0 }),
     log: {
       info: () => undefined,
       warn: (d) => calls.push(`warn ${JSON.stringify(d)}`),
@@ -121,8 +125,6 @@ describe('Scheduler (fakes)', () => {
   it('lists a detector that fails to score, since its first failure, until it scores again', async () => {
     const { scheduler } = fakeScheduler({ running: false, newestAt: 0 });
     const deps = (scheduler as unknown as { deps: SchedulerDeps }).deps;
-    const told: string[] = [];
-    deps.failing = (id, failing) => told.push(`${id} ${failing}`);
     const score = deps.runtimes.scoreUpTo;
     let n = 0;
     deps.runtimes.scoreUpTo = async () => {
@@ -136,7 +138,19 @@ describe('Scheduler (fakes)', () => {
     deps.runtimes.scoreUpTo = score;
     await scheduler.tick(3 * MIN);
     expect(scheduler.health().failing).toEqual([]);
-    expect(told).toEqual(['cpu true', 'cpu false']);
+    // The same record the health answer and the metrics read.
+    expect((deps.outcomes as Health).failureStates()).toEqual([
+      { detector: 'cpu', total: 2, failing: false },
+    ]);
+    // A detector deleted while failing is no longer listed.
+    deps.runtimes.scoreUpTo = async () => {
+      throw new Error('gone');
+    };
+    await scheduler.tick(4 * MIN);
+    expect(scheduler.health().failing).toHaveLength(1);
+    deps.detectors = async () => [];
+    await scheduler.tick(5 * MIN);
+    expect(scheduler.health().failing).toEqual([]);
   });
 });
 
