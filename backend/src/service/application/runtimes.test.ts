@@ -1,13 +1,13 @@
 import { StreamingDetector } from '../../engine/index.js';
 import type { EntitySeries } from '../../io/influx/index.js';
-import { InfluxUnavailableError } from '../../io/influx/index.js';
+import { InfluxUnavailableError, WriteStalledError } from '../../io/influx/index.js';
 import { SqliteRegistry } from '../../io/registry/index.js';
 import { JobRunner } from '../jobs/runner.js';
 import { readSpec, streamOptions, type DetectorSpec } from '../domain/spec.js';
 import { resultLine } from './results.js';
 import type { ResultsReader } from './results.js';
 import { toScoredRow } from './runtime.js';
-import { decideStage, Runtimes, type RuntimeDeps } from './runtimes.js';
+import { decideStage, Runtimes, ScoringInterrupted, type RuntimeDeps } from './runtimes.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -155,6 +155,47 @@ describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
     expect(await list()).toEqual(['production:v1@600']);
     const v1 = JSON.parse((await registry.getModelVersion('cpu', 1))!.bundle!) as { snapshot: string };
     expect((await registry.getRuntimeState('cpu', 'web-1', 'production'))!.snapshot).toBe(v1.snapshot);
+    await registry.close();
+  });
+
+  it('a live write InfluxDB does not take fails the pass and scores the interval again: nothing lost, nothing pushed twice', async () => {
+    const registry = await registryWithDetector();
+    const data = [series('web-1', 0), series('web-2', 1)];
+    const deps = fakes(registry, data);
+    await new Runtimes(deps).bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    const runtimes = new Runtimes(deps);
+    // The runtimes are cached between passes: the failed one must not reuse what it pushed.
+    await runtimes.scoreUpTo('cpu', T0 + 650 * MIN);
+    const grouped: string[][] = [];
+    deps.onProduction = async (_id, rows) => void grouped.push([...new Set(rows.map((r) => r.entity))]);
+    let refuse = true;
+    deps.writeLiveResults = async (spec, lines) => {
+      if (refuse && lines.some((l) => l.includes('entity=web-2,')))
+        throw new WriteStalledError('InfluxDB has not taken the results within 20 s', lines.length);
+      await deps.writeResults(spec, lines);
+    };
+    const failed = await runtimes.scoreUpTo('cpu', T0 + 700 * MIN).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(ScoringInterrupted);
+    expect((failed as ScoringInterrupted).message).toBe('InfluxDB has not taken the results within 20 s');
+    // web-1 was written and saved before: its rows are grouped into incidents and given back for alerts.
+    expect(new Set((failed as ScoringInterrupted).scored.map((r) => r.entity))).toEqual(new Set(['web-1']));
+    expect((failed as ScoringInterrupted).scored).toHaveLength(50);
+    expect(grouped).toEqual([['web-1']]);
+    expect(
+      (await registry.listRuntimeStates('cpu')).map((st) => [st.entity, (st.scoredTo - T0) / MIN]),
+    ).toEqual([
+      ['web-1', 700],
+      ['web-2', 650],
+    ]);
+    refuse = false;
+    await runtimes.scoreUpTo('cpu', T0 + ROWS * MIN);
+    for (const [k, s] of data.entries()) {
+      const expected = replayLines(SPEC, s, (i) => (i < 600 ? 'backtest' : 'production'), k + 1);
+      expect(deps.lines.filter((l) => l.includes(`entity=${s.entity},`))).toEqual(expected);
+    }
     await registry.close();
   });
 

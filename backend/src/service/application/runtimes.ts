@@ -38,6 +38,21 @@ import {
 } from './runtime.js';
 
 export type LiveStage = RuntimeStateRecord['stage'];
+
+/**
+ * A live scoring pass stopped by a failed write (InfluxDB not taking results): the message is the
+ * write's; `scored` holds the production rows of the entities saved before it, whose intervals
+ * are done and not scored again (the scheduler still alerts on them).
+ */
+export class ScoringInterrupted extends Error {
+  override readonly name = 'ScoringInterrupted';
+  constructor(
+    override readonly cause: unknown,
+    readonly scored: ScoredRow[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
 export type PromotionPolicy = 'manual' | 'auto-if-better' | 'always';
 
 export interface RuntimeDeps {
@@ -46,6 +61,11 @@ export interface RuntimeDeps {
   readSource(spec: DetectorSpec, source: SourceSpec, from: number, to: number): Promise<EntitySeries[]>;
   /** Writes result lines and resolves when they are handed to InfluxDB (or kept for retry). */
   writeResults(spec: DetectorSpec, lines: string[]): Promise<void>;
+  /**
+   * Writes a live interval's result lines, waiting a bounded time: throws when InfluxDB has not
+   * taken them in time (the interval is then scored again on the next pass). Default writeResults.
+   */
+  writeLiveResults?(spec: DetectorSpec, lines: string[]): Promise<void>;
   results: ResultsReader;
   now(): number;
   /** Told how many production rows were scored (metrics). */
@@ -466,6 +486,16 @@ export class Runtimes {
     if (only) states = states.filter((s) => only(s.entity));
     if (states.length === 0) return { rows: 0, anomalies: 0, scored: [] };
     const decisions = await this.decisions(detectorId);
+    // The production rows of the intervals saved: counted and grouped into incidents.
+    const finish = async (): Promise<void> => {
+      production.sort((a, b) => a.timeMs - b.timeMs || a.entity.localeCompare(b.entity));
+      this.deps.onScored?.(detectorId, production.length);
+      if (production.length > 0)
+        await this.deps.onProduction?.(detectorId, production, {
+          live: true,
+          stepMs: spec.intervalSeconds * 1000,
+        });
+    };
     for (;;) {
       const start = Math.min(...states.map((s) => s.scoredTo));
       const end = Math.min(to, start + DAY);
@@ -491,10 +521,18 @@ export class Runtimes {
           end,
           this.label(decisions, state.entity, state.stage, state.version),
         );
-        await this.deps.writeResults(
-          spec,
-          rows.map((r) => resultLine(detectorId, r)),
-        );
+        try {
+          await (this.deps.writeLiveResults ?? this.deps.writeResults)(
+            spec,
+            rows.map((r) => resultLine(detectorId, r)),
+          );
+        } catch (err) {
+          // The cached detector has taken these rows, the registry's state has not: drop it, so
+          // the next pass scores the interval again from the saved state.
+          this.live.delete(key(detectorId, state.entity, state.stage));
+          await finish();
+          throw new ScoringInterrupted(err, production);
+        }
         const saved: RuntimeStateRecord = {
           ...state,
           scoredTo: end,
@@ -519,13 +557,7 @@ export class Runtimes {
       }
       states = next;
     }
-    production.sort((a, b) => a.timeMs - b.timeMs || a.entity.localeCompare(b.entity));
-    this.deps.onScored?.(detectorId, production.length);
-    if (production.length > 0)
-      await this.deps.onProduction?.(detectorId, production, {
-        live: true,
-        stepMs: spec.intervalSeconds * 1000,
-      });
+    await finish();
     return {
       rows: production.length,
       anomalies: production.filter((r) => r.anomaly).length,

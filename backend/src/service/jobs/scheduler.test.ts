@@ -1,5 +1,6 @@
 import { readSpec } from '../domain/spec.js';
-import type { Runtimes } from '../application/runtimes.js';
+import { ScoringInterrupted, type Runtimes } from '../application/runtimes.js';
+import type { ScoredRow } from '../application/runtime.js';
 import { Health } from '../application/health.js';
 import type { Registry } from '../../io/registry/index.js';
 import { Scheduler, type SchedulerDeps } from './scheduler.js';
@@ -151,6 +152,25 @@ describe('Scheduler (fakes)', () => {
     deps.detectors = async () => [];
     await scheduler.tick(5 * MIN);
     expect(scheduler.health().failing).toEqual([]);
+  });
+});
+
+describe('Scheduler when InfluxDB does not take results (fakes)', () => {
+  it('fails the pass naming the write, alerts on the entities saved before it, and lists the detector as failing', async () => {
+    const { scheduler, calls } = fakeScheduler({ running: false, newestAt: 0 });
+    const deps = (scheduler as unknown as { deps: SchedulerDeps }).deps;
+    const saved = [{ entity: 'web-1', timeMs: 0, anomaly: true }] as unknown as ScoredRow[];
+    deps.runtimes.scoreUpTo = async () => {
+      throw new ScoringInterrupted(new Error('InfluxDB has not taken the results within 20 s'), saved);
+    };
+    await scheduler.tick(MIN);
+    expect(calls).toEqual([
+      'alerts cpu 1',
+      'warn {"detector":"cpu","err":"InfluxDB has not taken the results within 20 s"}',
+    ]);
+    expect(scheduler.health().failing).toEqual([
+      { detector: 'cpu', since: MIN, error: 'InfluxDB has not taken the results within 20 s' },
+    ]);
   });
 });
 

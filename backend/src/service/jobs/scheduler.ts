@@ -1,6 +1,6 @@
 import type { AlertEvent } from '../../io/alerts/index.js';
 import type { DetectorSpec } from '../domain/spec.js';
-import type { Runtimes } from '../application/runtimes.js';
+import { ScoringInterrupted, type Runtimes } from '../application/runtimes.js';
 import type { ScoredRow } from '../application/runtime.js';
 import type { Health } from '../application/health.js';
 
@@ -167,6 +167,13 @@ export class Scheduler {
             this.deps.log.info({ detector: id, rows: r.rows, anomalies: r.anomalies }, 'scored');
         } catch (err) {
           const error = (err as Error).message;
+          // Interrupted by a write InfluxDB did not take: the entities saved before it still alert.
+          if (err instanceof ScoringInterrupted && err.scored.length > 0)
+            await this.deps
+              .alerts(id, spec, err.scored)
+              .catch((e: unknown) =>
+                this.deps.log.warn({ detector: id, err: (e as Error).message }, 'alerting failed'),
+              );
           this.deps.outcomes.recordFailure(id, error, now);
           this.deps.log.warn({ detector: id, err: error }, 'scoring failed; it is retried next tick');
         }
