@@ -29,6 +29,8 @@ export class Telemetry {
   readonly detectorTrainingFailed: Gauge<'detector'>;
   readonly detectorDrifted: Gauge<'detector'>;
   readonly detectorEntities: Gauge<'detector' | 'scored'>;
+  readonly feedbackPolls: Counter<'outcome'>;
+  readonly feedbackVerdicts: Counter;
 
   constructor(registry: PromRegistry) {
     const registers = [registry];
@@ -126,6 +128,17 @@ export class Telemetry {
       name: 'isoscope_scoring_failures_total',
       help: 'Live scoring passes that failed (retried next tick), per detector',
       labelNames: ['detector'],
+      registers,
+    });
+    this.feedbackPolls = new Counter({
+      name: 'isoscope_grafana_feedback_polls_total',
+      help: 'Polls of Grafana for annotations carrying a verdict tag, by outcome (ok, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.feedbackVerdicts = new Counter({
+      name: 'isoscope_grafana_feedback_verdicts_total',
+      help: 'Verdicts recorded from Grafana annotations (one per incident an annotation marks)',
       registers,
     });
     this.scoringAnomalies = new Counter({

@@ -6,6 +6,7 @@ import type { IncidentFeedback, IncidentRecord, Registry } from '../../io/regist
 import { loadConfig } from '../config.js';
 import configPlugin from './config.js';
 import feedback from './feedback.js';
+import telemetry from './telemetry.js';
 
 const NOW = Date.UTC(2026, 11, 1, 12);
 
@@ -55,6 +56,7 @@ describe('the feedback plugin polls Grafana once started (an HTTP fake of Grafan
       undefined,
     );
     await app.register(configPlugin, { config, now: () => NOW });
+    await app.register(telemetry);
     await app.register(fp(async (a) => void a.decorate('registry', registry), { name: 'registry' }));
     await app.register(feedback);
     try {
@@ -66,6 +68,10 @@ describe('the feedback plugin polls Grafana once started (an HTTP fake of Grafan
         actor: 'grafana:ann',
         note: 'ok',
       });
+      // Counted for /metrics: the poll, and the verdict it recorded.
+      const text = await app.metrics.metrics();
+      expect(text).toMatch(/^isoscope_grafana_feedback_polls_total\{outcome="ok"\} [1-9]/m);
+      expect(text).toMatch(/^isoscope_grafana_feedback_verdicts_total [1-9]/m);
     } finally {
       await app.close();
     }

@@ -49,11 +49,14 @@ export default fp<{ start?: boolean }>(
     const poll = (): void => {
       polling = feedback
         .poll()
-        .then(() => {
+        .then((outcome) => {
+          app.telemetry.feedbackPolls.inc({ outcome: 'ok' });
+          app.telemetry.feedbackVerdicts.inc(outcome.verdicts);
           if (failing) app.log.info({ grafana: grafanaUrl }, 'reading verdicts from Grafana works again');
           failing = false;
         })
         .catch((err: unknown) => {
+          app.telemetry.feedbackPolls.inc({ outcome: 'failed' });
           // Once per outage at warn; the next polls say nothing new until it works again.
           if (!failing)
             app.log.warn(
@@ -73,5 +76,5 @@ export default fp<{ start?: boolean }>(
       await polling;
     });
   },
-  { name: 'feedback', dependencies: ['registry'] },
+  { name: 'feedback', dependencies: ['registry', 'telemetry'] },
 );
