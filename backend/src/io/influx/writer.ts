@@ -20,7 +20,7 @@ export interface BatchWriterOptions {
   onDropped?: (lines: number) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
-  /** The clock for `stalledSince` (ms). */
+  /** The clock of `stalled()` (ms). */
   now?: () => number;
 }
 
@@ -58,7 +58,9 @@ const BAD_DATA = new Set([400, 422]);
  * nobody foresaw: the batch is kept and retried with exponential backoff and jitter, for as long as
  * it takes, and later batches wait behind it. A batch too large for the server (413) is halved. A
  * batch refused as bad data (400, 422) is halved until the bad lines are alone: they are counted as
- * rejected and reported, every good line around them is written.
+ * rejected and reported, every good line around them is written. A caller that must not wait
+ * for as long as it takes (a live scoring pass, a shutdown) waits a bounded time (`flushWithin`,
+ * `close(graceMs)`) and is told how many lines are still queued.
  */
 export class BatchWriter {
   private queue: string[] = [];
@@ -67,6 +69,7 @@ export class BatchWriter {
   /** Given up at shutdown: retries stop, what is queued stays unwritten. */
   private abandoned = false;
   private wake: (() => void) | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
   /** Since when writes have failed without one succeeding, and the last error (undefined: writing works). */
   private failing: { since: number; error: string } | undefined;
   readonly stats: WriterStats = { written: 0, pending: 0, failedAttempts: 0, rejected: 0, dropped: 0 };
@@ -83,7 +86,9 @@ export class BatchWriter {
       maxDelayMs: options.maxDelayMs ?? 30_000,
       // At least a batch, so the batch being written is never among the lines dropped.
       maxPending: Math.max(options.maxPending ?? 2_000_000, options.batchSize ?? 5000),
-      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      // Its timer is kept so that a shutdown that gives up can clear it: a pending retry must
+      // not hold the process for up to maxDelayMs after the service has closed.
+      sleep: options.sleep ?? ((ms) => new Promise((r) => (this.sleepTimer = setTimeout(r, ms)))),
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
@@ -157,6 +162,7 @@ export class BatchWriter {
     } catch (err) {
       const error = this.failing?.error ?? (err as Error).message;
       this.abandoned = true;
+      clearTimeout(this.sleepTimer);
       this.wake?.();
       await this.flushing;
       return { unwritten: this.queue.length, error };
