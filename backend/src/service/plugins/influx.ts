@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import { BatchWriter, InfluxV1Client } from '../../io/influx/index.js';
 
 /** How long a shutdown waits for InfluxDB to take the results still queued. */
-export const SHUTDOWN_WRITE_GRACE_MS = 10_000;
+export const SHUTDOWN_WRITE_GRACE_MS = 5_000;
 
 declare module 'fastify' {
   interface FastifyInstance {
