@@ -177,9 +177,8 @@ export function loadConfig(
     const first = errors[0]!;
     const key = first.instancePath.slice(1) as keyof Config;
     const name = ENV_NAMES[key] ?? key;
-    // A database URL may carry a password: never echo it.
-    const value =
-      key === 'registryUrl' ? String(raw[key]).replace(/\/\/[^@/]*@/, '//***@') : String(raw[key]);
+    // A URL may carry a password (a database's, Grafana's basic auth): never echo it.
+    const value = key.endsWith('Url') ? String(raw[key]).replace(/\/\/[^@/]*@/, '//***@') : String(raw[key]);
     const shown = raw[key] === undefined ? 'nothing' : `'${value}'`;
     const hint =
       key === 'logLevel'
