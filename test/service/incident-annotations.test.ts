@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { cpuFleetLines, trainedCpuDetector } from '../support/cpu-fleet.js';
+import { readText } from '../support/repo.js';
 import { as, testApp } from '../support/service.js';
 
 const NOW = Date.UTC(2024, 0, 4);
@@ -8,6 +9,23 @@ const HOUR = 3_600_000;
 const STEP = 300_000;
 /** web-1's cpu pinned for 40 minutes, three hours ago. */
 const INCIDENT = { from: NOW - 3 * HOUR, to: NOW - 3 * HOUR + 40 * 60_000 };
+
+/**
+ * The InfluxQL annotation query of docs/grafana.md ("Incidents from InfluxDB") with Grafana's
+ * variables filled in as Grafana fills them: ${__from} and ${__to} epoch milliseconds, $host the
+ * selected host.
+ */
+function influxAnnotationQuery(from: number, to: number, host: string): string {
+  const docs = readText('docs/grafana.md');
+  const section = docs.slice(docs.indexOf('### Incidents from InfluxDB'));
+  const sql = /```sql\n([\s\S]*?)```/.exec(section)![1]!;
+  return sql
+    .replace(/\$\{__from\}/g, String(from))
+    .replace(/\$\{__to\}/g, String(to))
+    .replace(/\$host/g, host)
+    .replace(/\s+/g, ' ')
+    .trim();
+}
 
 interface Annotation {
   time: number;
@@ -137,16 +155,43 @@ describe('incidents written to InfluxDB and shown as Grafana annotations (real i
       tags: ['isoscope', 'incident', 'cpu', 'web-1', injected.severity, 'resolved'],
     });
     expect(region.timeEnd).toBeGreaterThan(region.time);
-    // The InfluxQL annotation query docs/grafana.md gives, $timeFilter and $host filled in as Grafana does.
-    const [docs = []] = await client.query(
-      `SELECT "title", "text", "end_ms", "severity", "state" FROM "isoscope_incidents" ` +
-        `WHERE time >= ${NOW - 6 * HOUR}ms and time <= ${NOW}ms AND "entity" =~ /^web-1$/`,
-    );
-    const web1 = stored.filter((i) => i.entity === 'web-1' && i.startAt >= NOW - 6 * HOUR);
-    expect(docs.flatMap((d) => d.values.map(([time, title, , endMs]) => [time, title, endMs]))).toEqual(
+    // The InfluxQL annotation query docs/grafana.md gives, its variables filled in as Grafana does.
+    const docsQuery = async (from: number, to: number, host: string) => {
+      const [found = []] = await client.query(influxAnnotationQuery(from, to, host));
+      return found.flatMap((d) => d.values.map(([time, title, , endMs]) => [time, title, endMs]));
+    };
+    const web1 = stored.filter((i) => i.entity === 'web-1');
+    expect(await docsQuery(NOW - 6 * HOUR, NOW, 'web-1')).toEqual(
       web1
         .map((i) => [i.startAt, `cpu: ${i.severity} incident on web-1`, i.endAt])
         .sort((a, b) => Number(a[0]) - Number(b[0])),
+    );
+    // A range that starts inside the incident: its point (at its start) is before the range, and
+    // still the incident shows, as the Isoscope data source shows it; a range after its end does not.
+    expect(injected.endAt - injected.startAt).toBeGreaterThanOrEqual(2 * STEP);
+    const inside = injected.startAt + STEP;
+    expect(await docsQuery(inside, inside + HOUR, 'web-1')).toContainEqual([
+      injected.startAt,
+      `cpu: ${injected.severity} incident on web-1`,
+      injected.endAt,
+    ]);
+    expect(
+      (
+        await annotations({
+          range: { from: new Date(inside).toISOString(), to: new Date(inside + HOUR).toISOString() },
+          kind: 'incidents',
+          entity: 'web-1',
+        })
+      ).map((a) => a.time),
+    ).toContain(injected.startAt);
+    // $timeFilter alone (the query docs/grafana.md gave before) missed it.
+    const [old = []] = await client.query(
+      `SELECT "title" FROM "isoscope_incidents" WHERE time >= ${inside}ms and time <= ${inside + HOUR}ms AND "entity" =~ /^web-1$/`,
+    );
+    expect(old.flatMap((d) => d.values.map(([time]) => time))).not.toContain(injected.startAt);
+    const after = injected.endAt + STEP;
+    expect((await docsQuery(after, after + HOUR, 'web-1')).map(([time]) => time)).not.toContain(
+      injected.startAt,
     );
     // Entity filter: only web-2's.
     const web2 = await annotations({ range, kind: 'incidents', entity: 'web-2' });

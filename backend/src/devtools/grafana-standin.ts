@@ -44,7 +44,124 @@ export interface GrafanaStandIn {
   url: string;
   /** What the stand-in proxy forwarded or refused, for tests to check. */
   log: Array<{ method: string; path: string; status: number }>;
+  /** The annotations stored by /api/annotations, oldest first. */
+  annotations: StandInAnnotation[];
   close(): Promise<void>;
+}
+
+/** An annotation as Grafana stores and answers it (the fields Grafana's API documents). */
+export interface StandInAnnotation {
+  id: number;
+  dashboardUID: string;
+  panelId: number;
+  userId: number;
+  login: string;
+  time: number;
+  timeEnd: number;
+  created: number;
+  updated: number;
+  text: string;
+  tags: string[];
+}
+
+/**
+ * Grafana's annotations API (/api/annotations) as Grafana answers it: POST adds one for the
+ * signed-in user, PATCH /:id edits one (a new `updated`), DELETE /:id removes it; GET filters by
+ * a span overlapping [from, to] (both given), by tags (all of them, any with matchAny=true),
+ * newest first, at most `limit` (default 100). A request with a Bearer token must carry the
+ * service account's token (`serviceAccountToken`; login `sa-<name>`), otherwise 401; one without
+ * is the signed-in browser user named by `x-grafana-user` (default admin).
+ */
+async function annotationsApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: StandInAnnotation[],
+  serviceAccount: { token: string; login: string } | undefined,
+  nextId: () => number,
+): Promise<void> {
+  const send = (status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+  const url = new URL(req.url ?? '/', 'http://standin');
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  let login = (req.headers['x-grafana-user'] as string | undefined) ?? 'admin';
+  if (bearer !== undefined) {
+    if (!serviceAccount || bearer !== serviceAccount.token) return send(401, { message: 'Invalid API key' });
+    login = serviceAccount.login;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let body: Record<string, unknown> = {};
+  if (chunks.length) {
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return send(400, { message: 'bad request data' });
+    }
+  }
+  const id = /^\/api\/annotations\/(\d+)$/.exec(url.pathname)?.[1];
+  const stamp = (previous = 0): number => Math.max(Date.now(), previous + 1);
+  const num = (v: unknown, fallback: number): number => (typeof v === 'number' ? v : fallback);
+  const tags = (v: unknown, fallback: string[]): string[] =>
+    Array.isArray(v) ? v.map((t) => String(t)) : fallback;
+  if (req.method === 'POST' && url.pathname === '/api/annotations') {
+    const created = stamp();
+    const time = num(body.time, created);
+    const a: StandInAnnotation = {
+      id: nextId(),
+      dashboardUID: typeof body.dashboardUID === 'string' ? body.dashboardUID : '',
+      panelId: num(body.panelId, 0),
+      userId: 1,
+      login,
+      time,
+      timeEnd: num(body.timeEnd, time),
+      created,
+      updated: created,
+      text: typeof body.text === 'string' ? body.text : '',
+      tags: tags(body.tags, []),
+    };
+    store.push(a);
+    return send(200, { message: 'Annotation added', id: a.id });
+  }
+  if (id !== undefined) {
+    const at = store.findIndex((a) => a.id === Number(id));
+    if (at < 0) return send(404, { message: 'Annotation not found' });
+    const a = store[at]!;
+    if (req.method === 'PATCH') {
+      store[at] = {
+        ...a,
+        time: num(body.time, a.time),
+        timeEnd: num(body.timeEnd, a.timeEnd),
+        text: typeof body.text === 'string' ? body.text : a.text,
+        tags: tags(body.tags, a.tags),
+        updated: stamp(a.updated),
+      };
+      return send(200, { message: 'Annotation patched' });
+    }
+    if (req.method === 'DELETE') {
+      store.splice(at, 1);
+      return send(200, { message: 'Annotation deleted' });
+    }
+  }
+  if (req.method === 'GET' && url.pathname === '/api/annotations') {
+    const q = url.searchParams;
+    const from = Number(q.get('from') ?? 0);
+    const to = Number(q.get('to') ?? 0);
+    const wanted = q.getAll('tags');
+    const any = q.get('matchAny') === 'true';
+    const limit = Number(q.get('limit') ?? 100) || 100;
+    const found = store
+      .filter((a) => !(from > 0 && to > 0) || (a.time <= to && a.timeEnd >= from))
+      .filter(
+        (a) =>
+          wanted.length === 0 ||
+          (any ? wanted.some((t) => a.tags.includes(t)) : wanted.every((t) => a.tags.includes(t))),
+      )
+      .sort((a, b) => b.time * 1000 + b.timeEnd - (a.time * 1000 + a.timeEnd))
+      .slice(0, limit);
+    return send(200, found);
+  }
+  send(405, { message: `${req.method} ${url.pathname} is not part of the stand-in's annotations API` });
 }
 
 /**
@@ -59,11 +176,18 @@ export async function startGrafanaStandIn(options: {
   serviceUrl: string;
   token: string;
   port?: number;
+  /** A service account's token that /api/annotations accepts (its login `sa-isoscope`). */
+  serviceAccountToken?: string;
 }): Promise<GrafanaStandIn> {
   const paths = previewPaths(options.repoRoot);
   const routes = (JSON.parse(readFileSync(paths.routes, 'utf8')) as { routes: PluginRoute[] }).routes;
   const index = readFileSync(paths.indexHtml);
   const log: GrafanaStandIn['log'] = [];
+  const annotations: StandInAnnotation[] = [];
+  let lastId = 0;
+  const serviceAccount = options.serviceAccountToken
+    ? { token: options.serviceAccountToken, login: 'sa-isoscope' }
+    : undefined;
   const fill = (text: string): string =>
     text
       .replace('{{ .JsonData.url }}', options.serviceUrl)
@@ -114,6 +238,12 @@ export async function startGrafanaStandIn(options: {
     const prefix = '/api/datasources/proxy/uid/isoscope/';
     if (url.startsWith(prefix)) {
       void proxy(req, res, url.slice(prefix.length));
+    } else if (
+      url === '/api/annotations' ||
+      url.startsWith('/api/annotations?') ||
+      url.startsWith('/api/annotations/')
+    ) {
+      void annotationsApi(req, res, annotations, serviceAccount, () => ++lastId);
     } else if (url.startsWith('/api/plugins/')) {
       // App settings: accepted and forgotten (the preview's settings are fixed).
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -134,6 +264,7 @@ export async function startGrafanaStandIn(options: {
   return {
     url: `http://127.0.0.1:${port}`,
     log,
+    annotations,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

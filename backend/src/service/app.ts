@@ -11,6 +11,7 @@ import application from './plugins/application.js';
 import auth, { hashToken } from './plugins/auth.js';
 import configPlugin from './plugins/config.js';
 import errors, { errorAnswer, sendError } from './plugins/errors.js';
+import feedback from './plugins/feedback.js';
 import overload from './plugins/overload.js';
 import influx from './plugins/influx.js';
 import jobsPlugin from './plugins/jobs.js';
@@ -125,6 +126,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(schedulerPlugin, {
     start: options.scheduler !== false && options.config.role !== 'worker',
   });
+  // Verdicts from tagged Grafana annotations, read where the scheduler runs (not on workers).
+  await app.register(feedback, { start: options.scheduler !== false && options.config.role !== 'worker' });
 
   await app.register(health);
   // A worker answers the probes and /metrics only: the API is the api replicas'.

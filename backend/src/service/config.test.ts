@@ -56,3 +56,21 @@ describe('loadConfig and .env', () => {
     );
   });
 });
+
+describe('Grafana feedback settings', () => {
+  it('are off unless set, default to a minute and a week, and a bad URL is named without its password', () => {
+    const c = loadConfig({}, {}, undefined);
+    expect([c.grafanaUrl, c.grafanaToken, c.grafanaPollSeconds, c.grafanaLookbackHours]).toEqual([
+      undefined,
+      undefined,
+      60,
+      168,
+    ]);
+    expect(() => loadConfig({ ISOSCOPE_GRAFANA_POLL_SECONDS: '1' }, {}, undefined)).toThrow(
+      /^ISOSCOPE_GRAFANA_POLL_SECONDS must be/,
+    );
+    expect(() => loadConfig({ ISOSCOPE_GRAFANA_URL: 'grafana://admin:secret@host' }, {}, undefined)).toThrow(
+      "ISOSCOPE_GRAFANA_URL must be an http:// or https:// URL, got 'grafana://***@host'",
+    );
+  });
+});

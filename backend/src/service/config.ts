@@ -24,6 +24,11 @@ export const ConfigSchema = Type.Object({
   alertmanagerUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   webhookUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   webhookSecret: Type.Optional(Type.String()),
+  /** Grafana, read for verdicts operators give as tagged annotations; off unless both are set. */
+  grafanaUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  grafanaToken: Type.Optional(Type.String()),
+  grafanaPollSeconds: Type.Integer({ minimum: 5, maximum: 86_400 }),
+  grafanaLookbackHours: Type.Integer({ minimum: 1, maximum: 8760 }),
   bootstrapToken: Type.Optional(Type.String({ minLength: 16 })),
   logLevel: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const),
   maxJobs: Type.Integer({ minimum: 1, maximum: 32 }),
@@ -59,6 +64,10 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   alertmanagerUrl: 'ISOSCOPE_ALERTMANAGER_URL',
   webhookUrl: 'ISOSCOPE_WEBHOOK_URL',
   webhookSecret: 'ISOSCOPE_WEBHOOK_SECRET',
+  grafanaUrl: 'ISOSCOPE_GRAFANA_URL',
+  grafanaToken: 'ISOSCOPE_GRAFANA_TOKEN',
+  grafanaPollSeconds: 'ISOSCOPE_GRAFANA_POLL_SECONDS',
+  grafanaLookbackHours: 'ISOSCOPE_GRAFANA_LOOKBACK_HOURS',
   bootstrapToken: 'ISOSCOPE_BOOTSTRAP_TOKEN',
   logLevel: 'ISOSCOPE_LOG_LEVEL',
   maxJobs: 'ISOSCOPE_MAX_JOBS',
@@ -78,6 +87,8 @@ const DEFAULTS: Partial<Config> = {
   influxDb: 'telegraf',
   logLevel: 'info',
   maxJobs: 2,
+  grafanaPollSeconds: 60,
+  grafanaLookbackHours: 168,
   influxMaxQueries: 8,
   rateLimit: 30000,
   // Off: training grows its forests on worker threads, but a backfill still scores on the event
@@ -91,6 +102,8 @@ const DEFAULTS: Partial<Config> = {
 const INTEGERS = new Set<keyof Config>([
   'port',
   'maxJobs',
+  'grafanaPollSeconds',
+  'grafanaLookbackHours',
   'influxMaxQueries',
   'rateLimit',
   'maxEventLoopDelayMs',
@@ -164,9 +177,8 @@ export function loadConfig(
     const first = errors[0]!;
     const key = first.instancePath.slice(1) as keyof Config;
     const name = ENV_NAMES[key] ?? key;
-    // A database URL may carry a password: never echo it.
-    const value =
-      key === 'registryUrl' ? String(raw[key]).replace(/\/\/[^@/]*@/, '//***@') : String(raw[key]);
+    // A URL may carry a password (a database's, Grafana's basic auth): never echo it.
+    const value = key.endsWith('Url') ? String(raw[key]).replace(/\/\/[^@/]*@/, '//***@') : String(raw[key]);
     const shown = raw[key] === undefined ? 'nothing' : `'${value}'`;
     const hint =
       key === 'logLevel'

@@ -6,6 +6,7 @@ import {
   type EntitySeries,
   type InfluxV1Client,
   type SourceSpec,
+  WriteStalledError,
 } from '../io/influx/index.js';
 import { RegistryError } from '../io/registry/index.js';
 import type { Config } from './config.js';
@@ -91,5 +92,26 @@ export class Sources {
     const writer = this.writer(spec);
     writer.add(lines);
     await writer.flush();
+  }
+
+  /**
+   * A live interval's results, waited for at most `waitMs`: throws WriteStalledError when
+   * InfluxDB has not taken them by then (they stay queued and retried), so the scoring pass fails
+   * and says so (/readyz, health, metrics) instead of hanging, and the interval, whose state was
+   * not saved, is scored again next tick. While the writer has been failing for longer than the
+   * wait, refuses at once without queueing: the interval is scored again once writes work, and
+   * an outage does not queue the same interval's lines tick after tick.
+   */
+  async writeLive(spec: DetectorSpec, lines: string[], waitMs: number): Promise<void> {
+    if (lines.length === 0) return;
+    const writer = this.writer(spec);
+    const stalled = writer.stalled();
+    if (stalled && stalled.forMs >= waitMs)
+      throw new WriteStalledError(
+        `InfluxDB has not taken results for ${Math.round(stalled.forMs / 1000)} s (${stalled.pending} lines kept and retried: ${stalled.error}); this interval is scored again once it does`,
+        stalled.pending,
+      );
+    writer.add(lines);
+    await writer.flushWithin(waitMs);
   }
 }

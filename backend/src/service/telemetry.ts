@@ -29,6 +29,8 @@ export class Telemetry {
   readonly detectorTrainingFailed: Gauge<'detector'>;
   readonly detectorDrifted: Gauge<'detector'>;
   readonly detectorEntities: Gauge<'detector' | 'scored'>;
+  readonly feedbackPolls: Counter<'outcome'>;
+  readonly feedbackVerdicts: Counter;
 
   constructor(registry: PromRegistry) {
     const registers = [registry];
@@ -128,6 +130,17 @@ export class Telemetry {
       labelNames: ['detector'],
       registers,
     });
+    this.feedbackPolls = new Counter({
+      name: 'isoscope_grafana_feedback_polls_total',
+      help: 'Polls of Grafana for annotations carrying a verdict tag, by outcome (ok, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.feedbackVerdicts = new Counter({
+      name: 'isoscope_grafana_feedback_verdicts_total',
+      help: 'Verdicts recorded from Grafana annotations (one per incident an annotation marks)',
+      registers,
+    });
     this.scoringAnomalies = new Counter({
       name: 'isoscope_scoring_anomalies_total',
       help: 'Production rows flagged anomalous by live scoring, per detector',
@@ -172,6 +185,20 @@ export class Telemetry {
       labelNames: ['detector', 'scored'],
       registers,
     });
+  }
+
+  /**
+   * isoscope_scoring_failing and isoscope_scoring_failures_total from the one record of scoring
+   * failures (Health), at each scrape: a detector that ever failed has both, the gauge 1 while its
+   * last attempt failed.
+   */
+  updateScoringFailures(states: Array<{ detector: string; total: number; failing: boolean }>): void {
+    this.scoringFailing.reset();
+    this.scoringFailures.reset();
+    for (const s of states) {
+      this.scoringFailing.set({ detector: s.detector }, s.failing ? 1 : 0);
+      this.scoringFailures.inc({ detector: s.detector }, s.total);
+    }
   }
 
   /** The health gauges as of now: detectors gone since the last scrape disappear. */

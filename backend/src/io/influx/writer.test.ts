@@ -1,5 +1,7 @@
-import { InfluxRequestError, InfluxUnavailableError } from './v1-client.js';
-import { BatchWriter } from './writer.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InfluxRequestError, InfluxUnavailableError, InfluxV1Client } from './v1-client.js';
+import { BatchWriter, WriteStalledError } from './writer.js';
 
 /**
  * BatchWriter against a fake InfluxDB (a send function; the real one is in test/influx): whatever a
@@ -158,5 +160,87 @@ describe('BatchWriter never wedges', () => {
     await w.flush();
     expect(stored).toEqual(['a', 'b', 'e', 'f']);
     expect(dropped).toEqual([2]);
+  });
+});
+
+describe('BatchWriter waits for InfluxDB a bounded time (an HTTP fake that refuses writes)', () => {
+  /** An InfluxDB stand-in: /write answers 500 while `down`, else 204 and keeps the lines. */
+  async function refusingInflux() {
+    const state = { down: true, stored: [] as string[], writes: 0 };
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        state.writes++;
+        if (state.down) {
+          res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"engine: disk full"}');
+          return;
+        }
+        state.stored.push(...Buffer.concat(chunks).toString('utf8').split('\n'));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = new InfluxV1Client({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      database: 'telegraf',
+    });
+    return { state, client, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+  const quick = { baseDelayMs: 5, maxDelayMs: 20, now: () => 42 };
+  const until = async (ok: () => boolean): Promise<void> => {
+    while (!ok()) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  it('a flush waited for at most a bound fails naming the error, keeps the lines, and writes them once InfluxDB takes them', async () => {
+    const influx = await refusingInflux();
+    try {
+      const w = new BatchWriter((l) => influx.client.write(l), quick);
+      w.add(lines(3));
+      void w.flush();
+      await until(() => influx.state.writes >= 2);
+      const stalled = await w.flushWithin(50).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(stalled).toBeInstanceOf(WriteStalledError);
+      expect(stalled).toBeInstanceOf(InfluxUnavailableError);
+      expect((stalled as WriteStalledError).message).toMatch(
+        /^InfluxDB has not taken the results within 0 s \(3 lines kept and retried: .*500.*disk full/,
+      );
+      expect(w.stalled()).toMatchObject({ since: 42, pending: 3, error: expect.stringMatching(/disk full/) });
+      influx.state.down = false;
+      await w.flushWithin(5_000);
+      expect(influx.state.stored).toEqual(lines(3));
+      expect(w.stalled()).toBeUndefined();
+      expect(w.stats).toMatchObject({ written: 3, pending: 0 });
+    } finally {
+      await influx.close();
+    }
+  });
+
+  it('a shutdown gives up after its grace period and says how many lines were not written', async () => {
+    const influx = await refusingInflux();
+    try {
+      const w = new BatchWriter((l) => influx.client.write(l), quick);
+      w.add(lines(5));
+      void w.flush();
+      await until(() => influx.state.writes >= 2);
+      const closed = await w.close(50);
+      expect(closed).toEqual({ unwritten: 5, error: expect.stringMatching(/disk full/) });
+      // The retries stopped: no write is sent after the give-up.
+      const writes = influx.state.writes;
+      await new Promise((r) => setTimeout(r, 60));
+      expect(influx.state.writes).toBe(writes);
+      expect(() => w.add(lines(1))).toThrow('the writer is closed');
+      // While InfluxDB takes them, a shutdown writes everything.
+      influx.state.down = false;
+      const ok = new BatchWriter((l) => influx.client.write(l), quick);
+      ok.add(lines(2));
+      expect(await ok.close(5_000)).toEqual({ unwritten: 0 });
+      expect(influx.state.stored).toEqual(lines(2));
+    } finally {
+      await influx.close();
+    }
   });
 });

@@ -767,6 +767,67 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(await r.incidents.feedback(['i1', 'i2'])).toEqual([]);
   });
 
+  it("records a Grafana annotation's verdicts once per version of it, all or none", async () => {
+    const { r } = await fresh();
+    await withVersions(r, 0);
+    const incident = (id: string, entity: string): IncidentRecord => ({
+      id,
+      detectorId: 'cpu',
+      entity,
+      state: 'resolved',
+      startAt: 1000,
+      endAt: 5000,
+      peakAt: 3000,
+      peakScore: 0.7,
+      severity: 'high',
+      flagged: 3,
+      spanRows: 5,
+      topMetrics: {},
+      quietRows: 10,
+      recent: [],
+      suppressed: false,
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    await r.incidents.put(incident('i1', 'web-1'));
+    await r.incidents.put(incident('i2', 'web-2'));
+    const verdict = (incidentId: string, v: 'real' | 'not_anomaly', at: number) => ({
+      incidentId,
+      verdict: v,
+      note: 'from grafana',
+      actor: 'grafana:ann',
+      at,
+    });
+    const source = { annotationId: '17', updated: 100, verdict: 'real' as const, appliedAt: 50 };
+    expect(
+      await r.incidents.addAnnotationFeedback(source, [verdict('i1', 'real', 50), verdict('i2', 'real', 50)]),
+    ).toBe(true);
+    // The same version again (a second poll, another replica): nothing recorded.
+    expect(await r.incidents.addAnnotationFeedback(source, [verdict('i1', 'real', 51)])).toBe(false);
+    // An older version (a replica that read Grafana before the edit): nothing either.
+    expect(
+      await r.incidents.addAnnotationFeedback({ ...source, updated: 99 }, [verdict('i1', 'real', 52)]),
+    ).toBe(false);
+    expect((await r.incidents.feedback(['i1', 'i2'])).map((f) => [f.incidentId, f.at])).toEqual([
+      ['i1', 50],
+      ['i2', 50],
+    ]);
+    // An edit of the annotation is a new version: its verdict becomes the incident's.
+    const edited = { ...source, updated: 200, verdict: 'not_anomaly' as const, appliedAt: 60 };
+    expect(await r.incidents.addAnnotationFeedback(edited, [verdict('i1', 'not_anomaly', 60)])).toBe(true);
+    expect((await r.incidents.feedback(['i1'])).map((f) => f.verdict)).toEqual(['real', 'not_anomaly']);
+    // A vanished incident records nothing, not even the claim: the next poll tries again.
+    await expect(
+      r.incidents.addAnnotationFeedback({ ...source, annotationId: '18' }, [
+        verdict('i2', 'real', 70),
+        verdict('gone', 'real', 70),
+      ]),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await r.incidents.feedback(['i2'])).map((f) => f.at)).toEqual([50]);
+    expect(await r.incidents.appliedAnnotations(['17', '18', '19'])).toEqual(new Map([['17', 200]]));
+    expect(await r.incidents.appliedAnnotations([])).toEqual(new Map());
+  });
+
   it("keeps suppression rules, detector-wide or for any detector, and drops a detector's with it", async () => {
     const { r } = await fresh();
     await withVersions(r, 0);

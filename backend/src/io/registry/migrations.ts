@@ -175,7 +175,18 @@ export const SQLITE_MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
-  // 8: one replica at a time delivers a receiver's outbox (a lease, renewed while it delivers),
+  // 8: verdicts taken from Grafana annotations: each annotation applied, by Grafana's id, with the
+  // version (its `updated` time) applied, so the poller applies each annotation once per edit.
+  `
+  CREATE TABLE annotation_feedback (
+    annotation_id TEXT PRIMARY KEY,
+    updated INTEGER NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('real', 'expected', 'not_anomaly')),
+    incidents INTEGER NOT NULL,
+    applied_at INTEGER NOT NULL
+  );
+  `,
+  // 9: one replica at a time delivers a receiver's outbox (a lease, renewed while it delivers),
   // so replicas sharing a registry do not send the same alert twice.
   `
   CREATE TABLE outbox_leases (
@@ -184,7 +195,7 @@ export const SQLITE_MIGRATIONS: string[] = [
     until_at INTEGER NOT NULL
   );
   `,
-  // 9: a heartbeat on jobs, so a replica that starts fails only the jobs nobody is running any more
+  // 10: a heartbeat on jobs, so a replica that starts fails only the jobs nobody is running any more
   // (replicas sharing a PostgreSQL registry run each other's neighbours' jobs).
   `
   ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER;
@@ -360,7 +371,18 @@ export const POSTGRES_MIGRATIONS: string[] = [
     created_at BIGINT NOT NULL
   );
   `,
-  // 6: one replica at a time delivers a receiver's outbox (a lease, renewed while it delivers),
+  // 6: verdicts taken from Grafana annotations: each annotation applied, by Grafana's id, with the
+  // version (its `updated` time) applied, so the poller applies each annotation once per edit.
+  `
+  CREATE TABLE annotation_feedback (
+    annotation_id TEXT PRIMARY KEY,
+    updated BIGINT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('real', 'expected', 'not_anomaly')),
+    incidents INTEGER NOT NULL,
+    applied_at BIGINT NOT NULL
+  );
+  `,
+  // 7: one replica at a time delivers a receiver's outbox (a lease, renewed while it delivers),
   // so replicas sharing a registry do not send the same alert twice.
   `
   CREATE TABLE outbox_leases (
@@ -369,7 +391,7 @@ export const POSTGRES_MIGRATIONS: string[] = [
     until_at BIGINT NOT NULL
   );
   `,
-  // 7: a heartbeat on jobs, so a replica that starts fails only the jobs nobody is running any more
+  // 8: a heartbeat on jobs, so a replica that starts fails only the jobs nobody is running any more
   // (replicas sharing a PostgreSQL registry run each other's neighbours' jobs).
   `
   ALTER TABLE jobs ADD COLUMN heartbeat_at BIGINT;

@@ -161,6 +161,11 @@ export const FeedbackRow = Type.Object({
   at: Int,
 });
 
+export const AnnotationFeedbackRow = Type.Object({
+  annotation_id: Type.String(),
+  updated: Int,
+});
+
 export const SuppressionRow = Type.Object({
   id: Type.String(),
   detector_id: Nullable(Type.String()),

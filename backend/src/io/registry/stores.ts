@@ -6,6 +6,7 @@
 import {
   check,
   decodeJson,
+  AnnotationFeedbackRow,
   DetectorRow,
   DetectorStateRow,
   encodeJson,
@@ -33,6 +34,7 @@ import {
   type DetectorStateStore,
   type DetectorStore,
   type DriftReportStore,
+  type AnnotationSource,
   type IncidentFeedback,
   type IncidentQuery,
   type IncidentRecord,
@@ -911,6 +913,52 @@ class SqlIncidentStore implements IncidentStore {
         ids,
       );
       out.push(...rows.map(feedbackOf));
+    }
+    return out;
+  }
+
+  async addAnnotationFeedback(source: AnnotationSource, feedback: IncidentFeedback[]): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      // The claim: a row for a new annotation, or a newer version of one; anything else changes
+      // no row, and whoever claimed it first (another replica, an earlier poll) recorded it.
+      const claimed = await tx.run(
+        `INSERT INTO annotation_feedback (annotation_id, updated, verdict, incidents, applied_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (annotation_id) DO UPDATE SET updated = excluded.updated, verdict = excluded.verdict,
+           incidents = excluded.incidents, applied_at = excluded.applied_at
+         WHERE annotation_feedback.updated < excluded.updated`,
+        [source.annotationId, source.updated, source.verdict, feedback.length, source.appliedAt],
+      );
+      if (claimed === 0) return false;
+      for (const f of feedback) {
+        try {
+          await tx.run(
+            'INSERT INTO incident_feedback (incident_id, verdict, note, actor, at) VALUES (?, ?, ?, ?, ?)',
+            [f.incidentId, f.verdict, f.note, f.actor, f.at],
+          );
+        } catch (err) {
+          if (this.db.isForeignKeyViolation(err))
+            throw new RegistryError('NOT_FOUND', `no incident '${f.incidentId}'`);
+          throw err;
+        }
+      }
+      return true;
+    });
+  }
+
+  async appliedAnnotations(annotationIds: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < annotationIds.length; i += 500) {
+      const ids = annotationIds.slice(i, i + 500);
+      const rows = await this.db.all(
+        `SELECT annotation_id, updated FROM annotation_feedback
+         WHERE annotation_id IN (${ids.map(() => '?').join(', ')})`,
+        ids,
+      );
+      for (const raw of rows) {
+        const r = check(AnnotationFeedbackRow, raw, rowName('annotation_feedback', raw, ['annotation_id']));
+        out.set(r.annotation_id, r.updated);
+      }
     }
     return out;
   }

@@ -322,6 +322,24 @@ export interface IncidentStore {
   addFeedback(f: IncidentFeedback): Promise<IncidentFeedback>;
   /** Oldest first, by incident (the last one of an incident is its current verdict). */
   feedback(incidentIds: string[]): Promise<IncidentFeedback[]>;
+  /**
+   * Records the verdicts a Grafana annotation gives (one per incident it matched) once per version
+   * of the annotation, in one transaction with the note that it was applied. Returns false and
+   * records nothing when this version (Grafana's `updated`) or a newer one was applied already, so
+   * pollers (several replicas, a restart) can offer the same annotation any number of times.
+   * NOT_FOUND (nothing recorded) when an incident no longer exists.
+   */
+  addAnnotationFeedback(source: AnnotationSource, feedback: IncidentFeedback[]): Promise<boolean>;
+  /** The version of each annotation applied so far, by annotation id. */
+  appliedAnnotations(annotationIds: string[]): Promise<Map<string, number>>;
+}
+
+/** A Grafana annotation that carried a verdict: its id and version (its `updated` time, ms). */
+export interface AnnotationSource {
+  annotationId: string;
+  updated: number;
+  verdict: Verdict;
+  appliedAt: number;
 }
 
 export const SUPPRESSION_KINDS = ['daily', 'weekly', 'period'] as const;

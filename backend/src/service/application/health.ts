@@ -25,8 +25,17 @@ interface Counts {
 interface Failures {
   total: number;
   consecutive: number;
+  /** When the current run of failures began (consecutive > 0). */
+  since?: number;
   lastAt?: number;
   lastError?: string;
+}
+
+/** A detector whose last scoring attempt failed: since when, and why. */
+export interface FailingDetector {
+  detector: string;
+  since: number;
+  error: string;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -57,19 +66,46 @@ export class Health {
     if (f) f.consecutive = 0;
   }
 
-  /** One live scoring pass of a detector failed (it is retried on the next tick). */
-  recordFailure(detectorId: string, message: string): void {
+  /**
+   * One live scoring pass of a detector failed (it is retried on the next tick). The one record of
+   * scoring failures: the health answer, readiness's failing detectors (Scheduler.health) and the
+   * metrics isoscope_scoring_failing and isoscope_scoring_failures_total all read it.
+   */
+  recordFailure(detectorId: string, message: string, at = this.deps.now()): void {
     const f = this.failures.get(detectorId) ?? { total: 0, consecutive: 0 };
+    if (f.consecutive === 0) f.since = at;
     f.total++;
     f.consecutive++;
-    f.lastAt = this.deps.now();
+    f.lastAt = at;
     f.lastError = message;
     this.failures.set(detectorId, f);
+  }
+
+  /** A detector deleted, or left out for a broken spec: no longer failing (its total stays). */
+  forget(detectorId: string): void {
+    const f = this.failures.get(detectorId);
+    if (f) f.consecutive = 0;
+  }
+
+  /** The detectors whose last scoring attempt failed, since the first failure of the run. */
+  failing(): FailingDetector[] {
+    return [...this.failures]
+      .filter(([, f]) => f.consecutive > 0)
+      .map(([detector, f]) => ({ detector, since: f.since ?? f.lastAt ?? 0, error: f.lastError ?? '' }));
   }
 
   /** Failures counted so far per detector (for the /metrics counter). */
   failureTotals(): Map<string, number> {
     return new Map([...this.failures].map(([id, f]) => [id, f.total]));
+  }
+
+  /** Per detector that ever failed here: failures so far, and whether it is failing now (metrics). */
+  failureStates(): Array<{ detector: string; total: number; failing: boolean }> {
+    return [...this.failures].map(([detector, f]) => ({
+      detector,
+      total: f.total,
+      failing: f.consecutive > 0,
+    }));
   }
 
   /** Every detector's health; a detector whose spec is broken is left out (the scheduler skips it too). */

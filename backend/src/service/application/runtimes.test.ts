@@ -1,13 +1,13 @@
 import { StreamingDetector } from '../../engine/index.js';
 import type { EntitySeries } from '../../io/influx/index.js';
-import { InfluxUnavailableError } from '../../io/influx/index.js';
+import { InfluxUnavailableError, WriteStalledError } from '../../io/influx/index.js';
 import { SqliteRegistry } from '../../io/registry/index.js';
 import { JobRunner } from '../jobs/runner.js';
 import { readSpec, streamOptions, type DetectorSpec } from '../domain/spec.js';
 import { resultLine } from './results.js';
 import type { ResultsReader } from './results.js';
 import { toScoredRow } from './runtime.js';
-import { decideStage, Runtimes, type RuntimeDeps } from './runtimes.js';
+import { decideStage, Runtimes, ScoringInterrupted, type RuntimeDeps } from './runtimes.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -155,6 +155,47 @@ describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
     expect(await list()).toEqual(['production:v1@600']);
     const v1 = JSON.parse((await registry.getModelVersion('cpu', 1))!.bundle!) as { snapshot: string };
     expect((await registry.getRuntimeState('cpu', 'web-1', 'production'))!.snapshot).toBe(v1.snapshot);
+    await registry.close();
+  });
+
+  it('a live write InfluxDB does not take fails the pass and scores the interval again: nothing lost, nothing pushed twice', async () => {
+    const registry = await registryWithDetector();
+    const data = [series('web-1', 0), series('web-2', 1)];
+    const deps = fakes(registry, data);
+    await new Runtimes(deps).bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    const runtimes = new Runtimes(deps);
+    // The runtimes are cached between passes: the failed one must not reuse what it pushed.
+    await runtimes.scoreUpTo('cpu', T0 + 650 * MIN);
+    const grouped: string[][] = [];
+    deps.onProduction = async (_id, rows) => void grouped.push([...new Set(rows.map((r) => r.entity))]);
+    let refuse = true;
+    deps.writeLiveResults = async (spec, lines) => {
+      if (refuse && lines.some((l) => l.includes('entity=web-2,')))
+        throw new WriteStalledError('InfluxDB has not taken the results within 20 s', lines.length);
+      await deps.writeResults(spec, lines);
+    };
+    const failed = await runtimes.scoreUpTo('cpu', T0 + 700 * MIN).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(ScoringInterrupted);
+    expect((failed as ScoringInterrupted).message).toBe('InfluxDB has not taken the results within 20 s');
+    // web-1 was written and saved before: its rows are grouped into incidents and given back for alerts.
+    expect(new Set((failed as ScoringInterrupted).scored.map((r) => r.entity))).toEqual(new Set(['web-1']));
+    expect((failed as ScoringInterrupted).scored).toHaveLength(50);
+    expect(grouped).toEqual([['web-1']]);
+    expect(
+      (await registry.listRuntimeStates('cpu')).map((st) => [st.entity, (st.scoredTo - T0) / MIN]),
+    ).toEqual([
+      ['web-1', 700],
+      ['web-2', 650],
+    ]);
+    refuse = false;
+    await runtimes.scoreUpTo('cpu', T0 + ROWS * MIN);
+    for (const [k, s] of data.entries()) {
+      const expected = replayLines(SPEC, s, (i) => (i < 600 ? 'backtest' : 'production'), k + 1);
+      expect(deps.lines.filter((l) => l.includes(`entity=${s.entity},`))).toEqual(expected);
+    }
     await registry.close();
   });
 
@@ -360,6 +401,97 @@ describe('jobs across faults: InfluxDB outages, failures midway (fakes, SQLite i
     expect([tries, (await registry.getJob(down.id))!.state]).toEqual([3, 'failed']);
     await registry.close();
   });
+});
+
+describe('auto-if-better by verdicts (fakes for InfluxDB, SQLite in memory)', () => {
+  /** The retrain: 10 h to row 900, so its holdout (the last 15 %) is rows 810-899, the incident at 850-869 inside. */
+  const RETRAIN_TO = T0 + 900 * MIN;
+  const HOLDOUT_FROM = 810;
+
+  /**
+   * A detector with v1 in production whose results over the holdout flag `flagged` rows, web-1's
+   * incident at rows 850-869 judged `verdict` (none: unjudged), and a scheduled retrain judged
+   * auto-if-better. Returns the retrain's stage and reason, and the rows the candidate flagged.
+   */
+  async function retrain(flagged: number[], verdict?: 'real' | 'not_anomaly') {
+    const registry = await registryWithDetector();
+    const deps = fakes(registry, [series('web-1', 0)]);
+    await new Runtimes(deps).bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    await registry.incidents.put({
+      id: 'load',
+      detectorId: 'cpu',
+      entity: 'web-1',
+      state: 'resolved',
+      startAt: T0 + 850 * MIN,
+      endAt: T0 + 869 * MIN,
+      peakAt: T0 + 860 * MIN,
+      peakScore: 0.8,
+      severity: 'high',
+      flagged: 20,
+      spanRows: 20,
+      topMetrics: {},
+      quietRows: 10,
+      recent: [],
+      suppressed: false,
+      createdAt: 0,
+      updatedAt: 0,
+    });
+    if (verdict)
+      await registry.incidents.addFeedback({ incidentId: 'load', verdict, note: '', actor: 'ann', at: 1 });
+    const production = Array.from({ length: 90 }, (_, k) => ({
+      timeMs: T0 + (HOLDOUT_FROM + k) * MIN,
+      anomaly: flagged.includes(HOLDOUT_FROM + k),
+    }));
+    deps.results = { read: async () => production } as unknown as ResultsReader;
+    deps.lines.length = 0;
+    const result = await new Runtimes(deps).bootstrap(
+      'cpu',
+      {
+        to: RETRAIN_TO,
+        actor: 'scheduler',
+        policy: 'auto-if-better',
+        trigger: 'scheduled retrain (every 24 h)',
+      },
+      job,
+    );
+    const history = await registry.stageHistory('cpu');
+    const reason = history.filter((h) => h.version === result.entities[0]!.version).at(-1)?.reason;
+    // The candidate's backtest over the holdout: the rows it flagged.
+    const candidateFlags = deps.lines
+      .map((l, i) => ({ i: 300 + i, anomaly: /anomaly=true/.test(l) }))
+      .filter((r) => r.i >= HOLDOUT_FROM && r.anomaly)
+      .map((r) => r.i);
+    await registry.close();
+    return { stage: result.entities[0]!.stage, reason: reason ?? '', candidateFlags };
+  }
+
+  it('promotes a candidate that finds the real incident production missed, though it flags more of the holdout', async () => {
+    // Production: three lone flags elsewhere (3.33 % of the holdout), none in the incident.
+    const r = await retrain([815, 830, 890], 'real');
+    // The candidate flags the pinned cpu: more of the holdout than production, so the share rule alone would keep it in staging.
+    expect(r.candidateFlags.some((i) => i >= 850 && i < 870)).toBe(true);
+    expect(r.candidateFlags.length).toBeGreaterThan(3);
+    expect(r.stage).toBe('production');
+    expect(r.reason).toMatch(
+      /^scheduled retrain \(every 24 h\), auto-if-better: by verdicts on the recent holdout \(1 real, 0 not an anomaly\): candidate finds 1 of 1 real incident, \d false alarms?; production v1 finds 0 of 1 real incident, 3 false alarms \(by share flagged: candidate [\d.]+%, production 3\.33%\)$/,
+    );
+  }, 60_000);
+
+  it('keeps in staging a candidate that flags an incident operators called not an anomaly, production not', async () => {
+    const r = await retrain([], 'not_anomaly');
+    expect(r.stage).toBe('staging');
+    expect(r.reason).toMatch(
+      /by verdicts on the recent holdout \(0 real, 1 not an anomaly\): candidate finds 0 of 0 real incidents, [1-9]\d* false alarms?; production v1 finds 0 of 0 real incidents, 0 false alarms .*\(not better: shadow scoring\)$/,
+    );
+  }, 60_000);
+
+  it('compares shares flagged when nobody judged the holdout', async () => {
+    const r = await retrain([815, 830, 890]);
+    expect(r.stage).toBe('staging');
+    expect(r.reason).toMatch(
+      /^scheduled retrain \(every 24 h\), auto-if-better: candidate flags [\d.]+% of the recent holdout, production v1 3\.33% \(not better: shadow scoring\)$/,
+    );
+  }, 60_000);
 });
 
 describe('decideStage', () => {

@@ -13,11 +13,19 @@ import {
   type ModelVersionRecord,
   type Registry,
   type RuntimeStateRecord,
+  type Verdict,
 } from '../../io/registry/index.js';
 import { readSpec, streamOptions, type DetectorSpec } from '../domain/spec.js';
 import { UnprocessableError } from '../plugins/errors.js';
 import { resolveSource } from '../sources.js';
 import { fieldReference, readCheckpoint, type Checkpoint } from './checkpoints.js';
+import {
+  betterByVerdicts,
+  countByVerdicts,
+  countsText,
+  hasVerdicts,
+  type JudgedIncident,
+} from './promotion.js';
 import { resultLine, type ResultsReader } from './results.js';
 import {
   pushRows,
@@ -30,6 +38,21 @@ import {
 } from './runtime.js';
 
 export type LiveStage = RuntimeStateRecord['stage'];
+
+/**
+ * A live scoring pass stopped by a failed write (InfluxDB not taking results): the message is the
+ * write's; `scored` holds the production rows of the entities saved before it, whose intervals
+ * are done and not scored again (the scheduler still alerts on them).
+ */
+export class ScoringInterrupted extends Error {
+  override readonly name = 'ScoringInterrupted';
+  constructor(
+    override readonly cause: unknown,
+    readonly scored: ScoredRow[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
 export type PromotionPolicy = 'manual' | 'auto-if-better' | 'always';
 
 export interface RuntimeDeps {
@@ -38,6 +61,11 @@ export interface RuntimeDeps {
   readSource(spec: DetectorSpec, source: SourceSpec, from: number, to: number): Promise<EntitySeries[]>;
   /** Writes result lines and resolves when they are handed to InfluxDB (or kept for retry). */
   writeResults(spec: DetectorSpec, lines: string[]): Promise<void>;
+  /**
+   * Writes a live interval's result lines, waiting a bounded time: throws when InfluxDB has not
+   * taken them in time (the interval is then scored again on the next pass). Default writeResults.
+   */
+  writeLiveResults?(spec: DetectorSpec, lines: string[]): Promise<void>;
   results: ResultsReader;
   now(): number;
   /** Told how many production rows were scored (metrics). */
@@ -241,6 +269,7 @@ export class Runtimes {
           to,
           options.policy,
           options.trigger ?? 'retrain',
+          step,
         );
         moves.push({ version: version.version, ...d });
         stage = d.to;
@@ -272,8 +301,11 @@ export class Runtimes {
   /**
    * A retrain's decision for one candidate, with its numbers for the stage history. Both are
    * judged on the same recent rows, the bootstrap's last 15 %: the candidate by its backtest,
-   * production by the results it wrote for them. That data is mostly normal, so the one that
-   * flags less of it is the steadier.
+   * production by the results it wrote for them. When operators judged incidents of the entity
+   * there (real, or not an anomaly), `auto-if-better` counts the real incidents each finds and its
+   * false alarms (promotion.ts) and promotes a candidate that finds at least as many with no more
+   * false alarms. Without verdicts it compares how much of the holdout each flags: that data is
+   * mostly normal, so the one that flags less of it is the steadier.
    */
   private async decide(
     detectorId: string,
@@ -283,32 +315,67 @@ export class Runtimes {
     to: number,
     policy: PromotionPolicy,
     trigger: string,
+    stepMs: number,
   ): Promise<{ to: 'production' | 'staging'; reason: string }> {
     const holdoutFrom = to - HOLDOUT * (to - from);
+    const holdout = <T extends { timeMs: number }>(list: T[]): T[] =>
+      list.filter((r) => r.timeMs >= holdoutFrom && r.timeMs < to);
     const share = (list: Array<{ timeMs: number; anomaly: boolean }>): number | undefined => {
-      const inside = list.filter((r) => r.timeMs >= holdoutFrom && r.timeMs < to);
+      const inside = holdout(list);
       return inside.length ? inside.filter((r) => r.anomaly).length / inside.length : undefined;
     };
     const mine = share(rows) ?? 0;
     const production = (await this.deps.registry.listModelVersions(detectorId)).find(
       (v) => v.entity === candidate.entity && v.stage === 'production',
     );
-    const theirs = production
-      ? share(
-          await this.deps.results.read(detectorId, holdoutFrom, to, {
-            entity: candidate.entity,
-            stage: 'production',
-          }),
-        )
-      : undefined;
+    const theirRows = production
+      ? await this.deps.results.read(detectorId, holdoutFrom, to, {
+          entity: candidate.entity,
+          stage: 'production',
+        })
+      : [];
+    const theirs = production ? share(theirRows) : undefined;
     const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
-    const numbers =
+    let numbers =
       theirs === undefined
         ? `candidate flags ${pct(mine)} of the recent holdout; ${production ? `production v${production.version} scored none of it` : 'no production version'}`
         : `candidate flags ${pct(mine)} of the recent holdout, production v${production!.version} ${pct(theirs)}`;
-    const to_ = decideStage(policy, mine, theirs);
+    let to_ = decideStage(policy, mine, theirs);
+    if (policy === 'auto-if-better' && theirs !== undefined) {
+      const judged = await this.judgedIncidents(detectorId, candidate.entity, holdoutFrom, to);
+      if (hasVerdicts(judged)) {
+        const byTime = (a: { timeMs: number }, b: { timeMs: number }): number => a.timeMs - b.timeMs;
+        const cand = countByVerdicts(holdout(rows).sort(byTime), judged, stepMs);
+        const prod = countByVerdicts(holdout(theirRows).sort(byTime), judged, stepMs);
+        const real = judged.filter((i) => i.verdict === 'real').length;
+        const wrong = judged.filter((i) => i.verdict === 'not_anomaly').length;
+        numbers =
+          `by verdicts on the recent holdout (${real} real, ${wrong} not an anomaly): ` +
+          `candidate ${countsText(cand)}; production v${production!.version} ${countsText(prod)} ` +
+          `(by share flagged: candidate ${pct(mine)}, production ${pct(theirs)})`;
+        to_ = betterByVerdicts(cand, prod) ? 'production' : 'staging';
+      }
+    }
     const why = `${trigger}, ${policy}: ${numbers}${to_ === 'staging' ? (policy === 'manual' ? ' (shadow scoring until an admin promotes)' : ' (not better: shadow scoring)') : ''}`;
     return { to: to_, reason: why };
+  }
+
+  /** The entity's incidents overlapping [from, to) with their current verdicts. */
+  private async judgedIncidents(
+    detectorId: string,
+    entity: string,
+    from: number,
+    to: number,
+  ): Promise<JudgedIncident[]> {
+    const { incidents } = this.deps.registry;
+    const list = await incidents.list({ detectorId, entity, from, to, limit: 10_000 });
+    const latest = new Map<string, Verdict>();
+    for (const f of await incidents.feedback(list.map((i) => i.id))) latest.set(f.incidentId, f.verdict);
+    return list.map((i) => ({
+      startAt: i.startAt,
+      endAt: i.endAt,
+      ...(latest.has(i.id) ? { verdict: latest.get(i.id)! } : {}),
+    }));
   }
 
   /**
@@ -419,6 +486,16 @@ export class Runtimes {
     if (only) states = states.filter((s) => only(s.entity));
     if (states.length === 0) return { rows: 0, anomalies: 0, scored: [] };
     const decisions = await this.decisions(detectorId);
+    // The production rows of the intervals saved: counted and grouped into incidents.
+    const finish = async (): Promise<void> => {
+      production.sort((a, b) => a.timeMs - b.timeMs || a.entity.localeCompare(b.entity));
+      this.deps.onScored?.(detectorId, production.length);
+      if (production.length > 0)
+        await this.deps.onProduction?.(detectorId, production, {
+          live: true,
+          stepMs: spec.intervalSeconds * 1000,
+        });
+    };
     for (;;) {
       const start = Math.min(...states.map((s) => s.scoredTo));
       const end = Math.min(to, start + DAY);
@@ -444,10 +521,18 @@ export class Runtimes {
           end,
           this.label(decisions, state.entity, state.stage, state.version),
         );
-        await this.deps.writeResults(
-          spec,
-          rows.map((r) => resultLine(detectorId, r)),
-        );
+        try {
+          await (this.deps.writeLiveResults ?? this.deps.writeResults)(
+            spec,
+            rows.map((r) => resultLine(detectorId, r)),
+          );
+        } catch (err) {
+          // The cached detector has taken these rows, the registry's state has not: drop it, so
+          // the next pass scores the interval again from the saved state.
+          this.live.delete(key(detectorId, state.entity, state.stage));
+          await finish();
+          throw new ScoringInterrupted(err, production);
+        }
         const saved: RuntimeStateRecord = {
           ...state,
           scoredTo: end,
@@ -472,13 +557,7 @@ export class Runtimes {
       }
       states = next;
     }
-    production.sort((a, b) => a.timeMs - b.timeMs || a.entity.localeCompare(b.entity));
-    this.deps.onScored?.(detectorId, production.length);
-    if (production.length > 0)
-      await this.deps.onProduction?.(detectorId, production, {
-        live: true,
-        stepMs: spec.intervalSeconds * 1000,
-      });
+    await finish();
     return {
       rows: production.length,
       anomalies: production.filter((r) => r.anomaly).length,

@@ -1,5 +1,8 @@
 import { readSpec } from '../domain/spec.js';
-import type { Runtimes } from '../application/runtimes.js';
+import { ScoringInterrupted, type Runtimes } from '../application/runtimes.js';
+import type { ScoredRow } from '../application/runtime.js';
+import { Health } from '../application/health.js';
+import type { Registry } from '../../io/registry/index.js';
 import { Scheduler, type SchedulerDeps } from './scheduler.js';
 
 const MIN = 60_000;
@@ -29,6 +32,8 @@ function fakeScheduler(training: { newestAt?: number; running: boolean; failedAt
       return [];
     },
     now: () => 0,
+    // Recording outcomes needs no registry (only the health answer reads it).
+    outcomes: new Health({ registry: {} as Registry, now: () => 0 }),
     log: {
       info: () => undefined,
       warn: (d) => calls.push(`warn ${JSON.stringify(d)}`),
@@ -121,8 +126,6 @@ describe('Scheduler (fakes)', () => {
   it('lists a detector that fails to score, since its first failure, until it scores again', async () => {
     const { scheduler } = fakeScheduler({ running: false, newestAt: 0 });
     const deps = (scheduler as unknown as { deps: SchedulerDeps }).deps;
-    const told: string[] = [];
-    deps.failing = (id, failing) => told.push(`${id} ${failing}`);
     const score = deps.runtimes.scoreUpTo;
     let n = 0;
     deps.runtimes.scoreUpTo = async () => {
@@ -136,7 +139,38 @@ describe('Scheduler (fakes)', () => {
     deps.runtimes.scoreUpTo = score;
     await scheduler.tick(3 * MIN);
     expect(scheduler.health().failing).toEqual([]);
-    expect(told).toEqual(['cpu true', 'cpu false']);
+    // The same record the health answer and the metrics read.
+    expect((deps.outcomes as Health).failureStates()).toEqual([
+      { detector: 'cpu', total: 2, failing: false },
+    ]);
+    // A detector deleted while failing is no longer listed.
+    deps.runtimes.scoreUpTo = async () => {
+      throw new Error('gone');
+    };
+    await scheduler.tick(4 * MIN);
+    expect(scheduler.health().failing).toHaveLength(1);
+    deps.detectors = async () => [];
+    await scheduler.tick(5 * MIN);
+    expect(scheduler.health().failing).toEqual([]);
+  });
+});
+
+describe('Scheduler when InfluxDB does not take results (fakes)', () => {
+  it('fails the pass naming the write, alerts on the entities saved before it, and lists the detector as failing', async () => {
+    const { scheduler, calls } = fakeScheduler({ running: false, newestAt: 0 });
+    const deps = (scheduler as unknown as { deps: SchedulerDeps }).deps;
+    const saved = [{ entity: 'web-1', timeMs: 0, anomaly: true }] as unknown as ScoredRow[];
+    deps.runtimes.scoreUpTo = async () => {
+      throw new ScoringInterrupted(new Error('InfluxDB has not taken the results within 20 s'), saved);
+    };
+    await scheduler.tick(MIN);
+    expect(calls).toEqual([
+      'alerts cpu 1',
+      'warn {"detector":"cpu","err":"InfluxDB has not taken the results within 20 s"}',
+    ]);
+    expect(scheduler.health().failing).toEqual([
+      { detector: 'cpu', since: MIN, error: 'InfluxDB has not taken the results within 20 s' },
+    ]);
   });
 });
 

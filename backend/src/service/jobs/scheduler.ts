@@ -1,7 +1,11 @@
 import type { AlertEvent } from '../../io/alerts/index.js';
 import type { DetectorSpec } from '../domain/spec.js';
-import type { Runtimes } from '../application/runtimes.js';
+import { ScoringInterrupted, type Runtimes } from '../application/runtimes.js';
 import type { ScoredRow } from '../application/runtime.js';
+import type { Health } from '../application/health.js';
+
+/** Where scoring outcomes are recorded once (Health): readiness, health and metrics read the same. */
+export type ScoringOutcomes = Pick<Health, 'recordScored' | 'recordFailure' | 'forget' | 'failing'>;
 
 export interface SchedulerDeps {
   runtimes: Runtimes;
@@ -31,12 +35,12 @@ export interface SchedulerDeps {
   /** A tick's duration and each detector's lag (metrics). */
   timeTick?(): () => void;
   lag?(detectorId: string, seconds: number): void;
-  /** A pass finished (metrics: its time); a detector's scoring failed or works again (metrics). */
+  /** A pass finished (metrics: its time). */
   passed?(at: number): void;
-  failing?(detectorId: string, failing: boolean): void;
-  /** A scoring pass's production rows, or its failure (detector health). */
+  /** Each scoring pass's production rows or its failure, recorded once (detector health). */
+  outcomes: ScoringOutcomes;
+  /** A scoring pass's production rows (metrics: anomalies flagged). */
   scored?(detectorId: string, rows: ScoredRow[]): void;
-  failed?(detectorId: string, message: string): void;
 }
 
 /** What readiness reports about the scheduler (see Scheduler.health). */
@@ -72,7 +76,6 @@ export class Scheduler {
   private lastPassAt: number | undefined;
   /** A pass is running: the timer does not queue another behind it (see start). */
   private inPass = false;
-  private readonly failures = new Map<string, { since: number; error: string }>();
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -106,7 +109,7 @@ export class Scheduler {
         : {}),
       stale: this.running && since !== undefined && now - since > STALE_PASSES * this.everyMs,
       everySeconds: this.everyMs / 1000,
-      failing: [...this.failures].map(([detector, f]) => ({ detector, ...f })),
+      failing: this.deps.outcomes.failing(),
     };
   }
 
@@ -143,11 +146,8 @@ export class Scheduler {
   private async pass(now: number): Promise<void> {
     const detectors = await this.deps.detectors();
     // A detector deleted (or left out as broken) no longer counts as failing.
-    for (const id of this.failures.keys())
-      if (!detectors.some((d) => d.id === id)) {
-        this.failures.delete(id);
-        this.deps.failing?.(id, false);
-      }
+    for (const { detector } of this.deps.outcomes.failing())
+      if (!detectors.some((d) => d.id === detector)) this.deps.outcomes.forget(detector);
     for (const { id, spec } of detectors) {
       const step = spec.intervalSeconds * 1000;
       const to = Math.floor(now / step) * step;
@@ -160,16 +160,21 @@ export class Scheduler {
           const r = await this.deps.runtimes.scoreUpTo(id, to);
           this.lastTick.set(id, now);
           if (r.scoredTo !== undefined) this.deps.lag?.(id, Math.max(0, (now - r.scoredTo) / 1000));
+          this.deps.outcomes.recordScored(id, r.scored);
           this.deps.scored?.(id, r.scored);
           await this.deps.alerts(id, spec, r.scored);
           if (r.rows > 0)
             this.deps.log.info({ detector: id, rows: r.rows, anomalies: r.anomalies }, 'scored');
-          if (this.failures.delete(id)) this.deps.failing?.(id, false);
         } catch (err) {
           const error = (err as Error).message;
-          if (!this.failures.has(id)) this.deps.failing?.(id, true);
-          this.failures.set(id, { since: this.failures.get(id)?.since ?? now, error });
-          this.deps.failed?.(id, error);
+          // Interrupted by a write InfluxDB did not take: the entities saved before it still alert.
+          if (err instanceof ScoringInterrupted && err.scored.length > 0)
+            await this.deps
+              .alerts(id, spec, err.scored)
+              .catch((e: unknown) =>
+                this.deps.log.warn({ detector: id, err: (e as Error).message }, 'alerting failed'),
+              );
+          this.deps.outcomes.recordFailure(id, error, now);
           this.deps.log.warn({ detector: id, err: error }, 'scoring failed; it is retried next tick');
         }
       }

@@ -11,6 +11,13 @@ import { Runtimes } from '../application/runtimes.js';
 import { runStreamInWorker } from '../../parallel/train-pool.js';
 import { Sources } from '../sources.js';
 
+/**
+ * How long a live scoring pass waits for InfluxDB to take its results before it fails: below the
+ * 30 s after which readiness calls the scheduler stalled (3 ticks of 10 s), so a write outage
+ * shows as the detectors failing with its error rather than as a pass that never ends.
+ */
+export const LIVE_WRITE_WAIT_MS = 20_000;
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** Where detectors read their source and write their results. */
@@ -72,6 +79,8 @@ export default fp(
       registry: app.registry,
       readSource,
       writeResults: (spec, lines) => sources.write(spec, lines),
+      // A live pass waits for InfluxDB at most this long, then fails (and is scored again).
+      writeLiveResults: (spec, lines) => sources.writeLive(spec, lines, LIVE_WRITE_WAIT_MS),
       results,
       now: () => app.now(),
       onScored: (detector, rows) => app.telemetry.scoringRows.inc({ detector }, rows),

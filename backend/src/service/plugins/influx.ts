@@ -1,6 +1,9 @@
 import fp from 'fastify-plugin';
 import { BatchWriter, InfluxV1Client } from '../../io/influx/index.js';
 
+/** How long a shutdown waits for InfluxDB to take the results still queued. */
+export const SHUTDOWN_WRITE_GRACE_MS = 5_000;
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** Batches results to isoscope_anomaly; keeps and retries them while InfluxDB is down. */
@@ -43,7 +46,17 @@ export default fp(
         ),
     });
     app.decorate('results', results);
-    app.addHook('onClose', async () => results.close());
+    // A shutdown waits for InfluxDB this long, then gives up and says what it leaves unwritten
+    // (a live interval whose results are among them was not saved either: it is scored again at
+    // the next start).
+    app.addHook('onClose', async () => {
+      const { unwritten, error } = await results.close(SHUTDOWN_WRITE_GRACE_MS);
+      if (unwritten > 0)
+        app.log.error(
+          { lines: unwritten, err: error, graceSeconds: SHUTDOWN_WRITE_GRACE_MS / 1000 },
+          'shutting down with results InfluxDB did not take within the grace period; they are not written',
+        );
+    });
   },
   { name: 'influx', dependencies: ['config', 'telemetry'] },
 );

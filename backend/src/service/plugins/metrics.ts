@@ -27,6 +27,7 @@ export default fp(
       async (_request, reply) => {
         app.telemetry.resultsPending.set(app.results.stats.pending);
         app.telemetry.updateHealth(await app.health.all());
+        app.telemetry.updateScoringFailures(app.health.failureStates());
         reply.type(app.metrics.contentType);
         return app.metrics.metrics();
       },

@@ -69,15 +69,10 @@ export default fp<{ start?: boolean }>(
       timeTick: () => app.telemetry.scoringTick.startTimer(),
       lag: (detector, seconds) => app.telemetry.scoringLag.set({ detector }, seconds),
       passed: (at) => app.telemetry.schedulerLastPass.set(at / 1000),
-      failing: (detector, failing) => app.telemetry.scoringFailing.set({ detector }, failing ? 1 : 0),
-      scored: (detector, rows) => {
-        app.health.recordScored(detector, rows);
-        app.telemetry.scoringAnomalies.inc({ detector }, rows.filter((r) => r.anomaly).length);
-      },
-      failed: (detector, message) => {
-        app.health.recordFailure(detector, message);
-        app.telemetry.scoringFailures.inc({ detector });
-      },
+      // One record of scoring outcomes: /readyz, the health answer and /metrics read it.
+      outcomes: app.health,
+      scored: (detector, rows) =>
+        app.telemetry.scoringAnomalies.inc({ detector }, rows.filter((r) => r.anomaly).length),
     });
     app.decorate('scheduler', scheduler);
     if (opts.start !== false) app.addHook('onReady', async () => scheduler.start());

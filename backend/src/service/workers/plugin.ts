@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { RegistryError } from '../../io/registry/index.js';
+import { ScoringInterrupted } from '../application/runtimes.js';
 import { ShardQueue, type ShardJob } from './queue.js';
 import { shardOf } from './shards.js';
 
@@ -41,11 +42,19 @@ export default fp<{ enabled: boolean }>(
           if (err instanceof RegistryError && err.code === 'NOT_FOUND') return;
           throw err;
         }
-        const r = await app.runtimes.scoreUpTo(
-          job.detectorId,
-          job.to,
-          (entity) => shardOf(job.detectorId, entity, job.shards) === job.shard,
-        );
+        let r;
+        try {
+          r = await app.runtimes.scoreUpTo(
+            job.detectorId,
+            job.to,
+            (entity) => shardOf(job.detectorId, entity, job.shards) === job.shard,
+          );
+        } catch (err) {
+          // A write InfluxDB did not take: the entities saved before it are done, and alert.
+          if (err instanceof ScoringInterrupted && err.scored.length > 0)
+            await app.alerts.process(job.detectorId, spec, err.scored);
+          throw err;
+        }
         await app.alerts.process(job.detectorId, spec, r.scored);
         if (r.rows > 0)
           app.log.info(
