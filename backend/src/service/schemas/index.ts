@@ -216,7 +216,7 @@ export const DetectorSpec = Type.Object(
         promotion: Type.Enum(['manual', 'auto-if-better', 'always'] as const, {
           default: 'auto-if-better',
           description:
-            'What a scheduled retrain does with its candidate: manual (staging, for an admin to promote), auto-if-better (production when it flags no more of the recent holdout than production does, else staging), always (production)',
+            'What a scheduled retrain does with its candidate: manual (staging, for an admin to promote), auto-if-better (production when, over the recent holdout, it finds at least as many incidents operators judged real with no more false alarms than production; without verdicts there, when it flags no more of the holdout; else staging), always (production)',
         }),
       },
       { additionalProperties: false, default: {} },

@@ -27,7 +27,8 @@ const PROMOTIONS: Array<SelectableValue<DetectorForm['promotion']>> = [
   {
     value: 'auto-if-better',
     label: 'Auto if better',
-    description: 'Production when it flags no more of the recent holdout',
+    description:
+      'Production when it finds the incidents judged real with no more false alarms (or, unjudged, flags no more)',
   },
   { value: 'manual', label: 'Manual', description: 'Staging, for an admin to promote' },
   { value: 'always', label: 'Always', description: 'Every retrain goes to production' },
