@@ -80,9 +80,11 @@ const DEFAULTS: Partial<Config> = {
   maxJobs: 2,
   influxMaxQueries: 8,
   rateLimit: 30000,
-  // Off: training grows its forests on worker threads, but a backfill still scores on the event
-  // loop and the demo measured stalls of 3 s while one ran; on, the plugin's polling would get 503s.
-  maxEventLoopDelayMs: 0,
+  // Training, backfills and live scoring run their streams on worker threads, so what is left on
+  // the event loop is reading, writing and answering: the demo's longest stall on a 2-core machine
+  // at load 13 was 1.5 s (docs/operations.md). Twice that is never reached by the service's own
+  // work, and still refuses in milliseconds what would otherwise queue until Grafana's 30 s timeout.
+  maxEventLoopDelayMs: 3000,
   role: 'all',
   shards: 32,
   leaseSeconds: 60,
