@@ -73,16 +73,22 @@ describe('overload: 503 OVERLOADED at once while the event loop lags', () => {
     expect((await app.inject({ url: '/api/v1/detectors', headers: as('viewer') })).statusCode).toBe(200);
   });
 
-  it('EventLoopLag sees a stall of the loop', async () => {
+  it('EventLoopLag sees the loop stalled window after window, not one stall alone', async () => {
     const monitor = new EventLoopLag(100);
-    try {
-      await new Promise((r) => setTimeout(r, 150));
+    const stall = async (): Promise<void> => {
       const until = performance.now() + 600;
       while (performance.now() < until) {
-        // hold the loop, as a synchronous training would
+        // hold the loop, as a service behind on its requests does
       }
       // The overdue sample runs before this timer: it has seen the whole stall.
       await new Promise((r) => setTimeout(r, 0));
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      await stall();
+      // One stall (a registry transaction) is over: nothing to refuse for.
+      expect(monitor.lagMs()).toBeLessThan(500);
+      await stall();
       expect(monitor.lagMs()).toBeGreaterThanOrEqual(500);
     } finally {
       monitor.stop();

@@ -80,11 +80,12 @@ const DEFAULTS: Partial<Config> = {
   maxJobs: 2,
   influxMaxQueries: 8,
   rateLimit: 30000,
-  // Training, backfills and live scoring run their streams on worker threads, so what is left on
-  // the event loop is reading, writing and answering: the demo's longest stall on a 2-core machine
-  // at load 13 was 1.5 s (docs/operations.md). Twice that is never reached by the service's own
-  // work, and still refuses in milliseconds what would otherwise queue until Grafana's 30 s timeout.
-  maxEventLoopDelayMs: 3000,
+  // Training, backfills and live scoring run their streams on worker threads, so the loop's own
+  // stalls are registry writes of multi-megabyte models, one at a time (the demo's longest: 2.3 s
+  // on a 2-core machine at load 17), and the check asks for the delay in two windows running
+  // (EventLoopLag). A service that far behind on its requests refuses in milliseconds what would
+  // otherwise queue until Grafana's 30 s timeout.
+  maxEventLoopDelayMs: 2000,
   role: 'all',
   shards: 32,
   leaseSeconds: 60,

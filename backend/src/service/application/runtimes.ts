@@ -180,7 +180,7 @@ export class Runtimes {
         to,
       };
       const run = await (this.deps.runStream ?? runHere)(task, () => ctx.checkpoint());
-      let rows = run.results.map((r, k) => toScoredRow(r, run.times[k]!, label));
+      let rows = await inTurns(run.results, (r, k) => toScoredRow(r, run.times[k]!, label));
       const policy =
         spec.model.threshold !== undefined ? 'fixed' : (spec.model.thresholdPolicy ?? 'contamination');
       const decision =
@@ -241,7 +241,7 @@ export class Runtimes {
       );
       await this.deps.writeResults(
         spec,
-        rows.map((r) => resultLine(detectorId, { ...r, modelVersion: version.version })),
+        await inTurns(rows, (r) => resultLine(detectorId, { ...r, modelVersion: version.version })),
       );
       // Stages move only once every entity is trained, all in one transaction (below): a job that
       // fails or is stopped midway leaves every entity on the model it had.
@@ -339,6 +339,9 @@ export class Runtimes {
     const states = await registry.listRuntimeStates(detectorId);
     const entities = [...new Set([...versions.map((v) => v.entity), ...states.map((s) => s.entity)])];
     for (const entity of entities) {
+      // The registry (SQLite) answers synchronously: without a turn between entities, moving a
+      // fleet's multi-megabyte states would be one long stall of the event loop.
+      await nextTurn();
       const wanted = new Map<LiveStage, ModelVersionRecord | undefined>(
         STAGES.map((stage) => [stage, versions.find((v) => v.entity === entity && v.stage === stage)]),
       );
@@ -700,6 +703,22 @@ async function runHere(
 ): Promise<StreamRun> {
   await new Promise((r) => setImmediate(r));
   return runStream(task, onProgress);
+}
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * `items.map(fn)` a block at a time with a turn of the event loop between blocks: a bootstrap's
+ * week of minute rows takes seconds to label and format on a loaded machine, and requests (and
+ * the overload check's clock) should not wait for all of it.
+ */
+async function inTurns<T, U>(items: readonly T[], fn: (item: T, i: number) => U, block = 2048): Promise<U[]> {
+  const out: U[] = [];
+  for (let at = 0; at < items.length; at += block) {
+    if (at > 0) await nextTurn();
+    for (let i = at; i < Math.min(items.length, at + block); i++) out.push(fn(items[i]!, i));
+  }
+  return out;
 }
 
 /**
