@@ -271,6 +271,20 @@ async function job(base: string, path: string, body: object, label: string): Pro
   }
 }
 
+/** Waits until the jobs at `path` include one and none is queued or running. */
+async function settled(base: string, path: string, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    const jobs = await api<Array<{ kind: string; state: string; error?: string }>>(base, 'GET', path);
+    if (jobs.length > 0 && jobs.every((j) => j.state !== 'queued' && j.state !== 'running')) {
+      log(`jobs: ${jobs.map((j) => `${j.kind} ${j.state}${j.error ? ` (${j.error})` : ''}`).join(', ')}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`the jobs at ${path} were still running after ${timeoutMs / 1000} s`);
+}
+
 const fmt = (ms: number): string => (Number.isNaN(ms) ? '–' : ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
 
 function row(s: Step): string {
@@ -404,6 +418,11 @@ async function main(): Promise<void> {
         await client.write(lines);
       }
     }
+    // The scheduler bootstraps a new detector from its history by itself (here 50 models over
+    // 24 h: minutes of work on worker threads, then live scoring). Measured during it, the read
+    // path would share both cores with training; a service in its steady state only scores live.
+    log('waiting for the scheduler to bootstrap the cpu detector (a new detector trains by itself)');
+    await settled(base, '/api/v1/detectors/cpu/jobs', 15 * 60_000);
     const range = { from: new Date(trainEnd).toISOString(), to: new Date(end).toISOString() };
     const auth = { authorization: `Bearer ${TOKEN}` };
     const json = { ...auth, 'content-type': 'application/json' };
