@@ -267,7 +267,7 @@ const FRAMES_PIECE = 1 << 20;
  * requests get the event loop in between. Measured under load, a stream of one piece per frame
  * spent more in its machinery and socket writes than the framing did.
  */
-function framesJson(frames: Frame[]): string | Readable {
+export function framesJson(frames: Frame[]): string | Readable {
   const pieces = (function* () {
     let text = '{"frames":[';
     for (let i = 0; i < frames.length; i++) {
