@@ -20,6 +20,9 @@
  * Options: --hosts N (50), --seconds S per step (5), --timeout MS per request (5000),
  * --max-delay MS the overload setting of the last step (ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS, default
  * 250; 0 skips the step). The other steps run without it, to measure what the service serves.
+ * --only a,b runs only those steps, of: one, influx-one, all, influx-all, anomalies (throughput,
+ * 8 clients), healthz@100, anomalies@100, one@100, influx-one@100, all@10, overload.
+ * --cpu-prof DIR runs the service under `node --cpu-prof` and leaves its profile in DIR.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -100,6 +103,32 @@ function send(t: Target, timeoutMs: number): Promise<number> {
     req.end(t.body);
   });
 }
+
+/** A string option's value, or undefined when it is not given. */
+function text(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0) return undefined;
+  const value = process.argv[at + 1];
+  if (value === undefined || value.startsWith('--')) {
+    process.stderr.write(`bench:load: --${name} needs a value\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const STEPS = [
+  'one',
+  'influx-one',
+  'all',
+  'influx-all',
+  'anomalies',
+  'healthz@100',
+  'anomalies@100',
+  'one@100',
+  'influx-one@100',
+  'all@10',
+  'overload',
+] as const;
 
 function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -242,6 +271,20 @@ async function job(base: string, path: string, body: object, label: string): Pro
   }
 }
 
+/** Waits until the jobs at `path` include one and none is queued or running. */
+async function settled(base: string, path: string, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    const jobs = await api<Array<{ kind: string; state: string; error?: string }>>(base, 'GET', path);
+    if (jobs.length > 0 && jobs.every((j) => j.state !== 'queued' && j.state !== 'running')) {
+      log(`jobs: ${jobs.map((j) => `${j.kind} ${j.state}${j.error ? ` (${j.error})` : ''}`).join(', ')}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`the jobs at ${path} were still running after ${timeoutMs / 1000} s`);
+}
+
 const fmt = (ms: number): string => (Number.isNaN(ms) ? '–' : ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
 
 function row(s: Step): string {
@@ -255,6 +298,14 @@ async function main(): Promise<void> {
   const timeoutMs = option('timeout', 5000);
   const maxDelay = option('max-delay', 250);
   const scoreWithService = process.argv.includes('--score-with-service');
+  const cpuProf = text('cpu-prof');
+  const only = text('only')?.split(',');
+  const unknown = only?.filter((n) => !(STEPS as readonly string[]).includes(n));
+  if (unknown?.length) {
+    process.stderr.write(`bench:load: --only takes ${STEPS.join(', ')}; not ${unknown.join(', ')}\n`);
+    process.exit(2);
+  }
+  const wanted = (step: (typeof STEPS)[number]): boolean => !only || only.includes(step);
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanUp = async (): Promise<void> => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
@@ -286,7 +337,8 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     /** The built service in its own process; `overloadMs` is its ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS. */
     const startService = async (overloadMs: number): Promise<() => Promise<void>> => {
-      const service: ChildProcess = spawn(process.execPath, [BIN, 'serve'], {
+      const profile = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
+      const service: ChildProcess = spawn(process.execPath, [...profile, BIN, 'serve'], {
         env: {
           ...process.env,
           ISOSCOPE_HOST: '127.0.0.1',
@@ -366,6 +418,11 @@ async function main(): Promise<void> {
         await client.write(lines);
       }
     }
+    // The scheduler bootstraps a new detector from its history by itself (here 50 models over
+    // 24 h: minutes of work on worker threads, then live scoring). Measured during it, the read
+    // path would share both cores with training; a service in its steady state only scores live.
+    log('waiting for the scheduler to bootstrap the cpu detector (a new detector trains by itself)');
+    await settled(base, '/api/v1/detectors/cpu/jobs', 15 * 60_000);
     const range = { from: new Date(trainEnd).toISOString(), to: new Date(end).toISOString() };
     const auth = { authorization: `Bearer ${TOKEN}` };
     const json = { ...auth, 'content-type': 'application/json' };
@@ -452,28 +509,29 @@ async function main(): Promise<void> {
       return st;
     };
     // Throughput first, on a quiet service: what each side answers a second, 8 clients at a time.
-    const oneMax = await closed(targets.one, 8);
-    const influxOneMax = await closed(targets.influxOne, 8);
-    const allMax = await closed(targets.all, 8);
-    const influxAllMax = await closed(targets.influxAll, 8);
-    const anomaliesMax = await closed(targets.anomalies, 8);
+    const oneMax = wanted('one') ? await closed(targets.one, 8) : undefined;
+    const influxOneMax = wanted('influx-one') ? await closed(targets.influxOne, 8) : undefined;
+    const allMax = wanted('all') ? await closed(targets.all, 8) : undefined;
+    const influxAllMax = wanted('influx-all') ? await closed(targets.influxAll, 8) : undefined;
+    const anomaliesMax = wanted('anomalies') ? await closed(targets.anomalies, 8) : undefined;
     // Latency at a constant 100 requests a second.
-    await run(targets.healthz, 100);
-    await run(targets.anomalies, 100);
-    const oneAt100 = await run(targets.one, 100);
-    const influxOneAt100 = await run(targets.influxOne, 100);
-    const allAt10 = await run(targets.all, 10);
+    if (wanted('healthz@100')) await run(targets.healthz, 100);
+    if (wanted('anomalies@100')) await run(targets.anomalies, 100);
+    const oneAt100 = wanted('one@100') ? await run(targets.one, 100) : undefined;
+    const influxOneAt100 = wanted('influx-one@100') ? await run(targets.influxOne, 100) : undefined;
+    const allAt10 = wanted('all@10') ? await run(targets.all, 10) : undefined;
     // Overload: three times what the service answered, refused fast instead of queued.
     let overload: Step | undefined;
-    if (maxDelay > 0) {
+    if (maxDelay > 0 && wanted('overload')) {
       await stopService();
       stopService = await startService(maxDelay);
       for (let i = 0; i < 5; i++) await send(targets.one, timeoutMs);
-      overload = await run(targets.one, Math.max(100, Math.round(3 * oneMax.answeredPerSecond)));
+      overload = await run(targets.one, Math.max(100, Math.round(3 * (oneMax?.answeredPerSecond ?? 33))));
     }
     await stopService();
 
     const ratio = (a: Step, b: Step): string => (a.answeredPerSecond / b.answeredPerSecond).toFixed(2);
+    const p99 = (s: Step | undefined): string => (s ? fmt(percentile(s.latencyMs, 0.99)) : '–');
     const lines = [
       `## Read path under load (${hosts} hosts × 24 h of stored results, ${seconds} s per step; the last step with the overload answer on)`,
       '',
@@ -481,11 +539,25 @@ async function main(): Promise<void> {
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...steps.map(row),
       '',
-      `Throughput service/influxd, one host 24 h: ${ratio(oneMax, influxOneMax)}× (${oneMax.answeredPerSecond.toFixed(0)} against ${influxOneMax.answeredPerSecond.toFixed(0)} answered/s); all ${hosts} hosts 24 h: ${ratio(allMax, influxAllMax)}× (${allMax.answeredPerSecond.toFixed(1)} against ${influxAllMax.answeredPerSecond.toFixed(1)}).`,
-      `p99 at 100/s, one host 24 h (${hosts} entities stored): service ${fmt(percentile(oneAt100.latencyMs, 0.99))} ms, influxd ${fmt(percentile(influxOneAt100.latencyMs, 0.99))} ms; all hosts at 10/s: ${fmt(percentile(allAt10.latencyMs, 0.99))} ms; /anomalies: ${anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`,
+      ...(oneMax && influxOneMax
+        ? [
+            `Throughput service/influxd, one host 24 h: ${ratio(oneMax, influxOneMax)}× (${oneMax.answeredPerSecond.toFixed(0)} against ${influxOneMax.answeredPerSecond.toFixed(0)} answered/s).`,
+          ]
+        : []),
+      ...(allMax && influxAllMax
+        ? [
+            `Throughput service/influxd, all ${hosts} hosts 24 h: ${ratio(allMax, influxAllMax)}× (${allMax.answeredPerSecond.toFixed(1)} against ${influxAllMax.answeredPerSecond.toFixed(1)}).`,
+          ]
+        : []),
+      ...(oneAt100 || influxOneAt100 || allAt10
+        ? [
+            `p99 at 100/s, one host 24 h (${hosts} entities stored): service ${p99(oneAt100)} ms, influxd ${p99(influxOneAt100)} ms; all hosts at 10/s: ${p99(allAt10)} ms.`,
+          ]
+        : []),
+      ...(anomaliesMax ? [`/anomalies: ${anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`] : []),
       overload
         ? `Overload (${overload.rate}/s offered, one host, ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS=${maxDelay}): ${overload.ok} answered (p99 ${fmt(percentile(overload.latencyMs, 0.99))} ms), ${overload.refused} refused 503 (p50 ${fmt(percentile(overload.refusedMs, 0.5))} ms, p99 ${fmt(percentile(overload.refusedMs, 0.99))} ms), ${overload.errors} errors or timeouts.`
-        : 'Overload step skipped (--max-delay 0).',
+        : 'Overload step skipped (--max-delay 0 or --only).',
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -60,3 +60,37 @@ export function runStream(
     options: detector.options,
   };
 }
+
+/** What a detector gave for a series' rows in [from, to): one result per row, and its time. */
+export interface StreamPush {
+  results: StreamResult[];
+  times: Float64Array;
+}
+
+/**
+ * Pushes a series' rows with from ≤ time < to, in the series' order, through one pushMany (the
+ * rows between two possible retrains scored in one batch: the same results as one row at a time).
+ * Rows are the raw field values in the spec's order (NaN = missing), as the source reader gives
+ * them. The service's live scoring and backfills run it, on a worker (stream-session.ts) or here.
+ */
+export function pushSeries(
+  detector: StreamingDetector,
+  timeMs: Float64Array,
+  values: Float64Array[],
+  from: number,
+  to: number,
+): StreamPush {
+  const cols = values.length;
+  const picked: number[] = [];
+  for (let i = 0; i < timeMs.length; i++) {
+    const t = timeMs[i]!;
+    if (t >= from && t < to) picked.push(i);
+  }
+  const rows = new Float64Array(picked.length * cols);
+  const times = new Float64Array(picked.length);
+  picked.forEach((i, r) => {
+    times[r] = timeMs[i]!;
+    for (let c = 0; c < cols; c++) rows[r * cols + c] = values[c]![i]!;
+  });
+  return { results: detector.pushMany(rows, times), times };
+}

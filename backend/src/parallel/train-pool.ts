@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { startWorker } from './start-worker.js';
 import type { StreamRun, StreamTask } from './stream-run.js';
 import type { TrainMessage } from './train-worker.js';
 
@@ -41,19 +39,5 @@ export function runStreamInWorker(
     worker.on('exit', (code) =>
       finish(() => reject(new Error(`a training worker exited with code ${code} before it finished`))),
     );
-  });
-}
-
-/**
- * A worker from the compiled sibling `name.js`; from the TypeScript sources (jest, tsx), where
- * there is none, the `.ts` file through tsx's loader, so tests run the same code they read.
- */
-function startWorker(name: string, workerData: unknown): Worker {
-  const compiled = new URL(`./${name}.js`, import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
-  const source = JSON.stringify(new URL(`./${name}.ts`, import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${source}); });`, {
-    eval: true,
-    workerData,
   });
 }

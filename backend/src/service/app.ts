@@ -8,7 +8,7 @@ import type { Registry } from '../io/registry/index.js';
 import type { Config } from './config.js';
 import alerts from './plugins/alerts.js';
 import application from './plugins/application.js';
-import auth, { hashToken } from './plugins/auth.js';
+import auth, { tokenOf } from './plugins/auth.js';
 import configPlugin from './plugins/config.js';
 import errors, { errorAnswer, sendError } from './plugins/errors.js';
 import feedback from './plugins/feedback.js';
@@ -92,8 +92,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       timeWindow: '1 minute',
       // Unknown tokens count against their address: made-up tokens cannot each get a fresh budget.
       keyGenerator: async (request) => {
-        const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-        const known = token ? await app.registry.findToken(hashToken(token)) : undefined;
+        // The same lookup auth then uses (one per request).
+        const known = await tokenOf(app, request);
         return known ? `token:${known.id}` : `address:${request.ip}`;
       },
     });

@@ -27,7 +27,7 @@ describe('loadConfig and .env', () => {
 
   it('defaults and checks the limits: rate limit, event-loop delay, allowed databases', () => {
     const c = loadConfig({}, {}, undefined);
-    expect([c.rateLimit, c.maxEventLoopDelayMs, c.influxAllowedDatabases]).toEqual([30000, 0, undefined]);
+    expect([c.rateLimit, c.maxEventLoopDelayMs, c.influxAllowedDatabases]).toEqual([30000, 2000, undefined]);
     expect(loadConfig({ ISOSCOPE_RATE_LIMIT: '0' }, {}, undefined).rateLimit).toBe(0);
     expect(() => loadConfig({ ISOSCOPE_RATE_LIMIT: 'lots' }, {}, undefined)).toThrow(
       "ISOSCOPE_RATE_LIMIT must be a whole number, got 'lots'",

@@ -91,9 +91,12 @@ const DEFAULTS: Partial<Config> = {
   grafanaLookbackHours: 168,
   influxMaxQueries: 8,
   rateLimit: 30000,
-  // Off: training grows its forests on worker threads, but a backfill still scores on the event
-  // loop and the demo measured stalls of 3 s while one ran; on, the plugin's polling would get 503s.
-  maxEventLoopDelayMs: 0,
+  // Training, backfills and live scoring run their streams on worker threads, so the loop's own
+  // stalls are registry writes of multi-megabyte models, one at a time (the demo's longest: 2.3 s
+  // on a 2-core machine at load 17), and the check asks for the delay in two windows running
+  // (EventLoopLag). A service that far behind on its requests refuses in milliseconds what would
+  // otherwise queue until Grafana's 30 s timeout.
+  maxEventLoopDelayMs: 2000,
   role: 'all',
   shards: 32,
   leaseSeconds: 60,

@@ -5,6 +5,7 @@
  */
 import { StreamingDetector, type StreamResult, type StreamSnapshot } from '../../engine/index.js';
 import type { EntitySeries } from '../../io/influx/index.js';
+import { pushSeries, type StreamPush } from '../../parallel/stream-run.js';
 import { severity } from '../domain/spec.js';
 
 /** production alerts; staging is a shadow on the same rows; backtest is a bootstrap over history. */
@@ -111,21 +112,12 @@ export function pushRows(
   to: number,
   label: RuntimeLabel,
 ): ScoredRow[] {
-  const cols = series.values.length;
-  const picked: number[] = [];
-  for (let i = 0; i < series.timeMs.length; i++) {
-    const t = series.timeMs[i]!;
-    if (t >= from && t < to) picked.push(i);
-  }
-  // Row-major for pushMany, which scores the rows between two possible retrains in one batch:
-  // the same results as pushing them one at a time.
-  const values = new Float64Array(picked.length * cols);
-  const times = new Float64Array(picked.length);
-  picked.forEach((i, r) => {
-    times[r] = series.timeMs[i]!;
-    for (let c = 0; c < cols; c++) values[r * cols + c] = series.values[c]![i]!;
-  });
-  return detector.pushMany(values, times).map((result, r) => toScoredRow(result, times[r]!, label));
+  return toScoredRows(pushSeries(detector, series.timeMs, series.values, from, to), label);
+}
+
+/** A stream's results over some rows (pushSeries, here or on a worker) as scored rows. */
+export function toScoredRows(pushed: StreamPush, label: RuntimeLabel): ScoredRow[] {
+  return pushed.results.map((result, r) => toScoredRow(result, pushed.times[r]!, label));
 }
 
 /** A detector from its stored snapshot (JSON text). */

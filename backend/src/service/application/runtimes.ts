@@ -5,8 +5,9 @@
  * source reader, results writer and reader, clock) are passed in, so it runs the same behind
  * Fastify, in a test with fakes, or in a benchmark.
  */
-import { StreamingDetector, thresholdForAlertBudget } from '../../engine/index.js';
+import { thresholdForAlertBudget } from '../../engine/index.js';
 import { runStream, type StreamRun, type StreamTask } from '../../parallel/stream-run.js';
+import { localStreamSession, type StreamSession } from '../../parallel/stream-session.js';
 import type { EntitySeries, SourceSpec } from '../../io/influx/index.js';
 import {
   RegistryError,
@@ -27,15 +28,7 @@ import {
   type JudgedIncident,
 } from './promotion.js';
 import { resultLine, type ResultsReader } from './results.js';
-import {
-  pushRows,
-  rejudge,
-  restoreDetector,
-  saveDetector,
-  toScoredRow,
-  type ResultStage,
-  type ScoredRow,
-} from './runtime.js';
+import { rejudge, toScoredRow, toScoredRows, type ResultStage, type ScoredRow } from './runtime.js';
 
 export type LiveStage = RuntimeStateRecord['stage'];
 
@@ -76,6 +69,13 @@ export interface RuntimeDeps {
    * the same runStream, so the same bits. `onProgress` throws to stop it (a cancelled job).
    */
   runStream?(task: StreamTask, onProgress: (done: number, total: number) => void): Promise<StreamRun>;
+  /**
+   * Where live scoring and backfills keep their detectors and score (restoring a snapshot, pushing
+   * rows and writing a snapshot are their CPU-heavy parts): the service passes
+   * workerStreamSession, so neither holds the event loop; default, this thread. Either way the
+   * same engine, so the same bits. Live scoring keeps one session; each backfill opens its own.
+   */
+  streamSession?(): StreamSession;
   /**
    * Given the production rows once written (incidents): `live` when they continue the live
    * runtimes (in order, each row once), not for a backfill's past range.
@@ -133,13 +133,27 @@ const key = (detectorId: string, entity: string, stage: string): string =>
 
 export class Runtimes {
   /**
-   * Detectors kept between intervals, so a tick does not deserialize every model again; an entry
-   * is used only while the registry's state is still the one it was saved as (same version,
-   * position and update time), so a restart, a promotion or another writer always wins.
+   * The runtimes' detectors, kept between intervals in `scoring` (a worker thread in the service),
+   * so a tick does not deserialize every model again. `live` holds the state each was saved as; a
+   * held detector is used only while the registry's state is still that one (same version,
+   * position and update time), so a restart, a promotion or another writer always wins. An entry
+   * leaves `live` as soon as its detector takes rows, and comes back once its new state is saved,
+   * so an interval that fails midway is scored again from the saved state, never twice.
    */
-  private readonly live = new Map<string, { detector: StreamingDetector; state: RuntimeStateRecord }>();
+  private readonly live = new Map<string, RuntimeStateRecord>();
+  private readonly scoring: StreamSession;
+  /** Keys an interval is scoring now: a promotion meanwhile leaves their detector to it. */
+  private readonly busy = new Set<string>();
 
-  constructor(private readonly deps: RuntimeDeps) {}
+  constructor(private readonly deps: RuntimeDeps) {
+    this.scoring = deps.streamSession?.() ?? localStreamSession();
+  }
+
+  /** Drops the runtimes' detectors from memory (and stops their worker): the service is closing. */
+  async close(): Promise<void> {
+    this.live.clear();
+    await this.scoring.close();
+  }
 
   /** A detector's id and spec (validated and defaulted); 404 when it does not exist. */
   async detector(id: string): Promise<{ id: string; spec: DetectorSpec }> {
@@ -194,7 +208,7 @@ export class Runtimes {
         to,
       };
       const run = await (this.deps.runStream ?? runHere)(task, () => ctx.checkpoint());
-      let rows = run.results.map((r, k) => toScoredRow(r, run.times[k]!, label));
+      let rows = await inTurns(run.results, (r, k) => toScoredRow(r, run.times[k]!, label));
       const policy =
         spec.model.threshold !== undefined ? 'fixed' : (spec.model.thresholdPolicy ?? 'contamination');
       const decision =
@@ -255,7 +269,7 @@ export class Runtimes {
       );
       await this.deps.writeResults(
         spec,
-        rows.map((r) => resultLine(detectorId, { ...r, modelVersion: version.version })),
+        await inTurns(rows, (r) => resultLine(detectorId, { ...r, modelVersion: version.version })),
       );
       // Stages move only once every entity is trained, all in one transaction (below): a job that
       // fails or is stopped midway leaves every entity on the model it had.
@@ -392,6 +406,9 @@ export class Runtimes {
     const states = await registry.listRuntimeStates(detectorId);
     const entities = [...new Set([...versions.map((v) => v.entity), ...states.map((s) => s.entity)])];
     for (const entity of entities) {
+      // The registry (SQLite) answers synchronously: without a turn between entities, moving a
+      // fleet's multi-megabyte states would be one long stall of the event loop.
+      await nextTurn();
       const wanted = new Map<LiveStage, ModelVersionRecord | undefined>(
         STAGES.map((stage) => [stage, versions.find((v) => v.entity === entity && v.stage === stage)]),
       );
@@ -424,7 +441,7 @@ export class Runtimes {
         if (state) await registry.setRuntimeState(state);
         else if (!wanted.get(stage) && current.has(stage))
           await registry.deleteRuntimeState(detectorId, entity, stage);
-        this.live.delete(key(detectorId, entity, stage));
+        this.forget(key(detectorId, entity, stage));
       }
     }
   }
@@ -452,19 +469,29 @@ export class Runtimes {
     return out;
   }
 
-  /** A runtime's detector as its stored state says, from memory when nothing changed since. */
-  private async load(state: RuntimeStateRecord): Promise<StreamingDetector> {
+  /**
+   * Makes `scoring` hold a runtime's detector as its stored state says (from memory when nothing
+   * changed since) and returns its key there.
+   */
+  private async load(state: RuntimeStateRecord): Promise<string> {
     const k = key(state.detectorId, state.entity, state.stage);
     const hit = this.live.get(k);
     if (
       hit &&
-      hit.state.version === state.version &&
-      hit.state.scoredTo === state.scoredTo &&
-      hit.state.updatedAt === state.updatedAt
+      this.scoring.has(k) &&
+      hit.version === state.version &&
+      hit.scoredTo === state.scoredTo &&
+      hit.updatedAt === state.updatedAt
     )
-      return hit.detector;
+      return k;
     const full = await this.deps.registry.getRuntimeState(state.detectorId, state.entity, state.stage);
-    return restoreDetector(full!.snapshot);
+    await this.scoring.open(k, { snapshot: full!.snapshot });
+    return k;
+  }
+
+  private forget(k: string): void {
+    this.live.delete(k);
+    if (!this.busy.has(k)) this.scoring.drop(k);
   }
 
   /**
@@ -508,52 +535,59 @@ export class Runtimes {
           next.push(state);
           continue;
         }
-        const detector = await this.load(state);
-        const s = byEntity.get(state.entity) ?? {
-          entity: state.entity,
-          timeMs: new Float64Array(0),
-          values: [],
-        };
-        const rows = pushRows(
-          detector,
-          s,
-          state.scoredTo,
-          end,
-          this.label(decisions, state.entity, state.stage, state.version),
-        );
+        const k = key(detectorId, state.entity, state.stage);
+        this.busy.add(k);
         try {
-          await (this.deps.writeLiveResults ?? this.deps.writeResults)(
-            spec,
-            rows.map((r) => resultLine(detectorId, r)),
+          await this.load(state);
+          this.live.delete(k);
+          const s = byEntity.get(state.entity) ?? {
+            entity: state.entity,
+            timeMs: new Float64Array(0),
+            values: [],
+          };
+          const rows = toScoredRows(
+            await this.scoring.push(k, s, state.scoredTo, end),
+            this.label(decisions, state.entity, state.stage, state.version),
           );
-        } catch (err) {
-          // The cached detector has taken these rows, the registry's state has not: drop it, so
-          // the next pass scores the interval again from the saved state.
-          this.live.delete(key(detectorId, state.entity, state.stage));
-          await finish();
-          throw new ScoringInterrupted(err, production);
-        }
-        const saved: RuntimeStateRecord = {
-          ...state,
-          scoredTo: end,
-          snapshot: saveDetector(detector),
-          updatedAt: this.deps.now(),
-        };
-        // A promotion or rollback during this interval replaced the runtime: it wins, and this
-        // detector's state is dropped (its results were written under the version it scored for).
-        const now = (await this.deps.registry.listRuntimeStates(detectorId)).find(
-          (s) => s.entity === state.entity && s.stage === state.stage,
-        );
-        if (now?.version !== state.version || now.updatedAt !== state.updatedAt) {
-          this.live.delete(key(detectorId, state.entity, state.stage));
+          try {
+            await (this.deps.writeLiveResults ?? this.deps.writeResults)(
+              spec,
+              rows.map((r) => resultLine(detectorId, r)),
+            );
+          } catch (err) {
+            // The worker's detector has taken these rows, the registry's state has not: drop it,
+            // so the next pass scores the interval again from the saved state.
+            this.busy.delete(k);
+            this.forget(k);
+            await finish();
+            throw new ScoringInterrupted(err, production);
+          }
+          const saved: RuntimeStateRecord = {
+            ...state,
+            scoredTo: end,
+            snapshot: await this.scoring.snapshot(k),
+            updatedAt: this.deps.now(),
+          };
+          // A promotion or rollback during this interval replaced the runtime: it wins, and this
+          // detector's state is dropped (its results were written under the version it scored for).
+          // Checked after the last wait for the worker, so nothing comes between it and the save.
+          const now = (await this.deps.registry.listRuntimeStates(detectorId)).find(
+            (s) => s.entity === state.entity && s.stage === state.stage,
+          );
+          if (now?.version !== state.version || now.updatedAt !== state.updatedAt) {
+            this.busy.delete(k);
+            this.forget(k);
+            if (state.stage === 'production') production.push(...rows);
+            continue;
+          }
+          await this.deps.registry.setRuntimeState(saved);
+          const listed = { ...saved, snapshot: '' };
+          this.live.set(k, listed);
+          next.push(listed);
           if (state.stage === 'production') production.push(...rows);
-          continue;
+        } finally {
+          this.busy.delete(k);
         }
-        await this.deps.registry.setRuntimeState(saved);
-        const listed = { ...saved, snapshot: '' };
-        this.live.set(key(detectorId, state.entity, state.stage), { detector, state: listed });
-        next.push(listed);
-        if (state.stage === 'production') production.push(...rows);
       }
       states = next;
     }
@@ -585,86 +619,88 @@ export class Runtimes {
     const fields = source.fields.map((f) => f.field);
     const versions = await this.deps.registry.listModelVersions(detectorId);
     const states = await this.deps.registry.listRuntimeStates(detectorId);
-    const runs: Array<{
-      entity: string;
-      stage: LiveStage;
-      version: number;
-      detector: StreamingDetector;
-      at: number;
-    }> = [];
-    for (const stage of STAGES) {
-      const seen = new Set<string>();
-      for (const v of versions) {
-        if (v.stage !== stage || seen.has(v.entity)) continue;
-        seen.add(v.entity);
-        const state = states.find(
-          (s) => s.entity === v.entity && s.stage === stage && s.version === v.version,
-        );
-        let start: { detector: StreamingDetector; at: number } | undefined;
-        if (state && state.scoredTo <= from) {
-          // From the registry, not memory: the live detector may be scoring at the same time.
-          const full = await this.deps.registry.getRuntimeState(detectorId, v.entity, stage);
-          start = { detector: restoreDetector(full!.snapshot), at: full!.scoredTo };
-        } else {
-          const ck = readCheckpoint((await this.deps.registry.getModelVersion(detectorId, v.version))!);
-          if (ck.to <= from) start = { detector: restoreDetector(ck.snapshot), at: ck.to };
+    // The runs' own detectors, apart from the live ones (on a worker of their own in the service).
+    const session = this.deps.streamSession?.() ?? localStreamSession();
+    try {
+      const runs: Array<{ entity: string; stage: LiveStage; version: number; key: string; at: number }> = [];
+      for (const stage of STAGES) {
+        const seen = new Set<string>();
+        for (const v of versions) {
+          if (v.stage !== stage || seen.has(v.entity)) continue;
+          seen.add(v.entity);
+          const state = states.find(
+            (s) => s.entity === v.entity && s.stage === stage && s.version === v.version,
+          );
+          const run = { entity: v.entity, stage, version: v.version, key: key(detectorId, v.entity, stage) };
+          let at: number | undefined;
+          if (state && state.scoredTo <= from) {
+            // From the registry, not memory: the live detector may be scoring at the same time.
+            const full = await this.deps.registry.getRuntimeState(detectorId, v.entity, stage);
+            await session.open(run.key, { snapshot: full!.snapshot });
+            at = full!.scoredTo;
+          } else {
+            const ck = readCheckpoint((await this.deps.registry.getModelVersion(detectorId, v.version))!);
+            if (ck.to <= from) {
+              await session.open(run.key, { snapshot: ck.snapshot });
+              at = ck.to;
+            }
+          }
+          if (at === undefined) {
+            await session.open(run.key, { options: streamOptions(spec, fields) });
+            at = from - spec.trainingWindowHours * 3_600_000;
+          }
+          runs.push({ ...run, at });
         }
-        start ??= {
-          detector: new StreamingDetector(streamOptions(spec, fields)),
-          at: from - spec.trainingWindowHours * 3_600_000,
-        };
-        runs.push({ entity: v.entity, stage, version: v.version, ...start });
       }
-    }
-    if (!runs.some((r) => r.stage === 'production'))
-      throw new RegistryError(
-        'CONFLICT',
-        `detector '${detectorId}' has no production version: train and promote one first`,
-      );
-    const decisions = await this.decisions(detectorId);
-    const begin = Math.min(...runs.map((r) => r.at));
-    let rows = 0;
-    let anomalies = 0;
-    for (let t = begin; t < to; t += DAY) {
-      ctx.checkpoint();
-      await ctx.progress('scoring', (t - begin) / (to - begin));
-      const end = Math.min(to, t + DAY);
-      // An outage retries this day's read: the days before it are written, the runs stand at its start.
-      const day = await step(ctx, `scoring ${new Date(t).toISOString().slice(0, 10)}`, () =>
-        this.deps.readSource(spec, source, t, end),
-      );
-      const series = new Map(day.map((s) => [s.entity, s]));
-      const lines: string[] = [];
-      const scoredRows: ScoredRow[] = [];
-      for (const run of runs) {
-        const s = series.get(run.entity);
-        if (!s || end <= run.at) continue;
-        const scored = pushRows(
-          run.detector,
-          s,
-          Math.max(t, run.at),
-          end,
-          this.label(decisions, run.entity, run.stage, run.version),
+      if (!runs.some((r) => r.stage === 'production'))
+        throw new RegistryError(
+          'CONFLICT',
+          `detector '${detectorId}' has no production version: train and promote one first`,
         );
-        for (const r of scored) {
-          if (r.timeMs < from) continue;
-          lines.push(resultLine(detectorId, r));
-          if (run.stage === 'production') {
-            scoredRows.push(r);
-            rows++;
-            if (r.anomaly) anomalies++;
+      const decisions = await this.decisions(detectorId);
+      const begin = Math.min(...runs.map((r) => r.at));
+      let rows = 0;
+      let anomalies = 0;
+      for (let t = begin; t < to; t += DAY) {
+        ctx.checkpoint();
+        await ctx.progress('scoring', (t - begin) / (to - begin));
+        const end = Math.min(to, t + DAY);
+        // An outage retries this day's read: the days before it are written, the runs stand at its start.
+        const day = await step(ctx, `scoring ${new Date(t).toISOString().slice(0, 10)}`, () =>
+          this.deps.readSource(spec, source, t, end),
+        );
+        const series = new Map(day.map((s) => [s.entity, s]));
+        const lines: string[] = [];
+        const scoredRows: ScoredRow[] = [];
+        for (const run of runs) {
+          const s = series.get(run.entity);
+          if (!s || end <= run.at) continue;
+          const scored = toScoredRows(
+            await session.push(run.key, s, Math.max(t, run.at), end),
+            this.label(decisions, run.entity, run.stage, run.version),
+          );
+          for (const r of scored) {
+            if (r.timeMs < from) continue;
+            lines.push(resultLine(detectorId, r));
+            if (run.stage === 'production') {
+              scoredRows.push(r);
+              rows++;
+              if (r.anomaly) anomalies++;
+            }
           }
         }
+        await this.deps.writeResults(spec, lines);
+        if (scoredRows.length > 0)
+          await this.deps.onProduction?.(detectorId, scoredRows, {
+            live: false,
+            stepMs: spec.intervalSeconds * 1000,
+          });
       }
-      await this.deps.writeResults(spec, lines);
-      if (scoredRows.length > 0)
-        await this.deps.onProduction?.(detectorId, scoredRows, {
-          live: false,
-          stepMs: spec.intervalSeconds * 1000,
-        });
+      this.deps.onScored?.(detectorId, rows);
+      return { rows, anomalies };
+    } finally {
+      await session.close();
     }
-    this.deps.onScored?.(detectorId, rows);
-    return { rows, anomalies };
   }
 
   /**
@@ -747,6 +783,22 @@ async function runHere(
 ): Promise<StreamRun> {
   await new Promise((r) => setImmediate(r));
   return runStream(task, onProgress);
+}
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * `items.map(fn)` a block at a time with a turn of the event loop between blocks: a bootstrap's
+ * week of minute rows takes seconds to label and format on a loaded machine, and requests (and
+ * the overload check's clock) should not wait for all of it.
+ */
+async function inTurns<T, U>(items: readonly T[], fn: (item: T, i: number) => U, block = 2048): Promise<U[]> {
+  const out: U[] = [];
+  for (let at = 0; at < items.length; at += block) {
+    if (at > 0) await nextTurn();
+    for (let i = at; i < Math.min(items.length, at + block); i++) out.push(fn(items[i]!, i));
+  }
+  return out;
 }
 
 /**

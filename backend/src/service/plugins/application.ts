@@ -8,6 +8,7 @@ import { suppresses } from '../domain/suppression.js';
 import { Insight } from '../application/insight.js';
 import { ResultsReader } from '../application/results.js';
 import { Runtimes } from '../application/runtimes.js';
+import { workerStreamSession } from '../../parallel/stream-session.js';
 import { runStreamInWorker } from '../../parallel/train-pool.js';
 import { Sources } from '../sources.js';
 
@@ -86,6 +87,9 @@ export default fp(
       onScored: (detector, rows) => app.telemetry.scoringRows.inc({ detector }, rows),
       // Training on a worker thread: /healthz and the scoring ticks answer while forests grow.
       runStream: runStreamInWorker,
+      // Live scoring and backfills on worker threads too: the event loop only reads, writes and
+      // answers, so the overload check can refuse on its delay (ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS).
+      streamSession: workerStreamSession,
       onProduction: async (detector, rows, options) => {
         await incidents.record(detector, rows, options);
       },
@@ -103,6 +107,7 @@ export default fp(
     app.decorate('sources', sources);
     app.decorate('resultsReader', results);
     app.decorate('runtimes', runtimes);
+    app.addHook('onClose', async () => runtimes.close());
     app.decorate('insight', insight);
     app.decorate('health', new Health({ registry: app.registry, now: () => app.now() }));
     app.decorate('incidents', incidents);

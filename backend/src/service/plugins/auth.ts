@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { RegistryError, ROLES, type Role } from '../../io/registry/index.js';
+import { RegistryError, ROLES, type Role, type TokenRecord } from '../../io/registry/index.js';
 
 /** Tokens are stored as SHA-256 hashes: a leaked registry file does not leak working tokens. */
 export function hashToken(token: string): string {
@@ -13,6 +14,28 @@ export function newToken(): string {
 }
 
 const rank = (role: Role): number => ROLES.indexOf(role);
+
+const looked = new WeakMap<FastifyRequest, Promise<TokenRecord | undefined>>();
+
+/** The bearer token a request carries, if any (the text after `Bearer `). */
+export function bearerOf(request: FastifyRequest): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+}
+
+/**
+ * The registry's record of a request's bearer token (undefined: none, unknown or revoked), looked
+ * up once per request: the rate limit keys on it and auth checks it, and each lookup hashes the
+ * token and reads the registry. Never kept beyond the request, so a revoked token stops at once.
+ */
+export function tokenOf(app: FastifyInstance, request: FastifyRequest): Promise<TokenRecord | undefined> {
+  let found = looked.get(request);
+  if (!found) {
+    const token = bearerOf(request);
+    found = token ? app.registry.findToken(hashToken(token)) : Promise.resolve(undefined);
+    looked.set(request, found);
+  }
+  return found;
+}
 
 /**
  * Bearer-token auth with roles: viewer < editor < admin. A route states the least role it needs
@@ -42,9 +65,7 @@ export default fp(
     app.addHook('preParsing', async (request, reply) => {
       const needed = request.routeOptions.config.role;
       if (!needed) return;
-      const header = request.headers.authorization ?? '';
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match) {
+      if (bearerOf(request) === undefined) {
         return reply.code(401).header('WWW-Authenticate', 'Bearer').send({
           statusCode: 401,
           error: 'Unauthorized',
@@ -52,7 +73,7 @@ export default fp(
           message: 'a bearer token is required (Authorization: Bearer <token>)',
         });
       }
-      const token = await app.registry.findToken(hashToken(match[1]!));
+      const token = await tokenOf(app, request);
       if (!token) {
         return reply.code(401).header('WWW-Authenticate', 'Bearer').send({
           statusCode: 401,

@@ -1,0 +1,142 @@
+import type { Worker } from 'node:worker_threads';
+import { StreamingDetector, type StreamOptions, type StreamSnapshot } from '../engine/index.js';
+import { startWorker } from './start-worker.js';
+import { pushSeries, type StreamPush } from './stream-run.js';
+
+/** How a session's detector starts: from a stored snapshot (JSON text), or fresh with options. */
+export type SessionStart = { snapshot: string } | { options: StreamOptions };
+
+/** A series' columns as the source reader gives them (see pushSeries). */
+export interface SessionSeries {
+  timeMs: Float64Array;
+  values: Float64Array[];
+}
+
+/**
+ * Streaming detectors held by key, each fed rows and asked for its snapshot: the service's live
+ * scoring keeps its runtimes in one, a backfill its runs. `workerStreamSession()` holds them on a
+ * worker thread, so restoring, scoring and snapshotting never hold the event loop;
+ * `localStreamSession()` on the calling thread. Both run the same pushSeries on the same engine,
+ * so the same rows give the same results and snapshots, to the bit (structured clone copies
+ * numbers exactly, NaN payloads included).
+ */
+export interface StreamSession {
+  /** Whether a detector is held under the key (none is after the worker died or the session closed). */
+  has(key: string): boolean;
+  open(key: string, start: SessionStart): Promise<void>;
+  push(key: string, series: SessionSeries, from: number, to: number): Promise<StreamPush>;
+  /** The detector's snapshot as the registry stores it (JSON text). */
+  snapshot(key: string): Promise<string>;
+  drop(key: string): void;
+  /** Drops every detector (and stops the worker); the session can be used again afterwards. */
+  close(): Promise<void>;
+}
+
+export type SessionRequest = { id: number } & (
+  | { op: 'open'; key: string; start: SessionStart }
+  | { op: 'push'; key: string; timeMs: Float64Array; values: Float64Array[]; from: number; to: number }
+  | { op: 'snapshot'; key: string }
+  | { op: 'drop'; key: string }
+);
+
+export type SessionReply = { id: number } & ({ ok: true; value: unknown } | { ok: false; error: string });
+
+/** A session on the calling thread (tests with fakes, benchmarks, the CLI). */
+export function localStreamSession(): StreamSession {
+  const detectors = new Map<string, StreamingDetector>();
+  const held = (key: string): StreamingDetector => {
+    const d = detectors.get(key);
+    if (!d) throw new Error(`the stream session holds no detector '${key}'`);
+    return d;
+  };
+  return {
+    has: (key) => detectors.has(key),
+    open: async (key, start) => {
+      detectors.set(
+        key,
+        'snapshot' in start
+          ? StreamingDetector.restore(JSON.parse(start.snapshot) as StreamSnapshot)
+          : new StreamingDetector(start.options),
+      );
+    },
+    push: async (key, series, from, to) => pushSeries(held(key), series.timeMs, series.values, from, to),
+    snapshot: async (key) => JSON.stringify(held(key).snapshot()),
+    drop: (key) => void detectors.delete(key),
+    close: async () => detectors.clear(),
+  };
+}
+
+type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
+
+/**
+ * A session whose detectors live on one worker thread, started at the first request. Requests are
+ * answered in order. The worker keeps the process alive only while a request is pending, so an
+ * idle session never holds a process open. A worker that dies (out of memory, a crash) fails its
+ * pending requests and takes its detectors with it: `has` says so, and the next request starts a
+ * new worker, into which the caller opens the detectors again from the registry.
+ */
+export function workerStreamSession(): StreamSession {
+  let worker: Worker | undefined;
+  const keys = new Set<string>();
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+
+  const fail = (from: Worker, err: Error): void => {
+    if (worker !== from) return;
+    worker = undefined;
+    keys.clear();
+    const waiting = [...pending.values()];
+    pending.clear();
+    for (const p of waiting) p.reject(err);
+    void from.terminate();
+  };
+
+  const start = (): Worker => {
+    const w = startWorker('session-worker', undefined);
+    w.on('message', (reply: SessionReply) => {
+      const p = pending.get(reply.id);
+      if (!p) return;
+      pending.delete(reply.id);
+      if (pending.size === 0) w.unref();
+      if (reply.ok) p.resolve(reply.value);
+      else p.reject(new Error(reply.error));
+    });
+    w.on('error', (err) => fail(w, err));
+    w.on('exit', (code) => fail(w, new Error(`a stream session's worker exited with code ${code}`)));
+    w.unref();
+    return w;
+  };
+
+  // Distributes Omit over the union, so each request keeps its own fields.
+  type Body = SessionRequest extends infer R ? (R extends SessionRequest ? Omit<R, 'id'> : never) : never;
+  const request = <T>(body: Body): Promise<T> => {
+    worker ??= start();
+    const w = worker;
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      if (pending.size === 0) w.ref();
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      w.postMessage({ id, ...body } satisfies SessionRequest);
+    });
+  };
+
+  return {
+    has: (key) => keys.has(key),
+    open: async (key, start) => {
+      keys.delete(key);
+      await request<void>({ op: 'open', key, start });
+      keys.add(key);
+    },
+    push: (key, series, from, to) =>
+      request<StreamPush>({ op: 'push', key, timeMs: series.timeMs, values: series.values, from, to }),
+    snapshot: (key) => request<string>({ op: 'snapshot', key }),
+    drop: (key) => {
+      if (!keys.delete(key) || !worker) return;
+      void request<void>({ op: 'drop', key }).catch(() => undefined);
+    },
+    close: async () => {
+      const w = worker;
+      if (w) fail(w, new Error('the stream session was closed'));
+    },
+  };
+}
