@@ -25,6 +25,11 @@ export class SqliteDb implements SqlDb {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
+    // In WAL mode NORMAL syncs at checkpoints, not at every commit: a commit survives the process
+    // being killed, and the file stays consistent after a power loss, which may only roll back the
+    // last commits (runtimes then score their last interval again: results are written first and
+    // idempotent). FULL's fsync per commit held the event loop on every runtime's save.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.gateKey = file === ':memory:' ? undefined : realpathSync(file);
