@@ -1,6 +1,6 @@
 /**
  * One stream run over a series: a fresh StreamingDetector takes every row with from ≤ time < to,
- * in the series' order, exactly as the service's pushRows feeds it. It is the CPU-heavy part of a
+ * in the series' order, exactly as the service feeds it. It is the CPU-heavy part of a
  * training job (the forests the stream trains as it goes), so it runs here, where it can run on a
  * worker thread (train-worker.ts) or on the calling thread, with the same code and so the same bits.
  */

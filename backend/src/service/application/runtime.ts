@@ -1,11 +1,10 @@
 /**
- * One streaming detector per (detector, entity, stage): rows in, scored rows out. Pure: no I/O,
- * no clock. The same `StreamingDetector` that `isoscope replay` runs, so a stage's results over
+ * What one streaming detector per (detector, entity, stage) gives the service: its results as
+ * scored rows, labelled with the runtime they came from. Pure: no I/O, no clock. The same `StreamingDetector` that `isoscope replay` runs, so a stage's results over
  * some rows are replay's results over the same rows.
  */
-import { StreamingDetector, type StreamResult, type StreamSnapshot } from '../../engine/index.js';
-import type { EntitySeries } from '../../io/influx/index.js';
-import { pushSeries, type StreamPush } from '../../parallel/stream-run.js';
+import type { StreamResult } from '../../engine/index.js';
+import type { StreamPush } from '../../parallel/stream-run.js';
 import { severity } from '../domain/spec.js';
 
 /** production alerts; staging is a shadow on the same rows; backtest is a bootstrap over history. */
@@ -101,31 +100,7 @@ export function rejudge(row: ScoredRow, decision: number): ScoredRow {
   };
 }
 
-/**
- * Pushes an entity's rows with from ≤ time < to, in time order, and returns them scored. Rows are
- * the raw field values in the spec's order (NaN = missing), as the reader gives them.
- */
-export function pushRows(
-  detector: StreamingDetector,
-  series: EntitySeries,
-  from: number,
-  to: number,
-  label: RuntimeLabel,
-): ScoredRow[] {
-  return toScoredRows(pushSeries(detector, series.timeMs, series.values, from, to), label);
-}
-
 /** A stream's results over some rows (pushSeries, here or on a worker) as scored rows. */
 export function toScoredRows(pushed: StreamPush, label: RuntimeLabel): ScoredRow[] {
   return pushed.results.map((result, r) => toScoredRow(result, pushed.times[r]!, label));
-}
-
-/** A detector from its stored snapshot (JSON text). */
-export function restoreDetector(snapshot: string): StreamingDetector {
-  return StreamingDetector.restore(JSON.parse(snapshot) as StreamSnapshot);
-}
-
-/** A detector's snapshot as stored (JSON text). */
-export function saveDetector(detector: StreamingDetector): string {
-  return JSON.stringify(detector.snapshot());
 }
