@@ -44,6 +44,7 @@ function rows(entity: string, flags: number[], start = T0): ScoredRow[] {
 interface AmAlert {
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  generatorURL: string;
   endsAt: string;
   status: { state: string };
 }
@@ -76,6 +77,8 @@ describe('alerting to a real Alertmanager and a signed webhook', () => {
       alertmanagerUrl: am.url,
       webhookUrl: `http://127.0.0.1:${hookPort}/isoscope`,
       webhookSecret: 'shared-secret',
+      // With the user and password the service would read verdicts with, which no link may show.
+      grafanaUrl: 'https://ops:s3cret@grafana.example.com/grafana/',
     });
     await app.registry.createDetector({ id: 'cpu', name: 'cpu', spec }, 0);
   }, 60_000);
@@ -104,9 +107,12 @@ describe('alerting to a real Alertmanager and a signed webhook', () => {
       severity: 'medium',
     });
     expect(alerts[0]!.annotations.description).toBe('usage_user 60%, usage_idle 30%');
-    expect(alerts[0]!.annotations.drilldown).toContain(
-      '/a/isoscope-anomaly-app/explain?detector=cpu&entity=web-1',
+    // An absolute link to the Explanation page in Grafana (ISOSCOPE_GRAFANA_URL), without its
+    // password, at the row that made it fire (epoch ms, which the page reads).
+    expect(alerts[0]!.annotations.drilldown).toBe(
+      `https://grafana.example.com/grafana/a/isoscope-anomaly-app/explain?detector=cpu&entity=web-1&time=${T0 + 4 * MIN}`,
     );
+    expect(alerts[0]!.generatorURL).toBe(alerts[0]!.annotations.drilldown);
     // The webhook got the same event, signed with the shared secret.
     const last = received.at(-1)!;
     expect(last.signature).toBe(signature('shared-secret', last.body));

@@ -27,6 +27,7 @@ interface IncidentBody {
   rows: number;
   topMetrics: Array<{ metric: string; count: number }>;
   suppressed: boolean;
+  suppressedBy?: { rule: string; reason: string };
   feedback?: { verdict: string; note: string; actor: string; at: string };
 }
 
@@ -34,6 +35,7 @@ describe('incidents from live scoring, read, filtered, explained and labelled th
   let influx: TestInflux;
   let app: FastifyInstance;
   let clock = NOW;
+  let ruleId = '';
 
   beforeAll(async () => {
     influx = await startTestInflux();
@@ -57,6 +59,7 @@ describe('incidents from live scoring, read, filtered, explained and labelled th
       },
     });
     expect(rule.statusCode).toBe(201);
+    ruleId = rule.json().id;
   }, 60_000);
 
   afterAll(async () => {
@@ -85,6 +88,9 @@ describe('incidents from live scoring, read, filtered, explained and labelled th
         Date.parse(i.end) >= INCIDENT.from,
     );
     expect(injected).toMatchObject({ detector: 'cpu', state: 'resolved', suppressed: true });
+    // The incident names the rule that kept it quiet, and its reason.
+    expect(injected!.suppressedBy).toEqual({ rule: ruleId, reason: 'planned load test' });
+    for (const i of all) expect(i.suppressedBy !== undefined).toBe(i.suppressed);
     // Only incidents inside the rule are suppressed.
     for (const i of all)
       if (

@@ -3,6 +3,7 @@ import { buildApp } from '../../backend/src/service/app.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { cpuFleetLines, trainedCpuDetector } from '../support/cpu-fleet.js';
 import { as, testApp } from '../support/service.js';
+import { resultLine } from '../../backend/src/service/application/results.js';
 
 const NOW = Date.UTC(2024, 0, 4);
 const HOUR = 3_600_000;
@@ -13,11 +14,13 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
   let influx: TestInflux;
   let app: FastifyInstance;
   let clock = NOW;
+  let database = '';
 
   beforeAll(async () => {
     influx = await startTestInflux();
     const client = await influx.client();
     await client.write(cpuFleetLines(NOW, INCIDENT));
+    database = client.database;
     app = await testApp(influx.server.url, client.database, {}, () => clock);
     // Train on the two days before the last one, and promote.
     await trainedCpuDetector(app, NOW - 24 * HOUR);
@@ -271,6 +274,44 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
       title: expect.stringMatching(/^cpu: \w+ anomaly on web-1$/),
       tags: expect.arrayContaining(['isoscope', 'cpu', 'web-1']),
     });
+    // The model is named by its entity's version (v1, v2, … as the Detector page numbers them),
+    // not the registry's detector-wide id: every host's first model is v1 however many came first.
+    // web-2 is quiet in this data, so two of its flags are written as scoring writes them, a day
+    // before anything else here reads: one by its production model, one by a model since deleted.
+    const versions = await app.registry.models.list('cpu');
+    const web2 = versions.find((v) => v.entity === 'web-2' && v.stage === 'production')!;
+    expect(web2.entityVersion).toBe(1);
+    expect(web2.version).toBeGreaterThan(1);
+    const flag = (timeMs: number, modelVersion: number) =>
+      resultLine('cpu', {
+        entity: 'web-2',
+        timeMs,
+        score: 0.71,
+        threshold: 0.5,
+        anomaly: true,
+        severity: 'medium',
+        topFeature: 'usage_user',
+        modelVersion,
+        retrain: 1,
+        stage: 'production',
+        extra: {},
+      });
+    const at = NOW - 30 * HOUR;
+    await (await influx.client(database)).write([flag(at, web2.version), flag(at + 2 * HOUR, 999)]);
+    const day = await app.inject({
+      method: 'POST',
+      url: '/api/v1/grafana/annotations',
+      headers: as('viewer'),
+      payload: {
+        range: { from: new Date(at - HOUR).toISOString(), to: new Date(at + 3 * HOUR).toISOString() },
+        detector: 'cpu',
+        entity: 'web-2',
+      },
+    });
+    expect(day.json().map((a: { text: string }) => a.text)).toEqual([
+      'score 0.710 over 0.500 (model v1); top feature usage_user',
+      'score 0.710 over 0.500 (model id 999, no longer in the registry); top feature usage_user',
+    ]);
   });
 
   it('validates a window against the training data: the incident shows as out of range', async () => {

@@ -767,6 +767,58 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(await r.incidents.feedback(['i1', 'i2'])).toEqual([]);
   });
 
+  it('keeps the rule that suppressed an incident, and reads incidents recorded before it was kept', async () => {
+    const place = await backend.place();
+    const migrations = backend.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS;
+    const n = migrations.findIndex((m) => m.includes('suppressed_by'));
+    expect(n).toBeGreaterThan(0);
+    const applied =
+      backend.name === 'sqlite'
+        ? `PRAGMA user_version = ${n};`
+        : `CREATE TABLE isoscope_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);
+           INSERT INTO isoscope_schema SELECT v, 0 FROM generate_series(1, ${n}) AS v;`;
+    // An incident suppressed before the rule was recorded with it.
+    await place.exec(
+      `${migrations.slice(0, n).join(';\n')};\n${applied}
+       INSERT INTO detectors (id, name, spec, created_at, updated_at) VALUES ('cpu', 'cpu', '{}', 0, 0);
+       INSERT INTO incidents (id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity,
+         flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, created_at, updated_at)
+       VALUES ('old', 'cpu', 'web-1', 'resolved', 1000, 5000, 3000, 0.7, 'low', 2, 5, '{}', 10, '[]', 1, 10, 10);`,
+    );
+    const r = await place.open();
+    open.push(r);
+    expect(await place.schemaVersion(r)).toBe(place.migrations);
+    const old = await r.incidents.get('old');
+    expect(old?.suppressed).toBe(true);
+    expect(old).not.toHaveProperty('suppressedBy');
+
+    const quiet: IncidentRecord = {
+      ...old!,
+      id: 'new',
+      entity: 'web-2',
+      suppressedBy: { ruleId: 'rule-1', reason: 'nightly backup, ticket OPS-12' },
+    };
+    await r.incidents.put(quiet);
+    expect(await r.incidents.get('new')).toEqual(quiet);
+    expect((await r.incidents.list({ entity: 'web-2' }))[0]?.suppressedBy).toEqual(quiet.suppressedBy);
+    // The rule's reason stays with the incident after the rule itself is gone.
+    await r.suppressions.add({
+      id: 'rule-1',
+      kind: 'daily',
+      start: 0,
+      end: 60,
+      reason: 'nightly backup, ticket OPS-12',
+      actor: 'ann',
+      createdAt: 1,
+    });
+    await r.suppressions.delete('rule-1');
+    expect((await r.incidents.get('new'))?.suppressedBy?.reason).toBe('nightly backup, ticket OPS-12');
+    // A flag outside every rule makes it page after all: stored without a rule again.
+    const { suppressedBy: _, ...paged } = { ...quiet, suppressed: false };
+    await r.incidents.put(paged);
+    expect(await r.incidents.get('new')).toEqual(paged);
+  });
+
   it("records a Grafana annotation's verdicts once per version of it, all or none", async () => {
     const { r } = await fresh();
     await withVersions(r, 0);

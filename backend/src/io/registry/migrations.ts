@@ -200,6 +200,13 @@ export const SQLITE_MIGRATIONS: string[] = [
   `
   ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER;
   `,
+  // 11: which suppression rule kept an incident from paging: its id and reason, copied so the
+  // incident still says why once the rule is deleted (no foreign key). NULL: not suppressed, or
+  // recorded before this column.
+  `
+  ALTER TABLE incidents ADD COLUMN suppressed_by TEXT;
+  ALTER TABLE incidents ADD COLUMN suppressed_reason TEXT;
+  `,
 ];
 
 /**
@@ -395,5 +402,12 @@ export const POSTGRES_MIGRATIONS: string[] = [
   // (replicas sharing a PostgreSQL registry run each other's neighbours' jobs).
   `
   ALTER TABLE jobs ADD COLUMN heartbeat_at BIGINT;
+  `,
+  // 9: which suppression rule kept an incident from paging: its id and reason, copied so the
+  // incident still says why once the rule is deleted (no foreign key). NULL: not suppressed, or
+  // recorded before this column.
+  `
+  ALTER TABLE incidents ADD COLUMN suppressed_by TEXT;
+  ALTER TABLE incidents ADD COLUMN suppressed_reason TEXT;
   `,
 ];

@@ -146,6 +146,8 @@ export const IncidentRow = Type.Object({
   quiet_rows: Int,
   recent: Type.String(),
   suppressed: Type.Union([Type.Literal(0), Type.Literal(1)]),
+  suppressed_by: Nullable(Type.String()),
+  suppressed_reason: Nullable(Type.String()),
   created_at: Int,
   updated_at: Int,
 });

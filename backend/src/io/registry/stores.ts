@@ -788,6 +788,9 @@ const incidentOf = (raw: unknown): IncidentRecord => {
     quietRows: r.quiet_rows,
     recent: decodeJson(r.recent, `${what} column recent`, RecentJson),
     suppressed: r.suppressed === 1,
+    ...(r.suppressed_by !== null
+      ? { suppressedBy: { ruleId: r.suppressed_by, reason: r.suppressed_reason ?? '' } }
+      : {}),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -799,7 +802,7 @@ const feedbackOf = (raw: unknown): IncidentFeedback => {
 };
 
 const INCIDENT_COLUMNS =
-  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, created_at, updated_at';
+  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, suppressed_by, suppressed_reason, created_at, updated_at';
 
 class SqlIncidentStore implements IncidentStore {
   constructor(private readonly db: SqlDb) {}
@@ -822,6 +825,8 @@ class SqlIncidentStore implements IncidentStore {
       r.quietRows,
       encodeJson(r.recent, `${what} recent scores`),
       r.suppressed ? 1 : 0,
+      r.suppressedBy?.ruleId ?? null,
+      r.suppressedBy?.reason ?? null,
       r.createdAt,
       r.updatedAt,
     ];

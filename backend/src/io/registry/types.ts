@@ -284,8 +284,19 @@ export interface IncidentRecord {
   recent: number[];
   /** Every flagged row fell inside a suppression rule: recorded, not paged. */
   suppressed: boolean;
+  /**
+   * While suppressed, the rule that held its first flagged row, with the rule's reason as it was
+   * (the rule may be deleted since). Absent when not suppressed, or recorded before this was kept.
+   */
+  suppressedBy?: SuppressedBy;
   createdAt: number;
   updatedAt: number;
+}
+
+/** The suppression rule behind a suppressed incident. */
+export interface SuppressedBy {
+  ruleId: string;
+  reason: string;
 }
 
 export interface IncidentFeedback {

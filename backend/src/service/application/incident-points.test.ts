@@ -61,5 +61,18 @@ describe('incident points and annotations', () => {
     expect(resolved.text).toBe(
       'resolved (suppressed); peak score 0.750 at 2024-01-03T21:05:00.000Z; 3 flagged of 3 rows',
     );
+    // The rule the service recorded, when it did.
+    const named = incidentAnnotation(
+      incident({
+        state: 'resolved',
+        suppressed: true,
+        suppressedBy: { ruleId: 'r1', reason: 'nightly backup' },
+        topMetrics: {},
+      }),
+      now,
+    );
+    expect(named.text).toBe(
+      'resolved (suppressed by the rule: nightly backup); peak score 0.750 at 2024-01-03T21:05:00.000Z; 3 flagged of 3 rows',
+    );
   });
 });

@@ -29,11 +29,12 @@ export function topMetricsText(topMetrics: Record<string, number>): string {
     .join(', ');
 }
 
-/** What an operator reads on the annotation: state, peak, flagged rows and top metrics. */
+/** What an operator reads on the annotation: state (and the rule that kept it quiet), peak, flagged rows and top metrics. */
 export function incidentText(r: IncidentRecord): string {
   const top = topMetricsText(r.topMetrics);
+  const quiet = r.suppressedBy ? ` (suppressed by the rule: ${r.suppressedBy.reason})` : ' (suppressed)';
   return (
-    `${r.state}${r.suppressed ? ' (suppressed)' : ''}; peak score ${r.peakScore.toFixed(3)} at ` +
+    `${r.state}${r.suppressed ? quiet : ''}; peak score ${r.peakScore.toFixed(3)} at ` +
     `${new Date(r.peakAt).toISOString()}; ${r.flagged} flagged of ${r.spanRows} rows` +
     (top ? `; top metrics ${top}` : '')
   );

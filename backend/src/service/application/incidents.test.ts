@@ -1,5 +1,5 @@
 import { EPISODE_GAP, episodesOf } from '../../engine/index.js';
-import { SqliteRegistry, type IncidentRecord } from '../../io/registry/index.js';
+import { SqliteRegistry, type IncidentRecord, type SuppressedBy } from '../../io/registry/index.js';
 import { Incidents, labelRows, labelsCsv, SMOOTH_ROWS } from './incidents.js';
 import type { ScoredRow } from './runtime.js';
 
@@ -34,7 +34,7 @@ function rows(
   });
 }
 
-async function setup(suppressed?: (row: ScoredRow) => boolean) {
+async function setup(suppressed?: (row: ScoredRow) => SuppressedBy | undefined) {
   const registry = new SqliteRegistry(':memory:');
   await registry.detectors.create({ id: 'cpu', name: 'cpu', spec: {} }, 0);
   let clock = T0;
@@ -192,7 +192,8 @@ describe('Incidents (SQLite in memory)', () => {
   });
 
   it('marks an incident suppressed only when every flagged row falls inside a rule', async () => {
-    const inside = (r: ScoredRow) => r.timeMs < T0 + 20 * MIN;
+    const rule = { ruleId: 'r1', reason: 'batch' };
+    const inside = (r: ScoredRow) => (r.timeMs < T0 + 20 * MIN ? rule : undefined);
     const { incidents, stored, registry } = await setup(inside);
     await incidents.record('cpu', rows('xx...................x.x'), live);
     expect((await stored()).map((i) => i.suppressed)).toEqual([true, false]);
@@ -204,6 +205,40 @@ describe('Incidents (SQLite in memory)', () => {
     expect((await storedB()).map((i) => [i.suppressed, i.flagged])).toEqual([[false, 3]]);
     await registry.close();
     await rb.close();
+  });
+
+  it('names the rule that held the first flag of a suppressed incident, across intervals, and drops it once the incident pages', async () => {
+    const backup = { ruleId: 'r-backup', reason: 'nightly backup' };
+    const deploy = { ruleId: 'r-deploy', reason: 'deploy window' };
+    // Minutes 0-9 under the backup rule, 10-19 under the deploy rule, none after.
+    const rule = (r: ScoredRow) => {
+      const m = (r.timeMs - T0) / MIN;
+      return m < 10 ? backup : m < 20 ? deploy : undefined;
+    };
+    const { incidents, stored, registry, changes } = await setup(rule);
+    const all = rows('........xx..xx......x');
+    await incidents.record('cpu', all.slice(0, 12), live);
+    expect((await stored()).map((i) => [i.suppressed, i.suppressedBy])).toEqual([[true, backup]]);
+    expect(changes.at(-1)?.[0]?.suppressedBy).toEqual(backup);
+    // The next interval's flags fall under the other rule: the incident keeps the first.
+    await incidents.record('cpu', all.slice(12, 20), live);
+    expect((await stored()).map((i) => [i.suppressed, i.flagged, i.suppressedBy])).toEqual([
+      [true, 4, backup],
+    ]);
+    // A flag under no rule: the incident paged, and no rule is named for it.
+    await incidents.record('cpu', all.slice(20), live);
+    const [paged] = await stored();
+    expect([paged!.suppressed, paged!.flagged]).toEqual([false, 5]);
+    expect(paged).not.toHaveProperty('suppressedBy');
+    // A backfill of the deploy window alone makes a resolved incident named by its rule.
+    const b = await setup(rule);
+    await b.incidents.record('cpu', rows('..........xx'), { live: false, stepMs: MIN });
+    expect((await b.stored()).map((i) => [i.state, i.suppressedBy])).toEqual([['resolved', deploy]]);
+    // Not suppressed at all: nothing named.
+    const c = await setup(() => undefined);
+    await c.incidents.record('cpu', rows('xx'), live);
+    expect(await c.stored()).toEqual([expect.not.objectContaining({ suppressedBy: expect.anything() })]);
+    await Promise.all([registry.close(), b.registry.close(), c.registry.close()]);
   });
 
   it('labels rows by verdict: real and expected are anomalies, not_anomaly and outside are normal, unjudged rows left out', () => {

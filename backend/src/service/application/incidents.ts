@@ -18,6 +18,7 @@ import {
   type IncidentRecord,
   type IncidentSeverity,
   type Registry,
+  type SuppressedBy,
 } from '../../io/registry/index.js';
 import type { ScoredRow } from './runtime.js';
 
@@ -28,8 +29,12 @@ const RANK = new Map<string, number>(SEVERITIES.map((s, i) => [s, i]));
 const worse = (a: IncidentSeverity, b: string): IncidentSeverity =>
   (RANK.get(b) ?? 0) > (RANK.get(a) ?? 0) ? (b as IncidentSeverity) : a;
 
-/** Whether a flagged row falls inside a suppression rule (recorded, not paged). */
-export type SuppressionCheck = (detectorId: string, entity: string, row: ScoredRow) => boolean;
+/** The suppression rule a flagged row falls inside (recorded, not paged), if any. */
+export type SuppressionCheck = (
+  detectorId: string,
+  entity: string,
+  row: ScoredRow,
+) => SuppressedBy | undefined;
 
 export interface IncidentDeps {
   registry: Registry;
@@ -45,10 +50,12 @@ interface Draft {
   record: IncidentRecord;
   /** Every flagged row was suppressed so far (an incident with no flag yet counts as suppressed). */
   allSuppressed: boolean;
+  /** The rule that held its first suppressed flag: the one an operator is shown. */
+  by?: SuppressedBy;
 }
 
 export class Incidents {
-  private suppressed: SuppressionCheck = () => false;
+  private suppressedBy: SuppressionCheck = () => undefined;
 
   constructor(private readonly deps: IncidentDeps) {}
 
@@ -72,7 +79,7 @@ export class Incidents {
       else byEntity.set(r.entity, [r]);
     }
     if (byEntity.size === 0) return [];
-    this.suppressed = (await this.deps.suppression?.()) ?? (() => false);
+    this.suppressedBy = (await this.deps.suppression?.()) ?? (() => undefined);
     const changed: IncidentRecord[] = [];
     for (const [entity, list] of byEntity) {
       list.sort((a, b) => a.timeMs - b.timeMs);
@@ -81,6 +88,9 @@ export class Incidents {
         : await this.mergePast(detectorId, entity, list, options.stepMs);
       for (const d of drafts) {
         d.record.suppressed = d.allSuppressed;
+        // Named only while nothing outside the rules has flagged: then the incident paged.
+        if (d.allSuppressed && d.by) d.record.suppressedBy = d.by;
+        else delete d.record.suppressedBy;
         d.record.updatedAt = this.deps.now();
         await this.deps.registry.incidents.put(d.record);
         changed.push(d.record);
@@ -106,9 +116,7 @@ export class Incidents {
       // takes the batch's first rows when a flag joins it within the gap.
       const own = open !== undefined && a === 0;
       const end = Math.max(0, b - prefix + 1);
-      const draft = own
-        ? { record: { ...open, topMetrics: { ...open.topMetrics } }, allSuppressed: open.suppressed }
-        : this.fresh(detectorId, entity, rows[a - prefix]!.timeMs);
+      const draft = own ? this.stored(open) : this.fresh(detectorId, entity, rows[a - prefix]!.timeMs);
       if (own) this.extend(draft, detectorId, rows.slice(0, end), open.recent, open.quietRows);
       else this.extend(draft, detectorId, rows.slice(a - prefix, end), [], 0);
       const quiet = i === episodes.length - 1 ? flags.length - 1 - b : EPISODE_GAP;
@@ -156,9 +164,7 @@ export class Incidents {
       const known = [...drafts.values()].find((d) => near(d.record))?.record ?? stored.find(near);
       let draft = known ? drafts.get(known.id) : undefined;
       if (!draft) {
-        draft = known
-          ? { record: { ...known, topMetrics: { ...known.topMetrics } }, allSuppressed: known.suppressed }
-          : this.fresh(detectorId, entity, from);
+        draft = known ? this.stored(known) : this.fresh(detectorId, entity, from);
         drafts.set(draft.record.id, draft);
       }
       const merged = known !== undefined;
@@ -174,6 +180,15 @@ export class Incidents {
       }
     }
     return [...drafts.values()];
+  }
+
+  /** A stored incident as a draft to extend, the rule that kept it quiet carried along. */
+  private stored(r: IncidentRecord): Draft {
+    return {
+      record: { ...r, topMetrics: { ...r.topMetrics } },
+      allSuppressed: r.suppressed,
+      ...(r.suppressedBy ? { by: r.suppressedBy } : {}),
+    };
   }
 
   private fresh(detectorId: string, entity: string, at: number): Draft {
@@ -242,7 +257,9 @@ export class Incidents {
       flagged++;
       r.severity = worse(r.severity, row.severity);
       if (row.topFeature !== undefined) top[row.topFeature] = (top[row.topFeature] ?? 0) + 1;
-      if (!this.suppressed(detectorId, r.entity, row)) draft.allSuppressed = false;
+      const by = this.suppressedBy(detectorId, r.entity, row);
+      if (!by) draft.allSuppressed = false;
+      else draft.by ??= by;
     }
     r.startAt = Math.min(r.startAt, rows[0]!.timeMs);
     r.endAt = Math.max(r.endAt, rows.at(-1)!.timeMs);

@@ -33,7 +33,9 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const receivers: AlertReceiver[] = [];
-    if (app.config.alertmanagerUrl) receivers.push(new AlertmanagerReceiver(app.config.alertmanagerUrl));
+    // The drill-down links open Grafana where the feedback poller reads it (ISOSCOPE_GRAFANA_URL).
+    if (app.config.alertmanagerUrl)
+      receivers.push(new AlertmanagerReceiver(app.config.alertmanagerUrl, app.config.grafanaUrl));
     if (app.config.webhookUrl)
       receivers.push(new WebhookReceiver(app.config.webhookUrl, app.config.webhookSecret ?? ''));
     // Replicas sharing a registry take turns to deliver, by a lease in the registry (see DeliveryQueue).

@@ -49,8 +49,11 @@ export default fp(
     const readSource = sources.read.bind(sources);
     const suppression = async () => {
       const rules = await app.registry.suppressions.list();
-      return (detector: string, entity: string, row: { timeMs: number; topFeature?: string }) =>
-        rules.some((r) => suppresses(r, detector, entity, row));
+      return (detector: string, entity: string, row: { timeMs: number; topFeature?: string }) => {
+        // The oldest rule that holds the row names it: the list is oldest first.
+        const rule = rules.find((r) => suppresses(r, detector, entity, row));
+        return rule ? { ruleId: rule.id, reason: rule.reason } : undefined;
+      };
     };
     const incidents = new Incidents({
       registry: app.registry,

@@ -406,13 +406,22 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
         const results = (await app.resultsReader.read(id, from, to, { anomaliesOnly: true, signal })).filter(
           (r) => !wanted || wanted.includes(r.entity),
         );
+        // Results carry the registry's detector-wide version id; operators know each entity's
+        // models as v1, v2, … (the Detector page's numbers), so the text says those.
+        const entityVersions = new Map(
+          (await app.registry.models.list(id)).map((v) => [v.version, v.entityVersion]),
+        );
+        const model = (version: number): string => {
+          const v = entityVersions.get(version);
+          return v !== undefined ? `model v${v}` : `model id ${version}, no longer in the registry`;
+        };
         for (const run of anomalyRuns(results, spec.intervalSeconds * 1000)) {
           const p = run.peak;
           out.push({
             time: run.from,
             timeEnd: run.to,
             title: `${id}: ${p.severity} anomaly on ${run.entity || 'all'}`,
-            text: `score ${p.score.toFixed(3)}${p.threshold !== undefined ? ` over ${p.threshold.toFixed(3)}` : ''} (model v${p.modelVersion})${p.topFeature ? `; top feature ${p.topFeature}` : ''}`,
+            text: `score ${p.score.toFixed(3)}${p.threshold !== undefined ? ` over ${p.threshold.toFixed(3)}` : ''} (${model(p.modelVersion)})${p.topFeature ? `; top feature ${p.topFeature}` : ''}`,
             tags: ['isoscope', id, run.entity, p.severity].filter((x) => x !== ''),
           });
         }

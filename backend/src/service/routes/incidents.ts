@@ -43,6 +43,9 @@ export function toIncident(r: IncidentRecord, feedback?: IncidentFeedback): Inci
       .map(([metric, count]) => ({ metric, count }))
       .sort((a, b) => b.count - a.count || a.metric.localeCompare(b.metric)),
     suppressed: r.suppressed,
+    ...(r.suppressedBy
+      ? { suppressedBy: { rule: r.suppressedBy.ruleId, reason: r.suppressedBy.reason } }
+      : {}),
     ...(feedback ? { feedback: toFeedback(feedback) } : {}),
   };
 }

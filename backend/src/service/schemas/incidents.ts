@@ -61,6 +61,18 @@ export const Incident = Type.Object({
     description: 'How often each metric was the top feature of a flagged row, most first',
   }),
   suppressed: Type.Boolean({ description: 'Every flagged row fell inside a suppression rule: not paged' }),
+  suppressedBy: Type.Optional(
+    Type.Object(
+      {
+        rule: Type.String({ description: "The suppression rule's id (it may have been deleted since)" }),
+        reason: Type.String({ description: "The rule's reason, as it was when it held the incident" }),
+      },
+      {
+        description:
+          'While suppressed: the rule that held its first flagged row. Absent for incidents suppressed before Isoscope recorded it.',
+      },
+    ),
+  ),
   feedback: Type.Optional(Feedback),
 });
 export type Incident = Static<typeof Incident>;

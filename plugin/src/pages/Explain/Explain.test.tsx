@@ -127,11 +127,18 @@ describe('Explain', () => {
       answer: routes({
         'GET detectors/cpu/explain': explanation,
         'GET incidents': [
-          incident('i1', { feedback: { verdict: 'expected', note: '', actor: 'ann', at: '2026-03-01T12:00:00.000Z' } }),
+          incident('i1', {
+            feedback: { verdict: 'expected', note: '', actor: 'ann', at: '2026-03-01T12:00:00.000Z' },
+            suppressed: true,
+            suppressedBy: { rule: 's1', reason: 'nightly backup' },
+          }),
         ],
       }),
     });
     const section = await screen.findByRole('region', { name: 'Incident' });
+    // The rule the service recorded with the incident, named without reading the rules.
+    expect(within(section).getByRole('link', { name: 'by the rule: nightly backup' })).toBeInTheDocument();
+    expect(calls.filter((c) => c.url.includes('/api/suppressions'))).toEqual([]);
     expect(within(section).getByRole('link', { name: 'Explain its peak' })).toHaveAttribute(
       'href',
       '/a/isoscope-anomaly-app/explain?detector=cpu&entity=web-1&time=2026-03-01T10%3A20%3A00.000Z&incident=i1'

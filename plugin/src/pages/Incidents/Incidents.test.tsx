@@ -111,7 +111,31 @@ describe('Incidents', () => {
     expect(within(row).queryByText('no verdict')).not.toBeInTheDocument();
   });
 
-  it("names the rule that kept a suppressed incident quiet, and offers 'Suppress similar…' to editors", async () => {
+  it('names the rule the service recorded with a suppressed incident, without reading the rules', async () => {
+    const { calls } = renderPage(<Incidents />, {
+      route: '/incidents',
+      url: '/incidents',
+      role: 'Viewer',
+      answer: routes({
+        'GET detectors': [detector],
+        'GET incidents': [
+          // The recorded rule wins over any rule that would seem to hold the incident today.
+          incident('i1', { suppressed: true, suppressedBy: { rule: 's9', reason: 'nightly backup' } }),
+          incident('i2', { entity: 'web-2' }),
+        ],
+      }),
+    });
+    const rows = (await screen.findAllByRole('row')).slice(1);
+    expect(within(rows[0]!).getByText('suppressed')).toBeInTheDocument();
+    expect(within(rows[0]!).getByRole('link', { name: 'by the rule: nightly backup' })).toHaveAttribute(
+      'href',
+      '/a/isoscope-anomaly-app/suppressions'
+    );
+    expect(within(rows[1]!).queryByRole('link', { name: /by the rule/ })).not.toBeInTheDocument();
+    expect(calls.filter((c) => c.url.includes('/api/suppressions'))).toEqual([]);
+  });
+
+  it("names the rule that kept an older suppressed incident quiet, and offers 'Suppress similar…' to editors", async () => {
     const { calls } = renderPage(<Incidents />, {
       route: '/incidents',
       url: '/incidents',
@@ -119,10 +143,12 @@ describe('Incidents', () => {
       answer: routes({
         'GET detectors': [detector],
         'GET incidents': [
-          // 10:00–10:48 UTC, inside the morning rule; the other is suppressed by rules no single one of which holds it.
+          // Recorded before the service named the rule: 10:00–10:48 UTC, inside the morning rule; the
+          // next is suppressed by rules no single one of which holds it; the last names its own.
           incident('i1', { suppressed: true }),
           incident('i2', { suppressed: true, entity: 'web-2' }),
           incident('i3', { entity: 'web-3' }),
+          incident('i4', { suppressed: true, entity: 'web-4', suppressedBy: { rule: 's0', reason: 'deleted rule' } }),
         ],
         'GET suppressions': [
           {
@@ -160,6 +186,7 @@ describe('Incidents', () => {
       'href',
       '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-3&metric=usage_user'
     );
+    expect(within(rows[3]!).getByRole('link', { name: 'by the rule: deleted rule' })).toBeInTheDocument();
     expect(calls.filter((c) => c.url.endsWith('/api/suppressions'))).toHaveLength(1);
   });
 

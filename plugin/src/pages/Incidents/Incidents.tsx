@@ -76,11 +76,19 @@ export function topMetricsText(i: Pick<Incident, 'topMetrics' | 'flagged'>, inte
 }
 
 /**
- * An incident's state, with "suppressed" when a suppression rule kept it from paging, and the rule
- * when one of `rules` alone holds the whole incident (the service says that it was suppressed, not by which).
+ * The rule that kept a suppressed incident from paging: the one the service recorded with it, or,
+ * for an incident recorded before the service kept that, the one of `rules` that alone holds it all.
  */
+export function suppressingRule(incident: Incident, rules?: Suppression[]): { reason: string } | undefined {
+  if (!incident.suppressed) {
+    return undefined;
+  }
+  return incident.suppressedBy ?? rules?.find((r) => holdsIncident(r, incident));
+}
+
+/** An incident's state, with "suppressed" when a suppression rule kept it from paging, and that rule's reason. */
 export function StateBadge({ incident, rules }: { incident: Incident; rules?: Suppression[] }) {
-  const rule = incident.suppressed ? rules?.find((r) => holdsIncident(r, incident)) : undefined;
+  const rule = suppressingRule(incident, rules);
   return (
     <Stack direction="column" gap={0.5} alignItems="flex-start">
       <Stack gap={0.5}>
@@ -250,11 +258,12 @@ export function Incidents() {
   const onFeedback = useCallback((id: string, f: Feedback) => setGiven((g) => ({ ...g, [id]: f })), []);
   const shown = (incidents.value ?? []).map((i) => (given[i.id] ? { ...i, feedback: given[i.id] } : i));
   const firing = shown.filter((i) => i.state === 'firing').length;
-  // The rules are read only to name the one behind a suppressed incident; without them the badge still says suppressed.
-  const anySuppressed = shown.some((i) => i.suppressed);
+  // The rules are read only to name the one behind a suppressed incident recorded before the service
+  // named it; without them the badge still says suppressed.
+  const anyUnnamed = shown.some((i) => i.suppressed && !i.suppressedBy);
   const rules = useLoad(
-    () => (anySuppressed ? client.suppressions().catch(() => undefined) : Promise.resolve(undefined)),
-    [client, anySuppressed]
+    () => (anyUnnamed ? client.suppressions().catch(() => undefined) : Promise.resolve(undefined)),
+    [client, anyUnnamed]
   );
   return (
     <PluginPage

@@ -121,9 +121,9 @@ export function toRequest(form: RuleForm): SuppressionRequest {
 
 /**
  * Whether one rule alone holds all of an incident: its detector, entity and (when the rule names
- * one) metric match, and its first and last flagged points lie in one stretch of the window. The
- * service records that an incident was suppressed, not by which rule; an incident kept quiet by two
- * rules together (or by a rule since deleted) matches none.
+ * one) metric match, and its first and last flagged points lie in one stretch of the window. Only
+ * for incidents recorded before the service named the rule (`suppressedBy`); an incident kept quiet
+ * by two rules together (or by a rule since deleted) matches none.
  */
 export function holdsIncident(
   rule: Suppression,
