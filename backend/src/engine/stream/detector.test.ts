@@ -224,6 +224,20 @@ describe('defaultStreamFeatures', () => {
       expect(learnt).toBe(after.length - inEpisode.length);
     });
 
+    it('keeps a row over the threshold out of the calibration when rows carry no time', () => {
+      const rng = new Random(11);
+      const d = new StreamingDetector({ features: defaultStreamFeatures(['cpu']), seed: 1 });
+      let before = 0;
+      const results = Array.from({ length: 3 * 1440 }, (_, t) => {
+        if (t === 3100) before = d.snapshot().calibration[0]!.scores.length;
+        return d.push([30 + rng.normal() + (t >= 3100 && t < 3105 ? 40 : 0)], Number.NaN);
+      });
+      const after = results.slice(3100);
+      const over = after.filter((r) => r.score > 0.5).length;
+      expect(over).toBeGreaterThan(0);
+      expect(d.snapshot().calibration[0]!.scores.length - before).toBe(after.length - over);
+    });
+
     it('alerts on a daily job the first time, not when the same time yesterday was over the threshold', () => {
       const job = (t: number) => t >= 1440 && t % 1440 >= 600 && t % 1440 < 610;
       const results = replay((t, v) => (job(t) ? v + 40 : v));

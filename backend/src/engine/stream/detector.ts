@@ -475,7 +475,8 @@ export class StreamingDetector {
       const over = score > CALIBRATED_THRESHOLD;
       const recurring = over && this.yesterday.seen(timeMs, CALIBRATED_THRESHOLD);
       this.yesterday.add(timeMs, score);
-      inEpisode = this.yesterday.recentlyOver(EPISODE_GAP, CALIBRATED_THRESHOLD);
+      // The memory holds timed rows only: a row without a time still keeps itself out when over.
+      inEpisode = over || this.yesterday.recentlyOver(EPISODE_GAP, CALIBRATED_THRESHOLD);
       const isAnomaly = over && !recurring;
       result = {
         score,
