@@ -17,7 +17,9 @@
  * machines with one threshold.
  *
  * `npm run bench:smd -- --seeds 1 --machines machine-1-6,omi-1` runs a subset (first N seeds, machines
- * whose name contains one of the given strings) to check a change quickly.
+ * whose name contains one of the given strings) to check a change quickly; `--alerts-per-day X` sets the
+ * stream's alert budget (default: the detector's), to measure the trade between incidents found and
+ * false episodes that a team raising the budget makes (bench:quiet and bench:artificial take it too).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -61,9 +63,15 @@ interface Reference {
 }
 
 const { values: args } = parseArgs({
-  options: { seeds: { type: 'string' }, machines: { type: 'string' } },
+  options: { seeds: { type: 'string' }, machines: { type: 'string' }, 'alerts-per-day': { type: 'string' } },
   strict: true,
 });
+/** The stream's alert budget when given; the detector's default otherwise. */
+const ALERTS_PER_DAY = args['alerts-per-day'] === undefined ? undefined : Number(args['alerts-per-day']);
+if (ALERTS_PER_DAY !== undefined && !(ALERTS_PER_DAY > 0))
+  throw new Error(
+    `--alerts-per-day ${args['alerts-per-day']}: must be a positive number of alerts per series-day`,
+  );
 const MACHINES = args.machines
   ? ALL_MACHINES.filter((m) => args.machines!.split(',').some((part) => m.includes(part.trim())))
   : ALL_MACHINES;
@@ -229,7 +237,11 @@ function replay(
   seed: number,
 ): { scores: Float64Array; flags: Uint8Array; rowsPerSecond: number } {
   const fields = train.featureNames;
-  const detector = new StreamingDetector({ features: defaultStreamFeatures(fields), seed });
+  const detector = new StreamingDetector({
+    features: defaultStreamFeatures(fields),
+    seed,
+    ...(ALERTS_PER_DAY !== undefined ? { alertsPerDay: ALERTS_PER_DAY } : {}),
+  });
   const x = alignFeatures(test, fields);
   const t0 = performance.now();
   // pushMany: what push on each row in turn gives, scored a retrain interval at a time.
@@ -403,7 +415,7 @@ async function main(): Promise<void> {
       '',
       `The streaming detector's mean PR-AUC beats scikit-learn's on ${wins} of ${MACHINES.length} machines.`,
       '',
-      "## The streaming detector's own decisions, as an operator meets them (replay defaults; means over seeds)",
+      `## The streaming detector's own decisions, as an operator meets them (replay defaults${ALERTS_PER_DAY !== undefined ? `, alert budget ${ALERTS_PER_DAY} per series-day` : ''}; means over seeds)`,
       '',
       "Incidents found: labelled incidents with at least one flagged row. Event precision: alert episodes (flags fewer than 10 rows apart) that overlap an incident, over all episodes. Delay: from the incident's first row to its first flag (median over found incidents). NAB-style: windowed score, 0 = flag nothing, 100 = perfect (standard profile, no probation: the stream has seen train.csv), at is_anomaly and at the best single threshold over the scores.",
       '',

@@ -204,6 +204,40 @@ describe('defaultStreamFeatures', () => {
       expect(Math.max(...spiked.slice(3000, 3010).map((r) => r.score))).toBeGreaterThan(0.5);
     });
 
+    it('keeps a row over the threshold and the rest of the alert episode it opens out of the calibration', () => {
+      const rng = new Random(11);
+      const d = new StreamingDetector({ features: defaultStreamFeatures(['cpu']), seed: 1 });
+      // A steady metric, and five minutes forty points over it soon after a retrain (so the
+      // regime rule, which would let a new normal in, stays off).
+      let before = 0;
+      const results = Array.from({ length: 3 * 1440 }, (_, t) => {
+        if (t === 3100) before = d.snapshot().calibration[0]!.scores.length;
+        return d.push([30 + rng.normal() + (t >= 3100 && t < 3105 ? 40 : 0)], t * MIN);
+      });
+      const learnt = d.snapshot().calibration[0]!.scores.length - before;
+      const after = results.flatMap((_, i) => (i >= 3100 ? [i] : []));
+      // A row is learnt unless one of the last EPISODE_GAP (10) rows, itself included, was over 0.5.
+      const inEpisode = after.filter((i) => results.slice(i - 9, i + 1).some((r) => r.score > 0.5));
+      const over = after.filter((i) => results[i]!.score > 0.5);
+      expect(over.length).toBeGreaterThan(0);
+      expect(inEpisode.length).toBeGreaterThanOrEqual(over.length + 9);
+      expect(learnt).toBe(after.length - inEpisode.length);
+    });
+
+    it('keeps a row over the threshold out of the calibration when rows carry no time', () => {
+      const rng = new Random(11);
+      const d = new StreamingDetector({ features: defaultStreamFeatures(['cpu']), seed: 1 });
+      let before = 0;
+      const results = Array.from({ length: 3 * 1440 }, (_, t) => {
+        if (t === 3100) before = d.snapshot().calibration[0]!.scores.length;
+        return d.push([30 + rng.normal() + (t >= 3100 && t < 3105 ? 40 : 0)], Number.NaN);
+      });
+      const after = results.slice(3100);
+      const over = after.filter((r) => r.score > 0.5).length;
+      expect(over).toBeGreaterThan(0);
+      expect(d.snapshot().calibration[0]!.scores.length - before).toBe(after.length - over);
+    });
+
     it('alerts on a daily job the first time, not when the same time yesterday was over the threshold', () => {
       const job = (t: number) => t >= 1440 && t % 1440 >= 600 && t % 1440 < 610;
       const results = replay((t, v) => (job(t) ? v + 40 : v));

@@ -6,6 +6,7 @@ import { featureList, type FeatureSpec } from '../features/spec.js';
 import { IsolationForest, type OutOfRange } from '../forest/forest.js';
 import { RowRate, severityOf, TailCalibration, type CalibrationState, type Severity } from './calibration.js';
 import { YesterdayMemory, type YesterdayState } from './yesterday.js';
+import { EPISODE_GAP } from '../evaluate/operator.js';
 
 export interface StreamOptions {
   /** What the detector sees; see FeatureSpec. */
@@ -459,6 +460,7 @@ export class StreamingDetector {
     const trained = this.groups[0]!.models.length > 0;
     let looksAnomalous = false;
     let smoothed: number[] = [];
+    let inEpisode = false;
     if (trained) {
       const { score: own, threshold, groups } = this.score(x, scored, at);
       looksAnomalous = own > threshold;
@@ -473,6 +475,8 @@ export class StreamingDetector {
       const over = score > CALIBRATED_THRESHOLD;
       const recurring = over && this.yesterday.seen(timeMs, CALIBRATED_THRESHOLD);
       this.yesterday.add(timeMs, score);
+      // The memory holds timed rows only: a row without a time still keeps itself out when over.
+      inEpisode = over || this.yesterday.recentlyOver(EPISODE_GAP, CALIBRATED_THRESHOLD);
       const isAnomaly = over && !recurring;
       result = {
         score,
@@ -494,9 +498,10 @@ export class StreamingDetector {
         this.options.contamination *
         Math.max(this.rowsSinceTraining, this.options.warmup);
     if (!(looksAnomalous && this.options.excludeAnomalies && !regimeChange)) this.remember(x);
-    // The calibration learns what normal scores are: alerts stay out of it, unless they are a new normal.
-    if (trained && (!result.isAnomaly || regimeChange))
-      smoothed.forEach((s, i) => this.calibrations[i]!.add(s));
+    // The calibration learns what normal scores are: a row over the threshold and the rows of the
+    // alert episode it opens (fewer than EPISODE_GAP rows after it) stay out of it, unless they are
+    // a new normal, so an incident does not raise its own bar while it lasts.
+    if (trained && (!inEpisode || regimeChange)) smoothed.forEach((s, i) => this.calibrations[i]!.add(s));
     const due = trained
       ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
         this.drifted(x)

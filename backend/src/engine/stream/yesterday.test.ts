@@ -15,6 +15,17 @@ describe('YesterdayMemory', () => {
     expect(m.seen(DAY + 120 * MIN, 0.9)).toBe(false);
   });
 
+  it('knows whether one of the last rows was over the threshold (an alert episode still open)', () => {
+    const m = new YesterdayMemory();
+    for (let t = 0; t < 30; t++) m.add(t * MIN, t === 12 ? 0.7 : 0.1);
+    // Rows 20–29 are the last ten: the row over the threshold (12) is further back.
+    expect(m.recentlyOver(10, 0.5)).toBe(false);
+    expect(m.recentlyOver(18, 0.5)).toBe(true);
+    expect(m.recentlyOver(18, 0.8)).toBe(false);
+    m.add(30 * MIN, 0.6);
+    expect(m.recentlyOver(1, 0.5)).toBe(true);
+  });
+
   it('forgets what is older than a day and the tolerance, and restores from a snapshot', () => {
     const m = new YesterdayMemory();
     m.add(0, 0.9);

@@ -39,6 +39,16 @@ export class YesterdayMemory {
     return false;
   }
 
+  /**
+   * True when one of the last `rows` rows remembered (the newest included) scored over `threshold`:
+   * an alert episode is still open (flags fewer than EPISODE_GAP rows apart are one episode).
+   */
+  recentlyOver(rows: number, threshold: number): boolean {
+    for (let i = this.scores.length - 1; i >= Math.max(this.head, this.scores.length - rows); i--)
+      if (this.scores[i]! > threshold) return true;
+    return false;
+  }
+
   /** Remembers a row; forgets rows more than a day and the tolerance older than the newest. */
   add(timeMs: number, score: number): void {
     if (!Number.isFinite(timeMs)) return;
