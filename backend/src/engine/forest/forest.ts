@@ -166,24 +166,40 @@ export class IsolationForest {
 
   /** Scores every row of `x` into `out` (allocated when absent). Rows are validated first. */
   scoreBatch(x: Matrix, out: Float64Array = new Float64Array(x.rows)): Float64Array {
+    this.pathLengthSums(x, out);
+    const denominator = this.params.trees * this.normalizer;
+    for (let r = 0; r < x.rows; r++) out[r] = Math.pow(2, -out[r]! / denominator);
+    return out;
+  }
+
+  /**
+   * Σ_t h_t(x) of every row of `x` into `out` (allocated when absent): the path lengths summed over
+   * the trees, before the score's normalisation, so that forests grown apart can be scored as one
+   * (a stream's rolling forest). The same number to the bit as pathLengthTotal on each row.
+   */
+  pathLengthSums(x: Matrix, out: Float64Array = new Float64Array(x.rows)): Float64Array {
     checkedMatrix(x);
     this.checkFeatureCount(x.cols);
     if (out.length < x.rows)
       throw new EngineError('BAD_OPTION', `out has ${out.length} slots for ${x.rows} rows`);
-    const acc = new Float64Array(BLOCK_ROWS);
-    const denominator = this.params.trees * this.normalizer;
+    const acc = new Float64Array(Math.min(BLOCK_ROWS, x.rows));
+    const add = this.params.outOfRange === 'isolate' ? addIsolatingPathLengths : addPathLengths;
     for (let start = 0; start < x.rows; start += BLOCK_ROWS) {
       const end = Math.min(start + BLOCK_ROWS, x.rows);
       acc.fill(0);
-      const add = this.params.outOfRange === 'isolate' ? addIsolatingPathLengths : addPathLengths;
       add(this.nodes, x.data, x.cols, start, end, acc);
-      for (let r = start; r < end; r++) out[r] = Math.pow(2, -acc[r - start]! / denominator);
+      for (let r = start; r < end; r++) out[r] = acc[r - start]!;
     }
     return out;
   }
 
   /** Scores one point; for streams, where there is no batch to amortise over. */
   scoreOne(row: ArrayLike<number>): number {
+    return Math.pow(2, -this.pathLengthTotal(row) / (this.params.trees * this.normalizer));
+  }
+
+  /** Σ_t h_t(x) for one point (see pathLengthSums). */
+  pathLengthTotal(row: ArrayLike<number>): number {
     this.checkFeatureCount(row.length);
     for (let c = 0; c < row.length; c++) {
       const v = row[c]!;
@@ -193,7 +209,7 @@ export class IsolationForest {
         });
       }
     }
-    return Math.pow(2, -this.pathLengthSum(row) / (this.params.trees * this.normalizer));
+    return this.pathLengthSum(row);
   }
 
   private pathLengthSum(row: ArrayLike<number>): number {

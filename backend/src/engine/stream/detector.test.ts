@@ -136,7 +136,7 @@ describe('StreamingDetector', () => {
     const d = new StreamingDetector(options);
     const old = { ...d.snapshot(), format: 1 } as unknown as ReturnType<StreamingDetector['snapshot']>;
     expect(() => StreamingDetector.restore(old)).toThrow(
-      'stream snapshot format 1 is not supported (this version reads 4)',
+      'stream snapshot format 1 is not supported (this version reads 5)',
     );
   });
 

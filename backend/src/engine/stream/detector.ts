@@ -4,6 +4,7 @@ import { explain } from '../explain/explain.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
 import { featureList, type FeatureSpec } from '../features/spec.js';
 import { IsolationForest, type OutOfRange } from '../forest/forest.js';
+import { quantileSorted } from '../stats.js';
 import { RowRate, severityOf, TailCalibration, type CalibrationState, type Severity } from './calibration.js';
 import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 
@@ -34,12 +35,14 @@ export interface StreamOptions {
    */
   excludeAnomalies?: boolean;
   /**
-   * How many of the latest models score together (their scores and thresholds averaged). Default
-   * 6: one retrain's model differs from the next by chance, and averaging a few smooths those jumps
-   * while staying recent (the six span the last 3072 rows of retrains with the default schedule).
-   * On SMD and ASD over five seeds, 4, 5, 6 and 8 models give the same geometric mean of PR-AUC
-   * over scikit-learn's within noise (2.08–2.09); the worst machine fares best with 6 (machine-1-6
-   * 0.559 with 4, 0.583 with 6), because an incident that lasts is learnt into the average later.
+   * How many retrains' worth of trees score together: each forest group is a rolling forest of
+   * `trees` trees in `ensemble` cohorts, each grown on the window of one retrain, and every retrain
+   * replaces the oldest cohort. Default 6: one retrain's trees differ from the next's by chance,
+   * and spreading the forest over a few smooths those jumps while staying recent (the six span the
+   * last 3072 rows of retrains with the default schedule); an incident that lasts is learnt into
+   * the forest a sixth at a time. The first training grows every cohort on the warm-up.
+   * (Until issue 21, six whole forests of `trees` trees each scored every row: six times the tree
+   * walks for scores that, measured on SMD and ASD, rank no better; docs/engine.md.)
    */
   ensemble?: number;
   /**
@@ -52,7 +55,7 @@ export interface StreamOptions {
    * work. Without change features there is one forest either way.
    */
   separateChanges?: boolean;
-  /** Trees per forest; with levels and changes apart, each group grows this many. Default 100. */
+  /** Trees per forest group (its rolling forest, all cohorts together). Default 100. */
   trees?: number;
   maxSamples?: number | 'auto';
   /**
@@ -114,16 +117,20 @@ export interface StreamResult {
 
 /** Everything a detector needs to continue where it stopped: JSON-safe (models as base64). */
 export interface StreamSnapshot {
-  format: 4;
+  format: 5;
   options: Required<StreamOptions>;
   features: FeatureState;
   /** Row-major feature rows of the retraining window, oldest first. */
   window: number[];
+  /** The window's ring slot of its next row: which rows are the threshold's sample (see thresholdSample). */
+  windowNext: number;
   rowsSinceTraining: number;
   flaggedSinceTraining: number;
   modelVersion: number;
-  /** Per forest group (levels, then changes), the models voting, oldest first (base64). */
+  /** Per forest group (levels, then changes), its cohorts of trees, oldest first (base64). */
   groups: string[][];
+  /** Per forest group, its threshold (see ForestGroup). */
+  thresholds: number[];
   /** The current model's training sample and the rows since, for the drift check. */
   driftReference: number[];
   recent: number[];
@@ -160,6 +167,13 @@ const DRIFT_REFERENCE_ROWS = 1024;
 const PUSH_CHUNK = 4096;
 /** Seed offset between forest groups, so the change forests do not mirror the level forests' draws. */
 const GROUP_SEED_STEP = 0x9e3779b1;
+/**
+ * Rows of the window the threshold is the quantile of (at most; an evenly spaced sample). The
+ * threshold is the (1 − contamination) quantile, 0.99 by default: of 1024 rows, about ten lie above it,
+ * enough that one retrain's threshold differs from the next by little next to what the window's
+ * change moves it, while scoring the whole window (8192 rows) cost more than scoring live rows.
+ */
+const THRESHOLD_SAMPLE = 1024;
 
 /** One of the last rows scored: its own score (before smoothing), the group that gave it, its features. */
 interface ScoredRow {
@@ -171,10 +185,22 @@ interface ScoredRow {
   explained?: { version: number; group: number; feature: string };
 }
 
-/** Forests over one kind of feature: the columns they see and the latest `ensemble` models, oldest first. */
+/**
+ * Forests over one kind of feature: the columns they see and their rolling forest, `ensemble`
+ * cohorts of trees grown on successive retrains' windows, oldest first. The group scores a row as
+ * one isolation forest of all their trees, s = 2^(−Σ_m Σ_{t∈m} h_t / c_m / T), T = Σ_m |m|
+ * (c_m = c(ψ) of the cohort's sample size: the same for all once the window holds 256 rows).
+ */
 interface ForestGroup {
   columns: Int32Array;
-  models: IsolationForest[];
+  cohorts: IsolationForest[];
+  /** Trees of the cohorts together. */
+  trees: number;
+  /**
+   * The (1 − contamination) quantile of the group's scores on the sample of its training window
+   * (see thresholdSample): the rows over it stay out of training, and it puts the groups on one scale.
+   */
+  threshold: number;
   /** Scratch: this group's columns of the row being scored. */
   row: Float64Array;
 }
@@ -257,8 +283,9 @@ function fromBase64(text: string): Uint8Array {
  * An anomaly detector for a stream of rows, as live data arrives: it collects a warm-up, trains
  * its first forests (one for levels, one for changes), then scores every row the moment it comes;
  * every `retrainEvery` rows it retrains on a sliding window of recent rows (leaving out what it
- * flagged), and the threshold follows the newest models. Each retrain uses seed + model version,
- * so a replay is deterministic, and nothing it outputs for row t depends on rows after t.
+ * flagged): each forest grows a new cohort of its trees and drops its oldest, and the threshold
+ * follows. Each cohort's seed derives from the seed and its number, so a replay is deterministic,
+ * and nothing it outputs for row t depends on rows after t.
  */
 export class StreamingDetector {
   readonly options: Required<StreamOptions>;
@@ -270,9 +297,21 @@ export class StreamingDetector {
   private windowNext = 0;
   private rowsSinceTraining = 0;
   private flaggedSinceTraining = 0;
-  /** Levels, then changes (when separate and present); no models until the warm-up is done. */
+  /** Levels, then changes (when separate and present); no cohorts until the warm-up is done. */
   private readonly groups: ForestGroup[];
+  /** Cohorts per group: `ensemble`, unless there are fewer trees than that. */
+  private readonly cohortCount: number;
   private version = 0;
+  /** Every this many window slots, one is in the threshold's sample (see thresholdSample). */
+  private readonly sampleStride: number;
+  /**
+   * Per sample slot, per group, per cohort (oldest first): Σ_{t∈m} h_t / c_m of the row in that slot,
+   * so that a retrain scores the sample with its new cohort only. Valid once `sampleValid`.
+   */
+  private readonly sampleSums: Float64Array;
+  private sampleValid = false;
+  /** Scratch: the row just scored, per group and cohort, as in sampleSums; for remember. */
+  private readonly rowSums: Float64Array;
   /** Up to DRIFT_REFERENCE_ROWS rows of the current model's training window, evenly spaced. */
   private driftReference = new Float64Array(0);
   /** The last `driftCheckEvery` feature rows, flagged or not, oldest first once full. */
@@ -292,7 +331,12 @@ export class StreamingDetector {
     this.transformer = new FeatureTransformer(this.options.features, snapshot?.features);
     this.width = this.transformer.names.length;
     this.groups = forestGroups(this.transformer.spec, this.options.separateChanges);
+    this.cohortCount = Math.min(this.options.ensemble, this.options.trees);
     this.window = new Float64Array(this.options.window * this.width);
+    this.sampleStride = Math.ceil(this.options.window / THRESHOLD_SAMPLE);
+    const sampleSlots = Math.ceil(this.options.window / this.sampleStride);
+    this.sampleSums = new Float64Array(sampleSlots * this.groups.length * this.cohortCount);
+    this.rowSums = new Float64Array(this.groups.length * this.cohortCount);
     this.recent = new Float64Array(this.options.driftCheckEvery * this.width);
     this.rate = new RowRate(snapshot?.intervalsMs);
     this.yesterday = new YesterdayMemory(snapshot?.yesterday);
@@ -308,15 +352,22 @@ export class StreamingDetector {
     );
     if (snapshot) {
       this.lastTimeMs = snapshot.lastTimeMs ?? Number.NaN;
-      this.window.set(snapshot.window);
+      // Each row back in its ring slot: the slots decide which rows the threshold samples.
       this.windowRows = snapshot.window.length / this.width;
-      this.windowNext = this.windowRows % this.options.window;
+      this.windowNext = snapshot.windowNext;
+      for (let k = 0; k < this.windowRows; k++) {
+        const slot = (this.windowNext - this.windowRows + k + this.options.window) % this.options.window;
+        this.window.set(snapshot.window.slice(k * this.width, (k + 1) * this.width), slot * this.width);
+      }
       this.rowsSinceTraining = snapshot.rowsSinceTraining;
       this.flaggedSinceTraining = snapshot.flaggedSinceTraining;
       this.version = snapshot.modelVersion;
       this.groups.forEach((g, i) => {
-        g.models = (snapshot.groups[i] ?? []).map((m) => IsolationForest.deserialize(fromBase64(m)));
+        g.cohorts = (snapshot.groups[i] ?? []).map((m) => IsolationForest.deserialize(fromBase64(m)));
+        g.trees = g.cohorts.reduce((a, m) => a + m.params.trees, 0);
+        g.threshold = snapshot.thresholds[i] ?? 0;
       });
+      // The sample's sums are not kept: the next retrain scores the sample with every cohort.
       this.driftReference = Float64Array.from(snapshot.driftReference);
       this.recent.set(snapshot.recent);
       this.recentRows = snapshot.recent.length / this.width;
@@ -384,7 +435,7 @@ export class StreamingDetector {
       while (r < end) {
         const i = r - from;
         const x = xs.subarray(i * width, (i + 1) * width);
-        if (!ready[i] || this.groups[0]!.models.length === 0) {
+        if (!ready[i] || this.groups[0]!.cohorts.length === 0) {
           out.push(this.take(ready[i] ? x.slice() : undefined, timesMs[r]!));
           r++;
           continue;
@@ -425,8 +476,8 @@ export class StreamingDetector {
   }
 
   /**
-   * Each model's score of `count` feature rows of xs from row `first`, by the batch kernel: per
-   * group, per model (oldest first), `count` scores; the same numbers as scoreOne on each row.
+   * Each cohort's Σ_t h_t / c of `count` feature rows of xs from row `first`, by the batch kernel:
+   * per group, per cohort (oldest first), `count` sums; the same numbers as cohortSum on each row.
    */
   private scoreRows(xs: Float64Array, first: number, count: number): Float64Array[][] {
     const { width } = this;
@@ -435,7 +486,12 @@ export class StreamingDetector {
       const data = new Float64Array(count * k);
       for (let r = 0; r < count; r++)
         for (let c = 0; c < k; c++) data[r * k + c] = xs[(first + r) * width + g.columns[c]!]!;
-      return g.models.map((m) => m.scoreBatch({ rows: count, cols: k, data }));
+      return g.cohorts.map((m) => {
+        const sums = m.pathLengthSums({ rows: count, cols: k, data });
+        const c = m.normalizer;
+        for (let r = 0; r < count; r++) sums[r] = sums[r]! / c;
+        return sums;
+      });
     });
   }
 
@@ -456,7 +512,7 @@ export class StreamingDetector {
     };
     if (!x) return idle;
     let result: StreamResult = idle;
-    const trained = this.groups[0]!.models.length > 0;
+    const trained = this.groups[0]!.cohorts.length > 0;
     let looksAnomalous = false;
     let smoothed: number[] = [];
     if (trained) {
@@ -510,8 +566,8 @@ export class StreamingDetector {
   }
 
   /**
-   * Each group's score and threshold are the means over its models. The row's score is the group
-   * that finds it most anomalous, once every group's score is put on one threshold T (the mean of
+   * Each group scores the row with its rolling forest (see ForestGroup). The row's score is the
+   * group that finds it most anomalous, once every group's score is put on one threshold T (the mean of
    * the groups' thresholds) by s ↦ s^(ln T / ln t): a score is 2^(−h/c), so this scales a group's
    * path lengths by its own threshold's. A group then scores exactly T at its own threshold, keeps
    * its order, and stays a score in (0, 1]; with one group nothing changes.
@@ -523,16 +579,17 @@ export class StreamingDetector {
   ): { score: number; threshold: number; groups: number[] } {
     const scores: number[] = [];
     const thresholds: number[] = [];
+    const n = this.cohortCount;
     for (const [gi, g] of this.groups.entries()) {
       if (!scored) for (let i = 0; i < g.columns.length; i++) g.row[i] = x[g.columns[i]!]!;
-      let score = 0;
-      let threshold = 0;
-      for (const [mi, m] of g.models.entries()) {
-        score += scored ? scored[gi]![mi]![at]! : m.scoreOne(g.row);
-        threshold += m.threshold;
+      let sum = 0;
+      for (const [mi, m] of g.cohorts.entries()) {
+        const h = scored ? scored[gi]![mi]![at]! : m.pathLengthTotal(g.row) / m.normalizer;
+        this.rowSums[gi * n + mi] = h;
+        sum += h;
       }
-      scores.push(score / g.models.length);
-      thresholds.push(threshold / g.models.length);
+      scores.push(Math.pow(2, -sum / g.trees));
+      thresholds.push(g.threshold);
     }
     if (scores.length === 1) return { score: scores[0]!, threshold: thresholds[0]!, groups: scores };
     const common = thresholds.reduce((a, t) => a + t, 0) / thresholds.length;
@@ -569,7 +626,13 @@ export class StreamingDetector {
     if (r.explained?.version === this.version && r.explained.group === group) return r.explained.feature;
     const g = this.groups[group]!;
     for (let i = 0; i < g.columns.length; i++) g.row[i] = r.x[g.columns[i]!]!;
-    const c = explain(g.models[g.models.length - 1]!, g.row).contributions;
+    // The group's Σ_m Σ_t h_t / c_m decomposed: each cohort's contributions are per tree of its own.
+    const c = new Float64Array(g.columns.length);
+    for (const m of g.cohorts) {
+      const part = explain(m, g.row).contributions;
+      const weight = m.params.trees / m.normalizer;
+      for (let i = 0; i < c.length; i++) c[i] = c[i]! + weight * part[i]!;
+    }
     let best = 0;
     for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
     const feature = this.transformer.names[g.columns[best]!]!;
@@ -628,7 +691,10 @@ export class StreamingDetector {
     return drifted;
   }
 
+  /** Adds x to the window; a row of the threshold's sample keeps its cohorts' sums, just computed by score. */
   private remember(x: Float64Array): void {
+    if (this.sampleValid && this.windowNext % this.sampleStride === 0)
+      this.sampleSums.set(this.rowSums, (this.windowNext / this.sampleStride) * this.rowSums.length);
     this.window.set(x, this.windowNext * this.width);
     this.windowNext = (this.windowNext + 1) % this.options.window;
     this.windowRows = Math.min(this.windowRows + 1, this.options.window);
@@ -645,9 +711,17 @@ export class StreamingDetector {
     return out;
   }
 
+  /**
+   * Grows the next cohort of every group on the window (the first time, every cohort), dropping
+   * the oldest, and sets the groups' thresholds.
+   */
   private train(): void {
     this.version++;
     const data = this.windowInOrder();
+    const n = this.cohortCount;
+    const first = this.groups[0]!.cohorts.length === 0;
+    // Cohorts are numbered from 1: the first training grows 1…n, the retrain to version v grows n + v − 1.
+    const numbers = first ? Array.from({ length: n }, (_, k) => k + 1) : [n + this.version - 1];
     this.groups.forEach((g, i) => {
       const k = g.columns.length;
       let columns = data;
@@ -656,18 +730,25 @@ export class StreamingDetector {
         for (let r = 0; r < this.windowRows; r++)
           for (let c = 0; c < k; c++) columns[r * k + c] = data[r * this.width + g.columns[c]!]!;
       }
-      const model = IsolationForest.fit(
-        { rows: this.windowRows, cols: k, data: columns },
-        {
-          trees: this.options.trees,
-          maxSamples: this.options.maxSamples,
-          outOfRange: this.options.outOfRange,
-          contamination: this.options.contamination,
-          seed: (this.options.seed + this.version + i * GROUP_SEED_STEP) >>> 0,
-        },
-      );
-      g.models = [...g.models, model].slice(-this.options.ensemble);
+      for (const number of numbers) {
+        // The trees split as evenly as they go; a new cohort replaces one of the same size.
+        const trees =
+          Math.floor(this.options.trees / n) + ((number - 1) % n < this.options.trees % n ? 1 : 0);
+        const cohort = IsolationForest.fit(
+          { rows: this.windowRows, cols: k, data: columns },
+          {
+            trees,
+            maxSamples: this.options.maxSamples,
+            outOfRange: this.options.outOfRange,
+            seed: (this.options.seed + number + i * GROUP_SEED_STEP) >>> 0,
+          },
+        );
+        g.cohorts.push(cohort);
+      }
+      if (g.cohorts.length > n) g.cohorts.shift();
+      g.trees = g.cohorts.reduce((a, m) => a + m.params.trees, 0);
     });
+    this.setThresholds();
     this.rowsSinceTraining = 0;
     this.flaggedSinceTraining = 0;
     // The new model's reference for drift checks: its training rows, evenly spaced.
@@ -682,16 +763,57 @@ export class StreamingDetector {
     this.recentRows = 0;
   }
 
+  /**
+   * Each group's threshold: the (1 − contamination) quantile of its scores on the threshold's
+   * sample of the window, the rows in every `sampleStride`-th ring slot (at most THRESHOLD_SAMPLE,
+   * evenly spread over the window whatever its age). A row's sums per cohort are kept from when it
+   * was scored live, so after a retrain only the new cohort walks the sample; after the first
+   * training or a restore, every cohort does.
+   */
+  private setThresholds(): void {
+    const { width, sampleStride: stride, cohortCount: n } = this;
+    const groups = this.groups.length;
+    const slots = Math.ceil(this.windowRows / stride);
+    const scores = new Float64Array(slots);
+    this.groups.forEach((g, gi) => {
+      const k = g.columns.length;
+      const data = new Float64Array(slots * k);
+      for (let j = 0; j < slots; j++)
+        for (let c = 0; c < k; c++) data[j * k + c] = this.window[j * stride * width + g.columns[c]!]!;
+      const x = { rows: slots, cols: k, data };
+      if (this.sampleValid)
+        for (let j = 0; j < slots; j++) {
+          const at = (j * groups + gi) * n;
+          this.sampleSums.copyWithin(at, at + 1, at + n);
+        }
+      for (let mi = this.sampleValid ? n - 1 : 0; mi < n; mi++) {
+        const m = g.cohorts[mi]!;
+        const sums = m.pathLengthSums(x);
+        const c = m.normalizer;
+        for (let j = 0; j < slots; j++) this.sampleSums[(j * groups + gi) * n + mi] = sums[j]! / c;
+      }
+      for (let j = 0; j < slots; j++) {
+        let sum = 0;
+        for (let mi = 0; mi < n; mi++) sum += this.sampleSums[(j * groups + gi) * n + mi]!;
+        scores[j] = Math.pow(2, -sum / g.trees);
+      }
+      g.threshold = quantileSorted(scores.sort(), 1 - this.options.contamination);
+    });
+    this.sampleValid = true;
+  }
+
   snapshot(): StreamSnapshot {
     return {
-      format: 4,
+      format: 5,
       options: this.options,
       features: this.transformer.snapshot(),
       window: Array.from(this.windowInOrder()),
+      windowNext: this.windowNext,
       rowsSinceTraining: this.rowsSinceTraining,
       flaggedSinceTraining: this.flaggedSinceTraining,
       modelVersion: this.version,
-      groups: this.groups.map((g) => g.models.map((m) => toBase64(m.serialize()))),
+      groups: this.groups.map((g) => g.cohorts.map((m) => toBase64(m.serialize()))),
+      thresholds: this.groups.map((g) => g.threshold),
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
@@ -704,10 +826,10 @@ export class StreamingDetector {
   }
 
   static restore(snapshot: StreamSnapshot): StreamingDetector {
-    if (snapshot.format !== 4)
+    if (snapshot.format !== 5)
       throw new EngineError(
         'FORMAT_VERSION',
-        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 4)`,
+        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 5)`,
       );
     return new StreamingDetector(snapshot.options, snapshot);
   }
@@ -724,7 +846,9 @@ function forestGroups(spec: Required<FeatureSpec>, separateChanges: boolean): Fo
     separateChanges && levels.length > 0 && changes.length > 0 ? [levels, changes] : [indices(() => true)];
   return sets.map((columns) => ({
     columns: Int32Array.from(columns),
-    models: [],
+    cohorts: [],
+    trees: 0,
+    threshold: 0,
     row: new Float64Array(columns.length),
   }));
 }
