@@ -96,6 +96,14 @@ export class TailCalibration {
   private count = 0;
   private next = 0;
   private sinceFit = 0;
+  /**
+   * The scores sorted as of the last refit, and what came and went since: a refit merges those in
+   * one pass (a few hundred comparisons a row, where sorting the whole history cost thousands).
+   * Null until the first refit (and after a restore): then it sorts.
+   */
+  private sorted: Float64Array | null = null;
+  private added: number[] = [];
+  private evicted: number[] = [];
   private fit: TailFit = { quantiles: [], u: 1, q0: TAIL_SHARE, beta: 1, budgetLog: Math.log(1e6) };
 
   /** `alertsPerDay`: this calibration's share of the alert budget, spent at `rate`'s rows a day. */
@@ -177,16 +185,34 @@ export class TailCalibration {
   }
 
   private push(score: number): void {
+    if (this.sorted) {
+      if (this.count === this.capacity) this.evicted.push(this.scores[this.next]!);
+      this.added.push(score);
+    }
     this.scores[this.next] = score;
     this.next = (this.next + 1) % this.capacity;
     this.count = Math.min(this.count + 1, this.capacity);
+  }
+
+  /** The scores held, sorted: merged into the last refit's when few came since, else sorted anew. */
+  private sortedScores(): Float64Array {
+    const n = this.count;
+    let sorted: Float64Array;
+    if (this.sorted && this.added.length < this.capacity) {
+      sorted = new Float64Array(n);
+      mergeSorted(this.sorted, this.evicted, this.added, sorted);
+    } else sorted = this.scores.slice(0, n).sort();
+    this.sorted = sorted;
+    this.added = [];
+    this.evicted = [];
+    return sorted;
   }
 
   private refit(): void {
     this.sinceFit = 0;
     const n = this.count;
     if (n === 0) return;
-    const sorted = this.scores.slice(0, n).sort();
+    const sorted = this.sortedScores();
     const k = Math.min(n, Math.max(MIN_EXCEEDANCES, Math.ceil(TAIL_SHARE * n)));
     const q0 = k / n;
     const u = sorted[n - k]!;
@@ -202,6 +228,31 @@ export class TailCalibration {
       budgetLog: -Math.log(budget),
     };
   }
+}
+
+/**
+ * The multiset `old` − `evicted` + `added`, sorted: `evicted` must be part of `old` (it is, when fewer
+ * scores than the capacity came since `old` was sorted), and `out` of the resulting size.
+ */
+function mergeSorted(old: Float64Array, evicted: number[], added: number[], out: Float64Array): void {
+  const gone = Float64Array.from(evicted).sort();
+  const come = Float64Array.from(added).sort();
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let o = 0;
+  while (i < old.length) {
+    const v = old[i]!;
+    if (j < gone.length && v === gone[j]) {
+      i++;
+      j++;
+    } else if (k < come.length && come[k]! < v) out[o++] = come[k++]!;
+    else {
+      out[o++] = v;
+      i++;
+    }
+  }
+  while (k < come.length) out[o++] = come[k++]!;
 }
 
 /** y = −ln(−log₂ s): scores in (0, 1) to the whole line, 1 to +∞ (a row isolated at once). */
