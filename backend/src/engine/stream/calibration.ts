@@ -102,6 +102,8 @@ export class TailCalibration {
    * Null until the first refit (and after a restore): then it sorts.
    */
   private sorted: Float64Array | null = null;
+  /** The other of two buffers the merge alternates between (the history is sorted 100 times a day). */
+  private spare: Float64Array | null = null;
   private added: number[] = [];
   private evicted: number[] = [];
   private fit: TailFit = { quantiles: [], u: 1, q0: TAIL_SHARE, beta: 1, budgetLog: Math.log(1e6) };
@@ -199,9 +201,12 @@ export class TailCalibration {
     const n = this.count;
     let sorted: Float64Array;
     if (this.sorted && this.added.length < this.capacity) {
-      sorted = new Float64Array(n);
+      const spare = this.spare && this.spare.length >= n ? this.spare : new Float64Array(this.capacity);
+      sorted = spare.subarray(0, n);
       mergeSorted(this.sorted, this.evicted, this.added, sorted);
     } else sorted = this.scores.slice(0, n).sort();
+    // The buffer behind the old history is free now: the next merge writes there.
+    this.spare = this.sorted ? new Float64Array(this.sorted.buffer) : null;
     this.sorted = sorted;
     this.added = [];
     this.evicted = [];

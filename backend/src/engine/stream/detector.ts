@@ -122,7 +122,7 @@ export interface StreamSnapshot {
   features: FeatureState;
   /** Row-major feature rows of the retraining window, oldest first. */
   window: number[];
-  /** The window's ring slot of its next row: which rows are the threshold's sample (see thresholdSample). */
+  /** The window's ring slot of its next row: which rows are the threshold's sample (see setThresholds). */
   windowNext: number;
   rowsSinceTraining: number;
   flaggedSinceTraining: number;
@@ -198,7 +198,7 @@ interface ForestGroup {
   trees: number;
   /**
    * The (1 − contamination) quantile of the group's scores on the sample of its training window
-   * (see thresholdSample): the rows over it stay out of training, and it puts the groups on one scale.
+   * (see setThresholds): the rows over it stay out of training, and it puts the groups on one scale.
    */
   threshold: number;
   /** Scratch: this group's columns of the row being scored. */
@@ -302,7 +302,7 @@ export class StreamingDetector {
   /** Cohorts per group: `ensemble`, unless there are fewer trees than that. */
   private readonly cohortCount: number;
   private version = 0;
-  /** Every this many window slots, one is in the threshold's sample (see thresholdSample). */
+  /** Every this many window slots, one is in the threshold's sample (see setThresholds). */
   private readonly sampleStride: number;
   /**
    * Per sample slot, per group, per cohort (oldest first): Σ_{t∈m} h_t / c_m of the row in that slot,
@@ -646,13 +646,18 @@ export class StreamingDetector {
    * hours after the warm-up are judged a little strictly).
    */
   private inSampleScores(): Float64Array[] {
-    const data = this.windowInOrder();
     const rows = this.windowRows;
-    const own = this.groups.map(() => new Float64Array(rows));
-    for (let r = 0; r < rows; r++) {
-      const { groups } = this.score(data.subarray(r * this.width, (r + 1) * this.width));
-      groups.forEach((s, g) => (own[g]![r] = s));
-    }
+    // The batch kernel's sums, added cohort by cohort as score adds them: the same scores.
+    const own = this.scoreRows(this.windowInOrder(), 0, rows).map((cohorts, g) => {
+      const scores = new Float64Array(rows);
+      const trees = this.groups[g]!.trees;
+      for (let r = 0; r < rows; r++) {
+        let sum = 0;
+        for (const sums of cohorts) sum += sums[r]!;
+        scores[r] = Math.pow(2, -sum / trees);
+      }
+      return scores;
+    });
     const k = this.options.smoothing;
     return own.map((scores) => {
       const out = new Float64Array(rows);
