@@ -150,6 +150,40 @@ export class IsolationForest {
     return deserializeForest(bytes);
   }
 
+  /** Trees from…to−1 as a forest of their own, with this one's parameters and threshold. */
+  treeRange(from: number, to: number): IsolationForest {
+    const { nodes } = this;
+    if (!(
+      Number.isInteger(from) &&
+      Number.isInteger(to) &&
+      from >= 0 &&
+      to > from &&
+      to <= this.params.trees
+    ))
+      throw new EngineError(
+        'BAD_OPTION',
+        `trees ${from}…${to} are not a range of this forest's ${this.params.trees}`,
+      );
+    const first = nodes.treeStart[from]!;
+    const end = nodes.treeStart[to]!;
+    // Child indices are absolute: they move with the nodes.
+    const left = nodes.left.slice(first, end);
+    for (let i = 0; i < left.length; i++) left[i] = left[i]! - first;
+    const treeStart = nodes.treeStart.slice(from, to + 1);
+    for (let t = 0; t < treeStart.length; t++) treeStart[t] = treeStart[t]! - first;
+    return new IsolationForest({ ...this.params, trees: to - from }, this.threshold, {
+      feature: nodes.feature.slice(first, end),
+      threshold: nodes.threshold.slice(first, end),
+      left,
+      cover: nodes.cover.slice(first, end),
+      value: nodes.value.slice(first, end),
+      lo: nodes.lo.slice(first, end),
+      hi: nodes.hi.slice(first, end),
+      treeStart,
+      depth: nodes.depth.slice(from, to),
+    });
+  }
+
   /** The same trees with another threshold (sensitivity tuning does not regrow the forest). */
   withThreshold(threshold: number): IsolationForest {
     return new IsolationForest(this.params, thresholdOption(threshold), this.nodes);

@@ -736,13 +736,10 @@ export class StreamingDetector {
           for (let c = 0; c < k; c++) columns[r * k + c] = data[r * this.width + g.columns[c]!]!;
       }
       for (const number of numbers) {
-        // The trees split as evenly as they go; a new cohort replaces one of the same size.
-        const trees =
-          Math.floor(this.options.trees / n) + ((number - 1) % n < this.options.trees % n ? 1 : 0);
         const cohort = IsolationForest.fit(
           { rows: this.windowRows, cols: k, data: columns },
           {
-            trees,
+            trees: cohortTrees(number, this.options.trees, n),
             maxSamples: this.options.maxSamples,
             outOfRange: this.options.outOfRange,
             seed: (this.options.seed + number + i * GROUP_SEED_STEP) >>> 0,
@@ -830,14 +827,67 @@ export class StreamingDetector {
     };
   }
 
-  static restore(snapshot: StreamSnapshot): StreamingDetector {
+  /** A detector from its snapshot: this format, or format 4 (see fromFormat4). */
+  static restore(snapshot: StreamSnapshot | StreamSnapshotV4): StreamingDetector {
+    if (snapshot.format === 4) return new StreamingDetector(snapshot.options, fromFormat4(snapshot));
     if (snapshot.format !== 5)
       throw new EngineError(
         'FORMAT_VERSION',
-        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 5)`,
+        `stream snapshot format ${String((snapshot as { format: unknown }).format)} is not supported (this version reads 4 and 5)`,
       );
     return new StreamingDetector(snapshot.options, snapshot);
   }
+}
+
+/**
+ * Trees of cohort `number` (from 1) when `trees` are split over `n` cohorts as evenly as they go;
+ * a cohort replaces the one n before it, of the same size, so the group always holds `trees`.
+ */
+function cohortTrees(number: number, trees: number, n: number): number {
+  return Math.floor(trees / n) + ((number - 1) % n < trees % n ? 1 : 0);
+}
+
+/** The snapshot of releases before issue 21: whole forests voting, each with its own threshold. */
+export type StreamSnapshotV4 = Omit<StreamSnapshot, 'format' | 'windowNext' | 'thresholds'> & {
+  format: 4;
+};
+
+/**
+ * A format-4 snapshot as this format: each group's rolling forest takes its cohorts' trees from
+ * the old forests, oldest first (a young detector's fewer forests give several cohorts each, from
+ * trees of their own), so the group keeps what every retrain learnt, and its threshold is the mean
+ * of the old forests' thresholds, as they scored. The window was kept oldest first from slot 0.
+ * The next retrain replaces the oldest cohort as usual; scores go on close to the old ones, not to
+ * the bit.
+ */
+function fromFormat4(old: StreamSnapshotV4): StreamSnapshot {
+  const options = resolve(old.options);
+  const n = Math.min(options.ensemble, options.trees);
+  const groups: string[][] = [];
+  const thresholds: number[] = [];
+  for (const models of old.groups) {
+    const forests = models.map((m) => IsolationForest.deserialize(fromBase64(m)));
+    thresholds.push(forests.reduce((a, f) => a + f.threshold, 0) / Math.max(1, forests.length));
+    const cohorts: string[] = [];
+    let start = 0;
+    for (let k = 0; k < n && forests.length > 0; k++) {
+      // At version v the cohorts are numbers v…v + n − 1 (see train): sizes as the next retrains expect.
+      const size = cohortTrees(Math.max(1, old.modelVersion) + k, options.trees, n);
+      const source = forests[Math.floor((k * forests.length) / n)]!;
+      const from = Math.min(start % source.params.trees, source.params.trees - size);
+      cohorts.push(toBase64(source.treeRange(from, from + size).serialize()));
+      start += size;
+    }
+    groups.push(cohorts);
+  }
+  const width = new FeatureTransformer(options.features, old.features).names.length;
+  return {
+    ...old,
+    format: 5,
+    windowNext: (old.window.length / width) % options.window,
+    groups,
+    thresholds,
+  };
 }
 
 /** Levels and changes apart when asked and both present; otherwise one group of every feature. */
