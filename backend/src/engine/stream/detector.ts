@@ -722,22 +722,29 @@ export class StreamingDetector {
    */
   private train(): void {
     this.version++;
-    const data = this.windowInOrder();
+    const { width, windowRows: rows } = this;
+    const capacity = this.options.window;
+    /** Ring slot of the window's r-th row, oldest first. */
+    const start = (this.windowNext - rows + capacity) % capacity;
+    const slot = (r: number): number => (start + r) % capacity;
     const n = this.cohortCount;
     const first = this.groups[0]!.cohorts.length === 0;
     // Cohorts are numbered from 1: the first training grows 1…n, the retrain to version v grows n + v − 1.
     const numbers = first ? Array.from({ length: n }, (_, k) => k + 1) : [n + this.version - 1];
     this.groups.forEach((g, i) => {
       const k = g.columns.length;
-      let columns = data;
-      if (k < this.width) {
-        columns = new Float64Array(this.windowRows * k);
-        for (let r = 0; r < this.windowRows; r++)
-          for (let c = 0; c < k; c++) columns[r * k + c] = data[r * this.width + g.columns[c]!]!;
+      // The group's columns of the window, oldest first; a run of columns is one copy a row.
+      const columns = new Float64Array(rows * k);
+      const from = g.columns[0]!;
+      const run = g.columns[k - 1]! - from === k - 1;
+      for (let r = 0; r < rows; r++) {
+        const at = slot(r) * width;
+        if (run) columns.set(this.window.subarray(at + from, at + from + k), r * k);
+        else for (let c = 0; c < k; c++) columns[r * k + c] = this.window[at + g.columns[c]!]!;
       }
       for (const number of numbers) {
         const cohort = IsolationForest.fit(
-          { rows: this.windowRows, cols: k, data: columns },
+          { rows, cols: k, data: columns },
           {
             trees: cohortTrees(number, this.options.trees, n),
             maxSamples: this.options.maxSamples,
@@ -754,14 +761,13 @@ export class StreamingDetector {
     this.rowsSinceTraining = 0;
     this.flaggedSinceTraining = 0;
     // The new model's reference for drift checks: its training rows, evenly spaced.
-    const step = Math.max(1, Math.floor(this.windowRows / DRIFT_REFERENCE_ROWS));
-    const picked = Math.ceil(this.windowRows / step);
-    this.driftReference = new Float64Array(picked * this.width);
-    for (let k = 0; k < picked; k++)
-      this.driftReference.set(
-        data.subarray(k * step * this.width, (k * step + 1) * this.width),
-        k * this.width,
-      );
+    const step = Math.max(1, Math.floor(rows / DRIFT_REFERENCE_ROWS));
+    const picked = Math.ceil(rows / step);
+    this.driftReference = new Float64Array(picked * width);
+    for (let k = 0; k < picked; k++) {
+      const at = slot(k * step) * width;
+      this.driftReference.set(this.window.subarray(at, at + width), k * width);
+    }
     this.recentRows = 0;
   }
 
