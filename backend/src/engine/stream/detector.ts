@@ -733,13 +733,13 @@ export class StreamingDetector {
     const numbers = first ? Array.from({ length: n }, (_, k) => k + 1) : [n + this.version - 1];
     this.groups.forEach((g, i) => {
       const k = g.columns.length;
-      // The group's columns of the window, oldest first; a run of columns is one copy a row.
+      // The group's columns of the window, oldest first (indexed directly when they are a run).
       const columns = new Float64Array(rows * k);
       const from = g.columns[0]!;
       const run = g.columns[k - 1]! - from === k - 1;
       for (let r = 0; r < rows; r++) {
         const at = slot(r) * width;
-        if (run) columns.set(this.window.subarray(at + from, at + from + k), r * k);
+        if (run) for (let c = 0; c < k; c++) columns[r * k + c] = this.window[at + from + c]!;
         else for (let c = 0; c < k; c++) columns[r * k + c] = this.window[at + g.columns[c]!]!;
       }
       for (const number of numbers) {
@@ -792,7 +792,7 @@ export class StreamingDetector {
       if (this.sampleValid)
         for (let j = 0; j < slots; j++) {
           const at = (j * groups + gi) * n;
-          this.sampleSums.copyWithin(at, at + 1, at + n);
+          for (let mi = 0; mi + 1 < n; mi++) this.sampleSums[at + mi] = this.sampleSums[at + mi + 1]!;
         }
       for (let mi = this.sampleValid ? n - 1 : 0; mi < n; mi++) {
         const m = g.cohorts[mi]!;
