@@ -68,6 +68,8 @@ const DAY_MS = 86_400_000;
 /** How many rows a day a stream brings: from the median of the recent intervals between rows. */
 export class RowRate {
   private intervals: number[];
+  /** The median while the intervals' multiset is unchanged (NaN: to compute). */
+  private median = Number.NaN;
 
   constructor(intervalsMs: number[] = []) {
     this.intervals = intervalsMs.slice(-INTERVALS_KEPT);
@@ -77,14 +79,19 @@ export class RowRate {
   observe(ms: number): void {
     if (!(ms > 0) || !Number.isFinite(ms)) return;
     this.intervals.push(ms);
-    if (this.intervals.length > INTERVALS_KEPT) this.intervals.shift();
+    // Regular rows replace an interval by an equal one: the median stands.
+    const gone = this.intervals.length > INTERVALS_KEPT ? this.intervals.shift() : undefined;
+    if (gone !== ms) this.median = Number.NaN;
   }
 
   get rowsPerDay(): number {
     if (this.intervals.length === 0) return DAY_MS / DEFAULT_INTERVAL_MS;
-    // A typed array sorts numerically without a comparator call per step (every refit asks).
-    const s = Float64Array.from(this.intervals).sort();
-    return DAY_MS / s[s.length >> 1]!;
+    if (Number.isNaN(this.median)) {
+      // A typed array sorts numerically without a comparator call per step.
+      const s = Float64Array.from(this.intervals).sort();
+      this.median = s[s.length >> 1]!;
+    }
+    return DAY_MS / this.median;
   }
 
   snapshot(): number[] {
@@ -225,8 +232,10 @@ export class TailCalibration {
     let excess = 0;
     for (let i = n - k; i < n; i++) excess += sorted[i]! - u;
     const budget = Math.min(this.alertsPerDay / Math.max(this.rate.rowsPerDay, 1), q0 / 2);
+    const quantiles = new Array<number>(GRID + 1);
+    for (let j = 0; j <= GRID; j++) quantiles[j] = sorted[Math.round((j / GRID) * (n - 1))]!;
     this.fit = {
-      quantiles: Array.from({ length: GRID + 1 }, (_, j) => sorted[Math.round((j / GRID) * (n - 1))]!),
+      quantiles,
       u,
       q0,
       // A flat history (every score equal) still needs a scale: a hundredth of a path's doubling.
