@@ -122,6 +122,32 @@ describe('StreamingDetector', () => {
     expect(jump.topFeature).toMatch(/^[ab]\.delta$/);
   });
 
+  it('keeps a rolling forest: each retrain grows one cohort and drops the oldest, the trees always `trees`', () => {
+    const d = new StreamingDetector({ ...options, trees: 20, ensemble: 3, driftCheckEvery: 0 });
+    const data = rows(400, 12);
+    const treesOf = (cohort: string) =>
+      IsolationForest.deserialize(Uint8Array.from(atob(cohort), (ch) => ch.charCodeAt(0))).params.trees;
+    // Warm-up 64 rows (the first has no delta yet), then a retrain every 50: at rows 64 and 114.
+    data.slice(0, 65).forEach((r, i) => d.push(r, i * 60_000));
+    const first = d.snapshot();
+    expect(first.modelVersion).toBe(1);
+    expect(first.groups.map((g) => g.map(treesOf))).toEqual([
+      [7, 7, 6],
+      [7, 7, 6],
+    ]);
+    data.slice(65, 115).forEach((r, i) => d.push(r, (65 + i) * 60_000));
+    const second = d.snapshot();
+    expect(second.modelVersion).toBe(2);
+    for (const [g, cohorts] of second.groups.entries()) {
+      expect(cohorts.slice(0, 2)).toEqual(first.groups[g]!.slice(1));
+      expect(cohorts[2]).not.toEqual(first.groups[g]![0]);
+      expect(cohorts.map(treesOf)).toEqual([7, 6, 7]);
+    }
+    // The threshold follows the new trees: it is the quantile of the new forest's scores.
+    expect(second.thresholds).not.toEqual(first.thresholds);
+    for (const t of second.thresholds) expect(t).toBeGreaterThan(0.3);
+  });
+
   it('is one forest group when there are no change features to separate', () => {
     const levelsOnly = { ...options, features: { fields: ['a', 'b'] } };
     const separate = new StreamingDetector({ ...levelsOnly, separateChanges: true });
