@@ -203,6 +203,12 @@ interface ForestGroup {
   threshold: number;
   /** Scratch: this group's columns of the row being scored. */
   row: Float64Array;
+  /**
+   * Scratch: this group's columns of many rows (a retrain's window, a batch to score), kept from
+   * one use to the next: megabytes a retrain on a wide machine, which the collector otherwise
+   * reclaims every few hundred rows. Forests keep no reference to their training data.
+   */
+  rows: Float64Array;
 }
 
 const DEFAULTS = {
@@ -483,7 +489,7 @@ export class StreamingDetector {
     const { width } = this;
     return this.groups.map((g) => {
       const k = g.columns.length;
-      const data = new Float64Array(count * k);
+      const data = groupRows(g, count);
       for (let r = 0; r < count; r++)
         for (let c = 0; c < k; c++) data[r * k + c] = xs[(first + r) * width + g.columns[c]!]!;
       return g.cohorts.map((m) => {
@@ -734,7 +740,7 @@ export class StreamingDetector {
     this.groups.forEach((g, i) => {
       const k = g.columns.length;
       // The group's columns of the window, oldest first (indexed directly when they are a run).
-      const columns = new Float64Array(rows * k);
+      const columns = groupRows(g, rows);
       const from = g.columns[0]!;
       const run = g.columns[k - 1]! - from === k - 1;
       for (let r = 0; r < rows; r++) {
@@ -785,7 +791,7 @@ export class StreamingDetector {
     const scores = new Float64Array(slots);
     this.groups.forEach((g, gi) => {
       const k = g.columns.length;
-      const data = new Float64Array(slots * k);
+      const data = groupRows(g, slots);
       for (let j = 0; j < slots; j++)
         for (let c = 0; c < k; c++) data[j * k + c] = this.window[j * stride * width + g.columns[c]!]!;
       const x = { rows: slots, cols: k, data };
@@ -911,5 +917,13 @@ function forestGroups(spec: Required<FeatureSpec>, separateChanges: boolean): Fo
     trees: 0,
     threshold: 0,
     row: new Float64Array(columns.length),
+    rows: new Float64Array(0),
   }));
+}
+
+/** The group's scratch for `count` rows of its columns, grown when too small. */
+function groupRows(g: ForestGroup, count: number): Float64Array {
+  const size = count * g.columns.length;
+  if (g.rows.length < size) g.rows = new Float64Array(size);
+  return g.rows.subarray(0, size);
 }
