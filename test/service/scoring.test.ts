@@ -76,7 +76,10 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
       .filter(
         (a: { time: string }) => Date.parse(a.time) >= INCIDENT.from && Date.parse(a.time) < INCIDENT.to,
       );
-    expect(inIncident.length).toBeGreaterThanOrEqual(5);
+    // Six pinned rows; scores are means of three rows, so the first two pinned rows share theirs
+    // with normal ones and sit at the threshold (the second just over it, 0.527, before the
+    // rolling forest of issue 21, just under it after): the last four are the incident for certain.
+    expect(inIncident.length).toBeGreaterThanOrEqual(4);
     expect(inIncident[0]).toMatchObject({
       entity: 'web-1',
       modelVersion: 1,

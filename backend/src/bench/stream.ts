@@ -10,8 +10,10 @@
  * For each: `pushMany` (what replay uses) over every row; `push` one row at a time over the first
  * PUSH_ROWS rows, with the check that both gave the same results; and the batch kernel, one forest
  * of 100 trees fitted on the first 8192 rows scoring them all (scoreBatch), 'clamp' (scikit-learn's
- * walk) and 'isolate' (the stream's). The stream scores with six models of two forest groups each
- * and retrains every 512 rows, so it walks about twelve forests a row where the kernel walks one.
+ * walk) and 'isolate' (the stream's). The stream scores every row with two forest groups of 100
+ * trees (levels and changes), and every 512 rows grows a sixth of each group's trees and walks a
+ * 1024-row sample of its window with them for the threshold: about 2.1 forests a row where the
+ * kernel walks one, plus growing trees, calibration and explanations (docs/engine.md).
  *
  * `npm run bench:stream -- --rows 20000` replays fewer rows of the single series.
  */

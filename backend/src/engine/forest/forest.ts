@@ -150,6 +150,40 @@ export class IsolationForest {
     return deserializeForest(bytes);
   }
 
+  /** Trees from…to−1 as a forest of their own, with this one's parameters and threshold. */
+  treeRange(from: number, to: number): IsolationForest {
+    const { nodes } = this;
+    if (!(
+      Number.isInteger(from) &&
+      Number.isInteger(to) &&
+      from >= 0 &&
+      to > from &&
+      to <= this.params.trees
+    ))
+      throw new EngineError(
+        'BAD_OPTION',
+        `trees ${from}…${to} are not a range of this forest's ${this.params.trees}`,
+      );
+    const first = nodes.treeStart[from]!;
+    const end = nodes.treeStart[to]!;
+    // Child indices are absolute: they move with the nodes.
+    const left = nodes.left.slice(first, end);
+    for (let i = 0; i < left.length; i++) left[i] = left[i]! - first;
+    const treeStart = nodes.treeStart.slice(from, to + 1);
+    for (let t = 0; t < treeStart.length; t++) treeStart[t] = treeStart[t]! - first;
+    return new IsolationForest({ ...this.params, trees: to - from }, this.threshold, {
+      feature: nodes.feature.slice(first, end),
+      threshold: nodes.threshold.slice(first, end),
+      left,
+      cover: nodes.cover.slice(first, end),
+      value: nodes.value.slice(first, end),
+      lo: nodes.lo.slice(first, end),
+      hi: nodes.hi.slice(first, end),
+      treeStart,
+      depth: nodes.depth.slice(from, to),
+    });
+  }
+
   /** The same trees with another threshold (sensitivity tuning does not regrow the forest). */
   withThreshold(threshold: number): IsolationForest {
     return new IsolationForest(this.params, thresholdOption(threshold), this.nodes);
@@ -166,24 +200,40 @@ export class IsolationForest {
 
   /** Scores every row of `x` into `out` (allocated when absent). Rows are validated first. */
   scoreBatch(x: Matrix, out: Float64Array = new Float64Array(x.rows)): Float64Array {
+    this.pathLengthSums(x, out);
+    const denominator = this.params.trees * this.normalizer;
+    for (let r = 0; r < x.rows; r++) out[r] = Math.pow(2, -out[r]! / denominator);
+    return out;
+  }
+
+  /**
+   * Σ_t h_t(x) of every row of `x` into `out` (allocated when absent): the path lengths summed over
+   * the trees, before the score's normalisation, so that forests grown apart can be scored as one
+   * (a stream's rolling forest). The same number to the bit as pathLengthTotal on each row.
+   */
+  pathLengthSums(x: Matrix, out: Float64Array = new Float64Array(x.rows)): Float64Array {
     checkedMatrix(x);
     this.checkFeatureCount(x.cols);
     if (out.length < x.rows)
       throw new EngineError('BAD_OPTION', `out has ${out.length} slots for ${x.rows} rows`);
-    const acc = new Float64Array(BLOCK_ROWS);
-    const denominator = this.params.trees * this.normalizer;
+    const acc = new Float64Array(Math.min(BLOCK_ROWS, x.rows));
+    const add = this.params.outOfRange === 'isolate' ? addIsolatingPathLengths : addPathLengths;
     for (let start = 0; start < x.rows; start += BLOCK_ROWS) {
       const end = Math.min(start + BLOCK_ROWS, x.rows);
       acc.fill(0);
-      const add = this.params.outOfRange === 'isolate' ? addIsolatingPathLengths : addPathLengths;
       add(this.nodes, x.data, x.cols, start, end, acc);
-      for (let r = start; r < end; r++) out[r] = Math.pow(2, -acc[r - start]! / denominator);
+      for (let r = start; r < end; r++) out[r] = acc[r - start]!;
     }
     return out;
   }
 
   /** Scores one point; for streams, where there is no batch to amortise over. */
   scoreOne(row: ArrayLike<number>): number {
+    return Math.pow(2, -this.pathLengthTotal(row) / (this.params.trees * this.normalizer));
+  }
+
+  /** Σ_t h_t(x) for one point (see pathLengthSums). */
+  pathLengthTotal(row: ArrayLike<number>): number {
     this.checkFeatureCount(row.length);
     for (let c = 0; c < row.length; c++) {
       const v = row[c]!;
@@ -193,7 +243,7 @@ export class IsolationForest {
         });
       }
     }
-    return Math.pow(2, -this.pathLengthSum(row) / (this.params.trees * this.normalizer));
+    return this.pathLengthSum(row);
   }
 
   private pathLengthSum(row: ArrayLike<number>): number {

@@ -21,6 +21,24 @@ function minuteCalibration(alertsPerDay = 0.01): TailCalibration {
 }
 
 describe('TailCalibration', () => {
+  it('refits from the merged history exactly as from a fresh sort of it', () => {
+    // Repeated values (a flat series) and a window that wraps many times: the merge's hard cases.
+    const scores = exponentialScores(3000, 0.1, 4).map((s, i) => (i % 7 === 0 ? 0.4 : s));
+    const merged = new TailCalibration(300, 1, rate(60_000));
+    merged.seed(scores.subarray(0, 100));
+    for (let i = 100; i < scores.length; i++) {
+      merged.add(scores[i]!);
+      if (i % 250 !== 0) continue;
+      // A restored calibration sorts its history at its first refit: it must then agree bit for bit.
+      const sorted = new TailCalibration(300, 1, rate(60_000), merged.snapshot());
+      for (let k = 1; k <= 64; k++) {
+        merged.add(scores[(i + k) % scores.length]!);
+        sorted.add(scores[(i + k) % scores.length]!);
+      }
+      expect(sorted.snapshot()).toEqual(merged.snapshot());
+    }
+  });
+
   it('scores exactly 0.5 at its raw threshold, and is monotone around it', () => {
     const c = minuteCalibration();
     c.seed(exponentialScores(8192, 0.1));

@@ -68,6 +68,8 @@ const DAY_MS = 86_400_000;
 /** How many rows a day a stream brings: from the median of the recent intervals between rows. */
 export class RowRate {
   private intervals: number[];
+  /** The median while the intervals' multiset is unchanged (NaN: to compute). */
+  private median = Number.NaN;
 
   constructor(intervalsMs: number[] = []) {
     this.intervals = intervalsMs.slice(-INTERVALS_KEPT);
@@ -77,13 +79,19 @@ export class RowRate {
   observe(ms: number): void {
     if (!(ms > 0) || !Number.isFinite(ms)) return;
     this.intervals.push(ms);
-    if (this.intervals.length > INTERVALS_KEPT) this.intervals.shift();
+    // Regular rows replace an interval by an equal one: the median stands.
+    const gone = this.intervals.length > INTERVALS_KEPT ? this.intervals.shift() : undefined;
+    if (gone !== ms) this.median = Number.NaN;
   }
 
   get rowsPerDay(): number {
     if (this.intervals.length === 0) return DAY_MS / DEFAULT_INTERVAL_MS;
-    const s = [...this.intervals].sort((a, b) => a - b);
-    return DAY_MS / s[s.length >> 1]!;
+    if (Number.isNaN(this.median)) {
+      // A typed array sorts numerically without a comparator call per step.
+      const s = Float64Array.from(this.intervals).sort();
+      this.median = s[s.length >> 1]!;
+    }
+    return DAY_MS / this.median;
   }
 
   snapshot(): number[] {
@@ -96,6 +104,16 @@ export class TailCalibration {
   private count = 0;
   private next = 0;
   private sinceFit = 0;
+  /**
+   * The scores sorted as of the last refit, and what came and went since: a refit merges those in
+   * one pass (a few hundred comparisons a row, where sorting the whole history cost thousands).
+   * Null until the first refit (and after a restore): then it sorts.
+   */
+  private sorted: Float64Array | null = null;
+  /** The other of two buffers the merge alternates between (the history is sorted 100 times a day). */
+  private spare: Float64Array | null = null;
+  private added: number[] = [];
+  private evicted: number[] = [];
   private fit: TailFit = { quantiles: [], u: 1, q0: TAIL_SHARE, beta: 1, budgetLog: Math.log(1e6) };
 
   /** `alertsPerDay`: this calibration's share of the alert budget, spent at `rate`'s rows a day. */
@@ -177,24 +195,47 @@ export class TailCalibration {
   }
 
   private push(score: number): void {
+    if (this.sorted) {
+      if (this.count === this.capacity) this.evicted.push(this.scores[this.next]!);
+      this.added.push(score);
+    }
     this.scores[this.next] = score;
     this.next = (this.next + 1) % this.capacity;
     this.count = Math.min(this.count + 1, this.capacity);
+  }
+
+  /** The scores held, sorted: merged into the last refit's when few came since, else sorted anew. */
+  private sortedScores(): Float64Array {
+    const n = this.count;
+    let sorted: Float64Array;
+    if (this.sorted && this.added.length < this.capacity) {
+      const spare = this.spare && this.spare.length >= n ? this.spare : new Float64Array(this.capacity);
+      sorted = spare.subarray(0, n);
+      mergeSorted(this.sorted, this.evicted, this.added, sorted);
+    } else sorted = this.scores.slice(0, n).sort();
+    // The buffer behind the old history is free now: the next merge writes there.
+    this.spare = this.sorted ? new Float64Array(this.sorted.buffer) : null;
+    this.sorted = sorted;
+    this.added = [];
+    this.evicted = [];
+    return sorted;
   }
 
   private refit(): void {
     this.sinceFit = 0;
     const n = this.count;
     if (n === 0) return;
-    const sorted = this.scores.slice(0, n).sort();
+    const sorted = this.sortedScores();
     const k = Math.min(n, Math.max(MIN_EXCEEDANCES, Math.ceil(TAIL_SHARE * n)));
     const q0 = k / n;
     const u = sorted[n - k]!;
     let excess = 0;
     for (let i = n - k; i < n; i++) excess += sorted[i]! - u;
     const budget = Math.min(this.alertsPerDay / Math.max(this.rate.rowsPerDay, 1), q0 / 2);
+    const quantiles = new Array<number>(GRID + 1);
+    for (let j = 0; j <= GRID; j++) quantiles[j] = sorted[Math.round((j / GRID) * (n - 1))]!;
     this.fit = {
-      quantiles: Array.from({ length: GRID + 1 }, (_, j) => sorted[Math.round((j / GRID) * (n - 1))]!),
+      quantiles,
       u,
       q0,
       // A flat history (every score equal) still needs a scale: a hundredth of a path's doubling.
@@ -202,6 +243,31 @@ export class TailCalibration {
       budgetLog: -Math.log(budget),
     };
   }
+}
+
+/**
+ * The multiset `old` − `evicted` + `added`, sorted: `evicted` must be part of `old` (it is, when fewer
+ * scores than the capacity came since `old` was sorted), and `out` of the resulting size.
+ */
+function mergeSorted(old: Float64Array, evicted: number[], added: number[], out: Float64Array): void {
+  const gone = Float64Array.from(evicted).sort();
+  const come = Float64Array.from(added).sort();
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let o = 0;
+  while (i < old.length) {
+    const v = old[i]!;
+    if (j < gone.length && v === gone[j]) {
+      i++;
+      j++;
+    } else if (k < come.length && come[k]! < v) out[o++] = come[k++]!;
+    else {
+      out[o++] = v;
+      i++;
+    }
+  }
+  while (k < come.length) out[o++] = come[k++]!;
 }
 
 /** y = −ln(−log₂ s): scores in (0, 1) to the whole line, 1 to +∞ (a row isolated at once). */

@@ -1,3 +1,4 @@
+import { IsolationForest } from '../forest/forest.js';
 import { Random } from '../forest/random.js';
 import { defaultStreamFeatures, StreamingDetector } from './detector.js';
 
@@ -121,6 +122,32 @@ describe('StreamingDetector', () => {
     expect(jump.topFeature).toMatch(/^[ab]\.delta$/);
   });
 
+  it('keeps a rolling forest: each retrain grows one cohort and drops the oldest, the trees always `trees`', () => {
+    const d = new StreamingDetector({ ...options, trees: 20, ensemble: 3, driftCheckEvery: 0 });
+    const data = rows(400, 12);
+    const treesOf = (cohort: string) =>
+      IsolationForest.deserialize(Uint8Array.from(atob(cohort), (ch) => ch.charCodeAt(0))).params.trees;
+    // Warm-up 64 rows (the first has no delta yet), then a retrain every 50: at rows 64 and 114.
+    data.slice(0, 65).forEach((r, i) => d.push(r, i * 60_000));
+    const first = d.snapshot();
+    expect(first.modelVersion).toBe(1);
+    expect(first.groups.map((g) => g.map(treesOf))).toEqual([
+      [7, 7, 6],
+      [7, 7, 6],
+    ]);
+    data.slice(65, 115).forEach((r, i) => d.push(r, (65 + i) * 60_000));
+    const second = d.snapshot();
+    expect(second.modelVersion).toBe(2);
+    for (const [g, cohorts] of second.groups.entries()) {
+      expect(cohorts.slice(0, 2)).toEqual(first.groups[g]!.slice(1));
+      expect(cohorts[2]).not.toEqual(first.groups[g]![0]);
+      expect(cohorts.map(treesOf)).toEqual([7, 6, 7]);
+    }
+    // The threshold follows the new trees: it is the quantile of the new forest's scores.
+    expect(second.thresholds).not.toEqual(first.thresholds);
+    for (const t of second.thresholds) expect(t).toBeGreaterThan(0.3);
+  });
+
   it('is one forest group when there are no change features to separate', () => {
     const levelsOnly = { ...options, features: { fields: ['a', 'b'] } };
     const separate = new StreamingDetector({ ...levelsOnly, separateChanges: true });
@@ -136,8 +163,46 @@ describe('StreamingDetector', () => {
     const d = new StreamingDetector(options);
     const old = { ...d.snapshot(), format: 1 } as unknown as ReturnType<StreamingDetector['snapshot']>;
     expect(() => StreamingDetector.restore(old)).toThrow(
-      'stream snapshot format 1 is not supported (this version reads 4)',
+      'stream snapshot format 1 is not supported (this version reads 4 and 5)',
     );
+  });
+
+  it('restores a format-4 snapshot (whole forests voting) into cohorts of their trees, and goes on', () => {
+    const data = rows(600, 8);
+    const d = new StreamingDetector(options);
+    data.slice(0, 300).forEach((r, i) => d.push(r, i * 60_000));
+    const { windowNext: _next, thresholds: _thresholds, ...current } = d.snapshot();
+    // What the old release kept: per group, up to `ensemble` forests of `trees` trees each.
+    const rng = new Random(2);
+    const groups = current.groups.map((cohorts, g) => {
+      const cols = IsolationForest.deserialize(
+        Uint8Array.from(atob(cohorts[0]!), (ch) => ch.charCodeAt(0)),
+      ).nFeatures;
+      return [0, 1, 2].map((k) => {
+        const x = { rows: 200, cols, data: Float64Array.from({ length: 200 * cols }, () => rng.normal()) };
+        const forest = IsolationForest.fit(x, {
+          seed: 10 * g + k,
+          contamination: 0.01,
+          outOfRange: 'isolate',
+        });
+        return btoa(Array.from(forest.serialize(), (b) => String.fromCharCode(b)).join(''));
+      });
+    });
+    const restored = StreamingDetector.restore({ ...current, format: 4, groups });
+    const trees = (s: ReturnType<StreamingDetector['snapshot']>) =>
+      s.groups.map((cohorts) =>
+        cohorts.reduce(
+          (a, c) =>
+            a + IsolationForest.deserialize(Uint8Array.from(atob(c), (ch) => ch.charCodeAt(0))).params.trees,
+          0,
+        ),
+      );
+    expect(trees(restored.snapshot())).toEqual([100, 100]);
+    const later = data.slice(300).map((r, i) => restored.push(r, (300 + i) * 60_000));
+    expect(later.every((r) => r.score > 0 && r.score < 1)).toBe(true);
+    // Retrains went on from the old version, one cohort at a time, the trees still 100 a group.
+    expect(later[later.length - 1]!.modelVersion).toBeGreaterThan(current.modelVersion + 4);
+    expect(trees(restored.snapshot())).toEqual([100, 100]);
   });
 
   it('retrains at once when the drift consensus fires, even with no retraining schedule', () => {

@@ -4,6 +4,7 @@ import { explain } from '../explain/explain.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
 import { featureList, type FeatureSpec } from '../features/spec.js';
 import { IsolationForest, type OutOfRange } from '../forest/forest.js';
+import { quantileSorted } from '../stats.js';
 import { RowRate, severityOf, TailCalibration, type CalibrationState, type Severity } from './calibration.js';
 import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 import { EPISODE_GAP } from '../evaluate/operator.js';
@@ -35,12 +36,14 @@ export interface StreamOptions {
    */
   excludeAnomalies?: boolean;
   /**
-   * How many of the latest models score together (their scores and thresholds averaged). Default
-   * 6: one retrain's model differs from the next by chance, and averaging a few smooths those jumps
-   * while staying recent (the six span the last 3072 rows of retrains with the default schedule).
-   * On SMD and ASD over five seeds, 4, 5, 6 and 8 models give the same geometric mean of PR-AUC
-   * over scikit-learn's within noise (2.08–2.09); the worst machine fares best with 6 (machine-1-6
-   * 0.559 with 4, 0.583 with 6), because an incident that lasts is learnt into the average later.
+   * How many retrains' worth of trees score together: each forest group is a rolling forest of
+   * `trees` trees in `ensemble` cohorts, each grown on the window of one retrain, and every retrain
+   * replaces the oldest cohort. Default 6: one retrain's trees differ from the next's by chance,
+   * and spreading the forest over a few smooths those jumps while staying recent (the six span the
+   * last 3072 rows of retrains with the default schedule); an incident that lasts is learnt into
+   * the forest a sixth at a time. The first training grows every cohort on the warm-up.
+   * (Until issue 21, six whole forests of `trees` trees each scored every row: six times the tree
+   * walks for scores that, measured on SMD and ASD, rank no better; docs/engine.md.)
    */
   ensemble?: number;
   /**
@@ -53,7 +56,7 @@ export interface StreamOptions {
    * work. Without change features there is one forest either way.
    */
   separateChanges?: boolean;
-  /** Trees per forest; with levels and changes apart, each group grows this many. Default 100. */
+  /** Trees per forest group (its rolling forest, all cohorts together). Default 100. */
   trees?: number;
   maxSamples?: number | 'auto';
   /**
@@ -115,16 +118,20 @@ export interface StreamResult {
 
 /** Everything a detector needs to continue where it stopped: JSON-safe (models as base64). */
 export interface StreamSnapshot {
-  format: 4;
+  format: 5;
   options: Required<StreamOptions>;
   features: FeatureState;
   /** Row-major feature rows of the retraining window, oldest first. */
   window: number[];
+  /** The window's ring slot of its next row: which rows are the threshold's sample (see setThresholds). */
+  windowNext: number;
   rowsSinceTraining: number;
   flaggedSinceTraining: number;
   modelVersion: number;
-  /** Per forest group (levels, then changes), the models voting, oldest first (base64). */
+  /** Per forest group (levels, then changes), its cohorts of trees, oldest first (base64). */
   groups: string[][];
+  /** Per forest group, its threshold (see ForestGroup). */
+  thresholds: number[];
   /** The current model's training sample and the rows since, for the drift check. */
   driftReference: number[];
   recent: number[];
@@ -161,6 +168,13 @@ const DRIFT_REFERENCE_ROWS = 1024;
 const PUSH_CHUNK = 4096;
 /** Seed offset between forest groups, so the change forests do not mirror the level forests' draws. */
 const GROUP_SEED_STEP = 0x9e3779b1;
+/**
+ * Rows of the window the threshold is the quantile of (at most; an evenly spaced sample). The
+ * threshold is the (1 − contamination) quantile, 0.99 by default: of 1024 rows, about ten lie above it,
+ * enough that one retrain's threshold differs from the next by little next to what the window's
+ * change moves it, while scoring the whole window (8192 rows) cost more than scoring live rows.
+ */
+const THRESHOLD_SAMPLE = 1024;
 
 /** One of the last rows scored: its own score (before smoothing), the group that gave it, its features. */
 interface ScoredRow {
@@ -172,12 +186,30 @@ interface ScoredRow {
   explained?: { version: number; group: number; feature: string };
 }
 
-/** Forests over one kind of feature: the columns they see and the latest `ensemble` models, oldest first. */
+/**
+ * Forests over one kind of feature: the columns they see and their rolling forest, `ensemble`
+ * cohorts of trees grown on successive retrains' windows, oldest first. The group scores a row as
+ * one isolation forest of all their trees, s = 2^(−Σ_m Σ_{t∈m} h_t / c_m / T), T = Σ_m |m|
+ * (c_m = c(ψ) of the cohort's sample size: the same for all once the window holds 256 rows).
+ */
 interface ForestGroup {
   columns: Int32Array;
-  models: IsolationForest[];
+  cohorts: IsolationForest[];
+  /** Trees of the cohorts together. */
+  trees: number;
+  /**
+   * The (1 − contamination) quantile of the group's scores on the sample of its training window
+   * (see setThresholds): the rows over it stay out of training, and it puts the groups on one scale.
+   */
+  threshold: number;
   /** Scratch: this group's columns of the row being scored. */
   row: Float64Array;
+  /**
+   * Scratch: this group's columns of many rows (a retrain's window, a batch to score), kept from
+   * one use to the next: megabytes a retrain on a wide machine, which the collector otherwise
+   * reclaims every few hundred rows. Forests keep no reference to their training data.
+   */
+  rows: Float64Array;
 }
 
 const DEFAULTS = {
@@ -258,8 +290,9 @@ function fromBase64(text: string): Uint8Array {
  * An anomaly detector for a stream of rows, as live data arrives: it collects a warm-up, trains
  * its first forests (one for levels, one for changes), then scores every row the moment it comes;
  * every `retrainEvery` rows it retrains on a sliding window of recent rows (leaving out what it
- * flagged), and the threshold follows the newest models. Each retrain uses seed + model version,
- * so a replay is deterministic, and nothing it outputs for row t depends on rows after t.
+ * flagged): each forest grows a new cohort of its trees and drops its oldest, and the threshold
+ * follows. Each cohort's seed derives from the seed and its number, so a replay is deterministic,
+ * and nothing it outputs for row t depends on rows after t.
  */
 export class StreamingDetector {
   readonly options: Required<StreamOptions>;
@@ -271,9 +304,21 @@ export class StreamingDetector {
   private windowNext = 0;
   private rowsSinceTraining = 0;
   private flaggedSinceTraining = 0;
-  /** Levels, then changes (when separate and present); no models until the warm-up is done. */
+  /** Levels, then changes (when separate and present); no cohorts until the warm-up is done. */
   private readonly groups: ForestGroup[];
+  /** Cohorts per group: `ensemble`, unless there are fewer trees than that. */
+  private readonly cohortCount: number;
   private version = 0;
+  /** Every this many window slots, one is in the threshold's sample (see setThresholds). */
+  private readonly sampleStride: number;
+  /**
+   * Per sample slot, per group, per cohort (oldest first): Σ_{t∈m} h_t / c_m of the row in that slot,
+   * so that a retrain scores the sample with its new cohort only. Valid once `sampleValid`.
+   */
+  private readonly sampleSums: Float64Array;
+  private sampleValid = false;
+  /** Scratch: the row just scored, per group and cohort, as in sampleSums; for remember. */
+  private readonly rowSums: Float64Array;
   /** Up to DRIFT_REFERENCE_ROWS rows of the current model's training window, evenly spaced. */
   private driftReference = new Float64Array(0);
   /** The last `driftCheckEvery` feature rows, flagged or not, oldest first once full. */
@@ -293,7 +338,12 @@ export class StreamingDetector {
     this.transformer = new FeatureTransformer(this.options.features, snapshot?.features);
     this.width = this.transformer.names.length;
     this.groups = forestGroups(this.transformer.spec, this.options.separateChanges);
+    this.cohortCount = Math.min(this.options.ensemble, this.options.trees);
     this.window = new Float64Array(this.options.window * this.width);
+    this.sampleStride = Math.ceil(this.options.window / THRESHOLD_SAMPLE);
+    const sampleSlots = Math.ceil(this.options.window / this.sampleStride);
+    this.sampleSums = new Float64Array(sampleSlots * this.groups.length * this.cohortCount);
+    this.rowSums = new Float64Array(this.groups.length * this.cohortCount);
     this.recent = new Float64Array(this.options.driftCheckEvery * this.width);
     this.rate = new RowRate(snapshot?.intervalsMs);
     this.yesterday = new YesterdayMemory(snapshot?.yesterday);
@@ -309,15 +359,22 @@ export class StreamingDetector {
     );
     if (snapshot) {
       this.lastTimeMs = snapshot.lastTimeMs ?? Number.NaN;
-      this.window.set(snapshot.window);
+      // Each row back in its ring slot: the slots decide which rows the threshold samples.
       this.windowRows = snapshot.window.length / this.width;
-      this.windowNext = this.windowRows % this.options.window;
+      this.windowNext = snapshot.windowNext;
+      for (let k = 0; k < this.windowRows; k++) {
+        const slot = (this.windowNext - this.windowRows + k + this.options.window) % this.options.window;
+        this.window.set(snapshot.window.slice(k * this.width, (k + 1) * this.width), slot * this.width);
+      }
       this.rowsSinceTraining = snapshot.rowsSinceTraining;
       this.flaggedSinceTraining = snapshot.flaggedSinceTraining;
       this.version = snapshot.modelVersion;
       this.groups.forEach((g, i) => {
-        g.models = (snapshot.groups[i] ?? []).map((m) => IsolationForest.deserialize(fromBase64(m)));
+        g.cohorts = (snapshot.groups[i] ?? []).map((m) => IsolationForest.deserialize(fromBase64(m)));
+        g.trees = g.cohorts.reduce((a, m) => a + m.params.trees, 0);
+        g.threshold = snapshot.thresholds[i] ?? 0;
       });
+      // The sample's sums are not kept: the next retrain scores the sample with every cohort.
       this.driftReference = Float64Array.from(snapshot.driftReference);
       this.recent.set(snapshot.recent);
       this.recentRows = snapshot.recent.length / this.width;
@@ -385,7 +442,7 @@ export class StreamingDetector {
       while (r < end) {
         const i = r - from;
         const x = xs.subarray(i * width, (i + 1) * width);
-        if (!ready[i] || this.groups[0]!.models.length === 0) {
+        if (!ready[i] || this.groups[0]!.cohorts.length === 0) {
           out.push(this.take(ready[i] ? x.slice() : undefined, timesMs[r]!));
           r++;
           continue;
@@ -426,17 +483,22 @@ export class StreamingDetector {
   }
 
   /**
-   * Each model's score of `count` feature rows of xs from row `first`, by the batch kernel: per
-   * group, per model (oldest first), `count` scores; the same numbers as scoreOne on each row.
+   * Each cohort's Σ_t h_t / c of `count` feature rows of xs from row `first`, by the batch kernel:
+   * per group, per cohort (oldest first), `count` sums; the same numbers as cohortSum on each row.
    */
   private scoreRows(xs: Float64Array, first: number, count: number): Float64Array[][] {
     const { width } = this;
     return this.groups.map((g) => {
       const k = g.columns.length;
-      const data = new Float64Array(count * k);
+      const data = groupRows(g, count);
       for (let r = 0; r < count; r++)
         for (let c = 0; c < k; c++) data[r * k + c] = xs[(first + r) * width + g.columns[c]!]!;
-      return g.models.map((m) => m.scoreBatch({ rows: count, cols: k, data }));
+      return g.cohorts.map((m) => {
+        const sums = m.pathLengthSums({ rows: count, cols: k, data });
+        const c = m.normalizer;
+        for (let r = 0; r < count; r++) sums[r] = sums[r]! / c;
+        return sums;
+      });
     });
   }
 
@@ -457,7 +519,7 @@ export class StreamingDetector {
     };
     if (!x) return idle;
     let result: StreamResult = idle;
-    const trained = this.groups[0]!.models.length > 0;
+    const trained = this.groups[0]!.cohorts.length > 0;
     let looksAnomalous = false;
     let smoothed: number[] = [];
     let inEpisode = false;
@@ -515,8 +577,8 @@ export class StreamingDetector {
   }
 
   /**
-   * Each group's score and threshold are the means over its models. The row's score is the group
-   * that finds it most anomalous, once every group's score is put on one threshold T (the mean of
+   * Each group scores the row with its rolling forest (see ForestGroup). The row's score is the
+   * group that finds it most anomalous, once every group's score is put on one threshold T (the mean of
    * the groups' thresholds) by s ↦ s^(ln T / ln t): a score is 2^(−h/c), so this scales a group's
    * path lengths by its own threshold's. A group then scores exactly T at its own threshold, keeps
    * its order, and stays a score in (0, 1]; with one group nothing changes.
@@ -528,16 +590,17 @@ export class StreamingDetector {
   ): { score: number; threshold: number; groups: number[] } {
     const scores: number[] = [];
     const thresholds: number[] = [];
+    const n = this.cohortCount;
     for (const [gi, g] of this.groups.entries()) {
       if (!scored) for (let i = 0; i < g.columns.length; i++) g.row[i] = x[g.columns[i]!]!;
-      let score = 0;
-      let threshold = 0;
-      for (const [mi, m] of g.models.entries()) {
-        score += scored ? scored[gi]![mi]![at]! : m.scoreOne(g.row);
-        threshold += m.threshold;
+      let sum = 0;
+      for (const [mi, m] of g.cohorts.entries()) {
+        const h = scored ? scored[gi]![mi]![at]! : m.pathLengthTotal(g.row) / m.normalizer;
+        this.rowSums[gi * n + mi] = h;
+        sum += h;
       }
-      scores.push(score / g.models.length);
-      thresholds.push(threshold / g.models.length);
+      scores.push(Math.pow(2, -sum / g.trees));
+      thresholds.push(g.threshold);
     }
     if (scores.length === 1) return { score: scores[0]!, threshold: thresholds[0]!, groups: scores };
     const common = thresholds.reduce((a, t) => a + t, 0) / thresholds.length;
@@ -574,7 +637,13 @@ export class StreamingDetector {
     if (r.explained?.version === this.version && r.explained.group === group) return r.explained.feature;
     const g = this.groups[group]!;
     for (let i = 0; i < g.columns.length; i++) g.row[i] = r.x[g.columns[i]!]!;
-    const c = explain(g.models[g.models.length - 1]!, g.row).contributions;
+    // The group's Σ_m Σ_t h_t / c_m decomposed: each cohort's contributions are per tree of its own.
+    const c = new Float64Array(g.columns.length);
+    for (const m of g.cohorts) {
+      const part = explain(m, g.row).contributions;
+      const weight = m.params.trees / m.normalizer;
+      for (let i = 0; i < c.length; i++) c[i] = c[i]! + weight * part[i]!;
+    }
     let best = 0;
     for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
     const feature = this.transformer.names[g.columns[best]!]!;
@@ -588,13 +657,18 @@ export class StreamingDetector {
    * hours after the warm-up are judged a little strictly).
    */
   private inSampleScores(): Float64Array[] {
-    const data = this.windowInOrder();
     const rows = this.windowRows;
-    const own = this.groups.map(() => new Float64Array(rows));
-    for (let r = 0; r < rows; r++) {
-      const { groups } = this.score(data.subarray(r * this.width, (r + 1) * this.width));
-      groups.forEach((s, g) => (own[g]![r] = s));
-    }
+    // The batch kernel's sums, added cohort by cohort as score adds them: the same scores.
+    const own = this.scoreRows(this.windowInOrder(), 0, rows).map((cohorts, g) => {
+      const scores = new Float64Array(rows);
+      const trees = this.groups[g]!.trees;
+      for (let r = 0; r < rows; r++) {
+        let sum = 0;
+        for (const sums of cohorts) sum += sums[r]!;
+        scores[r] = Math.pow(2, -sum / trees);
+      }
+      return scores;
+    });
     const k = this.options.smoothing;
     return own.map((scores) => {
       const out = new Float64Array(rows);
@@ -633,7 +707,10 @@ export class StreamingDetector {
     return drifted;
   }
 
+  /** Adds x to the window; a row of the threshold's sample keeps its cohorts' sums, just computed by score. */
   private remember(x: Float64Array): void {
+    if (this.sampleValid && this.windowNext % this.sampleStride === 0)
+      this.sampleSums.set(this.rowSums, (this.windowNext / this.sampleStride) * this.rowSums.length);
     this.window.set(x, this.windowNext * this.width);
     this.windowNext = (this.windowNext + 1) % this.options.window;
     this.windowRows = Math.min(this.windowRows + 1, this.options.window);
@@ -650,53 +727,112 @@ export class StreamingDetector {
     return out;
   }
 
+  /**
+   * Grows the next cohort of every group on the window (the first time, every cohort), dropping
+   * the oldest, and sets the groups' thresholds.
+   */
   private train(): void {
     this.version++;
-    const data = this.windowInOrder();
+    const { width, windowRows: rows } = this;
+    const capacity = this.options.window;
+    /** Ring slot of the window's r-th row, oldest first. */
+    const start = (this.windowNext - rows + capacity) % capacity;
+    const slot = (r: number): number => (start + r) % capacity;
+    const n = this.cohortCount;
+    const first = this.groups[0]!.cohorts.length === 0;
+    // Cohorts are numbered from 1: the first training grows 1…n, the retrain to version v grows n + v − 1.
+    const numbers = first ? Array.from({ length: n }, (_, k) => k + 1) : [n + this.version - 1];
     this.groups.forEach((g, i) => {
       const k = g.columns.length;
-      let columns = data;
-      if (k < this.width) {
-        columns = new Float64Array(this.windowRows * k);
-        for (let r = 0; r < this.windowRows; r++)
-          for (let c = 0; c < k; c++) columns[r * k + c] = data[r * this.width + g.columns[c]!]!;
+      // The group's columns of the window, oldest first (indexed directly when they are a run).
+      const columns = groupRows(g, rows);
+      const from = g.columns[0]!;
+      const run = g.columns[k - 1]! - from === k - 1;
+      for (let r = 0; r < rows; r++) {
+        const at = slot(r) * width;
+        if (run) for (let c = 0; c < k; c++) columns[r * k + c] = this.window[at + from + c]!;
+        else for (let c = 0; c < k; c++) columns[r * k + c] = this.window[at + g.columns[c]!]!;
       }
-      const model = IsolationForest.fit(
-        { rows: this.windowRows, cols: k, data: columns },
-        {
-          trees: this.options.trees,
-          maxSamples: this.options.maxSamples,
-          outOfRange: this.options.outOfRange,
-          contamination: this.options.contamination,
-          seed: (this.options.seed + this.version + i * GROUP_SEED_STEP) >>> 0,
-        },
-      );
-      g.models = [...g.models, model].slice(-this.options.ensemble);
+      for (const number of numbers) {
+        const cohort = IsolationForest.fit(
+          { rows, cols: k, data: columns },
+          {
+            trees: cohortTrees(number, this.options.trees, n),
+            maxSamples: this.options.maxSamples,
+            outOfRange: this.options.outOfRange,
+            seed: (this.options.seed + number + i * GROUP_SEED_STEP) >>> 0,
+          },
+        );
+        g.cohorts.push(cohort);
+      }
+      if (g.cohorts.length > n) g.cohorts.shift();
+      g.trees = g.cohorts.reduce((a, m) => a + m.params.trees, 0);
     });
+    this.setThresholds();
     this.rowsSinceTraining = 0;
     this.flaggedSinceTraining = 0;
     // The new model's reference for drift checks: its training rows, evenly spaced.
-    const step = Math.max(1, Math.floor(this.windowRows / DRIFT_REFERENCE_ROWS));
-    const picked = Math.ceil(this.windowRows / step);
-    this.driftReference = new Float64Array(picked * this.width);
-    for (let k = 0; k < picked; k++)
-      this.driftReference.set(
-        data.subarray(k * step * this.width, (k * step + 1) * this.width),
-        k * this.width,
-      );
+    const step = Math.max(1, Math.floor(rows / DRIFT_REFERENCE_ROWS));
+    const picked = Math.ceil(rows / step);
+    this.driftReference = new Float64Array(picked * width);
+    for (let k = 0; k < picked; k++) {
+      const at = slot(k * step) * width;
+      this.driftReference.set(this.window.subarray(at, at + width), k * width);
+    }
     this.recentRows = 0;
+  }
+
+  /**
+   * Each group's threshold: the (1 − contamination) quantile of its scores on the threshold's
+   * sample of the window, the rows in every `sampleStride`-th ring slot (at most THRESHOLD_SAMPLE,
+   * evenly spread over the window whatever its age). A row's sums per cohort are kept from when it
+   * was scored live, so after a retrain only the new cohort walks the sample; after the first
+   * training or a restore, every cohort does.
+   */
+  private setThresholds(): void {
+    const { width, sampleStride: stride, cohortCount: n } = this;
+    const groups = this.groups.length;
+    const slots = Math.ceil(this.windowRows / stride);
+    const scores = new Float64Array(slots);
+    this.groups.forEach((g, gi) => {
+      const k = g.columns.length;
+      const data = groupRows(g, slots);
+      for (let j = 0; j < slots; j++)
+        for (let c = 0; c < k; c++) data[j * k + c] = this.window[j * stride * width + g.columns[c]!]!;
+      const x = { rows: slots, cols: k, data };
+      if (this.sampleValid)
+        for (let j = 0; j < slots; j++) {
+          const at = (j * groups + gi) * n;
+          for (let mi = 0; mi + 1 < n; mi++) this.sampleSums[at + mi] = this.sampleSums[at + mi + 1]!;
+        }
+      for (let mi = this.sampleValid ? n - 1 : 0; mi < n; mi++) {
+        const m = g.cohorts[mi]!;
+        const sums = m.pathLengthSums(x);
+        const c = m.normalizer;
+        for (let j = 0; j < slots; j++) this.sampleSums[(j * groups + gi) * n + mi] = sums[j]! / c;
+      }
+      for (let j = 0; j < slots; j++) {
+        let sum = 0;
+        for (let mi = 0; mi < n; mi++) sum += this.sampleSums[(j * groups + gi) * n + mi]!;
+        scores[j] = Math.pow(2, -sum / g.trees);
+      }
+      g.threshold = quantileSorted(scores.sort(), 1 - this.options.contamination);
+    });
+    this.sampleValid = true;
   }
 
   snapshot(): StreamSnapshot {
     return {
-      format: 4,
+      format: 5,
       options: this.options,
       features: this.transformer.snapshot(),
       window: Array.from(this.windowInOrder()),
+      windowNext: this.windowNext,
       rowsSinceTraining: this.rowsSinceTraining,
       flaggedSinceTraining: this.flaggedSinceTraining,
       modelVersion: this.version,
-      groups: this.groups.map((g) => g.models.map((m) => toBase64(m.serialize()))),
+      groups: this.groups.map((g) => g.cohorts.map((m) => toBase64(m.serialize()))),
+      thresholds: this.groups.map((g) => g.threshold),
       driftReference: Array.from(this.driftReference),
       recent: Array.from(this.recent.subarray(0, this.recentRows * this.width)),
       driftRetrains: this.driftRetrains,
@@ -708,14 +844,67 @@ export class StreamingDetector {
     };
   }
 
-  static restore(snapshot: StreamSnapshot): StreamingDetector {
-    if (snapshot.format !== 4)
+  /** A detector from its snapshot: this format, or format 4 (see fromFormat4). */
+  static restore(snapshot: StreamSnapshot | StreamSnapshotV4): StreamingDetector {
+    if (snapshot.format === 4) return new StreamingDetector(snapshot.options, fromFormat4(snapshot));
+    if (snapshot.format !== 5)
       throw new EngineError(
         'FORMAT_VERSION',
-        `stream snapshot format ${String(snapshot.format)} is not supported (this version reads 4)`,
+        `stream snapshot format ${String((snapshot as { format: unknown }).format)} is not supported (this version reads 4 and 5)`,
       );
     return new StreamingDetector(snapshot.options, snapshot);
   }
+}
+
+/**
+ * Trees of cohort `number` (from 1) when `trees` are split over `n` cohorts as evenly as they go;
+ * a cohort replaces the one n before it, of the same size, so the group always holds `trees`.
+ */
+function cohortTrees(number: number, trees: number, n: number): number {
+  return Math.floor(trees / n) + ((number - 1) % n < trees % n ? 1 : 0);
+}
+
+/** The snapshot of releases before issue 21: whole forests voting, each with its own threshold. */
+export type StreamSnapshotV4 = Omit<StreamSnapshot, 'format' | 'windowNext' | 'thresholds'> & {
+  format: 4;
+};
+
+/**
+ * A format-4 snapshot as this format: each group's rolling forest takes its cohorts' trees from
+ * the old forests, oldest first (a young detector's fewer forests give several cohorts each, from
+ * trees of their own), so the group keeps what every retrain learnt, and its threshold is the mean
+ * of the old forests' thresholds, as they scored. The window was kept oldest first from slot 0.
+ * The next retrain replaces the oldest cohort as usual; scores go on close to the old ones, not to
+ * the bit.
+ */
+function fromFormat4(old: StreamSnapshotV4): StreamSnapshot {
+  const options = resolve(old.options);
+  const n = Math.min(options.ensemble, options.trees);
+  const groups: string[][] = [];
+  const thresholds: number[] = [];
+  for (const models of old.groups) {
+    const forests = models.map((m) => IsolationForest.deserialize(fromBase64(m)));
+    thresholds.push(forests.reduce((a, f) => a + f.threshold, 0) / Math.max(1, forests.length));
+    const cohorts: string[] = [];
+    let start = 0;
+    for (let k = 0; k < n && forests.length > 0; k++) {
+      // At version v the cohorts are numbers v…v + n − 1 (see train): sizes as the next retrains expect.
+      const size = cohortTrees(Math.max(1, old.modelVersion) + k, options.trees, n);
+      const source = forests[Math.floor((k * forests.length) / n)]!;
+      const from = Math.min(start % source.params.trees, source.params.trees - size);
+      cohorts.push(toBase64(source.treeRange(from, from + size).serialize()));
+      start += size;
+    }
+    groups.push(cohorts);
+  }
+  const width = new FeatureTransformer(options.features, old.features).names.length;
+  return {
+    ...old,
+    format: 5,
+    windowNext: (old.window.length / width) % options.window,
+    groups,
+    thresholds,
+  };
 }
 
 /** Levels and changes apart when asked and both present; otherwise one group of every feature. */
@@ -729,7 +918,17 @@ function forestGroups(spec: Required<FeatureSpec>, separateChanges: boolean): Fo
     separateChanges && levels.length > 0 && changes.length > 0 ? [levels, changes] : [indices(() => true)];
   return sets.map((columns) => ({
     columns: Int32Array.from(columns),
-    models: [],
+    cohorts: [],
+    trees: 0,
+    threshold: 0,
     row: new Float64Array(columns.length),
+    rows: new Float64Array(0),
   }));
+}
+
+/** The group's scratch for `count` rows of its columns, grown when too small. */
+function groupRows(g: ForestGroup, count: number): Float64Array {
+  const size = count * g.columns.length;
+  if (g.rows.length < size) g.rows = new Float64Array(size);
+  return g.rows.subarray(0, size);
 }
