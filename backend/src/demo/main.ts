@@ -207,7 +207,9 @@ async function main(keep: boolean): Promise<void> {
         while (from > 0 && anomalous[from - 1]) from--;
         let peak = from;
         for (let i = from; i <= b; i++) if (scores[i]! > scores[peak]!) peak = i;
-        const explanation = await api<{ contributions: Array<{ feature: string; share: number }> }>(
+        const explanation = await api<{
+          contributions: Array<{ feature: string; contribution: number; share: number }>;
+        }>(
           app,
           'GET',
           `/api/v1/detectors/${preset}/explain?entity=${encodeURIComponent(host)}&time=${new Date(times[peak]!).toISOString()}`,
@@ -219,7 +221,10 @@ async function main(keep: boolean): Promise<void> {
           to: times[b]!,
           peakScore: scores[peak]!,
           peakTime: times[peak]!,
+          // Only what pushed towards anomalous: a metric that made the moment look more normal
+          // is no cause, whatever its share of the total.
           top: explanation.contributions
+            .filter((c) => c.contribution > 0)
             .slice(0, 3)
             .map((c) => ({ feature: `${preset}.${c.feature}`, share: c.share })),
         });
@@ -284,7 +289,9 @@ async function main(keep: boolean): Promise<void> {
     const delay = Math.max(0, Math.round((first.from - from) / 60_000));
     delays.push(delay);
     const moved = incident.fields.flatMap((f) => TELEGRAF_FIELDS[f as keyof typeof TELEGRAF_FIELDS] ?? [f]);
-    const right = hits.some((a) => moved.includes(a.top[0]!.feature.replace(/\.(z\d+|delta|lag\d+)$/, '')));
+    const right = hits.some(
+      (a) => a.top.length > 0 && moved.includes(a.top[0]!.feature.replace(/\.(z\d+|delta|lag\d+)$/, '')),
+    );
     if (right) named++;
     say(
       `  ✓ ${what}: ${hits
@@ -292,7 +299,7 @@ async function main(keep: boolean): Promise<void> {
         .filter((d, i, all) => all.indexOf(d) === i)
         .join(
           ', ',
-        )} alert after ${delay} min; top: ${first.top.map((t) => `${t.feature} ${(100 * t.share).toFixed(0)}%`).join(', ')}`,
+        )} alert after ${delay} min; ${first.top.length > 0 ? `top: ${first.top.map((t) => `${t.feature} ${(100 * t.share).toFixed(0)}%`).join(', ')}` : 'no single metric stands out in the explanation'}`,
     );
   }
   const falseAlarms = alerts.filter(
@@ -306,7 +313,7 @@ async function main(keep: boolean): Promise<void> {
     say('Alerts with no incident behind them:');
     for (const a of falseAlarms)
       say(
-        `  ${a.host.padEnd(6)} ${a.detector.padEnd(6)} ${clock(a.from)} (${Math.round((a.to - a.from) / 60_000) + 1} min), score ${a.peakScore.toFixed(2)}; top: ${a.top.map((t) => t.feature).join(', ')}`,
+        `  ${a.host.padEnd(6)} ${a.detector.padEnd(6)} ${clock(a.from)} (${Math.round((a.to - a.from) / 60_000) + 1} min), score ${a.peakScore.toFixed(2)}; ${a.top.length > 0 ? `top: ${a.top.map((t) => t.feature).join(', ')}` : 'no single metric stands out'}`,
       );
   }
   const hostDays = (w.hosts.length * (w.minutes - w.trainMinutes)) / 1440;
