@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { StreamingDetector } from '../../backend/src/engine/index.js';
-import { InfluxUnavailableError, toLine } from '../../backend/src/io/influx/index.js';
+import { InfluxUnavailableError } from '../../backend/src/io/influx/index.js';
+import { cpuCycleLines } from '../support/cpu-fleet.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { as, testApp } from '../support/service.js';
 
@@ -21,26 +22,8 @@ describe('faults while models train (real influxd)', () => {
   beforeAll(async () => {
     influx = await startTestInflux();
     const client = await influx.client();
-    const lines: string[] = [];
     // Two days of minute cpu data for two hosts, and an hour after NOW for live scoring.
-    for (const [h, host] of ['web-1', 'web-2'].entries())
-      for (let t = NOW - 48 * HOUR; t < NOW + HOUR; t += MIN) {
-        const daily = Math.sin((2 * Math.PI * (t % (24 * HOUR))) / (24 * HOUR));
-        const jitter = Math.sin(t / 7_777_777 + h) * 2;
-        lines.push(
-          toLine({
-            measurement: 'cpu',
-            tags: { host, cpu: 'cpu-total' },
-            fields: {
-              usage_user: 30 + 15 * daily + jitter,
-              usage_system: 5 + daily,
-              usage_idle: 65 - 16 * daily,
-            },
-            timeMs: t,
-          }),
-        );
-      }
-    await client.write(lines);
+    await client.write(cpuCycleLines(NOW - 48 * HOUR, NOW + HOUR));
     app = await testApp(influx.server.url, client.database, {}, () => clock);
     const created = await app.inject({
       method: 'POST',

@@ -62,3 +62,29 @@ export async function trainedCpuDetector(app: FastifyInstance, to: number): Prom
   });
   await app.jobs.finished(train.json().id);
 }
+
+/**
+ * Telegraf cpu lines for web-1 and web-2, one a minute from `from` to `to`: a daily cycle and a
+ * slow jitter per host, nothing anomalous (the fleet the worker-thread and fault tests train on).
+ */
+export function cpuCycleLines(from: number, to: number): string[] {
+  const lines: string[] = [];
+  for (const [h, host] of ['web-1', 'web-2'].entries())
+    for (let t = from; t < to; t += 60_000) {
+      const daily = Math.sin((2 * Math.PI * (t % (24 * HOUR))) / (24 * HOUR));
+      const jitter = Math.sin(t / 7_777_777 + h) * 2;
+      lines.push(
+        toLine({
+          measurement: 'cpu',
+          tags: { host, cpu: 'cpu-total' },
+          fields: {
+            usage_user: 30 + 15 * daily + jitter,
+            usage_system: 5 + daily,
+            usage_idle: 65 - 16 * daily,
+          },
+          timeMs: t,
+        }),
+      );
+    }
+  return lines;
+}
