@@ -894,8 +894,14 @@ class SqlIncidentStore implements IncidentStore {
   }
 
   async addFeedback(f: IncidentFeedback): Promise<IncidentFeedback> {
+    await this.insertFeedback(this.db, f);
+    return { ...f };
+  }
+
+  /** One verdict, on the registry or inside a transaction; NOT_FOUND when the incident is gone. */
+  private async insertFeedback(db: Queryable, f: IncidentFeedback): Promise<void> {
     try {
-      await this.db.run(
+      await db.run(
         'INSERT INTO incident_feedback (incident_id, verdict, note, actor, at) VALUES (?, ?, ?, ?, ?)',
         [f.incidentId, f.verdict, f.note, f.actor, f.at],
       );
@@ -904,7 +910,6 @@ class SqlIncidentStore implements IncidentStore {
         throw new RegistryError('NOT_FOUND', `no incident '${f.incidentId}'`);
       throw err;
     }
-    return { ...f };
   }
 
   async feedback(incidentIds: string[]): Promise<IncidentFeedback[]> {
@@ -935,18 +940,7 @@ class SqlIncidentStore implements IncidentStore {
         [source.annotationId, source.updated, source.verdict, feedback.length, source.appliedAt],
       );
       if (claimed === 0) return false;
-      for (const f of feedback) {
-        try {
-          await tx.run(
-            'INSERT INTO incident_feedback (incident_id, verdict, note, actor, at) VALUES (?, ?, ?, ?, ?)',
-            [f.incidentId, f.verdict, f.note, f.actor, f.at],
-          );
-        } catch (err) {
-          if (this.db.isForeignKeyViolation(err))
-            throw new RegistryError('NOT_FOUND', `no incident '${f.incidentId}'`);
-          throw err;
-        }
-      }
+      for (const f of feedback) await this.insertFeedback(tx, f);
       return true;
     });
   }
