@@ -113,13 +113,14 @@ describe('alerting to a real Alertmanager and a signed webhook', () => {
       `https://grafana.example.com/grafana/a/isoscope-anomaly-app/explain?detector=cpu&entity=web-1&time=${T0 + 4 * MIN}`,
     );
     expect(alerts[0]!.generatorURL).toBe(alerts[0]!.annotations.drilldown);
-    // The webhook got the same event, signed with the shared secret.
+    // The webhook got the same event, signed with the shared secret, with the same absolute link.
     const last = received.at(-1)!;
     expect(last.signature).toBe(signature('shared-secret', last.body));
     expect(JSON.parse(last.body).alerts[0]).toMatchObject({
       status: 'firing',
       detector: 'cpu',
       entity: 'web-1',
+      link: alerts[0]!.annotations.drilldown,
     });
   });
 

@@ -37,7 +37,9 @@ export default fp(
     if (app.config.alertmanagerUrl)
       receivers.push(new AlertmanagerReceiver(app.config.alertmanagerUrl, app.config.grafanaUrl));
     if (app.config.webhookUrl)
-      receivers.push(new WebhookReceiver(app.config.webhookUrl, app.config.webhookSecret ?? ''));
+      receivers.push(
+        new WebhookReceiver(app.config.webhookUrl, app.config.webhookSecret ?? '', app.config.grafanaUrl),
+      );
     // Replicas sharing a registry take turns to deliver, by a lease in the registry (see DeliveryQueue).
     const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
     const outbox: Outbox = {
