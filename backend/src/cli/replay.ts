@@ -307,10 +307,10 @@ export const command: CliCommand = {
     progress.finish();
     const flagged = flags.reduce((s, v) => s + v, 0);
     const detectors = [...streams.values()].map((s) => s.detector);
-    const models = detectors.reduce((s, d) => s + d.snapshot().modelVersion, 0);
+    const trainings = detectors.reduce((s, d) => s + d.trainings, 0);
     const summary = [
       `replayed ${rows} rows of ${input} (${fields.length} column${fields.length > 1 ? 's' : ''}, ${detectors[0]!.featureNames.length} features, ` +
-        `${entities ? `${streams.size} streams, one per ${table.entityColumn}, ` : ''}${models} models) at ${Math.round(rows / seconds)} rows/s: ${flagged} flagged → ${output}`,
+        `${entities ? `${streams.size} streams, one per ${table.entityColumn}, ` : ''}${trainings} trainings) at ${Math.round(rows / seconds)} rows/s: ${flagged} flagged → ${output}`,
     ];
     if (model)
       summary.push(

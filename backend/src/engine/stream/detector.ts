@@ -682,6 +682,11 @@ export class StreamingDetector {
     });
   }
 
+  /** How many times the detector has trained: the first training and every retrain since. */
+  get trainings(): number {
+    return this.version;
+  }
+
   /** How many times the drift consensus triggered a retrain. */
   get retrainsOnDrift(): number {
     return this.driftRetrains;
