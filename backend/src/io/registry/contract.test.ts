@@ -545,6 +545,20 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(await b.runtimeState.list('cpu')).toEqual([]);
   });
 
+  it("lists one entity's runtimes when asked", async () => {
+    const { r } = await fresh();
+    await r.detectors.create({ id: 'cpu', name: 'CPU', spec }, 1);
+    const base = { detectorId: 'cpu', version: 1, scoredTo: 0, snapshot: '{}', updatedAt: 2 };
+    await r.runtimeState.set({ ...base, entity: 'web-1', stage: 'production' });
+    await r.runtimeState.set({ ...base, entity: 'web-2', stage: 'production' });
+    await r.runtimeState.set({ ...base, entity: 'web-2', stage: 'staging' });
+    expect((await r.runtimeState.list('cpu', 'web-2')).map((s) => `${s.entity}:${s.stage}`)).toEqual([
+      'web-2:production',
+      'web-2:staging',
+    ]);
+    expect(await r.runtimeState.list('cpu', 'web-3')).toEqual([]);
+  });
+
   it('keeps detector state per (detector, entity, stage); a shard checkpoint is all or nothing', async () => {
     const { r } = await fresh();
     await withVersions(r, 0);

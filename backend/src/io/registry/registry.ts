@@ -159,8 +159,8 @@ export class StoreRegistry implements Registry {
   ): Promise<RuntimeStateRecord | undefined> {
     return this.runtimeState.get(detectorId, entity, stage);
   }
-  listRuntimeStates(detectorId: string): Promise<RuntimeStateRecord[]> {
-    return this.runtimeState.list(detectorId);
+  listRuntimeStates(detectorId: string, entity?: string): Promise<RuntimeStateRecord[]> {
+    return this.runtimeState.list(detectorId, entity);
   }
   deleteRuntimeState(detectorId: string, entity: string, stage: RuntimeStateRecord['stage']): Promise<void> {
     return this.runtimeState.delete(detectorId, entity, stage);

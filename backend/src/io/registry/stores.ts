@@ -664,13 +664,13 @@ class SqlRuntimeStateStore implements RuntimeStateStore {
     return row === undefined ? undefined : runtimeOf(row);
   }
 
-  async list(detectorId: string): Promise<RuntimeStateRecord[]> {
+  async list(detectorId: string, entity?: string): Promise<RuntimeStateRecord[]> {
     // Without the snapshots: a detector's runtimes are listed every interval, their snapshots are megabytes.
     return (
       await this.db.all(
         `SELECT detector_id, entity, stage, version, scored_to, '' AS snapshot, updated_at
-         FROM runtime_state WHERE detector_id = ? ORDER BY entity, stage`,
-        [detectorId],
+         FROM runtime_state WHERE detector_id = ?${entity === undefined ? '' : ' AND entity = ?'} ORDER BY entity, stage`,
+        entity === undefined ? [detectorId] : [detectorId, entity],
       )
     ).map(runtimeOf);
   }

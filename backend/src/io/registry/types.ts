@@ -249,8 +249,8 @@ export interface RuntimeStateStore {
     entity: string,
     stage: RuntimeStateRecord['stage'],
   ): Promise<RuntimeStateRecord | undefined>;
-  /** Every runtime of a detector without their snapshots (snapshot ''), by entity then stage. */
-  list(detectorId: string): Promise<RuntimeStateRecord[]>;
+  /** Every runtime of a detector (or of one of its entities) without their snapshots (snapshot ''), by entity then stage. */
+  list(detectorId: string, entity?: string): Promise<RuntimeStateRecord[]>;
   delete(detectorId: string, entity: string, stage: RuntimeStateRecord['stage']): Promise<void>;
 }
 
@@ -479,7 +479,7 @@ export interface Registry extends RegistryStores {
     stage: RuntimeStateRecord['stage'],
   ): Promise<RuntimeStateRecord | undefined>;
   /** Every runtime of a detector, without their snapshots (snapshot ''), by entity then stage. */
-  listRuntimeStates(detectorId: string): Promise<RuntimeStateRecord[]>;
+  listRuntimeStates(detectorId: string, entity?: string): Promise<RuntimeStateRecord[]>;
   /** Drops a runtime (its stage no longer has a version for the entity). */
   deleteRuntimeState(detectorId: string, entity: string, stage: RuntimeStateRecord['stage']): Promise<void>;
 

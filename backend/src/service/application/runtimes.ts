@@ -571,7 +571,8 @@ export class Runtimes {
           // A promotion or rollback during this interval replaced the runtime: it wins, and this
           // detector's state is dropped (its results were written under the version it scored for).
           // Checked after the last wait for the worker, so nothing comes between it and the save.
-          const now = (await this.deps.registry.listRuntimeStates(detectorId)).find(
+          // This entity's runtimes only: every entity checks, so a whole list each was quadratic.
+          const now = (await this.deps.registry.listRuntimeStates(detectorId, state.entity)).find(
             (s) => s.entity === state.entity && s.stage === state.stage,
           );
           if (now?.version !== state.version || now.updatedAt !== state.updatedAt) {
