@@ -5,35 +5,20 @@
  * backfills; here they cost the API's event loop nothing.
  */
 import { parentPort } from 'node:worker_threads';
-import { StreamingDetector, type StreamSnapshot } from '../engine/index.js';
-import { pushSeries } from './stream-run.js';
-import type { SessionReply, SessionRequest } from './stream-session.js';
+import { HeldDetectors, type SessionReply, type SessionRequest } from './stream-session.js';
 
-const detectors = new Map<string, StreamingDetector>();
-
-function held(key: string): StreamingDetector {
-  const d = detectors.get(key);
-  if (!d) throw new Error(`the stream session holds no detector '${key}'`);
-  return d;
-}
+const held = new HeldDetectors();
 
 function answer(request: SessionRequest): unknown {
   switch (request.op) {
     case 'open':
-      detectors.set(
-        request.key,
-        'snapshot' in request.start
-          ? StreamingDetector.restore(JSON.parse(request.start.snapshot) as StreamSnapshot)
-          : new StreamingDetector(request.start.options),
-      );
-      return undefined;
+      return held.open(request.key, request.start);
     case 'push':
-      return pushSeries(held(request.key), request.timeMs, request.values, request.from, request.to);
+      return held.push(request.key, request, request.from, request.to);
     case 'snapshot':
-      return JSON.stringify(held(request.key).snapshot());
+      return held.snapshot(request.key);
     case 'drop':
-      detectors.delete(request.key);
-      return undefined;
+      return held.drop(request.key);
   }
 }
 

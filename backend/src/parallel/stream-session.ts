@@ -41,28 +41,60 @@ export type SessionRequest = { id: number } & (
 
 export type SessionReply = { id: number } & ({ ok: true; value: unknown } | { ok: false; error: string });
 
-/** A session on the calling thread (tests with fakes, benchmarks, the CLI). */
-export function localStreamSession(): StreamSession {
-  const detectors = new Map<string, StreamingDetector>();
-  const held = (key: string): StreamingDetector => {
-    const d = detectors.get(key);
+/**
+ * The detectors a session holds, by key, and what it does with them: the one implementation both
+ * the calling thread's session and the worker's run.
+ */
+export class HeldDetectors {
+  private readonly detectors = new Map<string, StreamingDetector>();
+
+  has(key: string): boolean {
+    return this.detectors.has(key);
+  }
+
+  open(key: string, start: SessionStart): void {
+    this.detectors.set(
+      key,
+      'snapshot' in start
+        ? StreamingDetector.restore(JSON.parse(start.snapshot) as StreamSnapshot)
+        : new StreamingDetector(start.options),
+    );
+  }
+
+  push(key: string, series: SessionSeries, from: number, to: number): StreamPush {
+    return pushSeries(this.held(key), series.timeMs, series.values, from, to);
+  }
+
+  /** The detector's snapshot as the registry stores it (JSON text). */
+  snapshot(key: string): string {
+    return JSON.stringify(this.held(key).snapshot());
+  }
+
+  drop(key: string): void {
+    this.detectors.delete(key);
+  }
+
+  clear(): void {
+    this.detectors.clear();
+  }
+
+  private held(key: string): StreamingDetector {
+    const d = this.detectors.get(key);
     if (!d) throw new Error(`the stream session holds no detector '${key}'`);
     return d;
-  };
+  }
+}
+
+/** A session on the calling thread (tests with fakes, benchmarks, the CLI). */
+export function localStreamSession(): StreamSession {
+  const held = new HeldDetectors();
   return {
-    has: (key) => detectors.has(key),
-    open: async (key, start) => {
-      detectors.set(
-        key,
-        'snapshot' in start
-          ? StreamingDetector.restore(JSON.parse(start.snapshot) as StreamSnapshot)
-          : new StreamingDetector(start.options),
-      );
-    },
-    push: async (key, series, from, to) => pushSeries(held(key), series.timeMs, series.values, from, to),
-    snapshot: async (key) => JSON.stringify(held(key).snapshot()),
-    drop: (key) => void detectors.delete(key),
-    close: async () => detectors.clear(),
+    has: (key) => held.has(key),
+    open: async (key, start) => held.open(key, start),
+    push: async (key, series, from, to) => held.push(key, series, from, to),
+    snapshot: async (key) => held.snapshot(key),
+    drop: (key) => held.drop(key),
+    close: async () => held.clear(),
   };
 }
 
