@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../../backend/src/devtools/influxd.js';
 import { toLine } from '../../backend/src/io/influx/index.js';
@@ -18,6 +19,40 @@ const TOKEN = 'editor-token-kill-training';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * A proxy in front of influxd that holds, unanswered, every write whose body names `host`: the
+ * job then stays on that host for as long as the test needs, however fast training has become.
+ */
+async function holdingProxy(target: string, host: string): Promise<{ url: string; server: Server }> {
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url?.startsWith('/write') && body.includes(`=${host},`)) return; // held until the kill
+      const forward = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on('error', () => res.destroy());
+      forward.end(body);
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}`, server };
+}
+
+/**
  * The built service killed with SIGKILL while a `promote: true` retrain is between entities (the
  * first host's new version stored, the others training): the registry is intact, no stage moved
  * (promotion is one transaction at the job's end), and the next start marks the job failed.
@@ -25,6 +60,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('the service killed (SIGKILL) mid-training (the built service, a real influxd)', () => {
   let influx: TestInflux;
   let child: ChildProcess | undefined;
+  let proxy: { url: string; server: Server } | undefined;
   const dataDir = scratchDir('kill-training');
   const database = 'telegraf';
 
@@ -33,6 +69,8 @@ describe('the service killed (SIGKILL) mid-training (the built service, a real i
   }, 60_000);
   afterAll(async () => {
     child?.kill('SIGKILL');
+    proxy?.server.closeAllConnections();
+    proxy?.server.close();
     await influx?.server.stop();
   });
 
@@ -93,6 +131,9 @@ describe('the service killed (SIGKILL) mid-training (the built service, a real i
     const before = await stages();
     expect(before.runtimes).toEqual(['web-1:production:v1', 'web-2:production:v2', 'web-3:production:v3']);
 
+    // The service reads and writes through the proxy, which holds web-2's results: the job is
+    // killed while it is on web-2, whatever the machine's speed.
+    proxy = await holdingProxy(influx.server.url, 'web-2');
     const port = await freePort();
     child = spawn(
       process.execPath,
@@ -106,7 +147,7 @@ describe('the service killed (SIGKILL) mid-training (the built service, a real i
         '--data-dir',
         dataDir,
         '--influx-url',
-        influx.server.url,
+        proxy.url,
         '--influx-db',
         database,
       ],
@@ -125,7 +166,7 @@ describe('the service killed (SIGKILL) mid-training (the built service, a real i
     }
     expect(started!.status).toBe(202);
     const id = ((await started!.json()) as { id: string }).id;
-    // Kill it once the first host's new version is stored and the second host trains.
+    // Kill it once the first host's new version is stored and the second host's results are held.
     let phase = '';
     for (let i = 0; i < 1200 && !phase.includes('(2/3)'); i++) {
       phase = ((await (await fetch(`${api}/jobs/${id}`, { headers })).json()) as { phase: string }).phase;
