@@ -7,6 +7,7 @@ import { IsolationForest, type OutOfRange } from '../forest/forest.js';
 import { quantileSorted } from '../stats.js';
 import { RowRate, severityOf, TailCalibration, type CalibrationState, type Severity } from './calibration.js';
 import { YesterdayMemory, type YesterdayState } from './yesterday.js';
+import { columnDistribution, explainCohorts, learntRanges, type RowExplanation } from './explain-row.js';
 import { EPISODE_GAP } from '../evaluate/operator.js';
 
 export interface StreamOptions {
@@ -386,6 +387,66 @@ export class StreamingDetector {
   /** Names of the features, for explanations. */
   get featureNames(): string[] {
     return this.transformer.names;
+  }
+
+  /**
+   * `push`, and the row explained by the forests that scored it (see RowExplanation): the group
+   * that flagged it (the first with the highest calibrated score, as `push` picks it), and of the
+   * rows its score averages the one that group found most anomalous, with that group's cohorts as
+   * they stood when the row came (a retrain the row triggers comes after). So the largest
+   * contribution of a flagged row is its `topFeature`. No explanation while warming up. The same
+   * result and state after as `push`; costs TreeSHAP over the group and copies of the window and
+   * calibrations, for one row a user asks about, not for a stream.
+   */
+  pushExplained(
+    values: ArrayLike<number>,
+    timeMs: number,
+  ): { result: StreamResult; explanation?: RowExplanation } {
+    const trained = this.groups[0]!.cohorts.length > 0;
+    const cohorts = this.groups.map((g) => g.cohorts.slice());
+    const fits = trained ? this.calibrations.map((c) => ({ ...c.snapshot(), scores: [] })) : [];
+    const window = trained ? this.windowInOrder() : new Float64Array(0);
+    const retrain = this.version;
+    const before = this.lastScored.at(-1);
+    const result = this.push(values, timeMs);
+    const last = this.lastScored.at(-1);
+    if (!trained || !last || last === before) return { result };
+    const groupScores = this.groups.map((_, g) => {
+      const calibration = new TailCalibration(
+        this.options.window,
+        this.options.alertsPerDay / this.groups.length,
+        this.rate,
+        fits[g],
+      );
+      return calibration.calibrate(this.groupMean(g));
+    });
+    let top = 0;
+    let group = 0;
+    groupScores.forEach((c, i) => {
+      if (c > top) [top, group] = [c, i];
+    });
+    const g = this.groups[group]!;
+    const r = this.lastScored.reduce((a, b) => (b.groups[group]! > a.groups[group]! ? b : a));
+    const row = Float64Array.from(g.columns, (c) => r.x[c]!);
+    const e = explainCohorts(cohorts[group]!, row);
+    return {
+      result,
+      explanation: {
+        group: this.groups.length === 1 ? 'all' : group === 0 ? 'levels' : 'changes',
+        groupScores,
+        rowsBack: this.lastScored.length - 1 - this.lastScored.indexOf(r),
+        retrain,
+        trees: cohorts[group]!.reduce((a, m) => a + m.params.trees, 0),
+        features: Array.from(g.columns, (c) => this.transformer.names[c]!),
+        values: Array.from(row),
+        contributions: e.contributions,
+        baseline: e.baseline,
+        pathLength: e.pathLength,
+        forestScore: e.forestScore,
+        learnt: learntRanges(cohorts[group]!, g.columns.length),
+        window: Array.from(g.columns, (c, i) => columnDistribution(window, this.width, c, row[i]!)),
+      },
+    };
   }
 
   /** Takes the next row (raw field values in the spec's order, NaN = missing) and scores it. */

@@ -6,3 +6,4 @@ export {
   type StreamSnapshot,
 } from './detector.js';
 export { severityOf, type Severity } from './calibration.js';
+export type { RowExplanation } from './explain-row.js';
