@@ -1,8 +1,13 @@
 import type { EntitySeries } from '../../io/influx/index.js';
 import { SqliteRegistry } from '../../io/registry/index.js';
+import { runStream } from '../../parallel/stream-run.js';
+import { replayExplain } from '../../parallel/explain-run.js';
+import { readSpec, streamOptions } from '../domain/spec.js';
 import { fieldReference, type Checkpoint } from './checkpoints.js';
 import { Insight } from './insight.js';
 import type { ResultsReader, StoredResult } from './results.js';
+import { toScoredRows } from './runtime.js';
+import { HeldDetectors } from '../../parallel/stream-session.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -24,27 +29,57 @@ function series(t0: number, n: number, user = 0, from = n): EntitySeries {
   };
 }
 
-async function setup(stored: StoredResult[], live: EntitySeries) {
-  const registry = new SqliteRegistry(':memory:');
-  await registry.createDetector(
-    { id: 'cpu', name: 'cpu', spec: { source: { preset: 'cpu' }, model: { trees: 50, seed: 2 } } },
-    0,
-  );
+const SPEC = { source: { preset: 'cpu' }, model: { trees: 30, seed: 2 } };
+
+/** A version bootstrapped on 1000 steady minutes before T0, as Runtimes.bootstrap makes one. */
+function bootstrap(): Checkpoint {
   const history = series(T0 - 1000 * MIN, 1000);
-  const checkpoint: Checkpoint = {
+  const run = runStream({
+    options: streamOptions(readSpec('cpu', SPEC), FIELDS),
+    timeMs: history.timeMs,
+    values: history.values,
+    from: T0 - 1000 * MIN,
+    to: T0,
+  });
+  return {
     kind: 'stream',
     format: 1,
     from: T0 - 1000 * MIN,
     to: T0,
     reference: fieldReference(history, FIELDS),
-    snapshot: '{}',
+    snapshot: run.snapshot,
   };
+}
+
+/** What the production runtime wrote for `live`: the checkpoint restored, the rows pushed. */
+function liveResults(checkpoint: Checkpoint, live: EntitySeries): StoredResult[] {
+  const held = new HeldDetectors();
+  held.open('k', { snapshot: checkpoint.snapshot });
+  const pushed = held.push('k', live, checkpoint.to, Infinity);
+  return toScoredRows(pushed, { entity: 'web-1', stage: 'production', version: 1 }).map((r) => ({
+    timeMs: r.timeMs,
+    entity: r.entity,
+    stage: r.stage,
+    modelVersion: r.modelVersion,
+    score: r.score,
+    threshold: r.threshold,
+    anomaly: r.anomaly,
+    severity: r.severity,
+    retrain: r.retrain,
+    ...(r.topFeature !== undefined ? { topFeature: r.topFeature } : {}),
+  }));
+}
+
+async function setup(stored: StoredResult[], live: EntitySeries, checkpoint = bootstrap()) {
+  const registry = new SqliteRegistry(':memory:');
+  await registry.createDetector({ id: 'cpu', name: 'cpu', spec: SPEC }, 0);
   await registry.addModelVersion(
     { detectorId: 'cpu', entity: 'web-1', bundle: JSON.stringify(checkpoint), metrics: {}, params: {} },
     'test',
     0,
   );
   await registry.setStage('cpu', 1, 'production', 'test', 'first', 0);
+  const replays: number[] = [];
   const insight = new Insight({
     registry,
     readSource: async (_spec, _source, from, to) => {
@@ -59,42 +94,88 @@ async function setup(stored: StoredResult[], live: EntitySeries) {
         },
       ];
     },
-    results: { read: async () => stored } as unknown as ResultsReader,
+    results: {
+      read: async (_id: string, from: number, to: number) =>
+        stored.filter((r) => r.timeMs >= from && r.timeMs < to),
+    } as unknown as ResultsReader,
+    replayExplain: async (task) => {
+      replays.push(task.from);
+      return replayExplain(task);
+    },
     now: () => T0 + 200 * MIN,
   });
-  return { registry, insight };
+  return { registry, insight, replays };
 }
 
 describe('Insight (fakes for InfluxDB, SQLite in memory)', () => {
-  it('explains a stored result: its own score and threshold, and each field against the checkpoint it came from', async () => {
-    const at = T0 + 100 * MIN;
-    const stored: StoredResult = {
-      timeMs: at,
-      entity: 'web-1',
-      stage: 'production',
-      modelVersion: 1,
-      score: 0.71,
-      threshold: 0.6,
-      anomaly: true,
-      severity: 'critical',
-      retrain: 4,
-      topFeature: 'usage_user.delta',
-    };
-    const { registry, insight } = await setup([stored], series(T0, 200, 97, 100));
-    const e = await insight.explain('cpu', 'web-1', at + 30_000);
+  const checkpoint = bootstrap();
+  const live = series(T0, 200, 97, 100);
+  const results = liveResults(checkpoint, live);
+
+  it('explains a stored result with the runtime that scored it: replayed from the checkpoint, the same score and top feature', async () => {
+    const flagged = results.find((r) => r.anomaly && r.timeMs >= T0 + 100 * MIN)!;
+    expect(flagged.topFeature).toBeDefined();
+    const { registry, insight, replays } = await setup(results, live, checkpoint);
+    const e = await insight.explain('cpu', 'web-1', flagged.timeMs + 30_000);
+    expect(replays).toEqual([T0]);
     expect(e).toMatchObject({
-      time: new Date(at).toISOString(),
+      time: new Date(flagged.timeMs).toISOString(),
       modelVersion: 1,
-      score: 0.71,
-      threshold: 0.6,
+      score: flagged.score,
+      threshold: flagged.threshold,
       anomaly: true,
-      severity: 'critical',
-      topFeature: 'usage_user.delta',
+      topFeature: flagged.topFeature,
+      reproduced: true,
+      replay: {
+        from: new Date(T0).toISOString(),
+        rows: (flagged.timeMs - T0) / MIN,
+        score: flagged.score,
+        topFeature: flagged.topFeature,
+      },
     });
+    expect(e.note).toBeUndefined();
+    expect(e.contributions[0]!.feature).toBe(flagged.topFeature);
+    expect(e.contributions[0]!.field).toBe('usage_user');
     const sum = e.contributions.reduce((s, c) => s + c.contribution, 0);
-    expect(sum).toBeCloseTo(e.baseline - e.pathLength, 9);
-    expect(e.contributions[0]).toMatchObject({ feature: 'usage_user', value: 97, percentile: 1 });
+    expect(Math.abs(sum - (e.baseline - e.pathLength))).toBeLessThan(1e-9);
+    // The group that flagged it sees only its own kind of feature.
+    const group = e.forest!.group;
+    expect(e.contributions.every((c) => c.feature.endsWith('.delta') === (group === 'changes'))).toBe(true);
+    expect(e.contributions).toHaveLength(FIELDS.length);
+    expect(Math.max(...e.forest!.groupScores)).toBe(flagged.score);
+    expect(Date.parse(e.forest!.explainedTime!)).toBeLessThanOrEqual(flagged.timeMs);
+    expect(Date.parse(e.forest!.explainedTime!)).toBeGreaterThanOrEqual(T0 + 100 * MIN);
+    expect(e.contributions[0]!.percentile).toBe(1);
     expect(e.series.fields).toEqual(FIELDS);
+    await registry.close();
+  });
+
+  it('says so when the replay does not give the stored score, and still breaks the replayed row down', async () => {
+    const flagged = results.find((r) => r.anomaly && r.timeMs >= T0 + 100 * MIN)!;
+    // The data changed since it was scored: usage_user was rewritten to its normal value.
+    const rewritten = series(T0, 200);
+    const { registry, insight } = await setup(results, rewritten, checkpoint);
+    const e = await insight.explain('cpu', 'web-1', flagged.timeMs);
+    expect(e.reproduced).toBe(false);
+    expect(e.score).toBe(flagged.score);
+    expect(e.replay.score).not.toBe(flagged.score);
+    expect(e.note).toMatch(
+      /did not reproduce the stored result: the replay scored this row .*, the stored result says/,
+    );
+    expect(e.contributions.length).toBeGreaterThan(0);
+    await registry.close();
+  });
+
+  it("refuses to replay more than the version's span, naming the limit", async () => {
+    const late: StoredResult = { ...results[0]!, timeMs: T0 + 1200 * MIN };
+    const { registry, insight, replays } = await setup([late], series(T0, 1300), checkpoint);
+    await expect(insight.explain('cpu', 'web-1', late.timeMs)).rejects.toMatchObject({
+      name: 'UnprocessableError',
+      message: expect.stringMatching(
+        /0\.8 days of rows, more than the limit of 0\.7 days \(the span the version was trained on/,
+      ),
+    });
+    expect(replays).toEqual([]);
     await registry.close();
   });
 

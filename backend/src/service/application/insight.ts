@@ -3,14 +3,15 @@
  * drill-down), whether its fields drifted from what its checkpoint was bootstrapped on, and that
  * checkpoint's field distributions (validation, Grafana's expected band). Dependencies passed in.
  */
-import { driftReport, explain, IsolationForest, topFeatures, type FeatureDrift } from '../../engine/index.js';
+import { driftReport, topFeatures, type FeatureDrift } from '../../engine/index.js';
 import type { EntitySeries, SourceSpec } from '../../io/influx/index.js';
 import { RegistryError, type Registry } from '../../io/registry/index.js';
-import { readSpec, type DetectorSpec } from '../domain/spec.js';
+import { replayExplain, type ExplainRun, type ExplainTask } from '../../parallel/explain-run.js';
+import { readSpec, streamOptions, type DetectorSpec } from '../domain/spec.js';
 import { UnprocessableError } from '../plugins/errors.js';
 import type { DriftReport } from '../schemas/index.js';
 import { resolveSource } from '../sources.js';
-import { percentileOf, readCheckpoint, type FieldReference } from './checkpoints.js';
+import { readCheckpoint, type Checkpoint, type FieldReference } from './checkpoints.js';
 import type { ResultsReader, StoredResult } from './results.js';
 
 export interface InsightDeps {
@@ -18,8 +19,31 @@ export interface InsightDeps {
   readSource(spec: DetectorSpec, source: SourceSpec, from: number, to: number): Promise<EntitySeries[]>;
   results: ResultsReader;
   now(): number;
+  /**
+   * Where an explanation's replay runs (restoring a checkpoint and scoring up to days of rows): the
+   * service passes replayExplainInWorker, so it never holds the event loop; default, this thread.
+   */
+  replayExplain?(task: ExplainTask): Promise<ExplainRun>;
   /** Told of each drift check and whether the consensus found drift (metrics). */
   onDriftCheck?(detectorId: string, drifted: boolean): void;
+}
+
+/** One feature of the forest group that scored the row: its contribution and its value against what the group learnt. */
+export interface ExplainedFeature {
+  feature: string;
+  /** The raw field it derives from (its value, a lag, its change, ...); 'time' for time of day or week. */
+  field: string;
+  contribution: number;
+  share: number;
+  value: number;
+  /** Where the value sits among the window the group's forests are grown on, 0 … 1. */
+  percentile: number;
+  trainingP5: number;
+  trainingMedian: number;
+  trainingP95: number;
+  /** The range the group's trees split this feature within (absent: no tree splits on it). */
+  learntLow?: number;
+  learntHigh?: number;
 }
 
 export interface Explanation {
@@ -33,19 +57,38 @@ export interface Explanation {
   anomaly: boolean;
   severity: string;
   topFeature?: string;
+  /** Whether replaying the version's runtime up to this row gave the stored score (to 1e-9). */
+  reproduced: boolean;
+  /** Why the replay differs, or what it could not do; absent when it reproduced the result. */
+  note?: string;
+  replay: { from: string; rows: number; score?: number; topFeature?: string };
+  forest?: {
+    group: 'levels' | 'changes' | 'all';
+    retrain: number;
+    trees: number;
+    groupScores: number[];
+    explainedTime?: string;
+  };
   baseline: number;
   pathLength: number;
-  contributions: Array<{
-    feature: string;
-    contribution: number;
-    share: number;
-    value: number;
-    percentile: number;
-    trainingP5: number;
-    trainingMedian: number;
-    trainingP95: number;
-  }>;
+  contributions: ExplainedFeature[];
   series: { fields: string[]; time: number[]; values: Array<Array<number | null>> };
+}
+
+/** A stored score and a replayed one agree when within this (the replay is bit-for-bit; a margin for JSON). */
+const REPRODUCED = 1e-9;
+/** The most an explanation replays, whatever the version's span: two weeks of rows. */
+export const MAX_REPLAY_MS = 14 * 86_400_000;
+const DAY = 86_400_000;
+
+const days = (ms: number): string => `${Number((ms / DAY).toFixed(1))} days`;
+
+/** The raw field a feature name derives from (`usage_user.lag3` → `usage_user`). */
+function fieldOf(feature: string, fields: string[]): string {
+  if (fields.includes(feature)) return feature;
+  const m = /^(.+)\.(?:z\d+|lag\d+|delta|rate)$/.exec(feature);
+  if (m && fields.includes(m[1]!)) return m[1]!;
+  return feature.startsWith('time.') ? 'time' : feature;
 }
 
 /** A reference's samples as rows (as many as the shortest field has). */
@@ -84,11 +127,16 @@ export class Insight {
   }
 
   /**
-   * Why one moment scored as it did. The score, threshold, decision, severity and top feature are
-   * the stored result's, as the runtime decided them. The breakdown beside them is TreeSHAP on a
-   * forest grown (with the detector's seed) on the sample of raw fields the result's checkpoint was
-   * bootstrapped on: it says which fields sit outside what that checkpoint learnt as normal, and
-   * its contributions add up to baseline − path length of that forest.
+   * Why one moment scored as it did, told by the runtime that scored it. The score, threshold,
+   * decision, severity and top feature are the stored result's. The breakdown is the runtime's
+   * own: the result's version's checkpoint (the snapshot the runtime started from) restored, the
+   * entity's source rows from the checkpoint's end up to the moment replayed through the same
+   * stream detector (live scoring and a replay of the same rows agree to the bit, so this is the
+   * runtime's state when it scored the row), and the row explained by the forests that scored it:
+   * the group that flagged it (or scored it highest), TreeSHAP per feature (adding up to baseline −
+   * path length of that group), each value against the window the group learns from. `reproduced`
+   * says whether the replay gave the stored score; when it did not, `note` says why it may differ.
+   * Replays at most the version's span (and MAX_REPLAY_MS), on a worker in the service.
    */
   async explain(detectorId: string, entity: string, time: number): Promise<Explanation> {
     const spec = await this.spec(detectorId);
@@ -106,39 +154,93 @@ export class Insight {
         'NOT_FOUND',
         `detector '${detectorId}' has no version ${stored.modelVersion} any more`,
       );
-    const reference = readCheckpoint(record).reference;
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = readCheckpoint(record);
+    } catch (err) {
+      throw new UnprocessableError((err as Error).message);
+    }
+    const v = `version ${stored.modelVersion}`;
+    const at = new Date(stored.timeMs).toISOString();
     const source = resolveSource(spec);
+    const entitySource: SourceSpec = {
+      ...source,
+      tags: { ...source.tags, ...(source.entityTag && entity ? { [source.entityTag]: entity } : {}) },
+    };
     const fields = source.fields.map((f) => f.field);
+    // A result older than the checkpoint's end was written by a backfill that started a detector of
+    // its own: the nearest the version can give is its bootstrap run over the same rows.
+    const beforeCheckpoint = stored.timeMs < checkpoint.to;
+    const from = beforeCheckpoint ? checkpoint.from : checkpoint.to;
+    const limit = Math.min(checkpoint.to - checkpoint.from, MAX_REPLAY_MS);
+    if (stored.timeMs - from > limit)
+      throw new UnprocessableError(
+        `explaining replays ${v}'s runtime from its checkpoint (${new Date(from).toISOString()}) to ${at}: ${days(stored.timeMs - from)} of rows, more than the limit of ${days(limit)} (the span the version was trained on, at most ${days(MAX_REPLAY_MS)}); retrain the detector to explain moments this recent`,
+      );
+    const rows = await this.readDays(spec, entitySource, from, stored.timeMs + 1);
+    const run = await (this.deps.replayExplain ?? (async (task: ExplainTask) => replayExplain(task)))({
+      start: beforeCheckpoint ? { options: streamOptions(spec, fields) } : { snapshot: checkpoint.snapshot },
+      timeMs: rows?.timeMs ?? new Float64Array(0),
+      values: rows?.values ?? fields.map(() => new Float64Array(0)),
+      from,
+      at: stored.timeMs,
+    });
+    if (!run.found)
+      throw new UnprocessableError(
+        `measurement '${source.measurement}' has no data for '${entity}' at ${at} any more: there is no row to replay and explain`,
+      );
+    const replayed = run.result!;
+    const reproduced = Math.abs(replayed.score - stored.score) <= REPRODUCED;
+    const e = run.explanation;
+    const notes: string[] = [];
+    if (!reproduced) {
+      const scores = `the replay scored this row ${replayed.score.toPrecision(6)}, the stored result says ${stored.score.toPrecision(6)}`;
+      if (beforeCheckpoint)
+        notes.push(
+          `This result is older than ${v}'s checkpoint (${new Date(checkpoint.to).toISOString()}): a backfill wrote it with a detector of its own. The breakdown is that of the version's bootstrap run over the same rows; ${scores}.`,
+        );
+      else if (run.snapshotFormat === 4)
+        notes.push(
+          `${v}'s checkpoint is from a release before the rolling forests (snapshot format 4): it is restored with scores close to the old ones, not identical; ${scores}.`,
+        );
+      else
+        notes.push(
+          `Replaying ${v}'s runtime from its checkpoint did not reproduce the stored result: ${scores}. The source rows may have changed since it was scored (rewritten or late data). The breakdown is the replay's.`,
+        );
+    }
+    if (!e)
+      notes.push(
+        `The runtime was still warming up at this row: no forest scored it, so there is nothing to break down.`,
+      );
+    const contributions: ExplainedFeature[] = e
+      ? topFeatures(e.contributions, e.features, e.features.length).map((c) => {
+          const learnt = e.learnt[c.index];
+          const w = e.window[c.index]!;
+          return {
+            feature: c.feature,
+            field: fieldOf(c.feature, fields),
+            contribution: c.contribution,
+            share: c.share,
+            value: e.values[c.index]!,
+            percentile: w.percentile,
+            trainingP5: w.p5,
+            trainingMedian: w.median,
+            trainingP95: w.p95,
+            ...(learnt ? { learntLow: learnt.low, learntHigh: learnt.high } : {}),
+          };
+        })
+      : [];
     const around = 60 * step;
     const [series] = await this.deps.readSource(
       spec,
-      {
-        ...source,
-        tags: { ...source.tags, ...(source.entityTag && entity ? { [source.entityTag]: entity } : {}) },
-      },
+      entitySource,
       stored.timeMs - around,
       stored.timeMs + around,
     );
-    const row = series ? series.timeMs.indexOf(stored.timeMs) : -1;
-    if (!series || row < 0)
-      throw new UnprocessableError(
-        `measurement '${source.measurement}' has no data for '${entity}' at ${new Date(stored.timeMs).toISOString()}`,
-      );
-    // A missing value is taken as its training median: the forest needs every column.
-    const x = Float64Array.from(fields, (_, c) => {
-      const v = series.values[c]![row]!;
-      return Number.isNaN(v) ? reference[c]!.quantiles[50]! : v;
-    });
-    const forest = IsolationForest.fit(referenceMatrix(reference), {
-      ...(spec.model.trees !== undefined ? { trees: spec.model.trees } : {}),
-      seed: spec.model.seed ?? 0,
-      outOfRange: spec.model.outOfRange ?? 'isolate',
-    });
-    const e = explain(forest, x);
     return {
       detector: detectorId,
       entity,
-      time: new Date(stored.timeMs).toISOString(),
+      time: at,
       modelVersion: stored.modelVersion,
       stage: stored.stage,
       score: stored.score,
@@ -146,26 +248,70 @@ export class Insight {
       anomaly: stored.anomaly,
       severity: stored.severity,
       ...(stored.topFeature !== undefined ? { topFeature: stored.topFeature } : {}),
-      baseline: e.baseline,
-      pathLength: e.pathLength,
-      contributions: topFeatures(e.contributions, fields, fields.length).map((c) => {
-        const ref = reference[c.index]!;
-        return {
-          feature: c.feature,
-          contribution: c.contribution,
-          share: c.share,
-          value: x[c.index]!,
-          percentile: percentileOf(ref, x[c.index]!),
-          trainingP5: ref.quantiles[5]!,
-          trainingMedian: ref.quantiles[50]!,
-          trainingP95: ref.quantiles[95]!,
-        };
-      }),
+      reproduced,
+      ...(notes.length ? { note: notes.join(' ') } : {}),
+      replay: {
+        from: new Date(from).toISOString(),
+        rows: run.replayed,
+        score: replayed.score,
+        ...(replayed.topFeature !== undefined ? { topFeature: replayed.topFeature } : {}),
+      },
+      ...(e
+        ? {
+            forest: {
+              group: e.group,
+              retrain: e.retrain,
+              trees: e.trees,
+              groupScores: e.groupScores,
+              ...(run.explainedTimeMs !== undefined
+                ? { explainedTime: new Date(run.explainedTimeMs).toISOString() }
+                : {}),
+            },
+          }
+        : {}),
+      baseline: e?.baseline ?? 0,
+      pathLength: e?.pathLength ?? 0,
+      contributions,
       series: {
         fields,
-        time: Array.from(series.timeMs),
-        values: series.values.map((v) => Array.from(v, (y) => (Number.isNaN(y) ? null : y))),
+        time: series ? Array.from(series.timeMs) : [],
+        values: series
+          ? series.values.map((v) => Array.from(v, (y) => (Number.isNaN(y) ? null : y)))
+          : fields.map(() => []),
       },
+    };
+  }
+
+  /**
+   * One entity's rows over [from, to), read a day at a time and joined (undefined: none): an
+   * explanation may replay two weeks, and one answer that long may not finish before InfluxDB's
+   * client times out on a busy server.
+   */
+  private async readDays(
+    spec: DetectorSpec,
+    source: SourceSpec,
+    from: number,
+    to: number,
+  ): Promise<EntitySeries | undefined> {
+    const parts: EntitySeries[] = [];
+    for (let t = from; t < to; t += DAY) {
+      const [s] = await this.deps.readSource(spec, source, t, Math.min(to, t + DAY));
+      if (s && s.timeMs.length > 0) parts.push(s);
+    }
+    if (parts.length === 0) return undefined;
+    const join = (arrays: Float64Array[]): Float64Array => {
+      const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
+      let k = 0;
+      for (const a of arrays) {
+        out.set(a, k);
+        k += a.length;
+      }
+      return out;
+    };
+    return {
+      entity: parts[0]!.entity,
+      timeMs: join(parts.map((p) => p.timeMs)),
+      values: parts[0]!.values.map((_, c) => join(parts.map((p) => p.values[c]!))),
     };
   }
 

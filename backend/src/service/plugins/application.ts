@@ -10,6 +10,7 @@ import { ResultsReader } from '../application/results.js';
 import { Runtimes } from '../application/runtimes.js';
 import { workerStreamSession } from '../../parallel/stream-session.js';
 import { runStreamInWorker } from '../../parallel/train-pool.js';
+import { replayExplainInWorker } from '../../parallel/explain-run.js';
 import { Sources } from '../sources.js';
 
 /**
@@ -102,6 +103,8 @@ export default fp(
       readSource,
       results,
       now: () => app.now(),
+      // An explanation replays its runtime from a checkpoint: on a worker, off the event loop.
+      replayExplain: replayExplainInWorker,
       onDriftCheck: (detector, drifted) => {
         app.telemetry.driftChecks.inc({ detector });
         if (drifted) app.telemetry.driftConsensus.inc({ detector });

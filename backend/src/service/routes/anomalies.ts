@@ -87,7 +87,7 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['anomalies'],
         description:
-          "Why one moment scored as it did: the stored result (score, the threshold it was judged against, severity, top feature, the version that scored it), each field's TreeSHAP contribution on that version's training sample against its training distribution, and the raw series around it.",
+          "Why one moment scored as it did, told by the runtime that scored it: the stored result (score, the threshold it was judged against, severity, top feature, the version), then the version's checkpoint restored and the entity's rows from its end replayed up to the moment through the same stream detector, and the row explained by the forests that scored it (the group that flagged it, TreeSHAP per feature, each value against what the group learnt); `reproduced` says whether the replay gave the stored score. Replays at most the version's span (14 days at most; beyond, 422). And the raw series around the moment.",
         params: DetectorParams,
         querystring: ExplainQuery,
         response: { 200: Explanation, ...ErrorResponses },

@@ -406,23 +406,84 @@ export const Explanation = Type.Object({
   topFeature: Type.Optional(
     Type.String({ description: "The runtime's top feature (TreeSHAP in the forest group that scored it)" }),
   ),
-  baseline: Type.Number({
-    description: "Mean path length of a training point, in the forest grown on the version's training sample",
+  reproduced: Type.Boolean({
+    description:
+      "Whether replaying the version's runtime from its checkpoint up to this row gave the stored score (to 1e-9): the breakdown is then that of the forests that scored it",
   }),
-  pathLength: Type.Number(),
+  note: Type.Optional(
+    Type.String({
+      description: 'Why the replay differs from the stored result, or what it could not explain',
+    }),
+  ),
+  replay: Type.Object(
+    {
+      from: Type.String({
+        format: 'date-time',
+        description: "Where the replay started: the checkpoint's end",
+      }),
+      rows: Type.Integer({ description: 'Rows replayed before the explained one' }),
+      score: Type.Optional(Type.Number({ description: 'The score the replay gave the row' })),
+      topFeature: Type.Optional(
+        Type.String({ description: 'The top feature the replay gave the row, if flagged' }),
+      ),
+    },
+    { description: "How the runtime's state at the row was rebuilt" },
+  ),
+  forest: Type.Optional(
+    Type.Object(
+      {
+        group: Type.Enum(['levels', 'changes', 'all'] as const, {
+          description:
+            "The forest group explained: levels (values, lags, vs their last hour, time) or changes (change since the previous row, per second); 'all' when one forest sees every feature",
+        }),
+        retrain: Type.Integer({ description: "The stream's retrain that scored the row" }),
+        trees: Type.Integer({ description: "Trees of the group's rolling forest" }),
+        groupScores: Type.Array(Type.Number(), {
+          description:
+            "Each group's calibrated score of the row (levels, then changes); the explained group's is the highest",
+        }),
+        explainedTime: Type.Optional(
+          Type.String({
+            format: 'date-time',
+            description:
+              'The row whose features are broken down: a score is the mean of the last few rows, and the group explains the one of them it found most anomalous',
+          }),
+        ),
+      },
+      { description: 'Absent while the runtime was warming up (no forest scored the row)' },
+    ),
+  ),
+  baseline: Type.Number({
+    description: "Mean path length of a training point in the group's forests (0 when nothing was explained)",
+  }),
+  pathLength: Type.Number({ description: "The row's mean path length in the group's forests" }),
   contributions: Type.Array(
     Type.Object({
-      feature: Type.String(),
+      feature: Type.String({
+        description: "The engine's name: a field, `field.lag3`, `field.delta`, `field.z60`, `time.hour_sin`",
+      }),
+      field: Type.String({ description: "The raw field it derives from ('time' for time features)" }),
       contribution: Type.Number({
-        description: 'Path length this feature removed (positive = towards anomalous)',
+        description:
+          'Path length this feature removed (positive = towards anomalous); they add up to baseline − pathLength',
       }),
       share: Type.Number(),
-      value: Type.Number(),
-      /** Where the value sits in the training distribution, 0 … 1. */
-      percentile: Type.Number(),
-      trainingP5: Type.Number(),
+      value: Type.Number({ description: 'The feature in the explained row' }),
+      percentile: Type.Number({
+        description:
+          "Where the value sits among the group's window of recent normal rows (what it retrains on), 0 … 1",
+      }),
+      trainingP5: Type.Number({ description: "The window's 5th percentile of the feature" }),
       trainingMedian: Type.Number(),
       trainingP95: Type.Number(),
+      learntLow: Type.Optional(
+        Type.Number({
+          description: "Smallest value the group's trees split the feature at (beyond: isolated at once)",
+        }),
+      ),
+      learntHigh: Type.Optional(
+        Type.Number({ description: "Largest value the group's trees split the feature at" }),
+      ),
     }),
   ),
   series: Type.Object({
