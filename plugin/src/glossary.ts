@@ -24,7 +24,9 @@ export const GLOSSARY = {
   contribution:
     'How much one feature pushed a moment towards anomalous (to the right) or normal (to the left), as a share of all features.',
   'training range':
-    'Where a feature usually lay while the model learnt: the 5th to 95th percentile of the training window. A value outside it is shown in red.',
+    'Where a feature usually lay in the recent normal moments the model learns from: the 5th to 95th percentile. A value outside it is shown in red.',
+  'learnt range':
+    "The values the model's trees split a feature within. A value beyond it is set apart at the first split on that feature, which is what makes such a moment stand out.",
   'training window': 'The past data a model learns normal from, by default the last 7 days.',
   model: 'What learnt normal for one entity (or for all, with one shared model): an isolation forest.',
   version: 'One trained model. Training again makes a new version; older ones stay, so you can go back.',

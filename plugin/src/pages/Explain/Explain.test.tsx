@@ -23,6 +23,14 @@ describe('Explain', () => {
       'usage_iowait 5%',
     ]);
     expect(screen.getByLabelText('percentile 99.9')).toBeInTheDocument();
+    // Told by the model that scored it, and each value against the range its trees learnt.
+    expect(screen.getByTestId('provenance')).toHaveTextContent(
+      'Explained by the model that scored it: replayed from its checkpoint over the 719 points since (2026-03-01 00:00:00), it gives the same score. The score came from the forest that judges levels (values, their recent past, their hour), 100 trees.'
+    );
+    const table = screen.getByRole('region', { name: 'Against training' });
+    const ranges = within(table).getAllByTestId('learnt-range');
+    expect(ranges.map((r) => r.textContent)).toEqual(['1.5 – 41 above it', '0.5 – 12']);
+    expect(within(table).getAllByText('—')).toHaveLength(1);
     expect(screen.getByRole('img', { name: 'usage_user around the anomaly' })).toBeInTheDocument();
     const explore = screen.getByRole('link', { name: /Explore/ }).getAttribute('href')!;
     const panes = JSON.parse(new URLSearchParams(explore.split('?')[1]).get('panes')!);
@@ -152,6 +160,71 @@ describe('Explain', () => {
       'web-1',
       '2026-03-01T10:30:00.000Z',
     ]);
+  });
+
+  it('says when the replay did not reproduce the stored score, with the reason and both scores', async () => {
+    renderPage(<Explain />, {
+      route: '/explain',
+      url: '/explain?detector=cpu&entity=web-1&time=2026-03-01T12:00:00Z',
+      answer: routes({
+        'GET detectors/cpu/explain': {
+          ...explanation,
+          reproduced: false,
+          note: 'The source rows may have changed since it was scored (rewritten or late data).',
+          replay: { ...explanation.replay, score: 0.412 },
+        },
+      }),
+    });
+    const warning = await screen.findByText('The breakdown could not be reproduced exactly');
+    const alert = warning.closest('[role="alert"]') ?? warning.parentElement!.parentElement!;
+    expect(alert).toHaveTextContent('The source rows may have changed since it was scored (rewritten or late data).');
+    expect(alert).toHaveTextContent('Replayed score 0.412, stored 0.830.');
+    expect(screen.queryByText(/it gives the same score/)).not.toBeInTheDocument();
+    // The replay's breakdown is still shown, under the warning.
+    expect(screen.getByRole('list', { name: 'Feature contributions' })).toBeInTheDocument();
+  });
+
+  it('names the point the breakdown is of when the smoothed score took it from an earlier one, in words for a change', async () => {
+    const delta = { ...explanation.contributions[0]!, feature: 'usage_user.delta', learntLow: -3, learntHigh: 4 };
+    renderPage(<Explain />, {
+      route: '/explain',
+      url: '/explain?detector=cpu&entity=web-1&time=2026-03-01T12:00:00Z',
+      answer: routes({
+        'GET detectors/cpu/explain': {
+          ...explanation,
+          forest: { ...explanation.forest!, group: 'changes', explainedTime: '2026-03-01T11:59:00.000Z' },
+          contributions: [delta],
+        },
+      }),
+    });
+    const provenance = await screen.findByTestId('provenance');
+    expect(provenance).toHaveTextContent(
+      'The score came from the forest that judges changes (how far each value moved since the previous point), 100 trees. The score is the mean of the last few points: the breakdown is of the point at 2026-03-01 11:59:00, the one of them that forest found most unusual.'
+    );
+    const bars = screen.getByRole('list', { name: 'Feature contributions' });
+    expect(within(bars).getByRole('listitem')).toHaveAttribute('aria-label', 'usage_user, change over 1 minute 70%');
+  });
+
+  it('shows no breakdown while the model was warming up, and says why', async () => {
+    renderPage(<Explain />, {
+      route: '/explain',
+      url: '/explain?detector=cpu&entity=web-1&time=2026-03-01T12:00:00Z',
+      answer: routes({
+        'GET detectors/cpu/explain': {
+          ...explanation,
+          score: 0,
+          anomaly: false,
+          forest: undefined,
+          baseline: 0,
+          pathLength: 0,
+          contributions: [],
+          note: 'The runtime was still warming up at this row: no forest scored it, so there is nothing to break down.',
+        },
+      }),
+    });
+    expect(await screen.findByText(/still warming up at this row/)).toBeInTheDocument();
+    expect(screen.queryByRole('list', { name: 'Feature contributions' })).not.toBeInTheDocument();
+    expect(screen.getByRole('img', { name: 'usage_user around the anomaly' })).toBeInTheDocument();
   });
 
   it('says what it needs when opened without a moment', async () => {

@@ -48,7 +48,10 @@ async function findIncident(
   return around.find((i) => Date.parse(i.start) <= time && time <= Date.parse(i.end));
 }
 
-/** One anomaly explained: which features made it, where each value sits in training, the raw series around it. */
+/**
+ * One anomaly explained by the model that scored it: which features made it, where each value sits
+ * against what the model learnt, whether the replay reproduced the stored score, the raw series.
+ */
 export function Explain() {
   const { client, settings } = useIsoscope();
   const [params] = useSearchParams();
@@ -105,6 +108,7 @@ export function Explain() {
             'feature',
             'contribution',
             'training range',
+            'learnt range',
             'isolation forest',
           ]}
         />
@@ -174,6 +178,77 @@ function IncidentSummary({
   );
 }
 
+/** The forest group in words: which kind of features it sees. */
+const GROUP_WORDS: Record<NonNullable<Explanation['forest']>['group'], string> = {
+  levels: 'the forest that judges levels (values, their recent past, their hour)',
+  changes: 'the forest that judges changes (how far each value moved since the previous point)',
+  all: 'the forest',
+};
+
+/**
+ * How the breakdown was made, in a sentence: by the forests that scored the moment, rebuilt by
+ * replaying the model from its checkpoint. When the replay did not give the stored score, a
+ * warning with the service's reason: the breakdown is then the replay's, not the stored result's.
+ */
+function Provenance({ e }: { e: Explanation }) {
+  const explained = e.forest?.explainedTime;
+  const other = explained !== undefined && Date.parse(explained) !== Date.parse(e.time);
+  return (
+    <div data-testid="provenance">
+      {e.reproduced ? (
+        <Text color="secondary">
+          <Icon name="check-circle" aria-hidden /> Explained by the model that scored it: replayed from its checkpoint
+          over the {e.replay.rows} points since ({formatTime(e.replay.from)}), it gives the same score.
+          {e.forest && (
+            <>
+              {' '}
+              The score came from {GROUP_WORDS[e.forest.group]}
+              {e.forest.trees ? `, ${e.forest.trees} trees` : ''}.
+            </>
+          )}
+          {other && (
+            <>
+              {' '}
+              The score is the mean of the last few points: the breakdown is of the point at {formatTime(explained)},
+              the one of them that forest found most unusual.
+            </>
+          )}
+        </Text>
+      ) : (
+        <Alert title="The breakdown could not be reproduced exactly" severity="warning">
+          {e.note ?? 'Replaying the model did not give the stored score.'}
+          {e.replay.score !== undefined && (
+            <>
+              {' '}
+              Replayed score {e.replay.score.toFixed(3)}, stored {e.score.toFixed(3)}.
+            </>
+          )}
+        </Alert>
+      )}
+      {e.reproduced && e.note && <Text color="secondary"> {e.note}</Text>}
+    </div>
+  );
+}
+
+/** A feature's value against what the forest learnt: its trees' split range, and whether the value is beyond it. */
+function LearntRange({ c }: { c: Explanation['contributions'][number] }) {
+  if (c.learntLow === undefined || c.learntHigh === undefined) {
+    return <span title="No tree splits on this feature: it did not vary where the trees looked">—</span>;
+  }
+  const beyond = c.value < c.learntLow || c.value > c.learntHigh;
+  return (
+    <span data-testid="learnt-range">
+      {Number(c.learntLow.toPrecision(4))} – {Number(c.learntHigh.toPrecision(4))}
+      {beyond && (
+        <>
+          {' '}
+          <Badge color="red" text={c.value > c.learntHigh ? 'above it' : 'below it'} />
+        </>
+      )}
+    </span>
+  );
+}
+
 function ExplanationView({
   e,
   detectorName,
@@ -217,40 +292,49 @@ function ExplanationView({
           Host dashboard
         </LinkButton>
       </Stack>
-      <section aria-label="Contributions">
-        <Text element="h3">What made this moment anomalous</Text>
-        <ContributionBars contributions={e.contributions} label={(f) => featureLabel(f, interval)} />
-      </section>
-      <section aria-label="Against training">
-        <Text element="h3">Each feature against its training range</Text>
-        <table className="filter-table">
-          <thead>
-            <tr>
-              <th>Feature</th>
-              <th>Value</th>
-              <th>In training: 5th percentile – median – 95th</th>
-              <th>Where the value sits in training</th>
-            </tr>
-          </thead>
-          <tbody>
-            {e.contributions.map((c) => (
-              <tr key={c.feature}>
-                <td>
-                  <FeatureName name={c.feature} intervalSeconds={interval} />
-                </td>
-                <td>{Number(c.value.toPrecision(5))}</td>
-                <td>
-                  {Number(c.trainingP5.toPrecision(4))} – {Number(c.trainingMedian.toPrecision(4))} –{' '}
-                  {Number(c.trainingP95.toPrecision(4))}
-                </td>
-                <td>
-                  <PercentileBar value={c.percentile} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <Provenance e={e} />
+      {e.contributions.length > 0 && (
+        <>
+          <section aria-label="Contributions">
+            <Text element="h3">What made this moment {e.anomaly ? 'anomalous' : 'score as it did'}</Text>
+            <ContributionBars contributions={e.contributions} label={(f) => featureLabel(f, interval)} />
+          </section>
+          <section aria-label="Against training">
+            <Text element="h3">Each feature against what the model learnt</Text>
+            <table className="filter-table">
+              <thead>
+                <tr>
+                  <th>Feature</th>
+                  <th>Value</th>
+                  <th>Recent normal: 5th percentile – median – 95th</th>
+                  <th>Where the value sits</th>
+                  <th>Range the trees learnt</th>
+                </tr>
+              </thead>
+              <tbody>
+                {e.contributions.map((c) => (
+                  <tr key={c.feature}>
+                    <td>
+                      <FeatureName name={c.feature} intervalSeconds={interval} />
+                    </td>
+                    <td>{Number(c.value.toPrecision(5))}</td>
+                    <td>
+                      {Number(c.trainingP5.toPrecision(4))} – {Number(c.trainingMedian.toPrecision(4))} –{' '}
+                      {Number(c.trainingP95.toPrecision(4))}
+                    </td>
+                    <td>
+                      <PercentileBar value={c.percentile} />
+                    </td>
+                    <td>
+                      <LearntRange c={c} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        </>
+      )}
       <section aria-label="Raw series">
         <Text element="h3">The raw series around the moment</Text>
         {e.series.fields.map((f, i) => {
