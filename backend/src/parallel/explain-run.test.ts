@@ -1,5 +1,5 @@
 import { defaultStreamFeatures } from '../engine/index.js';
-import { replayExplain, replayExplainInWorker, type ExplainTask } from './explain-run.js';
+import { explainWorker, replayExplain, type ExplainTask } from './explain-run.js';
 import { runStream } from './stream-run.js';
 
 const MIN = 60_000;
@@ -51,15 +51,26 @@ describe('explaining a row by replaying its runtime', () => {
     expect(replayExplain(task(1102.5))).toEqual({ found: false, replayed: 0, snapshotFormat: 5 });
   });
 
-  it('gives, on a worker thread, the run of the calling thread to the bit', async () => {
-    expect(await replayExplainInWorker(task(1150))).toEqual(replayExplain(task(1150)));
+  it('gives, on a worker thread kept between requests, the runs of the calling thread to the bit, in order', async () => {
+    const worker = explainWorker();
+    try {
+      const runs = await Promise.all([1150, 1101, 1199].map((at) => worker.run(task(at))));
+      expect(runs).toEqual([1150, 1101, 1199].map((at) => replayExplain(task(at))));
+      // An engine refusal stays an engine refusal across the thread, and the worker goes on.
+      const bad = { ...task(1150), values: [values[0]!] };
+      await expect(worker.run(bad)).rejects.toMatchObject({ name: 'EngineError', code: 'FEATURE_MISMATCH' });
+      expect(await worker.run(task(1120))).toEqual(replayExplain(task(1120)));
+    } finally {
+      await worker.close();
+    }
   });
 
-  it('keeps an engine refusal an engine refusal across the thread', async () => {
-    const bad = { ...task(1150), values: [values[0]!] };
-    await expect(replayExplainInWorker(bad)).rejects.toMatchObject({
-      name: 'EngineError',
-      code: 'FEATURE_MISMATCH',
-    });
+  it('fails what is pending when closed, and starts again on the next request', async () => {
+    const worker = explainWorker();
+    const pending = worker.run(task(1150));
+    await worker.close();
+    await expect(pending).rejects.toThrow('the explain worker was closed');
+    expect(await worker.run(task(1101))).toEqual(replayExplain(task(1101)));
+    await worker.close();
   });
 });

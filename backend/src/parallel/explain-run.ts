@@ -14,6 +14,7 @@ import {
   type StreamResult,
   type StreamSnapshot,
 } from '../engine/index.js';
+import type { Worker } from 'node:worker_threads';
 import { startWorker } from './start-worker.js';
 import type { SessionStart } from './stream-session.js';
 import { pushSeries } from './stream-run.js';
@@ -79,29 +80,65 @@ export function replayExplain(task: ExplainTask): ExplainRun {
   };
 }
 
+/** Explanations on a worker thread: `run` as replayExplain, `close` stops the worker. */
+export interface ExplainWorker {
+  run(task: ExplainTask): Promise<ExplainRun>;
+  close(): Promise<void>;
+}
+
 /**
- * replayExplain on a worker thread of its own, so restoring a detector and replaying days of rows
- * never holds the API's event loop; the same run as on the calling thread, to the bit.
+ * replayExplain on one worker thread kept between explanations, so restoring a detector and
+ * replaying days of rows never holds the API's event loop, and each explanation finds the engine
+ * loaded and compiled (a fresh worker per request spent more on starting and warming up than on
+ * the replay: docs/api.md). Requests are answered one at a time, in order: a burst of explanations
+ * queues here instead of taking every core from scoring. The worker keeps the process alive only
+ * while a request is pending; one that dies fails its pending requests, and the next request
+ * starts another. The same run as on the calling thread, to the bit (structured clone copies
+ * numbers exactly).
  */
-export function replayExplainInWorker(task: ExplainTask): Promise<ExplainRun> {
-  return new Promise<ExplainRun>((resolve, reject) => {
-    let settled = false;
-    const worker = startWorker('explain-worker', task);
-    const finish = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      fn();
-      void worker.terminate();
-    };
-    worker.on('message', (m: ExplainReply) =>
-      finish(() => {
-        if (m.ok) resolve(m.run);
-        else reject(m.engine ? new EngineError(m.engine.code, m.error, m.engine.detail) : new Error(m.error));
-      }),
-    );
-    worker.on('error', (err) => finish(() => reject(err)));
-    worker.on('exit', (code) =>
-      finish(() => reject(new Error(`an explain worker exited with code ${code} before it finished`))),
-    );
-  });
+export function explainWorker(): ExplainWorker {
+  let worker: Worker | undefined;
+  const pending = new Map<number, { resolve: (run: ExplainRun) => void; reject: (err: Error) => void }>();
+  let nextId = 1;
+
+  const fail = (from: Worker, err: Error): void => {
+    if (worker !== from) return;
+    worker = undefined;
+    const waiting = [...pending.values()];
+    pending.clear();
+    for (const p of waiting) p.reject(err);
+    void from.terminate();
+  };
+
+  const start = (): Worker => {
+    const w = startWorker('explain-worker', undefined);
+    w.on('message', (m: ExplainReply & { id: number }) => {
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (pending.size === 0) w.unref();
+      if (m.ok) p.resolve(m.run);
+      else p.reject(m.engine ? new EngineError(m.engine.code, m.error, m.engine.detail) : new Error(m.error));
+    });
+    w.on('error', (err) => fail(w, err));
+    w.on('exit', (code) => fail(w, new Error(`the explain worker exited with code ${code}`)));
+    w.unref();
+    return w;
+  };
+
+  return {
+    run: (task) => {
+      worker ??= start();
+      const w = worker;
+      const id = nextId++;
+      return new Promise<ExplainRun>((resolve, reject) => {
+        if (pending.size === 0) w.ref();
+        pending.set(id, { resolve, reject });
+        w.postMessage({ id, task });
+      });
+    },
+    close: async () => {
+      if (worker) fail(worker, new Error('the explain worker was closed'));
+    },
+  };
 }

@@ -21,7 +21,7 @@ export interface InsightDeps {
   now(): number;
   /**
    * Where an explanation's replay runs (restoring a checkpoint and scoring up to days of rows): the
-   * service passes replayExplainInWorker, so it never holds the event loop; default, this thread.
+   * service passes its explainWorker's run, so it never holds the event loop; default, this thread.
    */
   replayExplain?(task: ExplainTask): Promise<ExplainRun>;
   /** Told of each drift check and whether the consensus found drift (metrics). */

@@ -10,7 +10,7 @@ import { ResultsReader } from '../application/results.js';
 import { Runtimes } from '../application/runtimes.js';
 import { workerStreamSession } from '../../parallel/stream-session.js';
 import { runStreamInWorker } from '../../parallel/train-pool.js';
-import { replayExplainInWorker } from '../../parallel/explain-run.js';
+import { explainWorker } from '../../parallel/explain-run.js';
 import { Sources } from '../sources.js';
 
 /**
@@ -98,13 +98,14 @@ export default fp(
         await incidents.record(detector, rows, options);
       },
     });
+    const explainer = explainWorker();
     const insight = new Insight({
       registry: app.registry,
       readSource,
       results,
       now: () => app.now(),
       // An explanation replays its runtime from a checkpoint: on a worker, off the event loop.
-      replayExplain: replayExplainInWorker,
+      replayExplain: (task) => explainer.run(task),
       onDriftCheck: (detector, drifted) => {
         app.telemetry.driftChecks.inc({ detector });
         if (drifted) app.telemetry.driftConsensus.inc({ detector });
@@ -115,6 +116,7 @@ export default fp(
     app.decorate('runtimes', runtimes);
     app.addHook('onClose', async () => runtimes.close());
     app.decorate('insight', insight);
+    app.addHook('onClose', async () => explainer.close());
     app.decorate('health', new Health({ registry: app.registry, now: () => app.now() }));
     app.decorate('incidents', incidents);
     app.decorate('suppression', suppression);
