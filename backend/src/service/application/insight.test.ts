@@ -166,6 +166,38 @@ describe('Insight (fakes for InfluxDB, SQLite in memory)', () => {
     await registry.close();
   });
 
+  it("explains a result older than the checkpoint with the version's bootstrap run, and says so when that differs", async () => {
+    const history = series(T0 - 1000 * MIN, 1000);
+    const bootstrapRun = runStream({
+      options: streamOptions(readSpec('cpu', SPEC), FIELDS),
+      timeMs: history.timeMs,
+      values: history.values,
+      from: T0 - 1000 * MIN,
+      to: T0,
+    });
+    const k = 900;
+    const backtest: StoredResult = {
+      ...results[0]!,
+      timeMs: T0 - 100 * MIN,
+      score: bootstrapRun.results[k]!.score,
+      anomaly: false,
+      severity: 'none',
+    };
+    const { registry, insight, replays } = await setup([backtest], history, checkpoint);
+    const same = await insight.explain('cpu', 'web-1', backtest.timeMs);
+    expect(replays).toEqual([T0 - 1000 * MIN]);
+    expect(same).toMatchObject({ reproduced: true, replay: { rows: k, score: backtest.score } });
+    await registry.close();
+
+    const other = await setup([{ ...backtest, score: backtest.score + 0.1 }], history, checkpoint);
+    const e = await other.insight.explain('cpu', 'web-1', backtest.timeMs);
+    expect(e.reproduced).toBe(false);
+    expect(e.note).toMatch(
+      /older than version 1's checkpoint .*a backfill wrote it with a detector of its own/,
+    );
+    await other.registry.close();
+  });
+
   it("refuses to replay more than the version's span, naming the limit", async () => {
     const late: StoredResult = { ...results[0]!, timeMs: T0 + 1200 * MIN };
     const { registry, insight, replays } = await setup([late], series(T0, 1300), checkpoint);
