@@ -65,8 +65,11 @@ const BACKENDS: Backend[] = [
         async exec(sql) {
           const client = new pg.Client({ connectionString: url });
           await client.connect();
-          await client.query(sql);
-          await client.end();
+          try {
+            await client.query(sql);
+          } finally {
+            await client.end();
+          }
         },
         schemaVersion: (r) => (r as PostgresRegistry).schemaVersion(),
         migrations: POSTGRES_MIGRATIONS.length,
@@ -428,6 +431,79 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       9,
     );
     expect([next.version, next.entityVersion]).toEqual([6, 2]);
+  });
+
+  it('keeps bundles apart: stage changes, rollbacks and lists neither read nor rewrite them', async () => {
+    const { r, place } = await fresh();
+    await withVersions(r, 0);
+    for (const [i, entity] of ['web-1', 'web-1', 'web-2'].entries())
+      await r.models.add(
+        { detectorId: 'cpu', entity, bundle: `{"checkpoint":${i + 1}}`, metrics: {}, params: {} },
+        'ci',
+        2,
+      );
+    // With the bundles gone from under them, everything but reading a bundle still works: none of
+    // these touches a bundle row (before bundles had their own table, each rewrote its version's).
+    await place.exec('DELETE FROM model_bundles');
+    await r.models.setStage('cpu', 1, 'production', 'a', 'first', 3);
+    const moved = await r.models.setStages(
+      'cpu',
+      [
+        { version: 2, to: 'production', reason: 'retrained' },
+        { version: 3, to: 'staging', reason: 'shadow' },
+      ],
+      'ci',
+      4,
+    );
+    expect(moved.map((v) => [v.version, v.stage, v.bundle])).toEqual([
+      [2, 'production', undefined],
+      [3, 'staging', undefined],
+    ]);
+    const back = await r.models.rollback('cpu', 'a', 'noisy', 5, 'web-1');
+    expect([back.version, back.stage, back.bundle]).toEqual([1, 'production', undefined]);
+    expect((await r.models.list('cpu')).map((v) => `${v.version}:${v.stage}`)).toEqual([
+      '3:staging',
+      '2:archived',
+      '1:production',
+    ]);
+    expect(await r.models.get('cpu', 3, { bundle: false })).toMatchObject({ version: 3, stage: 'staging' });
+    // Reading the bundle itself names the damage.
+    await expect(r.models.get('cpu', 3)).rejects.toThrow('model_versions row (cpu, 3) is damaged at /bundle');
+  });
+
+  it('moves the bundles of a registry made before they had their own table, and deletes them with their detector', async () => {
+    const place = await backend.place();
+    const migrations = backend.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS;
+    const n = migrations.findIndex((m) => m.includes('CREATE TABLE model_bundles'));
+    expect(n).toBeGreaterThan(0);
+    const applied =
+      backend.name === 'sqlite'
+        ? `PRAGMA user_version = ${n};`
+        : `CREATE TABLE isoscope_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);
+           INSERT INTO isoscope_schema SELECT v, 0 FROM generate_series(1, ${n}) AS v;`;
+    await place.exec(
+      `${migrations.slice(0, n).join(';\n')};\n${applied}
+       INSERT INTO detectors (id, name, spec, created_at, updated_at) VALUES ('cpu', 'cpu', '{}', 0, 0);
+       INSERT INTO model_versions (detector_id, version, entity, entity_version, stage, trained_at, metrics, params, bundle)
+         VALUES ('cpu', 1, 'web-1', 1, 'production', 0, '{}', '{}', '{"checkpoint":1}'),
+                ('cpu', 2, 'web-1', 2, 'candidate', 1, '{}', '{}', '{"checkpoint":2}');`,
+    );
+    const r = await place.open();
+    open.push(r);
+    expect(await place.schemaVersion(r)).toBe(place.migrations);
+    expect((await r.models.get('cpu', 1))!.bundle).toBe('{"checkpoint":1}');
+    expect((await r.models.get('cpu', 2))!.bundle).toBe('{"checkpoint":2}');
+    await r.models.setStage('cpu', 2, 'production', 'a', 'go', 5);
+    expect((await r.models.get('cpu', 2))!).toMatchObject({
+      stage: 'production',
+      bundle: '{"checkpoint":2}',
+    });
+    await expect(place.exec('SELECT bundle FROM model_versions')).rejects.toThrow(/bundle/);
+    await r.detectors.delete('cpu');
+    await r.detectors.create({ id: 'cpu', name: 'cpu', spec }, 6);
+    // The same version numbers again: the old bundles went with their versions.
+    await withVersions(r, 2);
+    expect((await r.models.get('cpu', 1))!.bundle).toBe('{}');
   });
 
   it('runs jobs through their states and fails the ones a stopped process left behind', async () => {

@@ -207,6 +207,22 @@ export const SQLITE_MIGRATIONS: string[] = [
   ALTER TABLE incidents ADD COLUMN suppressed_by TEXT;
   ALTER TABLE incidents ADD COLUMN suppressed_reason TEXT;
   `,
+  // 12: model bundles in their own table. A bundle (the checkpoint) can be megabytes, and SQLite
+  // rewrites a whole row to change one column of it: a promotion used to rewrite every bundle it
+  // moved in one transaction, every other writer waiting, and listing versions walked the
+  // bundles' pages to reach entity_version, which lies after them. Stage changes and lists now
+  // touch only the small rows.
+  `
+  CREATE TABLE model_bundles (
+    detector_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    bundle TEXT NOT NULL,
+    PRIMARY KEY (detector_id, version),
+    FOREIGN KEY (detector_id, version) REFERENCES model_versions (detector_id, version) ON DELETE CASCADE
+  );
+  INSERT INTO model_bundles (detector_id, version, bundle) SELECT detector_id, version, bundle FROM model_versions;
+  ALTER TABLE model_versions DROP COLUMN bundle;
+  `,
 ];
 
 /**
@@ -409,5 +425,19 @@ export const POSTGRES_MIGRATIONS: string[] = [
   `
   ALTER TABLE incidents ADD COLUMN suppressed_by TEXT;
   ALTER TABLE incidents ADD COLUMN suppressed_reason TEXT;
+  `,
+  // 10: model bundles in their own table, as SQLite's 12: a stage change updates a small row and
+  // lists never reach a bundle (PostgreSQL kept unchanged bundles out of line already; the two
+  // dialects keep one schema).
+  `
+  CREATE TABLE model_bundles (
+    detector_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    bundle TEXT NOT NULL,
+    PRIMARY KEY (detector_id, version),
+    FOREIGN KEY (detector_id, version) REFERENCES model_versions (detector_id, version) ON DELETE CASCADE
+  );
+  INSERT INTO model_bundles (detector_id, version, bundle) SELECT detector_id, version, bundle FROM model_versions;
+  ALTER TABLE model_versions DROP COLUMN bundle;
   `,
 ];

@@ -205,6 +205,9 @@ class SqlDetectorStore implements DetectorStore {
 
 const VERSION =
   'SELECT detector_id, version, entity, entity_version, stage, trained_at, metrics, params FROM model_versions';
+// A missing bundle row reads as NULL, which the row check names as damage rather than "no such version".
+const VERSION_WITH_BUNDLE = `SELECT m.detector_id, m.version, m.entity, m.entity_version, m.stage, m.trained_at, m.metrics, m.params, b.bundle
+  FROM model_versions m LEFT JOIN model_bundles b ON b.detector_id = m.detector_id AND b.version = m.version`;
 const HISTORY =
   'INSERT INTO stage_history (detector_id, version, from_stage, to_stage, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
@@ -222,7 +225,7 @@ class SqlModelVersionStore implements ModelVersionStore {
       throw new RegistryError('NOT_FOUND', `no detector '${detectorId}'`);
   }
 
-  /** Bundles can be megabytes: read only when asked for. */
+  /** Bundles can be megabytes, in their own table: read only when asked for. */
   private async getIn(
     q: Queryable,
     detectorId: string,
@@ -230,7 +233,9 @@ class SqlModelVersionStore implements ModelVersionStore {
     withBundle = true,
   ): Promise<ModelVersionRecord | undefined> {
     const row = await q.get(
-      `${withBundle ? 'SELECT * FROM model_versions' : VERSION} WHERE detector_id = ? AND version = ?`,
+      withBundle
+        ? `${VERSION_WITH_BUNDLE} WHERE m.detector_id = ? AND m.version = ?`
+        : `${VERSION} WHERE detector_id = ? AND version = ?`,
       [detectorId, v],
     );
     return row === undefined ? undefined : versionOf(row);
@@ -261,9 +266,14 @@ class SqlModelVersionStore implements ModelVersionStore {
         'next version number of the entity',
       ).n;
       await tx.run(
-        'INSERT INTO model_versions (detector_id, version, entity, entity_version, stage, trained_at, metrics, params, bundle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [v.detectorId, next, v.entity, nextOfEntity, 'candidate', now, metrics, params, v.bundle],
+        'INSERT INTO model_versions (detector_id, version, entity, entity_version, stage, trained_at, metrics, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [v.detectorId, next, v.entity, nextOfEntity, 'candidate', now, metrics, params],
       );
+      await tx.run('INSERT INTO model_bundles (detector_id, version, bundle) VALUES (?, ?, ?)', [
+        v.detectorId,
+        next,
+        v.bundle,
+      ]);
       await tx.run(HISTORY, [v.detectorId, next, null, 'candidate', actor, 'trained', now]);
       return { ...(await this.getIn(tx, v.detectorId, next, false))!, bundle: v.bundle };
     });
@@ -275,8 +285,12 @@ class SqlModelVersionStore implements ModelVersionStore {
     );
   }
 
-  get(detectorId: string, v: number): Promise<ModelVersionRecord | undefined> {
-    return this.getIn(this.db, detectorId, v);
+  get(
+    detectorId: string,
+    v: number,
+    options: { bundle?: boolean } = {},
+  ): Promise<ModelVersionRecord | undefined> {
+    return this.getIn(this.db, detectorId, v, options.bundle ?? true);
   }
 
   async setStage(
@@ -290,7 +304,7 @@ class SqlModelVersionStore implements ModelVersionStore {
     return this.db.transaction(async (tx) => {
       await this.lockDetector(tx, detectorId);
       await this.moveStage(tx, detectorId, v, to, actor, reason, now);
-      return (await this.getIn(tx, detectorId, v))!;
+      return (await this.getIn(tx, detectorId, v, false))!;
     });
   }
 
@@ -385,7 +399,7 @@ class SqlModelVersionStore implements ModelVersionStore {
         );
       const target = check(NumberRow, previous, `rollback target of '${detectorId}'`).n;
       await this.moveStage(tx, detectorId, target, 'production', actor, `rollback: ${reason}`, now);
-      return (await this.getIn(tx, detectorId, target))!;
+      return (await this.getIn(tx, detectorId, target, false))!;
     });
   }
 

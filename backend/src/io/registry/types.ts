@@ -40,7 +40,10 @@ export interface ModelVersionRecord {
   trainedAt: number;
   metrics: unknown;
   params: unknown;
-  /** The model bundle (JSON text); omitted by list calls. */
+  /**
+   * The model bundle (JSON text), kept in a table of its own: only `get` (unless asked not to) and
+   * `add` return it; lists and stage changes never read it.
+   */
   bundle?: string;
 }
 
@@ -142,10 +145,17 @@ export interface ModelVersionStore {
   ): Promise<ModelVersionRecord>;
   /** Newest first, without bundles. */
   list(detectorId: string): Promise<ModelVersionRecord[]>;
-  get(detectorId: string, version: number): Promise<ModelVersionRecord | undefined>;
+  /** With its bundle, unless `bundle: false`. */
+  get(
+    detectorId: string,
+    version: number,
+    options?: { bundle?: boolean },
+  ): Promise<ModelVersionRecord | undefined>;
   /**
    * Moves a version to a stage. Promoting to production archives the current production version
-   * (of the same entity) in the same transaction, so there is always at most one.
+   * (of the same entity) in the same transaction, so there is always at most one. Only the stage
+   * column and the history change; the bundle is neither read nor written. Returns the version
+   * without its bundle.
    */
   setStage(
     detectorId: string,
@@ -165,7 +175,7 @@ export interface ModelVersionStore {
     actor: string,
     now: number,
   ): Promise<ModelVersionRecord[]>;
-  /** Promotes the most recent earlier production version again (archiving the current one). */
+  /** Promotes the most recent earlier production version again (archiving the current one); without its bundle. */
   rollback(
     detectorId: string,
     actor: string,
