@@ -857,7 +857,7 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(await r.incidents.feedback(['i1', 'i2'])).toEqual([]);
   });
 
-  it('keeps the rule that suppressed an incident, and reads incidents recorded before it was kept', async () => {
+  it('keeps the rules that suppressed an incident, and reads incidents recorded before they were kept', async () => {
     const place = await backend.place();
     const migrations = backend.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS;
     const n = migrations.findIndex((m) => m.includes('suppressed_by'));
@@ -889,8 +889,17 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       suppressedBy: { ruleId: 'rule-1', reason: 'nightly backup, ticket OPS-12' },
     };
     await r.incidents.put(quiet);
-    expect(await r.incidents.get('new')).toEqual(quiet);
+    // Put without the list of every rule (as before it was kept): read as that one rule.
+    expect(await r.incidents.get('new')).toEqual({ ...quiet, suppressedByAll: [quiet.suppressedBy] });
     expect((await r.incidents.list({ entity: 'web-2' }))[0]?.suppressedBy).toEqual(quiet.suppressedBy);
+    // Two rules that covered it between them, both kept, the first also as suppressedBy.
+    const both: IncidentRecord = {
+      ...quiet,
+      suppressedByAll: [quiet.suppressedBy!, { ruleId: 'rule-2', reason: 'weekend batch' }],
+    };
+    await r.incidents.put(both);
+    expect(await r.incidents.get('new')).toEqual(both);
+    expect((await r.incidents.list({ entity: 'web-2' }))[0]?.suppressedByAll).toEqual(both.suppressedByAll);
     // The rule's reason stays with the incident after the rule itself is gone.
     await r.suppressions.add({
       id: 'rule-1',
@@ -904,7 +913,7 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     await r.suppressions.delete('rule-1');
     expect((await r.incidents.get('new'))?.suppressedBy?.reason).toBe('nightly backup, ticket OPS-12');
     // A flag outside every rule makes it page after all: stored without a rule again.
-    const { suppressedBy: _, ...paged } = { ...quiet, suppressed: false };
+    const { suppressedBy: _, suppressedByAll: __, ...paged } = { ...both, suppressed: false };
     await r.incidents.put(paged);
     expect(await r.incidents.get('new')).toEqual(paged);
   });

@@ -223,6 +223,12 @@ export const SQLITE_MIGRATIONS: string[] = [
   INSERT INTO model_bundles (detector_id, version, bundle) SELECT detector_id, version, bundle FROM model_versions;
   ALTER TABLE model_versions DROP COLUMN bundle;
   `,
+  // 13: every suppression rule that held part of a suppressed incident (JSON list of rule ids and
+  // reasons, as suppressed_by copies one): several rules together can cover one incident. NULL:
+  // recorded before, read as the one rule in suppressed_by.
+  `
+  ALTER TABLE incidents ADD COLUMN suppressed_by_all TEXT;
+  `,
 ];
 
 /**
@@ -439,5 +445,9 @@ export const POSTGRES_MIGRATIONS: string[] = [
   );
   INSERT INTO model_bundles (detector_id, version, bundle) SELECT detector_id, version, bundle FROM model_versions;
   ALTER TABLE model_versions DROP COLUMN bundle;
+  `,
+  // 11: every suppression rule that held part of a suppressed incident, as SQLite's 13.
+  `
+  ALTER TABLE incidents ADD COLUMN suppressed_by_all TEXT;
   `,
 ];

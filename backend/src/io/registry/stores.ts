@@ -17,6 +17,7 @@ import {
   NumberRow,
   OutboxRow,
   RecentJson,
+  SuppressedByJson,
   rowName,
   RuntimeStateRow,
   StageChangeRow,
@@ -805,6 +806,18 @@ const incidentOf = (raw: unknown): IncidentRecord => {
     ...(r.suppressed_by !== null
       ? { suppressedBy: { ruleId: r.suppressed_by, reason: r.suppressed_reason ?? '' } }
       : {}),
+    ...(r.suppressed_by_all !== null
+      ? {
+          suppressedByAll: decodeJson(
+            r.suppressed_by_all,
+            `${what} column suppressed_by_all`,
+            SuppressedByJson,
+          ),
+        }
+      : r.suppressed_by !== null
+        ? // Recorded before every rule was kept: the one it named.
+          { suppressedByAll: [{ ruleId: r.suppressed_by, reason: r.suppressed_reason ?? '' }] }
+        : {}),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -816,7 +829,7 @@ const feedbackOf = (raw: unknown): IncidentFeedback => {
 };
 
 const INCIDENT_COLUMNS =
-  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, suppressed_by, suppressed_reason, created_at, updated_at';
+  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, suppressed_by, suppressed_reason, suppressed_by_all, created_at, updated_at';
 
 class SqlIncidentStore implements IncidentStore {
   constructor(private readonly db: SqlDb) {}
@@ -841,6 +854,7 @@ class SqlIncidentStore implements IncidentStore {
       r.suppressed ? 1 : 0,
       r.suppressedBy?.ruleId ?? null,
       r.suppressedBy?.reason ?? null,
+      r.suppressedByAll ? encodeJson(r.suppressedByAll, `${what} suppressing rules`) : null,
       r.createdAt,
       r.updatedAt,
     ];

@@ -299,6 +299,12 @@ export interface IncidentRecord {
    * (the rule may be deleted since). Absent when not suppressed, or recorded before this was kept.
    */
   suppressedBy?: SuppressedBy;
+  /**
+   * While suppressed, every rule that held at least one of its flagged rows (several rules can
+   * cover one incident between them), in the order they first held one; `suppressedBy` is the
+   * first. Incidents recorded before this was kept read as `[suppressedBy]`.
+   */
+  suppressedByAll?: SuppressedBy[];
   createdAt: number;
   updatedAt: number;
 }

@@ -46,6 +46,9 @@ export function toIncident(r: IncidentRecord, feedback?: IncidentFeedback): Inci
     ...(r.suppressedBy
       ? { suppressedBy: { rule: r.suppressedBy.ruleId, reason: r.suppressedBy.reason } }
       : {}),
+    ...(r.suppressedByAll
+      ? { suppressedByAll: r.suppressedByAll.map((b) => ({ rule: b.ruleId, reason: b.reason })) }
+      : {}),
     ...(feedback ? { feedback: toFeedback(feedback) } : {}),
   };
 }

@@ -108,7 +108,10 @@ export function StateBadge({ incident, rules }: { incident: Incident; rules?: Su
       </Stack>
       {rule && (
         <TextLink href={suppressionsUrl()} inline={false} variant="bodySmall" color="secondary">
-          {`by the rule: ${rule.reason}`}
+          {/* Several rules can cover one incident between them: name each. */}
+          {incident.suppressedByAll && incident.suppressedByAll.length > 1
+            ? `by the rules: ${incident.suppressedByAll.map((r) => r.reason).join('; ')}`
+            : `by the rule: ${rule.reason}`}
         </TextLink>
       )}
     </Stack>
