@@ -949,7 +949,14 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       actor: 'grafana:ann',
       at,
     });
-    const source = { annotationId: '17', updated: 100, verdict: 'real' as const, appliedAt: 50 };
+    const source = {
+      annotationId: '17',
+      updated: 100,
+      verdict: 'real' as const,
+      appliedAt: 50,
+      time: 1000,
+      timeEnd: 2000,
+    };
     expect(
       await r.incidents.addAnnotationFeedback(source, [verdict('i1', 'real', 50), verdict('i2', 'real', 50)]),
     ).toBe(true);
@@ -959,14 +966,18 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(
       await r.incidents.addAnnotationFeedback({ ...source, updated: 99 }, [verdict('i1', 'real', 52)]),
     ).toBe(false);
-    expect((await r.incidents.feedback(['i1', 'i2'])).map((f) => [f.incidentId, f.at])).toEqual([
-      ['i1', 50],
-      ['i2', 50],
+    expect(
+      (await r.incidents.feedback(['i1', 'i2'])).map((f) => [f.incidentId, f.at, f.annotationId]),
+    ).toEqual([
+      ['i1', 50, '17'],
+      ['i2', 50, '17'],
     ]);
-    // An edit of the annotation is a new version: its verdict becomes the incident's.
+    // An edit of the annotation is a new version: its verdicts replace the ones it gave before,
+    // here on i1 only (the edit narrowed it).
     const edited = { ...source, updated: 200, verdict: 'not_anomaly' as const, appliedAt: 60 };
     expect(await r.incidents.addAnnotationFeedback(edited, [verdict('i1', 'not_anomaly', 60)])).toBe(true);
-    expect((await r.incidents.feedback(['i1'])).map((f) => f.verdict)).toEqual(['real', 'not_anomaly']);
+    expect((await r.incidents.feedback(['i1'])).map((f) => f.verdict)).toEqual(['not_anomaly']);
+    expect(await r.incidents.feedback(['i2'])).toEqual([]);
     // A vanished incident records nothing, not even the claim: the next poll tries again.
     await expect(
       r.incidents.addAnnotationFeedback({ ...source, annotationId: '18' }, [
@@ -974,9 +985,133 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
         verdict('gone', 'real', 70),
       ]),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await r.incidents.feedback(['i2'])).map((f) => f.at)).toEqual([50]);
-    expect(await r.incidents.appliedAnnotations(['17', '18', '19'])).toEqual(new Map([['17', 200]]));
+    expect(await r.incidents.feedback(['i2'])).toEqual([]);
+    expect(await r.incidents.appliedAnnotations(['17', '18', '19'])).toEqual(
+      new Map([['17', { annotationId: '17', updated: 200, time: 1000, timeEnd: 2000, withdrawn: false }]]),
+    );
     expect(await r.incidents.appliedAnnotations([])).toEqual(new Map());
+  });
+
+  it("withdraws an annotation's verdicts and only those, lists the standing ones by span, and applies one seen again", async () => {
+    const { r, place } = await fresh();
+    await withVersions(r, 0);
+    await r.incidents.put({
+      id: 'i1',
+      detectorId: 'cpu',
+      entity: 'web-1',
+      state: 'resolved',
+      startAt: 1000,
+      endAt: 5000,
+      peakAt: 3000,
+      peakScore: 0.7,
+      severity: 'high',
+      flagged: 3,
+      spanRows: 5,
+      topMetrics: {},
+      quietRows: 10,
+      recent: [],
+      suppressed: false,
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    const given = (verdict: 'real' | 'expected' | 'not_anomaly', actor: string, at: number) => ({
+      incidentId: 'i1',
+      verdict,
+      note: '',
+      actor,
+      at,
+    });
+    // A UI verdict, then annotation 17's, then another UI verdict, then annotation 18's.
+    await r.incidents.addFeedback(given('expected', 'ann', 10));
+    const a17 = {
+      annotationId: '17',
+      updated: 100,
+      verdict: 'real' as const,
+      appliedAt: 20,
+      time: 1000,
+      timeEnd: 1000,
+    };
+    await r.incidents.addAnnotationFeedback(a17, [given('real', 'grafana:bob', 20)]);
+    await r.incidents.addFeedback(given('not_anomaly', 'cid', 30));
+    const a18 = { ...a17, annotationId: '18', appliedAt: 40, time: 9000, timeEnd: 9500 };
+    await r.incidents.addAnnotationFeedback(a18, [given('real', 'grafana:bob', 40)]);
+    expect((await r.incidents.standingAnnotations(0, 5000)).map((a) => a.annotationId)).toEqual(['17']);
+    expect((await r.incidents.standingAnnotations(9400, 20_000)).map((a) => a.annotationId)).toEqual(['18']);
+
+    // 18 deleted in Grafana: its verdict goes, the UI's stand, the current verdict is the UI's last.
+    expect(await r.incidents.withdrawAnnotation('18', 50)).toBe(1);
+    expect(await r.incidents.withdrawAnnotation('18', 51)).toBe(0);
+    expect((await r.incidents.feedback(['i1'])).map((f) => `${f.verdict} ${f.actor}`)).toEqual([
+      'expected ann',
+      'real grafana:bob',
+      'not_anomaly cid',
+    ]);
+    expect(await r.incidents.standingAnnotations(0, 20_000)).toEqual([
+      { annotationId: '17', updated: 100, time: 1000, timeEnd: 1000, withdrawn: false },
+    ]);
+    expect((await r.incidents.appliedAnnotations(['18'])).get('18')?.withdrawn).toBe(true);
+    // Seen again with a verdict (tagged back, or visible again): applied again, once.
+    expect(
+      await r.incidents.addAnnotationFeedback({ ...a18, appliedAt: 60 }, [given('real', 'grafana:bob', 60)]),
+    ).toBe(true);
+    expect(
+      await r.incidents.addAnnotationFeedback({ ...a18, appliedAt: 61 }, [given('real', 'grafana:bob', 61)]),
+    ).toBe(false);
+    expect((await r.incidents.feedback(['i1'])).map((f) => f.at)).toEqual([10, 20, 30, 60]);
+
+    // The span of an annotation applied before spans were kept is noted once, then it is listed.
+    await r.incidents.withdrawAnnotation('17', 70);
+    const legacy = { ...a17, annotationId: '19', appliedAt: 80 };
+    await r.incidents.addAnnotationFeedback(legacy, []);
+    await place.exec(
+      "UPDATE annotation_feedback SET time_at = NULL, time_end_at = NULL WHERE annotation_id = '19'",
+    );
+    expect((await r.incidents.standingAnnotations(0, 5000)).map((a) => a.annotationId)).toEqual([]);
+    await r.incidents.noteSpan('19', 1500, 1600);
+    await r.incidents.noteSpan('19', 7000, 7000);
+    expect((await r.incidents.standingAnnotations(0, 5000)).map((a) => [a.annotationId, a.time])).toEqual([
+      ['19', 1500],
+    ]);
+  });
+
+  it('traces the verdicts recorded before they named their annotation, where the poll that applied them was unambiguous', async () => {
+    const place = await backend.place();
+    const migrations = backend.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS;
+    const n = migrations.findIndex((m) => m.includes('ADD COLUMN withdrawn_at'));
+    expect(n).toBeGreaterThan(0);
+    const applied =
+      backend.name === 'sqlite'
+        ? `PRAGMA user_version = ${n};`
+        : `CREATE TABLE isoscope_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);
+           INSERT INTO isoscope_schema SELECT v, 0 FROM generate_series(1, ${n}) AS v;`;
+    // Poll at 50 applied annotation 7 (real); poll at 60 applied 8 and 9, both real: not traceable.
+    await place.exec(
+      `${migrations.slice(0, n).join(';\n')};\n${applied}
+       INSERT INTO detectors (id, name, spec, created_at, updated_at) VALUES ('cpu', 'cpu', '{}', 0, 0);
+       INSERT INTO incidents (id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity,
+         flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, created_at, updated_at)
+       VALUES ('i1', 'cpu', 'web-1', 'resolved', 1000, 5000, 3000, 0.7, 'low', 2, 5, '{}', 10, '[]', 0, 10, 10);
+       INSERT INTO annotation_feedback (annotation_id, updated, verdict, incidents, applied_at) VALUES
+         ('7', 1, 'real', 1, 50), ('8', 1, 'real', 1, 60), ('9', 1, 'real', 1, 60);
+       INSERT INTO incident_feedback (incident_id, verdict, note, actor, at) VALUES
+         ('i1', 'expected', '', 'ann', 50), ('i1', 'real', '', 'grafana:bob', 50),
+         ('i1', 'real', '', 'grafana:bob', 60), ('i1', 'real', '', 'grafana:cid', 60);`,
+    );
+    const r = await place.open();
+    open.push(r);
+    expect(await place.schemaVersion(r)).toBe(place.migrations);
+    expect((await r.incidents.feedback(['i1'])).map((f) => [f.actor, f.annotationId])).toEqual([
+      ['ann', undefined],
+      ['grafana:bob', '7'],
+      ['grafana:bob', undefined],
+      ['grafana:cid', undefined],
+    ]);
+    expect(await r.incidents.withdrawAnnotation('7', 90)).toBe(1);
+    expect((await r.incidents.feedback(['i1'])).map((f) => f.actor)).toEqual([
+      'ann',
+      'grafana:bob',
+      'grafana:cid',
+    ]);
   });
 
   it("keeps suppression rules, detector-wide or for any detector, and drops a detector's with it", async () => {

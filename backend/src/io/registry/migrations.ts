@@ -229,6 +229,28 @@ export const SQLITE_MIGRATIONS: string[] = [
   `
   ALTER TABLE incidents ADD COLUMN suppressed_by_all TEXT;
   `,
+  // 14: verdicts from Grafana annotations that can be withdrawn. Each verdict names the annotation
+  // that gave it (NULL: given in the UI or the API, which annotations never touch) and when it was
+  // withdrawn (the annotation deleted, its verdict tag removed or changed); the ledger keeps the
+  // span each annotation marked, so a poll knows which applied ones Grafana should have returned.
+  // Verdicts recorded before are traced to their annotation where the poll that applied them
+  // applied no other annotation with the same verdict.
+  `
+  ALTER TABLE incident_feedback ADD COLUMN annotation_id TEXT;
+  ALTER TABLE incident_feedback ADD COLUMN withdrawn_at INTEGER;
+  CREATE INDEX incident_feedback_annotation ON incident_feedback (annotation_id) WHERE annotation_id IS NOT NULL;
+  ALTER TABLE annotation_feedback ADD COLUMN time_at INTEGER;
+  ALTER TABLE annotation_feedback ADD COLUMN time_end_at INTEGER;
+  ALTER TABLE annotation_feedback ADD COLUMN withdrawn_at INTEGER;
+  UPDATE incident_feedback SET annotation_id = (
+    SELECT a.annotation_id FROM annotation_feedback a
+    WHERE a.applied_at = incident_feedback.at AND a.verdict = incident_feedback.verdict
+  )
+  WHERE actor LIKE 'grafana:%' AND (
+    SELECT COUNT(*) FROM annotation_feedback a
+    WHERE a.applied_at = incident_feedback.at AND a.verdict = incident_feedback.verdict
+  ) = 1;
+  `,
 ];
 
 /**
@@ -449,5 +471,22 @@ export const POSTGRES_MIGRATIONS: string[] = [
   // 11: every suppression rule that held part of a suppressed incident, as SQLite's 13.
   `
   ALTER TABLE incidents ADD COLUMN suppressed_by_all TEXT;
+  `,
+  // 12: verdicts from Grafana annotations that can be withdrawn, as SQLite's 14.
+  `
+  ALTER TABLE incident_feedback ADD COLUMN annotation_id TEXT;
+  ALTER TABLE incident_feedback ADD COLUMN withdrawn_at BIGINT;
+  CREATE INDEX incident_feedback_annotation ON incident_feedback (annotation_id) WHERE annotation_id IS NOT NULL;
+  ALTER TABLE annotation_feedback ADD COLUMN time_at BIGINT;
+  ALTER TABLE annotation_feedback ADD COLUMN time_end_at BIGINT;
+  ALTER TABLE annotation_feedback ADD COLUMN withdrawn_at BIGINT;
+  UPDATE incident_feedback SET annotation_id = (
+    SELECT a.annotation_id FROM annotation_feedback a
+    WHERE a.applied_at = incident_feedback.at AND a.verdict = incident_feedback.verdict
+  )
+  WHERE actor LIKE 'grafana:%' AND (
+    SELECT COUNT(*) FROM annotation_feedback a
+    WHERE a.applied_at = incident_feedback.at AND a.verdict = incident_feedback.verdict
+  ) = 1;
   `,
 ];

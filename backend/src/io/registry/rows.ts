@@ -163,11 +163,16 @@ export const FeedbackRow = Type.Object({
   note: Type.String(),
   actor: Type.String(),
   at: Int,
+  annotation_id: Nullable(Type.String()),
+  withdrawn_at: Nullable(Int),
 });
 
 export const AnnotationFeedbackRow = Type.Object({
   annotation_id: Type.String(),
   updated: Int,
+  time_at: Nullable(Int),
+  time_end_at: Nullable(Int),
+  withdrawn_at: Nullable(Int),
 });
 
 export const SuppressionRow = Type.Object({

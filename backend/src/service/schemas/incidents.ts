@@ -37,8 +37,18 @@ export const FeedbackRequest = Type.Object(
 export const Feedback = Type.Object({
   verdict: Type.Enum(VERDICT_NAMES),
   note: Type.String(),
-  actor: Type.String({ description: 'The name of the token that gave it' }),
+  actor: Type.String({
+    description:
+      "The name of the token that gave it; 'grafana:<login>' for a verdict from a Grafana annotation",
+  }),
   at: Type.String({ format: 'date-time' }),
+  withdrawn: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        'In an incident’s history only: when the Grafana annotation that gave it was deleted, lost its verdict tag or was edited. A withdrawn verdict is no longer the incident’s.',
+    }),
+  ),
 });
 export type Feedback = Static<typeof Feedback>;
 
@@ -91,7 +101,9 @@ export type Incident = Static<typeof Incident>;
 
 export const IncidentDetail = Type.Object({
   ...Incident.properties,
-  history: Type.Array(Feedback, { description: 'Every verdict given, oldest first' }),
+  history: Type.Array(Feedback, {
+    description: 'Every verdict given, oldest first, the ones withdrawn since with `withdrawn`',
+  }),
 });
 export type IncidentDetail = Static<typeof IncidentDetail>;
 
