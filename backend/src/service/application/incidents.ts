@@ -159,7 +159,7 @@ export class Incidents {
     const judged: IncidentRecord[] = [];
     for (const incident of recorded) {
       // A metric rule holds only rows that metric topped; a period only rows inside it.
-      if (rule.metric !== undefined && !(rule.metric in incident.topMetrics)) continue;
+      if (rule.metric !== undefined && !Object.hasOwn(incident.topMetrics, rule.metric)) continue;
       if (rule.kind === 'period' && (incident.endAt < rule.start || incident.startAt >= rule.end)) continue;
       const rows = this.deps.flaggedRows
         ? await this.deps.flaggedRows(
