@@ -197,7 +197,7 @@ describe('Incidents', () => {
     expect(within(rows[2]!).queryByText('suppressed')).not.toBeInTheDocument();
     expect(within(rows[2]!).getByRole('link', { name: 'Suppress similar…' })).toHaveAttribute(
       'href',
-      '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-3&metric=usage_user'
+      '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-3&metric=usage_user&since=2026-03-01T10%3A00%3A00.000Z'
     );
     expect(within(rows[3]!).getByRole('link', { name: 'by the rule: deleted rule' })).toBeInTheDocument();
     expect(calls.filter((c) => c.url.endsWith('/api/suppressions'))).toHaveLength(1);

@@ -206,7 +206,7 @@ describe('Suppressions', () => {
   it("opens the form filled in from an incident's 'Suppress similar…'", async () => {
     renderPage(<Suppressions />, {
       route: '/suppressions',
-      url: '/suppressions?add=1&detector=cpu&entity=web-1&metric=usage_user',
+      url: '/suppressions?add=1&detector=cpu&entity=web-1&metric=usage_user&since=2026-03-01T10%3A00%3A00.000Z',
       role: 'Editor',
       answer: service([]),
     });
@@ -214,6 +214,10 @@ describe('Suppressions', () => {
     expect(await screen.findByText('CPU of the web hosts')).toBeInTheDocument();
     expect(field('rule-entity').value).toBe('web-1');
     expect(field('rule-metric').value).toBe('usage_user');
+    // Not applied to recorded incidents unless ticked; ticked, it starts at the incident's start.
+    expect(field('rule-apply').checked).toBe(false);
+    fireEvent.click(field('rule-apply'));
+    expect(field('rule-since').value).toBe('2026-03-01 10:00');
     fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
     await waitFor(() => expect(screen.getByTestId('location').textContent).toBe('/suppressions'));
     expect(screen.queryByRole('form', { name: 'New suppression rule' })).not.toBeInTheDocument();

@@ -30,6 +30,7 @@ import {
   NEW_RULE,
   WINDOW_EXAMPLES,
   defaultSince,
+  formInstant,
   parseWindow,
   toRequest,
   validate,
@@ -49,7 +50,8 @@ const utc = (t: number) => formatTime(t, 'utc');
  * The suppression rules: windows in which flagged points of a detector, entity or metric are still
  * scored and grouped into incidents but do not page. Editors add a rule (the form checks it before
  * sending, and shows the service's reason when it refuses) and delete one after a confirmation.
- * `?add=1&detector=…&entity=…&metric=…` (an incident's "Suppress similar…") opens the form filled in.
+ * `?add=1&detector=…&entity=…&metric=…&since=…` (an incident's "Suppress similar…") opens the form
+ * filled in, with `since` ready for "apply to incidents recorded since" (unticked).
  */
 export function Suppressions() {
   const { client } = useIsoscope();
@@ -70,7 +72,7 @@ export function Suppressions() {
 
   const closeForm = () => {
     const next = new URLSearchParams(params);
-    for (const key of ['add', 'detector', 'entity', 'metric']) {
+    for (const key of ['add', 'detector', 'entity', 'metric', 'since']) {
       next.delete(key);
     }
     setParams(next, { replace: true });
@@ -143,6 +145,7 @@ export function Suppressions() {
               detector: params.get('detector') ?? '',
               entity: params.get('entity') ?? '',
               metric: params.get('metric') ?? '',
+              since: sinceParam(params.get('since')),
             }}
             detectors={(detectors.value ?? []).map((d) => ({ label: d.name, value: d.id }))}
             onCancel={closeForm}
@@ -198,6 +201,12 @@ export function Suppressions() {
       />
     </PluginPage>
   );
+}
+
+/** `?since=` (an incident's start, ISO) as the form's field takes it; empty when absent or unreadable. */
+function sinceParam(text: string | null): string {
+  const t = text ? Date.parse(text) : NaN;
+  return Number.isFinite(t) ? formInstant(t) : '';
 }
 
 /** The message once a rule is added, with what applying it to recorded incidents did. */
