@@ -43,14 +43,20 @@ export function detectorUrl(id: string): string {
 
 /**
  * The Suppression rules page; with `prefill` (from an incident's "Suppress similar…") it opens the
- * new-rule form with the detector, entity and metric filled in.
+ * new-rule form with the detector, entity and metric filled in, and `since` (the incident's start)
+ * ready for "apply to incidents recorded since", which stays unticked.
  */
-export function suppressionsUrl(prefill?: { detector?: string; entity?: string; metric?: string }): string {
+export function suppressionsUrl(prefill?: {
+  detector?: string;
+  entity?: string;
+  metric?: string;
+  since?: string;
+}): string {
   if (!prefill) {
     return prefixRoute(ROUTES.Suppressions);
   }
   const q = new URLSearchParams({ add: '1' });
-  for (const key of ['detector', 'entity', 'metric'] as const) {
+  for (const key of ['detector', 'entity', 'metric', 'since'] as const) {
     if (prefill[key]) {
       q.set(key, prefill[key]);
     }

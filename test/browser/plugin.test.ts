@@ -326,7 +326,17 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await page.locator('#rule-from').fill('2026-12-12 22:00');
     await page.locator('#rule-to').fill('2026-12-13 02:00');
     await page.locator('#rule-reason').fill('datacentre move');
+    // Applied to the incidents already recorded too (off until ticked), since a day back, as the
+    // box fills in for a period still ahead; the message says what it did.
+    expect(await page.locator('#rule-since').count()).toBe(0);
+    await form.getByText('Also apply to incidents recorded since…').click();
+    expect(await page.locator('#rule-since').inputValue()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
     await form.getByRole('button', { name: 'Add rule' }).click();
+    await page
+      .getByText(
+        /^Rule added: datacentre move\. (No incident recorded since|Since) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+      )
+      .waitFor();
     const table = page.getByRole('region', { name: 'Suppression rules' });
     await table.getByText('datacentre move').waitFor();
     await table.getByText('every day 02:00 – 03:30 UTC').waitFor();

@@ -77,7 +77,7 @@ describe('verdicts from tagged annotations, polled from the Grafana stand-in', (
     expect(r.statusCode).toBe(200);
     return r.json() as {
       feedback?: { verdict: string; note: string; actor: string };
-      history: Array<{ verdict: string; actor: string }>;
+      history: Array<{ verdict: string; actor: string; withdrawn?: string }>;
     };
   };
 
@@ -101,7 +101,8 @@ describe('verdicts from tagged annotations, polled from the Grafana stand-in', (
     expect(await app.annotationFeedback!.poll()).toMatchObject({ seen: 1, applied: 0 });
     expect((await incidentOf('web1-load')).history).toHaveLength(1);
 
-    // Ann edits the tag in Grafana: the edit is the incident's verdict now, the first stays in its history.
+    // Ann edits the tag in Grafana: the edit is the incident's verdict now; the first is withdrawn,
+    // and its history says so.
     const patched = await fetch(`${grafana.url}/api/annotations/${id}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json', 'x-grafana-user': 'ann' },
@@ -111,7 +112,10 @@ describe('verdicts from tagged annotations, polled from the Grafana stand-in', (
     expect(await app.annotationFeedback!.poll()).toMatchObject({ applied: 1 });
     const after = await incidentOf('web1-load');
     expect(after.feedback).toMatchObject({ verdict: 'not_anomaly', note: 'the nightly batch' });
-    expect(after.history.map((h) => h.verdict)).toEqual(['real', 'not_anomaly']);
+    expect(after.history.map((h) => [h.verdict, h.withdrawn])).toEqual([
+      ['real', new Date(NOW).toISOString()],
+      ['not_anomaly', undefined],
+    ]);
   });
 
   it('marks every incident a region overlaps without scope tags, and lists the verdicts with the incidents', async () => {
@@ -145,6 +149,51 @@ describe('verdicts from tagged annotations, polled from the Grafana stand-in', (
     await app.registry.incidents.put(incident('db1-late', 'db-1', NOW - 6 * MIN, NOW - 4 * MIN));
     expect(await app.annotationFeedback!.poll()).toMatchObject({ applied: 1, unmatched: 0 });
     expect((await incidentOf('db1-late')).feedback).toMatchObject({ verdict: 'real' });
+  });
+
+  it("withdraws an annotation's verdicts when it is deleted or loses its verdict tag in Grafana, never the UI's", async () => {
+    await app.registry.incidents.put(incident('web3-spike', 'web-3', NOW - 20 * MIN, NOW - 15 * MIN));
+    await app.registry.incidents.put(incident('web4-spike', 'web-4', NOW - 20 * MIN, NOW - 15 * MIN));
+    const give = (incidentId: string, verdict: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/incidents/${incidentId}/feedback`,
+        headers: as('editor'),
+        payload: { verdict, note: 'checked by hand' },
+      });
+    // web-3: a verdict in the UI, then an annotation's. web-4: an annotation's only.
+    expect((await give('web3-spike', 'expected')).statusCode).toBe(201);
+    const on3 = await annotate({ time: NOW - 17 * MIN, tags: ['isoscope:real', 'host:web-3'] });
+    const on4 = await annotate({ time: NOW - 17 * MIN, tags: ['isoscope:not-anomaly', 'host:web-4'] });
+    expect(await app.annotationFeedback!.poll()).toMatchObject({ applied: 2, withdrawn: 0 });
+    expect((await incidentOf('web3-spike')).feedback).toMatchObject({ verdict: 'real' });
+    expect((await incidentOf('web4-spike')).feedback).toMatchObject({ verdict: 'not_anomaly' });
+
+    // Deleted in Grafana: web-3's verdict is the UI's again.
+    const deleted = await fetch(`${grafana.url}/api/annotations/${on3}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    // The verdict tag removed, another tag kept: web-4 has no verdict any more.
+    const untagged = await fetch(`${grafana.url}/api/annotations/${on4}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-grafana-user': 'ann' },
+      body: JSON.stringify({ tags: ['host:web-4'] }),
+    });
+    expect(untagged.status).toBe(200);
+    expect(await app.annotationFeedback!.poll()).toMatchObject({ applied: 0, withdrawn: 2 });
+    const three = await incidentOf('web3-spike');
+    expect(three.feedback).toMatchObject({
+      verdict: 'expected',
+      actor: 'test editor',
+      note: 'checked by hand',
+    });
+    expect(three.history.map((h) => [h.verdict, h.withdrawn !== undefined])).toEqual([
+      ['expected', false],
+      ['real', true],
+    ]);
+    expect((await incidentOf('web4-spike')).feedback).toBeUndefined();
+    // Nothing more to withdraw on the next poll; the UI's verdict is untouched throughout.
+    expect(await app.annotationFeedback!.poll()).toMatchObject({ withdrawn: 0 });
+    expect((await incidentOf('web3-spike')).feedback).toMatchObject({ verdict: 'expected' });
   });
 
   it("names Grafana's refusal of a wrong token, and is off without Grafana's URL and token", async () => {

@@ -82,3 +82,32 @@ export function evaluateAlertRule(
   }
   return { state: s, events };
 }
+
+/**
+ * Ends an open alert at `at` because the points that kept it firing were suppressed afterwards (a
+ * rule applied to incidents already recorded): the resolution the rule would have sent had those
+ * points been inside the rule when scored. The window forgets them and the cooldown starts, as
+ * after any resolution. Nothing happens when no alert is open.
+ */
+export function endAlert(
+  state: AlertState,
+  at: number,
+  describe: { detector: string; entity: string; link: (time: number) => string },
+): { state: AlertState; events: AlertEvent[] } {
+  if (!state.firing) return { state, events: [] };
+  const event: AlertEvent = {
+    status: 'resolved',
+    detector: describe.detector,
+    entity: describe.entity,
+    severity: state.severity ?? 'low',
+    score: state.peakScore ?? 0,
+    startsAt: state.startsAt!,
+    endsAt: at,
+    topFeatures: state.peakTop ?? [],
+    link: describe.link(state.startsAt!),
+  };
+  return {
+    state: { ...state, recent: state.recent.map(() => 0), firing: false, lastEndedAt: at },
+    events: [event],
+  };
+}

@@ -23,6 +23,7 @@ import type {
   Stage,
   StageChange,
   Suppression,
+  SuppressionAdded,
   SuppressionRequest,
   Verdict,
   VariableFind,
@@ -194,7 +195,8 @@ export class IsoscopeClient {
     return this.request('GET', 'suppressions');
   }
   /** Adds a rule (editor): flagged points inside it still make incidents, but do not page. */
-  createSuppression(rule: SuppressionRequest): Promise<Suppression> {
+  /** With `applySince`, the answer says what applying it to recorded incidents did (`applied`). */
+  createSuppression(rule: SuppressionRequest): Promise<SuppressionAdded> {
     return this.request('POST', 'suppressions', { body: rule });
   }
   deleteSuppression(id: string): Promise<void> {

@@ -35,4 +35,5 @@ export type Feedback = Static<typeof S.Feedback>;
 export type Verdict = Feedback['verdict'];
 export type Suppression = Static<typeof S.Suppression>;
 export type SuppressionRequest = Static<typeof S.SuppressionRequest>;
+export type SuppressionAdded = Static<typeof S.SuppressionAdded>;
 export type SuppressionKind = Suppression['kind'];

@@ -65,8 +65,11 @@ const BACKENDS: Backend[] = [
         async exec(sql) {
           const client = new pg.Client({ connectionString: url });
           await client.connect();
-          await client.query(sql);
-          await client.end();
+          try {
+            await client.query(sql);
+          } finally {
+            await client.end();
+          }
         },
         schemaVersion: (r) => (r as PostgresRegistry).schemaVersion(),
         migrations: POSTGRES_MIGRATIONS.length,
@@ -430,6 +433,79 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect([next.version, next.entityVersion]).toEqual([6, 2]);
   });
 
+  it('keeps bundles apart: stage changes, rollbacks and lists neither read nor rewrite them', async () => {
+    const { r, place } = await fresh();
+    await withVersions(r, 0);
+    for (const [i, entity] of ['web-1', 'web-1', 'web-2'].entries())
+      await r.models.add(
+        { detectorId: 'cpu', entity, bundle: `{"checkpoint":${i + 1}}`, metrics: {}, params: {} },
+        'ci',
+        2,
+      );
+    // With the bundles gone from under them, everything but reading a bundle still works: none of
+    // these touches a bundle row (before bundles had their own table, each rewrote its version's).
+    await place.exec('DELETE FROM model_bundles');
+    await r.models.setStage('cpu', 1, 'production', 'a', 'first', 3);
+    const moved = await r.models.setStages(
+      'cpu',
+      [
+        { version: 2, to: 'production', reason: 'retrained' },
+        { version: 3, to: 'staging', reason: 'shadow' },
+      ],
+      'ci',
+      4,
+    );
+    expect(moved.map((v) => [v.version, v.stage, v.bundle])).toEqual([
+      [2, 'production', undefined],
+      [3, 'staging', undefined],
+    ]);
+    const back = await r.models.rollback('cpu', 'a', 'noisy', 5, 'web-1');
+    expect([back.version, back.stage, back.bundle]).toEqual([1, 'production', undefined]);
+    expect((await r.models.list('cpu')).map((v) => `${v.version}:${v.stage}`)).toEqual([
+      '3:staging',
+      '2:archived',
+      '1:production',
+    ]);
+    expect(await r.models.get('cpu', 3, { bundle: false })).toMatchObject({ version: 3, stage: 'staging' });
+    // Reading the bundle itself names the damage.
+    await expect(r.models.get('cpu', 3)).rejects.toThrow('model_versions row (cpu, 3) is damaged at /bundle');
+  });
+
+  it('moves the bundles of a registry made before they had their own table, and deletes them with their detector', async () => {
+    const place = await backend.place();
+    const migrations = backend.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS;
+    const n = migrations.findIndex((m) => m.includes('CREATE TABLE model_bundles'));
+    expect(n).toBeGreaterThan(0);
+    const applied =
+      backend.name === 'sqlite'
+        ? `PRAGMA user_version = ${n};`
+        : `CREATE TABLE isoscope_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);
+           INSERT INTO isoscope_schema SELECT v, 0 FROM generate_series(1, ${n}) AS v;`;
+    await place.exec(
+      `${migrations.slice(0, n).join(';\n')};\n${applied}
+       INSERT INTO detectors (id, name, spec, created_at, updated_at) VALUES ('cpu', 'cpu', '{}', 0, 0);
+       INSERT INTO model_versions (detector_id, version, entity, entity_version, stage, trained_at, metrics, params, bundle)
+         VALUES ('cpu', 1, 'web-1', 1, 'production', 0, '{}', '{}', '{"checkpoint":1}'),
+                ('cpu', 2, 'web-1', 2, 'candidate', 1, '{}', '{}', '{"checkpoint":2}');`,
+    );
+    const r = await place.open();
+    open.push(r);
+    expect(await place.schemaVersion(r)).toBe(place.migrations);
+    expect((await r.models.get('cpu', 1))!.bundle).toBe('{"checkpoint":1}');
+    expect((await r.models.get('cpu', 2))!.bundle).toBe('{"checkpoint":2}');
+    await r.models.setStage('cpu', 2, 'production', 'a', 'go', 5);
+    expect((await r.models.get('cpu', 2))!).toMatchObject({
+      stage: 'production',
+      bundle: '{"checkpoint":2}',
+    });
+    await expect(place.exec('SELECT bundle FROM model_versions')).rejects.toThrow(/bundle/);
+    await r.detectors.delete('cpu');
+    await r.detectors.create({ id: 'cpu', name: 'cpu', spec }, 6);
+    // The same version numbers again: the old bundles went with their versions.
+    await withVersions(r, 2);
+    expect((await r.models.get('cpu', 1))!.bundle).toBe('{}');
+  });
+
   it('runs jobs through their states and fails the ones a stopped process left behind', async () => {
     const { r: a, place } = await fresh();
     await a.detectors.create({ id: 'cpu', name: 'CPU', spec }, 1);
@@ -781,7 +857,7 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(await r.incidents.feedback(['i1', 'i2'])).toEqual([]);
   });
 
-  it('keeps the rule that suppressed an incident, and reads incidents recorded before it was kept', async () => {
+  it('keeps the rules that suppressed an incident, and reads incidents recorded before they were kept', async () => {
     const place = await backend.place();
     const migrations = backend.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS;
     const n = migrations.findIndex((m) => m.includes('suppressed_by'));
@@ -813,8 +889,17 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       suppressedBy: { ruleId: 'rule-1', reason: 'nightly backup, ticket OPS-12' },
     };
     await r.incidents.put(quiet);
-    expect(await r.incidents.get('new')).toEqual(quiet);
+    // Put without the list of every rule (as before it was kept): read as that one rule.
+    expect(await r.incidents.get('new')).toEqual({ ...quiet, suppressedByAll: [quiet.suppressedBy] });
     expect((await r.incidents.list({ entity: 'web-2' }))[0]?.suppressedBy).toEqual(quiet.suppressedBy);
+    // Two rules that covered it between them, both kept, the first also as suppressedBy.
+    const both: IncidentRecord = {
+      ...quiet,
+      suppressedByAll: [quiet.suppressedBy!, { ruleId: 'rule-2', reason: 'weekend batch' }],
+    };
+    await r.incidents.put(both);
+    expect(await r.incidents.get('new')).toEqual(both);
+    expect((await r.incidents.list({ entity: 'web-2' }))[0]?.suppressedByAll).toEqual(both.suppressedByAll);
     // The rule's reason stays with the incident after the rule itself is gone.
     await r.suppressions.add({
       id: 'rule-1',
@@ -828,7 +913,7 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     await r.suppressions.delete('rule-1');
     expect((await r.incidents.get('new'))?.suppressedBy?.reason).toBe('nightly backup, ticket OPS-12');
     // A flag outside every rule makes it page after all: stored without a rule again.
-    const { suppressedBy: _, ...paged } = { ...quiet, suppressed: false };
+    const { suppressedBy: _, suppressedByAll: __, ...paged } = { ...both, suppressed: false };
     await r.incidents.put(paged);
     expect(await r.incidents.get('new')).toEqual(paged);
   });
@@ -864,7 +949,14 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
       actor: 'grafana:ann',
       at,
     });
-    const source = { annotationId: '17', updated: 100, verdict: 'real' as const, appliedAt: 50 };
+    const source = {
+      annotationId: '17',
+      updated: 100,
+      verdict: 'real' as const,
+      appliedAt: 50,
+      time: 1000,
+      timeEnd: 2000,
+    };
     expect(
       await r.incidents.addAnnotationFeedback(source, [verdict('i1', 'real', 50), verdict('i2', 'real', 50)]),
     ).toBe(true);
@@ -874,14 +966,18 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
     expect(
       await r.incidents.addAnnotationFeedback({ ...source, updated: 99 }, [verdict('i1', 'real', 52)]),
     ).toBe(false);
-    expect((await r.incidents.feedback(['i1', 'i2'])).map((f) => [f.incidentId, f.at])).toEqual([
-      ['i1', 50],
-      ['i2', 50],
+    expect(
+      (await r.incidents.feedback(['i1', 'i2'])).map((f) => [f.incidentId, f.at, f.annotationId]),
+    ).toEqual([
+      ['i1', 50, '17'],
+      ['i2', 50, '17'],
     ]);
-    // An edit of the annotation is a new version: its verdict becomes the incident's.
+    // An edit of the annotation is a new version: its verdicts replace the ones it gave before,
+    // here on i1 only (the edit narrowed it).
     const edited = { ...source, updated: 200, verdict: 'not_anomaly' as const, appliedAt: 60 };
     expect(await r.incidents.addAnnotationFeedback(edited, [verdict('i1', 'not_anomaly', 60)])).toBe(true);
-    expect((await r.incidents.feedback(['i1'])).map((f) => f.verdict)).toEqual(['real', 'not_anomaly']);
+    expect((await r.incidents.feedback(['i1'])).map((f) => f.verdict)).toEqual(['not_anomaly']);
+    expect(await r.incidents.feedback(['i2'])).toEqual([]);
     // A vanished incident records nothing, not even the claim: the next poll tries again.
     await expect(
       r.incidents.addAnnotationFeedback({ ...source, annotationId: '18' }, [
@@ -889,9 +985,133 @@ describe.each(BACKENDS)('registry contract: $name', (backend) => {
         verdict('gone', 'real', 70),
       ]),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await r.incidents.feedback(['i2'])).map((f) => f.at)).toEqual([50]);
-    expect(await r.incidents.appliedAnnotations(['17', '18', '19'])).toEqual(new Map([['17', 200]]));
+    expect(await r.incidents.feedback(['i2'])).toEqual([]);
+    expect(await r.incidents.appliedAnnotations(['17', '18', '19'])).toEqual(
+      new Map([['17', { annotationId: '17', updated: 200, time: 1000, timeEnd: 2000, withdrawn: false }]]),
+    );
     expect(await r.incidents.appliedAnnotations([])).toEqual(new Map());
+  });
+
+  it("withdraws an annotation's verdicts and only those, lists the standing ones by span, and applies one seen again", async () => {
+    const { r, place } = await fresh();
+    await withVersions(r, 0);
+    await r.incidents.put({
+      id: 'i1',
+      detectorId: 'cpu',
+      entity: 'web-1',
+      state: 'resolved',
+      startAt: 1000,
+      endAt: 5000,
+      peakAt: 3000,
+      peakScore: 0.7,
+      severity: 'high',
+      flagged: 3,
+      spanRows: 5,
+      topMetrics: {},
+      quietRows: 10,
+      recent: [],
+      suppressed: false,
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    const given = (verdict: 'real' | 'expected' | 'not_anomaly', actor: string, at: number) => ({
+      incidentId: 'i1',
+      verdict,
+      note: '',
+      actor,
+      at,
+    });
+    // A UI verdict, then annotation 17's, then another UI verdict, then annotation 18's.
+    await r.incidents.addFeedback(given('expected', 'ann', 10));
+    const a17 = {
+      annotationId: '17',
+      updated: 100,
+      verdict: 'real' as const,
+      appliedAt: 20,
+      time: 1000,
+      timeEnd: 1000,
+    };
+    await r.incidents.addAnnotationFeedback(a17, [given('real', 'grafana:bob', 20)]);
+    await r.incidents.addFeedback(given('not_anomaly', 'cid', 30));
+    const a18 = { ...a17, annotationId: '18', appliedAt: 40, time: 9000, timeEnd: 9500 };
+    await r.incidents.addAnnotationFeedback(a18, [given('real', 'grafana:bob', 40)]);
+    expect((await r.incidents.standingAnnotations(0, 5000)).map((a) => a.annotationId)).toEqual(['17']);
+    expect((await r.incidents.standingAnnotations(9400, 20_000)).map((a) => a.annotationId)).toEqual(['18']);
+
+    // 18 deleted in Grafana: its verdict goes, the UI's stand, the current verdict is the UI's last.
+    expect(await r.incidents.withdrawAnnotation('18', 50)).toBe(1);
+    expect(await r.incidents.withdrawAnnotation('18', 51)).toBe(0);
+    expect((await r.incidents.feedback(['i1'])).map((f) => `${f.verdict} ${f.actor}`)).toEqual([
+      'expected ann',
+      'real grafana:bob',
+      'not_anomaly cid',
+    ]);
+    expect(await r.incidents.standingAnnotations(0, 20_000)).toEqual([
+      { annotationId: '17', updated: 100, time: 1000, timeEnd: 1000, withdrawn: false },
+    ]);
+    expect((await r.incidents.appliedAnnotations(['18'])).get('18')?.withdrawn).toBe(true);
+    // Seen again with a verdict (tagged back, or visible again): applied again, once.
+    expect(
+      await r.incidents.addAnnotationFeedback({ ...a18, appliedAt: 60 }, [given('real', 'grafana:bob', 60)]),
+    ).toBe(true);
+    expect(
+      await r.incidents.addAnnotationFeedback({ ...a18, appliedAt: 61 }, [given('real', 'grafana:bob', 61)]),
+    ).toBe(false);
+    expect((await r.incidents.feedback(['i1'])).map((f) => f.at)).toEqual([10, 20, 30, 60]);
+
+    // The span of an annotation applied before spans were kept is noted once, then it is listed.
+    await r.incidents.withdrawAnnotation('17', 70);
+    const legacy = { ...a17, annotationId: '19', appliedAt: 80 };
+    await r.incidents.addAnnotationFeedback(legacy, []);
+    await place.exec(
+      "UPDATE annotation_feedback SET time_at = NULL, time_end_at = NULL WHERE annotation_id = '19'",
+    );
+    expect((await r.incidents.standingAnnotations(0, 5000)).map((a) => a.annotationId)).toEqual([]);
+    await r.incidents.noteSpan('19', 1500, 1600);
+    await r.incidents.noteSpan('19', 7000, 7000);
+    expect((await r.incidents.standingAnnotations(0, 5000)).map((a) => [a.annotationId, a.time])).toEqual([
+      ['19', 1500],
+    ]);
+  });
+
+  it('traces the verdicts recorded before they named their annotation, where the poll that applied them was unambiguous', async () => {
+    const place = await backend.place();
+    const migrations = backend.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS;
+    const n = migrations.findIndex((m) => m.includes('ADD COLUMN withdrawn_at'));
+    expect(n).toBeGreaterThan(0);
+    const applied =
+      backend.name === 'sqlite'
+        ? `PRAGMA user_version = ${n};`
+        : `CREATE TABLE isoscope_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);
+           INSERT INTO isoscope_schema SELECT v, 0 FROM generate_series(1, ${n}) AS v;`;
+    // Poll at 50 applied annotation 7 (real); poll at 60 applied 8 and 9, both real: not traceable.
+    await place.exec(
+      `${migrations.slice(0, n).join(';\n')};\n${applied}
+       INSERT INTO detectors (id, name, spec, created_at, updated_at) VALUES ('cpu', 'cpu', '{}', 0, 0);
+       INSERT INTO incidents (id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity,
+         flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, created_at, updated_at)
+       VALUES ('i1', 'cpu', 'web-1', 'resolved', 1000, 5000, 3000, 0.7, 'low', 2, 5, '{}', 10, '[]', 0, 10, 10);
+       INSERT INTO annotation_feedback (annotation_id, updated, verdict, incidents, applied_at) VALUES
+         ('7', 1, 'real', 1, 50), ('8', 1, 'real', 1, 60), ('9', 1, 'real', 1, 60);
+       INSERT INTO incident_feedback (incident_id, verdict, note, actor, at) VALUES
+         ('i1', 'expected', '', 'ann', 50), ('i1', 'real', '', 'grafana:bob', 50),
+         ('i1', 'real', '', 'grafana:bob', 60), ('i1', 'real', '', 'grafana:cid', 60);`,
+    );
+    const r = await place.open();
+    open.push(r);
+    expect(await place.schemaVersion(r)).toBe(place.migrations);
+    expect((await r.incidents.feedback(['i1'])).map((f) => [f.actor, f.annotationId])).toEqual([
+      ['ann', undefined],
+      ['grafana:bob', '7'],
+      ['grafana:bob', undefined],
+      ['grafana:cid', undefined],
+    ]);
+    expect(await r.incidents.withdrawAnnotation('7', 90)).toBe(1);
+    expect((await r.incidents.feedback(['i1'])).map((f) => f.actor)).toEqual([
+      'ann',
+      'grafana:bob',
+      'grafana:cid',
+    ]);
   });
 
   it("keeps suppression rules, detector-wide or for any detector, and drops a detector's with it", async () => {

@@ -207,6 +207,50 @@ export const SQLITE_MIGRATIONS: string[] = [
   ALTER TABLE incidents ADD COLUMN suppressed_by TEXT;
   ALTER TABLE incidents ADD COLUMN suppressed_reason TEXT;
   `,
+  // 12: model bundles in their own table. A bundle (the checkpoint) can be megabytes, and SQLite
+  // rewrites a whole row to change one column of it: a promotion used to rewrite every bundle it
+  // moved in one transaction, every other writer waiting, and listing versions walked the
+  // bundles' pages to reach entity_version, which lies after them. Stage changes and lists now
+  // touch only the small rows.
+  `
+  CREATE TABLE model_bundles (
+    detector_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    bundle TEXT NOT NULL,
+    PRIMARY KEY (detector_id, version),
+    FOREIGN KEY (detector_id, version) REFERENCES model_versions (detector_id, version) ON DELETE CASCADE
+  );
+  INSERT INTO model_bundles (detector_id, version, bundle) SELECT detector_id, version, bundle FROM model_versions;
+  ALTER TABLE model_versions DROP COLUMN bundle;
+  `,
+  // 13: every suppression rule that held part of a suppressed incident (JSON list of rule ids and
+  // reasons, as suppressed_by copies one): several rules together can cover one incident. NULL:
+  // recorded before, read as the one rule in suppressed_by.
+  `
+  ALTER TABLE incidents ADD COLUMN suppressed_by_all TEXT;
+  `,
+  // 14: verdicts from Grafana annotations that can be withdrawn. Each verdict names the annotation
+  // that gave it (NULL: given in the UI or the API, which annotations never touch) and when it was
+  // withdrawn (the annotation deleted, its verdict tag removed or changed); the ledger keeps the
+  // span each annotation marked, so a poll knows which applied ones Grafana should have returned.
+  // Verdicts recorded before are traced to their annotation where the poll that applied them
+  // applied no other annotation with the same verdict.
+  `
+  ALTER TABLE incident_feedback ADD COLUMN annotation_id TEXT;
+  ALTER TABLE incident_feedback ADD COLUMN withdrawn_at INTEGER;
+  CREATE INDEX incident_feedback_annotation ON incident_feedback (annotation_id) WHERE annotation_id IS NOT NULL;
+  ALTER TABLE annotation_feedback ADD COLUMN time_at INTEGER;
+  ALTER TABLE annotation_feedback ADD COLUMN time_end_at INTEGER;
+  ALTER TABLE annotation_feedback ADD COLUMN withdrawn_at INTEGER;
+  UPDATE incident_feedback SET annotation_id = (
+    SELECT a.annotation_id FROM annotation_feedback a
+    WHERE a.applied_at = incident_feedback.at AND a.verdict = incident_feedback.verdict
+  )
+  WHERE actor LIKE 'grafana:%' AND (
+    SELECT COUNT(*) FROM annotation_feedback a
+    WHERE a.applied_at = incident_feedback.at AND a.verdict = incident_feedback.verdict
+  ) = 1;
+  `,
 ];
 
 /**
@@ -409,5 +453,40 @@ export const POSTGRES_MIGRATIONS: string[] = [
   `
   ALTER TABLE incidents ADD COLUMN suppressed_by TEXT;
   ALTER TABLE incidents ADD COLUMN suppressed_reason TEXT;
+  `,
+  // 10: model bundles in their own table, as SQLite's 12: a stage change updates a small row and
+  // lists never reach a bundle (PostgreSQL kept unchanged bundles out of line already; the two
+  // dialects keep one schema).
+  `
+  CREATE TABLE model_bundles (
+    detector_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    bundle TEXT NOT NULL,
+    PRIMARY KEY (detector_id, version),
+    FOREIGN KEY (detector_id, version) REFERENCES model_versions (detector_id, version) ON DELETE CASCADE
+  );
+  INSERT INTO model_bundles (detector_id, version, bundle) SELECT detector_id, version, bundle FROM model_versions;
+  ALTER TABLE model_versions DROP COLUMN bundle;
+  `,
+  // 11: every suppression rule that held part of a suppressed incident, as SQLite's 13.
+  `
+  ALTER TABLE incidents ADD COLUMN suppressed_by_all TEXT;
+  `,
+  // 12: verdicts from Grafana annotations that can be withdrawn, as SQLite's 14.
+  `
+  ALTER TABLE incident_feedback ADD COLUMN annotation_id TEXT;
+  ALTER TABLE incident_feedback ADD COLUMN withdrawn_at BIGINT;
+  CREATE INDEX incident_feedback_annotation ON incident_feedback (annotation_id) WHERE annotation_id IS NOT NULL;
+  ALTER TABLE annotation_feedback ADD COLUMN time_at BIGINT;
+  ALTER TABLE annotation_feedback ADD COLUMN time_end_at BIGINT;
+  ALTER TABLE annotation_feedback ADD COLUMN withdrawn_at BIGINT;
+  UPDATE incident_feedback SET annotation_id = (
+    SELECT a.annotation_id FROM annotation_feedback a
+    WHERE a.applied_at = incident_feedback.at AND a.verdict = incident_feedback.verdict
+  )
+  WHERE actor LIKE 'grafana:%' AND (
+    SELECT COUNT(*) FROM annotation_feedback a
+    WHERE a.applied_at = incident_feedback.at AND a.verdict = incident_feedback.verdict
+  ) = 1;
   `,
 ];

@@ -148,12 +148,14 @@ export const IncidentRow = Type.Object({
   suppressed: Type.Union([Type.Literal(0), Type.Literal(1)]),
   suppressed_by: Nullable(Type.String()),
   suppressed_reason: Nullable(Type.String()),
+  suppressed_by_all: Nullable(Type.String()),
   created_at: Int,
   updated_at: Int,
 });
 
 export const TopMetricsJson = Type.Record(Type.String(), Type.Integer({ minimum: 0 }));
 export const RecentJson = Type.Array(Type.Number());
+export const SuppressedByJson = Type.Array(Type.Object({ ruleId: Type.String(), reason: Type.String() }));
 
 export const FeedbackRow = Type.Object({
   incident_id: Type.String(),
@@ -161,11 +163,16 @@ export const FeedbackRow = Type.Object({
   note: Type.String(),
   actor: Type.String(),
   at: Int,
+  annotation_id: Nullable(Type.String()),
+  withdrawn_at: Nullable(Int),
 });
 
 export const AnnotationFeedbackRow = Type.Object({
   annotation_id: Type.String(),
   updated: Int,
+  time_at: Nullable(Int),
+  time_end_at: Nullable(Int),
+  withdrawn_at: Nullable(Int),
 });
 
 export const SuppressionRow = Type.Object({

@@ -17,6 +17,7 @@ import {
   NumberRow,
   OutboxRow,
   RecentJson,
+  SuppressedByJson,
   rowName,
   RuntimeStateRow,
   StageChangeRow,
@@ -35,6 +36,7 @@ import {
   type DetectorStore,
   type DriftReportStore,
   type AnnotationSource,
+  type AppliedAnnotation,
   type IncidentFeedback,
   type IncidentQuery,
   type IncidentRecord,
@@ -205,6 +207,9 @@ class SqlDetectorStore implements DetectorStore {
 
 const VERSION =
   'SELECT detector_id, version, entity, entity_version, stage, trained_at, metrics, params FROM model_versions';
+// A missing bundle row reads as NULL, which the row check names as damage rather than "no such version".
+const VERSION_WITH_BUNDLE = `SELECT m.detector_id, m.version, m.entity, m.entity_version, m.stage, m.trained_at, m.metrics, m.params, b.bundle
+  FROM model_versions m LEFT JOIN model_bundles b ON b.detector_id = m.detector_id AND b.version = m.version`;
 const HISTORY =
   'INSERT INTO stage_history (detector_id, version, from_stage, to_stage, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
@@ -222,7 +227,7 @@ class SqlModelVersionStore implements ModelVersionStore {
       throw new RegistryError('NOT_FOUND', `no detector '${detectorId}'`);
   }
 
-  /** Bundles can be megabytes: read only when asked for. */
+  /** Bundles can be megabytes, in their own table: read only when asked for. */
   private async getIn(
     q: Queryable,
     detectorId: string,
@@ -230,7 +235,9 @@ class SqlModelVersionStore implements ModelVersionStore {
     withBundle = true,
   ): Promise<ModelVersionRecord | undefined> {
     const row = await q.get(
-      `${withBundle ? 'SELECT * FROM model_versions' : VERSION} WHERE detector_id = ? AND version = ?`,
+      withBundle
+        ? `${VERSION_WITH_BUNDLE} WHERE m.detector_id = ? AND m.version = ?`
+        : `${VERSION} WHERE detector_id = ? AND version = ?`,
       [detectorId, v],
     );
     return row === undefined ? undefined : versionOf(row);
@@ -261,9 +268,14 @@ class SqlModelVersionStore implements ModelVersionStore {
         'next version number of the entity',
       ).n;
       await tx.run(
-        'INSERT INTO model_versions (detector_id, version, entity, entity_version, stage, trained_at, metrics, params, bundle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [v.detectorId, next, v.entity, nextOfEntity, 'candidate', now, metrics, params, v.bundle],
+        'INSERT INTO model_versions (detector_id, version, entity, entity_version, stage, trained_at, metrics, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [v.detectorId, next, v.entity, nextOfEntity, 'candidate', now, metrics, params],
       );
+      await tx.run('INSERT INTO model_bundles (detector_id, version, bundle) VALUES (?, ?, ?)', [
+        v.detectorId,
+        next,
+        v.bundle,
+      ]);
       await tx.run(HISTORY, [v.detectorId, next, null, 'candidate', actor, 'trained', now]);
       return { ...(await this.getIn(tx, v.detectorId, next, false))!, bundle: v.bundle };
     });
@@ -275,8 +287,12 @@ class SqlModelVersionStore implements ModelVersionStore {
     );
   }
 
-  get(detectorId: string, v: number): Promise<ModelVersionRecord | undefined> {
-    return this.getIn(this.db, detectorId, v);
+  get(
+    detectorId: string,
+    v: number,
+    options: { bundle?: boolean } = {},
+  ): Promise<ModelVersionRecord | undefined> {
+    return this.getIn(this.db, detectorId, v, options.bundle ?? true);
   }
 
   async setStage(
@@ -290,7 +306,7 @@ class SqlModelVersionStore implements ModelVersionStore {
     return this.db.transaction(async (tx) => {
       await this.lockDetector(tx, detectorId);
       await this.moveStage(tx, detectorId, v, to, actor, reason, now);
-      return (await this.getIn(tx, detectorId, v))!;
+      return (await this.getIn(tx, detectorId, v, false))!;
     });
   }
 
@@ -385,7 +401,7 @@ class SqlModelVersionStore implements ModelVersionStore {
         );
       const target = check(NumberRow, previous, `rollback target of '${detectorId}'`).n;
       await this.moveStage(tx, detectorId, target, 'production', actor, `rollback: ${reason}`, now);
-      return (await this.getIn(tx, detectorId, target))!;
+      return (await this.getIn(tx, detectorId, target, false))!;
     });
   }
 
@@ -791,6 +807,18 @@ const incidentOf = (raw: unknown): IncidentRecord => {
     ...(r.suppressed_by !== null
       ? { suppressedBy: { ruleId: r.suppressed_by, reason: r.suppressed_reason ?? '' } }
       : {}),
+    ...(r.suppressed_by_all !== null
+      ? {
+          suppressedByAll: decodeJson(
+            r.suppressed_by_all,
+            `${what} column suppressed_by_all`,
+            SuppressedByJson,
+          ),
+        }
+      : r.suppressed_by !== null
+        ? // Recorded before every rule was kept: the one it named.
+          { suppressedByAll: [{ ruleId: r.suppressed_by, reason: r.suppressed_reason ?? '' }] }
+        : {}),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -798,11 +826,34 @@ const incidentOf = (raw: unknown): IncidentRecord => {
 
 const feedbackOf = (raw: unknown): IncidentFeedback => {
   const r = check(FeedbackRow, raw, rowName('incident_feedback', raw, ['incident_id']));
-  return { incidentId: r.incident_id, verdict: r.verdict, note: r.note, actor: r.actor, at: r.at };
+  return {
+    incidentId: r.incident_id,
+    verdict: r.verdict,
+    note: r.note,
+    actor: r.actor,
+    at: r.at,
+    ...(r.annotation_id !== null ? { annotationId: r.annotation_id } : {}),
+    ...(r.withdrawn_at !== null ? { withdrawnAt: r.withdrawn_at } : {}),
+  };
 };
 
+const appliedOf = (raw: unknown): AppliedAnnotation => {
+  const r = check(AnnotationFeedbackRow, raw, rowName('annotation_feedback', raw, ['annotation_id']));
+  return {
+    annotationId: r.annotation_id,
+    updated: r.updated,
+    ...(r.time_at !== null ? { time: r.time_at } : {}),
+    ...(r.time_end_at !== null ? { timeEnd: r.time_end_at } : {}),
+    withdrawn: r.withdrawn_at !== null,
+  };
+};
+
+const LEDGER = 'SELECT annotation_id, updated, time_at, time_end_at, withdrawn_at FROM annotation_feedback';
+const WITHDRAW =
+  'UPDATE incident_feedback SET withdrawn_at = ? WHERE annotation_id = ? AND withdrawn_at IS NULL';
+
 const INCIDENT_COLUMNS =
-  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, suppressed_by, suppressed_reason, created_at, updated_at';
+  'id, detector_id, entity, state, start_at, end_at, peak_at, peak_score, severity, flagged, span_rows, top_metrics, quiet_rows, recent, suppressed, suppressed_by, suppressed_reason, suppressed_by_all, created_at, updated_at';
 
 class SqlIncidentStore implements IncidentStore {
   constructor(private readonly db: SqlDb) {}
@@ -827,6 +878,7 @@ class SqlIncidentStore implements IncidentStore {
       r.suppressed ? 1 : 0,
       r.suppressedBy?.ruleId ?? null,
       r.suppressedBy?.reason ?? null,
+      r.suppressedByAll ? encodeJson(r.suppressedByAll, `${what} suppressing rules`) : null,
       r.createdAt,
       r.updatedAt,
     ];
@@ -902,8 +954,8 @@ class SqlIncidentStore implements IncidentStore {
   private async insertFeedback(db: Queryable, f: IncidentFeedback): Promise<void> {
     try {
       await db.run(
-        'INSERT INTO incident_feedback (incident_id, verdict, note, actor, at) VALUES (?, ?, ?, ?, ?)',
-        [f.incidentId, f.verdict, f.note, f.actor, f.at],
+        'INSERT INTO incident_feedback (incident_id, verdict, note, actor, at, annotation_id) VALUES (?, ?, ?, ?, ?, ?)',
+        [f.incidentId, f.verdict, f.note, f.actor, f.at, f.annotationId ?? null],
       );
     } catch (err) {
       if (this.db.isForeignKeyViolation(err))
@@ -912,14 +964,15 @@ class SqlIncidentStore implements IncidentStore {
     }
   }
 
-  async feedback(incidentIds: string[]): Promise<IncidentFeedback[]> {
+  async feedback(incidentIds: string[], options: { withdrawn?: boolean } = {}): Promise<IncidentFeedback[]> {
     const out: IncidentFeedback[] = [];
     // In chunks: a page of incidents stays far below both dialects' parameter limits.
     for (let i = 0; i < incidentIds.length; i += 500) {
       const ids = incidentIds.slice(i, i + 500);
       const rows = await this.db.all(
-        `SELECT incident_id, verdict, note, actor, at FROM incident_feedback
-         WHERE incident_id IN (${ids.map(() => '?').join(', ')}) ORDER BY incident_id, id`,
+        `SELECT incident_id, verdict, note, actor, at, annotation_id, withdrawn_at FROM incident_feedback
+         WHERE incident_id IN (${ids.map(() => '?').join(', ')})${options.withdrawn ? '' : ' AND withdrawn_at IS NULL'}
+         ORDER BY incident_id, id`,
         ids,
       );
       out.push(...rows.map(feedbackOf));
@@ -929,37 +982,76 @@ class SqlIncidentStore implements IncidentStore {
 
   async addAnnotationFeedback(source: AnnotationSource, feedback: IncidentFeedback[]): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      // The claim: a row for a new annotation, or a newer version of one; anything else changes
-      // no row, and whoever claimed it first (another replica, an earlier poll) recorded it.
+      // The claim: a row for a new annotation, a newer version of one, or one withdrawn since
+      // (seen again); anything else changes no row, and whoever claimed it first (another
+      // replica, an earlier poll) recorded it.
       const claimed = await tx.run(
-        `INSERT INTO annotation_feedback (annotation_id, updated, verdict, incidents, applied_at)
-         VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO annotation_feedback (annotation_id, updated, verdict, incidents, applied_at, time_at, time_end_at, withdrawn_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
          ON CONFLICT (annotation_id) DO UPDATE SET updated = excluded.updated, verdict = excluded.verdict,
-           incidents = excluded.incidents, applied_at = excluded.applied_at
-         WHERE annotation_feedback.updated < excluded.updated`,
-        [source.annotationId, source.updated, source.verdict, feedback.length, source.appliedAt],
+           incidents = excluded.incidents, applied_at = excluded.applied_at, time_at = excluded.time_at,
+           time_end_at = excluded.time_end_at, withdrawn_at = NULL
+         WHERE annotation_feedback.updated < excluded.updated OR annotation_feedback.withdrawn_at IS NOT NULL`,
+        [
+          source.annotationId,
+          source.updated,
+          source.verdict,
+          feedback.length,
+          source.appliedAt,
+          source.time,
+          source.timeEnd,
+        ],
       );
       if (claimed === 0) return false;
-      for (const f of feedback) await this.insertFeedback(tx, f);
+      // What an earlier version of it said no longer stands: the edit replaces it.
+      await tx.run(WITHDRAW, [source.appliedAt, source.annotationId]);
+      for (const f of feedback) await this.insertFeedback(tx, { ...f, annotationId: source.annotationId });
       return true;
     });
   }
 
-  async appliedAnnotations(annotationIds: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
+  withdrawAnnotation(annotationId: string, at: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const withdrawn = await tx.run(WITHDRAW, [at, annotationId]);
+      await tx.run(
+        'UPDATE annotation_feedback SET withdrawn_at = ? WHERE annotation_id = ? AND withdrawn_at IS NULL',
+        [at, annotationId],
+      );
+      return withdrawn;
+    });
+  }
+
+  async appliedAnnotations(annotationIds: string[]): Promise<Map<string, AppliedAnnotation>> {
+    const out = new Map<string, AppliedAnnotation>();
     for (let i = 0; i < annotationIds.length; i += 500) {
       const ids = annotationIds.slice(i, i + 500);
       const rows = await this.db.all(
-        `SELECT annotation_id, updated FROM annotation_feedback
-         WHERE annotation_id IN (${ids.map(() => '?').join(', ')})`,
+        `${LEDGER} WHERE annotation_id IN (${ids.map(() => '?').join(', ')})`,
         ids,
       );
       for (const raw of rows) {
-        const r = check(AnnotationFeedbackRow, raw, rowName('annotation_feedback', raw, ['annotation_id']));
-        out.set(r.annotation_id, r.updated);
+        const a = appliedOf(raw);
+        out.set(a.annotationId, a);
       }
     }
     return out;
+  }
+
+  async standingAnnotations(from: number, to: number): Promise<AppliedAnnotation[]> {
+    return (
+      await this.db.all(
+        `${LEDGER} WHERE withdrawn_at IS NULL AND time_at IS NOT NULL AND time_at <= ? AND time_end_at >= ?
+         ORDER BY annotation_id`,
+        [to, from],
+      )
+    ).map(appliedOf);
+  }
+
+  async noteSpan(annotationId: string, time: number, timeEnd: number): Promise<void> {
+    await this.db.run(
+      'UPDATE annotation_feedback SET time_at = ?, time_end_at = ? WHERE annotation_id = ? AND time_at IS NULL',
+      [time, timeEnd, annotationId],
+    );
   }
 }
 

@@ -40,7 +40,10 @@ export interface ModelVersionRecord {
   trainedAt: number;
   metrics: unknown;
   params: unknown;
-  /** The model bundle (JSON text); omitted by list calls. */
+  /**
+   * The model bundle (JSON text), kept in a table of its own: only `get` (unless asked not to) and
+   * `add` return it; lists and stage changes never read it.
+   */
   bundle?: string;
 }
 
@@ -142,10 +145,17 @@ export interface ModelVersionStore {
   ): Promise<ModelVersionRecord>;
   /** Newest first, without bundles. */
   list(detectorId: string): Promise<ModelVersionRecord[]>;
-  get(detectorId: string, version: number): Promise<ModelVersionRecord | undefined>;
+  /** With its bundle, unless `bundle: false`. */
+  get(
+    detectorId: string,
+    version: number,
+    options?: { bundle?: boolean },
+  ): Promise<ModelVersionRecord | undefined>;
   /**
    * Moves a version to a stage. Promoting to production archives the current production version
-   * (of the same entity) in the same transaction, so there is always at most one.
+   * (of the same entity) in the same transaction, so there is always at most one. Only the stage
+   * column and the history change; the bundle is neither read nor written. Returns the version
+   * without its bundle.
    */
   setStage(
     detectorId: string,
@@ -165,7 +175,7 @@ export interface ModelVersionStore {
     actor: string,
     now: number,
   ): Promise<ModelVersionRecord[]>;
-  /** Promotes the most recent earlier production version again (archiving the current one). */
+  /** Promotes the most recent earlier production version again (archiving the current one); without its bundle. */
   rollback(
     detectorId: string,
     actor: string,
@@ -289,6 +299,12 @@ export interface IncidentRecord {
    * (the rule may be deleted since). Absent when not suppressed, or recorded before this was kept.
    */
   suppressedBy?: SuppressedBy;
+  /**
+   * While suppressed, every rule that held at least one of its flagged rows (several rules can
+   * cover one incident between them), in the order they first held one; `suppressedBy` is the
+   * first. Incidents recorded before this was kept read as `[suppressedBy]`.
+   */
+  suppressedByAll?: SuppressedBy[];
   createdAt: number;
   updatedAt: number;
 }
@@ -305,6 +321,10 @@ export interface IncidentFeedback {
   note: string;
   actor: string;
   at: number;
+  /** The Grafana annotation that gave it; absent for verdicts given in the UI or the API. */
+  annotationId?: string;
+  /** When it was withdrawn (its annotation deleted or changed); only listed when asked for. */
+  withdrawnAt?: number;
 }
 
 export interface IncidentQuery {
@@ -331,26 +351,58 @@ export interface IncidentStore {
   firing(detectorId: string, entity: string): Promise<IncidentRecord | undefined>;
   /** NOT_FOUND when the incident does not exist. */
   addFeedback(f: IncidentFeedback): Promise<IncidentFeedback>;
-  /** Oldest first, by incident (the last one of an incident is its current verdict). */
-  feedback(incidentIds: string[]): Promise<IncidentFeedback[]>;
+  /**
+   * The standing verdicts, oldest first, by incident (the last one of an incident is its current
+   * verdict); with `withdrawn: true` the withdrawn ones too, in their place, with `withdrawnAt`.
+   */
+  feedback(incidentIds: string[], options?: { withdrawn?: boolean }): Promise<IncidentFeedback[]>;
   /**
    * Records the verdicts a Grafana annotation gives (one per incident it matched) once per version
-   * of the annotation, in one transaction with the note that it was applied. Returns false and
-   * records nothing when this version (Grafana's `updated`) or a newer one was applied already, so
-   * pollers (several replicas, a restart) can offer the same annotation any number of times.
-   * NOT_FOUND (nothing recorded) when an incident no longer exists.
+   * of the annotation, in one transaction with the note that it was applied; the verdicts an
+   * earlier version of it gave are withdrawn in the same transaction (an edit replaces them).
+   * Returns false and records nothing when this version (Grafana's `updated`) or a newer one was
+   * applied already and not withdrawn since, so pollers (several replicas, a restart) can offer
+   * the same annotation any number of times. NOT_FOUND (nothing recorded) when an incident no
+   * longer exists.
    */
   addAnnotationFeedback(source: AnnotationSource, feedback: IncidentFeedback[]): Promise<boolean>;
-  /** The version of each annotation applied so far, by annotation id. */
-  appliedAnnotations(annotationIds: string[]): Promise<Map<string, number>>;
+  /**
+   * Withdraws the verdicts an annotation gave (deleted in Grafana, its verdict tag removed, edited
+   * to mean nothing) and notes it in the ledger, in one transaction; verdicts given otherwise are
+   * never touched. Returns how many verdicts it withdrew (0 when none stood).
+   */
+  withdrawAnnotation(annotationId: string, at: number): Promise<number>;
+  /** What the ledger holds of each annotation applied so far, by annotation id. */
+  appliedAnnotations(annotationIds: string[]): Promise<Map<string, AppliedAnnotation>>;
+  /**
+   * The annotations applied and not withdrawn whose marked span overlaps [from, to] (ms): those a
+   * poll of that window should see again in Grafana. Ones applied before spans were kept are not
+   * listed until `noteSpan` records theirs.
+   */
+  standingAnnotations(from: number, to: number): Promise<AppliedAnnotation[]>;
+  /** Records the span an annotation applied before spans were kept marks (no change otherwise). */
+  noteSpan(annotationId: string, time: number, timeEnd: number): Promise<void>;
 }
 
-/** A Grafana annotation that carried a verdict: its id and version (its `updated` time, ms). */
+/** A Grafana annotation that carried a verdict: its id, version (its `updated` time, ms) and span. */
 export interface AnnotationSource {
   annotationId: string;
   updated: number;
   verdict: Verdict;
   appliedAt: number;
+  /** The span it marks (ms): `time`, and `timeEnd` (= time for a point). */
+  time: number;
+  timeEnd: number;
+}
+
+/** An annotation in the ledger: the version applied, the span it marked, whether it was withdrawn. */
+export interface AppliedAnnotation {
+  annotationId: string;
+  updated: number;
+  /** Absent for annotations applied before spans were kept. */
+  time?: number;
+  timeEnd?: number;
+  withdrawn: boolean;
 }
 
 export const SUPPRESSION_KINDS = ['daily', 'weekly', 'period'] as const;

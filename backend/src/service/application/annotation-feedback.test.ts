@@ -1,5 +1,6 @@
 import type {
   AnnotationSource,
+  AppliedAnnotation,
   IncidentFeedback,
   IncidentQuery,
   IncidentRecord,
@@ -39,10 +40,18 @@ function incident(
 
 /** The incidents store's part the poller uses, in memory, with the registry's semantics. */
 function fakeIncidents(records: IncidentRecord[]) {
-  const ledger = new Map<string, number>();
-  const feedback: IncidentFeedback[] = [];
+  const ledger = new Map<string, AppliedAnnotation>();
+  const rows: Array<{ f: IncidentFeedback; annotationId: string; withdrawn: boolean }> = [];
+  const withdraw = (id: string): number => {
+    const standing = rows.filter((r) => r.annotationId === id && !r.withdrawn);
+    standing.forEach((r) => (r.withdrawn = true));
+    return standing.length;
+  };
   return {
-    feedback,
+    /** The standing verdicts, oldest first. */
+    get feedback(): IncidentFeedback[] {
+      return rows.filter((r) => !r.withdrawn).map((r) => r.f);
+    },
     ledger,
     async list(q: IncidentQuery = {}) {
       return records.filter(
@@ -54,13 +63,35 @@ function fakeIncidents(records: IncidentRecord[]) {
       );
     },
     async appliedAnnotations(ids: string[]) {
-      return new Map(ids.filter((id) => ledger.has(id)).map((id) => [id, ledger.get(id)!]));
+      return new Map(ids.filter((id) => ledger.has(id)).map((id) => [id, { ...ledger.get(id)! }]));
     },
     async addAnnotationFeedback(source: AnnotationSource, f: IncidentFeedback[]) {
-      if ((ledger.get(source.annotationId) ?? -Infinity) >= source.updated) return false;
-      ledger.set(source.annotationId, source.updated);
-      feedback.push(...f);
+      const done = ledger.get(source.annotationId);
+      if (done && !done.withdrawn && done.updated >= source.updated) return false;
+      ledger.set(source.annotationId, {
+        annotationId: source.annotationId,
+        updated: source.updated,
+        time: source.time,
+        timeEnd: source.timeEnd,
+        withdrawn: false,
+      });
+      withdraw(source.annotationId);
+      rows.push(...f.map((x) => ({ f: x, annotationId: source.annotationId, withdrawn: false })));
       return true;
+    },
+    async withdrawAnnotation(id: string) {
+      const done = ledger.get(id);
+      if (done) done.withdrawn = true;
+      return withdraw(id);
+    },
+    async standingAnnotations(from: number, to: number) {
+      return [...ledger.values()].filter(
+        (a) => !a.withdrawn && a.time !== undefined && a.time <= to && a.timeEnd! >= from,
+      );
+    },
+    async noteSpan(id: string, time: number, timeEnd: number) {
+      const done = ledger.get(id);
+      if (done && done.time === undefined) Object.assign(done, { time, timeEnd });
     },
   };
 }
@@ -69,20 +100,24 @@ function setup(records: IncidentRecord[], annotations: AnnotationInput[]) {
   const incidents = fakeIncidents(records);
   const asked: Array<{ tags: string[]; from: number; to: number }> = [];
   const warnings: string[] = [];
+  const clock = { now: NOW };
   const poller = new AnnotationFeedback({
     incidents,
+    // As Grafana answers: spans overlapping the window, any of the tags, at most `limit`.
     annotations: async (q) => {
       asked.push(q);
-      return annotations.filter(
-        (a) => a.time <= q.to && (a.timeEnd ?? a.time) >= q.from && a.tags?.some((t) => q.tags.includes(t)),
-      );
+      return annotations
+        .filter(
+          (a) => a.time <= q.to && (a.timeEnd ?? a.time) >= q.from && a.tags?.some((t) => q.tags.includes(t)),
+        )
+        .slice(0, q.limit);
     },
     intervalMs: async (id) => (id === 'cpu' ? MIN : id === 'disk' ? 5 * MIN : undefined),
-    now: () => NOW,
+    now: () => clock.now,
     lookbackMs: 24 * 60 * MIN,
     log: { info: () => {}, warn: (_d, m) => warnings.push(m) },
   });
-  return { poller, incidents, asked, warnings };
+  return { poller, incidents, asked, warnings, clock };
 }
 
 describe('AnnotationFeedback', () => {
@@ -95,7 +130,14 @@ describe('AnnotationFeedback', () => {
 
   it('asks Grafana for any verdict tag over the lookback window', async () => {
     const { poller, asked } = setup(records, []);
-    expect(await poller.poll()).toEqual({ seen: 0, applied: 0, verdicts: 0, unmatched: 0, ambiguous: 0 });
+    expect(await poller.poll()).toEqual({
+      seen: 0,
+      applied: 0,
+      verdicts: 0,
+      unmatched: 0,
+      ambiguous: 0,
+      withdrawn: 0,
+    });
     expect(asked).toEqual([
       {
         tags: ['isoscope:real', 'isoscope:expected', 'isoscope:not-anomaly'],
@@ -127,7 +169,20 @@ describe('AnnotationFeedback', () => {
         at: NOW,
       })),
     );
-    expect(incidents.ledger).toEqual(new Map([['7', NOW - MIN]]));
+    expect(incidents.ledger).toEqual(
+      new Map([
+        [
+          '7',
+          {
+            annotationId: '7',
+            updated: NOW - MIN,
+            time: NOW - 52 * MIN,
+            timeEnd: NOW - 52 * MIN,
+            withdrawn: false,
+          },
+        ],
+      ]),
+    );
   });
 
   it('narrows by detector:, entity: and host: tags, and by plain tags naming a detector or entity', async () => {
@@ -201,19 +256,109 @@ describe('AnnotationFeedback', () => {
     // Scoring catches up: the moment bob marked is an incident now.
     list.push(incident('late', 'cpu', 'db-1', NOW - 3 * MIN, NOW - MIN));
     expect(await poller.poll()).toMatchObject({ applied: 1, unmatched: 0 });
-    // Ann changes her mind: the edit is a new version, and its verdict the incident's latest.
+    // Ann changes her mind: the edit is a new version, whose verdict replaces the one it gave.
     annotations[0] = {
       ...annotations[0]!,
       updated: NOW - MIN,
       tags: ['isoscope:not-anomaly', 'entity:web-2'],
     };
     expect(await poller.poll()).toMatchObject({ applied: 1, verdicts: 1 });
-    expect(await poller.poll()).toMatchObject({ applied: 0 });
+    expect(await poller.poll()).toMatchObject({ applied: 0, withdrawn: 0 });
     expect(incidents.feedback.map((f) => [f.incidentId, f.verdict, f.actor])).toEqual([
-      ['cpu-web2', 'real', 'grafana:ann'],
       ['late', 'real', 'grafana:bob'],
       ['cpu-web2', 'not_anomaly', 'grafana:ann'],
     ]);
+  });
+
+  it('withdraws the verdicts of an annotation deleted in Grafana, or whose verdict tag was removed, on the next poll', async () => {
+    const annotations: AnnotationInput[] = [
+      { id: 1, time: NOW - 50 * MIN, updated: 10, tags: ['isoscope:real', 'host:web-2'], login: 'ann' },
+      {
+        id: 2,
+        time: NOW - 42 * MIN,
+        timeEnd: NOW - 41 * MIN,
+        updated: 10,
+        tags: ['isoscope:expected', 'detector:disk'],
+      },
+    ];
+    const { poller, incidents } = setup(records, annotations);
+    expect(await poller.poll()).toMatchObject({ applied: 2, withdrawn: 0 });
+    expect(incidents.feedback.map((f) => f.incidentId)).toEqual(['cpu-web2', 'disk-web1']);
+    // 1 deleted; 2's verdict tag removed (Grafana no longer finds it by the verdict tags).
+    annotations.splice(0, 1);
+    annotations[0] = { ...annotations[0]!, updated: 20, tags: ['detector:disk', 'looked fine'] };
+    expect(await poller.poll()).toMatchObject({ applied: 0, withdrawn: 2 });
+    expect(incidents.feedback).toEqual([]);
+    expect(await poller.poll()).toMatchObject({ withdrawn: 0 });
+    // Tagged again: applied again.
+    annotations[0] = { ...annotations[0]!, updated: 30, tags: ['isoscope:real', 'detector:disk'] };
+    expect(await poller.poll()).toMatchObject({ applied: 1, withdrawn: 0 });
+    expect(incidents.feedback.map((f) => [f.incidentId, f.verdict])).toEqual([['disk-web1', 'real']]);
+  });
+
+  it('withdraws what an edit leaves meaning nothing: two verdict tags, or no incident under it', async () => {
+    const annotations: AnnotationInput[] = [
+      { id: 1, time: NOW - 50 * MIN, updated: 10, tags: ['isoscope:real', 'host:web-2'] },
+      {
+        id: 2,
+        time: NOW - 59 * MIN,
+        updated: 10,
+        tags: ['isoscope:not-anomaly', 'host:web-1', 'detector:cpu'],
+      },
+    ];
+    const { poller, incidents } = setup(records, annotations);
+    await poller.poll();
+    expect(incidents.feedback.map((f) => f.incidentId)).toEqual(['cpu-web2', 'cpu-web1']);
+    annotations[0] = {
+      ...annotations[0]!,
+      updated: 20,
+      tags: ['isoscope:real', 'isoscope:expected', 'host:web-2'],
+    };
+    annotations[1] = { ...annotations[1]!, updated: 20, time: NOW - 300 * MIN };
+    expect(await poller.poll()).toMatchObject({ ambiguous: 1, unmatched: 1, withdrawn: 2 });
+    expect(incidents.feedback).toEqual([]);
+    // The same versions next poll: nothing more to withdraw.
+    expect(await poller.poll()).toMatchObject({ withdrawn: 0 });
+  });
+
+  it('does not take an annotation for deleted when it is outside the window read, or when the answer was cut', async () => {
+    const annotations: AnnotationInput[] = [
+      { id: 1, time: NOW - 50 * MIN, updated: 10, tags: ['isoscope:real', 'host:web-2'] },
+    ];
+    const { poller, incidents, clock } = setup(records, annotations);
+    await poller.poll();
+    // A day later the annotation is older than the lookback: Grafana does not return it, and that is no deletion.
+    clock.now = NOW + 24 * 60 * MIN;
+    expect(await poller.poll()).toMatchObject({ seen: 0, withdrawn: 0 });
+    expect(incidents.feedback).toHaveLength(1);
+    clock.now = NOW;
+    // A full answer (POLL_LIMIT annotations, none of them 1) may have cut 1 off: nothing is withdrawn.
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      id: 100 + i,
+      time: NOW - 10 * MIN,
+      updated: 10,
+      tags: ['isoscope:real', 'entity:db-9'],
+    }));
+    annotations.splice(0, 1, ...many);
+    expect(await poller.poll()).toMatchObject({ seen: 1000, withdrawn: 0 });
+    expect(incidents.feedback).toHaveLength(1);
+    annotations.splice(0, 1000);
+    expect(await poller.poll()).toMatchObject({ withdrawn: 1 });
+  });
+
+  it('notes the span of an annotation applied before spans were kept, so its deletion is noticed after', async () => {
+    const annotations: AnnotationInput[] = [
+      { id: 1, time: NOW - 50 * MIN, updated: 10, tags: ['isoscope:real', 'host:web-2'] },
+    ];
+    const { poller, incidents } = setup(records, annotations);
+    await poller.poll();
+    const applied = incidents.ledger.get('1')!;
+    delete applied.time;
+    delete applied.timeEnd;
+    expect(await poller.poll()).toMatchObject({ applied: 0, withdrawn: 0 });
+    expect(incidents.ledger.get('1')).toMatchObject({ time: NOW - 50 * MIN, timeEnd: NOW - 50 * MIN });
+    annotations.splice(0, 1);
+    expect(await poller.poll()).toMatchObject({ withdrawn: 1 });
   });
 
   it('leaves out an annotation with two different verdicts, and reads tags without case', async () => {
@@ -242,7 +387,7 @@ describe('AnnotationFeedback', () => {
     ]);
     await poller.poll();
     expect(incidents.feedback[0]).toMatchObject({ actor: 'grafana:user 12', note: '' });
-    expect(incidents.ledger.get('4')).toBe(5);
+    expect(incidents.ledger.get('4')?.updated).toBe(5);
     const failing = new AnnotationFeedback({
       incidents: fakeIncidents([]),
       annotations: async () => {

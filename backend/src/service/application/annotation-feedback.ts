@@ -18,6 +18,13 @@
  * annotation, the version applied (Grafana's `updated`): an annotation is applied once, again
  * only when edited. One that matches no incident yet (scoring still behind) is not remembered and
  * is tried again each poll until it leaves the lookback window.
+ *
+ * Withdrawing: the ledger knows which verdicts each annotation gave. An edit replaces them (the
+ * new tag's verdicts, on the incidents it matches now); an edit that leaves it matching no
+ * incident, or with two verdict tags, withdraws them. An annotation applied before, whose span
+ * lies in the window read, that Grafana no longer returns was deleted or lost its verdict tag:
+ * its verdicts are withdrawn. Not when the answer was cut at POLL_LIMIT (the missing one may be
+ * beyond the cut). Verdicts given in the UI or the API are never touched.
  */
 import type { IncidentFeedback, IncidentRecord, IncidentStore, Verdict } from '../../io/registry/index.js';
 
@@ -51,7 +58,15 @@ export interface AnnotationInput {
 }
 
 export interface AnnotationFeedbackDeps {
-  incidents: Pick<IncidentStore, 'list' | 'addAnnotationFeedback' | 'appliedAnnotations'>;
+  incidents: Pick<
+    IncidentStore,
+    | 'list'
+    | 'addAnnotationFeedback'
+    | 'appliedAnnotations'
+    | 'withdrawAnnotation'
+    | 'standingAnnotations'
+    | 'noteSpan'
+  >;
   /** Grafana's annotations with any of `tags` whose span overlaps [from, to] (ms). */
   annotations(q: { tags: string[]; from: number; to: number; limit: number }): Promise<AnnotationInput[]>;
   /** A detector's scoring interval in ms; undefined when it is unknown (deleted, broken spec). */
@@ -77,30 +92,57 @@ export interface PollOutcome {
   unmatched: number;
   /** Annotations left out for good: two different verdict tags. */
   ambiguous: number;
+  /** Annotations whose verdicts were withdrawn now (deleted, untagged, or edited to mean nothing). */
+  withdrawn: number;
 }
 
 export class AnnotationFeedback {
   constructor(private readonly deps: AnnotationFeedbackDeps) {}
 
-  /** One poll: reads the lookback window and applies what is new. Throws when Grafana cannot be read. */
+  /**
+   * One poll: reads the lookback window, applies what is new and withdraws what is gone. Throws
+   * when Grafana cannot be read (then nothing is withdrawn).
+   */
   async poll(): Promise<PollOutcome> {
     const now = this.deps.now();
+    const from = now - this.deps.lookbackMs;
     const found = await this.deps.annotations({
       tags: Object.keys(VERDICT_TAGS),
-      from: now - this.deps.lookbackMs,
+      from,
       to: now,
       limit: POLL_LIMIT,
     });
-    const outcome: PollOutcome = { seen: 0, applied: 0, verdicts: 0, unmatched: 0, ambiguous: 0 };
+    const outcome: PollOutcome = {
+      seen: 0,
+      applied: 0,
+      verdicts: 0,
+      unmatched: 0,
+      ambiguous: 0,
+      withdrawn: 0,
+    };
     const withVerdict = found.filter((a) => verdictsOf(a).length > 0);
     outcome.seen = withVerdict.length;
     const applied = await this.deps.incidents.appliedAnnotations(withVerdict.map((a) => String(a.id)));
+    const withdraw = async (a: AnnotationInput, why: string): Promise<void> => {
+      const done = applied.get(String(a.id));
+      if (!done || done.withdrawn) return;
+      const verdicts = await this.deps.incidents.withdrawAnnotation(String(a.id), now);
+      outcome.withdrawn++;
+      this.deps.log.info(
+        { annotation: a.id, verdicts },
+        `verdicts of a Grafana annotation withdrawn: ${why}`,
+      );
+    };
     // Oldest edit first: of two annotations over one incident, the one written last is its verdict.
     withVerdict.sort((a, b) => versionOf(a) - versionOf(b) || a.id - b.id);
     for (const a of withVerdict) {
       const version = versionOf(a);
       const done = applied.get(String(a.id));
-      if (done !== undefined && done >= version) continue;
+      if (done && !done.withdrawn && done.updated >= version) {
+        // Applied before spans were kept: note its span, so its deletion is noticed.
+        if (done.time === undefined) await this.deps.incidents.noteSpan(String(a.id), a.time, spanEnd(a));
+        continue;
+      }
       const verdicts = verdictsOf(a);
       if (verdicts.length > 1) {
         outcome.ambiguous++;
@@ -108,11 +150,14 @@ export class AnnotationFeedback {
           { annotation: a.id, tags: a.tags },
           'Grafana annotation left out: it carries more than one verdict tag',
         );
+        await withdraw(a, 'it now carries more than one verdict tag');
         continue;
       }
       const matched = await this.matches(a, now);
       if (matched.length === 0) {
         outcome.unmatched++;
+        // Edited to mark a moment with no incident (yet): what it said before no longer stands.
+        if (done && done.updated < version) await withdraw(a, 'edited, it marks no incident now');
         continue;
       }
       const verdict = verdicts[0]!;
@@ -126,7 +171,14 @@ export class AnnotationFeedback {
         at: now,
       }));
       const recorded = await this.deps.incidents.addAnnotationFeedback(
-        { annotationId: String(a.id), updated: version, verdict, appliedAt: now },
+        {
+          annotationId: String(a.id),
+          updated: version,
+          verdict,
+          appliedAt: now,
+          time: a.time,
+          timeEnd: spanEnd(a),
+        },
         feedback,
       );
       if (!recorded) continue;
@@ -136,6 +188,19 @@ export class AnnotationFeedback {
         { annotation: a.id, verdict, actor, incidents: matched.map((i) => i.id) },
         'verdict recorded from a Grafana annotation',
       );
+    }
+    // Applied annotations in the window read that Grafana no longer returns with a verdict tag.
+    if (found.length < POLL_LIMIT) {
+      const returned = new Set(withVerdict.map((a) => String(a.id)));
+      for (const gone of await this.deps.incidents.standingAnnotations(from, now)) {
+        if (returned.has(gone.annotationId)) continue;
+        const verdicts = await this.deps.incidents.withdrawAnnotation(gone.annotationId, now);
+        outcome.withdrawn++;
+        this.deps.log.info(
+          { annotation: gone.annotationId, verdicts },
+          'verdicts of a Grafana annotation withdrawn: it was deleted or lost its verdict tag',
+        );
+      }
     }
     return outcome;
   }
@@ -183,6 +248,11 @@ export function verdictsOf(a: Pick<AnnotationInput, 'tags'>): Verdict[] {
     if (v) out.add(v);
   }
   return [...out];
+}
+
+/** Where an annotation's span ends: its `timeEnd`, or its time for a point. */
+function spanEnd(a: AnnotationInput): number {
+  return a.timeEnd !== undefined && a.timeEnd > a.time ? a.timeEnd : a.time;
 }
 
 /** The version of an annotation: its last edit, else its creation, else the time it marks. */

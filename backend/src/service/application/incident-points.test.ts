@@ -74,5 +74,22 @@ describe('incident points and annotations', () => {
     expect(named.text).toBe(
       'resolved (suppressed by the rule: nightly backup); peak score 0.750 at 2024-01-03T21:05:00.000Z; 3 flagged of 3 rows',
     );
+    // Several rules that covered it between them: each named.
+    const both = incidentAnnotation(
+      incident({
+        state: 'resolved',
+        suppressed: true,
+        suppressedBy: { ruleId: 'r1', reason: 'nightly backup' },
+        suppressedByAll: [
+          { ruleId: 'r1', reason: 'nightly backup' },
+          { ruleId: 'r2', reason: 'deploy window' },
+        ],
+        topMetrics: {},
+      }),
+      now,
+    );
+    expect(both.text).toBe(
+      'resolved (suppressed by the rules: nightly backup; deploy window); peak score 0.750 at 2024-01-03T21:05:00.000Z; 3 flagged of 3 rows',
+    );
   });
 });

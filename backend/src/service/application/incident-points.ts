@@ -29,10 +29,16 @@ export function topMetricsText(topMetrics: Record<string, number>): string {
     .join(', ');
 }
 
-/** What an operator reads on the annotation: state (and the rule that kept it quiet), peak, flagged rows and top metrics. */
+/** What an operator reads on the annotation: state (and the rules that kept it quiet), peak, flagged rows and top metrics. */
 export function incidentText(r: IncidentRecord): string {
   const top = topMetricsText(r.topMetrics);
-  const quiet = r.suppressedBy ? ` (suppressed by the rule: ${r.suppressedBy.reason})` : ' (suppressed)';
+  const rules = r.suppressedByAll ?? (r.suppressedBy ? [r.suppressedBy] : []);
+  const quiet =
+    rules.length > 1
+      ? ` (suppressed by the rules: ${rules.map((b) => b.reason).join('; ')})`
+      : r.suppressedBy
+        ? ` (suppressed by the rule: ${r.suppressedBy.reason})`
+        : ' (suppressed)';
   return (
     `${r.state}${r.suppressed ? quiet : ''}; peak score ${r.peakScore.toFixed(3)} at ` +
     `${new Date(r.peakAt).toISOString()}; ${r.flagged} flagged of ${r.spanRows} rows` +

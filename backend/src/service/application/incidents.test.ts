@@ -1,6 +1,12 @@
 import { EPISODE_GAP, episodesOf } from '../../engine/index.js';
-import { SqliteRegistry, type IncidentRecord, type SuppressedBy } from '../../io/registry/index.js';
-import { Incidents, labelRows, labelsCsv, SMOOTH_ROWS } from './incidents.js';
+import {
+  SqliteRegistry,
+  type IncidentRecord,
+  type SuppressedBy,
+  type SuppressionRule,
+} from '../../io/registry/index.js';
+import { suppresses } from '../domain/suppression.js';
+import { Incidents, labelRows, labelsCsv, SMOOTH_ROWS, type FlaggedRow } from './incidents.js';
 import type { ScoredRow } from './runtime.js';
 
 const MIN = 60_000;
@@ -43,7 +49,12 @@ async function setup(suppressed?: (row: ScoredRow) => SuppressedBy | undefined) 
     registry,
     now: () => clock++,
     ...(suppressed
-      ? { suppression: async () => (_d: string, _e: string, r: ScoredRow) => suppressed(r) }
+      ? {
+          suppression: async () => (_d: string, _e: string, r: FlaggedRow) => {
+            const by = suppressed(r as ScoredRow);
+            return by ? [by] : undefined;
+          },
+        }
       : {}),
     onChange: async (c) => void changes.push(c),
   });
@@ -239,6 +250,155 @@ describe('Incidents (SQLite in memory)', () => {
     await c.incidents.record('cpu', rows('xx'), live);
     expect(await c.stored()).toEqual([expect.not.objectContaining({ suppressedBy: expect.anything() })]);
     await Promise.all([registry.close(), b.registry.close(), c.registry.close()]);
+  });
+
+  it('keeps every rule that covered part of a suppressed incident, and drops them all once it pages', async () => {
+    const backup = { ruleId: 'r-backup', reason: 'nightly backup' };
+    const deploy = { ruleId: 'r-deploy', reason: 'deploy window' };
+    const rule = (r: ScoredRow) => {
+      const m = (r.timeMs - T0) / MIN;
+      return m < 10 ? backup : m < 20 ? deploy : undefined;
+    };
+    const { incidents, stored, registry, changes } = await setup(rule);
+    const all = rows('........xx..xx......x');
+    await incidents.record('cpu', all.slice(0, 16), live);
+    const [quiet] = await stored();
+    expect([quiet!.suppressed, quiet!.suppressedBy, quiet!.suppressedByAll]).toEqual([
+      true,
+      backup,
+      [backup, deploy],
+    ]);
+    expect(changes.at(-1)?.[0]?.suppressedByAll).toEqual([backup, deploy]);
+    await incidents.record('cpu', all.slice(16), live);
+    const [paged] = await stored();
+    expect(paged!.suppressed).toBe(false);
+    expect(paged).not.toHaveProperty('suppressedByAll');
+    await registry.close();
+  });
+
+  describe('a rule applied to incidents already recorded', () => {
+    const ruleAt = (
+      id: string,
+      fromMin: number,
+      toMin: number,
+      more: Partial<SuppressionRule> = {},
+    ): SuppressionRule => ({
+      id,
+      detectorId: 'cpu',
+      kind: 'period',
+      start: T0 + fromMin * MIN,
+      end: T0 + toMin * MIN,
+      reason: `reason of ${id}`,
+      actor: 'ann',
+      createdAt: 0,
+      ...more,
+    });
+    const by = (r: SuppressionRule) => ({ ruleId: r.id, reason: r.reason });
+
+    /** Incidents recorded live with `standing` as the rules, then a rule applied with these deps. */
+    async function applying(pattern: string, standing: SuppressionRule[] = []) {
+      const registry = new SqliteRegistry(':memory:');
+      await registry.detectors.create({ id: 'cpu', name: 'cpu', spec: {} }, 0);
+      const scored = rows(pattern, { top: (i) => (i % 2 ? 'usage_user' : 'usage_system') });
+      const rules = [...standing];
+      const log: string[] = [];
+      const quietened: IncidentRecord[][] = [];
+      const changes: IncidentRecord[][] = [];
+      const incidents = new Incidents({
+        registry,
+        now: () => T0 + 99 * MIN,
+        suppression: async () => (d, e, row) => {
+          const held = rules.filter((r) => suppresses(r, d, e, row)).map(by);
+          return held.length > 0 ? held : undefined;
+        },
+        flaggedRows: async (_d, entity, from, to) => {
+          log.push(`read ${entity} ${(from - T0) / MIN}-${(to - T0 - 1) / MIN}`);
+          return scored.filter((r) => r.anomaly && r.entity === entity && r.timeMs >= from && r.timeMs < to);
+        },
+        onSuppressed: async (list) => void quietened.push(list),
+        onChange: async (list) => void changes.push(list),
+      });
+      await incidents.record('cpu', scored, live);
+      const stored = async () => (await registry.incidents.list({ detectorId: 'cpu' })).reverse();
+      return { registry, incidents, stored, log, quietened, changes, rules };
+    }
+
+    it('suppresses the incidents whose every flagged row it covers since the given time, firing ones included, and resolves their alerts', async () => {
+      // An incident at minutes 2-4 (resolved) and one at 28-29 (still firing).
+      const t = await applying('..xxx.......................xx');
+      expect((await t.stored()).map((i) => [i.state, i.suppressed])).toEqual([
+        ['resolved', false],
+        ['firing', false],
+      ]);
+      const rule = ruleAt('maintenance', 0, 40);
+      const { changed, suppressed } = await t.incidents.applyRule(rule, T0, async () => {
+        t.log.push('store');
+        t.rules.push(rule);
+      });
+      expect(changed).toHaveLength(2);
+      expect(suppressed).toEqual(changed);
+      // Every read before the rule is stored, and no incident changed before it.
+      expect(t.log.at(-1)).toBe('store');
+      expect(t.log.slice(0, -1).sort()).toEqual(['read web-1 2-4', 'read web-1 28-29']);
+      expect((await t.stored()).map((i) => [i.suppressed, i.suppressedBy, i.suppressedByAll])).toEqual([
+        [true, by(rule), [by(rule)]],
+        [true, by(rule), [by(rule)]],
+      ]);
+      // Only the firing one had an alert to end; annotations are rewritten for both.
+      expect(t.quietened.map((l) => l.map((i) => i.state))).toEqual([['firing']]);
+      expect(t.changes.at(-1)!.map((i) => i.suppressed)).toEqual([true, true]);
+      // Applying it again changes nothing.
+      expect((await t.incidents.applyRule(rule, T0)).changed).toEqual([]);
+      await t.registry.close();
+    });
+
+    it('leaves alone what it does not wholly cover, what ended before the time, and other metrics', async () => {
+      const t = await applying('..xxx.......................xx');
+      // Covers minutes 0-3: two of the first incident's three flags.
+      expect((await t.incidents.applyRule(ruleAt('part', 0, 4), T0)).changed).toEqual([]);
+      // Since minute 10: the first incident ended before.
+      const late = ruleAt('late', 0, 40);
+      expect(
+        (await t.incidents.applyRule(late, T0 + 10 * MIN)).changed.map((i) => (i.startAt - T0) / MIN),
+      ).toEqual([28]);
+      expect((await t.stored()).map((i) => i.suppressed)).toEqual([false, true]);
+      // A metric none of the first incident's rows was topped by; another entity.
+      expect(
+        (await t.incidents.applyRule(ruleAt('mem', 0, 40, { metric: 'used_percent' }), T0)).changed,
+      ).toEqual([]);
+      expect((await t.incidents.applyRule(ruleAt('web-2', 0, 40, { entity: 'web-2' }), T0)).changed).toEqual(
+        [],
+      );
+      expect((await t.stored()).map((i) => i.suppressed)).toEqual([false, true]);
+      await t.registry.close();
+    });
+
+    it('suppresses an incident that it and the standing rules cover together, naming them all; adds itself to one suppressed already', async () => {
+      // The standing rule covers minutes 0-3, the new one minute 4 onwards.
+      const standing = ruleAt('backup', 0, 4, { createdAt: -1 });
+      const t = await applying('..xxx....', [standing]);
+      expect((await t.stored()).map((i) => i.suppressed)).toEqual([false]);
+      const rest = ruleAt('deploy', 4, 10);
+      await t.incidents.applyRule(rest, T0);
+      const [both] = await t.stored();
+      expect([both!.suppressed, both!.suppressedBy, both!.suppressedByAll]).toEqual([
+        true,
+        by(standing),
+        [by(standing), by(rest)],
+      ]);
+      // A third rule holding one of its rows joins the list; the first named stays.
+      const wide = ruleAt('wide', 0, 60);
+      const added = await t.incidents.applyRule(wide, T0);
+      expect(added.suppressed).toEqual([]);
+      const [widened] = added.changed;
+      expect([widened!.suppressedBy, widened!.suppressedByAll]).toEqual([
+        by(standing),
+        [by(standing), by(rest), by(wide)],
+      ]);
+      // Its alert ended when it became suppressed, not again when a rule joined.
+      expect(t.quietened.map((l) => l.map((i) => i.id))).toEqual([[both!.id]]);
+      await t.registry.close();
+    });
   });
 
   it('labels rows by verdict: real and expected are anomalies, not_anomaly and outside are normal, unjudged rows left out', () => {

@@ -19,7 +19,9 @@ import {
   type IncidentSeverity,
   type Registry,
   type SuppressedBy,
+  type SuppressionRule,
 } from '../../io/registry/index.js';
+import { suppresses } from '../domain/suppression.js';
 import type { ScoredRow } from './runtime.js';
 
 /** Rows averaged into the smoothed score whose peak marks an incident. */
@@ -29,12 +31,18 @@ const RANK = new Map<string, number>(SEVERITIES.map((s, i) => [s, i]));
 const worse = (a: IncidentSeverity, b: string): IncidentSeverity =>
   (RANK.get(b) ?? 0) > (RANK.get(a) ?? 0) ? (b as IncidentSeverity) : a;
 
-/** The suppression rule a flagged row falls inside (recorded, not paged), if any. */
+/** What a suppression rule judges a flagged row by. */
+export type FlaggedRow = Pick<ScoredRow, 'timeMs' | 'topFeature'>;
+
+/**
+ * Every suppression rule a flagged row falls inside (recorded, not paged), oldest first;
+ * undefined when none.
+ */
 export type SuppressionCheck = (
   detectorId: string,
   entity: string,
-  row: ScoredRow,
-) => SuppressedBy | undefined;
+  row: FlaggedRow,
+) => SuppressedBy[] | undefined;
 
 export interface IncidentDeps {
   registry: Registry;
@@ -43,6 +51,13 @@ export interface IncidentDeps {
   suppression?(): Promise<SuppressionCheck>;
   /** Told of each incident opened or changed (annotations, metrics). */
   onChange?(incidents: IncidentRecord[]): Promise<void>;
+  /**
+   * The flagged production rows of (detector, entity) in [from, to), oldest first, as results
+   * stored them: what a rule added later judges a recorded incident by.
+   */
+  flaggedRows?(detectorId: string, entity: string, from: number, to: number): Promise<FlaggedRow[]>;
+  /** Told of firing incidents a rule added later suppressed, so their open alerts resolve. */
+  onSuppressed?(incidents: IncidentRecord[]): Promise<void>;
 }
 
 /** One incident changed by a batch of rows, before it is stored. */
@@ -52,6 +67,13 @@ interface Draft {
   allSuppressed: boolean;
   /** The rule that held its first suppressed flag: the one an operator is shown. */
   by?: SuppressedBy;
+  /** Every rule that held one of its flags, in the order they first did. */
+  all: SuppressedBy[];
+}
+
+/** Adds the rules not in `into` yet (by id), keeping the order. */
+function addRules(into: SuppressedBy[], rules: readonly SuppressedBy[]): void {
+  for (const r of rules) if (!into.some((x) => x.ruleId === r.ruleId)) into.push(r);
 }
 
 export class Incidents {
@@ -89,8 +111,13 @@ export class Incidents {
       for (const d of drafts) {
         d.record.suppressed = d.allSuppressed;
         // Named only while nothing outside the rules has flagged: then the incident paged.
-        if (d.allSuppressed && d.by) d.record.suppressedBy = d.by;
-        else delete d.record.suppressedBy;
+        if (d.allSuppressed && d.by) {
+          d.record.suppressedBy = d.by;
+          d.record.suppressedByAll = d.all;
+        } else {
+          delete d.record.suppressedBy;
+          delete d.record.suppressedByAll;
+        }
         d.record.updatedAt = this.deps.now();
         await this.deps.registry.incidents.put(d.record);
         changed.push(d.record);
@@ -98,6 +125,98 @@ export class Incidents {
     }
     if (changed.length > 0) await this.deps.onChange?.(changed);
     return changed;
+  }
+
+  /**
+   * A rule applied to incidents already recorded ("apply to incidents since"), as if it had been
+   * there when their rows were scored. Looked at: the incidents of the rule's detector and entity
+   * (each when set) whose span reaches `since` or later, the firing ones included. Each one's
+   * flagged rows are read back from the results and judged against the rules as they stand plus
+   * this one (stored or not):
+   * - not suppressed, and every flagged row now inside a rule, this one holding at least one:
+   *   it becomes suppressed, naming the rule of its first flagged row and every rule that held
+   *   one, as live scoring would have;
+   * - suppressed already, and this rule holding one of its rows: the rule joins `suppressedByAll`.
+   * Rules only ever add: nothing stops being suppressed here (nor when a rule is deleted).
+   * `store` (adding the rule) runs after every read and before any incident changes, so a read
+   * that fails (InfluxDB down) leaves no rule and no incident half done. Firing incidents that
+   * become suppressed go to `onSuppressed` (their alerts resolve); every change to `onChange`.
+   * Returns the incidents changed, and which of them it made suppressed.
+   */
+  async applyRule(
+    rule: SuppressionRule,
+    since: number,
+    store: () => Promise<void> = async () => undefined,
+  ): Promise<{ changed: IncidentRecord[]; suppressed: IncidentRecord[] }> {
+    const current = (await this.deps.suppression?.()) ?? (() => undefined);
+    const own: SuppressedBy = { ruleId: rule.id, reason: rule.reason };
+    const recorded = await this.deps.registry.incidents.list({
+      ...(rule.detectorId !== undefined ? { detectorId: rule.detectorId } : {}),
+      ...(rule.entity !== undefined ? { entity: rule.entity } : {}),
+      from: since,
+      limit: 10_000,
+    });
+    const judged: IncidentRecord[] = [];
+    for (const incident of recorded) {
+      // A metric rule holds only rows that metric topped; a period only rows inside it.
+      if (rule.metric !== undefined && !Object.hasOwn(incident.topMetrics, rule.metric)) continue;
+      if (rule.kind === 'period' && (incident.endAt < rule.start || incident.startAt >= rule.end)) continue;
+      const rows = this.deps.flaggedRows
+        ? await this.deps.flaggedRows(
+            incident.detectorId,
+            incident.entity,
+            incident.startAt,
+            incident.endAt + 1,
+          )
+        : [];
+      let held = false;
+      let allInside = rows.length > 0;
+      let first: SuppressedBy | undefined;
+      const all: SuppressedBy[] = [];
+      for (const row of rows) {
+        const by = [...(current(incident.detectorId, incident.entity, row) ?? [])];
+        if (suppresses(rule, incident.detectorId, incident.entity, row)) {
+          held = true;
+          addRules(by, [own]);
+        }
+        if (by.length === 0) {
+          allInside = false;
+          continue;
+        }
+        first ??= by[0];
+        addRules(all, by);
+      }
+      if (!held) continue;
+      if (incident.suppressed) {
+        const before = incident.suppressedByAll ?? (incident.suppressedBy ? [incident.suppressedBy] : []);
+        if (before.some((r) => r.ruleId === rule.id)) continue;
+        judged.push({ ...incident, suppressedByAll: [...before, own] });
+      } else if (allInside && first) {
+        judged.push({ ...incident, suppressed: true, suppressedBy: first, suppressedByAll: all });
+      }
+    }
+    await store();
+    const changed: IncidentRecord[] = [];
+    for (const j of judged) {
+      // Live scoring may have extended it since it was read: then its new rows were judged with
+      // the rules of that pass, and this judgement is out of date.
+      const fresh = await this.deps.registry.incidents.get(j.id);
+      if (!fresh || fresh.flagged !== j.flagged || fresh.endAt !== j.endAt) continue;
+      const next: IncidentRecord = {
+        ...fresh,
+        suppressed: j.suppressed,
+        ...(j.suppressedBy ? { suppressedBy: j.suppressedBy } : {}),
+        ...(j.suppressedByAll ? { suppressedByAll: j.suppressedByAll } : {}),
+        updatedAt: this.deps.now(),
+      };
+      await this.deps.registry.incidents.put(next);
+      changed.push(next);
+    }
+    const suppressed = changed.filter((c) => !recorded.find((r) => r.id === c.id)?.suppressed);
+    const quietened = suppressed.filter((c) => c.state === 'firing');
+    if (quietened.length > 0) await this.deps.onSuppressed?.(quietened);
+    if (changed.length > 0) await this.deps.onChange?.(changed);
+    return { changed, suppressed };
   }
 
   /** Live rows of one entity: continue its firing incident, open new ones, resolve after the gap. */
@@ -188,6 +307,7 @@ export class Incidents {
       record: { ...r, topMetrics: { ...r.topMetrics } },
       allSuppressed: r.suppressed,
       ...(r.suppressedBy ? { by: r.suppressedBy } : {}),
+      all: [...(r.suppressedByAll ?? (r.suppressedBy ? [r.suppressedBy] : []))],
     };
   }
 
@@ -214,6 +334,7 @@ export class Incidents {
         updatedAt: now,
       },
       allSuppressed: true,
+      all: [],
     };
   }
 
@@ -258,8 +379,11 @@ export class Incidents {
       r.severity = worse(r.severity, row.severity);
       if (row.topFeature !== undefined) top[row.topFeature] = (top[row.topFeature] ?? 0) + 1;
       const by = this.suppressedBy(detectorId, r.entity, row);
-      if (!by) draft.allSuppressed = false;
-      else draft.by ??= by;
+      if (!by?.length) draft.allSuppressed = false;
+      else {
+        draft.by ??= by[0];
+        addRules(draft.all, by);
+      }
     }
     r.startAt = Math.min(r.startAt, rows[0]!.timeMs);
     r.endAt = Math.max(r.endAt, rows.at(-1)!.timeMs);

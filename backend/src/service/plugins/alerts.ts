@@ -9,7 +9,7 @@ import {
   type AlertReceiver,
   type Outbox,
 } from '../../io/alerts/index.js';
-import { evaluateAlertRule, type AlertState } from '../alerting.js';
+import { endAlert, evaluateAlertRule, type AlertState } from '../alerting.js';
 import type { ScoredRow } from '../application/runtime.js';
 import type { DetectorSpec } from '../domain/spec.js';
 
@@ -17,6 +17,8 @@ export interface Alerting {
   queue: DeliveryQueue;
   /** Runs a detector's alert rule over newly scored rows and queues what fires or resolves. */
   process(detectorId: string, spec: DetectorSpec, rows: ScoredRow[]): Promise<AlertEvent[]>;
+  /** Resolves an entity's open alert now (its points were suppressed afterwards) and queues that. */
+  resolve(detectorId: string, spec: DetectorSpec, entity: string): Promise<AlertEvent[]>;
 }
 
 declare module 'fastify' {
@@ -77,8 +79,28 @@ export default fp(
       queue.resume();
       if (queue.hasReceivers) sweep = setInterval(() => queue.resume(), 60_000).unref();
     });
+    const describe = (detectorId: string, entity: string) => ({
+      detector: detectorId,
+      entity,
+      link: (time: number) =>
+        `/a/isoscope-anomaly-app/explain?detector=${encodeURIComponent(detectorId)}&entity=${encodeURIComponent(entity)}&time=${time}`,
+    });
     app.decorate('alerts', {
       queue,
+      async resolve(detectorId, spec, entity) {
+        const key = `alert:${entity}`;
+        const stored = await app.registry.getStreamState(detectorId, key);
+        if (!stored) return [];
+        const { state, events } = endAlert(
+          JSON.parse(stored) as AlertState,
+          app.now(),
+          describe(detectorId, entity),
+        );
+        if (events.length === 0) return [];
+        await app.registry.setStreamState(detectorId, key, JSON.stringify(state), app.now());
+        await queue.enqueue(events, spec.alerting.receivers);
+        return events;
+      },
       async process(detectorId, spec, rows) {
         const byEntity = new Map<string, ScoredRow[]>();
         for (const r of rows) {
@@ -103,12 +125,7 @@ export default fp(
             },
             state,
             list,
-            {
-              detector: detectorId,
-              entity,
-              link: (time) =>
-                `/a/isoscope-anomaly-app/explain?detector=${encodeURIComponent(detectorId)}&entity=${encodeURIComponent(entity)}&time=${time}`,
-            },
+            describe(detectorId, entity),
           );
           await app.registry.setStreamState(detectorId, key, JSON.stringify(next), app.now());
           all.push(...events);

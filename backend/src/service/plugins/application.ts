@@ -48,18 +48,32 @@ export default fp(
     const sources = new Sources(app.config, app.influx, app.results);
     const results = new ResultsReader(app.influx);
     const readSource = sources.read.bind(sources);
-    const suppression = async () => {
+    const suppression = async (): Promise<SuppressionCheck> => {
       const rules = await app.registry.suppressions.list();
-      return (detector: string, entity: string, row: { timeMs: number; topFeature?: string }) => {
-        // The oldest rule that holds the row names it: the list is oldest first.
-        const rule = rules.find((r) => suppresses(r, detector, entity, row));
-        return rule ? { ruleId: rule.id, reason: rule.reason } : undefined;
+      return (detector, entity, row) => {
+        // Oldest first, as the list is: the oldest rule that holds the row names it.
+        const held = rules.filter((r) => suppresses(r, detector, entity, row));
+        return held.length > 0 ? held.map((r) => ({ ruleId: r.id, reason: r.reason })) : undefined;
       };
     };
     const incidents = new Incidents({
       registry: app.registry,
       now: () => app.now(),
       suppression,
+      flaggedRows: async (detector, entity, from, to) =>
+        (await results.read(detector, from, to, { entity, anomaliesOnly: true })).map((r) => ({
+          timeMs: r.timeMs,
+          ...(r.topFeature !== undefined ? { topFeature: r.topFeature } : {}),
+        })),
+      // A rule added later that quietens a firing incident ends its open alert, as rows inside a
+      // rule do in live scoring.
+      onSuppressed: async (quietened) => {
+        for (const r of quietened) {
+          const d = await app.registry.getDetector(r.detectorId);
+          if (!d) continue;
+          await app.alerts.resolve(r.detectorId, readSpec(r.detectorId, d.spec), r.entity);
+        }
+      },
       // Each opened, changed or resolved incident rewrites its point in isoscope_incidents, next to
       // the detector's results (the same database and writer). A failure is logged, not thrown:
       // the registry holds the incident and scoring goes on.

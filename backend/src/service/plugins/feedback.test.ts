@@ -2,7 +2,12 @@ import Fastify from 'fastify';
 import fp from 'fastify-plugin';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { IncidentFeedback, IncidentRecord, Registry } from '../../io/registry/index.js';
+import type {
+  AppliedAnnotation,
+  IncidentFeedback,
+  IncidentRecord,
+  Registry,
+} from '../../io/registry/index.js';
 import { loadConfig } from '../config.js';
 import configPlugin from './config.js';
 import feedback from './feedback.js';
@@ -42,11 +47,12 @@ describe('the feedback plugin polls Grafana once started (an HTTP fake of Grafan
       getDetector: async () => undefined,
       incidents: {
         list: async () => [incident],
-        appliedAnnotations: async () => new Map<string, number>(),
+        appliedAnnotations: async () => new Map<string, AppliedAnnotation>(),
         addAnnotationFeedback: async (_source: unknown, f: IncidentFeedback[]) => {
           recorded.push(...f);
           return true;
         },
+        standingAnnotations: async () => [],
       },
     } as unknown as Registry;
     const app = Fastify();

@@ -23,7 +23,13 @@ import { actorOf } from './models.js';
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function toFeedback(f: IncidentFeedback): Feedback {
-  return { verdict: f.verdict, note: f.note, actor: f.actor, at: iso(f.at) };
+  return {
+    verdict: f.verdict,
+    note: f.note,
+    actor: f.actor,
+    at: iso(f.at),
+    ...(f.withdrawnAt !== undefined ? { withdrawn: iso(f.withdrawnAt) } : {}),
+  };
 }
 
 export function toIncident(r: IncidentRecord, feedback?: IncidentFeedback): Incident {
@@ -45,6 +51,9 @@ export function toIncident(r: IncidentRecord, feedback?: IncidentFeedback): Inci
     suppressed: r.suppressed,
     ...(r.suppressedBy
       ? { suppressedBy: { rule: r.suppressedBy.ruleId, reason: r.suppressedBy.reason } }
+      : {}),
+    ...(r.suppressedByAll
+      ? { suppressedByAll: r.suppressedByAll.map((b) => ({ rule: b.ruleId, reason: b.reason })) }
       : {}),
     ...(feedback ? { feedback: toFeedback(feedback) } : {}),
   };
@@ -151,8 +160,9 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const found = await app.registry.incidents.get(request.params.id);
       if (!found) throw new RegistryError('NOT_FOUND', `no incident '${request.params.id}'`);
-      const history = await app.registry.incidents.feedback([found.id]);
-      return { ...toIncident(found, history.at(-1)), history: history.map(toFeedback) };
+      const history = await app.registry.incidents.feedback([found.id], { withdrawn: true });
+      const standing = history.filter((f) => f.withdrawnAt === undefined);
+      return { ...toIncident(found, standing.at(-1)), history: history.map(toFeedback) };
     },
   );
 

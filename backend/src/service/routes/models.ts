@@ -130,7 +130,8 @@ export const detectorModels: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['models'], params: ModelParams, response: { 200: ModelVersion, ...ErrorResponses } },
     },
     async (request) => {
-      const v = await app.registry.getModelVersion(request.params.id, request.params.version);
+      // The answer leaves the bundle out: do not read megabytes to drop them.
+      const v = await app.registry.models.get(request.params.id, request.params.version, { bundle: false });
       if (!v)
         throw new RegistryError(
           'NOT_FOUND',

@@ -3,7 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { SuppressionRule } from '../../io/registry/index.js';
 import { parseWindow, windowText } from '../domain/suppression.js';
-import { ErrorResponses, Suppression, SuppressionParams, SuppressionRequest } from '../schemas/index.js';
+import { ServiceError } from '../plugins/errors.js';
+import {
+  ErrorResponses,
+  Suppression,
+  SuppressionAdded,
+  SuppressionParams,
+  SuppressionRequest,
+} from '../schemas/index.js';
 import { actorOf } from './models.js';
 
 function toSuppression(r: SuppressionRule): Suppression {
@@ -40,14 +47,20 @@ const suppressions: FastifyPluginAsyncTypebox = async (app) => {
         description:
           "Adds a suppression rule: flagged rows of the detector, entity and metric (each unset: any) inside the window (daily '02:00'–'03:30', weekly 'Sat 22:00'–'Sun 06:00', or a maintenance period between two date-times; UTC) do not page; the incident they make is marked suppressed.",
         body: SuppressionRequest,
-        response: { 201: Suppression, ...ErrorResponses },
+        response: { 201: SuppressionAdded, ...ErrorResponses },
       },
     },
     async (request, reply) => {
       const b = request.body;
       const window = parseWindow(b.kind, b.from, b.to);
+      const since = b.applySince === undefined ? undefined : Date.parse(b.applySince);
+      if (since !== undefined && since > app.now())
+        throw new ServiceError(
+          'BAD_REQUEST',
+          `body/applySince '${b.applySince}' is in the future: it names the incidents recorded since a past time`,
+        );
       if (b.detector !== undefined) await app.runtimes.detector(b.detector);
-      const rule = await app.registry.suppressions.add({
+      const rule: SuppressionRule = {
         id: randomUUID(),
         ...(b.detector !== undefined ? { detectorId: b.detector } : {}),
         ...(b.entity !== undefined ? { entity: b.entity } : {}),
@@ -57,8 +70,22 @@ const suppressions: FastifyPluginAsyncTypebox = async (app) => {
         reason: b.reason,
         actor: actorOf(request.principal),
         createdAt: app.now(),
+      };
+      const store = async () => void (await app.registry.suppressions.add(rule));
+      if (since === undefined) {
+        await store();
+        return reply.code(201).send(toSuppression(rule));
+      }
+      // Judged against the stored results first; the rule is stored only once they could be read.
+      const { changed, suppressed } = await app.incidents.applyRule(rule, since, store);
+      return reply.code(201).send({
+        ...toSuppression(rule),
+        applied: {
+          since: new Date(since).toISOString(),
+          incidents: changed.length,
+          suppressed: suppressed.length,
+        },
       });
-      return reply.code(201).send(toSuppression(rule));
     },
   );
 

@@ -37,8 +37,18 @@ export const FeedbackRequest = Type.Object(
 export const Feedback = Type.Object({
   verdict: Type.Enum(VERDICT_NAMES),
   note: Type.String(),
-  actor: Type.String({ description: 'The name of the token that gave it' }),
+  actor: Type.String({
+    description:
+      "The name of the token that gave it; 'grafana:<login>' for a verdict from a Grafana annotation",
+  }),
   at: Type.String({ format: 'date-time' }),
+  withdrawn: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        'In an incident’s history only: when the Grafana annotation that gave it was deleted, lost its verdict tag or was edited. A withdrawn verdict is no longer the incident’s.',
+    }),
+  ),
 });
 export type Feedback = Static<typeof Feedback>;
 
@@ -73,13 +83,27 @@ export const Incident = Type.Object({
       },
     ),
   ),
+  suppressedByAll: Type.Optional(
+    Type.Array(
+      Type.Object({
+        rule: Type.String({ description: "The suppression rule's id (it may have been deleted since)" }),
+        reason: Type.String({ description: "The rule's reason, as it was when it held the incident" }),
+      }),
+      {
+        description:
+          'While suppressed: every rule that held at least one of its flagged rows (several can cover one incident between them), in the order they first did; the first is suppressedBy.',
+      },
+    ),
+  ),
   feedback: Type.Optional(Feedback),
 });
 export type Incident = Static<typeof Incident>;
 
 export const IncidentDetail = Type.Object({
   ...Incident.properties,
-  history: Type.Array(Feedback, { description: 'Every verdict given, oldest first' }),
+  history: Type.Array(Feedback, {
+    description: 'Every verdict given, oldest first, the ones withdrawn since with `withdrawn`',
+  }),
 });
 export type IncidentDetail = Static<typeof IncidentDetail>;
 
@@ -117,6 +141,13 @@ export const SuppressionRequest = Type.Object(
       description: 'As from; a daily or weekly window may wrap',
     }),
     reason: Type.String({ minLength: 1, maxLength: 500 }),
+    applySince: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'Also apply the rule to incidents already recorded whose span reaches this time or later: each one whose every flagged row now falls inside a rule (this one holding at least one) becomes suppressed, and its alert, if firing, resolves. Unset: only rows scored from now on.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -134,5 +165,22 @@ export const Suppression = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 export type Suppression = Static<typeof Suppression>;
+
+export const SuppressionAdded = Type.Object({
+  ...Suppression.properties,
+  applied: Type.Optional(
+    Type.Object(
+      {
+        since: Type.String({ format: 'date-time' }),
+        incidents: Type.Integer({ description: 'Incidents recorded since then that the rule changed' }),
+        suppressed: Type.Integer({
+          description: 'Of those, how many it made suppressed (the rest were already)',
+        }),
+      },
+      { description: 'With applySince: what applying the rule to recorded incidents did' },
+    ),
+  ),
+});
+export type SuppressionAdded = Static<typeof SuppressionAdded>;
 
 export const SuppressionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

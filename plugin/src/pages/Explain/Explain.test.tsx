@@ -123,7 +123,7 @@ describe('Explain', () => {
     await waitFor(() => expect(within(section).getAllByText('Real')).toHaveLength(2));
     expect(within(section).getByRole('link', { name: 'Suppress similar…' })).toHaveAttribute(
       'href',
-      '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-1&metric=usage_user'
+      '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-1&metric=usage_user&since=2026-03-01T10%3A00%3A00.000Z'
     );
   });
 

@@ -122,10 +122,23 @@ describe('Incidents', () => {
           // The recorded rule wins over any rule that would seem to hold the incident today.
           incident('i1', { suppressed: true, suppressedBy: { rule: 's9', reason: 'nightly backup' } }),
           incident('i2', { entity: 'web-2' }),
+          // Two rules covered this one between them.
+          incident('i3', {
+            entity: 'web-3',
+            suppressed: true,
+            suppressedBy: { rule: 's9', reason: 'nightly backup' },
+            suppressedByAll: [
+              { rule: 's9', reason: 'nightly backup' },
+              { rule: 's10', reason: 'deploy window' },
+            ],
+          }),
         ],
       }),
     });
     const rows = (await screen.findAllByRole('row')).slice(1);
+    expect(
+      within(rows[2]!).getByRole('link', { name: 'by the rules: nightly backup; deploy window' })
+    ).toBeInTheDocument();
     expect(within(rows[0]!).getByText('suppressed')).toBeInTheDocument();
     expect(within(rows[0]!).getByRole('link', { name: 'by the rule: nightly backup' })).toHaveAttribute(
       'href',
@@ -184,7 +197,7 @@ describe('Incidents', () => {
     expect(within(rows[2]!).queryByText('suppressed')).not.toBeInTheDocument();
     expect(within(rows[2]!).getByRole('link', { name: 'Suppress similar…' })).toHaveAttribute(
       'href',
-      '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-3&metric=usage_user'
+      '/a/isoscope-anomaly-app/suppressions?add=1&detector=cpu&entity=web-3&metric=usage_user&since=2026-03-01T10%3A00%3A00.000Z'
     );
     expect(within(rows[3]!).getByRole('link', { name: 'by the rule: deleted rule' })).toBeInTheDocument();
     expect(calls.filter((c) => c.url.endsWith('/api/suppressions'))).toHaveLength(1);

@@ -108,7 +108,10 @@ export function StateBadge({ incident, rules }: { incident: Incident; rules?: Su
       </Stack>
       {rule && (
         <TextLink href={suppressionsUrl()} inline={false} variant="bodySmall" color="secondary">
-          {`by the rule: ${rule.reason}`}
+          {/* Several rules can cover one incident between them: name each. */}
+          {incident.suppressedByAll && incident.suppressedByAll.length > 1
+            ? `by the rules: ${incident.suppressedByAll.map((r) => r.reason).join('; ')}`
+            : `by the rule: ${rule.reason}`}
         </TextLink>
       )}
     </Stack>
@@ -117,7 +120,8 @@ export function StateBadge({ incident, rules }: { incident: Incident; rules?: Su
 
 /**
  * The link that opens a new suppression rule for what made this incident: its detector, entity and
- * top metric. In a table cell it stands on its own line; `inline` in a sentence.
+ * top metric, and its start as the time "apply to incidents recorded since" offers (so ticking it
+ * quietens this incident too). In a table cell it stands on its own line; `inline` in a sentence.
  */
 export function SuppressSimilarLink({ incident, inline = false }: { incident: Incident; inline?: boolean }) {
   return (
@@ -126,6 +130,7 @@ export function SuppressSimilarLink({ incident, inline = false }: { incident: In
         detector: incident.detector,
         entity: incident.entity,
         metric: incident.topMetrics[0]?.metric,
+        since: incident.start,
       })}
       inline={inline}
       variant={inline ? undefined : 'bodySmall'}

@@ -38,14 +38,17 @@ function service(rules: Suppression[], refuse?: { status: number; message: strin
       if (refuse) {
         return { status: refuse.status, data: { message: refuse.message } };
       }
+      const { applySince, ...request } = call.data as SuppressionRequest;
       const added = {
-        ...(call.data as SuppressionRequest),
+        ...request,
         id: `s${rules.length + 1}`,
         actor: 'editor',
         createdAt: '2026-03-03T00:00:00.000Z',
       };
       rules.push(added);
-      return { status: 201, data: added };
+      // As the service answers a rule applied to recorded incidents: two changed, one of them newly suppressed.
+      const applied = applySince ? { applied: { since: applySince, incidents: 2, suppressed: 1 } } : {};
+      return { status: 201, data: { ...added, ...applied } };
     },
     'DELETE suppressions/s1': () => {
       rules.splice(
@@ -138,6 +141,47 @@ describe('Suppressions', () => {
     expect(screen.queryByRole('form', { name: 'New suppression rule' })).not.toBeInTheDocument();
   });
 
+  it('applies a new rule to incidents already recorded when ticked, since the period it covers, and says what it did', async () => {
+    const { calls } = renderPage(<Suppressions />, {
+      route: '/suppressions',
+      url: '/suppressions?add=1',
+      role: 'Editor',
+      answer: service([]),
+    });
+    await screen.findByRole('form', { name: 'New suppression rule' });
+    // The page says what deleting does before anyone deletes.
+    expect(screen.getByText(/Deleting a rule does not un-suppress the incidents it suppressed/)).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('radio', { name: 'Maintenance period' }));
+    type('rule-from', '2026-03-07 22:00');
+    type('rule-to', '2026-03-08 02:00');
+    type('rule-reason', 'datacentre move');
+    // Off by default; ticked, it starts at the period's start.
+    expect(field('rule-apply').checked).toBe(false);
+    expect(field('rule-since')).toBeNull();
+    fireEvent.click(field('rule-apply'));
+    expect(field('rule-since').value).toBe('2026-03-07 22:00');
+    type('rule-since', 'last week');
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Add rule' })));
+    expect(screen.getByText("'last week' is not a date and time as YYYY-MM-DD HH:MM (UTC)")).toBeInTheDocument();
+    expect(calls.filter((c) => c.method === 'POST')).toEqual([]);
+    type('rule-since', '2026-03-07 21:00');
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Add rule' })));
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.data)).toEqual([
+      {
+        kind: 'period',
+        from: '2026-03-07T22:00:00.000Z',
+        to: '2026-03-08T02:00:00.000Z',
+        reason: 'datacentre move',
+        applySince: '2026-03-07T21:00:00.000Z',
+      },
+    ]);
+    expect(
+      await screen.findByText(
+        'Rule added: datacentre move. Since 2026-03-07 21:00:00 UTC: 1 incident now suppressed (firing ones stop alerting); 1 already suppressed now names this rule too.'
+      )
+    ).toBeInTheDocument();
+  });
+
   it("shows the service's reason when it refuses a rule, and keeps the form", async () => {
     renderPage(<Suppressions />, {
       route: '/suppressions',
@@ -162,7 +206,7 @@ describe('Suppressions', () => {
   it("opens the form filled in from an incident's 'Suppress similar…'", async () => {
     renderPage(<Suppressions />, {
       route: '/suppressions',
-      url: '/suppressions?add=1&detector=cpu&entity=web-1&metric=usage_user',
+      url: '/suppressions?add=1&detector=cpu&entity=web-1&metric=usage_user&since=2026-03-01T10%3A00%3A00.000Z',
       role: 'Editor',
       answer: service([]),
     });
@@ -170,6 +214,10 @@ describe('Suppressions', () => {
     expect(await screen.findByText('CPU of the web hosts')).toBeInTheDocument();
     expect(field('rule-entity').value).toBe('web-1');
     expect(field('rule-metric').value).toBe('usage_user');
+    // Not applied to recorded incidents unless ticked; ticked, it starts at the incident's start.
+    expect(field('rule-apply').checked).toBe(false);
+    fireEvent.click(field('rule-apply'));
+    expect(field('rule-since').value).toBe('2026-03-01 10:00');
     fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
     await waitFor(() => expect(screen.getByTestId('location').textContent).toBe('/suppressions'));
     expect(screen.queryByRole('form', { name: 'New suppression rule' })).not.toBeInTheDocument();

@@ -5,6 +5,7 @@ import { PluginPage } from '@grafana/runtime';
 import {
   Alert,
   Button,
+  Checkbox,
   type Column,
   ConfirmModal,
   Field,
@@ -19,13 +20,23 @@ import {
   TextLink,
 } from '@grafana/ui';
 import { toIsoscopeError } from '../../api/client';
-import type { Suppression, SuppressionKind } from '../../api/types';
+import type { Suppression, SuppressionAdded, SuppressionKind } from '../../api/types';
 import { hasRole, useIsoscope } from '../../components/App/context';
 import { WordsHelp } from '../../components/Words/Words';
 import { detectorUrl, incidentsUrl } from '../../constants';
 import { featureLabel, formatTime } from '../../format';
 import { useLoad } from '../../hooks/useLoad';
-import { NEW_RULE, WINDOW_EXAMPLES, parseWindow, toRequest, validate, windowWords, type RuleForm } from './rules';
+import {
+  NEW_RULE,
+  WINDOW_EXAMPLES,
+  defaultSince,
+  formInstant,
+  parseWindow,
+  toRequest,
+  validate,
+  windowWords,
+  type RuleForm,
+} from './rules';
 
 const KINDS: Array<SelectableValue<SuppressionKind>> = [
   { value: 'daily', label: 'Every day', description: 'A time window each day, such as nightly backups' },
@@ -39,7 +50,8 @@ const utc = (t: number) => formatTime(t, 'utc');
  * The suppression rules: windows in which flagged points of a detector, entity or metric are still
  * scored and grouped into incidents but do not page. Editors add a rule (the form checks it before
  * sending, and shows the service's reason when it refuses) and delete one after a confirmation.
- * `?add=1&detector=…&entity=…&metric=…` (an incident's "Suppress similar…") opens the form filled in.
+ * `?add=1&detector=…&entity=…&metric=…&since=…` (an incident's "Suppress similar…") opens the form
+ * filled in, with `since` ready for "apply to incidents recorded since" (unticked).
  */
 export function Suppressions() {
   const { client } = useIsoscope();
@@ -60,7 +72,7 @@ export function Suppressions() {
 
   const closeForm = () => {
     const next = new URLSearchParams(params);
-    for (const key of ['add', 'detector', 'entity', 'metric']) {
+    for (const key of ['add', 'detector', 'entity', 'metric', 'since']) {
       next.delete(key);
     }
     setParams(next, { replace: true });
@@ -115,7 +127,9 @@ export function Suppressions() {
           <TextLink href={incidentsUrl()} inline>
             Incidents
           </TextLink>{' '}
-          page. Windows are in UTC.
+          page. Windows are in UTC. A new rule applies to points scored from then on, and, when you tick it, to
+          incidents already recorded since a time you choose. Deleting a rule does not un-suppress the incidents it
+          suppressed.
         </Text>
         {!editor && (
           <Alert title="Read only" severity="info">
@@ -131,12 +145,13 @@ export function Suppressions() {
               detector: params.get('detector') ?? '',
               entity: params.get('entity') ?? '',
               metric: params.get('metric') ?? '',
+              since: sinceParam(params.get('since')),
             }}
             detectors={(detectors.value ?? []).map((d) => ({ label: d.name, value: d.id }))}
             onCancel={closeForm}
             onSaved={(rule) => {
               closeForm();
-              setMessage({ severity: 'success', text: `Rule added: ${rule.reason}` });
+              setMessage({ severity: 'success', text: addedText(rule) });
               loaded.reload();
             }}
           />
@@ -185,6 +200,31 @@ export function Suppressions() {
         }}
       />
     </PluginPage>
+  );
+}
+
+/** `?since=` (an incident's start, ISO) as the form's field takes it; empty when absent or unreadable. */
+function sinceParam(text: string | null): string {
+  const t = text ? Date.parse(text) : NaN;
+  return Number.isFinite(t) ? formInstant(t) : '';
+}
+
+/** The message once a rule is added, with what applying it to recorded incidents did. */
+export function addedText(rule: SuppressionAdded): string {
+  const added = `Rule added: ${rule.reason}`;
+  if (!rule.applied) {
+    return added;
+  }
+  const since = utc(Date.parse(rule.applied.since));
+  const { incidents, suppressed } = rule.applied;
+  if (incidents === 0) {
+    return `${added}. No incident recorded since ${since} UTC falls wholly inside the rules.`;
+  }
+  const now = suppressed === 1 ? '1 incident' : `${suppressed} incidents`;
+  const also = incidents - suppressed;
+  return (
+    `${added}. Since ${since} UTC: ${now} now suppressed (firing ones stop alerting)` +
+    (also > 0 ? `; ${also} already suppressed now name${also === 1 ? 's' : ''} this rule too.` : '.')
   );
 }
 
@@ -241,7 +281,7 @@ function RuleEditor({
   initial: RuleForm;
   detectors: Array<SelectableValue<string>>;
   onCancel: () => void;
-  onSaved: (rule: Suppression) => void;
+  onSaved: (rule: SuppressionAdded) => void;
 }) {
   const { client } = useIsoscope();
   const [form, setForm] = useState<RuleForm>(initial);
@@ -368,6 +408,31 @@ function RuleEditor({
             onChange={(e) => set({ reason: e.currentTarget.value })}
           />
         </Field>
+        <Field
+          label="Recorded incidents"
+          description="Off: the rule holds points scored from now on. On: incidents recorded since then whose flagged points all fall inside your rules become suppressed too, and stop alerting. Deleting the rule later does not un-suppress them."
+        >
+          <Checkbox
+            id="rule-apply"
+            label="Also apply to incidents recorded since…"
+            value={form.apply}
+            onChange={(e) => {
+              const apply = e.currentTarget.checked;
+              set({ apply, since: apply && !form.since ? defaultSince(form, Date.now()) : form.since });
+            }}
+          />
+        </Field>
+        {form.apply && (
+          <Field label="Since (UTC)" invalid={Boolean(err('since'))} error={err('since')}>
+            <Input
+              id="rule-since"
+              width={24}
+              placeholder={WINDOW_EXAMPLES.period.from}
+              value={form.since}
+              onChange={(e) => set({ since: e.currentTarget.value })}
+            />
+          </Field>
+        )}
         {refused && (
           <Alert title="The rule was not added" severity="error">
             {refused}

@@ -1,6 +1,6 @@
 import type { Suppression } from '../../api/types';
 import { incident } from '../../test/fixtures';
-import { NEW_RULE, holdsIncident, toRequest, validate, windowWords, type RuleForm } from './rules';
+import { NEW_RULE, defaultSince, holdsIncident, toRequest, validate, windowWords, type RuleForm } from './rules';
 
 const form = (over: Partial<RuleForm>): RuleForm => ({ ...NEW_RULE, reason: 'backups', ...over });
 const rule = (over: Partial<Suppression>): Suppression => ({
@@ -20,6 +20,23 @@ describe('suppression rule form', () => {
     expect(validate(form({ kind: 'daily', from: '23:30', to: '01:00' }))).toEqual({});
     expect(validate(form({ kind: 'weekly', from: 'Sat 22:00', to: 'Sunday 06:00' }))).toEqual({});
     expect(validate(form({ kind: 'period', from: '2026-12-05 22:00', to: '2026-12-06T02:00:00Z' }))).toEqual({});
+  });
+
+  it('applies to recorded incidents only when asked, since a past time, sent as ISO', () => {
+    const now = Date.UTC(2026, 2, 10, 12, 0);
+    const daily = form({ kind: 'daily', from: '02:00', to: '03:30' });
+    expect(toRequest(daily)).not.toHaveProperty('applySince');
+    // Unticked, whatever "since" holds is not looked at.
+    expect(validate({ ...daily, since: 'junk' }, now)).toEqual({});
+    expect(validate({ ...daily, apply: true }, now).since).toBe('Say since when: a date and time as YYYY-MM-DD HH:MM');
+    expect(validate({ ...daily, apply: true, since: '2026-03-11 00:00' }, now).since).toMatch(/in the future/);
+    const ticked = { ...daily, apply: true, since: '2026-03-09 08:30' };
+    expect(validate(ticked, now)).toEqual({});
+    expect(toRequest(ticked).applySince).toBe('2026-03-09T08:30:00.000Z');
+    // Ticked, it starts at a past period's start, else a day back.
+    expect(defaultSince({ kind: 'period', from: '2026-03-07 22:00' }, now)).toBe('2026-03-07 22:00');
+    expect(defaultSince({ kind: 'period', from: '2026-04-01 00:00' }, now)).toBe('2026-03-09 12:00');
+    expect(defaultSince({ kind: 'daily', from: '02:00' }, now)).toBe('2026-03-09 12:00');
   });
 
   it('names what is wrong, field by field, before anything is sent', () => {

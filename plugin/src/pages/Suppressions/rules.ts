@@ -9,9 +9,36 @@ export interface RuleForm {
   from: string;
   to: string;
   reason: string;
+  /** Also apply it to incidents already recorded since `since` (UTC, as a period is typed). */
+  apply: boolean;
+  since: string;
 }
 
-export const NEW_RULE: RuleForm = { detector: '', entity: '', metric: '', kind: 'daily', from: '', to: '', reason: '' };
+export const NEW_RULE: RuleForm = {
+  detector: '',
+  entity: '',
+  metric: '',
+  kind: 'daily',
+  from: '',
+  to: '',
+  reason: '',
+  apply: false,
+  since: '',
+};
+
+/** A time as the form's date-time fields take it: `YYYY-MM-DD HH:MM` in UTC. */
+export function formInstant(t: number): string {
+  return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/**
+ * Where "apply to incidents since" starts when it is ticked: a maintenance period's own start
+ * (the incidents it would have held), else the day before `now`.
+ */
+export function defaultSince(form: Pick<RuleForm, 'kind' | 'from'>, now: number): string {
+  const start = form.kind === 'period' ? instant(form.from) : undefined;
+  return formInstant(start !== undefined && start <= now ? start : now - 86_400_000);
+}
 
 /** What each kind of window takes, as the form's placeholders and error messages say it. */
 export const WINDOW_EXAMPLES: Record<SuppressionKind, { from: string; to: string; format: string }> = {
@@ -73,9 +100,19 @@ export function parseWindow(kind: SuppressionKind, from: string, to: string): { 
 
 export type RuleErrors = Partial<Record<keyof RuleForm, string>>;
 
-/** What is wrong with the form, field by field, before anything is sent. */
-export function validate(form: RuleForm): RuleErrors {
+/** What is wrong with the form, field by field, before anything is sent (`now` judges "since"). */
+export function validate(form: RuleForm, now: number = Date.now()): RuleErrors {
   const errors: RuleErrors = {};
+  if (form.apply) {
+    const since = instant(form.since);
+    if (since === undefined) {
+      errors.since = form.since.trim()
+        ? `'${form.since.trim()}' is not ${WINDOW_EXAMPLES.period.format} (UTC)`
+        : `Say since when: ${WINDOW_EXAMPLES.period.format}`;
+    } else if (since > now) {
+      errors.since = 'That is in the future: incidents since then are not recorded yet';
+    }
+  }
   const { start, end } = parseWindow(form.kind, form.from, form.to);
   const format = WINDOW_EXAMPLES[form.kind].format;
   if (start === undefined) {
@@ -116,6 +153,7 @@ export function toRequest(form: RuleForm): SuppressionRequest {
     from: form.kind === 'period' ? iso(form.from) : form.from.trim(),
     to: form.kind === 'period' ? iso(form.to) : form.to.trim(),
     reason: form.reason.trim(),
+    ...(form.apply ? { applySince: iso(form.since) } : {}),
   };
 }
 
