@@ -108,7 +108,7 @@ export interface StreamResult {
   forestScore: number;
   /** For anomalous rows, how far over the threshold (see severityOf); 'none' otherwise. */
   severity: Severity;
-  /** Over the threshold, yet no alert: the same time yesterday was over it too (see YesterdayMemory). */
+  /** Over the threshold, yet no alert: the same time yesterday was over it too, at least as high (see YesterdayMemory). */
   recurring?: boolean;
   isAnomaly: boolean;
   /**
@@ -567,7 +567,9 @@ export class StreamingDetector {
         if (c > score) [score, flaggedBy] = [c, i];
       });
       const over = score > CALIBRATED_THRESHOLD;
-      const recurring = over && this.yesterday.seen(timeMs, CALIBRATED_THRESHOLD);
+      // A routine seen yesterday, unless today's row is rarer than anything at that time then.
+      const yesterday = over ? this.yesterday.highest(timeMs) : 0;
+      const recurring = over && yesterday > CALIBRATED_THRESHOLD && score <= yesterday;
       this.yesterday.add(timeMs, score);
       // The memory holds timed rows only: a row without a time still keeps itself out when over.
       inEpisode = over || this.yesterday.recentlyOver(EPISODE_GAP, CALIBRATED_THRESHOLD);
