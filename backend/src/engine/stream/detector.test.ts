@@ -343,6 +343,20 @@ describe('defaultStreamFeatures', () => {
       expect(alertsOn(2)).toHaveLength(0);
       expect(results.slice(2 * 1440 + 595, 2 * 1440 + 610).some((r) => r.recurring)).toBe(true);
     });
+
+    it('alerts on a repeat that is rarer than the same time yesterday: worse than the routine', () => {
+      // The job adds 25 on day 1 and 100 on day 2: yesterday's routine does not cover today's.
+      const job = (t: number) => t >= 1440 && t % 1440 >= 600 && t % 1440 < 610;
+      const results = replay((t, v) => (job(t) ? v + (t < 2 * 1440 ? 25 : 100) : v));
+      const day = (d: number) => results.slice(d * 1440 + 595, d * 1440 + 615);
+      const yesterday = Math.max(...day(1).map((r) => r.score));
+      expect(yesterday).toBeGreaterThan(0.5);
+      const worse = day(2).filter((r) => r.isAnomaly);
+      expect(worse.length).toBeGreaterThan(0);
+      for (const r of worse) expect(r.score).toBeGreaterThan(yesterday);
+      // Rows over 0.5 no higher than yesterday's peak are still the routine.
+      for (const r of day(2)) if (r.score > 0.5 && r.score <= yesterday) expect(r.recurring).toBe(true);
+    });
   });
 });
 
