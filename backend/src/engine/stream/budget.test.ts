@@ -1,5 +1,5 @@
 import { Random } from '../forest/random.js';
-import { effectiveMetrics, symmetricEigenvalues } from './budget.js';
+import { effectiveMetrics } from './budget.js';
 
 /** Rows of `cols` values: each column a mix of a shared signal (weight `shared`) and its own noise. */
 function mixed(rows: number, cols: number, shared: number, seed: number): Float64Array {
@@ -15,28 +15,27 @@ function mixed(rows: number, cols: number, shared: number, seed: number): Float6
 
 const all = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-describe('symmetricEigenvalues', () => {
-  it('finds the eigenvalues of a known symmetric matrix', () => {
-    // [[2, 1, 0], [1, 2, 1], [0, 1, 2]]: 2 − √2, 2, 2 + √2.
-    const got = Array.from(symmetricEigenvalues(Float64Array.from([2, 1, 0, 1, 2, 1, 0, 1, 2]), 3)).sort(
-      (a, b) => a - b,
-    );
-    expect(got[0]).toBeCloseTo(2 - Math.SQRT2, 12);
-    expect(got[1]).toBeCloseTo(2, 12);
-    expect(got[2]).toBeCloseTo(2 + Math.SQRT2, 12);
-  });
-
-  it('keeps the trace and leaves a diagonal matrix as it is', () => {
-    const a = Float64Array.from([3, 0, 0, 0, -1, 0, 0, 0, 5]);
-    expect(Array.from(symmetricEigenvalues(a, 3))).toEqual([3, -1, 5]);
-  });
-});
-
 describe('effectiveMetrics (Nyholt)', () => {
   it('counts independent metrics one each', () => {
     const m = effectiveMetrics(mixed(4000, 6, 0, 1), 4000, 6, all(6));
     expect(m).toBeGreaterThan(5.8);
     expect(m).toBeLessThanOrEqual(6);
+  });
+
+  it("equals Nyholt's formula on the correlation matrix's eigenvalues", () => {
+    // Three metrics with correlations 0.6 (a, b), 0 (a, c), 0 (b, c): λ = 1.6, 0.4, 1.
+    const rng = new Random(6);
+    const rows = 20000;
+    const data = new Float64Array(rows * 3);
+    for (let r = 0; r < rows; r++) {
+      const z = rng.normal();
+      data[r * 3] = Math.sqrt(0.6) * z + Math.sqrt(0.4) * rng.normal();
+      data[r * 3 + 1] = Math.sqrt(0.6) * z + Math.sqrt(0.4) * rng.normal();
+      data[r * 3 + 2] = rng.normal();
+    }
+    const lambda = [1.6, 0.4, 1];
+    const variance = lambda.reduce((s, l) => s + (l - 1) ** 2, 0) / 2;
+    expect(effectiveMetrics(data, rows, 3, all(3))).toBeCloseTo(1 + 2 * (1 - variance / 3), 1);
   });
 
   it('counts metrics that are one signal as one', () => {

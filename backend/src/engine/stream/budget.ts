@@ -13,49 +13,16 @@
  *
  * with Var the sample variance (M − 1 in the denominator) and M the metrics that vary. Independent
  * metrics have every λ = 1, so M_eff = M; metrics that are one signal have λ = (M, 0, …, 0), whose
- * variance is M, so M_eff = 1; a metric held constant carries no test and is not counted. On the
+ * variance is M, so M_eff = 1; a metric held constant carries no test and is not counted. No
+ * eigenvalue is needed: they average 1 (Σλ = tr R = M) and Σλ² = tr R² = M + 2 Σ_{i<j} r_ij², so
+ *
+ *     Var(λ) = 2 Σ_{i<j} r_ij² / (M − 1),   M_eff = M − (M − 1) · mean_{i<j} r_ij²
+ *
+ * (a host of a few hundred metrics costs the correlations, O(rows · M²), and nothing more). On the
  * quiet corpus's host whose five metrics follow load this gives about 1.4 (it stays at the budget
  * of one series), on SMD's 38-metric servers about 24, on ASD's 19-metric ones about 8
  * (docs/pipeline.md has what that moved).
  */
-
-/** Eigenvalues of the symmetric n×n matrix `a` (row-major; overwritten), by cyclic Jacobi rotations. */
-export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
-  // Rotations zero one off-diagonal pair at a time; the off-diagonal mass falls quadratically
-  // once small, so a handful of sweeps reach machine precision for the few dozen metrics of a host.
-  for (let sweep = 0; sweep < 64; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < n; i++) {
-      diag += a[i * n + i]! ** 2;
-      for (let j = i + 1; j < n; j++) off += a[i * n + j]! ** 2;
-    }
-    if (!(off > 1e-24 * diag)) break;
-    for (let p = 0; p < n; p++)
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q]!;
-        if (apq === 0) continue;
-        const theta = (a[q * n + q]! - a[p * n + p]!) / (2 * apq);
-        // The smaller of the two rotation angles that zero a[p][q]: the stable choice.
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const kp = a[k * n + p]!;
-          const kq = a[k * n + q]!;
-          a[k * n + p] = c * kp - s * kq;
-          a[k * n + q] = s * kp + c * kq;
-        }
-        for (let k = 0; k < n; k++) {
-          const pk = a[p * n + k]!;
-          const qk = a[q * n + k]!;
-          a[p * n + k] = c * pk - s * qk;
-          a[q * n + k] = s * pk + c * qk;
-        }
-      }
-  }
-  return Float64Array.from({ length: n }, (_, i) => a[i * n + i]!);
-}
 
 /**
  * The effective number of metrics (see the module docstring) among `columns` of `rows` rows of
@@ -97,9 +64,8 @@ export function effectiveMetrics(
   }
   const k = keep.length;
   if (k <= 1) return 1;
-  const corr = new Float64Array(k * k);
-  for (let a = 0; a < k; a++) {
-    corr[a * k + a] = 1;
+  let squares = 0;
+  for (let a = 0; a < k; a++)
     for (let b = a + 1; b < k; b++) {
       let n = 0;
       let s = 0;
@@ -112,12 +78,7 @@ export function effectiveMetrics(
         }
       }
       const c = n > 0 ? Math.max(-1, Math.min(1, s / n / (sd[a]! * sd[b]!))) : 0;
-      corr[a * k + b] = c;
-      corr[b * k + a] = c;
+      squares += c * c;
     }
-  }
-  const lambda = symmetricEigenvalues(corr, k);
-  const mu = lambda.reduce((s, l) => s + l, 0) / k;
-  const variance = lambda.reduce((s, l) => s + (l - mu) ** 2, 0) / (k - 1);
-  return Math.min(k, Math.max(1, 1 + (k - 1) * (1 - variance / k)));
+  return Math.min(k, Math.max(1, k - (2 * squares) / k));
 }
