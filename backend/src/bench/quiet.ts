@@ -21,6 +21,9 @@ export interface QuietResult {
   episodes: number;
   flaggedRows: number;
   rows: number;
+  /** The series' metrics, and how many the alert budget counted them as (see engine/stream/budget.ts). */
+  metrics: number;
+  effectiveMetrics: number;
 }
 
 /** Replays one series; counts alert episodes and flagged rows after its first day. */
@@ -47,6 +50,8 @@ export function replayQuiet(series: QuietSeries, seed = 0, alertsPerDay?: number
     episodes: m.falseEpisodes,
     flaggedRows: decisions.reduce((a, d) => a + d, 0),
     rows: decisions.length,
+    metrics: cols,
+    effectiveMetrics: detector.effectiveMetrics,
   };
 }
 
@@ -62,20 +67,28 @@ function main(): void {
   for (let seed = 0; seed < seeds; seed++) {
     for (const series of quietCorpus(seed, days)) {
       const r = replayQuiet(series, seed, budget);
-      const t = totals.get(r.name) ?? { name: r.name, seriesDays: 0, episodes: 0, flaggedRows: 0, rows: 0 };
+      const t = totals.get(r.name) ?? {
+        ...r,
+        seriesDays: 0,
+        episodes: 0,
+        flaggedRows: 0,
+        rows: 0,
+        effectiveMetrics: 0,
+      };
       t.seriesDays += r.seriesDays;
       t.episodes += r.episodes;
       t.flaggedRows += r.flaggedRows;
       t.rows += r.rows;
+      t.effectiveMetrics += r.effectiveMetrics / seeds;
       totals.set(r.name, t);
     }
   }
   const all = [...totals.values()];
   const pad = Math.max(...all.map((r) => r.name.length));
-  console.log(`${'series'.padEnd(pad)}  episodes/day  flagged`);
+  console.log(`${'series'.padEnd(pad)}  episodes/day  flagged   metrics (effective)`);
   for (const r of all)
     console.log(
-      `${r.name.padEnd(pad)}  ${(r.episodes / r.seriesDays).toFixed(3).padStart(12)}  ${((100 * r.flaggedRows) / r.rows).toFixed(2).padStart(6)} %`,
+      `${r.name.padEnd(pad)}  ${(r.episodes / r.seriesDays).toFixed(3).padStart(12)}  ${((100 * r.flaggedRows) / r.rows).toFixed(2).padStart(6)} %  ${String(r.metrics).padStart(7)} (${r.effectiveMetrics.toFixed(2)})`,
     );
   const sum = (pick: (r: QuietResult) => number): number => all.reduce((a, r) => a + pick(r), 0);
   console.log(

@@ -60,8 +60,10 @@ Options:
   --window N              rows kept for retraining (default 8192)
   --shingle N             the last N values of each column as one vector (default 8 for a single
                           column, 1 otherwise); every column also gets its delta
-  --alerts-per-day X      the alert budget: alerts a day a series may raise on normal data
-                          (default 0.05); higher finds milder incidents, with more false alarms
+  --alerts-per-day X      the alert budget: alerts a day each metric may raise on normal data
+                          (default 0.05); metrics that move together count as one (a stream of
+                          38 metrics, about 24 of them independent, may raise 24 x 0.05); higher
+                          finds milder incidents, with more false alarms
   --contamination X       share of a window left out of learning as anomalous (default 0.01)
   --smoothing N           report the mean score of the last N rows (default 3 without a shingle,
                           1 with one)

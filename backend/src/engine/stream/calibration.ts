@@ -119,24 +119,26 @@ export class TailCalibration {
   /** `alertsPerDay`: this calibration's share of the alert budget, spent at `rate`'s rows a day. */
   constructor(
     private readonly capacity: number,
-    private readonly alertsPerDay: number,
+    private alertsPerDay: number,
     private readonly rate: RowRate,
     state?: CalibrationState,
   ) {
-    if (!(alertsPerDay > 0) || !Number.isFinite(alertsPerDay))
-      throw new EngineError(
-        'BAD_OPTION',
-        `stream: alertsPerDay must be a positive number, got ${alertsPerDay}`,
-        {
-          option: 'alertsPerDay',
-        },
-      );
+    checkBudget(alertsPerDay);
     this.scores = new Float64Array(capacity);
     if (state) {
       for (const s of state.scores.slice(-capacity)) this.push(s);
       this.fit = state.fit;
       this.sinceFit = state.sinceFit;
     }
+  }
+
+  /**
+   * A new share of the alert budget (the stream learns its unit, the effective number of metrics,
+   * when it first trains): in force from the next refit, as a change of the row rate is.
+   */
+  setAlertsPerDay(alertsPerDay: number): void {
+    checkBudget(alertsPerDay);
+    this.alertsPerDay = alertsPerDay;
   }
 
   /** True once scores were seen: before that nothing can be judged. */
@@ -243,6 +245,17 @@ export class TailCalibration {
       budgetLog: -Math.log(budget),
     };
   }
+}
+
+function checkBudget(alertsPerDay: number): void {
+  if (!(alertsPerDay > 0) || !Number.isFinite(alertsPerDay))
+    throw new EngineError(
+      'BAD_OPTION',
+      `stream: alertsPerDay must be a positive number, got ${alertsPerDay}`,
+      {
+        option: 'alertsPerDay',
+      },
+    );
 }
 
 /**

@@ -163,15 +163,46 @@ describe('StreamingDetector', () => {
     const d = new StreamingDetector(options);
     const old = { ...d.snapshot(), format: 1 } as unknown as ReturnType<StreamingDetector['snapshot']>;
     expect(() => StreamingDetector.restore(old)).toThrow(
-      'stream snapshot format 1 is not supported (this version reads 4 and 5)',
+      'stream snapshot format 1 is not supported (this version reads 4, 5 and 6)',
     );
+  });
+
+  it('spends the alert budget per effective metric: metrics that move together count as one', () => {
+    const rng = new Random(11);
+    const fields = ['a', 'b', 'c', 'd'];
+    const independent = new StreamingDetector({ ...options, features: { fields, delta: true } });
+    const together = new StreamingDetector({ ...options, features: { fields, delta: true } });
+    for (let i = 0; i < 100; i++) {
+      const load = rng.normal();
+      independent.push([rng.normal(), rng.normal(), rng.normal(), rng.normal()], i * 60_000);
+      together.push([load, 2 * load + 1, 10 - load, 0.5 * load], i * 60_000);
+    }
+    // Learnt from the warm-up the first model trains on, kept across a snapshot.
+    expect(independent.effectiveMetrics).toBeGreaterThan(3);
+    expect(together.effectiveMetrics).toBeCloseTo(1, 6);
+    const restored = StreamingDetector.restore(JSON.parse(JSON.stringify(independent.snapshot())));
+    expect(restored.effectiveMetrics).toBe(independent.effectiveMetrics);
+    expect(new StreamingDetector(options).effectiveMetrics).toBe(1);
+  });
+
+  it('restores a format-5 snapshot (one budget per stream): it learns the unit from its window, and goes on', () => {
+    const data = rows(600, 12);
+    const d = new StreamingDetector(options);
+    data.slice(0, 300).forEach((r, i) => d.push(r, i * 60_000));
+    const { budgetMetrics: _unit, ...current } = d.snapshot();
+    const restored = StreamingDetector.restore(JSON.parse(JSON.stringify({ ...current, format: 5 })));
+    // rows() has two independent columns.
+    expect(restored.effectiveMetrics).toBeGreaterThan(1.5);
+    expect(restored.snapshot().format).toBe(6);
+    const later = data.slice(300).map((r, i) => restored.push(r, (300 + i) * 60_000));
+    expect(later.every((r) => r.score > 0 && r.score < 1)).toBe(true);
   });
 
   it('restores a format-4 snapshot (whole forests voting) into cohorts of their trees, and goes on', () => {
     const data = rows(600, 8);
     const d = new StreamingDetector(options);
     data.slice(0, 300).forEach((r, i) => d.push(r, i * 60_000));
-    const { windowNext: _next, thresholds: _thresholds, ...current } = d.snapshot();
+    const { windowNext: _next, thresholds: _thresholds, budgetMetrics: _unit, ...current } = d.snapshot();
     // What the old release kept: per group, up to `ensemble` forests of `trees` trees each.
     const rng = new Random(2);
     const groups = current.groups.map((cohorts, g) => {
@@ -311,6 +342,20 @@ describe('defaultStreamFeatures', () => {
       expect(alertsOn(1).length).toBeGreaterThan(0);
       expect(alertsOn(2)).toHaveLength(0);
       expect(results.slice(2 * 1440 + 595, 2 * 1440 + 610).some((r) => r.recurring)).toBe(true);
+    });
+
+    it('alerts on a repeat that is rarer than the same time yesterday: worse than the routine', () => {
+      // The job adds 25 on day 1 and 100 on day 2: yesterday's routine does not cover today's.
+      const job = (t: number) => t >= 1440 && t % 1440 >= 600 && t % 1440 < 610;
+      const results = replay((t, v) => (job(t) ? v + (t < 2 * 1440 ? 25 : 100) : v));
+      const day = (d: number) => results.slice(d * 1440 + 595, d * 1440 + 615);
+      const yesterday = Math.max(...day(1).map((r) => r.score));
+      expect(yesterday).toBeGreaterThan(0.5);
+      const worse = day(2).filter((r) => r.isAnomaly);
+      expect(worse.length).toBeGreaterThan(0);
+      for (const r of worse) expect(r.score).toBeGreaterThan(yesterday);
+      // Rows over 0.5 no higher than yesterday's peak are still the routine.
+      for (const r of day(2)) if (r.score > 0.5 && r.score <= yesterday) expect(r.recurring).toBe(true);
     });
   });
 });

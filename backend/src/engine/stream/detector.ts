@@ -8,6 +8,7 @@ import { quantileSorted } from '../stats.js';
 import { RowRate, severityOf, TailCalibration, type CalibrationState, type Severity } from './calibration.js';
 import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 import { columnDistribution, explainCohorts, learntRanges, type RowExplanation } from './explain-row.js';
+import { effectiveMetrics } from './budget.js';
 import { EPISODE_GAP } from '../evaluate/operator.js';
 
 export interface StreamOptions {
@@ -82,11 +83,14 @@ export interface StreamOptions {
    */
   smoothing?: number;
   /**
-   * The alert budget: how many alerts a day a series may raise on data that is normal. Scores are
-   * calibrated against the detector's own recent scores so that this is the rate at which a normal
-   * row crosses the threshold (see TailCalibration). Default 0.05: one false alert per series in
-   * about three weeks, the rate operators asked for on quiet data (issue 18's goal). Raise it to
-   * find milder incidents at the cost of more alerts (docs/pipeline.md has the trade measured).
+   * The alert budget: how many alerts a day one metric may raise on data that is normal. Scores
+   * are calibrated against the detector's own recent scores so that the stream's normal rows cross
+   * the threshold at this rate times its effective number of metrics (see budget.ts: independent
+   * metrics count one each, metrics that move together count as about one), learnt from the
+   * warm-up its first model trains on: what an operator watching each metric with a rule of its
+   * own would hear. Default 0.05: one false alert per series in about three weeks, the rate
+   * operators asked for on quiet data (issue 18's goal). Raise it to find milder incidents at the
+   * cost of more alerts (docs/pipeline.md has the trade measured).
    */
   alertsPerDay?: number;
   seed?: number;
@@ -105,7 +109,7 @@ export interface StreamResult {
   forestScore: number;
   /** For anomalous rows, how far over the threshold (see severityOf); 'none' otherwise. */
   severity: Severity;
-  /** Over the threshold, yet no alert: the same time yesterday was over it too (see YesterdayMemory). */
+  /** Over the threshold, yet no alert: the same time yesterday was over it too, at least as high (see YesterdayMemory). */
   recurring?: boolean;
   isAnomaly: boolean;
   /**
@@ -119,7 +123,7 @@ export interface StreamResult {
 
 /** Everything a detector needs to continue where it stopped: JSON-safe (models as base64). */
 export interface StreamSnapshot {
-  format: 5;
+  format: 6;
   options: Required<StreamOptions>;
   features: FeatureState;
   /** Row-major feature rows of the retraining window, oldest first. */
@@ -141,6 +145,8 @@ export interface StreamSnapshot {
   lastScored: Array<{ own: number; groups: number[]; x: number[] }>;
   /** Per forest group, the calibration of its scores; and the intervals between rows. */
   calibration: CalibrationState[];
+  /** The alert budget's unit: the effective number of metrics (1 until the first training). */
+  budgetMetrics: number;
   intervalsMs: number[];
   yesterday: YesterdayState;
   /** The last row's time (null before any: JSON has no NaN). */
@@ -333,8 +339,10 @@ export class StreamingDetector {
   private readonly rate: RowRate;
   private readonly yesterday: YesterdayMemory;
   private lastTimeMs = Number.NaN;
+  /** How many metrics' worth of alert budget the stream spends: see budget.ts. */
+  private budgetMetrics = 1;
 
-  constructor(options: StreamOptions, snapshot?: StreamSnapshot) {
+  constructor(options: StreamOptions, snapshot?: StreamSnapshot | StreamSnapshotV5) {
     this.options = resolve(snapshot?.options ?? options);
     this.transformer = new FeatureTransformer(this.options.features, snapshot?.features);
     this.width = this.transformer.names.length;
@@ -348,15 +356,11 @@ export class StreamingDetector {
     this.recent = new Float64Array(this.options.driftCheckEvery * this.width);
     this.rate = new RowRate(snapshot?.intervalsMs);
     this.yesterday = new YesterdayMemory(snapshot?.yesterday);
+    if (snapshot && 'budgetMetrics' in snapshot) this.budgetMetrics = snapshot.budgetMetrics;
     // Each group spends its share of the budget: a row alerts when either finds it rare.
     this.calibrations = this.groups.map(
       (_, g) =>
-        new TailCalibration(
-          this.options.window,
-          this.options.alertsPerDay / this.groups.length,
-          this.rate,
-          snapshot?.calibration[g],
-        ),
+        new TailCalibration(this.options.window, this.groupBudget(), this.rate, snapshot?.calibration[g]),
     );
     if (snapshot) {
       this.lastTimeMs = snapshot.lastTimeMs ?? Number.NaN;
@@ -381,7 +385,35 @@ export class StreamingDetector {
       this.recentRows = snapshot.recent.length / this.width;
       this.driftRetrains = snapshot.driftRetrains;
       this.lastScored = snapshot.lastScored.map((r) => ({ ...r, x: Float64Array.from(r.x) }));
+      // A detector of a release before the budget's unit: it learns the unit from its window now,
+      // in force from each calibration's next refit.
+      if (!('budgetMetrics' in snapshot) && this.groups[0]!.cohorts.length > 0) this.learnBudgetUnit();
     }
+  }
+
+  /** The alert budget of each forest group: the stream's (per metric, times the unit), split evenly. */
+  private groupBudget(): number {
+    return (this.options.alertsPerDay * this.budgetMetrics) / this.groups.length;
+  }
+
+  /**
+   * The effective number of metrics among the window's rows (see budget.ts), one column per field
+   * (its first feature: the value itself unless turned off), and each group's budget from it.
+   */
+  private learnBudgetUnit(): void {
+    const spec = this.transformer.spec;
+    const fields = spec.fields.length;
+    const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
+    // featureList lists each field's features together, field by field, then the time's.
+    const perField = (this.width - time) / fields;
+    const columns = Array.from({ length: fields }, (_, f) => f * perField);
+    this.budgetMetrics = effectiveMetrics(this.windowInOrder(), this.windowRows, this.width, columns);
+    for (const c of this.calibrations) c.setAlertsPerDay(this.groupBudget());
+  }
+
+  /** The alert budget's unit: how many metrics' worth of alerts this stream may raise (see budget.ts). */
+  get effectiveMetrics(): number {
+    return this.budgetMetrics;
   }
 
   /** Names of the features, for explanations. */
@@ -596,7 +628,9 @@ export class StreamingDetector {
         if (c > score) [score, flaggedBy] = [c, i];
       });
       const over = score > CALIBRATED_THRESHOLD;
-      const recurring = over && this.yesterday.seen(timeMs, CALIBRATED_THRESHOLD);
+      // A routine seen yesterday, unless today's row is rarer than anything at that time then.
+      const yesterday = over ? this.yesterday.highest(timeMs) : 0;
+      const recurring = over && yesterday > CALIBRATED_THRESHOLD && score <= yesterday;
       this.yesterday.add(timeMs, score);
       // The memory holds timed rows only: a row without a time still keeps itself out when over.
       inEpisode = over || this.yesterday.recentlyOver(EPISODE_GAP, CALIBRATED_THRESHOLD);
@@ -632,7 +666,10 @@ export class StreamingDetector {
     if (due && this.windowRows >= 2) {
       const first = !trained;
       this.train();
-      if (first) this.inSampleScores().forEach((scores, i) => this.calibrations[i]!.seed(scores));
+      if (first) {
+        this.learnBudgetUnit();
+        this.inSampleScores().forEach((scores, i) => this.calibrations[i]!.seed(scores));
+      }
     }
     return result;
   }
@@ -889,7 +926,7 @@ export class StreamingDetector {
 
   snapshot(): StreamSnapshot {
     return {
-      format: 5,
+      format: 6,
       options: this.options,
       features: this.transformer.snapshot(),
       window: Array.from(this.windowInOrder()),
@@ -904,19 +941,23 @@ export class StreamingDetector {
       driftRetrains: this.driftRetrains,
       lastScored: this.lastScored.map((r) => ({ own: r.own, groups: r.groups, x: Array.from(r.x) })),
       calibration: this.calibrations.map((c) => c.snapshot()),
+      budgetMetrics: this.budgetMetrics,
       intervalsMs: this.rate.snapshot(),
       yesterday: this.yesterday.snapshot(),
       lastTimeMs: Number.isFinite(this.lastTimeMs) ? this.lastTimeMs : null,
     };
   }
 
-  /** A detector from its snapshot: this format, or format 4 (see fromFormat4). */
-  static restore(snapshot: StreamSnapshot | StreamSnapshotV4): StreamingDetector {
+  /**
+   * A detector from its snapshot: this format, format 5 (before the budget's unit: it learns the
+   * unit from its window) or format 4 (see fromFormat4).
+   */
+  static restore(snapshot: StreamSnapshot | StreamSnapshotV5 | StreamSnapshotV4): StreamingDetector {
     if (snapshot.format === 4) return new StreamingDetector(snapshot.options, fromFormat4(snapshot));
-    if (snapshot.format !== 5)
+    if (snapshot.format !== 5 && snapshot.format !== 6)
       throw new EngineError(
         'FORMAT_VERSION',
-        `stream snapshot format ${String((snapshot as { format: unknown }).format)} is not supported (this version reads 4 and 5)`,
+        `stream snapshot format ${String((snapshot as { format: unknown }).format)} is not supported (this version reads 4, 5 and 6)`,
       );
     return new StreamingDetector(snapshot.options, snapshot);
   }
@@ -930,8 +971,11 @@ function cohortTrees(number: number, trees: number, n: number): number {
   return Math.floor(trees / n) + ((number - 1) % n < trees % n ? 1 : 0);
 }
 
+/** The snapshot of releases before the budget's unit: every stream spent one series' budget. */
+export type StreamSnapshotV5 = Omit<StreamSnapshot, 'format' | 'budgetMetrics'> & { format: 5 };
+
 /** The snapshot of releases before issue 21: whole forests voting, each with its own threshold. */
-export type StreamSnapshotV4 = Omit<StreamSnapshot, 'format' | 'windowNext' | 'thresholds'> & {
+export type StreamSnapshotV4 = Omit<StreamSnapshotV5, 'format' | 'windowNext' | 'thresholds'> & {
   format: 4;
 };
 
@@ -943,7 +987,7 @@ export type StreamSnapshotV4 = Omit<StreamSnapshot, 'format' | 'windowNext' | 't
  * The next retrain replaces the oldest cohort as usual; scores go on close to the old ones, not to
  * the bit.
  */
-function fromFormat4(old: StreamSnapshotV4): StreamSnapshot {
+function fromFormat4(old: StreamSnapshotV4): StreamSnapshotV5 {
   const options = resolve(old.options);
   const n = Math.min(options.ensemble, options.trees);
   const groups: string[][] = [];

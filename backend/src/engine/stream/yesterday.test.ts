@@ -15,6 +15,17 @@ describe('YesterdayMemory', () => {
     expect(m.seen(DAY + 120 * MIN, 0.9)).toBe(false);
   });
 
+  it('gives the highest score within half an hour of the same time yesterday (0 when none)', () => {
+    const m = new YesterdayMemory();
+    for (let t = 0; t < DAY + 120 * MIN; t += MIN)
+      m.add(t, t === 120 * MIN ? 0.8 : t === 140 * MIN ? 0.6 : 0.2);
+    expect(m.highest(DAY + 125 * MIN)).toBe(0.8);
+    // 0.8 at 2:00 is 31 minutes away from 2:31; 0.6 at 2:20 is not.
+    expect(m.highest(DAY + 151 * MIN)).toBe(0.6);
+    expect(m.highest(DAY + 200 * MIN)).toBe(0.2);
+    expect(new YesterdayMemory().highest(DAY)).toBe(0);
+  });
+
   it('knows whether one of the last rows was over the threshold (an alert episode still open)', () => {
     const m = new YesterdayMemory();
     for (let t = 0; t < 30; t++) m.add(t * MIN, t === 12 ? 0.7 : 0.1);

@@ -1,10 +1,12 @@
 /**
  * What the stream scored at this time yesterday: a row over the threshold is no alert when the
- * same time of the day before (within a tolerance) was over it too. A nightly log rotation, a cron
- * burst, a pool scaled to zero at 22:00 are rare among the last day's rows, so a forest isolates
- * them every time (a tree's sample of 256 rows rarely holds one), but an operator knows them for
- * the daily routine they are. "A cycle seen yesterday is not an anomaly": the first occurrence
- * alerts, the repeats do not, and an incident at a new time of day still does.
+ * same time of the day before (within a tolerance) was over it too, at least as high. A nightly
+ * log rotation, a cron burst, a pool scaled to zero at 22:00 are rare among the last day's rows,
+ * so a forest isolates them every time (a tree's sample of 256 rows rarely holds one), but an
+ * operator knows them for the daily routine they are. "A cycle seen yesterday is not an anomaly;
+ * a value far outside what the same time yesterday allows is": the first occurrence alerts, a
+ * repeat no rarer than yesterday's does not, and an incident at a new time of day, or one worse
+ * than yesterday's routine at that time, still does.
  *
  * Kept: (time, calibrated score) of the rows of the last day and the tolerance, in arrival order.
  */
@@ -30,13 +32,19 @@ export class YesterdayMemory {
 
   /** True when a row at `timeMs` one day (± the tolerance) earlier scored over `threshold`. */
   seen(timeMs: number, threshold: number): boolean {
+    return this.highest(timeMs) > threshold;
+  }
+
+  /** The highest score of the rows one day (± the tolerance) before `timeMs`; 0 when there are none. */
+  highest(timeMs: number): number {
     const from = timeMs - DAY_MS - TOLERANCE_MS;
     const to = timeMs - DAY_MS + TOLERANCE_MS;
+    let top = 0;
     for (let i = this.head; i < this.times.length; i++) {
       const t = this.times[i]!;
-      if (t >= from && t <= to && this.scores[i]! > threshold) return true;
+      if (t >= from && t <= to && this.scores[i]! > top) top = this.scores[i]!;
     }
-    return false;
+    return top;
   }
 
   /**

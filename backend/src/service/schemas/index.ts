@@ -139,7 +139,7 @@ export const DetectorSpec = Type.Object(
             exclusiveMinimum: 0,
             maximum: 10_000,
             description:
-              'The alert budget: how many alerts a day each entity may raise on normal data (default 0.05). Scores are calibrated so that 0.5 is this budget; higher finds milder incidents, with more false alarms',
+              'The alert budget: how many alerts a day each metric of an entity may raise on normal data (default 0.05); metrics that move together count as one, so an entity spends this times its effective number of metrics. Scores are calibrated so that 0.5 is this budget; higher finds milder incidents, with more false alarms',
           }),
         ),
         seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
