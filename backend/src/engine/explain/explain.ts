@@ -3,7 +3,8 @@ import type { IsolationForest } from '../forest/forest.js';
 import type { Matrix } from '../matrix.js';
 import { isolatingPathLength } from '../forest/score-kernel.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
-import { CHUNK_ROWS, expectedTreeValue, ShapPaths } from './treeshap.js';
+import { CHUNK_ROWS, TreeTables } from './tables.js';
+import { expectedTreeValue, ShapPaths } from './treeshap.js';
 
 /**
  * Why one point scored as it did, in path-length units.
@@ -145,6 +146,7 @@ export function explainRows(
     tabulate ? (i - (i % CHUNK_ROWS)) * cols + c * CHUNK_ROWS + (i % CHUNK_ROWS) : i * cols + c;
   const xRow = new Float64Array(cols);
   const phiRow = new Float64Array(cols);
+  const tables = tabulate ? new TreeTables(paths, paths.maxTreeNodes) : undefined;
   for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
     const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
     const count = to - from;
@@ -158,10 +160,10 @@ export function explainRows(
         for (let i = 0; i < count; i++) paths.accumulateTree(t, block, i * cols, phi, i * cols);
         continue;
       }
-      paths.tabulate(t);
+      tables!.tabulate(t);
       for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, count - c0);
-        if (paths.accumulateChunk(t, block, phi, c0 * cols, n)) continue;
+        if (tables!.accumulateChunk(t, block, phi, c0 * cols, n)) continue;
         // A tree too large to tabulate whole: row by row, with the row and its φ copied out and back.
         for (let i = c0; i < c0 + n; i++) {
           for (let c = 0; c < cols; c++) [xRow[c], phiRow[c]] = [block[slot(i, c)]!, phi[slot(i, c)]!];
@@ -182,7 +184,6 @@ export function explainRows(
       out.push({ contributions, baseline, pathLength, score: Math.pow(2, -pathLength / forest.normalizer) });
     }
   }
-  paths.release();
   return out;
 }
 
