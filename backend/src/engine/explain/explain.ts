@@ -37,14 +37,17 @@ export interface FeatureContribution {
 }
 
 /**
- * What explaining needs that depends on the forest alone: the baseline (mean over trees of E[h])
- * and each leaf's path (`ShapPaths`, several times the size of the model; docs/engine.md has the
- * figures). Forests are immutable, so neither goes stale. The paths of all forests together are
- * held within EXPLAIN_CACHE_BYTES: the least recently explained forest gives its paths
- * up first and rebuilds them (a walk over its nodes) when explained again. A forest no longer
- * referenced drops out of the WeakMap; its paths stay counted until they are evicted.
+ * What explaining needs that depends on the forest alone: the baseline (mean over trees of E[h]),
+ * each leaf's path (`ShapPaths`, several times the size of the model) and, once a batch has been
+ * explained, the trees' tables (`TreeTables`, about 220 KiB a tree of 256 samples, at most
+ * FOREST_TABLE_BYTES a forest; docs/engine.md has the figures). Forests are immutable, so none of
+ * it goes stale. All forests' paths and tables together are held within EXPLAIN_CACHE_BYTES: the
+ * least recently explained forest gives them up first and rebuilds them when explained again. A
+ * forest no longer referenced drops out of the WeakMap; its bytes stay counted until evicted.
  */
 export const EXPLAIN_CACHE_BYTES = 64 * 1024 * 1024;
+/** One forest's tables kept between batches at most (and at most half the cache). */
+export const FOREST_TABLE_BYTES = 32 * 1024 * 1024;
 let cacheBytes = EXPLAIN_CACHE_BYTES;
 
 /** Changes the budget (tests, and hosts that hold unusually many forests); returns the previous one. */
@@ -57,6 +60,9 @@ export function setExplainCacheBytes(bytes: number): number {
 interface Prepared {
   baseline: number;
   paths: ShapPaths | undefined;
+  tables: TreeTables | undefined;
+  /** What this entry counts in heldBytes. */
+  bytes: number;
 }
 
 const preparedForests = new WeakMap<TreeArrays, Prepared>();
@@ -64,30 +70,34 @@ const preparedForests = new WeakMap<TreeArrays, Prepared>();
 const holding = new Set<Prepared>();
 let heldBytes = 0;
 
-function prepared(nodes: TreeArrays, trees: number): { paths: ShapPaths; baseline: number } {
+function prepared(nodes: TreeArrays, trees: number): Prepared & { paths: ShapPaths } {
   let hit = preparedForests.get(nodes);
   if (!hit) {
     let baseline = 0;
     for (let t = 0; t < trees; t++) baseline += expectedTreeValue(nodes, nodes.treeStart[t]!);
-    hit = { baseline: baseline / trees, paths: undefined };
+    hit = { baseline: baseline / trees, paths: undefined, tables: undefined, bytes: 0 };
     preparedForests.set(nodes, hit);
   }
-  let paths = hit.paths;
-  if (paths) {
-    holding.delete(hit);
-  } else {
-    paths = ShapPaths.build(nodes);
-    hit.paths = paths;
-    heldBytes += paths.bytes;
-  }
+  if (hit.paths) holding.delete(hit);
+  else hit.paths = ShapPaths.build(nodes);
   holding.add(hit);
+  account(hit);
+  return hit as Prepared & { paths: ShapPaths };
+}
+
+/** Counts what `hit` holds now, and lets the least recently explained forests go to stay within budget. */
+function account(hit: Prepared): void {
+  const bytes = (hit.paths?.bytes ?? 0) + (hit.tables?.bytes ?? 0);
+  heldBytes += bytes - hit.bytes;
+  hit.bytes = bytes;
   for (const old of holding) {
     if (heldBytes <= cacheBytes || old === hit) break;
-    heldBytes -= old.paths!.bytes;
+    heldBytes -= old.bytes;
+    old.bytes = 0;
     old.paths = undefined;
+    old.tables = undefined;
     holding.delete(old);
   }
-  return { paths, baseline: hit.baseline };
 }
 
 /** Bytes of TreeSHAP paths held for explaining, over all forests (for the benchmark and tests). */
@@ -129,7 +139,8 @@ export function explainRows(
         );
     }
   }
-  const { paths, baseline } = prepared(nodes, params.trees);
+  const entry = prepared(nodes, params.trees);
+  const { paths, baseline } = entry;
   const out: Explanation[] = [];
   const blockRows = Math.min(EXPLAIN_BLOCK, rows.length);
   const tabulate = rows.length >= TABULATE_ROWS;
@@ -146,7 +157,9 @@ export function explainRows(
     tabulate ? (i - (i % CHUNK_ROWS)) * cols + c * CHUNK_ROWS + (i % CHUNK_ROWS) : i * cols + c;
   const xRow = new Float64Array(cols);
   const phiRow = new Float64Array(cols);
-  const tables = tabulate ? new TreeTables(paths, paths.maxTreeNodes) : undefined;
+  const tables = tabulate
+    ? (entry.tables ??= new TreeTables(paths, Math.min(FOREST_TABLE_BYTES, cacheBytes / 2)))
+    : undefined;
   for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
     const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
     const count = to - from;
@@ -160,10 +173,13 @@ export function explainRows(
         for (let i = 0; i < count; i++) paths.accumulateTree(t, block, i * cols, phi, i * cols);
         continue;
       }
-      tables!.tabulate(t);
+      const table = tables!.table(t);
       for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, count - c0);
-        if (tables!.accumulateChunk(t, block, phi, c0 * cols, n)) continue;
+        if (table) {
+          tables!.accumulateChunk(table, block, phi, c0 * cols, n);
+          continue;
+        }
         // A tree too large to tabulate whole: row by row, with the row and its φ copied out and back.
         for (let i = c0; i < c0 + n; i++) {
           for (let c = 0; c < cols; c++) [xRow[c], phiRow[c]] = [block[slot(i, c)]!, phi[slot(i, c)]!];
@@ -183,6 +199,10 @@ export function explainRows(
       const pathLength = forest.meanPathLength(row);
       out.push({ contributions, baseline, pathLength, score: Math.pow(2, -pathLength / forest.normalizer) });
     }
+  }
+  if (tables) {
+    tables.release();
+    account(entry);
   }
   return out;
 }

@@ -25,16 +25,40 @@ import type { ShapPaths } from './treeshap.js';
  * their own (their table is the leaf's table, L = H). Splits above the chosen subtrees carry down
  * the positions x failed as a bit mask, as ShapPaths does.
  */
-export class TreeTables {
-  /** The tree tabulated, −1 for none; whole: every group fits (otherwise rows go through ShapPaths). */
-  private tree = -1;
-  private whole = false;
+/** One tree's groups and tables, built by TreeTables and kept between batches while they fit. */
+export interface TreeTable {
+  /** The tree's first node: local node indices are relative to it. */
+  readonly start: number;
   /** Every group's lines, one after the other: line L of group g at base[g] + L · width[g]. */
-  private values = new Float64Array(1 << 15);
+  readonly values: Float64Array;
+  readonly groups: number;
+  /** Per group: its root (absolute node), base, width (|U|), 2^a − 1 (H_r's positions). */
+  readonly root: Int32Array;
+  readonly base: Int32Array;
+  readonly width: Int32Array;
+  readonly all: Int32Array;
+  /** Per group, where its features (U, in line order) and its inner splits start in `feature` / `inner`. */
+  readonly featureAt: Int32Array;
+  readonly innerAt: Int32Array;
+  readonly feature: Int32Array;
+  /** The groups' inner splits (absolute nodes) and what a right turn at each adds to the line's offset. */
+  readonly inner: Int32Array;
+  readonly step: Int32Array;
+  /** Splits above the groups, parents first (absolute nodes). */
+  readonly top: Int32Array;
+  readonly bytes: number;
+}
+
+export class TreeTables {
+  /** Per tree: its table while held, null when it cannot be tabulated, undefined when not built or let go. */
+  private readonly held: Array<TreeTable | null | undefined>;
+  private heldBytes = 0;
+  /** The tree being built: its lines (copied out, at their size, when done). */
+  private values = EMPTY;
   private filled = 0;
   /** Scratch for leaf tables: fillTable's 2 · 2^d and the leaf's 2^d · d lines. */
-  private readonly scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
-  private readonly leafLines = new Float64Array((1 << TABLE_MAX_DEPTH) * TABLE_MAX_DEPTH);
+  private scratch = EMPTY;
+  private leafLines = EMPTY;
 
   // Per node of the tree (local index n − treeStart[t]).
   /** Distinct features above the node (a), inner nodes in its subtree (s), |U| of its subtree. */
@@ -68,7 +92,7 @@ export class TreeTables {
   private topCount = 0;
 
   /** accumulateChunk's scratch: the failed positions at each node for each row, each row's line offset. */
-  private readonly chunkFail: Int32Array;
+  private chunkFail = EMPTY_INT;
   private readonly chunkOffset = new Int32Array(CHUNK_ROWS);
   /** build's stack of a group's inner splits on the way to a leaf: index in the group, and direction. */
   private readonly wayInner = new Int32Array(64);
@@ -76,9 +100,11 @@ export class TreeTables {
 
   constructor(
     private readonly paths: ShapPaths,
-    maxTreeNodes: number,
+    /** Tables kept between batches at most (bytes); trees beyond are built for each batch and let go. */
+    private readonly keepBytes: number,
   ) {
-    const m = maxTreeNodes;
+    const m = paths.maxTreeNodes;
+    this.held = new Array<TreeTable | null | undefined>(paths.nodes.treeStart.length - 1);
     this.above = new Int32Array(m);
     this.innerBelow = new Int32Array(m);
     this.featuresBelow = new Int32Array(m);
@@ -94,46 +120,91 @@ export class TreeTables {
     this.gInner = new Int32Array(m);
     this.gStep = new Int32Array(m);
     this.top = new Int32Array(m);
-    this.chunkFail = new Int32Array(m * CHUNK_ROWS);
     this.onPath = new Int32Array(0);
     this.stamp = new Int32Array(0);
   }
 
-  /** Bytes held while a batch runs. */
+  /** Bytes held between batches: the tables kept, and the planner's few numbers per node. */
   get bytes(): number {
+    return this.heldBytes + this.cost.byteLength + this.gFeature.byteLength + this.above.byteLength * 14;
+  }
+
+  /** Bytes a batch adds while it runs: the builder's scratch and accumulateChunk's masks. */
+  get scratchBytes(): number {
     return (
-      this.values.byteLength +
-      this.scratch.byteLength +
-      this.leafLines.byteLength +
-      this.chunkFail.byteLength +
-      this.cost.byteLength +
-      this.gFeature.byteLength +
-      (this.above.byteLength + this.gRoot.byteLength) * 11
+      this.values.byteLength + this.scratch.byteLength + this.leafLines.byteLength + this.chunkFail.byteLength
     );
   }
 
-  /** Builds tree t's groups and tables; afterwards accumulateChunk(t, …) explains rows with them. */
-  tabulate(t: number): void {
+  /** Lets the batch's scratch go (the tables kept stay). */
+  release(): void {
+    this.values = EMPTY;
+    this.scratch = EMPTY;
+    this.leafLines = EMPTY;
+    this.chunkFail = EMPTY_INT;
+  }
+
+  /**
+   * Tree t's table: the one kept, or built now (and kept while the tables kept stay within
+   * keepBytes). Null when the tree cannot be tabulated (a leaf with more than TABLE_MAX_DEPTH path
+   * features, or more than TABLE_DOUBLES numbers in all): its rows go through ShapPaths.
+   */
+  table(t: number): TreeTable | null {
+    const kept = this.held[t];
+    if (kept !== undefined) return kept;
+    const built = this.build(t);
+    const bytes = built?.bytes ?? 0;
+    if (this.heldBytes + bytes <= this.keepBytes) {
+      this.held[t] = built;
+      this.heldBytes += bytes;
+    }
+    return built;
+  }
+
+  private build(t: number): TreeTable | null {
+    if (this.values === EMPTY) {
+      this.values = new Float64Array(1 << 15);
+      this.scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
+      this.leafLines = new Float64Array((1 << TABLE_MAX_DEPTH) * TABLE_MAX_DEPTH);
+    }
     const { nodes } = this.paths;
     const { left, feature, treeStart } = nodes;
     const start = treeStart[t]!;
     const end = treeStart[t + 1]!;
-    this.tree = t;
-    this.whole = false;
     let features = 0;
     for (let n = start; n < end; n++) if (left[n] !== n) features = Math.max(features, feature[n]! + 1);
     if (this.onPath.length < features) {
       this.onPath = new Int32Array(features);
       this.stamp = new Int32Array(features);
     }
-    if (!this.plan(start)) return;
+    if (!this.plan(start)) return null;
     this.groups = 0;
     this.topCount = 0;
     this.filled = 0;
     this.gFeatureAt[0] = 0;
     this.gInnerAt[0] = 0;
-    if (!this.assign(start, start)) return;
-    this.whole = true;
+    if (!this.assign(start, start)) return null;
+    const g = this.groups;
+    const table = {
+      start,
+      values: this.values.slice(0, this.filled),
+      groups: g,
+      root: this.gRoot.slice(0, g),
+      base: this.gBase.slice(0, g),
+      width: this.gWidth.slice(0, g),
+      all: this.gAll.slice(0, g),
+      featureAt: this.gFeatureAt.slice(0, g + 1),
+      innerAt: this.gInnerAt.slice(0, g + 1),
+      feature: this.gFeature.slice(0, this.gFeatureAt[g]),
+      inner: this.gInner.slice(0, this.gInnerAt[g]),
+      step: this.gStep.slice(0, this.gInnerAt[g]),
+      top: this.top.slice(0, this.topCount),
+      bytes: 0,
+    };
+    let bytes = 64;
+    for (const a of Object.values(table)) if (typeof a === 'object') bytes += a.byteLength;
+    table.bytes = bytes;
+    return table;
   }
 
   /**
@@ -343,21 +414,21 @@ export class TreeTables {
   private readonly wayPos = new Int32Array(64);
 
   /**
-   * Adds tabulated tree t's φ for `count` rows (at most CHUNK_ROWS) laid out feature-major:
-   * feature f of row r at xT[at + f·CHUNK_ROWS + r], its φ at phiT[at + f·CHUNK_ROWS + r]. Returns
-   * false, adding nothing, when the tree is not tabulated whole (then each row goes through
-   * ShapPaths.accumulateTree). Nodes and groups outside, rows inside: each split and each group's
-   * features are read once per chunk, and the rows' loads are independent of one another.
+   * Adds a tree's φ from its table for `count` rows (at most CHUNK_ROWS) laid out feature-major:
+   * feature f of row r at xT[at + f·CHUNK_ROWS + r], its φ at phiT[at + f·CHUNK_ROWS + r]. Nodes
+   * and groups outside, rows inside: each split and each group's features are read once per chunk,
+   * and the rows' loads are independent of one another.
    */
-  accumulateChunk(t: number, xT: Float64Array, phiT: Float64Array, at: number, count: number): boolean {
-    if (this.tree !== t || !this.whole) return false;
-    const { feature, threshold, left, treeStart } = this.paths.nodes;
+  accumulateChunk(table: TreeTable, xT: Float64Array, phiT: Float64Array, at: number, count: number): void {
+    const { feature, threshold, left } = this.paths.nodes;
     const { bit } = this.paths;
-    const { top, chunkFail: fail, chunkOffset: off, values, gFeature, gInner, gStep } = this;
+    if (this.chunkFail === EMPTY_INT) this.chunkFail = new Int32Array(this.paths.maxTreeNodes * CHUNK_ROWS);
+    const { chunkFail: fail, chunkOffset: off } = this;
+    const { start, top, values, base: gBase, width: gWidth, all: gAll, root: gRoot } = table;
+    const { featureAt, innerAt, feature: gFeature, inner: gInner, step: gStep } = table;
     const C = CHUNK_ROWS;
-    const start = treeStart[t]!;
     fail.fill(0, 0, count);
-    for (let i = 0; i < this.topCount; i++) {
+    for (let i = 0; i < top.length; i++) {
       const n = top[i]!;
       const k = bit[n]!;
       const thr = threshold[n]!;
@@ -373,13 +444,13 @@ export class TreeTables {
         fail[ro + r] = failed | (k & (b - 1));
       }
     }
-    for (let g = 0; g < this.groups; g++) {
-      const width = this.gWidth[g]!;
-      const all = this.gAll[g]!;
-      const base = this.gBase[g]!;
-      const fo = (this.gRoot[g]! - start) * C;
+    for (let g = 0; g < table.groups; g++) {
+      const width = gWidth[g]!;
+      const all = gAll[g]!;
+      const base = gBase[g]!;
+      const fo = (gRoot[g]! - start) * C;
       for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width;
-      for (let i = this.gInnerAt[g]!; i < this.gInnerAt[g + 1]!; i++) {
+      for (let i = innerAt[g]!; i < innerAt[g + 1]!; i++) {
         const n = gInner[i]!;
         const thr = threshold[n]!;
         const step = gStep[i]!;
@@ -388,7 +459,7 @@ export class TreeTables {
       }
       // Four of the line's numbers at a time: one offset read for four additions, into four
       // different features' φ (a group's features are distinct).
-      const fAt = this.gFeatureAt[g]!;
+      const fAt = featureAt[g]!;
       let p = 0;
       for (; p + 3 < width; p += 4) {
         const p0 = at + gFeature[fAt + p]! * C;
@@ -427,9 +498,11 @@ export class TreeTables {
         for (let r = 0; r < count; r++) phiT[p0 + r] += values[off[r]! + p]!;
       }
     }
-    return true;
   }
 }
+
+const EMPTY = new Float64Array(0);
+const EMPTY_INT = new Int32Array(0);
 
 /** Rows per accumulateChunk: the chunk's failed masks (4 bytes a node and row) stay in L2. */
 export const CHUNK_ROWS = 128;
