@@ -58,7 +58,8 @@ export class TreeTables {
   private filled = 0;
   /** Scratch for leaf tables: fillTable's 2 · 2^d and the leaf's 2^d · d lines. */
   private scratch = EMPTY;
-  private leafLines = EMPTY;
+  /** The recursion's children's tables (subtable). */
+  private arena = EMPTY;
 
   // Per node of the tree (local index n − treeStart[t]).
   /** Distinct features above the node (a), inner nodes in its subtree (s), |U| of its subtree. */
@@ -132,7 +133,7 @@ export class TreeTables {
   /** Bytes a batch adds while it runs: the builder's scratch and accumulateChunk's masks. */
   get scratchBytes(): number {
     return (
-      this.values.byteLength + this.scratch.byteLength + this.leafLines.byteLength + this.chunkFail.byteLength
+      this.values.byteLength + this.scratch.byteLength + this.arena.byteLength + this.chunkFail.byteLength
     );
   }
 
@@ -140,7 +141,7 @@ export class TreeTables {
   release(): void {
     this.values = EMPTY;
     this.scratch = EMPTY;
-    this.leafLines = EMPTY;
+    this.arena = EMPTY;
     this.chunkFail = EMPTY_INT;
   }
 
@@ -165,7 +166,6 @@ export class TreeTables {
     if (this.values === EMPTY) {
       this.values = new Float64Array(1 << 15);
       this.scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
-      this.leafLines = new Float64Array((1 << TABLE_MAX_DEPTH) * TABLE_MAX_DEPTH);
     }
     const { nodes } = this.paths;
     const { left, feature, treeStart } = nodes;
@@ -289,129 +289,167 @@ export class TreeTables {
 
   /** Makes n's subtree one group: its features in line order, its inner splits, its table. */
   private group(r: number, start: number): boolean {
-    const { nodes, pathAt, pathFeature } = this.paths;
-    const { left, feature } = nodes;
+    const { left } = this.paths.nodes;
     const g = this.groups++;
-    const a = this.above[r - start]!;
-    const width = this.featuresBelow[r - start]!;
-    const s = this.innerBelow[r - start]!;
+    const i = r - start;
+    const a = this.above[i]!;
+    const width = this.featuresBelow[i]!;
+    const s = this.innerBelow[i]!;
     const base = this.filled;
-    const lines = 2 ** (a + s);
-    if (base + lines * width > TABLE_DOUBLES) return false;
-    if (this.values.length < base + lines * width) {
-      const grown = new Float64Array(
-        Math.min(TABLE_DOUBLES, Math.max(base + lines * width, 2 * this.values.length)),
-      );
+    const size = 2 ** (a + s) * width;
+    if (base + size > TABLE_DOUBLES) return false;
+    if (this.values.length < base + size) {
+      const grown = new Float64Array(Math.min(TABLE_DOUBLES, Math.max(base + size, 2 * this.values.length)));
       grown.set(this.values.subarray(0, base));
       this.values = grown;
     }
-    const values = this.values;
-    values.fill(0, base, base + lines * width);
-    this.filled = base + lines * width;
+    this.filled = base + size;
     this.gRoot[g] = r;
     this.gBase[g] = base;
     this.gWidth[g] = width;
     this.gAll[g] = (1 << a) - 1;
     const fAt = this.gFeatureAt[g]!;
-    const iAt = this.gInnerAt[g]!;
     if (this.gFeature.length < fAt + width) {
       const grown = new Int32Array(2 * (fAt + width));
       grown.set(this.gFeature);
       this.gFeature = grown;
     }
-    const gFeature = this.gFeature;
-    // The first a features are the path's above r (any leaf below has them first), then the new ones
-    // in the order the subtree's inner splits (depth first, left before right) first meet them.
-    let leaf = r;
-    while (left[leaf] !== leaf) leaf = left[leaf]!;
-    for (let p = 0; p < a; p++) gFeature[fAt + p] = pathFeature[pathAt[leaf]! + p]!;
-    let used = a;
-    let inner = 0;
-    const innerAt = iAt;
-    const collect = (m: number): void => {
-      const lm = left[m]!;
-      if (lm === m) return;
-      const f = feature[m]!;
-      let u = 0;
-      while (u < used && gFeature[fAt + u] !== f) u++;
-      if (u === used) gFeature[fAt + used++] = f;
-      this.gInner[innerAt + inner] = m;
-      this.gStep[innerAt + inner] = width * 2 ** (a + inner);
-      inner++;
-      collect(lm);
-      collect(lm + 1);
-    };
-    collect(r);
+    this.featuresOf(r, start, this.gFeature, fAt);
     this.gFeatureAt[g + 1] = fAt + width;
-    this.gInnerAt[g + 1] = iAt + inner;
-    if (s === 0) {
-      // A leaf on its own: its table is the leaf's, line H.
-      this.paths.leafTable(r, a, values, base, this.scratch);
-      return true;
-    }
-    // Each leaf's lines added into every line of the group: at line L, the leaf satisfies its
-    // positions in H_r (L's low a bits) and its new ones, less any whose feature a split on the way
-    // sent the other way (bit a + i of L against the direction to the leaf).
-    const wayInner = this.wayInner;
-    const wayRight = this.wayRight;
-    const all = (1 << a) - 1;
-    const addLeaf = (l: number, depth: number): void => {
-      const d = 32 - Math.clz32(this.paths.bit[l]!);
-      const at = pathAt[l]!;
-      this.paths.leafTable(l, d, this.leafLines, 0, this.scratch);
-      // Where each of the leaf's positions sits in the group's line.
-      const slot = this.slotScratch;
-      for (let p = 0; p < d; p++) {
-        const f = pathFeature[at + p]!;
-        let u = 0;
-        while (gFeature[fAt + u] !== f) u++;
-        slot[p] = u;
-      }
-      // Each split on the way: the bit of L it reads, the direction to the leaf, the position it can fail.
-      const wayBit = this.wayBit;
-      const wayDir = this.wayDir;
-      const wayPos = this.wayPos;
-      for (let k = 0; k < depth; k++) {
-        const m = this.gInner[innerAt + wayInner[k]!]!;
-        let p = 0;
-        while (pathFeature[at + p] !== feature[m]) p++;
-        wayBit[k] = a + wayInner[k]!;
-        wayDir[k] = wayRight[k]!;
-        wayPos[k] = ~(1 << p);
-      }
-      const fresh = ((1 << d) - 1) & ~all;
-      const lines = this.leafLines;
-      for (let L = 0, o = base; L < 1 << (a + s); L++, o += width) {
-        let h = (L & all) | fresh;
-        for (let k = 0; k < depth; k++) if (((L >> wayBit[k]!) & 1) !== wayDir[k]) h &= wayPos[k]!;
-        const row = h * d;
-        for (let p = 0; p < d; p++) values[o + slot[p]!] += lines[row + p]!;
-      }
-    };
-    // Depth first again, with the way from r: inner splits are numbered in the same order as collect.
-    let numbered = 0;
-    const walk = (m: number, depth: number): void => {
+    // Inner splits in preorder: split i of the group is bit a + i of the line index.
+    let inner = this.gInnerAt[g]!;
+    const stack = this.wayInner;
+    let depth = 0;
+    stack[depth++] = r;
+    while (depth > 0) {
+      const m = stack[--depth]!;
       const lm = left[m]!;
-      if (lm === m) {
-        addLeaf(m, depth);
-        return;
-      }
-      const index = numbered++;
-      wayInner[depth] = index;
-      wayRight[depth] = 0;
-      walk(lm, depth + 1);
-      wayInner[depth] = index;
-      wayRight[depth] = 1;
-      walk(lm + 1, depth + 1);
-    };
-    walk(r, 0);
+      if (lm === m) continue;
+      this.gInner[inner] = m;
+      this.gStep[inner] = width * 2 ** (a + inner - this.gInnerAt[g]!);
+      inner++;
+      stack[depth++] = lm + 1;
+      stack[depth++] = lm;
+    }
+    this.gInnerAt[g + 1] = inner;
+    // Every table of the subtree's nodes at once at most, for the recursion's scratch.
+    let need = 0;
+    depth = 0;
+    stack[depth++] = r;
+    while (depth > 0) {
+      const m = stack[--depth]!;
+      if (m !== r)
+        need += 2 ** (this.above[m - start]! + this.innerBelow[m - start]!) * this.featuresBelow[m - start]!;
+      const lm = left[m]!;
+      if (lm === m) continue;
+      stack[depth++] = lm + 1;
+      stack[depth++] = lm;
+    }
+    if (this.arena.length < need) this.arena = new Float64Array(need);
+    this.subtable(r, start, this.values, base, 0);
     return true;
   }
 
-  private readonly slotScratch = new Int32Array(32);
-  private readonly wayBit = new Int32Array(64);
-  private readonly wayDir = new Int32Array(64);
-  private readonly wayPos = new Int32Array(64);
+  /**
+   * Node v's features in line order at out[at …]: the path's above v (any leaf below has them
+   * first), then the new ones in the order the subtree's inner splits meet them (preorder).
+   */
+  private featuresOf(v: number, start: number, out: Int32Array, at: number): void {
+    const { nodes, pathAt, pathFeature } = this.paths;
+    const { left, feature } = nodes;
+    const a = this.above[v - start]!;
+    let leaf = v;
+    while (left[leaf] !== leaf) leaf = left[leaf]!;
+    for (let p = 0; p < a; p++) out[at + p] = pathFeature[pathAt[leaf]! + p]!;
+    let used = a;
+    const stack = this.wayRight;
+    let depth = 0;
+    stack[depth++] = v;
+    while (depth > 0) {
+      const m = stack[--depth]!;
+      const lm = left[m]!;
+      if (lm === m) continue;
+      const f = feature[m]!;
+      let u = 0;
+      while (u < used && out[at + u] !== f) u++;
+      if (u === used) out[at + used++] = f;
+      stack[depth++] = lm + 1;
+      stack[depth++] = lm;
+    }
+  }
+
+  /**
+   * Writes node v's table at out[at …]: 2^(a+s) lines of |U| numbers, line L = H_v + the outcomes of
+   * v's inner splits in preorder (v's own at bit a, then its left subtree's, then its right's). A
+   * leaf's is its own table; an inner node's line is its children's lines added, each child's
+   * line index read off L: the child's H is H_v with v's feature's position satisfied only if x
+   * went the child's way (and, if the feature was on the path already, satisfied there), followed
+   * by the child's own inner splits' outcomes. lines · (|U_left| + |U_right|) additions, against
+   * lines · Σ_leaves d for adding every leaf's table into every line.
+   */
+  private subtable(v: number, start: number, out: Float64Array, at: number, arenaAt: number): void {
+    const { left, feature } = this.paths.nodes;
+    const i = v - start;
+    const a = this.above[i]!;
+    const lv = left[v]!;
+    if (lv === v) {
+      this.paths.leafTable(v, a, out, at, this.scratch);
+      return;
+    }
+    const width = this.featuresBelow[i]!;
+    const lines = 1 << (a + this.innerBelow[i]!);
+    const li = lv - start;
+    const ri = li + 1;
+    const aChild = this.above[li]!;
+    const sLeft = this.innerBelow[li]!;
+    const wLeft = this.featuresBelow[li]!;
+    const wRight = this.featuresBelow[ri]!;
+    const arena = this.arena;
+    const leftAt = arenaAt;
+    const rightAt = leftAt + 2 ** (aChild + sLeft) * wLeft;
+    const next = rightAt + 2 ** (aChild + this.innerBelow[ri]!) * wRight;
+    this.subtable(lv, start, arena, leftAt, next);
+    this.subtable(lv + 1, start, arena, rightAt, next);
+    // Where each child's numbers go in v's line.
+    const mine = this.mineScratch;
+    const theirs = this.theirsScratch;
+    this.featuresOf(v, start, mine, 0);
+    const slot = this.slotScratch;
+    this.featuresOf(lv, start, theirs, 0);
+    for (let q = 0; q < wLeft; q++) {
+      let u = 0;
+      while (mine[u] !== theirs[q]) u++;
+      slot[q] = u;
+    }
+    this.featuresOf(lv + 1, start, theirs, 0);
+    for (let q = 0; q < wRight; q++) {
+      let u = 0;
+      while (mine[u] !== theirs[q]) u++;
+      slot[32 + q] = u;
+    }
+    // v's feature: a new position (bit a of the children's H) or one already on the path.
+    const fresh = aChild > a;
+    let pos = 0;
+    if (!fresh) while (mine[pos] !== feature[v]) pos++;
+    const all = (1 << a) - 1;
+    const leftMask = (1 << sLeft) - 1;
+    out.fill(0, at, at + lines * width);
+    for (let L = 0, o = at; L < lines; L++, o += width) {
+      const h = L & all;
+      const b = (L >> a) & 1;
+      const hLeft = fresh ? h | ((1 - b) << a) : b ? h & ~(1 << pos) : h;
+      const hRight = fresh ? h | (b << a) : b ? h : h & ~(1 << pos);
+      const rest = L >> (a + 1);
+      const lo = leftAt + (hLeft | ((rest & leftMask) << aChild)) * wLeft;
+      const ro = rightAt + (hRight | ((rest >> sLeft) << aChild)) * wRight;
+      for (let q = 0; q < wLeft; q++) out[o + slot[q]!] += arena[lo + q]!;
+      for (let q = 0; q < wRight; q++) out[o + slot[32 + q]!] += arena[ro + q]!;
+    }
+  }
+
+  private readonly mineScratch = new Int32Array(64);
+  private readonly slotScratch = new Int32Array(64);
+  private readonly theirsScratch = new Int32Array(64);
 
   /**
    * Adds a tree's φ from its table for `count` rows (at most CHUNK_ROWS) laid out feature-major:
