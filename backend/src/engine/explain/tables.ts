@@ -433,7 +433,7 @@ export class TreeTables {
     if (!fresh) while (mine[pos] !== feature[v]) pos++;
     const all = (1 << a) - 1;
     const leftMask = (1 << sLeft) - 1;
-    out.fill(0, at, at + lines * width);
+    // The children's first aChild features are v's (the path, then v's own when new), in v's order.
     for (let L = 0, o = at; L < lines; L++, o += width) {
       const h = L & all;
       const b = (L >> a) & 1;
@@ -442,8 +442,10 @@ export class TreeTables {
       const rest = L >> (a + 1);
       const lo = leftAt + (hLeft | ((rest & leftMask) << aChild)) * wLeft;
       const ro = rightAt + (hRight | ((rest >> sLeft) << aChild)) * wRight;
-      for (let q = 0; q < wLeft; q++) out[o + slot[q]!] += arena[lo + q]!;
-      for (let q = 0; q < wRight; q++) out[o + slot[32 + q]!] += arena[ro + q]!;
+      for (let q = 0; q < aChild; q++) out[o + q] = arena[lo + q]! + arena[ro + q]!;
+      for (let q = aChild; q < width; q++) out[o + q] = 0;
+      for (let q = aChild; q < wLeft; q++) out[o + slot[q]!] += arena[lo + q]!;
+      for (let q = aChild; q < wRight; q++) out[o + slot[32 + q]!] += arena[ro + q]!;
     }
   }
 

@@ -277,7 +277,7 @@ describe('ShapPaths against the extend/unwind TreeSHAP it replaced', () => {
     }
   });
 
-  it('keeps a forest\'s tables between batches within the budget, and explains the same when they are let go', () => {
+  it("keeps a forest's tables between batches within the budget, and explains the same when they are let go", () => {
     const { forest, x } = randomCase(10, 8, { trees: 10, outOfRange: 'isolate' }, 300);
     const previous = setExplainCacheBytes(64 * 1024 * 1024);
     try {
