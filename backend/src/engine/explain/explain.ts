@@ -251,11 +251,12 @@ function addIsolatingTerms(
 }
 
 /**
- * Rows per block of explainRows: large, because a tabulated tree's table is rebuilt for every
- * block; bounded, because the block's rows and φ are copied aside (2 MiB for 16 features).
+ * Rows per block of explainRows: large, because a tree's tables are rebuilt for every block when
+ * the forest's do not all fit in FOREST_TABLE_BYTES; bounded, because the block's rows and φ are
+ * copied aside (2 MiB for 16 features).
  */
 const EXPLAIN_BLOCK = 8192;
-/** From this many rows on, each tree is tabulated first (see ShapPaths.tabulate; break-even is lower). */
+/** From this many rows on, batches use TreeTables (building a forest's costs about 12 rows' worth a tree). */
 const TABULATE_ROWS = 256;
 
 /** The k features that pushed hardest towards anomalous (largest positive contributions first). */

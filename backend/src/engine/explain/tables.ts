@@ -16,14 +16,15 @@ import type { ShapPaths } from './treeshap.js';
  *
  * U_r the features on the subtree's paths, each line the sum of its leaves' lines. A row then adds
  * |U_r| numbers for the whole subtree instead of d for each leaf: it still compares x with every
- * split of the tree (each b_n is needed), but the additions into φ, which cost most, drop to about
- * half of a table per leaf (and pairs of sibling leaves) for the same table memory.
+ * split of the tree (each b_n is needed), but the additions into φ, which cost most, drop to a
+ * third of a table per leaf for about the same table memory (docs/engine.md has the figures).
  *
- * Which subtrees (`tabulate`): the cheapest cover of the tree's leaves by disjoint subtrees, by
+ * Which subtrees (`plan`): the cheapest cover of the tree's leaves by disjoint subtrees, by
  * dynamic programming bottom-up, a subtree counting |U_r| + GROUP_OVERHEAD per row when its table
  * has at most GROUP_DOUBLES numbers, its two children's costs otherwise. Leaves are always a group of
  * their own (their table is the leaf's table, L = H). Splits above the chosen subtrees carry down
- * the positions x failed as a bit mask, as ShapPaths does.
+ * the positions x failed as a bit mask, as ShapPaths does. A subtree's table is built from its
+ * children's (`subtable`). Tables are kept per tree between batches within `keepBytes`.
  */
 /** One tree's groups and tables, built by TreeTables and kept between batches while they fit. */
 export interface TreeTable {

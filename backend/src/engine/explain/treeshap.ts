@@ -33,8 +33,8 @@ import type { TreeArrays } from '../forest/tree-arrays.js';
  *
  * Fast TreeSHAP v2 keeps a table of A over all 2^d subsets of every leaf of the forest instead:
  * megabytes per forest, read at random, so a single row waits on memory about as long as it takes
- * to compute A (docs/engine.md), and single rows keep no tables. A batch tabulates one tree at a
- * time while all its rows walk that tree (`tabulate`).
+ * to compute A (docs/engine.md), and single rows keep no tables. Batches use tables over
+ * subtrees instead (TreeTables, tables.ts), built from `leafTable`.
  *
  * Every point's φ depends on which side of every split it falls (a point on the other side of any
  * one split changes the leaves below it), so no exact method can look at fewer than all of a
