@@ -287,16 +287,22 @@ describe('ShapPaths against the extend/unwind TreeSHAP it replaced', () => {
       // The tables stay: the next batch reads them instead of building them.
       expect(explainCacheBytes()).toBeGreaterThan(pathsOnly + 10 * 1024);
       const second = explainRows(forest, x);
-      // A budget too small to keep any table: every batch builds each tree's and lets it go.
+      const tableBytes = explainCacheBytes() - pathsOnly;
+      // A budget that keeps about half the trees' tables (a forest keeps at most half the budget),
+      // then one too small to keep any: every batch builds the others' and lets them go.
+      setExplainCacheBytes(tableBytes);
+      const halfKept = IsolationForest.deserialize(forest.serialize());
+      explainRows(halfKept, x);
+      const half = explainRows(halfKept, x);
       setExplainCacheBytes(1);
-      const copy = IsolationForest.deserialize(forest.serialize());
-      const unkept = explainRows(copy, x);
+      const unkept = explainRows(IsolationForest.deserialize(forest.serialize()), x);
       for (let r = 0; r < x.rows; r += 7) {
         const row = x.data.subarray(r * x.cols, (r + 1) * x.cols);
         const expected = oracleContributions(forest, row);
         expectClose(first[r]!.contributions, expected);
         expect(Array.from(second[r]!.contributions)).toEqual(Array.from(first[r]!.contributions));
         expect(Array.from(unkept[r]!.contributions)).toEqual(Array.from(first[r]!.contributions));
+        expect(Array.from(half[r]!.contributions)).toEqual(Array.from(first[r]!.contributions));
       }
     } finally {
       setExplainCacheBytes(previous);
