@@ -1,9 +1,9 @@
 import { EngineError } from '../errors.js';
 import type { IsolationForest } from '../forest/forest.js';
 import type { Matrix } from '../matrix.js';
-import { isolatingPathLength } from '../forest/score-kernel.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
-import { CHUNK_ROWS, expectedTreeValue, ShapPaths } from './treeshap.js';
+import { CHUNK_ROWS, TreeTables } from './tables.js';
+import { expectedTreeValue, ShapPaths } from './treeshap.js';
 
 /**
  * Why one point scored as it did, in path-length units.
@@ -36,14 +36,17 @@ export interface FeatureContribution {
 }
 
 /**
- * What explaining needs that depends on the forest alone: the baseline (mean over trees of E[h])
- * and each leaf's path (`ShapPaths`, several times the size of the model; docs/engine.md has the
- * figures). Forests are immutable, so neither goes stale. The paths of all forests together are
- * held within EXPLAIN_CACHE_BYTES: the least recently explained forest gives its paths
- * up first and rebuilds them (a walk over its nodes) when explained again. A forest no longer
- * referenced drops out of the WeakMap; its paths stay counted until they are evicted.
+ * What explaining needs that depends on the forest alone: the baseline (mean over trees of E[h]),
+ * each leaf's path (`ShapPaths`, several times the size of the model) and, once a batch has been
+ * explained, the trees' tables (`TreeTables`, about 220 KiB a tree of 256 samples, at most
+ * FOREST_TABLE_BYTES a forest; docs/engine.md has the figures). Forests are immutable, so none of
+ * it goes stale. All forests' paths and tables together are held within EXPLAIN_CACHE_BYTES: the
+ * least recently explained forest gives them up first and rebuilds them when explained again. A
+ * forest no longer referenced drops out of the WeakMap; its bytes stay counted until evicted.
  */
 export const EXPLAIN_CACHE_BYTES = 64 * 1024 * 1024;
+/** One forest's tables kept between batches at most (and at most half the cache). */
+export const FOREST_TABLE_BYTES = 32 * 1024 * 1024;
 let cacheBytes = EXPLAIN_CACHE_BYTES;
 
 /** Changes the budget (tests, and hosts that hold unusually many forests); returns the previous one. */
@@ -56,6 +59,9 @@ export function setExplainCacheBytes(bytes: number): number {
 interface Prepared {
   baseline: number;
   paths: ShapPaths | undefined;
+  tables: TreeTables | undefined;
+  /** What this entry counts in heldBytes. */
+  bytes: number;
 }
 
 const preparedForests = new WeakMap<TreeArrays, Prepared>();
@@ -63,30 +69,34 @@ const preparedForests = new WeakMap<TreeArrays, Prepared>();
 const holding = new Set<Prepared>();
 let heldBytes = 0;
 
-function prepared(nodes: TreeArrays, trees: number): { paths: ShapPaths; baseline: number } {
+function prepared(nodes: TreeArrays, trees: number): Prepared & { paths: ShapPaths } {
   let hit = preparedForests.get(nodes);
   if (!hit) {
     let baseline = 0;
     for (let t = 0; t < trees; t++) baseline += expectedTreeValue(nodes, nodes.treeStart[t]!);
-    hit = { baseline: baseline / trees, paths: undefined };
+    hit = { baseline: baseline / trees, paths: undefined, tables: undefined, bytes: 0 };
     preparedForests.set(nodes, hit);
   }
-  let paths = hit.paths;
-  if (paths) {
-    holding.delete(hit);
-  } else {
-    paths = ShapPaths.build(nodes);
-    hit.paths = paths;
-    heldBytes += paths.bytes;
-  }
+  if (hit.paths) holding.delete(hit);
+  else hit.paths = ShapPaths.build(nodes);
   holding.add(hit);
+  account(hit);
+  return hit as Prepared & { paths: ShapPaths };
+}
+
+/** Counts what `hit` holds now, and lets the least recently explained forests go to stay within budget. */
+function account(hit: Prepared): void {
+  const bytes = (hit.paths?.bytes ?? 0) + (hit.tables?.bytes ?? 0);
+  heldBytes += bytes - hit.bytes;
+  hit.bytes = bytes;
   for (const old of holding) {
     if (heldBytes <= cacheBytes || old === hit) break;
-    heldBytes -= old.paths!.bytes;
+    heldBytes -= old.bytes;
+    old.bytes = 0;
     old.paths = undefined;
+    old.tables = undefined;
     holding.delete(old);
   }
-  return { paths, baseline: hit.baseline };
 }
 
 /** Bytes of TreeSHAP paths held for explaining, over all forests (for the benchmark and tests). */
@@ -128,7 +138,8 @@ export function explainRows(
         );
     }
   }
-  const { paths, baseline } = prepared(nodes, params.trees);
+  const entry = prepared(nodes, params.trees);
+  const { paths, baseline } = entry;
   const out: Explanation[] = [];
   const blockRows = Math.min(EXPLAIN_BLOCK, rows.length);
   const tabulate = rows.length >= TABULATE_ROWS;
@@ -144,7 +155,13 @@ export function explainRows(
   const slot = (i: number, c: number): number =>
     tabulate ? (i - (i % CHUNK_ROWS)) * cols + c * CHUNK_ROWS + (i % CHUNK_ROWS) : i * cols + c;
   const xRow = new Float64Array(cols);
+  let deepest = 0;
+  for (let t = 0; t < params.trees; t++) deepest = Math.max(deepest, nodes.depth[t]!);
+  const terms = new Float64Array(3 * deepest);
   const phiRow = new Float64Array(cols);
+  const tables = tabulate
+    ? (entry.tables ??= new TreeTables(paths, Math.min(FOREST_TABLE_BYTES, cacheBytes / 2)))
+    : undefined;
   for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
     const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
     const count = to - from;
@@ -158,10 +175,13 @@ export function explainRows(
         for (let i = 0; i < count; i++) paths.accumulateTree(t, block, i * cols, phi, i * cols);
         continue;
       }
-      paths.tabulate(t);
+      const table = tables!.table(t);
       for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, count - c0);
-        if (paths.accumulateChunk(t, block, phi, c0 * cols, n)) continue;
+        if (table) {
+          tables!.accumulateChunk(table, block, phi, c0 * cols, n);
+          continue;
+        }
         // A tree too large to tabulate whole: row by row, with the row and its φ copied out and back.
         for (let i = c0; i < c0 + n; i++) {
           for (let c = 0; c < cols; c++) [xRow[c], phiRow[c]] = [block[slot(i, c)]!, phi[slot(i, c)]!];
@@ -175,23 +195,71 @@ export function explainRows(
       const contributions = new Float64Array(cols);
       if (params.outOfRange === 'isolate')
         for (let t = 0; t < params.trees; t++)
-          isolatingPathLength(nodes, nodes.treeStart[t]!, row, contributions);
+          addIsolatingTerms(nodes, nodes.treeStart[t]!, row, contributions, terms);
       for (let c = 0; c < cols; c++)
         contributions[c] = (contributions[c]! - phi[slot(i - from, c)]!) / params.trees;
       const pathLength = forest.meanPathLength(row);
       out.push({ contributions, baseline, pathLength, score: Math.pow(2, -pathLength / forest.normalizer) });
     }
   }
-  paths.release();
+  if (tables) {
+    tables.release();
+    account(entry);
+  }
   return out;
 }
 
 /**
- * Rows per block of explainRows: large, because a tabulated tree's table is rebuilt for every
- * block; bounded, because the block's rows and φ are copied aside (2 MiB for 16 features).
+ * Adds what cutting x off beyond each node's range shortened its path in the tree at `root`, at
+ * the node's feature: isolatingPathLength's `reductions` (S_i p_i (V − i − 1), the same
+ * arithmetic in the same order, so the same numbers to the bit), with the walk's terms kept in
+ * `terms` (three slots a node of the deepest path) instead of a list allocated per walk.
+ */
+function addIsolatingTerms(
+  nodes: TreeArrays,
+  root: number,
+  row: ArrayLike<number>,
+  out: Float64Array,
+  terms: Float64Array,
+): void {
+  const { feature, threshold, left, value, lo, hi } = nodes;
+  let n = root;
+  let next = left[n]!;
+  let depth = 0;
+  let survive = 1;
+  let k = 0;
+  while (next !== n) {
+    const f = feature[n]!;
+    const v = row[f]!;
+    const p = v > hi[n]! ? (v - hi[n]!) / (v - lo[n]!) : v < lo[n]! ? (lo[n]! - v) / (hi[n]! - v) : 0;
+    depth++;
+    if (p > 0) {
+      const w = survive * p;
+      survive -= w;
+      terms[k++] = f;
+      terms[k++] = w;
+      terms[k++] = depth;
+    }
+    n = next + +(v > threshold[n]!);
+    next = left[n]!;
+  }
+  const leaf = value[n]!;
+  for (let i = 0; i < k; i += 3) {
+    const f = terms[i]!;
+    out[f] = out[f]! + terms[i + 1]! * (leaf - terms[i + 2]!);
+  }
+}
+
+/**
+ * Rows per block of explainRows: large, because a tree's tables are rebuilt for every block when
+ * the forest's do not all fit in FOREST_TABLE_BYTES; bounded, because the block's rows and φ are
+ * copied aside (2 MiB for 16 features).
  */
 const EXPLAIN_BLOCK = 8192;
-/** From this many rows on, each tree is tabulated first (see ShapPaths.tabulate; break-even is lower). */
+/**
+ * From this many rows on, batches use TreeTables: building a tree's tables (about 0.5 ms for 256
+ * samples) costs what explaining some 130 rows without them saves, and later batches reuse them.
+ */
 const TABULATE_ROWS = 256;
 
 /** The k features that pushed hardest towards anomalous (largest positive contributions first). */

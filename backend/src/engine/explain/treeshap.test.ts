@@ -239,14 +239,16 @@ describe('ShapPaths against the extend/unwind TreeSHAP it replaced', () => {
 
   // Two features: splits on a feature already on the path, so sibling leaves share tables whose
   // split position an ancestor may have failed already.
+  // maxSamples 16: trees small enough to be one table each (a group at the root, nothing above).
   it.each([
-    ['clamp', 12],
-    ['isolate', 12],
-    ['clamp', 2],
+    ['clamp', 12, 256],
+    ['isolate', 12, 256],
+    ['clamp', 2, 256],
+    ['isolate', 5, 16],
   ] as const)(
-    'explains a batch (%s, %i features) with per-tree tables to the same numbers',
-    (outOfRange, cols) => {
-      const { forest, x } = randomCase(7, cols, { trees: 10, outOfRange }, 300);
+    'explains a batch (%s, %i features, maxSamples %i) with per-tree tables to the same numbers',
+    (outOfRange, cols, maxSamples) => {
+      const { forest, x } = randomCase(7, cols, { trees: 10, outOfRange, maxSamples }, 300);
       const batch = explainRows(forest, x);
       expect(batch.length).toBe(x.rows);
       for (let r = 0; r < x.rows; r++) {
@@ -272,6 +274,38 @@ describe('ShapPaths against the extend/unwind TreeSHAP it replaced', () => {
     for (let r = 0; r < x.rows; r += 13) {
       const row = x.data.subarray(r * x.cols, (r + 1) * x.cols);
       expectClose(batch[r]!.contributions, oracleContributions(forest, row));
+    }
+  });
+
+  it("keeps a forest's tables between batches within the budget, and explains the same when they are let go", () => {
+    const { forest, x } = randomCase(10, 8, { trees: 10, outOfRange: 'isolate' }, 300);
+    const previous = setExplainCacheBytes(64 * 1024 * 1024);
+    try {
+      explain(forest, x.data.subarray(0, 8));
+      const pathsOnly = explainCacheBytes();
+      const first = explainRows(forest, x);
+      // The tables stay: the next batch reads them instead of building them.
+      expect(explainCacheBytes()).toBeGreaterThan(pathsOnly + 10 * 1024);
+      const second = explainRows(forest, x);
+      const tableBytes = explainCacheBytes() - pathsOnly;
+      // A budget that keeps about half the trees' tables (a forest keeps at most half the budget),
+      // then one too small to keep any: every batch builds the others' and lets them go.
+      setExplainCacheBytes(tableBytes);
+      const halfKept = IsolationForest.deserialize(forest.serialize());
+      explainRows(halfKept, x);
+      const half = explainRows(halfKept, x);
+      setExplainCacheBytes(1);
+      const unkept = explainRows(IsolationForest.deserialize(forest.serialize()), x);
+      for (let r = 0; r < x.rows; r += 7) {
+        const row = x.data.subarray(r * x.cols, (r + 1) * x.cols);
+        const expected = oracleContributions(forest, row);
+        expectClose(first[r]!.contributions, expected);
+        expect(Array.from(second[r]!.contributions)).toEqual(Array.from(first[r]!.contributions));
+        expect(Array.from(unkept[r]!.contributions)).toEqual(Array.from(first[r]!.contributions));
+        expect(Array.from(half[r]!.contributions)).toEqual(Array.from(first[r]!.contributions));
+      }
+    } finally {
+      setExplainCacheBytes(previous);
     }
   });
 

@@ -33,8 +33,8 @@ import type { TreeArrays } from '../forest/tree-arrays.js';
  *
  * Fast TreeSHAP v2 keeps a table of A over all 2^d subsets of every leaf of the forest instead:
  * megabytes per forest, read at random, so a single row waits on memory about as long as it takes
- * to compute A (docs/engine.md), and single rows keep no tables. A batch tabulates one tree at a
- * time while all its rows walk that tree (`tabulate`).
+ * to compute A (docs/engine.md), and single rows keep no tables. Batches use tables over
+ * subtrees instead (TreeTables, tables.ts), built from `leafTable`.
  *
  * Every point's φ depends on which side of every split it falls (a point on the other side of any
  * one split changes the leaves below it), so no exact method can look at fewer than all of a
@@ -44,32 +44,17 @@ import type { TreeArrays } from '../forest/tree-arrays.js';
 export class ShapPaths {
   /** Bytes held between batches: a few per node, and per leaf its path's features and z's. */
   readonly bytes: number;
-  /** The tree whose table `values` holds, −1 for none. */
-  private tabulated = -1;
-  /** Leaf: where its table starts in `values` (valid for the tabulated tree), −1 for none. */
-  private table = EMPTY_INT;
-  /** Whether every leaf of the tabulated tree has a table (then no Q is needed). */
-  private whole = false;
-  /** One tree's table, while a batch runs (`tabulate` … `release`). */
-  private values = EMPTY;
-  private scratch = EMPTY;
-  /** accumulateChunk's scratch: the failed positions at each node for each row, and each row's table row. */
-  private chunkFail = EMPTY_INT;
-  /** Per leaf of the tabulated tree: its parent's bit when it is the left of two sibling leaves, −1 the right, else 0. */
-  private pairBit = EMPTY_INT;
-  /** Scratch for a pair's two leaf tables. */
-  private leafRows = EMPTY;
-  private chunkRow = EMPTY_INT;
-
+  /** The most nodes of any one tree. */
+  readonly maxTreeNodes: number;
   private constructor(
-    private readonly nodes: TreeArrays,
+    readonly nodes: TreeArrays,
     /** Inner node: 1 << (its feature's position on the path). Leaf: 2^d − 1, all of its path's positions. */
-    private readonly bit: Int32Array,
+    readonly bit: Int32Array,
     /** Leaf: where its path's features and z's start. */
-    private readonly pathAt: Int32Array,
+    readonly pathAt: Int32Array,
     /** Per leaf and path position (in order of first occurrence): the feature and its z. */
-    private readonly pathFeature: Int32Array,
-    private readonly pathZero: Float64Array,
+    readonly pathFeature: Int32Array,
+    readonly pathZero: Float64Array,
     /** Per tree, its inner nodes in index order, then its leaves in index order. */
     private readonly order: Int32Array,
     /** Per tree, where its leaves start in `order`. */
@@ -79,6 +64,7 @@ export class ShapPaths {
     private readonly q: Float64Array,
     private readonly cold: Int32Array,
   ) {
+    this.maxTreeNodes = fail.length;
     this.bytes = [bit, pathAt, pathFeature, pathZero, order, firstLeaf, fail, q, cold].reduce(
       (sum, a) => sum + a.byteLength,
       0,
@@ -161,90 +147,9 @@ export class ShapPaths {
     );
   }
 
-  /**
-   * Tabulates tree t for a batch (Fast TreeSHAP v2's tables, one step further): for each leaf and
-   * each subset H of its path positions, the φ of every position when x satisfies exactly H
-   * (v (1 − z_i)/z_i · A(H ∖ {i}) or −v A(H), from A over all subsets by a subset-sum transform).
-   * `accumulateTree(t, …)` then adds one row of d numbers per leaf, with no Q pass. Worth it when
-   * many rows walk the tree, to amortise the O(Σ d 2^d) build. One tree at a time, at most
-   * TABLE_DOUBLES, leaves beyond that or deeper than TABLE_MAX_DEPTH computed as without a table:
-   * the table stays in cache while the batch reads it, and memory stays bounded whatever the forest.
-   *
-   * Two sibling leaves (about three leaves in four in a tree of 256 samples) share one table: they
-   * have the same path features, and x satisfies the same of them at both but for their parent's
-   * split, which it satisfies at one of the two or (when an ancestor on that feature failed) at
-   * neither. Line (H_p, s), with H_p what x satisfies at either and s whether it went left, holds
-   * the sum of both leaves' lines: as large as the two leaves' tables together, and half the
-   * additions into φ per row.
-   */
-  tabulate(t: number): void {
-    const { treeStart, left } = this.nodes;
-    if (this.values === EMPTY) {
-      this.values = new Float64Array(TABLE_DOUBLES);
-      this.scratch = new Float64Array(2 << TABLE_MAX_DEPTH);
-      this.leafRows = new Float64Array(2 * (1 << TABLE_MAX_DEPTH) * TABLE_MAX_DEPTH);
-      this.table = new Int32Array(this.bit.length);
-      this.pairBit = new Int32Array(this.bit.length);
-      this.chunkFail = new Int32Array(this.fail.length * CHUNK_ROWS);
-      this.chunkRow = new Int32Array(CHUNK_ROWS);
-    }
-    const { values, leafRows, pairBit, table } = this;
-    const start = treeStart[t]!;
-    const end = treeStart[t + 1]!;
-    // Sibling leaves share one table (see accumulateChunk): the left one holds it, with its
-    // parent's bit, and the right one is marked −1.
-    pairBit.fill(0, start, end);
-    for (let n = start; n < end; n++) {
-      const l = left[n]!;
-      if (l !== n && left[l] === l && left[l + 1] === l + 1) {
-        pairBit[l] = this.bit[n]!;
-        pairBit[l + 1] = -1;
-      }
-    }
-    let at = 0;
-    let whole = true;
-    for (let n = start; n < end; n++) {
-      if (left[n] !== n) continue;
-      const d = 32 - Math.clz32(this.bit[n]!);
-      const count = 1 << d;
-      const k = pairBit[n]!;
-      if (k < 0) {
-        // The right leaf of a pair: its sibling's table holds it, or neither has one.
-        table[n] = table[n - 1]! < 0 ? -1 : PAIRED;
-        continue;
-      }
-      const size = (k > 0 ? 2 : 1) * count * d;
-      if (d > TABLE_MAX_DEPTH || at + size > TABLE_DOUBLES) {
-        table[n] = -1;
-        whole = false;
-        continue;
-      }
-      table[n] = at;
-      if (k === 0) {
-        this.leafTable(n, d, values, at);
-        at += size;
-        continue;
-      }
-      // Line (H_p << 1 | s) of a pair under a split with bit k: H_p the positions x satisfies at
-      // the parent and its split (both leaves then have H_p but for bit k), s whether x goes left.
-      const right = count * d;
-      this.leafTable(n, d, leafRows, 0);
-      this.leafTable(n + 1, d, leafRows, right);
-      for (let h = 0; h < count; h++)
-        for (let s = 0; s < 2; s++, at += d) {
-          const hl = h & k && !s ? h ^ k : h;
-          const hr = h & k && s ? h ^ k : h;
-          for (let p = 0; p < d; p++)
-            values[at + p] = (h & k) === 0 && s ? 0 : leafRows[hl * d + p]! + leafRows[right + hr * d + p]!;
-        }
-    }
-    this.tabulated = t;
-    this.whole = whole;
-  }
-
   /** Leaf n's table at out[at …]: line h holds each path position's φ when x satisfies the positions in h. */
-  private leafTable(n: number, d: number, out: Float64Array, at: number): void {
-    const { scratch, pathZero } = this;
+  leafTable(n: number, d: number, out: Float64Array, at: number, scratch: Float64Array): void {
+    const { pathZero } = this;
     const count = 1 << d;
     const path = this.pathAt[n]!;
     fillTable(scratch, 0, d, pathZero, path, this.nodes.value[n]!, scratch.subarray(count));
@@ -256,83 +161,6 @@ export class ShapPaths {
             : -scratch[h]!;
   }
 
-  /**
-   * Adds tabulated tree t's φ for `count` rows (at most CHUNK_ROWS) laid out feature-major:
-   * feature f of row r at xT[at + f·CHUNK_ROWS + r], its φ at phiT[at + f·CHUNK_ROWS + r]. Returns false, adding
-   * nothing, when the tree is not tabulated whole (then each row goes through accumulateTree).
-   *
-   * The same sums in the same order as accumulateTree on each row of a tabulated tree (every φ
-   * slot receives the leaves in index order), with the loops turned inside out: nodes and leaves outside, rows
-   * inside. Each node's split is then read once for the chunk, a leaf's block of the table stays
-   * in L1 while every row reads its line from it, and the rows of the inner loops are independent,
-   * so their loads overlap instead of waiting on one another.
-   */
-  accumulateChunk(t: number, xT: Float64Array, phiT: Float64Array, at: number, count: number): boolean {
-    if (this.tabulated !== t || !this.whole) return false;
-    const { feature, threshold, left, treeStart } = this.nodes;
-    const { bit, order, table, values, pathFeature, pathAt } = this;
-    const fail = this.chunkFail;
-    const rowAt = this.chunkRow;
-    const C = CHUNK_ROWS;
-    const start = treeStart[t]!;
-    const leaves = this.firstLeaf[t]!;
-    const end = treeStart[t + 1]!;
-    fail.fill(0, 0, count);
-    for (let i = start; i < leaves; i++) {
-      const n = order[i]!;
-      const k = bit[n]!;
-      const thr = threshold[n]!;
-      const xo = at + feature[n]! * C;
-      const fo = (n - start) * C;
-      const lo = (left[n]! - start) * C;
-      const ro = lo + C;
-      for (let r = 0; r < count; r++) {
-        const failed = fail[fo + r]!;
-        // b = 1 when x goes right: the left child is the one it fails.
-        const b = +(xT[xo + r]! > thr);
-        fail[lo + r] = failed | (k & -b);
-        fail[ro + r] = failed | (k & (b - 1));
-      }
-    }
-    const { pairBit } = this;
-    for (let i = leaves; i < end; i++) {
-      const n = order[i]!;
-      const base = table[n]!;
-      if (base === PAIRED) continue;
-      const all = bit[n]!;
-      const d = 32 - Math.clz32(all);
-      const fo = (n - start) * C;
-      const k = pairBit[n]!;
-      if (k === 0) for (let r = 0; r < count; r++) rowAt[r] = base + (all & ~fail[fo + r]!) * d;
-      else {
-        // A pair (see tabulate): H_p is what either leaf satisfies, s whether x went left.
-        const pos = 31 - Math.clz32(k);
-        for (let r = 0; r < count; r++) {
-          const hl = all & ~fail[fo + r]!;
-          rowAt[r] = base + (((hl | (all & ~fail[fo + C + r]!)) << 1) | ((hl >> pos) & 1)) * d;
-        }
-      }
-      const path = pathAt[n]!;
-      for (let p = 0; p < d; p++) {
-        const po = at + pathFeature[path + p]! * C;
-        for (let r = 0; r < count; r++) phiT[po + r] += values[rowAt[r]! + p]!;
-      }
-    }
-    return true;
-  }
-
-  /** Frees the table after a batch. */
-  release(): void {
-    this.values = EMPTY;
-    this.scratch = EMPTY;
-    this.table = EMPTY_INT;
-    this.chunkFail = EMPTY_INT;
-    this.chunkRow = EMPTY_INT;
-    this.pairBit = EMPTY_INT;
-    this.leafRows = EMPTY;
-    this.tabulated = -1;
-  }
-
   /** Adds every tree's φ for point x into phi (one slot per feature). */
   accumulate(x: Float64Array, phi: Float64Array): void {
     const trees = this.nodes.treeStart.length - 1;
@@ -340,13 +168,12 @@ export class ShapPaths {
   }
 
   /**
-   * Adds tree t's φ for the point at x[offset …] into phi[phiOffset …]. Batches call it with
-   * trees outside and rows inside, so that one tree's tables stay in cache while the rows use them.
+   * Adds tree t's φ for the point at x[offset …] into phi[phiOffset …]: single rows, and the rows of
+   * a batch in a tree too large for TreeTables.
    */
   accumulateTree(t: number, x: Float64Array, offset: number, phi: Float64Array, phiOffset: number): void {
     const { feature, threshold, left, treeStart } = this.nodes;
-    const { bit, fail, q, cold, order, table, values, pathFeature } = this;
-    const tabled = this.tabulated === t;
+    const { bit, fail, q, cold, order } = this;
     const start = treeStart[t]!;
     const leaves = this.firstLeaf[t]!;
     const end = treeStart[t + 1]!;
@@ -364,28 +191,8 @@ export class ShapPaths {
     }
     for (let i = leaves; i < end; i++) {
       const n = order[i]!;
-      const failed = fail[n - start]!;
-      const base = tabled ? table[n]! : -1;
-      q[n - start] = 0;
-      if (base === PAIRED) continue;
-      if (base < 0) {
-        q[n - start] = this.leaf(n, failed, phi, phiOffset);
-        continue;
-      }
-      // Every path position's φ read from the leaf's row for H, the failed ones included: the leaf
-      // adds nothing to Q.
-      const at = this.pathAt[n]!;
-      const all = bit[n]!;
-      const d = 32 - Math.clz32(all);
-      const k = this.pairBit[n]!;
-      const hl = all & ~failed;
-      const row =
-        k === 0
-          ? base + hl * d
-          : base + (((hl | (all & ~fail[n + 1 - start]!)) << 1) | ((hl >> (31 - Math.clz32(k))) & 1)) * d;
-      for (let p = 0; p < d; p++) phi[phiOffset + pathFeature[at + p]!] += values[row + p]!;
+      q[n - start] = this.leaf(n, fail[n - start]!, phi, phiOffset);
     }
-    if (tabled && this.whole) return;
     for (let i = leaves - 1; i >= start; i--) {
       const n = order[i]!;
       const ln = left[n]! - start;
@@ -442,19 +249,6 @@ export class ShapPaths {
     return v * total;
   }
 }
-
-/** Rows per accumulateChunk: the chunk's failed masks (4 bytes a node and row) stay in L2. */
-export const CHUNK_ROWS = 128;
-
-const EMPTY = new Float64Array(0);
-/** `table` of the right leaf of a pair whose table its sibling holds. */
-const PAIRED = -2;
-const EMPTY_INT = new Int32Array(0);
-
-/** A leaf with more distinct features on its path than this computes A even in a tabulated tree. */
-const TABLE_MAX_DEPTH = 12;
-/** One tree's table at most (2 MiB), far above what a tree of 256 samples needs (Σ d 2^d doubles). */
-const TABLE_DOUBLES = 1 << 18;
 
 /**
  * Writes v·A(T) for every subset T of a leaf's d path positions at values[at …]: first
