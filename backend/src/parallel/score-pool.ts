@@ -6,11 +6,12 @@ import type { WorkerTask } from './score-worker.js';
 
 /**
  * Below this much work (point-tree visits when scoring; explaining a row in a tree costs about as
- * much as EXPLAIN_COST_PER_TREE visits with explainRows, see docs/engine.md) a batch runs on the calling thread: starting a
- * worker and rebuilding the forest in it costs a few milliseconds, which small batches never win back.
+ * much as EXPLAIN_COST_PER_TREE visits with explainRows' tables, see docs/engine.md) a batch runs
+ * on the calling thread: starting a worker and rebuilding the forest in it costs a few
+ * milliseconds, which small batches never win back.
  */
 export const PARALLEL_MIN_WORK = 5_000_000;
-const EXPLAIN_COST_PER_TREE = 1_000;
+const EXPLAIN_COST_PER_TREE = 400;
 
 export interface BatchOptions {
   /** Threads to use; default: as many as the batch is worth, up to the machine's parallelism. */

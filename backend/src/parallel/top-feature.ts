@@ -1,8 +1,8 @@
 import { explainRows, type IsolationForest, type Matrix } from '../engine/index.js';
 
 /**
- * Rows explained per call of explainRows: large enough that tabulating each tree once per call
- * costs little against explaining the rows, small enough for progress reports now and then.
+ * Rows explained per call of explainRows: small enough for progress reports now and then (the
+ * forest's tables are built on the first call and kept for the next, see engine/explain/tables.ts).
  */
 const CHUNK = 8192;
 
