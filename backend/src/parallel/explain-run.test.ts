@@ -37,7 +37,7 @@ describe('explaining a row by replaying its runtime', () => {
 
   it('scores the row as one detector over every row did, and explains it', () => {
     const run = replayExplain(task(1102));
-    expect(run).toMatchObject({ found: true, replayed: 102, snapshotFormat: 5 });
+    expect(run).toMatchObject({ found: true, replayed: 102, snapshotFormat: 6 });
     expect(run.result).toEqual(straight.results[1102]);
     expect(run.result!.isAnomaly).toBe(true);
     const e = run.explanation!;
@@ -48,7 +48,7 @@ describe('explaining a row by replaying its runtime', () => {
   });
 
   it('says when the series has no row at the time asked', () => {
-    expect(replayExplain(task(1102.5))).toEqual({ found: false, replayed: 0, snapshotFormat: 5 });
+    expect(replayExplain(task(1102.5))).toEqual({ found: false, replayed: 0, snapshotFormat: 6 });
   });
 
   it('gives, on a worker thread kept between requests, the runs of the calling thread to the bit, in order', async () => {

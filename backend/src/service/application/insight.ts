@@ -203,6 +203,10 @@ export class Insight {
         notes.push(
           `${v}'s checkpoint is from a release before the rolling forests (snapshot format 4): it is restored with scores close to the old ones, not identical; ${scores}.`,
         );
+      else if (run.snapshotFormat === 5)
+        notes.push(
+          `${v}'s checkpoint is from a release whose alert budget counted each entity once (snapshot format 5): restored, it spends the budget per effective metric, so its decisions can differ from the stored ones; ${scores}.`,
+        );
       else
         notes.push(
           `Replaying ${v}'s runtime from its checkpoint did not reproduce the stored result: ${scores}. The source rows may have changed since it was scored (rewritten or late data). The breakdown is the replay's.`,
