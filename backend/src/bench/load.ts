@@ -544,7 +544,8 @@ async function main(): Promise<void> {
       const s = await step();
       if (before !== undefined) {
         const after = await scrape();
-        const delta = (name: string, match = ''): number => metric(after, name, match) - metric(before, name, match);
+        const delta = (name: string, match = ''): number =>
+          metric(after, name, match) - metric(before, name, match);
         const elapsed = (performance.now() - started) / 1000;
         const queries = delta('isoscope_influx_request_duration_seconds_count', 'operation="query"');
         s.inside = {
@@ -640,7 +641,9 @@ async function main(): Promise<void> {
               `p99 at 100/s${who}, one host 24 h (${hosts} entities stored): service ${p99(r.oneAt100)} ms, influxd ${p99(r.influxOneAt100)} ms; all hosts at 10/s: ${p99(r.allAt10)} ms.`,
             ]
           : []),
-        ...(r.anomaliesMax ? [`/anomalies${who}: ${r.anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`] : []),
+        ...(r.anomaliesMax
+          ? [`/anomalies${who}: ${r.anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`]
+          : []),
       ];
     };
     const insideRow = (s: Step): string =>

@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { cellValue, ChunkQueryError, ChunkSyntaxError, JsonColumn, scanChunk, type SeriesHeader } from './chunk-scan.js';
+import {
+  cellValue,
+  ChunkQueryError,
+  ChunkSyntaxError,
+  JsonColumn,
+  scanChunk,
+  type SeriesHeader,
+} from './chunk-scan.js';
 
 /** Everything scanChunk reports of a line: headers, and each row's cells parsed back from their bytes. */
 function scan(line: string | Uint8Array): Array<SeriesHeader & { rows: unknown[][] }> {
@@ -96,21 +103,25 @@ describe("InfluxDB's chunked JSON read as bytes", () => {
   });
 
   it("refuses a series' name, tags or columns after the values it walked (rows would go to the wrong series)", () => {
-    expect(() => scan('{"results":[{"series":[{"columns":["a"],"values":[[1]],"tags":{"h":"x"}}]}]}')).toThrow(
-      ChunkSyntaxError,
-    );
+    expect(() =>
+      scan('{"results":[{"series":[{"columns":["a"],"values":[[1]],"tags":{"h":"x"}}]}]}'),
+    ).toThrow(ChunkSyntaxError);
   });
 
   it("reports InfluxDB's errors, the answer's and a statement's, as ChunkQueryError with its text", () => {
-    expect(() => scan('{"error":"database not found: x"}')).toThrow(new ChunkQueryError('database not found: x'));
+    expect(() => scan('{"error":"database not found: x"}')).toThrow(
+      new ChunkQueryError('database not found: x'),
+    );
     expect(() => scan('{"results":[{"statement_id":0,"error":"field not found"}]}')).toThrow(
       new ChunkQueryError('field not found'),
     );
   });
 
   it('refuses what is not its JSON: a proxy page, an answer cut short, trailing text', () => {
-    const whole = '{"results":[{"statement_id":0,"series":[{"name":"m","columns":["t"],"values":[[1],[2]]}]}]}';
-    for (let cut = 1; cut < whole.length; cut++) expect(() => scan(whole.slice(0, cut))).toThrow(ChunkSyntaxError);
+    const whole =
+      '{"results":[{"statement_id":0,"series":[{"name":"m","columns":["t"],"values":[[1],[2]]}]}]}';
+    for (let cut = 1; cut < whole.length; cut++)
+      expect(() => scan(whole.slice(0, cut))).toThrow(ChunkSyntaxError);
     expect(() => scan('<html>bad gateway</html>')).toThrow(ChunkSyntaxError);
     expect(() => scan(`${whole} x`)).toThrow(ChunkSyntaxError);
     expect(() => scan('{"results":[{"series":[{"name":"m","values":[[1]]}]}]}')).toThrow(/without columns/);
@@ -120,7 +131,9 @@ describe("InfluxDB's chunked JSON read as bytes", () => {
   it('skips the rows of a series its handler declines', () => {
     let rows = 0;
     scanChunk(
-      Buffer.from('{"results":[{"series":[{"name":"a","columns":["t"],"values":[[1]]},{"name":"b","columns":["t"],"values":[[2],[3]]}]}]}'),
+      Buffer.from(
+        '{"results":[{"series":[{"name":"a","columns":["t"],"values":[[1]]},{"name":"b","columns":["t"],"values":[[2],[3]]}]}]}',
+      ),
       (h) => (h.name === 'b' ? () => rows++ : undefined),
     );
     expect(rows).toBe(2);

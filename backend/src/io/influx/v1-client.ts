@@ -81,7 +81,9 @@ export class InfluxUnavailableError extends Error {
 /** A connection that failed (refused, reset, no such host) as the error the service maps. */
 function unreachable(url: string, err: unknown): InfluxUnavailableError {
   const e = err as { code?: string; message?: string };
-  return new InfluxUnavailableError(`InfluxDB at ${url} is unreachable (${e.code ?? e.message ?? String(err)})`);
+  return new InfluxUnavailableError(
+    `InfluxDB at ${url} is unreachable (${e.code ?? e.message ?? String(err)})`,
+  );
 }
 
 /** One HTTP request to InfluxDB, as the client sends it. */
