@@ -4,12 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { excerpt } from '../../io/excerpt.js';
 import { JsonColumn, listEntities, listFields } from '../../io/influx/index.js';
-import { RegistryError, type IncidentRecord } from '../../io/registry/index.js';
+import type { IncidentRecord } from '../../io/registry/index.js';
 import { incidentAnnotation } from '../application/incident-points.js';
 import { anomalyRuns, type StoredResult } from '../application/results.js';
 import { readSpec, type DetectorSpec } from '../domain/spec.js';
 import { ServiceError } from '../plugins/errors.js';
 import { whenAbandoned } from '../plugins/overload.js';
+import { cachedDetector } from '../plugins/read-cache.js';
 import { parseRange } from '../ranges.js';
 import {
   ErrorResponse,
@@ -52,16 +53,14 @@ function link(detector: string, entity: string): { title: string; url: string } 
   };
 }
 
+/** A detector's spec; its record is read from the registry once every few seconds (read-cache.ts). */
 async function detectorSpec(app: FastifyInstance, id: string): Promise<DetectorSpec> {
-  const d = await app.registry.getDetector(id);
-  if (!d) throw new RegistryError('NOT_FOUND', `targets: no detector '${id}'`);
-  return readSpec(id, d.spec);
+  return readSpec(id, (await cachedDetector(app, id)).spec);
 }
 
 /** The detector exists (results are read without its spec: nothing to decode per request). */
 async function detectorExists(app: FastifyInstance, id: string): Promise<void> {
-  if (!(await app.registry.getDetector(id)))
-    throw new RegistryError('NOT_FOUND', `targets: no detector '${id}'`);
+  await cachedDetector(app, id);
 }
 
 type Field = Frame['fields'][number];
