@@ -103,6 +103,8 @@ interface Inside {
   loopMaxMs: number;
   gcMsPerS: number;
   cpuMsPerAnswer: number;
+  /** The main thread's busy time per answer (event loop utilization): what bounds throughput. */
+  loopMsPerAnswer: number;
   influxQueryMs: number;
 }
 
@@ -553,6 +555,7 @@ async function main(): Promise<void> {
           loopMaxMs: 1000 * metric(after, 'nodejs_eventloop_lag_max_seconds'),
           gcMsPerS: (1000 * delta('nodejs_gc_duration_seconds_sum')) / elapsed,
           cpuMsPerAnswer: (1000 * delta('process_cpu_seconds_total')) / Math.max(1, s.ok),
+          loopMsPerAnswer: (1000 * delta('isoscope_event_loop_busy_seconds_total')) / Math.max(1, s.ok),
           influxQueryMs:
             (1000 * delta('isoscope_influx_request_duration_seconds_sum', 'operation="query"')) /
             Math.max(1, queries),
@@ -648,7 +651,7 @@ async function main(): Promise<void> {
     };
     const insideRow = (s: Step): string =>
       s.inside
-        ? `| ${s.target} | ${fmt(s.inside.loopP99Ms)} | ${fmt(s.inside.loopMaxMs)} | ${fmt(s.inside.gcMsPerS)} | ${s.inside.cpuMsPerAnswer.toFixed(2)} | ${fmt(s.inside.influxQueryMs)} |`
+        ? `| ${s.target} | ${fmt(s.inside.loopP99Ms)} | ${fmt(s.inside.loopMaxMs)} | ${fmt(s.inside.gcMsPerS)} | ${s.inside.loopMsPerAnswer.toFixed(2)} | ${s.inside.cpuMsPerAnswer.toFixed(2)} | ${fmt(s.inside.influxQueryMs)} |`
         : '';
     const lines = [
       `## Read path under load (${hosts} hosts × 24 h of stored results, ${seconds} s per step; the last step with the overload answer on)`,
@@ -659,8 +662,8 @@ async function main(): Promise<void> {
       '',
       "The service's own account of each step (/metrics): event-loop delay, GC, CPU, InfluxDB queries",
       '',
-      '| route | loop delay p99 ms | loop delay max ms | GC ms/s | CPU ms per answer | InfluxDB query ms (mean) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      '| route | loop delay p99 ms | loop delay max ms | GC ms/s | loop busy ms per answer | CPU ms per answer (all threads) | InfluxDB query ms (mean) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...steps.map(insideRow).filter((l) => l !== ''),
       '',
       ...rounds.flatMap(summary),
