@@ -88,14 +88,17 @@ export function cachedToken(app: FastifyInstance, hash: string): Promise<TokenRe
   return cachesOf(app).tokens.get(hash, () => app.registry.findToken(hash));
 }
 
-/** A detector's record, kept DETECTOR_TTL_MS; NOT_FOUND when there is no such detector. */
+/**
+ * A detector's record, kept DETECTOR_TTL_MS; NOT_FOUND when there is no such detector (`what`,
+ * when given, says where in the request it was named).
+ */
 export async function cachedDetector(
   app: FastifyInstance,
   id: string,
   what = 'targets',
 ): Promise<DetectorRecord> {
   const d = await cachesOf(app).detectors.get(id, () => app.registry.getDetector(id));
-  if (!d) throw new RegistryError('NOT_FOUND', `${what}: no detector '${id}'`);
+  if (!d) throw new RegistryError('NOT_FOUND', `${what ? `${what}: ` : ''}no detector '${id}'`);
   return d;
 }
 
