@@ -106,6 +106,8 @@ interface Inside {
   /** The main thread's busy time per answer (event loop utilization): what bounds throughput. */
   loopMsPerAnswer: number;
   influxQueryMs: number;
+  /** Rows the scheduler scored live during the step (on worker threads, sharing the cores). */
+  scoredRows: number;
 }
 
 /** Prometheus' text format, summed per metric name over the series whose labels contain `match`. */
@@ -559,6 +561,7 @@ async function main(): Promise<void> {
           influxQueryMs:
             (1000 * delta('isoscope_influx_request_duration_seconds_sum', 'operation="query"')) /
             Math.max(1, queries),
+          scoredRows: delta('isoscope_scoring_rows_total'),
         };
       }
       s.target = label ? `${s.target} [${label}]` : s.target;
@@ -651,7 +654,7 @@ async function main(): Promise<void> {
     };
     const insideRow = (s: Step): string =>
       s.inside
-        ? `| ${s.target} | ${fmt(s.inside.loopP99Ms)} | ${fmt(s.inside.loopMaxMs)} | ${fmt(s.inside.gcMsPerS)} | ${s.inside.loopMsPerAnswer.toFixed(2)} | ${s.inside.cpuMsPerAnswer.toFixed(2)} | ${fmt(s.inside.influxQueryMs)} |`
+        ? `| ${s.target} | ${fmt(s.inside.loopP99Ms)} | ${fmt(s.inside.loopMaxMs)} | ${fmt(s.inside.gcMsPerS)} | ${s.inside.loopMsPerAnswer.toFixed(2)} | ${s.inside.cpuMsPerAnswer.toFixed(2)} | ${fmt(s.inside.influxQueryMs)} | ${s.inside.scoredRows} |`
         : '';
     const lines = [
       `## Read path under load (${hosts} hosts × 24 h of stored results, ${seconds} s per step; the last step with the overload answer on)`,
@@ -662,8 +665,8 @@ async function main(): Promise<void> {
       '',
       "The service's own account of each step (/metrics): event-loop delay, GC, CPU, InfluxDB queries",
       '',
-      '| route | loop delay p99 ms | loop delay max ms | GC ms/s | loop busy ms per answer | CPU ms per answer (all threads) | InfluxDB query ms (mean) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| route | loop delay p99 ms | loop delay max ms | GC ms/s | loop busy ms per answer | CPU ms per answer (all threads) | InfluxDB query ms (mean) | rows scored live meanwhile |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...steps.map(insideRow).filter((l) => l !== ''),
       '',
       ...rounds.flatMap(summary),
