@@ -143,7 +143,7 @@ describe("InfluxDB's chunked JSON read as bytes", () => {
 describe('JsonColumn', () => {
   it('keeps cells as the text of a JSON array, nulls and missing cells as its null text, growing as needed', () => {
     const bytes = Buffer.from('[12.5,null,"wé\\"b",true]');
-    const column = new JsonColumn('"none"', 4);
+    const column = new JsonColumn('"none"');
     for (let i = 0; i < 1000; i++) {
       column.add(bytes, 1, 5);
       column.add(bytes, 6, 10);

@@ -196,25 +196,30 @@ class Walk {
   }
 
   private result(): void {
-    let statementId = 0;
-    const series: Array<[number, number]> = [];
+    let statementId: number | undefined;
+    const later: number[] = [];
     let error: string | undefined;
     this.object((key) => {
       if (key === 'statement_id') statementId = Number(this.parseValue());
       else if (key === 'error') error = String(this.parseValue());
       else if (key === 'series') {
-        // Walked after the whole result: its statement_id may come later in the object.
-        this.space();
-        const start = this.at;
-        this.skipValue();
-        series.push([start, this.at]);
+        // InfluxDB writes statement_id first: the series are walked as they are read. Otherwise
+        // (statement_id later, or absent: 0) they are walked once the result is complete.
+        if (statementId !== undefined) {
+          const id = statementId;
+          this.array(() => this.series(id));
+        } else {
+          this.space();
+          later.push(this.at);
+          this.skipValue();
+        }
       } else this.skipValue();
     });
     if (error !== undefined) throw new ChunkQueryError(error);
     const after = this.at;
-    for (const [start] of series) {
+    for (const start of later) {
       this.at = start;
-      this.array(() => this.series(statementId));
+      this.array(() => this.series(statementId ?? 0));
     }
     this.at = after;
   }
@@ -345,61 +350,69 @@ export function scanChunk(line: Uint8Array, onSeries: SeriesHandler): void {
 const NULL = new Uint8Array([0x6e, 0x75, 0x6c, 0x6c]);
 
 /**
- * A column of JSON values kept as the text of an array's elements (`1,2.5,null`), in bytes: cells
- * copied from InfluxDB's answer as they are, never parsed. `nullAs` replaces a null (or missing)
- * cell's text (`""` for a string column that shows nothing).
+ * A column of JSON values kept as the text of an array's elements (`1,2.5,null`): cells of
+ * InfluxDB's answer, never parsed, and not copied either until the answer is written (`writeTo`):
+ * the column keeps where each cell is in the answer's lines (which it holds on to), so an answer
+ * costs one buffer of its exact size, not a growing buffer per column (whose copies and external
+ * memory cost the garbage collector more than the cells did). `nullAs` replaces a null (or
+ * missing) cell's text (`""` for a string column that shows nothing).
  */
 export class JsonColumn {
-  private bytes: Uint8Array;
-  private length = 0;
+  /** The lines cells come from; `refs` holds (line, start, end) per value. */
+  private readonly sources: Uint8Array[] = [];
+  private readonly refs: number[] = [];
+  private lastSource: Uint8Array | undefined;
   /** Values in the column. */
   count = 0;
   /** Values that were not null. */
   present = 0;
+  /** Bytes of the elements' text, commas included. */
+  byteLength = 0;
   private readonly nullBytes: Uint8Array;
 
-  constructor(nullAs = 'null', capacity = 4096) {
-    this.bytes = new Uint8Array(capacity);
+  constructor(nullAs = 'null') {
     this.nullBytes = nullAs === 'null' ? NULL : new TextEncoder().encode(nullAs);
-  }
-
-  private room(extra: number): void {
-    if (this.length + extra <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + extra));
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
   }
 
   /** Appends the JSON value `from[start, end)` (a cell's range; start < 0 is a missing cell). */
   add(from: Uint8Array, start: number, end: number): void {
     if (start < 0 || isNull(from, start, end)) {
-      this.addBytes(this.nullBytes, 0, this.nullBytes.length);
-      this.count++;
+      this.ref(this.nullBytes, 0, this.nullBytes.length);
       return;
     }
-    this.addBytes(from, start, end);
-    this.count++;
+    this.ref(from, start, end);
     this.present++;
   }
 
-  private addBytes(from: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    this.room(n + 1);
-    const to = this.bytes;
-    let at = this.length;
-    if (this.count > 0) to[at++] = COMMA;
-    // Cells are a few bytes: a loop beats subarray + set, which allocate a view per cell.
-    if (n < 64) for (let i = start; i < end; i++) to[at++] = from[i]!;
-    else {
-      to.set(from.subarray(start, end), at);
-      at += n;
+  private ref(from: Uint8Array, start: number, end: number): void {
+    if (from !== this.lastSource) {
+      this.lastSource = from;
+      this.sources.push(from);
     }
-    this.length = at;
+    this.refs.push(this.sources.length - 1, start, end);
+    this.byteLength += end - start + (this.count > 0 ? 1 : 0);
+    this.count++;
+  }
+
+  /** Copies the elements' text into `to` at `at`; returns where it ends. */
+  writeTo(to: Uint8Array, at: number): number {
+    const refs = this.refs;
+    const sources = this.sources;
+    for (let k = 0; k < refs.length; k += 3) {
+      if (k > 0) to[at++] = COMMA;
+      const from = sources[refs[k]!]!;
+      const end = refs[k + 2]!;
+      // Cells are a few bytes: a loop beats subarray + set, which allocate a view per cell.
+      for (let i = refs[k + 1]!; i < end; i++) to[at++] = from[i]!;
+    }
+    return at;
   }
 
   /** The elements' text, `a,b,c` (without brackets), as bytes. */
   get text(): Uint8Array {
-    return this.bytes.subarray(0, this.length);
+    const out = new Uint8Array(this.byteLength);
+    this.writeTo(out, 0);
+    return out;
   }
 
   /** The values, parsed (tests, callers that need them as JavaScript values). */

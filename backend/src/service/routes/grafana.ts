@@ -267,7 +267,7 @@ async function incidentAnnotations(
 const FRAMES_PIECE = 1 << 20;
 
 /** The JSON text of a field: its values as they are when they are a JsonColumn's text already. */
-function fieldJson(field: OutField, out: (piece: string | Uint8Array) => void): void {
+function fieldJson(field: OutField, out: (piece: string | JsonColumn) => void): void {
   const { values, ...rest } = field;
   if (!(values instanceof JsonColumn)) {
     out(JSON.stringify(field));
@@ -275,31 +275,41 @@ function fieldJson(field: OutField, out: (piece: string | Uint8Array) => void): 
   }
   const head = JSON.stringify(rest);
   out(`${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"values":[`);
-  out(values.text);
+  out(values);
   out(']}');
+}
+
+/** Pieces of text and columns as one buffer of their exact size. */
+function join(parts: Array<Buffer | JsonColumn>, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of parts) {
+    if (p instanceof JsonColumn) at = p.writeTo(out, at);
+    else at += p.copy(out, at);
+  }
+  return out;
 }
 
 /**
  * `{"frames":[…]}` as bytes: columns read from InfluxDB are copied in as the JSON text they
- * already are, other values go through JSON.stringify. A small answer (one host's day, about
- * 70 KB) is one Buffer sent at once; a larger one streams in pieces of about a megabyte, written
- * one frame at a time as the socket takes them, so other requests get the event loop in between.
- * Measured under load, a stream of one piece per frame spent more in its machinery and socket
- * writes than the framing did.
+ * already are (once, into the answer's buffer), other values go through JSON.stringify. A small
+ * answer (one host's day, about 70 KB) is one Buffer sent at once; a larger one streams in pieces
+ * of about a megabyte, written one frame at a time as the socket takes them, so other requests get
+ * the event loop in between. Measured under load, a stream of one piece per frame spent more in
+ * its machinery and socket writes than the framing did.
  */
 export function framesJson(frames: OutFrame[]): Buffer | Readable {
   const pieces = (function* () {
-    let parts: Uint8Array[] = [];
+    let parts: Array<Buffer | JsonColumn> = [];
     let size = 0;
-    const out = (piece: string | Uint8Array): void => {
-      const bytes = typeof piece === 'string' ? Buffer.from(piece) : piece;
-      parts.push(bytes);
-      size += bytes.length;
+    const out = (piece: string | JsonColumn): void => {
+      const part = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      parts.push(part);
+      size += part.byteLength;
     };
     out('{"frames":[');
     for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]!;
-      const { fields, ...rest } = f;
+      const { fields, ...rest } = frames[i]!;
       const head = JSON.stringify(rest);
       out(`${i > 0 ? ',' : ''}${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"fields":[`);
       fields.forEach((field, k) => {
@@ -308,13 +318,13 @@ export function framesJson(frames: OutFrame[]): Buffer | Readable {
       });
       out(']}');
       if (size >= FRAMES_PIECE) {
-        yield Buffer.concat(parts, size);
+        yield join(parts, size);
         parts = [];
         size = 0;
       }
     }
     out(']}');
-    yield Buffer.concat(parts, size);
+    yield join(parts, size);
   })();
   const first = pieces.next();
   const second = pieces.next();
