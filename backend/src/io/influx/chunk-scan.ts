@@ -350,24 +350,33 @@ export function scanChunk(line: Uint8Array, onSeries: SeriesHandler): void {
 const NULL = new Uint8Array([0x6e, 0x75, 0x6c, 0x6c]);
 
 /**
+ * Scratch arrays for the cell ranges of a column's current line, reused: a line's rows are walked
+ * in one synchronous call, and the ranges are turned into bytes before the next line arrives, so
+ * a few arrays serve every request in flight instead of an array per column per request (those,
+ * growing and living as long as their request, cost the garbage collector more than the cells).
+ */
+const scratches: Int32Array[] = [];
+
+/**
  * A column of JSON values kept as the text of an array's elements (`1,2.5,null`): cells of
- * InfluxDB's answer, never parsed, and not copied either until the answer is written (`writeTo`):
- * the column keeps where each cell is in the answer's lines (which it holds on to), so an answer
- * costs one buffer of its exact size, not a growing buffer per column (whose copies and external
- * memory cost the garbage collector more than the cells did). `nullAs` replaces a null (or
- * missing) cell's text (`""` for a string column that shows nothing).
+ * InfluxDB's answer, never parsed. While a line is walked the column notes where its cells are;
+ * when the next line starts (or the column is read) it copies them into one buffer of their exact
+ * size, and lets go of the line. `nullAs` replaces a null (or missing) cell's text (`""` for a
+ * string column that shows nothing).
  */
 export class JsonColumn {
-  /** The lines cells come from; `refs` holds (line, start, end) per value. */
-  private readonly sources: Uint8Array[] = [];
-  private readonly refs: number[] = [];
-  private lastSource: Uint8Array | undefined;
+  /** The text so far, in pieces of one line each (commas between values included). */
+  private readonly pieces: Uint8Array[] = [];
+  private done = 0;
+  /** The line whose cells are noted in `scratch` (start, end pairs), not yet copied. */
+  private source: Uint8Array | undefined;
+  private scratch: Int32Array | undefined;
+  private noted = 0;
+  private notedBytes = 0;
   /** Values in the column. */
   count = 0;
   /** Values that were not null. */
   present = 0;
-  /** Bytes of the elements' text, commas included. */
-  byteLength = 0;
   private readonly nullBytes: Uint8Array;
 
   constructor(nullAs = 'null') {
@@ -377,33 +386,72 @@ export class JsonColumn {
   /** Appends the JSON value `from[start, end)` (a cell's range; start < 0 is a missing cell). */
   add(from: Uint8Array, start: number, end: number): void {
     if (start < 0 || isNull(from, start, end)) {
-      this.ref(this.nullBytes, 0, this.nullBytes.length);
+      this.note(from, -1, -1, this.nullBytes.length);
       return;
     }
-    this.ref(from, start, end);
+    this.note(from, start, end, end - start);
     this.present++;
   }
 
-  private ref(from: Uint8Array, start: number, end: number): void {
-    if (from !== this.lastSource) {
-      this.lastSource = from;
-      this.sources.push(from);
+  private note(from: Uint8Array, start: number, end: number, bytes: number): void {
+    if (from !== this.source) {
+      this.flush();
+      this.source = from;
+      this.scratch = scratches.pop() ?? new Int32Array(8192);
     }
-    this.refs.push(this.sources.length - 1, start, end);
-    this.byteLength += end - start + (this.count > 0 ? 1 : 0);
+    let scratch = this.scratch!;
+    if (this.noted + 2 > scratch.length) {
+      const grown = new Int32Array(scratch.length * 2);
+      grown.set(scratch);
+      scratch = this.scratch = grown;
+    }
+    scratch[this.noted++] = start;
+    scratch[this.noted++] = end;
+    this.notedBytes += bytes + (this.count > 0 ? 1 : 0);
     this.count++;
+  }
+
+  /**
+   * Copies the noted cells of the current line into a piece of their own and gives the scratch
+   * back: call it once the answer is read (writing the column does it too).
+   */
+  flush(): void {
+    const from = this.source;
+    const scratch = this.scratch;
+    if (!from || !scratch) return;
+    const to = new Uint8Array(this.notedBytes);
+    let at = 0;
+    const nulls = this.nullBytes;
+    for (let k = 0; k < this.noted; k += 2) {
+      if (at > 0 || this.done > 0) to[at++] = COMMA;
+      const start = scratch[k]!;
+      if (start < 0) for (let i = 0; i < nulls.length; i++) to[at++] = nulls[i]!;
+      else {
+        // Cells are a few bytes: a loop beats subarray + set, which allocate a view per cell.
+        const end = scratch[k + 1]!;
+        for (let i = start; i < end; i++) to[at++] = from[i]!;
+      }
+    }
+    this.pieces.push(to);
+    this.done += to.length;
+    scratches.push(scratch);
+    this.source = undefined;
+    this.scratch = undefined;
+    this.noted = 0;
+    this.notedBytes = 0;
+  }
+
+  /** Bytes of the elements' text, commas included. */
+  get byteLength(): number {
+    return this.done + this.notedBytes;
   }
 
   /** Copies the elements' text into `to` at `at`; returns where it ends. */
   writeTo(to: Uint8Array, at: number): number {
-    const refs = this.refs;
-    const sources = this.sources;
-    for (let k = 0; k < refs.length; k += 3) {
-      if (k > 0) to[at++] = COMMA;
-      const from = sources[refs[k]!]!;
-      const end = refs[k + 2]!;
-      // Cells are a few bytes: a loop beats subarray + set, which allocate a view per cell.
-      for (let i = refs[k + 1]!; i < end; i++) to[at++] = from[i]!;
+    this.flush();
+    for (const piece of this.pieces) {
+      to.set(piece, at);
+      at += piece.length;
     }
     return at;
   }

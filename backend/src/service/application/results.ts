@@ -265,6 +265,10 @@ export class ResultsReader {
       scanChunk(new TextEncoder().encode(JSON.stringify(line)), onSeries);
     }
     for (const settle of pieces) settle();
+    // Every column's last line copied now: a column a frame does not use gives its scratch back too.
+    for (const b of blocks.values())
+      for (const c of [b.time, b.score, b.threshold, b.anomaly, b.severity, b.topFeature, b.topContribution])
+        c.flush();
     return [...blocks.values()]
       .filter((b) => b.rows > 0)
       .sort((a, b) => a.firstTime - b.firstTime || entityOrder(a.entity, b.entity));
