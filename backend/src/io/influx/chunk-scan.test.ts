@@ -157,4 +157,26 @@ describe('JsonColumn', () => {
     expect(values).toHaveLength(4000);
     expect(new JsonColumn().values()).toEqual([]);
   });
+
+  it('joins the cells of several lines in order, a line of many cells included', () => {
+    const column = new JsonColumn('""');
+    const expected: unknown[] = [];
+    for (let line = 0; line < 3; line++) {
+      // The second line has more cells than a scratch array starts with.
+      const cells = line === 1 ? 5000 : 3;
+      const values = Array.from({ length: cells }, (_, i) => (i % 7 === 0 ? null : `l${line}c${i}`));
+      const bytes = Buffer.from(JSON.stringify(values));
+      let at = 1;
+      for (const v of values) {
+        const text = JSON.stringify(v);
+        column.add(bytes, at, at + Buffer.byteLength(text));
+        at += Buffer.byteLength(text) + 1;
+        expected.push(v ?? '');
+      }
+    }
+    expect(column.byteLength).toBe(Buffer.byteLength(JSON.stringify(expected)) - 2);
+    expect(column.values()).toEqual(expected);
+    // Read twice: the same text.
+    expect(column.values()).toEqual(expected);
+  });
 });
