@@ -10,6 +10,7 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { isoscope } from '../support/cli.js';
 import { scratchDir } from '../support/scratch.js';
 import { as, testApp } from '../support/service.js';
+import { TOKEN_TTL_MS } from '../../backend/src/service/plugins/read-cache.js';
 
 const NOW = Date.UTC(2024, 0, 3);
 const HOUR = 3_600_000;
@@ -234,6 +235,8 @@ describe('two replicas of the service sharing a PostgreSQL registry (real postgr
       .find((line) => line.includes('grafana'))!
       .split(/\s+/)[0]!;
     expect(isoscope(['token', 'revoke', id], { env }).code).toBe(0);
+    // Revoked by another process: refused once the replica's cached lookup expires.
+    await new Promise((r) => setTimeout(r, TOKEN_TTL_MS + 50));
     expect((await app.inject({ url: '/api/v1/detectors', headers: asGrafana })).statusCode).toBe(401);
     const wrong = isoscope(['token', 'list'], { env: { ISOSCOPE_REGISTRY_URL: 'mysql://u:secret@h/db' } });
     expect(wrong.code).toBe(2);

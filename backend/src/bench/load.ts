@@ -23,6 +23,12 @@
  * --only a,b runs only those steps, of: one, influx-one, all, influx-all, anomalies (throughput,
  * 8 clients), healthz@100, anomalies@100, one@100, influx-one@100, all@10, overload.
  * --cpu-prof DIR runs the service under `node --cpu-prof` and leaves its profile in DIR.
+ * --compare DIR runs the same steps against another build too (DIR: its backend directory, with
+ * bin/ and dist/, e.g. a copy of an older checkout's), in rounds before, this, this, before on the
+ * same data, and prints this build's answered/s over the other's.
+ *
+ * Each service step also prints what the service measured of itself (/metrics before and after):
+ * event-loop delay (p99, max), GC time a second, CPU per answer and mean InfluxDB query time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -82,6 +88,39 @@ interface Step {
   errors: number;
   latencyMs: number[];
   answeredPerSecond: number;
+  /** The service's own account of the step (from /metrics), for service targets. */
+  inside?: Inside;
+}
+
+/**
+ * What the service measured of itself during a step, from /metrics scraped before and after:
+ * how late its event loop ran (prom-client's monitorEventLoopDelay, reset at each scrape), its
+ * garbage collection and CPU time, and how long its InfluxDB queries took. Tells which queue a
+ * slow p99 waited in: the loop (CPU, GC) or InfluxDB.
+ */
+interface Inside {
+  loopP99Ms: number;
+  loopMaxMs: number;
+  gcMsPerS: number;
+  cpuMsPerAnswer: number;
+  /** The main thread's busy time per answer (event loop utilization): what bounds throughput. */
+  loopMsPerAnswer: number;
+  influxQueryMs: number;
+  /** Rows the scheduler scored live during the step (on worker threads, sharing the cores). */
+  scoredRows: number;
+}
+
+/** Prometheus' text format, summed per metric name over the series whose labels contain `match`. */
+function metric(text: string, name: string, match = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    if (match && !rest.includes(match)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -299,6 +338,8 @@ async function main(): Promise<void> {
   const maxDelay = option('max-delay', 250);
   const scoreWithService = process.argv.includes('--score-with-service');
   const cpuProf = text('cpu-prof');
+  const compareDir = text('compare');
+  const compareBin = compareDir ? join(compareDir, 'bin', 'isoscope.js') : undefined;
   const only = text('only')?.split(',');
   const unknown = only?.filter((n) => !(STEPS as readonly string[]).includes(n));
   if (unknown?.length) {
@@ -335,10 +376,13 @@ async function main(): Promise<void> {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    /** The built service in its own process; `overloadMs` is its ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS. */
-    const startService = async (overloadMs: number): Promise<() => Promise<void>> => {
+    /**
+     * A built service in its own process (`bin`: this build's, or --compare's); `overloadMs` is its
+     * ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS. Both builds use the same data directory, one at a time.
+     */
+    const startService = async (overloadMs: number, bin = BIN): Promise<() => Promise<void>> => {
       const profile = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
-      const service: ChildProcess = spawn(process.execPath, [...profile, BIN, 'serve'], {
+      const service: ChildProcess = spawn(process.execPath, [...profile, bin, 'serve'], {
         env: {
           ...process.env,
           ISOSCOPE_HOST: '127.0.0.1',
@@ -489,37 +533,90 @@ async function main(): Promise<void> {
       influxOne: direct('influxd InfluxQL, 1 host', influxql(one)),
       influxAll: direct(`influxd InfluxQL, ${hosts} hosts`, influxql()),
     } satisfies Record<string, Target>;
-    // Warm-up: first answers (JIT, InfluxDB's caches) are not what a busy day sees.
-    for (const t of Object.values(targets)) for (let i = 0; i < 5; i++) await send(t, timeoutMs);
+    const warmUp = async (): Promise<void> => {
+      // First answers (JIT, InfluxDB's caches) are not what a busy day sees.
+      for (const t of Object.values(targets)) for (let i = 0; i < 5; i++) await send(t, timeoutMs);
+    };
+    await warmUp();
 
     const steps: Step[] = [];
-    const run = async (t: Target, rate: number): Promise<Step> => {
-      log(`${t.name} at ${rate}/s for ${seconds} s`);
-      const s = await drive(t, rate, seconds, timeoutMs);
+    const scrape = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
+    /** Runs a step; for the service's routes, with its own account of it (Inside). */
+    const measured = async (t: Target, label: string, step: () => Promise<Step>): Promise<Step> => {
+      const before = t.side === 'service' ? await scrape() : undefined;
+      const started = performance.now();
+      const s = await step();
+      if (before !== undefined) {
+        const after = await scrape();
+        const delta = (name: string, match = ''): number =>
+          metric(after, name, match) - metric(before, name, match);
+        const elapsed = (performance.now() - started) / 1000;
+        const queries = delta('isoscope_influx_request_duration_seconds_count', 'operation="query"');
+        s.inside = {
+          loopP99Ms: 1000 * metric(after, 'nodejs_eventloop_lag_p99_seconds'),
+          loopMaxMs: 1000 * metric(after, 'nodejs_eventloop_lag_max_seconds'),
+          gcMsPerS: (1000 * delta('nodejs_gc_duration_seconds_sum')) / elapsed,
+          cpuMsPerAnswer: (1000 * delta('process_cpu_seconds_total')) / Math.max(1, s.ok),
+          loopMsPerAnswer: (1000 * delta('isoscope_event_loop_busy_seconds_total')) / Math.max(1, s.ok),
+          influxQueryMs:
+            (1000 * delta('isoscope_influx_request_duration_seconds_sum', 'operation="query"')) /
+            Math.max(1, queries),
+          scoredRows: delta('isoscope_scoring_rows_total'),
+        };
+      }
+      s.target = label ? `${s.target} [${label}]` : s.target;
       steps.push(s);
       // Let queues drain before the next step.
       await new Promise((r) => setTimeout(r, 1000));
       return s;
     };
-    const closed = async (t: Target, workers: number): Promise<Step> => {
-      log(`${t.name}, ${workers} clients back to back for ${seconds} s`);
-      const st = await saturate(t, workers, seconds, timeoutMs);
-      steps.push(st);
-      await new Promise((r) => setTimeout(r, 1000));
-      return st;
+    const run = (t: Target, rate: number, label = ''): Promise<Step> => {
+      log(`${t.name}${label ? ` [${label}]` : ''} at ${rate}/s for ${seconds} s`);
+      return measured(t, label, () => drive(t, rate, seconds, timeoutMs));
     };
-    // Throughput first, on a quiet service: what each side answers a second, 8 clients at a time.
-    const oneMax = wanted('one') ? await closed(targets.one, 8) : undefined;
-    const influxOneMax = wanted('influx-one') ? await closed(targets.influxOne, 8) : undefined;
-    const allMax = wanted('all') ? await closed(targets.all, 8) : undefined;
-    const influxAllMax = wanted('influx-all') ? await closed(targets.influxAll, 8) : undefined;
-    const anomaliesMax = wanted('anomalies') ? await closed(targets.anomalies, 8) : undefined;
-    // Latency at a constant 100 requests a second.
-    if (wanted('healthz@100')) await run(targets.healthz, 100);
-    if (wanted('anomalies@100')) await run(targets.anomalies, 100);
-    const oneAt100 = wanted('one@100') ? await run(targets.one, 100) : undefined;
-    const influxOneAt100 = wanted('influx-one@100') ? await run(targets.influxOne, 100) : undefined;
-    const allAt10 = wanted('all@10') ? await run(targets.all, 10) : undefined;
+    const closed = (t: Target, workers: number, label = ''): Promise<Step> => {
+      log(`${t.name}${label ? ` [${label}]` : ''}, ${workers} clients back to back for ${seconds} s`);
+      return measured(t, label, () => saturate(t, workers, seconds, timeoutMs));
+    };
+    interface Round {
+      label: string;
+      oneMax?: Step;
+      influxOneMax?: Step;
+      allMax?: Step;
+      influxAllMax?: Step;
+      anomaliesMax?: Step;
+      oneAt100?: Step;
+      influxOneAt100?: Step;
+      allAt10?: Step;
+    }
+    /** Every wanted step once, against the service running now (`label`: which build). */
+    const round = async (label: string): Promise<Round> => {
+      const r: Round = { label };
+      // Throughput first, on a quiet service: what each side answers a second, 8 clients at a time.
+      if (wanted('one')) r.oneMax = await closed(targets.one, 8, label);
+      if (wanted('influx-one')) r.influxOneMax = await closed(targets.influxOne, 8, label);
+      if (wanted('all')) r.allMax = await closed(targets.all, 8, label);
+      if (wanted('influx-all')) r.influxAllMax = await closed(targets.influxAll, 8, label);
+      if (wanted('anomalies')) r.anomaliesMax = await closed(targets.anomalies, 8, label);
+      // Latency at a constant 100 requests a second.
+      if (wanted('healthz@100')) await run(targets.healthz, 100, label);
+      if (wanted('anomalies@100')) await run(targets.anomalies, 100, label);
+      if (wanted('one@100')) r.oneAt100 = await run(targets.one, 100, label);
+      if (wanted('influx-one@100')) r.influxOneAt100 = await run(targets.influxOne, 100, label);
+      if (wanted('all@10')) r.allAt10 = await run(targets.all, 10, label);
+      return r;
+    };
+    const rounds: Round[] = [];
+    if (compareBin) {
+      // Before, this, this, before: a drift of the machine's other load over the run weighs on both.
+      for (const which of ['before', 'this', 'this', 'before'] as const) {
+        await stopService();
+        stopService = await startService(0, which === 'before' ? compareBin : BIN);
+        await warmUp();
+        rounds.push(await round(which));
+      }
+    } else rounds.push(await round(''));
+    const oneMax = rounds.find((r) => r.label !== 'before')?.oneMax;
     // Overload: three times what the service answered, refused fast instead of queued.
     let overload: Step | undefined;
     if (maxDelay > 0 && wanted('overload')) {
@@ -532,6 +629,33 @@ async function main(): Promise<void> {
 
     const ratio = (a: Step, b: Step): string => (a.answeredPerSecond / b.answeredPerSecond).toFixed(2);
     const p99 = (s: Step | undefined): string => (s ? fmt(percentile(s.latencyMs, 0.99)) : '–');
+    const summary = (r: Round): string[] => {
+      const who = r.label ? ` [${r.label}]` : '';
+      return [
+        ...(r.oneMax && r.influxOneMax
+          ? [
+              `Throughput service/influxd${who}, one host 24 h: ${ratio(r.oneMax, r.influxOneMax)}× (${r.oneMax.answeredPerSecond.toFixed(0)} against ${r.influxOneMax.answeredPerSecond.toFixed(0)} answered/s).`,
+            ]
+          : []),
+        ...(r.allMax && r.influxAllMax
+          ? [
+              `Throughput service/influxd${who}, all ${hosts} hosts 24 h: ${ratio(r.allMax, r.influxAllMax)}× (${r.allMax.answeredPerSecond.toFixed(1)} against ${r.influxAllMax.answeredPerSecond.toFixed(1)}).`,
+            ]
+          : []),
+        ...(r.oneAt100 || r.influxOneAt100 || r.allAt10
+          ? [
+              `p99 at 100/s${who}, one host 24 h (${hosts} entities stored): service ${p99(r.oneAt100)} ms, influxd ${p99(r.influxOneAt100)} ms; all hosts at 10/s: ${p99(r.allAt10)} ms.`,
+            ]
+          : []),
+        ...(r.anomaliesMax
+          ? [`/anomalies${who}: ${r.anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`]
+          : []),
+      ];
+    };
+    const insideRow = (s: Step): string =>
+      s.inside
+        ? `| ${s.target} | ${fmt(s.inside.loopP99Ms)} | ${fmt(s.inside.loopMaxMs)} | ${fmt(s.inside.gcMsPerS)} | ${s.inside.loopMsPerAnswer.toFixed(2)} | ${s.inside.cpuMsPerAnswer.toFixed(2)} | ${fmt(s.inside.influxQueryMs)} | ${s.inside.scoredRows} |`
+        : '';
     const lines = [
       `## Read path under load (${hosts} hosts × 24 h of stored results, ${seconds} s per step; the last step with the overload answer on)`,
       '',
@@ -539,22 +663,14 @@ async function main(): Promise<void> {
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...steps.map(row),
       '',
-      ...(oneMax && influxOneMax
-        ? [
-            `Throughput service/influxd, one host 24 h: ${ratio(oneMax, influxOneMax)}× (${oneMax.answeredPerSecond.toFixed(0)} against ${influxOneMax.answeredPerSecond.toFixed(0)} answered/s).`,
-          ]
-        : []),
-      ...(allMax && influxAllMax
-        ? [
-            `Throughput service/influxd, all ${hosts} hosts 24 h: ${ratio(allMax, influxAllMax)}× (${allMax.answeredPerSecond.toFixed(1)} against ${influxAllMax.answeredPerSecond.toFixed(1)}).`,
-          ]
-        : []),
-      ...(oneAt100 || influxOneAt100 || allAt10
-        ? [
-            `p99 at 100/s, one host 24 h (${hosts} entities stored): service ${p99(oneAt100)} ms, influxd ${p99(influxOneAt100)} ms; all hosts at 10/s: ${p99(allAt10)} ms.`,
-          ]
-        : []),
-      ...(anomaliesMax ? [`/anomalies: ${anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`] : []),
+      "The service's own account of each step (/metrics): event-loop delay, GC, CPU, InfluxDB queries",
+      '',
+      '| route | loop delay p99 ms | loop delay max ms | GC ms/s | loop busy ms per answer | CPU ms per answer (all threads) | InfluxDB query ms (mean) | rows scored live meanwhile |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...steps.map(insideRow).filter((l) => l !== ''),
+      '',
+      ...rounds.flatMap(summary),
+      ...(compareBin ? comparison(rounds) : []),
       overload
         ? `Overload (${overload.rate}/s offered, one host, ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS=${maxDelay}): ${overload.ok} answered (p99 ${fmt(percentile(overload.latencyMs, 0.99))} ms), ${overload.refused} refused 503 (p50 ${fmt(percentile(overload.refusedMs, 0.5))} ms, p99 ${fmt(percentile(overload.refusedMs, 0.99))} ms), ${overload.errors} errors or timeouts.`
         : 'Overload step skipped (--max-delay 0 or --only).',
@@ -565,6 +681,32 @@ async function main(): Promise<void> {
     agent.destroy();
     await cleanUp();
   }
+}
+
+/**
+ * This build against --compare's, round by round (before, this, this, before): each this-round's
+ * answered/s over the before-round next to it in time, and the same for the service/influxd ratio.
+ */
+function comparison(
+  rounds: Array<{ label: string; oneMax?: Step; allMax?: Step; influxOneMax?: Step; influxAllMax?: Step }>,
+): string[] {
+  const pairs = [
+    [rounds[1], rounds[0]],
+    [rounds[2], rounds[3]],
+  ] as const;
+  const out: string[] = [];
+  for (const key of ['oneMax', 'allMax'] as const) {
+    const what = key === 'oneMax' ? 'one host' : 'all hosts';
+    const ratios = pairs
+      .map(([now, before]) =>
+        now?.[key] && before?.[key]
+          ? (now[key].answeredPerSecond / before[key].answeredPerSecond).toFixed(2)
+          : undefined,
+      )
+      .filter((r) => r !== undefined);
+    if (ratios.length) out.push(`This build / --compare's, answered/s, ${what}: ${ratios.join(' and ')}×.`);
+  }
+  return out;
 }
 
 main().catch((err: unknown) => {

@@ -6,3 +6,4 @@ export * from './v1-client.js';
 export * from './writer.js';
 export * from './flux.js';
 export * from './v2-client.js';
+export * from './chunk-scan.js';

@@ -239,4 +239,75 @@ describe('InfluxV1Client errors (a misbehaving fake server)', () => {
       [{ entity: 'b' }, 1],
     ]);
   });
+
+  it('scan() hands over rows as byte ranges as chunks arrive, and maps what InfluxDB reports', async () => {
+    const c = new InfluxV1Client({ url, database: 'telegraf', timeoutMs: 10_000 });
+    const line = (entity: string, rows: Array<[number, string]>): string =>
+      `${JSON.stringify({ results: [{ statement_id: 0, series: [{ name: 'm', tags: { entity }, columns: ['time', 'top'], values: rows }] }] })}\n`;
+    const body = Buffer.from(
+      line('wéb-1', [
+        [1, 'ü'],
+        [2, null as never],
+      ]) + line('b', [[3, 'x']]),
+    );
+    // Written a few bytes at a time: lines and characters cut anywhere between TCP segments.
+    behave = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let at = 0;
+      const next = (): void => {
+        if (at >= body.length) return void res.end();
+        res.write(body.subarray(at, (at += 7)));
+        setImmediate(next);
+      };
+      next();
+    };
+    const seen: Array<[string, string]> = [];
+    await c.scan('SELECT', (h) => (bytes, cells) => {
+      const text = (k: number): string =>
+        Buffer.from(bytes.subarray(cells[2 * k]!, cells[2 * k + 1]!)).toString();
+      seen.push([h.tags!.entity!, `${text(0)} ${text(1)}`]);
+    });
+    expect(seen).toEqual([
+      ['wéb-1', '1 "ü"'],
+      ['wéb-1', '2 null'],
+      ['b', '3 "x"'],
+    ]);
+    behave = (res) => res.end('{"results":[{"statement_id":0,"error":"field not found"}]}\n');
+    const refused = await failure(c.scan('SELECT', () => undefined));
+    expect(refused).toBeInstanceOf(InfluxRequestError);
+    expect(refused.message).toContain('field not found');
+    behave = (res) => res.end('<html>bad gateway</html>');
+    const page = await failure(c.scan('SELECT', () => undefined));
+    expect((page as InfluxUnavailableError).code).toBe('INFLUX_UNAVAILABLE');
+    expect(c.queryLoad).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('keeps connections open between requests, and retries once on one that was closed under it', async () => {
+    const sockets = new Set<unknown>();
+    let hangUp = false;
+    behave = (res, req) => {
+      sockets.add(req.socket);
+      // A kept-alive connection the server (or a proxy) had dropped: the request dies on it unanswered.
+      if (hangUp) {
+        hangUp = false;
+        req.socket.destroy();
+        return;
+      }
+      res.end('{"results":[{"statement_id":0}]}');
+    };
+    const c = new InfluxV1Client({ url, database: 'telegraf', timeoutMs: 10_000 });
+    for (let i = 0; i < 5; i++) await c.query('SELECT 1');
+    expect(sockets.size).toBe(1);
+    hangUp = true;
+    // Sent again on a new connection: the caller sees no error.
+    await c.query('SELECT 2');
+    expect(sockets.size).toBe(2);
+    hangUp = true;
+    await c.write(['m v=1 1']);
+    expect(sockets.size).toBe(3);
+    // Only once: a server that drops every request is unavailable.
+    behave = (_res, req) => req.socket.destroy();
+    expect((await failure(c.query('SELECT 3'))).message).toMatch(/unreachable \(ECONNRESET\)/);
+    c.close();
+  });
 });

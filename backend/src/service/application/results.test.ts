@@ -1,4 +1,20 @@
-import { anomalyRuns, resultLine, ResultsReader } from './results.js';
+import { scanChunk, type SeriesHandler } from '../../io/influx/index.js';
+import { anomalyRuns, resultLine, ResultsReader, type ResultColumns } from './results.js';
+
+/** A block's columns as JavaScript values. */
+const plain = (b: ResultColumns): Record<string, unknown> => ({
+  entity: b.entity,
+  rows: b.rows,
+  firstTime: b.firstTime,
+  modelVersion: b.modelVersion,
+  time: b.time.values(),
+  score: b.score.values(),
+  threshold: b.threshold.values(),
+  anomaly: b.anomaly.values(),
+  severity: b.severity.values(),
+  topFeature: b.topFeature.values(),
+  topContribution: b.topContribution.values(),
+});
 
 describe('results', () => {
   it('writes each point with what explains it, and extra detector fields in snake case', () => {
@@ -110,10 +126,16 @@ describe('results', () => {
     ];
     const reader = new ResultsReader({
       query: async () => {
-        throw new Error('columns() streams with each()');
+        throw new Error('columns() streams with scan()');
       },
-      each: async (q: string, onSeries: (id: number, s: unknown) => void) => {
+      // InfluxDB's chunked answer, one line per series piece, through the client's own scanner.
+      scan: async (q: string, handler: SeriesHandler) => {
         queries.push(q);
+        const onSeries = (id: number, series: unknown): void =>
+          scanChunk(
+            Buffer.from(JSON.stringify({ results: [{ statement_id: id, series: [series] }] })),
+            handler,
+          );
         // Grouped by entity, in InfluxDB's tag order; one entity's rows in two chunks.
         onSeries(0, {
           name: 'isoscope_anomaly',
@@ -147,19 +169,57 @@ describe('results', () => {
     expect(queries[0]).not.toContain('"anomaly" = true');
     // By first time, then as localeCompare orders entities (web-1 before Web-2), as read() lists them.
     expect(blocks.map((b) => b.entity)).toEqual(['web-1', 'Web-2', 'db-1']);
-    expect(blocks[2]).toEqual({
+    expect(plain(blocks[2]!)).toEqual({
       entity: 'db-1',
+      rows: 2,
+      firstTime: 2000,
       time: [2000, 3000],
       score: [0.9, 0.1],
       threshold: [null, 0.5],
       anomaly: [true, false],
       severity: ['high', 'none'],
-      modelVersion: [2, 3],
-      topFeature: ['usage_user', null],
+      // The last point's: what a frame's label says.
+      modelVersion: 3,
+      topFeature: ['usage_user', ''],
       topContribution: [0.4, null],
     });
+    expect(blocks[2]!.threshold.present).toBe(1);
     const anomalies = await reader.columns('cpu', 0, 5000, { anomaliesOnly: true, stage: 'staging' });
     expect(queries[1]).toContain(`"stage" = 'staging' AND "anomaly" = true GROUP BY "entity"`);
-    expect(anomalies.map((b) => [b.entity, b.time])).toEqual([['db-1', [2000]]]);
+    expect(anomalies.map((b) => [b.entity, b.time.values(), b.modelVersion])).toEqual([['db-1', [2000], 2]]);
+  });
+
+  it('reads columns through query() when the client has no scan(), and old points lacking columns', async () => {
+    const reader = new ResultsReader({
+      query: async () => [
+        [
+          {
+            name: 'isoscope_anomaly',
+            tags: { entity: 'web-1' },
+            // Written before results carried a threshold, a severity or a top feature.
+            columns: ['time', 'score', 'anomaly', 'model_version'],
+            values: [
+              [1000, 0.7, true, '1'],
+              [2000, 0.2, false, '1'],
+            ],
+          },
+        ],
+      ],
+    } as never);
+    const [block] = await reader.columns('cpu', 0, 5000);
+    expect(plain(block!)).toEqual({
+      entity: 'web-1',
+      rows: 2,
+      firstTime: 1000,
+      modelVersion: 1,
+      time: [1000, 2000],
+      score: [0.7, 0.2],
+      threshold: [null, null],
+      anomaly: [true, false],
+      severity: ['none', 'none'],
+      topFeature: ['', ''],
+      topContribution: [null, null],
+    });
+    expect(block!.threshold.present).toBe(0);
   });
 });

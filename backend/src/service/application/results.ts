@@ -4,11 +4,15 @@
  * it was judged against, decision, severity, stage, version and the stream's retrain (checkpoint).
  */
 import {
+  cellValue,
+  JsonColumn,
   rawQuery,
   RESULTS_MEASUREMENT,
+  scanChunk,
   toLine,
   type InfluxV1Client,
-  type Series,
+  type RowHandler,
+  type SeriesHandler,
 } from '../../io/influx/index.js';
 import type { ResultStage, ScoredRow } from './runtime.js';
 
@@ -68,18 +72,25 @@ export interface ResultQuery {
 
 /**
  * One entity's results as columns, oldest first: what a Grafana frame carries, without an object
- * per point. `threshold`, `topFeature` and `topContribution` hold null where a point has none.
+ * per point. Each column holds its values as JSON text, copied from InfluxDB's answer as it is
+ * (`JsonColumn`): `threshold` and `topContribution` hold null where a point has none, `topFeature`
+ * an empty string, `severity` 'none'.
  */
 export interface ResultColumns {
   entity: string;
-  time: number[];
-  score: number[];
-  threshold: Array<number | null>;
-  anomaly: boolean[];
-  severity: string[];
-  modelVersion: number[];
-  topFeature: Array<string | null>;
-  topContribution: Array<number | null>;
+  /** Points in the block (every column holds this many values). */
+  rows: number;
+  /** The first point's time (ms): blocks are ordered by it. */
+  firstTime: number;
+  time: JsonColumn;
+  score: JsonColumn;
+  threshold: JsonColumn;
+  anomaly: JsonColumn;
+  severity: JsonColumn;
+  topFeature: JsonColumn;
+  topContribution: JsonColumn;
+  /** The model version of the last point. */
+  modelVersion: number;
 }
 
 const COLUMNS = [
@@ -100,7 +111,7 @@ const entityOrder = new Intl.Collator().compare;
 /** Reads results back; the InfluxDB client is passed in (the service's, or a test's). */
 export class ResultsReader {
   constructor(
-    private readonly influx: Pick<InfluxV1Client, 'query'> & Partial<Pick<InfluxV1Client, 'each'>>,
+    private readonly influx: Pick<InfluxV1Client, 'query'> & Partial<Pick<InfluxV1Client, 'scan'>>,
   ) {}
 
   private filter(
@@ -161,9 +172,10 @@ export class ResultsReader {
 
   /**
    * The same results as columns, one block per entity: `entities` limits the read (undefined: all
-   * of them), InfluxDB groups by entity, and each chunk of its answer is appended to its block as
-   * it streams in. Blocks are in the order `read` lists them (by first time, then entity), so a
-   * caller's frames come out as they did from `read`.
+   * of them), InfluxDB groups by entity, and each row of its answer is copied into its block's
+   * columns as bytes while the answer streams in (`InfluxV1Client.scan`: no string, number or
+   * array per point). Blocks are in the order `read` lists them (by first time, then entity), so
+   * a caller's frames come out as they did from `read`.
    */
   async columns(
     detectorId: string,
@@ -180,56 +192,86 @@ export class ResultsReader {
       { ...(q.anomaliesOnly ? { fieldIs: { anomaly: true } } : {}), groupBy: ['entity'] },
     );
     const blocks = new Map<string, ResultColumns>();
-    const add = (s: Series): void => {
+    const pieces: Array<() => void> = [];
+    const onSeries: SeriesHandler = (s) => {
+      if (s.statementId !== 0) return undefined;
       const entity = s.tags?.entity ?? '';
       let b = blocks.get(entity);
       if (!b) {
         b = {
           entity,
-          time: [],
-          score: [],
-          threshold: [],
-          anomaly: [],
-          severity: [],
-          modelVersion: [],
-          topFeature: [],
-          topContribution: [],
+          rows: 0,
+          firstTime: Number.NaN,
+          time: new JsonColumn(),
+          score: new JsonColumn(),
+          threshold: new JsonColumn(),
+          anomaly: new JsonColumn('false'),
+          severity: new JsonColumn('"none"'),
+          topFeature: new JsonColumn('""'),
+          topContribution: new JsonColumn(),
+          modelVersion: Number.NaN,
         };
         blocks.set(entity, b);
       }
-      const at = (name: string): number => s.columns.indexOf(name);
+      const block = b;
+      const at = (name: string): number => 2 * s.columns.indexOf(name);
       const [time, score, threshold, anomaly, severity, version, top, contribution] = [
-        at('time'),
-        at('score'),
-        at('threshold'),
-        at('anomaly'),
-        at('severity'),
-        at('model_version'),
-        at('top_feature'),
-        at('top_contribution'),
-      ];
-      for (const row of s.values) {
-        const isAnomaly = row[anomaly] === true;
-        if (q.anomaliesOnly && !isAnomaly) continue;
-        const th = threshold >= 0 ? row[threshold] : null;
-        const tc = contribution >= 0 ? row[contribution] : null;
-        const tf = top >= 0 ? row[top] : null;
-        b.time.push(Number(row[time]));
-        b.score.push(Number(row[score]));
-        b.threshold.push(typeof th === 'number' ? th : null);
-        b.anomaly.push(isAnomaly);
-        b.severity.push(String(row[severity] ?? 'none'));
-        b.modelVersion.push(Number(row[version]));
-        b.topFeature.push(tf == null ? null : String(tf));
-        b.topContribution.push(typeof tc === 'number' ? tc : null);
-      }
+        'time',
+        'score',
+        'threshold',
+        'anomaly',
+        'severity',
+        'model_version',
+        'top_feature',
+        'top_contribution',
+      ].map(at) as [number, number, number, number, number, number, number, number];
+      // A column the answer lacks (an old point's) is at -2: cells[-2] and cells[-1] are undefined,
+      // read as -1, a missing cell. No tuple per cell: this runs for every point.
+      const handler: RowHandler = (bytes, cells) => {
+        const as = cells[anomaly] ?? -1;
+        // "true" exactly: InfluxDB writes a boolean field as the literal.
+        const isAnomaly = (cells[anomaly + 1] ?? -1) - as === 4 && bytes[as] === 0x74;
+        if (q.anomaliesOnly && !isAnomaly) return;
+        const ts = cells[time] ?? -1;
+        const te = cells[time + 1] ?? -1;
+        if (block.rows === 0) block.firstTime = Number(cellValue(bytes, ts, te));
+        block.rows++;
+        block.time.add(bytes, ts, te);
+        block.score.add(bytes, cells[score] ?? -1, cells[score + 1] ?? -1);
+        block.threshold.add(bytes, cells[threshold] ?? -1, cells[threshold + 1] ?? -1);
+        block.anomaly.add(bytes, as, cells[anomaly + 1] ?? -1);
+        block.severity.add(bytes, cells[severity] ?? -1, cells[severity + 1] ?? -1);
+        block.topFeature.add(bytes, cells[top] ?? -1, cells[top + 1] ?? -1);
+        block.topContribution.add(bytes, cells[contribution] ?? -1, cells[contribution + 1] ?? -1);
+        lastBytes = bytes;
+        lastStart = cells[version] ?? -1;
+        lastEnd = cells[version + 1] ?? -1;
+      };
+      // Where the block's last point's version is, kept per series piece; parsed after the read.
+      let lastBytes: Uint8Array | undefined;
+      let lastStart = -1;
+      let lastEnd = -1;
+      pieces.push(() => {
+        if (lastBytes) block.modelVersion = Number(cellValue(lastBytes, lastStart, lastEnd));
+      });
+      return handler;
     };
     const options = q.signal ? { signal: q.signal } : {};
-    if (this.influx.each) await this.influx.each(query, (id, s) => id === 0 && add(s), options);
-    else for (const s of (await this.influx.query(query, options))[0] ?? []) add(s);
+    if (this.influx.scan) await this.influx.scan(query, onSeries, options);
+    else {
+      // A client without scan (a test's): its series, as InfluxDB's JSON again, through the same scan.
+      const [series = []] = await this.influx.query(query, options);
+      const line = { results: [{ statement_id: 0, series }] };
+      scanChunk(new TextEncoder().encode(JSON.stringify(line)), onSeries);
+    }
+    for (const settle of pieces) settle();
+    // Every column's last line copied now: a column a frame does not use gives its scratch back too.
+    for (const b of blocks.values())
+      for (const c of [b.time, b.score, b.threshold, b.anomaly, b.severity, b.topFeature, b.topContribution])
+        c.flush();
     return [...blocks.values()]
-      .filter((b) => b.time.length > 0)
-      .sort((a, b) => a.time[0]! - b.time[0]! || entityOrder(a.entity, b.entity));
+      .filter((b) => b.rows > 0)
+      .sort((a, b) => a.firstTime - b.firstTime || entityOrder(a.entity, b.entity));
   }
 }
 

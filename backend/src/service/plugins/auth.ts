@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { RegistryError, ROLES, type Role, type TokenRecord } from '../../io/registry/index.js';
+import { cachedToken } from './read-cache.js';
 
 /** Tokens are stored as SHA-256 hashes: a leaked registry file does not leak working tokens. */
 export function hashToken(token: string): string {
@@ -24,14 +25,14 @@ export function bearerOf(request: FastifyRequest): string | undefined {
 
 /**
  * The registry's record of a request's bearer token (undefined: none, unknown or revoked), looked
- * up once per request: the rate limit keys on it and auth checks it, and each lookup hashes the
- * token and reads the registry. Never kept beyond the request, so a revoked token stops at once.
+ * up once per request: the rate limit keys on it and auth checks it. The registry's answer for a
+ * known token is kept TOKEN_TTL_MS (read-cache.ts), so a revoked token stops within 2 s.
  */
 export function tokenOf(app: FastifyInstance, request: FastifyRequest): Promise<TokenRecord | undefined> {
   let found = looked.get(request);
   if (!found) {
     const token = bearerOf(request);
-    found = token ? app.registry.findToken(hashToken(token)) : Promise.resolve(undefined);
+    found = token ? cachedToken(app, hashToken(token)) : Promise.resolve(undefined);
     looked.set(request, found);
   }
   return found;

@@ -56,6 +56,7 @@ export default fp(
           { lines: unwritten, err: error, graceSeconds: SHUTDOWN_WRITE_GRACE_MS / 1000 },
           'shutting down with results InfluxDB did not take within the grace period; they are not written',
         );
+      client.close();
     });
   },
   { name: 'influx', dependencies: ['config', 'telemetry'] },

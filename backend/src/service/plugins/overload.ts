@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
 import { ServiceError } from './errors.js';
 
 declare module 'fastify' {
@@ -89,6 +90,20 @@ export default fp<{ lag?: () => number }>(
       lag = () => monitor.lagMs(max);
     }
     const measure = lag ?? (() => 0);
+    // How much of its time the event loop ran rather than waited: the main thread's CPU, without
+    // the worker threads' scoring that process_cpu_seconds_total counts too. Over requests
+    // answered, the loop's cost per request, which bounds the service's throughput.
+    let busy = 0;
+    new Counter({
+      name: 'isoscope_event_loop_busy_seconds_total',
+      help: 'Time the main thread spent running callbacks (event loop utilization, active), seconds',
+      registers: [app.metrics],
+      collect() {
+        const now = performance.eventLoopUtilization().active / 1000;
+        this.inc(Math.max(0, now - busy));
+        busy = now;
+      },
+    });
     const maxQueued = QUEUED_PER_SLOT * app.config.influxMaxQueries;
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.config?.probe) return;

@@ -9,6 +9,7 @@ import {
   StageRequest,
 } from '../schemas/index.js';
 import { actorOf, toVersion } from './models.js';
+import { forgetDetector } from '../plugins/read-cache.js';
 
 /**
  * /api/v1/admin/detectors: what only admins may do (move versions between stages, roll back,
@@ -79,6 +80,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await app.registry.deleteDetector(request.params.id);
+      forgetDetector(app, request.params.id);
       return reply.code(204).send(null);
     },
   );

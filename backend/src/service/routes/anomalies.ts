@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RegistryError } from '../../io/registry/index.js';
 import { whenAbandoned } from '../plugins/overload.js';
+import { cachedDetector } from '../plugins/read-cache.js';
 import { parseRange, parseTime } from '../ranges.js';
 import {
   Anomaly,
@@ -29,7 +30,8 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.runtimes.detector(request.params.id);
+      // It exists (its record read from the registry once every few seconds, not per request).
+      await cachedDetector(app, request.params.id, '');
       const { from, to } = parseRange(request.query.from, request.query.to, 'querystring', 'results');
       // Only the anomalies cross the wire (InfluxDB filters them), and a client that leaves cancels the read.
       const results = await app.resultsReader.read(request.params.id, from, to, {

@@ -16,6 +16,7 @@ import {
   ErrorResponses,
 } from '../schemas/index.js';
 import { resolveSource } from '../sources.js';
+import { forgetDetector } from '../plugins/read-cache.js';
 
 function toDetector(r: DetectorRecord): Detector {
   return {
@@ -90,7 +91,10 @@ const detectors: FastifyPluginAsyncTypebox = async (app) => {
         checkAll(request.body.spec, receiverNames());
         await checkFieldsFit(request.params.id, request.body.spec);
       }
-      return toDetector(await app.registry.updateDetector(request.params.id, request.body, app.now()));
+      const updated = await app.registry.updateDetector(request.params.id, request.body, app.now());
+      // Grafana's queries keep a detector's spec a few seconds: this change is seen by the next.
+      forgetDetector(app, request.params.id);
+      return toDetector(updated);
     },
   );
 

@@ -3,13 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { excerpt } from '../../io/excerpt.js';
-import { listEntities, listFields } from '../../io/influx/index.js';
-import { RegistryError, type IncidentRecord } from '../../io/registry/index.js';
+import { JsonColumn, listEntities, listFields } from '../../io/influx/index.js';
+import type { IncidentRecord } from '../../io/registry/index.js';
 import { incidentAnnotation } from '../application/incident-points.js';
 import { anomalyRuns, type StoredResult } from '../application/results.js';
 import { readSpec, type DetectorSpec } from '../domain/spec.js';
 import { ServiceError } from '../plugins/errors.js';
 import { whenAbandoned } from '../plugins/overload.js';
+import { cachedDetector } from '../plugins/read-cache.js';
 import { parseRange } from '../ranges.js';
 import {
   ErrorResponse,
@@ -52,21 +53,26 @@ function link(detector: string, entity: string): { title: string; url: string } 
   };
 }
 
+/** A detector's spec; its record is read from the registry once every few seconds (read-cache.ts). */
 async function detectorSpec(app: FastifyInstance, id: string): Promise<DetectorSpec> {
-  const d = await app.registry.getDetector(id);
-  if (!d) throw new RegistryError('NOT_FOUND', `targets: no detector '${id}'`);
-  return readSpec(id, d.spec);
+  return readSpec(id, (await cachedDetector(app, id)).spec);
 }
 
 /** The detector exists (results are read without its spec: nothing to decode per request). */
 async function detectorExists(app: FastifyInstance, id: string): Promise<void> {
-  if (!(await app.registry.getDetector(id)))
-    throw new RegistryError('NOT_FOUND', `targets: no detector '${id}'`);
+  await cachedDetector(app, id);
 }
+
+type Field = Frame['fields'][number];
+/** A frame field whose values may be JSON text already: a column copied from InfluxDB's answer. */
+export type OutField = Omit<Field, 'values'> & { values: Field['values'] | JsonColumn };
+/** A frame as the answer is written from it (`framesJson`). */
+export type OutFrame = Omit<Frame, 'fields'> & { fields: OutField[] };
 
 /**
  * Score or contributions frames: one read of the stored results, grouped by entity in InfluxDB and
- * streamed into columns, each column becoming a field's values as it is (no object per point).
+ * streamed into columns of JSON text, each column becoming a field's values as it is (no object,
+ * string or number per point).
  */
 async function resultFrames(
   app: FastifyInstance,
@@ -74,7 +80,7 @@ async function resultFrames(
   from: number,
   to: number,
   signal: AbortSignal | undefined,
-): Promise<Frame[]> {
+): Promise<OutFrame[]> {
   await detectorExists(app, t.detector);
   const wanted = entitiesOf(t.entity);
   const blocks = await app.resultsReader.columns(t.detector, from, to, {
@@ -88,10 +94,10 @@ async function resultFrames(
     const labels = {
       detector: t.detector,
       entity,
-      model_version: String(b.modelVersion.at(-1)),
+      model_version: String(b.modelVersion),
       ...(t.stage === 'staging' ? { stage: 'staging' } : {}),
     };
-    const fields: Frame['fields'] =
+    const fields: OutField[] =
       t.return === 'score'
         ? [
             { name: 'time', type: 'time', values: b.time },
@@ -105,13 +111,13 @@ async function resultFrames(
             { name: 'anomaly', type: 'boolean', values: b.anomaly, labels },
             { name: 'severity', type: 'string', values: b.severity, labels },
             // Each point's own threshold, as it was judged: right for past rows after retrains too.
-            ...(b.threshold.some((v) => v !== null)
+            ...(b.threshold.present > 0
               ? [{ name: 'threshold', type: 'number' as const, values: b.threshold, labels }]
               : []),
           ]
         : [
             { name: 'time', type: 'time', values: b.time },
-            { name: 'top_feature', type: 'string', values: b.topFeature.map((f) => f ?? ''), labels },
+            { name: 'top_feature', type: 'string', values: b.topFeature, labels },
             {
               name: 'top_contribution',
               type: 'number',
@@ -132,7 +138,7 @@ async function framesFor(
   from: number,
   to: number,
   signal?: AbortSignal,
-): Promise<Frame[]> {
+): Promise<OutFrame[]> {
   const wanted = entitiesOf(t.entity);
   if (t.return === 'anomalies') {
     const detectors = t.detector ? [t.detector] : (await app.registry.listDetectors()).map((d) => d.id);
@@ -257,34 +263,75 @@ async function incidentAnnotations(
     .sort((a, b) => a.time - b.time || a.title.localeCompare(b.title));
 }
 
-/** Text gathered before it goes to the socket: a one-host day is one write, a fleet's a few. */
+/** Bytes gathered before they go to the socket: a one-host day is one write, a fleet's a few. */
 const FRAMES_PIECE = 1 << 20;
 
+/** The JSON text of a field: its values as they are when they are a JsonColumn's text already. */
+function fieldJson(field: OutField, out: (piece: string | JsonColumn) => void): void {
+  const { values, ...rest } = field;
+  if (!(values instanceof JsonColumn)) {
+    out(JSON.stringify(field));
+    return;
+  }
+  const head = JSON.stringify(rest);
+  out(`${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"values":[`);
+  out(values);
+  out(']}');
+}
+
+/** Pieces of text and columns as one buffer of their exact size. */
+function join(parts: Array<Buffer | JsonColumn>, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of parts) {
+    if (p instanceof JsonColumn) at = p.writeTo(out, at);
+    else at += p.copy(out, at);
+  }
+  return out;
+}
+
 /**
- * `{"frames":[…]}` as text: each frame's columns go through JSON.stringify as whole arrays. A
- * small answer (one host's day, about 70 KB) is one string sent at once; a larger one streams in
- * pieces of about a megabyte, serialised one frame at a time as the socket takes them, so other
- * requests get the event loop in between. Measured under load, a stream of one piece per frame
- * spent more in its machinery and socket writes than the framing did.
+ * `{"frames":[…]}` as bytes: columns read from InfluxDB are copied in as the JSON text they
+ * already are (once, into the answer's buffer), other values go through JSON.stringify. A small
+ * answer (one host's day, about 70 KB) is one Buffer sent at once; a larger one streams in pieces
+ * of about a megabyte, written one frame at a time as the socket takes them, so other requests get
+ * the event loop in between. Measured under load, a stream of one piece per frame spent more in
+ * its machinery and socket writes than the framing did.
  */
-export function framesJson(frames: Frame[]): string | Readable {
+export function framesJson(frames: OutFrame[]): Buffer | Readable {
   const pieces = (function* () {
-    let text = '{"frames":[';
+    let parts: Array<Buffer | JsonColumn> = [];
+    let size = 0;
+    const out = (piece: string | JsonColumn): void => {
+      const part = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      parts.push(part);
+      size += part.byteLength;
+    };
+    out('{"frames":[');
     for (let i = 0; i < frames.length; i++) {
-      text += (i > 0 ? ',' : '') + JSON.stringify(frames[i]);
-      if (text.length >= FRAMES_PIECE) {
-        yield text;
-        text = '';
+      const { fields, ...rest } = frames[i]!;
+      const head = JSON.stringify(rest);
+      out(`${i > 0 ? ',' : ''}${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"fields":[`);
+      fields.forEach((field, k) => {
+        if (k > 0) out(',');
+        fieldJson(field, out);
+      });
+      out(']}');
+      if (size >= FRAMES_PIECE) {
+        yield join(parts, size);
+        parts = [];
+        size = 0;
       }
     }
-    yield `${text}]}`;
+    out(']}');
+    yield join(parts, size);
   })();
   const first = pieces.next();
   const second = pieces.next();
-  if (second.done) return first.value as string;
+  if (second.done) return first.value as Buffer;
   return Readable.from(
     (function* () {
-      yield first.value as string;
+      yield first.value as Buffer;
       yield second.value;
       yield* pieces;
     })(),
@@ -331,7 +378,7 @@ const grafana: FastifyPluginAsyncTypebox = async (app) => {
         'results',
       );
       const signal = whenAbandoned(reply);
-      const frames: Frame[] = [];
+      const frames: OutFrame[] = [];
       for (const t of request.body.targets) {
         if (t.hide) continue;
         if (t.detector === '' && t.return !== 'anomalies')
