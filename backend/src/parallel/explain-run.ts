@@ -7,15 +7,12 @@
  * on a worker thread (explain-worker.ts) or on the calling thread, with the same code and bits.
  */
 import {
-  EngineError,
   StreamingDetector,
-  type EngineErrorCode,
   type RowExplanation,
   type StreamResult,
   type StreamSnapshot,
 } from '../engine/index.js';
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from './start-worker.js';
+import { keptWorker } from './kept-worker.js';
 import type { SessionStart } from './stream-session.js';
 import { pushSeries } from './stream-run.js';
 
@@ -42,10 +39,6 @@ export interface ExplainRun {
   /** The snapshot format the detector was restored from (4: a release before the rolling forests). */
   snapshotFormat?: number;
 }
-
-export type ExplainReply =
-  | { ok: true; run: ExplainRun }
-  | { ok: false; error: string; engine?: { code: EngineErrorCode; detail: EngineError['detail'] } };
 
 export function replayExplain(task: ExplainTask): ExplainRun {
   let detector: StreamingDetector;
@@ -87,58 +80,17 @@ export interface ExplainWorker {
 }
 
 /**
- * replayExplain on one worker thread kept between explanations, so restoring a detector and
- * replaying days of rows never holds the API's event loop, and each explanation finds the engine
- * loaded and compiled (a fresh worker per request spent more on starting and warming up than on
- * the replay: docs/api.md). Requests are answered one at a time, in order: a burst of explanations
- * queues here instead of taking every core from scoring. The worker keeps the process alive only
- * while a request is pending; one that dies fails its pending requests, and the next request
- * starts another. The same run as on the calling thread, to the bit (structured clone copies
- * numbers exactly).
+ * replayExplain on one worker thread kept between explanations (kept-worker.ts), so restoring a
+ * detector and replaying days of rows never holds the API's event loop, and each explanation finds
+ * the engine loaded and compiled (a fresh worker per request spent more on starting and warming up
+ * than on the replay: docs/api.md). Requests are answered one at a time, in order: a burst of
+ * explanations queues here instead of taking every core from scoring. The same run as on the
+ * calling thread, to the bit (structured clone copies numbers exactly).
  */
 export function explainWorker(): ExplainWorker {
-  let worker: Worker | undefined;
-  const pending = new Map<number, { resolve: (run: ExplainRun) => void; reject: (err: Error) => void }>();
-  let nextId = 1;
-
-  const fail = (from: Worker, err: Error): void => {
-    if (worker !== from) return;
-    worker = undefined;
-    const waiting = [...pending.values()];
-    pending.clear();
-    for (const p of waiting) p.reject(err);
-    void from.terminate();
-  };
-
-  const start = (): Worker => {
-    const w = startWorker('explain-worker', undefined);
-    w.on('message', (m: ExplainReply & { id: number }) => {
-      const p = pending.get(m.id);
-      if (!p) return;
-      pending.delete(m.id);
-      if (pending.size === 0) w.unref();
-      if (m.ok) p.resolve(m.run);
-      else p.reject(m.engine ? new EngineError(m.engine.code, m.error, m.engine.detail) : new Error(m.error));
-    });
-    w.on('error', (err) => fail(w, err));
-    w.on('exit', (code) => fail(w, new Error(`the explain worker exited with code ${code}`)));
-    w.unref();
-    return w;
-  };
-
+  const worker = keptWorker<{ task: ExplainTask }>('explain-worker', 'the explain worker');
   return {
-    run: (task) => {
-      worker ??= start();
-      const w = worker;
-      const id = nextId++;
-      return new Promise<ExplainRun>((resolve, reject) => {
-        if (pending.size === 0) w.ref();
-        pending.set(id, { resolve, reject });
-        w.postMessage({ id, task });
-      });
-    },
-    close: async () => {
-      if (worker) fail(worker, new Error('the explain worker was closed'));
-    },
+    run: (task) => worker.request<ExplainRun>({ task }),
+    close: async () => worker.stop('the explain worker was closed'),
   };
 }

@@ -4,8 +4,8 @@
  * snapshot), scoring rows and writing a snapshot are the CPU-heavy parts of live scoring and
  * backfills; here they cost the API's event loop nothing.
  */
-import { parentPort } from 'node:worker_threads';
-import { HeldDetectors, type SessionReply, type SessionRequest } from './stream-session.js';
+import { serveRequests } from './kept-worker.js';
+import { HeldDetectors, type SessionRequest } from './stream-session.js';
 
 const held = new HeldDetectors();
 
@@ -22,12 +22,4 @@ function answer(request: SessionRequest): unknown {
   }
 }
 
-parentPort!.on('message', (request: SessionRequest) => {
-  let reply: SessionReply;
-  try {
-    reply = { id: request.id, ok: true, value: answer(request) };
-  } catch (err) {
-    reply = { id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) };
-  }
-  parentPort!.postMessage(reply);
-});
+serveRequests(answer);

@@ -1,6 +1,5 @@
-import type { Worker } from 'node:worker_threads';
 import { StreamingDetector, type StreamOptions, type StreamSnapshot } from '../engine/index.js';
-import { startWorker } from './start-worker.js';
+import { keptWorker } from './kept-worker.js';
 import { pushSeries, type StreamPush } from './stream-run.js';
 
 /** How a session's detector starts: from a stored snapshot (JSON text), or fresh with options. */
@@ -38,8 +37,6 @@ export type SessionRequest = { id: number } & (
   | { op: 'snapshot'; key: string }
   | { op: 'drop'; key: string }
 );
-
-export type SessionReply = { id: number } & ({ ok: true; value: unknown } | { ok: false; error: string });
 
 /**
  * The detectors a session holds, by key, and what it does with them: the one implementation both
@@ -98,59 +95,17 @@ export function localStreamSession(): StreamSession {
   };
 }
 
-type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
-
 /**
- * A session whose detectors live on one worker thread, started at the first request. Requests are
- * answered in order. The worker keeps the process alive only while a request is pending, so an
- * idle session never holds a process open. A worker that dies (out of memory, a crash) fails its
- * pending requests and takes its detectors with it: `has` says so, and the next request starts a
- * new worker, into which the caller opens the detectors again from the registry.
+ * A session whose detectors live on one worker thread (kept-worker.ts), started at the first
+ * request. A worker that dies takes its detectors with it: `has` says so, and the caller opens
+ * the detectors again from the registry into the next one.
  */
 export function workerStreamSession(): StreamSession {
-  let worker: Worker | undefined;
   const keys = new Set<string>();
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
-
-  const fail = (from: Worker, err: Error): void => {
-    if (worker !== from) return;
-    worker = undefined;
-    keys.clear();
-    const waiting = [...pending.values()];
-    pending.clear();
-    for (const p of waiting) p.reject(err);
-    void from.terminate();
-  };
-
-  const start = (): Worker => {
-    const w = startWorker('session-worker', undefined);
-    w.on('message', (reply: SessionReply) => {
-      const p = pending.get(reply.id);
-      if (!p) return;
-      pending.delete(reply.id);
-      if (pending.size === 0) w.unref();
-      if (reply.ok) p.resolve(reply.value);
-      else p.reject(new Error(reply.error));
-    });
-    w.on('error', (err) => fail(w, err));
-    w.on('exit', (code) => fail(w, new Error(`a stream session's worker exited with code ${code}`)));
-    w.unref();
-    return w;
-  };
-
   // Distributes Omit over the union, so each request keeps its own fields.
   type Body = SessionRequest extends infer R ? (R extends SessionRequest ? Omit<R, 'id'> : never) : never;
-  const request = <T>(body: Body): Promise<T> => {
-    worker ??= start();
-    const w = worker;
-    const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      if (pending.size === 0) w.ref();
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      w.postMessage({ id, ...body } satisfies SessionRequest);
-    });
-  };
+  const worker = keptWorker<Body>('session-worker', "a stream session's worker", () => keys.clear());
+  const request = <T>(body: Body): Promise<T> => worker.request<T>(body);
 
   return {
     has: (key) => keys.has(key),
@@ -163,12 +118,9 @@ export function workerStreamSession(): StreamSession {
       request<StreamPush>({ op: 'push', key, timeMs: series.timeMs, values: series.values, from, to }),
     snapshot: (key) => request<string>({ op: 'snapshot', key }),
     drop: (key) => {
-      if (!keys.delete(key) || !worker) return;
+      if (!keys.delete(key) || !worker.running) return;
       void request<void>({ op: 'drop', key }).catch(() => undefined);
     },
-    close: async () => {
-      const w = worker;
-      if (w) fail(w, new Error('the stream session was closed'));
-    },
+    close: async () => worker.stop('the stream session was closed'),
   };
 }
