@@ -1,6 +1,5 @@
 import { driftReport } from '../drift/report.js';
 import { EngineError } from '../errors.js';
-import { explain } from '../explain/explain.js';
 import { FeatureTransformer, type FeatureState } from '../features/transform.js';
 import { featureList, type FeatureSpec } from '../features/spec.js';
 import { IsolationForest, type OutOfRange } from '../forest/forest.js';
@@ -736,12 +735,7 @@ export class StreamingDetector {
     const g = this.groups[group]!;
     for (let i = 0; i < g.columns.length; i++) g.row[i] = r.x[g.columns[i]!]!;
     // The group's Σ_m Σ_t h_t / c_m decomposed: each cohort's contributions are per tree of its own.
-    const c = new Float64Array(g.columns.length);
-    for (const m of g.cohorts) {
-      const part = explain(m, g.row).contributions;
-      const weight = m.params.trees / m.normalizer;
-      for (let i = 0; i < c.length; i++) c[i] = c[i]! + weight * part[i]!;
-    }
+    const c = explainCohorts(g.cohorts, g.row).raw;
     let best = 0;
     for (let i = 1; i < c.length; i++) if (c[i]! > c[best]!) best = i;
     const feature = this.transformer.names[g.columns[best]!]!;
