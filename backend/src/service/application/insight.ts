@@ -12,6 +12,7 @@ import { UnprocessableError } from '../plugins/errors.js';
 import type { DriftReport } from '../schemas/index.js';
 import { resolveSource } from '../sources.js';
 import { readCheckpoint, type Checkpoint, type FieldReference } from './checkpoints.js';
+import { readByDays } from './read-days.js';
 import type { ResultsReader, StoredResult } from './results.js';
 
 export interface InsightDeps {
@@ -287,9 +288,8 @@ export class Insight {
   }
 
   /**
-   * One entity's rows over [from, to), read a day at a time and joined (undefined: none): an
-   * explanation may replay two weeks, and one answer that long may not finish before InfluxDB's
-   * client times out on a busy server.
+   * One entity's rows over [from, to), read a day at a time (read-days.ts: an explanation may
+   * replay two weeks); undefined when there are none.
    */
   private async readDays(
     spec: DetectorSpec,
@@ -297,26 +297,8 @@ export class Insight {
     from: number,
     to: number,
   ): Promise<EntitySeries | undefined> {
-    const parts: EntitySeries[] = [];
-    for (let t = from; t < to; t += DAY) {
-      const [s] = await this.deps.readSource(spec, source, t, Math.min(to, t + DAY));
-      if (s && s.timeMs.length > 0) parts.push(s);
-    }
-    if (parts.length === 0) return undefined;
-    const join = (arrays: Float64Array[]): Float64Array => {
-      const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
-      let k = 0;
-      for (const a of arrays) {
-        out.set(a, k);
-        k += a.length;
-      }
-      return out;
-    };
-    return {
-      entity: parts[0]!.entity,
-      timeMs: join(parts.map((p) => p.timeMs)),
-      values: parts[0]!.values.map((_, c) => join(parts.map((p) => p.values[c]!))),
-    };
+    const [series] = await readByDays(from, to, (a, b) => this.deps.readSource(spec, source, a, b));
+    return series;
   }
 
   /**

@@ -20,6 +20,7 @@ import { readSpec, streamOptions, type DetectorSpec } from '../domain/spec.js';
 import { UnprocessableError } from '../plugins/errors.js';
 import { resolveSource } from '../sources.js';
 import { fieldReference, readCheckpoint, type Checkpoint } from './checkpoints.js';
+import { readByDays } from './read-days.js';
 import {
   betterByVerdicts,
   countByVerdicts,
@@ -704,42 +705,19 @@ export class Runtimes {
     }
   }
 
-  /**
-   * A long window read a day at a time and joined per entity: one query for a week of a fleet is
-   * a large answer that a busy InfluxDB may not finish streaming before the client's timeout.
-   */
-  private async readDays(
+  /** The window read a day at a time (read-days.ts), each day with the job's retries. */
+  private readDays(
     spec: DetectorSpec,
     source: SourceSpec,
     from: number,
     to: number,
     ctx: Progress,
   ): Promise<EntitySeries[]> {
-    const parts = new Map<string, EntitySeries[]>();
-    for (let t = from; t < to; t += DAY)
-      for (const s of await step(ctx, `reading ${new Date(t).toISOString().slice(0, 10)}`, () =>
-        this.deps.readSource(spec, source, t, Math.min(to, t + DAY)),
-      )) {
-        const list = parts.get(s.entity);
-        if (list) list.push(s);
-        else parts.set(s.entity, [s]);
-      }
-    return [...parts].map(([entity, list]) => {
-      const join = (arrays: Float64Array[]): Float64Array => {
-        const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
-        let at = 0;
-        for (const a of arrays) {
-          out.set(a, at);
-          at += a.length;
-        }
-        return out;
-      };
-      return {
-        entity,
-        timeMs: join(list.map((s) => s.timeMs)),
-        values: list[0]!.values.map((_, c) => join(list.map((s) => s.values[c]!))),
-      };
-    });
+    return readByDays(from, to, (a, b) =>
+      step(ctx, `reading ${new Date(a).toISOString().slice(0, 10)}`, () =>
+        this.deps.readSource(spec, source, a, b),
+      ),
+    );
   }
 
   /** Each version's own decision threshold (fixed, or its alert budget), when it has one. */
