@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the tests and the demo talk to, from Debian's packages:
 # InfluxDB 1.x (influxd), PostgreSQL (the registry's second backend), Prometheus Alertmanager,
-# Chromium, and docker-compose (only to validate the compose files: no Docker engine runs here).
+# Chromium, openssl, and docker-compose (only to validate the compose files: no Docker engine runs here).
 # With --bench, also scikit-learn and pandas for the benchmark's reference. Idempotent; needs root to install.
 set -euo pipefail
 
@@ -15,6 +15,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+# Makes the self-signed certificate of the test that reaches influxd over https.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything needed is present"

@@ -4,7 +4,8 @@
  * installs it when missing and running as root, otherwise says how.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ export interface LocalInflux {
   url: string;
   port: number;
   dataDir: string;
+  /** With `tls`: the PEM file of the self-signed certificate influxd serves (its own CA). */
+  caFile?: string;
   stop(): Promise<void>;
 }
 
@@ -31,24 +34,24 @@ export function freePort(): Promise<number> {
   });
 }
 
-function hasInfluxd(): boolean {
-  return spawnSync('influxd', ['version'], { stdio: 'ignore' }).status === 0;
-}
-
 /** Makes sure `influxd` exists: installs Debian's package as root, otherwise explains. */
 export function ensureInfluxd(): void {
-  if (hasInfluxd()) return;
+  ensureDebianCommand('influxd', 'influxdb');
+}
+
+/** Makes sure `command` runs: installs Debian's `pkg` as root when it does not, otherwise explains. */
+function ensureDebianCommand(command: string, pkg: string, args = ['version']): void {
+  const runs = (): boolean => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+  if (runs()) return;
   if (process.getuid?.() !== 0) {
-    throw new Error('influxd is not installed; as root run: apt-get update && apt-get install -y influxdb');
+    throw new Error(`${command} is not installed; as root run: apt-get update && apt-get install -y ${pkg}`);
   }
   const install = spawnSync(
     'sh',
-    ['-c', 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q influxdb'],
-    {
-      stdio: 'inherit',
-    },
+    ['-c', `apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${pkg}`],
+    { stdio: 'inherit' },
   );
-  if (install.status !== 0 || !hasInfluxd()) throw new Error('installing influxdb from Debian failed');
+  if (install.status !== 0 || !runs()) throw new Error(`installing ${pkg} from Debian failed`);
 }
 
 /** Stops a child process: SIGTERM, then SIGKILL if it is still there after 5 s. */
@@ -61,10 +64,58 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
+/** The status of GET url, trusting `ca` (a PEM certificate) for https. */
+function status(url: string, ca: string | undefined): Promise<number> {
+  if (ca === undefined) return fetch(url).then((res) => res.status);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 and localhost, made with Debian's `openssl`, so tests
+ * reach influxd over https as a service behind an internal CA would.
+ */
+export function selfSignedCertificate(dir: string): { certificate: string; privateKey: string } {
+  ensureDebianCommand('openssl', 'openssl');
+  const certificate = join(dir, 'influxd.pem');
+  const privateKey = join(dir, 'influxd-key.pem');
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      privateKey,
+      '-out',
+      certificate,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (made.error || made.status !== 0)
+    throw new Error(`openssl could not make a certificate: ${made.error?.message ?? made.stderr}`);
+  return { certificate, privateKey };
+}
+
 async function waitForPing(
   url: string,
   child: ChildProcess,
   log: () => string,
+  ca: string | undefined,
   timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -72,8 +123,7 @@ async function waitForPing(
     if (child.exitCode !== null)
       throw new Error(`influxd exited with code ${child.exitCode}: ${log().slice(-2000)}`);
     try {
-      const res = await fetch(`${url}/ping`);
-      if (res.status === 204) return;
+      if ((await status(`${url}/ping`, ca)) === 204) return;
     } catch {
       // not listening yet
     }
@@ -83,12 +133,17 @@ async function waitForPing(
 }
 
 export async function startLocalInflux(
-  options: { dataDir?: string; port?: number } = {},
+  /** tls: serve https only, with a self-signed certificate (`caFile` in the result). */
+  options: { dataDir?: string; port?: number; tls?: boolean } = {},
 ): Promise<LocalInflux> {
   ensureInfluxd();
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'isoscope-influxd-')));
   const port = options.port ?? (await freePort());
   const rpcPort = await freePort();
+  const tls = options.tls ? selfSignedCertificate(dataDir) : undefined;
+  const https = tls
+    ? `  https-enabled = true\n  https-certificate = "${tls.certificate}"\n  https-private-key = "${tls.privateKey}"\n`
+    : '';
   const config = `reporting-disabled = true
 bind-address = "127.0.0.1:${rpcPort}"
 [meta]
@@ -104,7 +159,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 [http]
   bind-address = "127.0.0.1:${port}"
   log-enabled = false
-[logging]
+${https}[logging]
   level = "warn"
 `;
   const configFile = join(dataDir, 'influxdb.conf');
@@ -113,12 +168,13 @@ bind-address = "127.0.0.1:${rpcPort}"
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-10_000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-10_000)));
-  const url = `http://127.0.0.1:${port}`;
-  await waitForPing(url, child, () => output);
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  await waitForPing(url, child, () => output, tls ? await readFile(tls.certificate, 'utf8') : undefined);
   return {
     url,
     port,
     dataDir,
+    ...(tls ? { caFile: tls.certificate } : {}),
     async stop() {
       await stopChild(child);
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });

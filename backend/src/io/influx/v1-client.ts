@@ -79,8 +79,20 @@ export class InfluxUnavailableError extends Error {
 }
 
 /** A connection that failed (refused, reset, no such host) as the error the service maps. */
+/** Node's codes for a certificate it does not trust (tls's verify errors and the name check). */
+const UNTRUSTED_CERTIFICATE =
+  /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/;
+
 function unreachable(url: string, err: unknown): InfluxUnavailableError {
   const e = err as { code?: string; message?: string };
+  // An InfluxDB behind an internal CA is the usual cause; the fix is Node's own setting, which
+  // every outbound connection of the process (InfluxDB, Alertmanager, Grafana) then trusts.
+  if (e.code !== undefined && UNTRUSTED_CERTIFICATE.test(e.code)) {
+    return new InfluxUnavailableError(
+      `InfluxDB at ${url} is unreachable: its TLS certificate is not trusted (${e.code}: ${e.message ?? ''}); ` +
+        "if it is signed by your own CA, point NODE_EXTRA_CA_CERTS at that CA's PEM file and restart",
+    );
+  }
   return new InfluxUnavailableError(
     `InfluxDB at ${url} is unreachable (${e.code ?? e.message ?? String(err)})`,
   );
