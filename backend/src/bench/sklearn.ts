@@ -8,6 +8,7 @@ import type { LabelledData } from './data.js';
 /** Debian's Python, where `apt-get install python3-sklearn python3-pandas` puts scikit-learn. */
 const PYTHONS = ['/usr/bin/python3', 'python3'];
 const SCRIPT = fileURLToPath(new URL('../../../scripts/bench/sklearn_bench.py', import.meta.url));
+const INSTALL_DEPS = fileURLToPath(new URL('../../../scripts/install-deps.sh', import.meta.url));
 
 export interface SklearnFitScore {
   fit_s: number;
@@ -18,12 +19,22 @@ export interface SklearnFitScore {
   sklearn: string;
 }
 
-/** The Python that has scikit-learn and pandas, or undefined (the benchmark then says so). */
+/**
+ * The Python that has scikit-learn and pandas, or undefined (the benchmark then says so). As root,
+ * missing ones are installed from Debian's packages first (`scripts/install-deps.sh --bench`), as
+ * the tests install influxd: a benchmark without its reference prints no ratios.
+ */
 export function findSklearnPython(): string | undefined {
   if (!existsSync(SCRIPT)) return undefined;
-  return PYTHONS.find(
-    (py) => spawnSync(py, ['-c', 'import sklearn, pandas'], { stdio: 'ignore' }).status === 0,
+  const find = (): string | undefined =>
+    PYTHONS.find((py) => spawnSync(py, ['-c', 'import sklearn, pandas'], { stdio: 'ignore' }).status === 0);
+  const found = find();
+  if (found !== undefined || process.getuid?.() !== 0 || !existsSync(INSTALL_DEPS)) return found;
+  process.stderr.write(
+    'bench: installing scikit-learn and pandas from Debian (python3-sklearn python3-pandas)\n',
   );
+  spawnSync('bash', [INSTALL_DEPS, '--bench'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return find();
 }
 
 function runScript(python: string, args: string[]): unknown {
