@@ -296,10 +296,11 @@ describe('Incidents (SQLite in memory)', () => {
     const by = (r: SuppressionRule) => ({ ruleId: r.id, reason: r.reason });
 
     /** Incidents recorded live with `standing` as the rules, then a rule applied with these deps. */
-    async function applying(pattern: string, standing: SuppressionRule[] = []) {
+    async function applying(pattern: string, standing: SuppressionRule[] = [], web2 = '') {
       const registry = new SqliteRegistry(':memory:');
       await registry.detectors.create({ id: 'cpu', name: 'cpu', spec: {} }, 0);
-      const scored = rows(pattern, { top: (i) => (i % 2 ? 'usage_user' : 'usage_system') });
+      const top = (i: number) => (i % 2 ? 'usage_user' : 'usage_system');
+      const scored = [...rows(pattern, { top }), ...rows(web2, { entity: 'web-2', top })];
       const rules = [...standing];
       const log: string[] = [];
       const quietened: IncidentRecord[][] = [];
@@ -339,7 +340,7 @@ describe('Incidents (SQLite in memory)', () => {
       expect(suppressed).toEqual(changed);
       // Every read before the rule is stored, and no incident changed before it.
       expect(t.log.at(-1)).toBe('store');
-      expect(t.log.slice(0, -1).sort()).toEqual(['read web-1 2-4', 'read web-1 28-29']);
+      expect(t.log.slice(0, -1)).toEqual(['read web-1 2-29']);
       expect((await t.stored()).map((i) => [i.suppressed, i.suppressedBy, i.suppressedByAll])).toEqual([
         [true, by(rule), [by(rule)]],
         [true, by(rule), [by(rule)]],
@@ -349,6 +350,21 @@ describe('Incidents (SQLite in memory)', () => {
       expect(t.changes.at(-1)!.map((i) => i.suppressed)).toEqual([true, true]);
       // Applying it again changes nothing.
       expect((await t.incidents.applyRule(rule, T0)).changed).toEqual([]);
+      await t.registry.close();
+    });
+
+    it("reads each entity's flagged rows once, however many incidents it has, and judges each incident by its own rows", async () => {
+      // web-1: incidents at 2-4, 19-20 and 35-37; web-2: one at 4-5.
+      const t = await applying('..xxx..............xx..............xxx', [], '....xx');
+      const rule = ruleAt('morning', 0, 36, { detectorId: 'cpu' });
+      const { changed } = await t.incidents.applyRule(rule, T0);
+      expect(t.log.sort()).toEqual(['read web-1 2-37', 'read web-2 4-5']);
+      // 35-37 was read with the others and judged by its own rows: the rule ends before its last two.
+      expect(changed.map((i) => `${i.entity}@${(i.startAt - T0) / MIN}`).sort()).toEqual([
+        'web-1@19',
+        'web-1@2',
+        'web-2@4',
+      ]);
       await t.registry.close();
     });
 

@@ -156,19 +156,16 @@ export class Incidents {
       from: since,
       limit: 10_000,
     });
+    // A metric rule holds only rows that metric topped; a period only rows inside it.
+    const candidates = recorded.filter(
+      (incident) =>
+        (rule.metric === undefined || Object.hasOwn(incident.topMetrics, rule.metric)) &&
+        (rule.kind !== 'period' || (incident.endAt >= rule.start && incident.startAt < rule.end)),
+    );
+    const flagged = await this.flaggedRowsOf(candidates);
     const judged: IncidentRecord[] = [];
-    for (const incident of recorded) {
-      // A metric rule holds only rows that metric topped; a period only rows inside it.
-      if (rule.metric !== undefined && !Object.hasOwn(incident.topMetrics, rule.metric)) continue;
-      if (rule.kind === 'period' && (incident.endAt < rule.start || incident.startAt >= rule.end)) continue;
-      const rows = this.deps.flaggedRows
-        ? await this.deps.flaggedRows(
-            incident.detectorId,
-            incident.entity,
-            incident.startAt,
-            incident.endAt + 1,
-          )
-        : [];
+    for (const incident of candidates) {
+      const rows = flagged.get(incident.id) ?? [];
       let held = false;
       let allInside = rows.length > 0;
       let first: SuppressedBy | undefined;
@@ -217,6 +214,41 @@ export class Incidents {
     if (quietened.length > 0) await this.deps.onSuppressed?.(quietened);
     if (changed.length > 0) await this.deps.onChange?.(changed);
     return { changed, suppressed };
+  }
+
+  /**
+   * Each incident's flagged rows, read once per detector and entity over the span of its
+   * incidents (flagged rows are few, and a broad rule applied months back otherwise made one
+   * InfluxDB read per incident), then cut at each incident's start and end.
+   */
+  private async flaggedRowsOf(incidents: IncidentRecord[]): Promise<Map<string, FlaggedRow[]>> {
+    const out = new Map<string, FlaggedRow[]>();
+    const read = this.deps.flaggedRows;
+    if (!read) return out;
+    const groups = new Map<string, IncidentRecord[]>();
+    for (const i of incidents) {
+      const key = JSON.stringify([i.detectorId, i.entity]);
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    }
+    for (const group of groups.values()) {
+      const { detectorId, entity } = group[0]!;
+      const from = Math.min(...group.map((i) => i.startAt));
+      const to = Math.max(...group.map((i) => i.endAt)) + 1;
+      const rows = (await read(detectorId, entity, from, to)).sort((a, b) => a.timeMs - b.timeMs);
+      for (const i of group) {
+        let a = 0;
+        let b = rows.length;
+        while (a < b) {
+          const mid = (a + b) >> 1;
+          if (rows[mid]!.timeMs < i.startAt) a = mid + 1;
+          else b = mid;
+        }
+        let end = a;
+        while (end < rows.length && rows[end]!.timeMs <= i.endAt) end++;
+        out.set(i.id, rows.slice(a, end));
+      }
+    }
+    return out;
   }
 
   /** Live rows of one entity: continue its firing incident, open new ones, resolve after the gap. */
