@@ -143,6 +143,7 @@ export function explainRows(
   const out: Explanation[] = [];
   const blockRows = Math.min(EXPLAIN_BLOCK, rows.length);
   const tabulate = rows.length >= TABULATE_ROWS;
+  const isolate = params.outOfRange === 'isolate';
   // Tabulated batches hold the block's rows (and φ) feature-major, CHUNK_ROWS rows at a time,
   // for accumulateChunk; otherwise row-major, side by side. Either way each tree walks all the
   // block's rows, and rows picked from a large matrix would otherwise each be a cache miss in
@@ -158,17 +159,31 @@ export function explainRows(
   let deepest = 0;
   for (let t = 0; t < params.trees; t++) deepest = Math.max(deepest, nodes.depth[t]!);
   const terms = new Float64Array(3 * deepest);
+  const chunkTerms = new Float64Array(12 * deepest);
   const phiRow = new Float64Array(cols);
   const tables = tabulate
     ? (entry.tables ??= new TreeTables(paths, Math.min(FOREST_TABLE_BYTES, cacheBytes / 2)))
     : undefined;
+  // Tabulated batches: each row's Σ_t h_t(x) (the path length's sum, as the forest adds it) and,
+  // for 'isolate', its isolation terms (feature-major, like φ), both from one walk of each tree
+  // while the tree is in cache. 'clamp' takes the sums from the batch scoring kernel instead,
+  // on the block's rows row-major.
+  const lengths = tabulate ? new Float64Array(blockRows) : undefined;
+  const isolation = tabulate && isolate ? new Float64Array(room) : undefined;
+  const rowMajor = tabulate && !isolate ? new Float64Array(blockRows * cols) : undefined;
   for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
     const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
     const count = to - from;
     phi.fill(0);
+    isolation?.fill(0);
+    lengths?.fill(0);
     for (let i = 0; i < count; i++) {
       const r = rows[from + i]! * cols;
       for (let c = 0; c < cols; c++) block[slot(i, c)] = data[r + c]!;
+    }
+    if (rowMajor) {
+      for (let i = 0; i < count; i++) rowMajor.set(data.subarray(rows[from + i]! * cols, (rows[from + i]! + 1) * cols), i * cols);
+      forest.pathLengthSums({ rows: count, cols, data: rowMajor.subarray(0, count * cols) }, lengths);
     }
     for (let t = 0; t < params.trees; t++) {
       if (!tabulate) {
@@ -178,6 +193,7 @@ export function explainRows(
       const table = tables!.table(t);
       for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, count - c0);
+        if (isolation) isolateChunk(nodes, t, block, isolation, c0 * cols, n, lengths!, c0, chunkTerms);
         if (table) {
           tables!.accumulateChunk(table, block, phi, c0 * cols, n);
           continue;
@@ -193,12 +209,14 @@ export function explainRows(
     for (let i = from; i < to; i++) {
       const row = data.subarray(rows[i]! * cols, (rows[i]! + 1) * cols);
       const contributions = new Float64Array(cols);
-      if (params.outOfRange === 'isolate')
+      if (isolation)
+        for (let c = 0; c < cols; c++) contributions[c] = isolation[slot(i - from, c)]!;
+      else if (isolate)
         for (let t = 0; t < params.trees; t++)
           addIsolatingTerms(nodes, nodes.treeStart[t]!, row, contributions, terms);
       for (let c = 0; c < cols; c++)
         contributions[c] = (contributions[c]! - phi[slot(i - from, c)]!) / params.trees;
-      const pathLength = forest.meanPathLength(row);
+      const pathLength = lengths ? lengths[i - from]! / params.trees : forest.meanPathLength(row);
       out.push({ contributions, baseline, pathLength, score: Math.pow(2, -pathLength / forest.normalizer) });
     }
   }
@@ -207,6 +225,157 @@ export function explainRows(
     account(entry);
   }
   return out;
+}
+
+/**
+ * addIsolatingTerms for `count` rows held feature-major (value c of row r at x[at + c·CHUNK_ROWS + r],
+ * its terms at out's same place) in one tree, also adding each row's path length in it to
+ * lengths[lengthAt + r]: isolatingPathLength's arithmetic in its order (ended + survive · V, the
+ * terms added at the leaf in path order), so the same numbers to the bit as meanPathLength's sum
+ * over the trees in tree order and as addIsolatingTerms. Four rows walk side by side, each exactly
+ * depth[t] steps (a leaf points to itself with the range (−∞, +∞): the extra steps cut nothing
+ * off), as addIsolatingPathLengths walks, so their load chains overlap; `terms` holds
+ * 3 · depth[t] slots for each of the four.
+ */
+function isolateChunk(
+  nodes: TreeArrays,
+  t: number,
+  x: Float64Array,
+  out: Float64Array,
+  at: number,
+  count: number,
+  lengths: Float64Array,
+  lengthAt: number,
+  terms: Float64Array,
+): void {
+  const { feature, threshold, left, value, lo, hi, treeStart, depth } = nodes;
+  const root = treeStart[t]!;
+  const steps = depth[t]!;
+  const C = CHUNK_ROWS;
+  const room = 3 * steps;
+  let r = 0;
+  for (; r + 4 <= count; r += 4) {
+    const x0 = at + r;
+    const x1 = x0 + 1;
+    const x2 = x0 + 2;
+    const x3 = x0 + 3;
+    let n0 = root;
+    let s0 = 1; // S_i
+    let e0 = 0; // Σ S_i p_i (i + 1)
+    let k0 = 0; // terms[0 …] used
+    let n1 = root;
+    let s1 = 1;
+    let e1 = 0;
+    let k1 = room;
+    let n2 = root;
+    let s2 = 1;
+    let e2 = 0;
+    let k2 = 2 * room;
+    let n3 = root;
+    let s3 = 1;
+    let e3 = 0;
+    let k3 = 3 * room;
+    // At step k (from 1) a walk is at depth k − 1: a cut there ends its path at length k.
+    for (let k = 1; k <= steps; k++) {
+      let f: number;
+      let v: number;
+      let l: number;
+      let h: number;
+      f = feature[n0]!;
+      v = x[x0 + f * C]!;
+      l = lo[n0]!;
+      h = hi[n0]!;
+      if (v > h || v < l) {
+        const w = s0 * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
+        e0 += w * k;
+        s0 -= w;
+        terms[k0++] = f;
+        terms[k0++] = w;
+        terms[k0++] = k;
+      }
+      n0 = left[n0]! + +(v > threshold[n0]!);
+      f = feature[n1]!;
+      v = x[x1 + f * C]!;
+      l = lo[n1]!;
+      h = hi[n1]!;
+      if (v > h || v < l) {
+        const w = s1 * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
+        e1 += w * k;
+        s1 -= w;
+        terms[k1++] = f;
+        terms[k1++] = w;
+        terms[k1++] = k;
+      }
+      n1 = left[n1]! + +(v > threshold[n1]!);
+      f = feature[n2]!;
+      v = x[x2 + f * C]!;
+      l = lo[n2]!;
+      h = hi[n2]!;
+      if (v > h || v < l) {
+        const w = s2 * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
+        e2 += w * k;
+        s2 -= w;
+        terms[k2++] = f;
+        terms[k2++] = w;
+        terms[k2++] = k;
+      }
+      n2 = left[n2]! + +(v > threshold[n2]!);
+      f = feature[n3]!;
+      v = x[x3 + f * C]!;
+      l = lo[n3]!;
+      h = hi[n3]!;
+      if (v > h || v < l) {
+        const w = s3 * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
+        e3 += w * k;
+        s3 -= w;
+        terms[k3++] = f;
+        terms[k3++] = w;
+        terms[k3++] = k;
+      }
+      n3 = left[n3]! + +(v > threshold[n3]!);
+    }
+    const a = lengthAt + r;
+    lengths[a] += e0 + s0 * value[n0]!;
+    lengths[a + 1] += e1 + s1 * value[n1]!;
+    lengths[a + 2] += e2 + s2 * value[n2]!;
+    lengths[a + 3] += e3 + s3 * value[n3]!;
+    addTerms(terms, 0, k0, value[n0]!, out, x0);
+    addTerms(terms, room, k1, value[n1]!, out, x1);
+    addTerms(terms, 2 * room, k2, value[n2]!, out, x2);
+    addTerms(terms, 3 * room, k3, value[n3]!, out, x3);
+  }
+  for (; r < count; r++) {
+    const xo = at + r;
+    let n = root;
+    let survive = 1;
+    let ended = 0;
+    let used = 0;
+    for (let k = 1; k <= steps; k++) {
+      const f = feature[n]!;
+      const v = x[xo + f * C]!;
+      const l = lo[n]!;
+      const h = hi[n]!;
+      if (v > h || v < l) {
+        const w = survive * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
+        ended += w * k;
+        survive -= w;
+        terms[used++] = f;
+        terms[used++] = w;
+        terms[used++] = k;
+      }
+      n = left[n]! + +(v > threshold[n]!);
+    }
+    lengths[lengthAt + r] += ended + survive * value[n]!;
+    addTerms(terms, 0, used, value[n]!, out, xo);
+  }
+}
+
+/** Adds the terms at terms[from … to) (feature, w, depth) of a walk that ended at a leaf of value V. */
+function addTerms(terms: Float64Array, from: number, to: number, leaf: number, out: Float64Array, at: number): void {
+  for (let i = from; i < to; i += 3) {
+    const o = at + terms[i]! * CHUNK_ROWS;
+    out[o] = out[o]! + terms[i + 1]! * (leaf - terms[i + 2]!);
+  }
 }
 
 /**

@@ -491,7 +491,20 @@ export class TreeTables {
       const base = gBase[g]!;
       const fo = (gRoot[g]! - start) * C;
       for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width;
-      for (let i = innerAt[g]!; i < innerAt[g + 1]!; i++) {
+      let i = innerAt[g]!;
+      const iEnd = innerAt[g + 1]!;
+      for (; i + 1 < iEnd; i += 2) {
+        const n0 = gInner[i]!;
+        const n1 = gInner[i + 1]!;
+        const t0 = threshold[n0]!;
+        const t1 = threshold[n1]!;
+        const s0 = gStep[i]!;
+        const s1 = gStep[i + 1]!;
+        const x0 = at + feature[n0]! * C;
+        const x1 = at + feature[n1]! * C;
+        for (let r = 0; r < count; r++) off[r] += (s0 & -+(xT[x0 + r]! > t0)) + (s1 & -+(xT[x1 + r]! > t1));
+      }
+      if (i < iEnd) {
         const n = gInner[i]!;
         const thr = threshold[n]!;
         const step = gStep[i]!;
