@@ -490,9 +490,30 @@ export class TreeTables {
       const all = gAll[g]!;
       const base = gBase[g]!;
       const fo = (gRoot[g]! - start) * C;
-      for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width;
       let i = innerAt[g]!;
       const iEnd = innerAt[g + 1]!;
+      // The line's offset: the positions failed above the group and its first two inner splits in
+      // one pass (a leaf alone has none), then two inner splits a pass.
+      if (i + 1 < iEnd) {
+        const n0 = gInner[i]!;
+        const n1 = gInner[i + 1]!;
+        const t0 = threshold[n0]!;
+        const t1 = threshold[n1]!;
+        const s0 = gStep[i]!;
+        const s1 = gStep[i + 1]!;
+        const x0 = at + feature[n0]! * C;
+        const x1 = at + feature[n1]! * C;
+        for (let r = 0; r < count; r++)
+          off[r] = base + (all & ~fail[fo + r]!) * width + (s0 & -+(xT[x0 + r]! > t0)) + (s1 & -+(xT[x1 + r]! > t1));
+        i += 2;
+      } else if (i < iEnd) {
+        const n0 = gInner[i]!;
+        const t0 = threshold[n0]!;
+        const s0 = gStep[i]!;
+        const x0 = at + feature[n0]! * C;
+        for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width + (s0 & -+(xT[x0 + r]! > t0));
+        i++;
+      } else for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width;
       for (; i + 1 < iEnd; i += 2) {
         const n0 = gInner[i]!;
         const n1 = gInner[i + 1]!;
