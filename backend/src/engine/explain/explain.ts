@@ -2,7 +2,8 @@ import { EngineError } from '../errors.js';
 import type { IsolationForest } from '../forest/forest.js';
 import type { Matrix } from '../matrix.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
-import { CHUNK_ROWS, TreeTables } from './tables.js';
+import { KernelBatch } from './kernel.js';
+import { CHUNK_ROWS, TABLE_DOUBLES, TreeTables } from './tables.js';
 import { expectedTreeValue, ShapPaths } from './treeshap.js';
 
 /**
@@ -150,8 +151,11 @@ export function explainRows(
   // every tree.
   const chunked = tabulate ? CHUNK_ROWS : 1;
   const room = Math.ceil(blockRows / chunked) * chunked * cols;
-  const phi = new Float64Array(room);
-  const block = new Float64Array(room);
+  // Tabulated batches run the trees' tables through the WebAssembly kernel where there is one
+  // (kernel.ts; the same numbers as accumulateChunk), with the block and φ in its memory.
+  const kernel = tabulate ? KernelBatch.create(room, paths.maxTreeNodes, CHUNK_ROWS, TABLE_DOUBLES) : null;
+  const phi = kernel ? kernel.phi : new Float64Array(room);
+  const block = kernel ? kernel.x : new Float64Array(room);
   /** Where value c of block row i sits. */
   const slot = (i: number, c: number): number =>
     tabulate ? (i - (i % CHUNK_ROWS)) * cols + c * CHUNK_ROWS + (i % CHUNK_ROWS) : i * cols + c;
@@ -182,7 +186,8 @@ export function explainRows(
       for (let c = 0; c < cols; c++) block[slot(i, c)] = data[r + c]!;
     }
     if (rowMajor) {
-      for (let i = 0; i < count; i++) rowMajor.set(data.subarray(rows[from + i]! * cols, (rows[from + i]! + 1) * cols), i * cols);
+      for (let i = 0; i < count; i++)
+        rowMajor.set(data.subarray(rows[from + i]! * cols, (rows[from + i]! + 1) * cols), i * cols);
       forest.pathLengthSums({ rows: count, cols, data: rowMajor.subarray(0, count * cols) }, lengths);
     }
     for (let t = 0; t < params.trees; t++) {
@@ -191,9 +196,14 @@ export function explainRows(
         continue;
       }
       const table = tables!.table(t);
+      const loaded = table !== null && kernel !== null && kernel.load(table.program, table.values);
       for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, count - c0);
         if (isolation) isolateChunk(nodes, t, block, isolation, c0 * cols, n, lengths!, c0, chunkTerms);
+        if (loaded) {
+          kernel!.run(c0 * cols, n);
+          continue;
+        }
         if (table) {
           tables!.accumulateChunk(table, block, phi, c0 * cols, n);
           continue;
@@ -209,8 +219,7 @@ export function explainRows(
     for (let i = from; i < to; i++) {
       const row = data.subarray(rows[i]! * cols, (rows[i]! + 1) * cols);
       const contributions = new Float64Array(cols);
-      if (isolation)
-        for (let c = 0; c < cols; c++) contributions[c] = isolation[slot(i - from, c)]!;
+      if (isolation) for (let c = 0; c < cols; c++) contributions[c] = isolation[slot(i - from, c)]!;
       else if (isolate)
         for (let t = 0; t < params.trees; t++)
           addIsolatingTerms(nodes, nodes.treeStart[t]!, row, contributions, terms);
@@ -371,7 +380,14 @@ function isolateChunk(
 }
 
 /** Adds the terms at terms[from … to) (feature, w, depth) of a walk that ended at a leaf of value V. */
-function addTerms(terms: Float64Array, from: number, to: number, leaf: number, out: Float64Array, at: number): void {
+function addTerms(
+  terms: Float64Array,
+  from: number,
+  to: number,
+  leaf: number,
+  out: Float64Array,
+  at: number,
+): void {
   for (let i = from; i < to; i += 3) {
     const o = at + terms[i]! * CHUNK_ROWS;
     out[o] = out[o]! + terms[i + 1]! * (leaf - terms[i + 2]!);

@@ -1,3 +1,4 @@
+import { programOf, type Program } from './kernel.js';
 import type { ShapPaths } from './treeshap.js';
 
 /**
@@ -47,6 +48,8 @@ export interface TreeTable {
   readonly step: Int32Array;
   /** Splits above the groups, parents first (absolute nodes). */
   readonly top: Int32Array;
+  /** The same for the WebAssembly kernel (kernel.ts). */
+  readonly program: Program;
   readonly bytes: number;
 }
 
@@ -200,12 +203,11 @@ export class TreeTables {
       inner: this.gInner.slice(0, this.gInnerAt[g]),
       step: this.gStep.slice(0, this.gInnerAt[g]),
       top: this.top.slice(0, this.topCount),
-      bytes: 0,
     };
     let bytes = 64;
     for (const a of Object.values(table)) if (typeof a === 'object') bytes += a.byteLength;
-    table.bytes = bytes;
-    return table;
+    const program = programOf(table, nodes, this.paths.bit, CHUNK_ROWS);
+    return { ...table, program, bytes: bytes + program.bytes.byteLength };
   }
 
   /**
@@ -504,14 +506,16 @@ export class TreeTables {
         const x0 = at + feature[n0]! * C;
         const x1 = at + feature[n1]! * C;
         for (let r = 0; r < count; r++)
-          off[r] = base + (all & ~fail[fo + r]!) * width + (s0 & -+(xT[x0 + r]! > t0)) + (s1 & -+(xT[x1 + r]! > t1));
+          off[r] =
+            base + (all & ~fail[fo + r]!) * width + (s0 & -+(xT[x0 + r]! > t0)) + (s1 & -+(xT[x1 + r]! > t1));
         i += 2;
       } else if (i < iEnd) {
         const n0 = gInner[i]!;
         const t0 = threshold[n0]!;
         const s0 = gStep[i]!;
         const x0 = at + feature[n0]! * C;
-        for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width + (s0 & -+(xT[x0 + r]! > t0));
+        for (let r = 0; r < count; r++)
+          off[r] = base + (all & ~fail[fo + r]!) * width + (s0 & -+(xT[x0 + r]! > t0));
         i++;
       } else for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width;
       for (; i + 1 < iEnd; i += 2) {
@@ -589,4 +593,4 @@ const GROUP_DOUBLES = 4096;
 /** What a group costs a row besides its additions into φ: its line offset and loop, in additions. */
 const GROUP_OVERHEAD = 3;
 /** One tree's tables at most (2 MiB), far above what a tree of 256 samples needs (about 220 KiB). */
-const TABLE_DOUBLES = 1 << 18;
+export const TABLE_DOUBLES = 1 << 18;

@@ -1,0 +1,447 @@
+/**
+ * accumulateChunk's loops as a WebAssembly function, assembled here from the instruction listing
+ * below (no toolchain, nothing prebuilt: the bytes are built when the module is first used).
+ *
+ * Why: the loops are a few loads, a compare and an add per element, and V8 compiles each typed
+ * array access in JavaScript with a bounds check, and, in a function this large, with the array's
+ * map and length reloaded from the stack at every iteration. WebAssembly's loads need none of it.
+ * The arithmetic is the same IEEE operations in the same order as TreeTables.accumulateChunk, so
+ * the same numbers to the bit (tested).
+ *
+ * The function works on one tree's "program" (TreeTables.program, copied to address 0 of the
+ * memory) for one chunk of rows held feature-major, as accumulateChunk does:
+ *
+ *   top records (24 bytes): x offset of the split's feature (f · CHUNK_ROWS · 8), its bit k, the byte
+ *     offsets in `fail` of the node's and of its left child's masks, the threshold (f64);
+ *   group records (32 bytes): the group's table base (bytes from `values`), width · 8, 2^a − 1, the
+ *     byte offset of its root's mask in `fail`, then where its inner records and its feature records
+ *     start and end (absolute addresses);
+ *   inner records (16 bytes): x offset of the split's feature, what a right turn adds to the line's
+ *     address (step · 8), the threshold (f64);
+ *   feature records (4 bytes): φ offset of the line's feature (f · CHUNK_ROWS · 8).
+ */
+
+/** Unsigned LEB128. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (i32 constants). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => vec(Array.from(s, (c) => [c.charCodeAt(0)]));
+
+/**
+ * The instructions the kernel uses, as the WebAssembly text format names them: opcode, and what
+ * follows it (a local's name, a constant, a branch depth, a memory access's alignment and offset).
+ */
+const OPS: Record<string, [number[], 'none' | 'local' | 'i32' | 'depth' | 'memory']> = {
+  block: [[0x02, 0x40], 'none'],
+  loop: [[0x03, 0x40], 'none'],
+  end: [[0x0b], 'none'],
+  br_if: [[0x0d], 'depth'],
+  'local.get': [[0x20], 'local'],
+  'local.set': [[0x21], 'local'],
+  'local.tee': [[0x22], 'local'],
+  'i32.load': [[0x28, 2], 'memory'],
+  'f64.load': [[0x2b, 3], 'memory'],
+  'i32.store': [[0x36, 2], 'memory'],
+  'f64.store': [[0x39, 3], 'memory'],
+  'i32.const': [[0x41], 'i32'],
+  'i32.lt_u': [[0x49], 'none'],
+  'i32.ge_u': [[0x4f], 'none'],
+  'f64.gt': [[0x64], 'none'],
+  'i32.add': [[0x6a], 'none'],
+  'i32.sub': [[0x6b], 'none'],
+  'i32.mul': [[0x6c], 'none'],
+  'i32.and': [[0x71], 'none'],
+  'i32.or': [[0x72], 'none'],
+  'i32.xor': [[0x73], 'none'],
+  'i32.shl': [[0x74], 'none'],
+  'f64.add': [[0xa0], 'none'],
+};
+
+/**
+ * Assembles a function body written in the text format's plain (stack) instructions, one after
+ * another with their immediates (`local.get r`, `i32.load offset=8`, `br_if 0`); `;;` starts a
+ * comment. Locals are named: `locals` lists them in index order (the parameters first).
+ */
+function assemble(text: string, locals: readonly string[]): number[] {
+  const tokens = text
+    .replace(/;;[^\n]*/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
+  const out: number[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const op = OPS[tokens[i]!];
+    if (!op) throw new Error(`kernel: unknown instruction ${tokens[i]}`);
+    const [code, immediate] = op;
+    out.push(...code);
+    if (immediate === 'none') continue;
+    if (immediate === 'memory') {
+      const offset = /^offset=(\d+)$/.exec(tokens[i + 1] ?? '');
+      if (offset) i++;
+      out.push(...uleb(offset ? Number(offset[1]) : 0));
+      continue;
+    }
+    const arg = tokens[++i]!;
+    if (immediate === 'local') {
+      const index = locals.indexOf(arg);
+      if (index < 0) throw new Error(`kernel: unknown local ${arg}`);
+      out.push(...uleb(index));
+    } else out.push(...(immediate === 'i32' ? sleb(Number(arg)) : uleb(Number(arg))));
+  }
+  return out;
+}
+
+/** The kernel's parameters (all i32 byte addresses, but n, the rows), then its own i32 locals, then thr (f64). */
+const PARAMS = ['x', 'phi', 'fail', 'off', 'n', 'top', 'topEnd', 'group', 'groupEnd', 'values'];
+const LOCALS = [
+  'r',
+  'xo',
+  'fo',
+  'lo',
+  'ro',
+  'k',
+  'failed',
+  'b',
+  'base',
+  'w8',
+  'all',
+  'ip',
+  'ie',
+  'fp',
+  'fe',
+  'j8',
+  'po',
+  'q',
+];
+
+/** `for (r = 0; r < n; r++) body`, for n ≥ 1. */
+const rows = (body: string): string => `
+  i32.const 0 local.set r
+  loop
+    ${body}
+    local.get r i32.const 1 i32.add local.tee r local.get n i32.lt_u br_if 0
+  end`;
+
+/** `for (; p < e; p += size) body`, skipped when p ≥ e at the start. */
+const records = (p: string, e: string, size: number, body: string): string => `
+  block
+    local.get ${p} local.get ${e} i32.ge_u br_if 0
+    loop
+      ${body}
+      local.get ${p} i32.const ${size} i32.add local.tee ${p} local.get ${e} i32.lt_u br_if 0
+    end
+  end`;
+
+/** accumulateChunk, step for step: r4 and r8 are row r's offset in an i32 and an f64 array. */
+function kernelText(chunkRows: number): string {
+  const r4 = 'local.get r i32.const 2 i32.shl';
+  const r8 = 'local.get r i32.const 3 i32.shl';
+  return `
+  ;; The root's failed positions: none.
+  ${rows(`local.get fail ${r4} i32.add i32.const 0 i32.store`)}
+  ;; Splits above the groups, parents first: each child's mask is its parent's, with the split's
+  ;; position added where x goes the other way (b = 1 when x goes right).
+  ${records(
+    'top',
+    'topEnd',
+    24,
+    `
+    local.get x local.get top i32.load i32.add local.set xo
+    local.get top i32.load offset=4 local.set k
+    local.get fail local.get top i32.load offset=8 i32.add local.set fo
+    local.get fail local.get top i32.load offset=12 i32.add local.tee lo i32.const ${chunkRows * 4} i32.add local.set ro
+    local.get top f64.load offset=16 local.set thr
+    ${rows(`
+      local.get fo ${r4} i32.add i32.load local.set failed
+      local.get xo ${r8} i32.add f64.load local.get thr f64.gt local.set b
+      local.get lo ${r4} i32.add
+      local.get failed local.get k i32.const 0 local.get b i32.sub i32.and i32.or
+      i32.store
+      local.get ro ${r4} i32.add
+      local.get failed local.get k local.get b i32.const 1 i32.sub i32.and i32.or
+      i32.store`)}`,
+  )}
+  ${records(
+    'group',
+    'groupEnd',
+    32,
+    `
+    local.get values local.get group i32.load i32.add local.set base
+    local.get group i32.load offset=4 local.set w8
+    local.get group i32.load offset=8 local.set all
+    local.get fail local.get group i32.load offset=12 i32.add local.set fo
+    local.get group i32.load offset=16 local.set ip
+    local.get group i32.load offset=20 local.set ie
+    local.get group i32.load offset=24 local.set fp
+    local.get group i32.load offset=28 local.set fe
+    ;; Each row's line: base + (positions satisfied above the group) · width · 8 ...
+    ${rows(`
+      local.get off ${r4} i32.add
+      local.get base
+      local.get all local.get fo ${r4} i32.add i32.load i32.const -1 i32.xor i32.and local.get w8 i32.mul
+      i32.add
+      i32.store`)}
+    ;; ... plus each inner split's step where x goes right.
+    ${records(
+      'ip',
+      'ie',
+      16,
+      `
+      local.get x local.get ip i32.load i32.add local.set xo
+      local.get ip i32.load offset=4 local.set k
+      local.get ip f64.load offset=8 local.set thr
+      ${rows(`
+        local.get off ${r4} i32.add local.tee q
+        local.get q i32.load
+        local.get k i32.const 0 local.get xo ${r8} i32.add f64.load local.get thr f64.gt i32.sub i32.and
+        i32.add
+        i32.store`)}`,
+    )}
+    ;; The line's numbers into φ, one feature at a time.
+    i32.const 0 local.set j8
+    ${records(
+      'fp',
+      'fe',
+      4,
+      `
+      local.get phi local.get fp i32.load i32.add local.set po
+      ${rows(`
+        local.get po ${r8} i32.add local.tee q
+        local.get q f64.load
+        local.get off ${r4} i32.add i32.load local.get j8 i32.add f64.load
+        f64.add
+        f64.store`)}
+      local.get j8 i32.const 8 i32.add local.set j8`,
+    )}`,
+  )}`;
+}
+
+function moduleBytes(chunkRows: number): Uint8Array {
+  const I32 = 0x7f;
+  const F64 = 0x7c;
+  const type = section(1, vec([[0x60, ...vec(PARAMS.map(() => [I32])), ...vec([])]]));
+  const memory = section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, ...uleb(1)]]));
+  const functions = section(3, vec([uleb(0)]));
+  const exports = section(7, vec([[...name('accumulate'), 0x00, ...uleb(0)]]));
+  const body = [
+    ...vec([
+      [...uleb(LOCALS.length), I32],
+      [...uleb(1), F64],
+    ]),
+    ...assemble(kernelText(chunkRows), [...PARAMS, ...LOCALS, 'thr']),
+    0x0b,
+  ];
+  const code = section(10, vec([[...uleb(body.length), ...body]]));
+  const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  return Uint8Array.from([...header, ...type, ...memory, ...functions, ...exports, ...code]);
+}
+
+/** The program of one tree's table for the kernel (see the top of this file), built once per table. */
+export interface Program {
+  readonly bytes: Uint8Array;
+  /** Where the group records start and end: the top records end where they start. */
+  readonly topEnd: number;
+  readonly groupEnd: number;
+}
+
+/** What programOf reads of a table (TreeTable's fields). */
+interface TableLayout {
+  readonly start: number;
+  readonly top: Int32Array;
+  readonly groups: number;
+  readonly root: Int32Array;
+  readonly base: Int32Array;
+  readonly width: Int32Array;
+  readonly all: Int32Array;
+  readonly featureAt: Int32Array;
+  readonly innerAt: Int32Array;
+  readonly feature: Int32Array;
+  readonly inner: Int32Array;
+  readonly step: Int32Array;
+}
+
+/** A table's program, for chunks of `chunkRows` rows; `bit` is ShapPaths.bit. */
+export function programOf(
+  table: TableLayout,
+  nodes: { readonly feature: Int32Array; readonly threshold: Float64Array; readonly left: Int32Array },
+  bit: Int32Array,
+  chunkRows: number,
+): Program {
+  const { feature, threshold, left } = nodes;
+  const tops = table.top.length;
+  const inners = table.inner.length;
+  const groupAt = 24 * tops;
+  const innerAt = groupAt + 32 * table.groups;
+  const featureAt = innerAt + 16 * inners;
+  const size = featureAt + 4 * table.feature.length;
+  const buffer = new ArrayBuffer((size + 7) & ~7);
+  const ints = new Int32Array(buffer);
+  const doubles = new Float64Array(buffer);
+  const xStride = chunkRows * 8;
+  const failStride = chunkRows * 4;
+  for (let i = 0; i < tops; i++) {
+    const n = table.top[i]!;
+    const o = 6 * i;
+    ints[o] = feature[n]! * xStride;
+    ints[o + 1] = bit[n]!;
+    ints[o + 2] = (n - table.start) * failStride;
+    ints[o + 3] = (left[n]! - table.start) * failStride;
+    doubles[o / 2 + 2] = threshold[n]!;
+  }
+  for (let g = 0; g < table.groups; g++) {
+    const o = groupAt / 4 + 8 * g;
+    ints[o] = table.base[g]! * 8;
+    ints[o + 1] = table.width[g]! * 8;
+    ints[o + 2] = table.all[g]!;
+    ints[o + 3] = (table.root[g]! - table.start) * failStride;
+    ints[o + 4] = innerAt + 16 * table.innerAt[g]!;
+    ints[o + 5] = innerAt + 16 * table.innerAt[g + 1]!;
+    ints[o + 6] = featureAt + 4 * table.featureAt[g]!;
+    ints[o + 7] = featureAt + 4 * table.featureAt[g + 1]!;
+  }
+  for (let i = 0; i < inners; i++) {
+    const n = table.inner[i]!;
+    const o = innerAt / 4 + 4 * i;
+    ints[o] = feature[n]! * xStride;
+    ints[o + 1] = table.step[i]! * 8;
+    doubles[o / 2 + 1] = threshold[n]!;
+  }
+  for (let j = 0; j < table.feature.length; j++) ints[featureAt / 4 + j] = table.feature[j]! * xStride;
+  return { bytes: new Uint8Array(buffer, 0, size), topEnd: groupAt, groupEnd: innerAt };
+}
+
+type Accumulate = (
+  x: number,
+  phi: number,
+  fail: number,
+  off: number,
+  n: number,
+  top: number,
+  topEnd: number,
+  group: number,
+  groupEnd: number,
+  values: number,
+) => void;
+
+const compiled = new Map<number, WebAssembly.Module>();
+let enabled = typeof WebAssembly === 'object';
+
+/**
+ * Whether explainRows uses the kernel (true by default where the runtime has WebAssembly); returns
+ * the previous setting. Tests turn it off to compare with TreeTables.accumulateChunk.
+ */
+export function useKernel(on: boolean): boolean {
+  const previous = enabled;
+  enabled = on && typeof WebAssembly === 'object';
+  return previous;
+}
+
+/**
+ * One batch's WebAssembly memory and kernel: a block's rows and φ (feature-major, as explainRows
+ * holds them, `x` and `phi` are views of it), and room for one tree's program, lines and masks at a
+ * time. A tree is loaded (its program and lines copied in, about 0.2 MiB) and then every chunk of
+ * the block is run through it.
+ */
+export class KernelBatch {
+  readonly x: Float64Array;
+  readonly phi: Float64Array;
+  private readonly bytes: Uint8Array;
+  private readonly doubles: Float64Array;
+  private readonly accumulate: Accumulate;
+  private readonly valuesAt: number;
+  private readonly failAt: number;
+  private readonly offAt: number;
+  private readonly xAt: number;
+  private readonly phiAt: number;
+  private topEnd = 0;
+  private groupEnd = 0;
+
+  /** Null where the kernel is off or the runtime has no WebAssembly. */
+  static create(
+    room: number,
+    maxTreeNodes: number,
+    chunkRows: number,
+    maxDoubles: number,
+  ): KernelBatch | null {
+    if (!enabled) return null;
+    let module = compiled.get(chunkRows);
+    if (!module) {
+      module = new WebAssembly.Module(moduleBytes(chunkRows));
+      compiled.set(chunkRows, module);
+    }
+    return new KernelBatch(module, room, maxTreeNodes, chunkRows, maxDoubles);
+  }
+
+  private constructor(
+    module: WebAssembly.Module,
+    room: number,
+    maxTreeNodes: number,
+    chunkRows: number,
+    maxDoubles: number,
+  ) {
+    this.valuesAt = PROGRAM_BYTES;
+    this.failAt = this.valuesAt + maxDoubles * 8;
+    this.offAt = this.failAt + maxTreeNodes * chunkRows * 4;
+    this.xAt = this.offAt + chunkRows * 4;
+    this.phiAt = this.xAt + room * 8;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil((this.phiAt + room * 8) / 65536) });
+    const instance = new WebAssembly.Instance(module, { m: { memory } });
+    this.accumulate = instance.exports['accumulate'] as Accumulate;
+    this.bytes = new Uint8Array(memory.buffer);
+    this.doubles = new Float64Array(memory.buffer);
+    this.x = new Float64Array(memory.buffer, this.xAt, room);
+    this.phi = new Float64Array(memory.buffer, this.phiAt, room);
+  }
+
+  /** Makes `values` (a table's lines) and its program the tree the next chunks run through; false when the program does not fit. */
+  load(program: Program, values: Float64Array): boolean {
+    if (program.bytes.length > PROGRAM_BYTES) return false;
+    this.bytes.set(program.bytes, 0);
+    this.doubles.set(values, this.valuesAt / 8);
+    this.topEnd = program.topEnd;
+    this.groupEnd = program.groupEnd;
+    return true;
+  }
+
+  /** accumulateChunk on the loaded tree for `count` rows from x[at …], into phi[at …]. */
+  run(at: number, count: number): void {
+    this.accumulate(
+      this.xAt + at * 8,
+      this.phiAt + at * 8,
+      this.failAt,
+      this.offAt,
+      count,
+      0,
+      this.topEnd,
+      this.topEnd,
+      this.groupEnd,
+      this.valuesAt,
+    );
+  }
+}
+
+/** Room for a tree's program: 72 bytes a node and 4 a line number is far above what any table needs. */
+const PROGRAM_BYTES = 1 << 16;
