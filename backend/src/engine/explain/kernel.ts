@@ -346,8 +346,16 @@ type Accumulate = (
   values: number,
 ) => void;
 
-const compiled = new Map<number, WebAssembly.Module>();
-let enabled = typeof WebAssembly === 'object';
+/** The part of the WebAssembly API used here (the backend compiles without the DOM's types). */
+interface Wasm {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+}
+const wasm = (globalThis as { WebAssembly?: Wasm }).WebAssembly;
+
+const compiled = new Map<number, object>();
+let enabled = wasm !== undefined;
 
 /**
  * Whether explainRows uses the kernel (true by default where the runtime has WebAssembly); returns
@@ -355,7 +363,7 @@ let enabled = typeof WebAssembly === 'object';
  */
 export function useKernel(on: boolean): boolean {
   const previous = enabled;
-  enabled = on && typeof WebAssembly === 'object';
+  enabled = on && wasm !== undefined;
   return previous;
 }
 
@@ -386,17 +394,18 @@ export class KernelBatch {
     chunkRows: number,
     maxDoubles: number,
   ): KernelBatch | null {
-    if (!enabled) return null;
+    if (!enabled || !wasm) return null;
     let module = compiled.get(chunkRows);
     if (!module) {
-      module = new WebAssembly.Module(moduleBytes(chunkRows));
+      module = new wasm.Module(moduleBytes(chunkRows));
       compiled.set(chunkRows, module);
     }
-    return new KernelBatch(module, room, maxTreeNodes, chunkRows, maxDoubles);
+    return new KernelBatch(module, wasm, room, maxTreeNodes, chunkRows, maxDoubles);
   }
 
   private constructor(
-    module: WebAssembly.Module,
+    module: object,
+    api: Wasm,
     room: number,
     maxTreeNodes: number,
     chunkRows: number,
@@ -407,8 +416,8 @@ export class KernelBatch {
     this.offAt = this.failAt + maxTreeNodes * chunkRows * 4;
     this.xAt = this.offAt + chunkRows * 4;
     this.phiAt = this.xAt + room * 8;
-    const memory = new WebAssembly.Memory({ initial: Math.ceil((this.phiAt + room * 8) / 65536) });
-    const instance = new WebAssembly.Instance(module, { m: { memory } });
+    const memory = new api.Memory({ initial: Math.ceil((this.phiAt + room * 8) / 65536) });
+    const instance = new api.Instance(module, { m: { memory } });
     this.accumulate = instance.exports['accumulate'] as Accumulate;
     this.bytes = new Uint8Array(memory.buffer);
     this.doubles = new Float64Array(memory.buffer);
