@@ -55,10 +55,14 @@ const name = (s: string): number[] => vec(Array.from(s, (c) => [c.charCodeAt(0)]
  * The instructions the kernel uses, as the WebAssembly text format names them: opcode, and what
  * follows it (a local's name, a constant, a branch depth, a memory access's alignment and offset).
  */
-const OPS: Record<string, [number[], 'none' | 'local' | 'i32' | 'depth' | 'memory']> = {
+const OPS: Record<
+  string,
+  [number[], 'none' | 'local' | 'i32' | 'depth' | 'memory' | 'lane' | 'memory lane']
+> = {
   block: [[0x02, 0x40], 'none'],
   loop: [[0x03, 0x40], 'none'],
   end: [[0x0b], 'none'],
+  br: [[0x0c], 'depth'],
   br_if: [[0x0d], 'depth'],
   'local.get': [[0x20], 'local'],
   'local.set': [[0x21], 'local'],
@@ -79,6 +83,23 @@ const OPS: Record<string, [number[], 'none' | 'local' | 'i32' | 'depth' | 'memor
   'i32.xor': [[0x73], 'none'],
   'i32.shl': [[0x74], 'none'],
   'f64.add': [[0xa0], 'none'],
+  'i32.wrap_i64': [[0xa7], 'none'],
+  'i64.extend_i32_u': [[0xad], 'none'],
+  // SIMD (0xfd, then the opcode in LEB128).
+  'v128.load': [[0xfd, 0x00, 3], 'memory'],
+  'v128.store': [[0xfd, 0x0b, 3], 'memory'],
+  'i64x2.splat': [[0xfd, 0x12], 'none'],
+  'f64x2.splat': [[0xfd, 0x14], 'none'],
+  'i64x2.extract_lane': [[0xfd, 0x1d], 'lane'],
+  'f64x2.gt': [[0xfd, 0x4a], 'none'],
+  'v128.and': [[0xfd, 0x4e], 'none'],
+  'v128.andnot': [[0xfd, 0x4f], 'none'],
+  'v128.or': [[0xfd, 0x50], 'none'],
+  'v128.load64_lane': [[0xfd, 0x57, 3], 'memory lane'],
+  'v128.load64_zero': [[0xfd, 0x5d, 3], 'memory'],
+  'i64x2.add': [[0xfd, 0xce, 0x01], 'none'],
+  'i64x2.mul': [[0xfd, 0xd5, 0x01], 'none'],
+  'f64x2.add': [[0xfd, 0xf0, 0x01], 'none'],
 };
 
 /**
@@ -98,10 +119,15 @@ function assemble(text: string, locals: readonly string[]): number[] {
     const [code, immediate] = op;
     out.push(...code);
     if (immediate === 'none') continue;
-    if (immediate === 'memory') {
+    if (immediate === 'memory' || immediate === 'memory lane') {
       const offset = /^offset=(\d+)$/.exec(tokens[i + 1] ?? '');
       if (offset) i++;
       out.push(...uleb(offset ? Number(offset[1]) : 0));
+      if (immediate === 'memory lane') out.push(Number(tokens[++i]));
+      continue;
+    }
+    if (immediate === 'lane') {
+      out.push(Number(tokens[++i]));
       continue;
     }
     const arg = tokens[++i]!;
@@ -114,36 +140,11 @@ function assemble(text: string, locals: readonly string[]): number[] {
   return out;
 }
 
-/** The kernel's parameters (all i32 byte addresses, but n, the rows), then its own i32 locals, then thr (f64). */
+/** The kernel's parameters (byte addresses, but n, the rows), then its own i32 locals, then thr (f64). */
 const PARAMS = ['x', 'phi', 'fail', 'off', 'n', 'top', 'topEnd', 'group', 'groupEnd', 'values'];
-const LOCALS = [
-  'r',
-  'xo',
-  'fo',
-  'lo',
-  'ro',
-  'k',
-  'failed',
-  'b',
-  'base',
-  'w8',
-  'all',
-  'ip',
-  'ie',
-  'fp',
-  'fe',
-  'j8',
-  'po',
-  'q',
-];
-
-/** `for (r = 0; r < n; r++) body`, for n ≥ 1. */
-const rows = (body: string): string => `
-  i32.const 0 local.set r
-  loop
-    ${body}
-    local.get r i32.const 1 i32.add local.tee r local.get n i32.lt_u br_if 0
-  end`;
+const LOCALS = ['r', 'xo', 'fo', 'lo', 'ro', 'ip', 'ie', 'fp', 'fe', 'j8', 'po', 'po2', 'a0', 'a1', 'q'];
+/** Its v128 locals: two rows' masks, line addresses (i64x2) or numbers (f64x2), and splatted constants. */
+const VECTORS = ['zero', 'k2', 'thr2', 'base2', 'w82', 'all2', 'failed2', 'm2', 'o2'];
 
 /** `for (; p < e; p += size) body`, skipped when p ≥ e at the start. */
 const records = (p: string, e: string, size: number, body: string): string => `
@@ -155,85 +156,114 @@ const records = (p: string, e: string, size: number, body: string): string => `
     end
   end`;
 
-/** accumulateChunk, step for step: r4 and r8 are row r's offset in an i32 and an f64 array. */
+/** `for (r = 0; r < n; r += 2) body`, for even n ≥ 2: two rows a step, one in each lane. */
+const pairs = (body: string): string => `
+  i32.const 0 local.set r
+  loop
+    ${body}
+    local.get r i32.const 2 i32.add local.tee r local.get n i32.lt_u br_if 0
+  end`;
+
+/**
+ * accumulateChunk, step for step, with two rows in each step (f64x2 and i64x2 lanes; masks and
+ * line addresses held as i64, MASK_BYTES a row): the same comparisons and the same additions, lane
+ * by lane. r8 is row r's offset in an f64 or i64 array.
+ */
 function kernelText(chunkRows: number): string {
-  const r4 = 'local.get r i32.const 2 i32.shl';
   const r8 = 'local.get r i32.const 3 i32.shl';
   return `
-  ;; The root's failed positions: none.
-  ${rows(`local.get fail ${r4} i32.add i32.const 0 i32.store`)}
-  ;; Splits above the groups, parents first: each child's mask is its parent's, with the split's
-  ;; position added where x goes the other way (b = 1 when x goes right).
+  ${pairs(`local.get fail ${r8} i32.add local.get zero v128.store`)}
   ${records(
     'top',
     'topEnd',
     24,
     `
     local.get x local.get top i32.load i32.add local.set xo
-    local.get top i32.load offset=4 local.set k
+    local.get top i32.load offset=4 i64.extend_i32_u i64x2.splat local.set k2
     local.get fail local.get top i32.load offset=8 i32.add local.set fo
-    local.get fail local.get top i32.load offset=12 i32.add local.tee lo i32.const ${chunkRows * 4} i32.add local.set ro
-    local.get top f64.load offset=16 local.set thr
-    ${rows(`
-      local.get fo ${r4} i32.add i32.load local.set failed
-      local.get xo ${r8} i32.add f64.load local.get thr f64.gt local.set b
-      local.get lo ${r4} i32.add
-      local.get failed local.get k i32.const 0 local.get b i32.sub i32.and i32.or
-      i32.store
-      local.get ro ${r4} i32.add
-      local.get failed local.get k local.get b i32.const 1 i32.sub i32.and i32.or
-      i32.store`)}`,
+    local.get fail local.get top i32.load offset=12 i32.add local.tee lo i32.const ${chunkRows * 8} i32.add local.set ro
+    local.get top f64.load offset=16 f64x2.splat local.set thr2
+    ${pairs(`
+      local.get fo ${r8} i32.add v128.load local.set failed2
+      local.get xo ${r8} i32.add v128.load local.get thr2 f64x2.gt local.set m2
+      local.get lo ${r8} i32.add local.get failed2 local.get k2 local.get m2 v128.and v128.or v128.store
+      local.get ro ${r8} i32.add local.get failed2 local.get k2 local.get m2 v128.andnot v128.or v128.store`)}`,
   )}
   ${records(
     'group',
     'groupEnd',
     32,
     `
-    local.get values local.get group i32.load i32.add local.set base
-    local.get group i32.load offset=4 local.set w8
-    local.get group i32.load offset=8 local.set all
+    local.get values local.get group i32.load i32.add i64.extend_i32_u i64x2.splat local.set base2
+    local.get group i32.load offset=4 i64.extend_i32_u i64x2.splat local.set w82
+    local.get group i32.load offset=8 i64.extend_i32_u i64x2.splat local.set all2
     local.get fail local.get group i32.load offset=12 i32.add local.set fo
     local.get group i32.load offset=16 local.set ip
     local.get group i32.load offset=20 local.set ie
     local.get group i32.load offset=24 local.set fp
     local.get group i32.load offset=28 local.set fe
-    ;; Each row's line: base + (positions satisfied above the group) · width · 8 ...
-    ${rows(`
-      local.get off ${r4} i32.add
-      local.get base
-      local.get all local.get fo ${r4} i32.add i32.load i32.const -1 i32.xor i32.and local.get w8 i32.mul
-      i32.add
-      i32.store`)}
-    ;; ... plus each inner split's step where x goes right.
+    ${pairs(`
+      local.get off ${r8} i32.add
+      local.get base2
+      local.get all2 local.get fo ${r8} i32.add v128.load v128.andnot local.get w82 i64x2.mul
+      i64x2.add
+      v128.store`)}
     ${records(
       'ip',
       'ie',
       16,
       `
       local.get x local.get ip i32.load i32.add local.set xo
-      local.get ip i32.load offset=4 local.set k
-      local.get ip f64.load offset=8 local.set thr
-      ${rows(`
-        local.get off ${r4} i32.add local.tee q
-        local.get q i32.load
-        local.get k i32.const 0 local.get xo ${r8} i32.add f64.load local.get thr f64.gt i32.sub i32.and
-        i32.add
-        i32.store`)}`,
+      local.get ip i32.load offset=4 i64.extend_i32_u i64x2.splat local.set k2
+      local.get ip f64.load offset=8 f64x2.splat local.set thr2
+      ${pairs(`
+        local.get off ${r8} i32.add local.tee q
+        local.get q v128.load
+        local.get k2 local.get xo ${r8} i32.add v128.load local.get thr2 f64x2.gt v128.and
+        i64x2.add
+        v128.store`)}`,
     )}
-    ;; The line's numbers into φ, one feature at a time.
     i32.const 0 local.set j8
+    ;; Two of the line's numbers a pass while two are left: each row's line address read once.
+    block
+      loop
+        local.get fp i32.const 4 i32.add local.get fe i32.ge_u br_if 1
+        local.get phi local.get fp i32.load i32.add local.set po
+        local.get phi local.get fp i32.load offset=4 i32.add local.set po2
+        ${pairs(`
+          local.get off ${r8} i32.add v128.load local.set o2
+          local.get o2 i64x2.extract_lane 0 i32.wrap_i64 local.get j8 i32.add local.set a0
+          local.get o2 i64x2.extract_lane 1 i32.wrap_i64 local.get j8 i32.add local.set a1
+          local.get po ${r8} i32.add local.tee q
+          local.get q v128.load
+          local.get a1 local.get a0 v128.load64_zero v128.load64_lane 1
+          f64x2.add
+          v128.store
+          local.get po2 ${r8} i32.add local.tee q
+          local.get q v128.load
+          local.get a1 local.get a0 v128.load64_zero offset=8 v128.load64_lane offset=8 1
+          f64x2.add
+          v128.store`)}
+        local.get fp i32.const 8 i32.add local.set fp
+        local.get j8 i32.const 16 i32.add local.set j8
+        br 0
+      end
+    end
     ${records(
       'fp',
       'fe',
       4,
       `
       local.get phi local.get fp i32.load i32.add local.set po
-      ${rows(`
+      ${pairs(`
+        local.get off ${r8} i32.add v128.load local.set o2
         local.get po ${r8} i32.add local.tee q
-        local.get q f64.load
-        local.get off ${r4} i32.add i32.load local.get j8 i32.add f64.load
-        f64.add
-        f64.store`)}
+        local.get q v128.load
+        local.get o2 i64x2.extract_lane 1 i32.wrap_i64 local.get j8 i32.add
+        local.get o2 i64x2.extract_lane 0 i32.wrap_i64 local.get j8 i32.add v128.load64_zero
+        v128.load64_lane 1
+        f64x2.add
+        v128.store`)}
       local.get j8 i32.const 8 i32.add local.set j8`,
     )}`,
   )}`;
@@ -246,12 +276,14 @@ function moduleBytes(chunkRows: number): Uint8Array {
   const memory = section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, ...uleb(1)]]));
   const functions = section(3, vec([uleb(0)]));
   const exports = section(7, vec([[...name('accumulate'), 0x00, ...uleb(0)]]));
+  const V128 = 0x7b;
   const body = [
     ...vec([
       [...uleb(LOCALS.length), I32],
       [...uleb(1), F64],
+      [...uleb(VECTORS.length), V128],
     ]),
-    ...assemble(kernelText(chunkRows), [...PARAMS, ...LOCALS, 'thr']),
+    ...assemble(kernelText(chunkRows), [...PARAMS, ...LOCALS, 'thr', ...VECTORS]),
     0x0b,
   ];
   const code = section(10, vec([[...uleb(body.length), ...body]]));
@@ -301,7 +333,7 @@ export function programOf(
   const ints = new Int32Array(buffer);
   const doubles = new Float64Array(buffer);
   const xStride = chunkRows * 8;
-  const failStride = chunkRows * 4;
+  const failStride = chunkRows * MASK_BYTES;
   for (let i = 0; i < tops; i++) {
     const n = table.top[i]!;
     const o = 6 * i;
@@ -413,8 +445,8 @@ export class KernelBatch {
   ) {
     this.valuesAt = PROGRAM_BYTES;
     this.failAt = this.valuesAt + maxDoubles * 8;
-    this.offAt = this.failAt + maxTreeNodes * chunkRows * 4;
-    this.xAt = this.offAt + chunkRows * 4;
+    this.offAt = this.failAt + maxTreeNodes * chunkRows * MASK_BYTES;
+    this.xAt = this.offAt + chunkRows * MASK_BYTES;
     this.phiAt = this.xAt + room * 8;
     const memory = new api.Memory({ initial: Math.ceil((this.phiAt + room * 8) / 65536) });
     const instance = new api.Instance(module, { m: { memory } });
@@ -442,7 +474,7 @@ export class KernelBatch {
       this.phiAt + at * 8,
       this.failAt,
       this.offAt,
-      count,
+      count + (count & 1), // an odd chunk's last pair computes a row past its end: unread
       0,
       this.topEnd,
       this.topEnd,
@@ -451,6 +483,9 @@ export class KernelBatch {
     );
   }
 }
+
+/** A row's failed mask and line address are i64 lanes. */
+const MASK_BYTES = 8;
 
 /** Room for a tree's program: 72 bytes a node and 4 a line number is far above what any table needs. */
 const PROGRAM_BYTES = 1 << 16;
