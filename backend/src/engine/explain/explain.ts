@@ -153,7 +153,9 @@ export function explainRows(
   const room = Math.ceil(blockRows / chunked) * chunked * cols;
   // Tabulated batches run the trees' tables through the WebAssembly kernel where there is one
   // (kernel.ts; the same numbers as accumulateChunk), with the block and φ in its memory.
-  const kernel = tabulate ? KernelBatch.create(room, paths.maxTreeNodes, CHUNK_ROWS, TABLE_DOUBLES) : null;
+  const kernel = tabulate
+    ? KernelBatch.create(room, blockRows, paths.maxTreeNodes, CHUNK_ROWS, TABLE_DOUBLES)
+    : null;
   const phi = kernel ? kernel.phi : new Float64Array(room);
   const block = kernel ? kernel.x : new Float64Array(room);
   /** Where value c of block row i sits. */
@@ -172,8 +174,8 @@ export function explainRows(
   // for 'isolate', its isolation terms (feature-major, like φ), both from one walk of each tree
   // while the tree is in cache. 'clamp' takes the sums from the batch scoring kernel instead,
   // on the block's rows row-major.
-  const lengths = tabulate ? new Float64Array(blockRows) : undefined;
-  const isolation = tabulate && isolate ? new Float64Array(room) : undefined;
+  const lengths = kernel ? kernel.lengths : tabulate ? new Float64Array(blockRows) : undefined;
+  const isolation = tabulate && isolate ? (kernel ? kernel.isolation : new Float64Array(room)) : undefined;
   const rowMajor = tabulate && !isolate ? new Float64Array(blockRows * cols) : undefined;
   for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
     const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
@@ -197,9 +199,11 @@ export function explainRows(
       }
       const table = tables!.table(t);
       const loaded = table !== null && kernel !== null && kernel.load(table.program, table.values);
+      if (isolation && kernel) kernel.loadNodes(nodes, t);
       for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, count - c0);
-        if (isolation) isolateChunk(nodes, t, block, isolation, c0 * cols, n, lengths!, c0, chunkTerms);
+        if (isolation && kernel) kernel.isolate(c0 * cols, n, c0);
+        else if (isolation) isolateChunk(nodes, t, block, isolation, c0 * cols, n, lengths!, c0, chunkTerms);
         if (loaded) {
           kernel!.run(c0 * cols, n);
           continue;

@@ -53,13 +53,14 @@ const name = (s: string): number[] => vec(Array.from(s, (c) => [c.charCodeAt(0)]
 
 /**
  * The instructions the kernel uses, as the WebAssembly text format names them: opcode, and what
- * follows it (a local's name, a constant, a branch depth, a memory access's alignment and offset).
+ * follows it (a local's name, a constant, a branch depth, a memory access's alignment and offset, a
+ * lane, a block's result type).
  */
-const OPS: Record<
-  string,
-  [number[], 'none' | 'local' | 'i32' | 'depth' | 'memory' | 'lane' | 'memory lane']
-> = {
+type Immediate = 'none' | 'local' | 'i32' | 'depth' | 'memory' | 'lane' | 'memory lane' | 'block type';
+const OPS: Record<string, [number[], Immediate]> = {
   block: [[0x02, 0x40], 'none'],
+  if: [[0x04], 'block type'],
+  else: [[0x05], 'none'],
   loop: [[0x03, 0x40], 'none'],
   end: [[0x0b], 'none'],
   br: [[0x0c], 'depth'],
@@ -74,6 +75,8 @@ const OPS: Record<
   'i32.const': [[0x41], 'i32'],
   'i32.lt_u': [[0x49], 'none'],
   'i32.ge_u': [[0x4f], 'none'],
+  'i32.le_u': [[0x4d], 'none'],
+  'f64.lt': [[0x63], 'none'],
   'f64.gt': [[0x64], 'none'],
   'i32.add': [[0x6a], 'none'],
   'i32.sub': [[0x6b], 'none'],
@@ -83,6 +86,12 @@ const OPS: Record<
   'i32.xor': [[0x73], 'none'],
   'i32.shl': [[0x74], 'none'],
   'f64.add': [[0xa0], 'none'],
+  'f64.sub': [[0xa1], 'none'],
+  'f64.mul': [[0xa2], 'none'],
+  'f64.div': [[0xa3], 'none'],
+  'f64.max': [[0xa5], 'none'],
+  'f64.convert_i32_s': [[0xb7], 'none'],
+  select: [[0x1b], 'none'],
   'i32.wrap_i64': [[0xa7], 'none'],
   'i64.extend_i32_u': [[0xad], 'none'],
   // SIMD (0xfd, then the opcode in LEB128).
@@ -124,6 +133,13 @@ function assemble(text: string, locals: readonly string[]): number[] {
       if (offset) i++;
       out.push(...uleb(offset ? Number(offset[1]) : 0));
       if (immediate === 'memory lane') out.push(Number(tokens[++i]));
+      continue;
+    }
+    if (immediate === 'block type') {
+      // \`if\` alone, or \`if (result f64)\`.
+      const result = tokens[i + 1] === '(result' && tokens[i + 2] === 'f64)';
+      if (result) i += 2;
+      out.push(result ? 0x7c : 0x40);
       continue;
     }
     if (immediate === 'lane') {
@@ -269,15 +285,128 @@ function kernelText(chunkRows: number): string {
   )}`;
 }
 
+/** The walk's parameters (byte addresses, but n, the rows, steps, the tree's depth, and room, each row's bytes of terms), and its locals. */
+const WALK_PARAMS = ['x', 'out', 'lengths', 'n', 'steps', 'nodes', 'terms', 'room'];
+const WALK_ROWS = [0, 1, 2, 3];
+const WALK_LOCALS = [
+  'r',
+  'k',
+  't',
+  'o',
+  ...['xo', 'nd', 'tp'].flatMap((v) => WALK_ROWS.map((j) => `${v}${j}`)),
+];
+const WALK_DOUBLES = [
+  'zero',
+  'kf',
+  'v',
+  'l',
+  'h',
+  'w',
+  'leaf',
+  ...['s', 'e'].flatMap((v) => WALK_ROWS.map((j) => `${v}${j}`)),
+];
+
+/**
+ * isolateChunk (explain.ts), four rows side by side so that their walks' load chains overlap: each
+ * walks the tree's `steps` levels (a leaf's record points to itself with the range (−∞, +∞)),
+ * keeps each cut's (w, depth, feature offset) in its `terms`, then adds ended + survive · V to its
+ * length and the terms w · (V − depth) to their features in path order: the same operations in the
+ * same order, so the same numbers. n is a multiple of four. (Measured and not kept: a branch-free
+ * cut, p = (max(v − hi, 0) + max(lo − v, 0)) / max(v − lo, hi − v) at every node with `select`,
+ * 1.08× slower; eight rows side by side, no faster.)
+ *
+ * Node records (NODE_BYTES each, the tree's root first): threshold, lo, hi, value (f64), then the
+ * x offset of the node's feature (f · CHUNK_ROWS · 8) and the byte offset of its left child's
+ * record (the right one follows it).
+ */
+function walkText(): string {
+  const each = (text: (j: number) => string): string => WALK_ROWS.map(text).join('\n');
+  return `
+  i32.const 0 local.set r
+  loop
+    ${each(
+      (j) => `
+      local.get x local.get r i32.const ${j} i32.add i32.const 3 i32.shl i32.add local.set xo${j}
+      local.get nodes local.set nd${j}
+      i32.const 1 f64.convert_i32_s local.set s${j}
+      i32.const 0 f64.convert_i32_s local.set e${j}
+      local.get terms local.get room i32.const ${j} i32.mul i32.add local.set tp${j}`,
+    )}
+    i32.const 1 local.set k
+    loop
+      local.get k f64.convert_i32_s local.set kf
+      ${each(
+        (j) => `
+        local.get xo${j} local.get nd${j} i32.load offset=32 i32.add f64.load local.set v
+        local.get nd${j} f64.load offset=8 local.set l
+        local.get nd${j} f64.load offset=16 local.set h
+        local.get v local.get h f64.gt local.get v local.get l f64.lt i32.or
+        if
+          local.get s${j}
+          local.get v local.get h f64.gt
+          if (result f64)
+            local.get v local.get h f64.sub local.get v local.get l f64.sub f64.div
+          else
+            local.get l local.get v f64.sub local.get h local.get v f64.sub f64.div
+          end
+          f64.mul local.set w
+          local.get e${j} local.get w local.get kf f64.mul f64.add local.set e${j}
+          local.get s${j} local.get w f64.sub local.set s${j}
+          local.get tp${j} local.get w f64.store
+          local.get tp${j} local.get kf f64.store offset=8
+          local.get tp${j} local.get nd${j} i32.load offset=32 i32.store offset=16
+          local.get tp${j} i32.const 24 i32.add local.set tp${j}
+        end
+        local.get nodes local.get nd${j} i32.load offset=36 i32.add
+        local.get v local.get nd${j} f64.load f64.gt i32.const ${NODE_BYTES} i32.mul
+        i32.add local.set nd${j}`,
+      )}
+      local.get k i32.const 1 i32.add local.tee k local.get steps i32.le_u br_if 0
+    end
+    ${each(
+      (j) => `
+      local.get nd${j} f64.load offset=24 local.set leaf
+      local.get lengths local.get r i32.const ${j} i32.add i32.const 3 i32.shl i32.add local.tee o
+      local.get o f64.load local.get e${j} local.get s${j} local.get leaf f64.mul f64.add f64.add
+      f64.store
+      local.get terms local.get room i32.const ${j} i32.mul i32.add local.set t
+      block
+        local.get t local.get tp${j} i32.ge_u br_if 0
+        loop
+          local.get out local.get r i32.const ${j} i32.add i32.const 3 i32.shl i32.add
+          local.get t i32.load offset=16 i32.add local.tee o
+          local.get o f64.load
+          local.get t f64.load local.get leaf local.get t f64.load offset=8 f64.sub f64.mul
+          f64.add
+          f64.store
+          local.get t i32.const 24 i32.add local.tee t local.get tp${j} i32.lt_u br_if 0
+        end
+      end`,
+    )}
+    local.get r i32.const 4 i32.add local.tee r local.get n i32.lt_u br_if 0
+  end`;
+}
+
 function moduleBytes(chunkRows: number): Uint8Array {
   const I32 = 0x7f;
   const F64 = 0x7c;
-  const type = section(1, vec([[0x60, ...vec(PARAMS.map(() => [I32])), ...vec([])]]));
-  const memory = section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, ...uleb(1)]]));
-  const functions = section(3, vec([uleb(0)]));
-  const exports = section(7, vec([[...name('accumulate'), 0x00, ...uleb(0)]]));
   const V128 = 0x7b;
-  const body = [
+  const signature = (params: readonly string[]): number[] => [
+    0x60,
+    ...vec(params.map(() => [I32])),
+    ...vec([]),
+  ];
+  const type = section(1, vec([signature(PARAMS), signature(WALK_PARAMS)]));
+  const memory = section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, ...uleb(1)]]));
+  const functions = section(3, vec([uleb(0), uleb(1)]));
+  const exports = section(
+    7,
+    vec([
+      [...name('accumulate'), 0x00, ...uleb(0)],
+      [...name('isolate'), 0x00, ...uleb(1)],
+    ]),
+  );
+  const accumulate = [
     ...vec([
       [...uleb(LOCALS.length), I32],
       [...uleb(1), F64],
@@ -286,7 +415,21 @@ function moduleBytes(chunkRows: number): Uint8Array {
     ...assemble(kernelText(chunkRows), [...PARAMS, ...LOCALS, 'thr', ...VECTORS]),
     0x0b,
   ];
-  const code = section(10, vec([[...uleb(body.length), ...body]]));
+  const walk = [
+    ...vec([
+      [...uleb(WALK_LOCALS.length), I32],
+      [...uleb(WALK_DOUBLES.length), F64],
+    ]),
+    ...assemble(walkText(), [...WALK_PARAMS, ...WALK_LOCALS, ...WALK_DOUBLES]),
+    0x0b,
+  ];
+  const code = section(
+    10,
+    vec([
+      [...uleb(accumulate.length), ...accumulate],
+      [...uleb(walk.length), ...walk],
+    ]),
+  );
   const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   return Uint8Array.from([...header, ...type, ...memory, ...functions, ...exports, ...code]);
 }
@@ -405,23 +548,64 @@ export function useKernel(on: boolean): boolean {
  * time. A tree is loaded (its program and lines copied in, about 0.2 MiB) and then every chunk of
  * the block is run through it.
  */
+type Isolate = (
+  x: number,
+  out: number,
+  lengths: number,
+  n: number,
+  steps: number,
+  nodes: number,
+  terms: number,
+  room: number,
+) => void;
+
+/** What the walk reads of the forest (TreeArrays' fields). */
+interface Nodes {
+  readonly feature: Int32Array;
+  readonly threshold: Float64Array;
+  readonly left: Int32Array;
+  readonly value: Float64Array;
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  readonly treeStart: Int32Array;
+  readonly depth: Int32Array;
+}
+
+/**
+ * One batch's WebAssembly memory and functions: a block's rows, φ, and for 'isolate' the isolation
+ * terms and path lengths (`x`, `phi`, `isolation` and `lengths` are views of it, laid out as
+ * explainRows holds them), and room for one tree's program, lines, masks and node records at a
+ * time. A tree is loaded (its program and lines copied in, about 0.2 MiB for 256 samples, and its
+ * nodes written as records) and then every chunk of the block is run through it.
+ */
 export class KernelBatch {
   readonly x: Float64Array;
   readonly phi: Float64Array;
+  readonly isolation: Float64Array;
+  readonly lengths: Float64Array;
   private readonly bytes: Uint8Array;
+  private readonly ints: Int32Array;
   private readonly doubles: Float64Array;
   private readonly accumulate: Accumulate;
+  private readonly walk: Isolate;
   private readonly valuesAt: number;
   private readonly failAt: number;
   private readonly offAt: number;
+  private readonly nodesAt: number;
+  private readonly termsAt: number;
+  private readonly termsRoom: number;
   private readonly xAt: number;
   private readonly phiAt: number;
+  private readonly isolationAt: number;
+  private readonly lengthsAt: number;
   private topEnd = 0;
   private groupEnd = 0;
+  private steps = 0;
 
   /** Null where the kernel is off or the runtime has no WebAssembly. */
   static create(
     room: number,
+    blockRows: number,
     maxTreeNodes: number,
     chunkRows: number,
     maxDoubles: number,
@@ -432,29 +616,41 @@ export class KernelBatch {
       module = new wasm.Module(moduleBytes(chunkRows));
       compiled.set(chunkRows, module);
     }
-    return new KernelBatch(module, wasm, room, maxTreeNodes, chunkRows, maxDoubles);
+    return new KernelBatch(module, wasm, room, blockRows, maxTreeNodes, chunkRows, maxDoubles);
   }
 
   private constructor(
     module: object,
     api: Wasm,
     room: number,
+    blockRows: number,
     maxTreeNodes: number,
-    chunkRows: number,
+    private readonly chunkRows: number,
     maxDoubles: number,
   ) {
     this.valuesAt = PROGRAM_BYTES;
     this.failAt = this.valuesAt + maxDoubles * 8;
     this.offAt = this.failAt + maxTreeNodes * chunkRows * MASK_BYTES;
-    this.xAt = this.offAt + chunkRows * MASK_BYTES;
+    this.nodesAt = this.offAt + chunkRows * MASK_BYTES;
+    this.termsAt = this.nodesAt + maxTreeNodes * NODE_BYTES;
+    this.termsRoom = maxTreeNodes * 24;
+    this.xAt = this.termsAt + WALK_ROWS.length * this.termsRoom;
     this.phiAt = this.xAt + room * 8;
-    const memory = new api.Memory({ initial: Math.ceil((this.phiAt + room * 8) / 65536) });
+    this.isolationAt = this.phiAt + room * 8;
+    this.lengthsAt = this.isolationAt + room * 8;
+    // Lengths to the end of the last chunk: the walk takes rows four at a time.
+    const lengthsEnd = this.lengthsAt + Math.ceil(blockRows / chunkRows) * chunkRows * 8;
+    const memory = new api.Memory({ initial: Math.ceil(lengthsEnd / 65536) });
     const instance = new api.Instance(module, { m: { memory } });
     this.accumulate = instance.exports['accumulate'] as Accumulate;
+    this.walk = instance.exports['isolate'] as Isolate;
     this.bytes = new Uint8Array(memory.buffer);
+    this.ints = new Int32Array(memory.buffer);
     this.doubles = new Float64Array(memory.buffer);
     this.x = new Float64Array(memory.buffer, this.xAt, room);
     this.phi = new Float64Array(memory.buffer, this.phiAt, room);
+    this.isolation = new Float64Array(memory.buffer, this.isolationAt, room);
+    this.lengths = new Float64Array(memory.buffer, this.lengthsAt, blockRows);
   }
 
   /** Makes `values` (a table's lines) and its program the tree the next chunks run through; false when the program does not fit. */
@@ -482,6 +678,37 @@ export class KernelBatch {
       this.valuesAt,
     );
   }
+
+  /** Writes tree t's node records for `isolate`. */
+  loadNodes(nodes: Nodes, t: number): void {
+    const { feature, threshold, left, value, lo, hi, treeStart, depth } = nodes;
+    const { ints, doubles } = this;
+    const start = treeStart[t]!;
+    const xStride = this.chunkRows * 8;
+    for (let n = start, at = this.nodesAt; n < treeStart[t + 1]!; n++, at += NODE_BYTES) {
+      doubles[at / 8] = threshold[n]!;
+      doubles[at / 8 + 1] = lo[n]!;
+      doubles[at / 8 + 2] = hi[n]!;
+      doubles[at / 8 + 3] = value[n]!;
+      ints[at / 4 + 8] = feature[n]! * xStride;
+      ints[at / 4 + 9] = (left[n]! - start) * NODE_BYTES;
+    }
+    this.steps = depth[t]!;
+  }
+
+  /** isolateChunk on the tree whose nodes are loaded, for `count` rows from x[at …]: terms into isolation[at …], path lengths into lengths[lengthAt …]. */
+  isolate(at: number, count: number, lengthAt: number): void {
+    this.walk(
+      this.xAt + at * 8,
+      this.isolationAt + at * 8,
+      this.lengthsAt + lengthAt * 8,
+      count + (-count & 3), // the rows past the chunk's end are computed and unread
+      this.steps,
+      this.nodesAt,
+      this.termsAt,
+      this.termsRoom,
+    );
+  }
 }
 
 /** A row's failed mask and line address are i64 lanes. */
@@ -489,3 +716,5 @@ const MASK_BYTES = 8;
 
 /** Room for a tree's program: 72 bytes a node and 4 a line number is far above what any table needs. */
 const PROGRAM_BYTES = 1 << 16;
+/** A node's record for the walk (walkText). */
+const NODE_BYTES = 40;
