@@ -588,6 +588,7 @@ export class KernelBatch {
   private readonly doubles: Float64Array;
   private readonly accumulate: Accumulate;
   private readonly walk: Isolate;
+  private readonly programBytes: number;
   private readonly valuesAt: number;
   private readonly failAt: number;
   private readonly offAt: number;
@@ -628,7 +629,8 @@ export class KernelBatch {
     private readonly chunkRows: number,
     maxDoubles: number,
   ) {
-    this.valuesAt = PROGRAM_BYTES;
+    this.programBytes = PROGRAM_BYTES_PER_NODE * maxTreeNodes;
+    this.valuesAt = this.programBytes;
     this.failAt = this.valuesAt + maxDoubles * 8;
     this.offAt = this.failAt + maxTreeNodes * chunkRows * MASK_BYTES;
     this.nodesAt = this.offAt + chunkRows * MASK_BYTES;
@@ -655,7 +657,7 @@ export class KernelBatch {
 
   /** Makes `values` (a table's lines) and its program the tree the next chunks run through; false when the program does not fit. */
   load(program: Program, values: Float64Array): boolean {
-    if (program.bytes.length > PROGRAM_BYTES) return false;
+    if (program.bytes.length > this.programBytes) return false;
     this.bytes.set(program.bytes, 0);
     this.doubles.set(values, this.valuesAt / 8);
     this.topEnd = program.topEnd;
@@ -714,7 +716,11 @@ export class KernelBatch {
 /** A row's failed mask and line address are i64 lanes. */
 const MASK_BYTES = 8;
 
-/** Room for a tree's program: 72 bytes a node and 4 a line number is far above what any table needs. */
-const PROGRAM_BYTES = 1 << 16;
+/**
+ * Room for a tree's program, per node: a top, group and inner record each at most (72 bytes), and
+ * a group's features, at most 12 (a table of at most 2^12 numbers has a + s ≤ 12 bits, and a group
+ * has at most a + s features; a leaf alone at most TABLE_MAX_DEPTH = 12): 48 bytes.
+ */
+const PROGRAM_BYTES_PER_NODE = 120;
 /** A node's record for the walk (walkText). */
 const NODE_BYTES = 40;

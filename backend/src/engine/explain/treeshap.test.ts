@@ -275,10 +275,11 @@ describe('ShapPaths against the extend/unwind TreeSHAP it replaced', () => {
     ['isolate', 30, 128, 700],
     ['clamp', 2, 256, 259],
     ['isolate', 5, 16, 301],
+    ['isolate', 8, 1024, 300],
   ] as const)(
     'the WebAssembly kernel explains a batch (%s, %i features, maxSamples %i, %i rows) to the bit as the JavaScript loops',
     (outOfRange, cols, maxSamples, count) => {
-      const { forest, x } = randomCase(11, cols, { trees: 10, outOfRange, maxSamples }, count);
+      const { forest, x } = randomCase(11, cols, { trees: 10, outOfRange, maxSamples }, count, 1500);
       const kernel = explainRows(forest, x);
       const previous = useKernel(false);
       try {
