@@ -165,7 +165,6 @@ export function explainRows(
   let deepest = 0;
   for (let t = 0; t < params.trees; t++) deepest = Math.max(deepest, nodes.depth[t]!);
   const terms = new Float64Array(3 * deepest);
-  const chunkTerms = new Float64Array(12 * deepest);
   const phiRow = new Float64Array(cols);
   const tables = tabulate
     ? (entry.tables ??= new TreeTables(paths, Math.min(FOREST_TABLE_BYTES, cacheBytes / 2)))
@@ -203,7 +202,7 @@ export function explainRows(
       for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, count - c0);
         if (isolation && kernel) kernel.isolate(c0 * cols, n, c0);
-        else if (isolation) isolateChunk(nodes, t, block, isolation, c0 * cols, n, lengths!, c0, chunkTerms);
+        else if (isolation) isolateChunk(nodes, t, block, isolation, c0 * cols, n, lengths!, c0, terms);
         if (loaded) {
           kernel!.run(c0 * cols, n);
           continue;
@@ -245,10 +244,9 @@ export function explainRows(
  * its terms at out's same place) in one tree, also adding each row's path length in it to
  * lengths[lengthAt + r]: isolatingPathLength's arithmetic in its order (ended + survive · V, the
  * terms added at the leaf in path order), so the same numbers to the bit as meanPathLength's sum
- * over the trees in tree order and as addIsolatingTerms. Four rows walk side by side, each exactly
- * depth[t] steps (a leaf points to itself with the range (−∞, +∞): the extra steps cut nothing
- * off), as addIsolatingPathLengths walks, so their load chains overlap; `terms` holds
- * 3 · depth[t] slots for each of the four.
+ * over the trees in tree order and as addIsolatingTerms. Each walk takes exactly depth[t] steps
+ * (a leaf points to itself with the range (−∞, +∞): the extra steps cut nothing off). The kernel's
+ * walk (kernel.ts) does the same four rows at a time; this is the runtime without WebAssembly's.
  */
 function isolateChunk(
   nodes: TreeArrays,
@@ -262,107 +260,15 @@ function isolateChunk(
   terms: Float64Array,
 ): void {
   const { feature, threshold, left, value, lo, hi, treeStart, depth } = nodes;
-  const root = treeStart[t]!;
   const steps = depth[t]!;
   const C = CHUNK_ROWS;
-  const room = 3 * steps;
-  let r = 0;
-  for (; r + 4 <= count; r += 4) {
-    const x0 = at + r;
-    const x1 = x0 + 1;
-    const x2 = x0 + 2;
-    const x3 = x0 + 3;
-    let n0 = root;
-    let s0 = 1; // S_i
-    let e0 = 0; // Σ S_i p_i (i + 1)
-    let k0 = 0; // terms[0 …] used
-    let n1 = root;
-    let s1 = 1;
-    let e1 = 0;
-    let k1 = room;
-    let n2 = root;
-    let s2 = 1;
-    let e2 = 0;
-    let k2 = 2 * room;
-    let n3 = root;
-    let s3 = 1;
-    let e3 = 0;
-    let k3 = 3 * room;
-    // At step k (from 1) a walk is at depth k − 1: a cut there ends its path at length k.
-    for (let k = 1; k <= steps; k++) {
-      let f: number;
-      let v: number;
-      let l: number;
-      let h: number;
-      f = feature[n0]!;
-      v = x[x0 + f * C]!;
-      l = lo[n0]!;
-      h = hi[n0]!;
-      if (v > h || v < l) {
-        const w = s0 * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
-        e0 += w * k;
-        s0 -= w;
-        terms[k0++] = f;
-        terms[k0++] = w;
-        terms[k0++] = k;
-      }
-      n0 = left[n0]! + +(v > threshold[n0]!);
-      f = feature[n1]!;
-      v = x[x1 + f * C]!;
-      l = lo[n1]!;
-      h = hi[n1]!;
-      if (v > h || v < l) {
-        const w = s1 * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
-        e1 += w * k;
-        s1 -= w;
-        terms[k1++] = f;
-        terms[k1++] = w;
-        terms[k1++] = k;
-      }
-      n1 = left[n1]! + +(v > threshold[n1]!);
-      f = feature[n2]!;
-      v = x[x2 + f * C]!;
-      l = lo[n2]!;
-      h = hi[n2]!;
-      if (v > h || v < l) {
-        const w = s2 * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
-        e2 += w * k;
-        s2 -= w;
-        terms[k2++] = f;
-        terms[k2++] = w;
-        terms[k2++] = k;
-      }
-      n2 = left[n2]! + +(v > threshold[n2]!);
-      f = feature[n3]!;
-      v = x[x3 + f * C]!;
-      l = lo[n3]!;
-      h = hi[n3]!;
-      if (v > h || v < l) {
-        const w = s3 * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
-        e3 += w * k;
-        s3 -= w;
-        terms[k3++] = f;
-        terms[k3++] = w;
-        terms[k3++] = k;
-      }
-      n3 = left[n3]! + +(v > threshold[n3]!);
-    }
-    const a = lengthAt + r;
-    lengths[a] += e0 + s0 * value[n0]!;
-    lengths[a + 1] += e1 + s1 * value[n1]!;
-    lengths[a + 2] += e2 + s2 * value[n2]!;
-    lengths[a + 3] += e3 + s3 * value[n3]!;
-    addTerms(terms, 0, k0, value[n0]!, out, x0);
-    addTerms(terms, room, k1, value[n1]!, out, x1);
-    addTerms(terms, 2 * room, k2, value[n2]!, out, x2);
-    addTerms(terms, 3 * room, k3, value[n3]!, out, x3);
-  }
-  for (; r < count; r++) {
+  for (let r = 0; r < count; r++) {
     const xo = at + r;
-    let n = root;
+    let n = treeStart[t]!;
     let survive = 1;
     let ended = 0;
     let used = 0;
+    // At step k (from 1) a walk is at depth k − 1: a cut there ends its path at length k.
     for (let k = 1; k <= steps; k++) {
       const f = feature[n]!;
       const v = x[xo + f * C]!;
@@ -378,23 +284,12 @@ function isolateChunk(
       }
       n = left[n]! + +(v > threshold[n]!);
     }
-    lengths[lengthAt + r] += ended + survive * value[n]!;
-    addTerms(terms, 0, used, value[n]!, out, xo);
-  }
-}
-
-/** Adds the terms at terms[from … to) (feature, w, depth) of a walk that ended at a leaf of value V. */
-function addTerms(
-  terms: Float64Array,
-  from: number,
-  to: number,
-  leaf: number,
-  out: Float64Array,
-  at: number,
-): void {
-  for (let i = from; i < to; i += 3) {
-    const o = at + terms[i]! * CHUNK_ROWS;
-    out[o] = out[o]! + terms[i + 1]! * (leaf - terms[i + 2]!);
+    const leaf = value[n]!;
+    lengths[lengthAt + r] += ended + survive * leaf;
+    for (let i = 0; i < used; i += 3) {
+      const o = xo + terms[i]! * C;
+      out[o] = out[o]! + terms[i + 1]! * (leaf - terms[i + 2]!);
+    }
   }
 }
 

@@ -460,7 +460,9 @@ export class TreeTables {
    * Adds a tree's φ from its table for `count` rows (at most CHUNK_ROWS) laid out feature-major:
    * feature f of row r at xT[at + f·CHUNK_ROWS + r], its φ at phiT[at + f·CHUNK_ROWS + r]. Nodes
    * and groups outside, rows inside: each split and each group's features are read once per chunk,
-   * and the rows' loads are independent of one another.
+   * and the rows' loads are independent of one another. explainRows runs the same loops as
+   * WebAssembly (kernel.ts, the same operations in the same order); these are for a runtime
+   * without it, and the reference the kernel is tested against.
    */
   accumulateChunk(table: TreeTable, xT: Float64Array, phiT: Float64Array, at: number, count: number): void {
     const { feature, threshold, left } = this.paths.nodes;
