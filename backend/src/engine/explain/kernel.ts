@@ -1,14 +1,16 @@
 /**
- * accumulateChunk's loops as a WebAssembly function, assembled here from the instruction listing
- * below (no toolchain, nothing prebuilt: the bytes are built when the module is first used).
+ * explainRows' inner loops as WebAssembly: TreeTables.accumulateChunk (a tree's table lines into
+ * φ for a chunk of rows) and, for 'isolate', isolateChunk (the isolation terms and path lengths).
+ * The module is assembled here, when it is first used, from the instruction listings below in the
+ * text format's plain instructions (no toolchain, nothing prebuilt).
  *
  * Why: the loops are a few loads, a compare and an add per element, and V8 compiles each typed
  * array access in JavaScript with a bounds check, and, in a function this large, with the array's
- * map and length reloaded from the stack at every iteration. WebAssembly's loads need none of it.
- * The arithmetic is the same IEEE operations in the same order as TreeTables.accumulateChunk, so
- * the same numbers to the bit (tested).
+ * map and length reloaded from the stack at every iteration. WebAssembly's loads need none of it,
+ * and its SIMD lanes take two rows a step. The arithmetic is the same IEEE operations in the same
+ * order as the JavaScript loops, so the same numbers to the bit (tested against them).
  *
- * The function works on one tree's "program" (TreeTables.program, copied to address 0 of the
+ * `accumulate` works on one tree's "program" (TreeTable.program, copied to address 0 of the
  * memory) for one chunk of rows held feature-major, as accumulateChunk does:
  *
  *   top records (24 bytes): x offset of the split's feature (f · CHUNK_ROWS · 8), its bit k, the byte
@@ -19,6 +21,8 @@
  *   inner records (16 bytes): x offset of the split's feature, what a right turn adds to the line's
  *     address (step · 8), the threshold (f64);
  *   feature records (4 bytes): φ offset of the line's feature (f · CHUNK_ROWS · 8).
+ *
+ * `isolate` works on the tree's nodes written as records (see walkText).
  */
 
 /** Unsigned LEB128. */
@@ -542,12 +546,6 @@ export function useKernel(on: boolean): boolean {
   return previous;
 }
 
-/**
- * One batch's WebAssembly memory and kernel: a block's rows and φ (feature-major, as explainRows
- * holds them, `x` and `phi` are views of it), and room for one tree's program, lines and masks at a
- * time. A tree is loaded (its program and lines copied in, about 0.2 MiB) and then every chunk of
- * the block is run through it.
- */
 type Isolate = (
   x: number,
   out: number,
