@@ -160,7 +160,7 @@ function assemble(text: string, locals: readonly string[]): number[] {
   return out;
 }
 
-/** The kernel's parameters (byte addresses, but n, the rows), then its own i32 locals, then thr (f64). */
+/** accumulate's parameters (byte addresses, but n, the rows), then its own i32 locals. */
 const PARAMS = ['x', 'phi', 'fail', 'off', 'n', 'top', 'topEnd', 'group', 'groupEnd', 'values'];
 const LOCALS = ['r', 'xo', 'fo', 'lo', 'ro', 'ip', 'ie', 'fp', 'fe', 'j8', 'po', 'po2', 'a0', 'a1', 'q'];
 /** Its v128 locals: two rows' masks, line addresses (i64x2) or numbers (f64x2), and splatted constants. */
@@ -413,10 +413,9 @@ function moduleBytes(chunkRows: number): Uint8Array {
   const accumulate = [
     ...vec([
       [...uleb(LOCALS.length), I32],
-      [...uleb(1), F64],
       [...uleb(VECTORS.length), V128],
     ]),
-    ...assemble(kernelText(chunkRows), [...PARAMS, ...LOCALS, 'thr', ...VECTORS]),
+    ...assemble(kernelText(chunkRows), [...PARAMS, ...LOCALS, ...VECTORS]),
     0x0b,
   ];
   const walk = [
