@@ -2,7 +2,8 @@ import { EngineError } from '../errors.js';
 import type { IsolationForest } from '../forest/forest.js';
 import type { Matrix } from '../matrix.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
-import { CHUNK_ROWS, TreeTables } from './tables.js';
+import { KernelBatch } from './kernel.js';
+import { CHUNK_ROWS, TABLE_DOUBLES, TreeTables } from './tables.js';
 import { expectedTreeValue, ShapPaths } from './treeshap.js';
 
 /**
@@ -143,14 +144,20 @@ export function explainRows(
   const out: Explanation[] = [];
   const blockRows = Math.min(EXPLAIN_BLOCK, rows.length);
   const tabulate = rows.length >= TABULATE_ROWS;
+  const isolate = params.outOfRange === 'isolate';
   // Tabulated batches hold the block's rows (and φ) feature-major, CHUNK_ROWS rows at a time,
   // for accumulateChunk; otherwise row-major, side by side. Either way each tree walks all the
   // block's rows, and rows picked from a large matrix would otherwise each be a cache miss in
   // every tree.
   const chunked = tabulate ? CHUNK_ROWS : 1;
   const room = Math.ceil(blockRows / chunked) * chunked * cols;
-  const phi = new Float64Array(room);
-  const block = new Float64Array(room);
+  // Tabulated batches run the trees' tables through the WebAssembly kernel where there is one
+  // (kernel.ts; the same numbers as accumulateChunk), with the block and φ in its memory.
+  const kernel = tabulate
+    ? KernelBatch.create(room, blockRows, paths.maxTreeNodes, CHUNK_ROWS, TABLE_DOUBLES)
+    : null;
+  const phi = kernel ? kernel.phi : new Float64Array(room);
+  const block = kernel ? kernel.x : new Float64Array(room);
   /** Where value c of block row i sits. */
   const slot = (i: number, c: number): number =>
     tabulate ? (i - (i % CHUNK_ROWS)) * cols + c * CHUNK_ROWS + (i % CHUNK_ROWS) : i * cols + c;
@@ -162,13 +169,27 @@ export function explainRows(
   const tables = tabulate
     ? (entry.tables ??= new TreeTables(paths, Math.min(FOREST_TABLE_BYTES, cacheBytes / 2)))
     : undefined;
+  // Tabulated batches: each row's Σ_t h_t(x) (the path length's sum, as the forest adds it) and,
+  // for 'isolate', its isolation terms (feature-major, like φ), both from one walk of each tree
+  // while the tree is in cache. 'clamp' takes the sums from the batch scoring kernel instead,
+  // on the block's rows row-major.
+  const lengths = kernel ? kernel.lengths : tabulate ? new Float64Array(blockRows) : undefined;
+  const isolation = tabulate && isolate ? (kernel ? kernel.isolation : new Float64Array(room)) : undefined;
+  const rowMajor = tabulate && !isolate ? new Float64Array(blockRows * cols) : undefined;
   for (let from = 0; from < rows.length; from += EXPLAIN_BLOCK) {
     const to = Math.min(rows.length, from + EXPLAIN_BLOCK);
     const count = to - from;
     phi.fill(0);
+    isolation?.fill(0);
+    lengths?.fill(0);
     for (let i = 0; i < count; i++) {
       const r = rows[from + i]! * cols;
       for (let c = 0; c < cols; c++) block[slot(i, c)] = data[r + c]!;
+    }
+    if (rowMajor) {
+      for (let i = 0; i < count; i++)
+        rowMajor.set(data.subarray(rows[from + i]! * cols, (rows[from + i]! + 1) * cols), i * cols);
+      forest.pathLengthSums({ rows: count, cols, data: rowMajor.subarray(0, count * cols) }, lengths);
     }
     for (let t = 0; t < params.trees; t++) {
       if (!tabulate) {
@@ -176,8 +197,16 @@ export function explainRows(
         continue;
       }
       const table = tables!.table(t);
+      const loaded = table !== null && kernel !== null && kernel.load(table.program, table.values);
+      if (isolation && kernel) kernel.loadNodes(nodes, t);
       for (let c0 = 0; c0 < count; c0 += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, count - c0);
+        if (isolation && kernel) kernel.isolate(c0 * cols, n, c0);
+        else if (isolation) isolateChunk(nodes, t, block, isolation, c0 * cols, n, lengths!, c0, terms);
+        if (loaded) {
+          kernel!.run(c0 * cols, n);
+          continue;
+        }
         if (table) {
           tables!.accumulateChunk(table, block, phi, c0 * cols, n);
           continue;
@@ -193,12 +222,13 @@ export function explainRows(
     for (let i = from; i < to; i++) {
       const row = data.subarray(rows[i]! * cols, (rows[i]! + 1) * cols);
       const contributions = new Float64Array(cols);
-      if (params.outOfRange === 'isolate')
+      if (isolation) for (let c = 0; c < cols; c++) contributions[c] = isolation[slot(i - from, c)]!;
+      else if (isolate)
         for (let t = 0; t < params.trees; t++)
           addIsolatingTerms(nodes, nodes.treeStart[t]!, row, contributions, terms);
       for (let c = 0; c < cols; c++)
         contributions[c] = (contributions[c]! - phi[slot(i - from, c)]!) / params.trees;
-      const pathLength = forest.meanPathLength(row);
+      const pathLength = lengths ? lengths[i - from]! / params.trees : forest.meanPathLength(row);
       out.push({ contributions, baseline, pathLength, score: Math.pow(2, -pathLength / forest.normalizer) });
     }
   }
@@ -207,6 +237,60 @@ export function explainRows(
     account(entry);
   }
   return out;
+}
+
+/**
+ * addIsolatingTerms for `count` rows held feature-major (value c of row r at x[at + c·CHUNK_ROWS + r],
+ * its terms at out's same place) in one tree, also adding each row's path length in it to
+ * lengths[lengthAt + r]: isolatingPathLength's arithmetic in its order (ended + survive · V, the
+ * terms added at the leaf in path order), so the same numbers to the bit as meanPathLength's sum
+ * over the trees in tree order and as addIsolatingTerms. Each walk takes exactly depth[t] steps
+ * (a leaf points to itself with the range (−∞, +∞): the extra steps cut nothing off). The kernel's
+ * walk (kernel.ts) does the same four rows at a time; this is the runtime without WebAssembly's.
+ */
+function isolateChunk(
+  nodes: TreeArrays,
+  t: number,
+  x: Float64Array,
+  out: Float64Array,
+  at: number,
+  count: number,
+  lengths: Float64Array,
+  lengthAt: number,
+  terms: Float64Array,
+): void {
+  const { feature, threshold, left, value, lo, hi, treeStart, depth } = nodes;
+  const steps = depth[t]!;
+  const C = CHUNK_ROWS;
+  for (let r = 0; r < count; r++) {
+    const xo = at + r;
+    let n = treeStart[t]!;
+    let survive = 1;
+    let ended = 0;
+    let used = 0;
+    // At step k (from 1) a walk is at depth k − 1: a cut there ends its path at length k.
+    for (let k = 1; k <= steps; k++) {
+      const f = feature[n]!;
+      const v = x[xo + f * C]!;
+      const l = lo[n]!;
+      const h = hi[n]!;
+      if (v > h || v < l) {
+        const w = survive * (v > h ? (v - h) / (v - l) : (l - v) / (h - v));
+        ended += w * k;
+        survive -= w;
+        terms[used++] = f;
+        terms[used++] = w;
+        terms[used++] = k;
+      }
+      n = left[n]! + +(v > threshold[n]!);
+    }
+    const leaf = value[n]!;
+    lengths[lengthAt + r] += ended + survive * leaf;
+    for (let i = 0; i < used; i += 3) {
+      const o = xo + terms[i]! * C;
+      out[o] = out[o]! + terms[i + 1]! * (leaf - terms[i + 2]!);
+    }
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { programOf, type Program } from './kernel.js';
 import type { ShapPaths } from './treeshap.js';
 
 /**
@@ -47,6 +48,8 @@ export interface TreeTable {
   readonly step: Int32Array;
   /** Splits above the groups, parents first (absolute nodes). */
   readonly top: Int32Array;
+  /** The same for the WebAssembly kernel (kernel.ts). */
+  readonly program: Program;
   readonly bytes: number;
 }
 
@@ -200,12 +203,11 @@ export class TreeTables {
       inner: this.gInner.slice(0, this.gInnerAt[g]),
       step: this.gStep.slice(0, this.gInnerAt[g]),
       top: this.top.slice(0, this.topCount),
-      bytes: 0,
     };
     let bytes = 64;
     for (const a of Object.values(table)) if (typeof a === 'object') bytes += a.byteLength;
-    table.bytes = bytes;
-    return table;
+    const program = programOf(table, nodes, this.paths.bit, CHUNK_ROWS);
+    return { ...table, program, bytes: bytes + program.bytes.byteLength };
   }
 
   /**
@@ -458,7 +460,9 @@ export class TreeTables {
    * Adds a tree's φ from its table for `count` rows (at most CHUNK_ROWS) laid out feature-major:
    * feature f of row r at xT[at + f·CHUNK_ROWS + r], its φ at phiT[at + f·CHUNK_ROWS + r]. Nodes
    * and groups outside, rows inside: each split and each group's features are read once per chunk,
-   * and the rows' loads are independent of one another.
+   * and the rows' loads are independent of one another. explainRows runs the same loops as
+   * WebAssembly (kernel.ts, the same operations in the same order); these are for a runtime
+   * without it, and the reference the kernel is tested against.
    */
   accumulateChunk(table: TreeTable, xT: Float64Array, phiT: Float64Array, at: number, count: number): void {
     const { feature, threshold, left } = this.paths.nodes;
@@ -490,8 +494,44 @@ export class TreeTables {
       const all = gAll[g]!;
       const base = gBase[g]!;
       const fo = (gRoot[g]! - start) * C;
-      for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width;
-      for (let i = innerAt[g]!; i < innerAt[g + 1]!; i++) {
+      let i = innerAt[g]!;
+      const iEnd = innerAt[g + 1]!;
+      // The line's offset: the positions failed above the group and its first two inner splits in
+      // one pass (a leaf alone has none), then two inner splits a pass.
+      if (i + 1 < iEnd) {
+        const n0 = gInner[i]!;
+        const n1 = gInner[i + 1]!;
+        const t0 = threshold[n0]!;
+        const t1 = threshold[n1]!;
+        const s0 = gStep[i]!;
+        const s1 = gStep[i + 1]!;
+        const x0 = at + feature[n0]! * C;
+        const x1 = at + feature[n1]! * C;
+        for (let r = 0; r < count; r++)
+          off[r] =
+            base + (all & ~fail[fo + r]!) * width + (s0 & -+(xT[x0 + r]! > t0)) + (s1 & -+(xT[x1 + r]! > t1));
+        i += 2;
+      } else if (i < iEnd) {
+        const n0 = gInner[i]!;
+        const t0 = threshold[n0]!;
+        const s0 = gStep[i]!;
+        const x0 = at + feature[n0]! * C;
+        for (let r = 0; r < count; r++)
+          off[r] = base + (all & ~fail[fo + r]!) * width + (s0 & -+(xT[x0 + r]! > t0));
+        i++;
+      } else for (let r = 0; r < count; r++) off[r] = base + (all & ~fail[fo + r]!) * width;
+      for (; i + 1 < iEnd; i += 2) {
+        const n0 = gInner[i]!;
+        const n1 = gInner[i + 1]!;
+        const t0 = threshold[n0]!;
+        const t1 = threshold[n1]!;
+        const s0 = gStep[i]!;
+        const s1 = gStep[i + 1]!;
+        const x0 = at + feature[n0]! * C;
+        const x1 = at + feature[n1]! * C;
+        for (let r = 0; r < count; r++) off[r] += (s0 & -+(xT[x0 + r]! > t0)) + (s1 & -+(xT[x1 + r]! > t1));
+      }
+      if (i < iEnd) {
         const n = gInner[i]!;
         const thr = threshold[n]!;
         const step = gStep[i]!;
@@ -555,4 +595,4 @@ const GROUP_DOUBLES = 4096;
 /** What a group costs a row besides its additions into φ: its line offset and loop, in additions. */
 const GROUP_OVERHEAD = 3;
 /** One tree's tables at most (2 MiB), far above what a tree of 256 samples needs (about 220 KiB). */
-const TABLE_DOUBLES = 1 << 18;
+export const TABLE_DOUBLES = 1 << 18;

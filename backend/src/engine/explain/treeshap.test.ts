@@ -3,6 +3,7 @@ import { Random } from '../forest/random.js';
 import { isolatingPathLength } from '../forest/score-kernel.js';
 import type { TreeArrays } from '../forest/tree-arrays.js';
 import { explain, explainCacheBytes, explainRows, setExplainCacheBytes } from './explain.js';
+import { useKernel } from './kernel.js';
 
 /**
  * The test oracle: the TreeSHAP the product used before ShapPaths, kept verbatim. Exact
@@ -263,6 +264,33 @@ describe('ShapPaths against the extend/unwind TreeSHAP it replaced', () => {
       const picked = explainRows(forest, x, [299, 3, 3]);
       expectClose(picked[0]!.contributions, batch[299]!.contributions);
       expectClose(picked[2]!.contributions, batch[3]!.contributions);
+    },
+  );
+
+  // Batches run the tables through the WebAssembly kernel; accumulateChunk is the same loops in
+  // JavaScript, kept for runtimes without WebAssembly. Same operations, same order: same bits.
+  // Odd row counts: the kernel takes rows two at a time.
+  it.each([
+    ['clamp', 12, 256, 300],
+    ['isolate', 30, 128, 700],
+    ['clamp', 2, 256, 259],
+    ['isolate', 5, 16, 301],
+    ['isolate', 8, 1024, 300],
+  ] as const)(
+    'the WebAssembly kernel explains a batch (%s, %i features, maxSamples %i, %i rows) to the bit as the JavaScript loops',
+    (outOfRange, cols, maxSamples, count) => {
+      const { forest, x } = randomCase(11, cols, { trees: 10, outOfRange, maxSamples }, count, 1500);
+      const kernel = explainRows(forest, x);
+      const previous = useKernel(false);
+      try {
+        const loops = explainRows(forest, x);
+        for (let r = 0; r < x.rows; r++) {
+          expect(Array.from(kernel[r]!.contributions)).toEqual(Array.from(loops[r]!.contributions));
+          expect(kernel[r]!.pathLength).toBe(loops[r]!.pathLength);
+        }
+      } finally {
+        useKernel(previous);
+      }
     },
   );
 
