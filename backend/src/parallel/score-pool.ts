@@ -11,7 +11,7 @@ import type { WorkerTask } from './score-worker.js';
  * milliseconds, which small batches never win back.
  */
 export const PARALLEL_MIN_WORK = 5_000_000;
-const EXPLAIN_COST_PER_TREE = 400;
+const EXPLAIN_COST_PER_TREE = 130;
 
 export interface BatchOptions {
   /** Threads to use; default: as many as the batch is worth, up to the machine's parallelism. */
