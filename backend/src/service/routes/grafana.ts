@@ -3,10 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { excerpt } from '../../io/excerpt.js';
-import { JsonColumn, listEntities, listFields } from '../../io/influx/index.js';
+import { JsonBytes, JsonColumn, listEntities, listFields } from '../../io/influx/index.js';
 import type { IncidentRecord } from '../../io/registry/index.js';
 import { incidentAnnotation } from '../application/incident-points.js';
-import { anomalyRuns, type StoredResult } from '../application/results.js';
+import { anomalyFrameValues, type AnomalyRows } from '../application/anomaly-rows.js';
+import { anomalyRuns } from '../application/results.js';
 import { readSpec, type DetectorSpec } from '../domain/spec.js';
 import { ServiceError } from '../plugins/errors.js';
 import { whenAbandoned } from '../plugins/overload.js';
@@ -64,8 +65,12 @@ async function detectorExists(app: FastifyInstance, id: string): Promise<void> {
 }
 
 type Field = Frame['fields'][number];
+/** JSON text of a field's values (`a,b,c`), written from InfluxDB's answer. */
+type JsonValues = JsonColumn | JsonBytes;
+const isJson = (values: unknown): values is JsonValues =>
+  values instanceof JsonColumn || values instanceof JsonBytes;
 /** A frame field whose values may be JSON text already: a column copied from InfluxDB's answer. */
-export type OutField = Omit<Field, 'values'> & { values: Field['values'] | JsonColumn };
+export type OutField = Omit<Field, 'values'> & { values: Field['values'] | JsonValues };
 /** A frame as the answer is written from it (`framesJson`). */
 export type OutFrame = Omit<Frame, 'fields'> & { fields: OutField[] };
 
@@ -142,28 +147,29 @@ async function framesFor(
   const wanted = entitiesOf(t.entity);
   if (t.return === 'anomalies') {
     const detectors = t.detector ? [t.detector] : (await app.registry.listDetectors()).map((d) => d.id);
-    const rows: Array<StoredResult & { detector: string }> = [];
+    const parts: Array<{ detector: string; rows: AnomalyRows }> = [];
     for (const d of detectors) {
       if (t.detector) await detectorSpec(app, d);
-      for (const r of await app.resultsReader.read(d, from, to, {
-        anomaliesOnly: true,
+      const rows = await app.resultsReader.anomalies(d, from, to, {
+        ...(wanted ? { wanted } : {}),
         ...(signal ? { signal } : {}),
-      }))
-        if (!wanted || wanted.includes(r.entity)) rows.push({ ...r, detector: d });
+      });
+      parts.push({ detector: d, rows });
     }
-    rows.sort((a, b) => a.timeMs - b.timeMs);
+    // Columns of JSON text written from the bytes of InfluxDB's answers, merged by time.
+    const v = anomalyFrameValues(parts);
     return [
       {
         refId: t.refId,
         name: 'anomalies',
         fields: [
-          { name: 'time', type: 'time', values: rows.map((r) => r.timeMs) },
-          { name: 'detector', type: 'string', values: rows.map((r) => r.detector) },
-          { name: 'entity', type: 'string', values: rows.map((r) => r.entity) },
+          { name: 'time', type: 'time', values: v.time },
+          { name: 'detector', type: 'string', values: v.detector },
+          { name: 'entity', type: 'string', values: v.entity },
           {
             name: 'score',
             type: 'number',
-            values: rows.map((r) => r.score),
+            values: v.score,
             config: {
               min: 0,
               max: 1,
@@ -175,10 +181,10 @@ async function framesFor(
               ],
             },
           },
-          { name: 'severity', type: 'string', values: rows.map((r) => r.severity) },
-          { name: 'top_feature', type: 'string', values: rows.map((r) => r.topFeature ?? '') },
-          { name: 'model_version', type: 'number', values: rows.map((r) => r.modelVersion) },
-          { name: 'threshold', type: 'number', values: rows.map((r) => r.threshold ?? null) },
+          { name: 'severity', type: 'string', values: v.severity },
+          { name: 'top_feature', type: 'string', values: v.topFeature },
+          { name: 'model_version', type: 'number', values: v.modelVersion },
+          { name: 'threshold', type: 'number', values: v.threshold },
         ],
       },
     ];
@@ -267,9 +273,9 @@ async function incidentAnnotations(
 const FRAMES_PIECE = 1 << 20;
 
 /** The JSON text of a field: its values as they are when they are a JsonColumn's text already. */
-function fieldJson(field: OutField, out: (piece: string | JsonColumn) => void): void {
+function fieldJson(field: OutField, out: (piece: string | JsonValues) => void): void {
   const { values, ...rest } = field;
-  if (!(values instanceof JsonColumn)) {
+  if (!isJson(values)) {
     out(JSON.stringify(field));
     return;
   }
@@ -280,11 +286,11 @@ function fieldJson(field: OutField, out: (piece: string | JsonColumn) => void): 
 }
 
 /** Pieces of text and columns as one buffer of their exact size. */
-function join(parts: Array<Buffer | JsonColumn>, size: number): Buffer {
+function join(parts: Array<Buffer | JsonValues>, size: number): Buffer {
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (const p of parts) {
-    if (p instanceof JsonColumn) at = p.writeTo(out, at);
+    if (isJson(p)) at = p.writeTo(out, at);
     else at += p.copy(out, at);
   }
   return out;
@@ -300,9 +306,9 @@ function join(parts: Array<Buffer | JsonColumn>, size: number): Buffer {
  */
 export function framesJson(frames: OutFrame[]): Buffer | Readable {
   const pieces = (function* () {
-    let parts: Array<Buffer | JsonColumn> = [];
+    let parts: Array<Buffer | JsonValues> = [];
     let size = 0;
-    const out = (piece: string | JsonColumn): void => {
+    const out = (piece: string | JsonValues): void => {
       const part = typeof piece === 'string' ? Buffer.from(piece) : piece;
       parts.push(part);
       size += part.byteLength;
