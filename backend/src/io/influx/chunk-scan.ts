@@ -493,12 +493,17 @@ export class JsonBytes {
   byteLength = 0;
 
   constructor(capacity = 4096) {
-    this.buf = new Uint8Array(capacity);
+    // Not zeroed: every byte up to byteLength is written before it is read.
+    this.buf = Buffer.allocUnsafe(capacity);
   }
 
-  private room(n: number): Uint8Array {
+  /**
+   * The buffer, with room for `n` more bytes from `byteLength` on: for a caller that writes a
+   * value's bytes itself (a few stores, no call per byte), then moves `byteLength` past them.
+   */
+  room(n: number): Uint8Array {
     if (this.byteLength + n > this.buf.length) {
-      const grown = new Uint8Array(Math.max(2 * this.buf.length, this.byteLength + n));
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.byteLength + n));
       grown.set(this.buf.subarray(0, this.byteLength));
       this.buf = grown;
     }

@@ -131,6 +131,11 @@ function severityOf(b: Uint8Array, s: number, e: number): string {
   return String(value(b, s, e) ?? 'none');
 }
 
+/** Whether a row has the cell at `a` (not: a column the answer lacks, a < 0, or a missing cell). */
+function present(cells: Int32Array, a: number): boolean {
+  return a >= 0 && cells[a]! >= 0;
+}
+
 /**
  * Anomalous results of one detector as bytes (a CellTable of ANOMALY_CELLS), with each row's
  * entity and time, in the order InfluxDB answered them; `order()` gives the order `read` listed
@@ -143,6 +148,8 @@ export class AnomalyRows {
   /** The entities of the rows, and their names as JSON. */
   readonly entities: string[] = [];
   readonly entityJson: Uint8Array[] = [];
+  /** `,"entity":<name>,"score":`: what the REST answer writes between a row's time and score. */
+  readonly entityKeys: Uint8Array[] = [];
   /** Entity cells seen (their text, by a hash of it), and the entity each one names. */
   private readonly seen = new Map<number, Array<{ text: Uint8Array; entity: number }>>();
   private entity = new Int32Array(1024);
@@ -182,6 +189,7 @@ export class AnomalyRows {
       if (entity < 0) {
         entity = this.entities.push(name) - 1;
         this.entityJson.push(ascii(JSON.stringify(name)));
+        this.entityKeys.push(ascii(`,"entity":${JSON.stringify(name)},"score":`));
       }
     }
     const seen = { text: b.slice(s, e), entity };
@@ -204,16 +212,14 @@ export class AnomalyRows {
     minSeverity: string | undefined,
   ): void {
     if (anomaly < 0 || !isTrue(bytes, cells[anomaly]!, cells[anomaly + 1]!)) return;
-    // A column the answer lacks (at < 0) or a cell missing from the row (-1): an empty range.
-    const present = (a: number): boolean => a >= 0 && cells[a]! >= 0;
-    const entity = present(entityAt)
+    const entity = present(cells, entityAt)
       ? this.entityIndex(bytes, cells[entityAt]!, cells[entityAt + 1]!)
       : this.entityIndex(bytes, 0, 0);
     if (entity < 0) return;
     const v = at[SEVERITY]!;
     if (minSeverity !== undefined) {
-      const s = present(v) ? cells[v]! : 0;
-      const e = present(v) ? cells[v + 1]! : 0;
+      const s = present(cells, v) ? cells[v]! : 0;
+      const e = present(cells, v) ? cells[v + 1]! : 0;
       if (belowSeverity(severityOf(bytes, s, e), minSeverity)) return;
     }
     const row = this.cells.rows;
@@ -226,7 +232,7 @@ export class AnomalyRows {
       this.entity = ent;
     }
     const t = at[TIME]!;
-    this.time[row] = present(t) ? timeOf(bytes, cells[t]!, cells[t + 1]!) : Number.NaN;
+    this.time[row] = present(cells, t) ? timeOf(bytes, cells[t]!, cells[t + 1]!) : Number.NaN;
     this.entity[row] = entity;
     this.cells.add(bytes, cells, at);
     this.ordered = undefined;
@@ -264,7 +270,6 @@ export class AnomalyRows {
   }
 }
 
-const TWO = Array.from({ length: 100 }, (_, i) => ascii(String(i).padStart(2, '0')));
 const DAY = 86_400_000;
 /** The last day written: its `"YYYY-MM-DDT`, made once a day rather than per point. */
 let dayCache: { day: number; text: Uint8Array } = { day: Number.NaN, text: new Uint8Array(0) };
@@ -279,20 +284,33 @@ function writeIso(out: JsonBytes, ms: number): void {
   if (day !== dayCache.day)
     dayCache = { day, text: ascii(`"${new Date(day * DAY).toISOString().slice(0, 11)}`) };
   out.bytes(dayCache.text);
+  // HH:MM:SS.mmmZ" as stores of digits: a call per part cost more than the rest of the row.
   let rest = ms - day * DAY;
   const milli = rest % 1000;
   rest = (rest - milli) / 1000;
-  out.bytes(TWO[Math.floor(rest / 3600)]!);
-  out.byte(0x3a);
-  out.bytes(TWO[Math.floor(rest / 60) % 60]!);
-  out.byte(0x3a);
-  out.bytes(TWO[rest % 60]!);
-  out.byte(DOT);
-  out.byte(ZERO + Math.floor(milli / 100));
-  out.bytes(TWO[milli % 100]!);
-  out.bytes(Z_QUOTE);
+  const seconds = rest % 60;
+  rest = (rest - seconds) / 60;
+  const minutes = rest % 60;
+  const hours = (rest - minutes) / 60;
+  const to = out.room(14);
+  let at = out.byteLength;
+  to[at++] = ZERO + Math.floor(hours / 10);
+  to[at++] = ZERO + (hours % 10);
+  to[at++] = COLON;
+  to[at++] = ZERO + Math.floor(minutes / 10);
+  to[at++] = ZERO + (minutes % 10);
+  to[at++] = COLON;
+  to[at++] = ZERO + Math.floor(seconds / 10);
+  to[at++] = ZERO + (seconds % 10);
+  to[at++] = DOT;
+  to[at++] = ZERO + Math.floor(milli / 100);
+  to[at++] = ZERO + (Math.floor(milli / 10) % 10);
+  to[at++] = ZERO + (milli % 10);
+  to[at++] = 0x5a; // Z
+  to[at++] = QUOTE;
+  out.byteLength = at;
 }
-const Z_QUOTE = ascii('Z"');
+const COLON = 0x3a;
 
 /**
  * Number(value) as JSON: fast-json-stringify's number for the REST answer (`strict`: NaN
@@ -336,8 +354,6 @@ function writeVersion(out: JsonBytes, b: Uint8Array, s: number, e: number, stric
 }
 
 const K_TIME = ascii('{"time":');
-const K_ENTITY = ascii(',"entity":');
-const K_SCORE = ascii(',"score":');
 const K_SEVERITY = ascii(',"severity":');
 const K_TOP = ascii(',"topFeature":');
 const K_CONTRIBUTION = ascii(',"topContribution":');
@@ -353,7 +369,7 @@ const NULL = ascii('null');
  * the objects left them out).
  */
 export function anomaliesJson(rows: AnomalyRows): Buffer {
-  const out = new JsonBytes(Math.max(64, rows.cells.bytes.length + 160 * rows.rows));
+  const out = new JsonBytes(Math.max(64, 2 * rows.cells.bytes.length + 160 * rows.rows));
   const t = rows.cells;
   const b = t.bytes;
   out.byte(0x5b);
@@ -363,9 +379,7 @@ export function anomaliesJson(rows: AnomalyRows): Buffer {
     if (i > 0) out.byte(0x2c);
     out.bytes(K_TIME);
     writeIso(out, rows.timeMs(r));
-    out.bytes(K_ENTITY);
-    out.bytes(rows.entityJson[rows.entityOf(r)]!);
-    out.bytes(K_SCORE);
+    out.bytes(rows.entityKeys[rows.entityOf(r)]!);
     writeNumber(out, b, t.start(r, SCORE), t.end(r, SCORE), true);
     out.bytes(K_SEVERITY);
     writeString(out, b, t.start(r, SEVERITY), t.end(r, SEVERITY), NONE);
