@@ -154,6 +154,14 @@ describe('anomalies read from bytes, as the object reader read them (real influx
       });
       expect(created.statusCode).toBe(201);
     }
+    // Versions 1 to 4 (ids) in the registry: web-1's v1 and v2, db 1's v1 and v2; the other ids
+    // results name are not there.
+    for (const entity of ['web-1', 'web-1', 'db 1', 'db 1'])
+      await app.registry.addModelVersion(
+        { detectorId: 'cpu', entity, bundle: '{}', metrics: {}, params: {} },
+        'test',
+        0,
+      );
     const lines = [...messyLines('cpu'), ...messyLines('mem').filter((_, i) => i % 4 === 1)];
     for (let i = 0; i < lines.length; i += 5000) await client.write(lines.slice(i, i + 5000));
     // A version tag that is no number: the REST answer's integer cannot be written (a 500 before too).
@@ -279,10 +287,14 @@ describe('anomalies read from bytes, as the object reader read them (real influx
             .split(',')
             .map((e) => e.trim()) ?? [entity]);
     const detectors = detector ? [detector] : (await app.registry.listDetectors()).map((d) => d.id);
-    const rows: Array<StoredResult & { detector: string }> = [];
-    for (const d of detectors)
+    const rows: Array<StoredResult & { detector: string; number: number | null }> = [];
+    for (const d of detectors) {
+      // The version as its entity's own number (v1, v2, …), null for an id not in the registry.
+      const numbers = new Map((await app.registry.models.list(d)).map((v) => [v.version, v.entityVersion]));
       for (const r of await app.resultsReader.read(d, RANGE.from, RANGE.to, { anomaliesOnly: true }))
-        if (!wanted || wanted.includes(r.entity)) rows.push({ ...r, detector: d });
+        if (!wanted || wanted.includes(r.entity))
+          rows.push({ ...r, detector: d, number: numbers.get(r.modelVersion) ?? null });
+    }
     rows.sort((a, b) => a.timeMs - b.timeMs);
     const frame = {
       refId: 'A',
@@ -308,7 +320,7 @@ describe('anomalies read from bytes, as the object reader read them (real influx
         },
         { name: 'severity', type: 'string', values: rows.map((r) => r.severity) },
         { name: 'top_feature', type: 'string', values: rows.map((r) => r.topFeature ?? '') },
-        { name: 'model_version', type: 'number', values: rows.map((r) => r.modelVersion) },
+        { name: 'model_version', type: 'number', values: rows.map((r) => r.number) },
         { name: 'threshold', type: 'number', values: rows.map((r) => r.threshold ?? null) },
       ],
     };
@@ -344,6 +356,11 @@ describe('anomalies read from bytes, as the object reader read them (real influx
       } catch (err) {
         const at = Number(/position (\d+)/.exec(String(err))?.[1] ?? 0);
         throw new Error(`${String(err)}: ${r.body.slice(at - 120, at + 40)}`);
+      }
+      if (detector === 'cpu' && entity === undefined) {
+        const versions = (got as { frames: Array<{ fields: Array<{ values: unknown[] }> }> }).frames[0]!
+          .fields[6]!.values;
+        expect(new Set(versions)).toEqual(new Set([1, 2, null]));
       }
       expect({ detector, entity, got }).toEqual({
         detector,

@@ -116,6 +116,13 @@ function timeOf(b: Uint8Array, s: number, e: number): number {
   return negative ? -n : n;
 }
 
+/** The model version tag (`"3"`) as Number(value). */
+function versionOf(b: Uint8Array, s: number, e: number): number {
+  if (e - s >= 3 && b[s] === QUOTE && b[e - 1] === QUOTE && plainNumber(b, s + 1, e - 1, true))
+    return timeOf(b, s + 1, e - 1);
+  return Number(value(b, s, e));
+}
+
 /**
  * The severity of a row as the object reader had it, for minSeverity: String(value ?? 'none').
  * The five words InfluxDB normally holds are compared as bytes.
@@ -154,6 +161,7 @@ export class AnomalyRows {
   private readonly seen = new Map<number, Array<{ text: Uint8Array; entity: number }>>();
   private entity = new Int32Array(1024);
   private time = new Float64Array(1024);
+  private version = new Float64Array(1024);
   private ordered: Uint32Array | undefined;
 
   /**
@@ -230,10 +238,15 @@ export class AnomalyRows {
       const ent = new Int32Array(2 * row);
       ent.set(this.entity);
       this.entity = ent;
+      const version = new Float64Array(2 * row);
+      version.set(this.version);
+      this.version = version;
     }
     const t = at[TIME]!;
     this.time[row] = present(cells, t) ? timeOf(bytes, cells[t]!, cells[t + 1]!) : Number.NaN;
     this.entity[row] = entity;
+    const m = at[VERSION]!;
+    this.version[row] = present(cells, m) ? versionOf(bytes, cells[m]!, cells[m + 1]!) : Number.NaN;
     this.cells.add(bytes, cells, at);
     this.ordered = undefined;
   }
@@ -244,6 +257,18 @@ export class AnomalyRows {
 
   entityOf(row: number): number {
     return this.entity[row]!;
+  }
+
+  /** The row's model version (the registry's id): Number(value) of its tag. */
+  versionOf(row: number): number {
+    return this.version[row]!;
+  }
+
+  /** The model versions (registry ids) the rows name. */
+  versions(): Set<number> {
+    const out = new Set<number>();
+    for (let r = 0; r < this.rows; r++) out.add(this.version[r]!);
+    return out;
   }
 
   /**
@@ -339,14 +364,13 @@ function writeString(out: JsonBytes, b: Uint8Array, s: number, e: number, fallba
 }
 
 /**
- * The model version (a tag: `"3"`) as Number(value) in JSON: fast-json-stringify's integer for
- * the REST answer (`strict`: truncated, NaN and ±Infinity throw), JSON.stringify's for a frame.
+ * The model version (a tag: `"3"`) as fast-json-stringify's integer of Number(value), as the REST
+ * answer's `modelVersion` was written: truncated; NaN and ±Infinity throw.
  */
-function writeVersion(out: JsonBytes, b: Uint8Array, s: number, e: number, strict: boolean): void {
-  if (e - s >= 3 && b[s] === QUOTE && b[e - 1] === QUOTE && plainNumber(b, s + 1, e - 1, strict))
+function writeVersion(out: JsonBytes, b: Uint8Array, s: number, e: number): void {
+  if (e - s >= 3 && b[s] === QUOTE && b[e - 1] === QUOTE && plainNumber(b, s + 1, e - 1, true))
     return out.copy(b, s + 1, e - 1);
   const n = Number(value(b, s, e));
-  if (!strict) return out.text(Number.isFinite(n) ? String(n) : 'null');
   if (Number.isInteger(n)) return out.text(String(n));
   const whole = Math.trunc(n);
   if (!Number.isFinite(whole)) throw new Error(`The value "${String(n)}" cannot be converted to an integer.`);
@@ -384,7 +408,7 @@ export function anomaliesJson(rows: AnomalyRows): Buffer {
     out.bytes(K_SEVERITY);
     writeString(out, b, t.start(r, SEVERITY), t.end(r, SEVERITY), NONE);
     out.bytes(K_VERSION);
-    writeVersion(out, b, t.start(r, VERSION), t.end(r, VERSION), true);
+    writeVersion(out, b, t.start(r, VERSION), t.end(r, VERSION));
     // The optional keys after the required ones, as fast-json-stringify orders them.
     let s = t.start(r, TOP);
     let e = t.end(r, TOP);
@@ -427,10 +451,12 @@ export interface AnomalyFrameValues {
  * within a time in the order of `parts` and then of each one's `order()` (what a stable sort by
  * time of the detectors' lists, one after the other, gave). Values as JSON.stringify wrote the
  * objects': Number(time), the detector, the entity, Number(score), String(severity ?? 'none'),
- * String(top_feature) or '', Number(model_version), threshold when a number, else null.
+ * String(top_feature) or '', threshold when a number, else null; and the model version as the
+ * entity's own number (v1, v2, … as users see it), by `number` from the registry's id (null for
+ * one not in the registry).
  */
 export function anomalyFrameValues(
-  parts: Array<{ detector: string; rows: AnomalyRows }>,
+  parts: Array<{ detector: string; rows: AnomalyRows; number: (version: number) => number | undefined }>,
 ): AnomalyFrameValues {
   let total = 0;
   for (const p of parts) total += p.rows.rows;
@@ -449,6 +475,19 @@ export function anomalyFrameValues(
   for (let i = 0; i < total; i++) order[i] = i;
   order.sort((a, b) => time[a]! - time[b]! || a - b);
   const detectors = parts.map((p) => ascii(JSON.stringify(p.detector)));
+  // Each part's version numbers as JSON, made once per version, not per point.
+  const numbers = parts.map((p) => {
+    const made = new Map<number, Uint8Array>();
+    return (version: number): Uint8Array => {
+      let text = made.get(version);
+      if (!text) {
+        const n = p.number(version);
+        text = n === undefined ? NULL : ascii(String(n));
+        made.set(version, text);
+      }
+      return text;
+    };
+  });
   const column = (bytesPerRow: number): JsonBytes => new JsonBytes(Math.max(64, bytesPerRow * total));
   const v: AnomalyFrameValues = {
     time: column(14),
@@ -477,7 +516,7 @@ export function anomalyFrameValues(
     writeNumber(v.score, b, t.start(r, SCORE), t.end(r, SCORE), false);
     writeString(v.severity, b, t.start(r, SEVERITY), t.end(r, SEVERITY), NONE);
     writeString(v.topFeature, b, t.start(r, TOP), t.end(r, TOP), EMPTY);
-    writeVersion(v.modelVersion, b, t.start(r, VERSION), t.end(r, VERSION), false);
+    v.modelVersion.bytes(numbers[part[g]!]!(rows.versionOf(r)));
     s = t.start(r, THRESHOLD);
     e = t.end(r, THRESHOLD);
     if (isNumber(b, s, e)) writeNumberCell(v.threshold, b, s, e);

@@ -4,9 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { excerpt } from '../../io/excerpt.js';
 import { JsonBytes, JsonColumn, listEntities, listFields } from '../../io/influx/index.js';
-import type { IncidentRecord } from '../../io/registry/index.js';
+import type { DetectorRecord, IncidentRecord } from '../../io/registry/index.js';
 import { incidentAnnotation } from '../application/incident-points.js';
-import { anomalyFrameValues, type AnomalyRows } from '../application/anomaly-rows.js';
+import { anomalyFrameValues } from '../application/anomaly-rows.js';
 import { anomalyRuns } from '../application/results.js';
 import { readSpec, type DetectorSpec } from '../domain/spec.js';
 import { ServiceError } from '../plugins/errors.js';
@@ -60,9 +60,46 @@ async function detectorSpec(app: FastifyInstance, id: string): Promise<DetectorS
 }
 
 /** The detector exists (results are read without its spec: nothing to decode per request). */
-async function detectorExists(app: FastifyInstance, id: string): Promise<void> {
-  await cachedDetector(app, id);
+async function detectorExists(app: FastifyInstance, id: string): Promise<DetectorRecord> {
+  return cachedDetector(app, id);
 }
+
+/** How often, at most, a detector's version list is read again for a version not known yet. */
+const VERSIONS_RELOAD_MS = 5_000;
+const versionNumbers = new WeakMap<object, Map<string, { numbers: Map<number, number>; readAt: number }>>();
+
+/**
+ * Results carry the registry's detector-wide version id; users know each entity's models as v1,
+ * v2, … (the Detector page's and the explanation's numbers), so frames label them with those.
+ * Returns the number of each id. A version's number never changes, so the numbers read are kept
+ * (per detector as created: one deleted and created again numbers anew); the list is read again
+ * only for an id not known yet (a version trained since), at most every VERSIONS_RELOAD_MS.
+ */
+async function versionNumber(
+  app: FastifyInstance,
+  detector: DetectorRecord,
+  ids: Iterable<number>,
+): Promise<(id: number) => number | undefined> {
+  let known = versionNumbers.get(app.registry);
+  if (!known) versionNumbers.set(app.registry, (known = new Map()));
+  const key = `${detector.id}\n${detector.createdAt}`;
+  let entry = known.get(key);
+  const missing = !entry || [...ids].some((id) => Number.isInteger(id) && !entry!.numbers.has(id));
+  if (missing && (!entry || performance.now() - entry.readAt >= VERSIONS_RELOAD_MS)) {
+    const versions = await app.registry.models.list(detector.id);
+    entry = {
+      numbers: new Map(versions.map((v) => [v.version, v.entityVersion])),
+      readAt: performance.now(),
+    };
+    known.set(key, entry);
+  }
+  const numbers = entry!.numbers;
+  return (id) => numbers.get(id);
+}
+
+/** A frame's model_version label: the entity's number of the version (its registry id when gone). */
+const versionLabel = (number: (id: number) => number | undefined, id: number): string =>
+  String(number(id) ?? `id ${id}`);
 
 type Field = Frame['fields'][number];
 /** JSON text of a field's values (`a,b,c`), written from InfluxDB's answer. */
@@ -86,7 +123,7 @@ async function resultFrames(
   to: number,
   signal: AbortSignal | undefined,
 ): Promise<OutFrame[]> {
-  await detectorExists(app, t.detector);
+  const detector = await detectorExists(app, t.detector);
   const wanted = entitiesOf(t.entity);
   const blocks = await app.resultsReader.columns(t.detector, from, to, {
     anomaliesOnly: t.return === 'contributions',
@@ -94,12 +131,17 @@ async function resultFrames(
     ...(wanted ? { entities: wanted } : {}),
     ...(signal ? { signal } : {}),
   });
+  const number = await versionNumber(
+    app,
+    detector,
+    blocks.map((b) => b.modelVersion),
+  );
   return blocks.map((b) => {
     const entity = b.entity;
     const labels = {
       detector: t.detector,
       entity,
-      model_version: String(b.modelVersion),
+      model_version: versionLabel(number, b.modelVersion),
       ...(t.stage === 'staging' ? { stage: 'staging' } : {}),
     };
     const fields: OutField[] =
@@ -146,15 +188,17 @@ async function framesFor(
 ): Promise<OutFrame[]> {
   const wanted = entitiesOf(t.entity);
   if (t.return === 'anomalies') {
-    const detectors = t.detector ? [t.detector] : (await app.registry.listDetectors()).map((d) => d.id);
-    const parts: Array<{ detector: string; rows: AnomalyRows }> = [];
+    const detectors = t.detector
+      ? [await cachedDetector(app, t.detector)]
+      : await app.registry.listDetectors();
+    const parts: Array<Parameters<typeof anomalyFrameValues>[0][number]> = [];
     for (const d of detectors) {
-      if (t.detector) await detectorSpec(app, d);
-      const rows = await app.resultsReader.anomalies(d, from, to, {
+      if (t.detector) await detectorSpec(app, d.id);
+      const rows = await app.resultsReader.anomalies(d.id, from, to, {
         ...(wanted ? { wanted } : {}),
         ...(signal ? { signal } : {}),
       });
-      parts.push({ detector: d, rows });
+      parts.push({ detector: d.id, rows, number: await versionNumber(app, d, rows.versions()) });
     }
     // Columns of JSON text written from the bytes of InfluxDB's answers, merged by time.
     const v = anomalyFrameValues(parts);
@@ -216,6 +260,11 @@ async function framesFor(
   }
   // expected: the band the production version's training rows spanned (5th–95th percentile) per field.
   const refs = await app.insight.references(t.detector);
+  const number = await versionNumber(
+    app,
+    await cachedDetector(app, t.detector),
+    [...refs.values()].map((r) => r.version),
+  );
   const frames: Frame[] = [];
   for (const [entity, { version, reference }] of refs) {
     if (wanted && !wanted.includes(entity)) continue;
@@ -224,7 +273,7 @@ async function framesFor(
       const ref = reference.find((r) => r.feature === f.field);
       if (!ref) continue;
       const unit = unitOf(f.field);
-      const labels = { detector: t.detector, entity, model_version: String(version) };
+      const labels = { detector: t.detector, entity, model_version: versionLabel(number, version) };
       fields.push({
         name: `${f.field}_expected_low`,
         type: 'number',
