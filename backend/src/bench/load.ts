@@ -23,7 +23,8 @@
  * 250; 0 skips the step). The other steps run without it, to measure what the service serves.
  * --only a,b runs only those steps, of: one, influx-one, all, influx-all, anomalies,
  * influx-anomalies (throughput, 8 clients), healthz@100, anomalies@100, influx-anomalies@100,
- * one@100, influx-one@100, all@10, overload.
+ * one@100, influx-one@100, all@10, overload, anomalies-cpu (in this process: the service's own cost
+ * of one /anomalies answer, object reader against byte reader, bench/anomalies-cpu.ts).
  * --cpu-prof DIR runs the service under `node --cpu-prof` and leaves its profile in DIR.
  * --compare DIR runs the same steps against another build too (DIR: its backend directory, with
  * bin/ and dist/, e.g. a copy of an older checkout's), in rounds before, this, this, before on the
@@ -44,6 +45,7 @@ import { freePort, startLocalInflux } from '../devtools/influxd.js';
 import { Random } from '../engine/index.js';
 import { InfluxV1Client, rawQuery, RESULTS_MEASUREMENT } from '../io/influx/index.js';
 import { resultLine } from '../service/application/results.js';
+import { anomaliesCpu } from './anomalies-cpu.js';
 
 const DAY = 86_400_000;
 const TOKEN = 'load-bench-admin-token-0000';
@@ -171,6 +173,7 @@ const STEPS = [
   'influx-one@100',
   'all@10',
   'overload',
+  'anomalies-cpu',
 ] as const;
 
 function percentile(sorted: number[], q: number): number {
@@ -646,6 +649,9 @@ async function main(): Promise<void> {
         rounds.push(await round(which));
       }
     } else rounds.push(await round(''));
+    const cpu = wanted('anomalies-cpu')
+      ? await anomaliesCpu(influxd.url, 'telegraf', 'cpu', trainEnd, end)
+      : [];
     const oneMax = rounds.find((r) => r.label !== 'before')?.oneMax;
     // Overload: three times what the service answered, refused fast instead of queued.
     let overload: Step | undefined;
@@ -708,6 +714,7 @@ async function main(): Promise<void> {
       '',
       ...rounds.flatMap(summary),
       ...(compareBin ? comparison(rounds) : []),
+      ...cpu,
       overload
         ? `Overload (${overload.rate}/s offered, one host, ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS=${maxDelay}): ${overload.ok} answered (p99 ${fmt(percentile(overload.latencyMs, 0.99))} ms), ${overload.refused} refused 503 (p50 ${fmt(percentile(overload.refusedMs, 0.5))} ms, p99 ${fmt(percentile(overload.refusedMs, 0.99))} ms), ${overload.errors} errors or timeouts.`
         : 'Overload step skipped (--max-delay 0 or --only).',
