@@ -43,7 +43,15 @@ const row = fc.record({
   time: fc.integer({ min: 0, max: 3 }).map((t) => String(1_700_000_000_000 + t * 60_000)),
   cells: fc.array(cellText, { minLength: 6, maxLength: 6 }),
   anomaly: fc.constantFrom<string>('true', 'true', 'false', 'null', '"true"'),
-  entity: fc.constantFrom<string>('"web-1"', '"Web-2"', '"db 1"', 'null', '"\\u003cb\\u003e"', '"é"', '"e\\u0301"'),
+  entity: fc.constantFrom<string>(
+    '"web-1"',
+    '"Web-2"',
+    '"db 1"',
+    'null',
+    '"\\u003cb\\u003e"',
+    '"é"',
+    '"e\\u0301"',
+  ),
   version: versionText,
 });
 
