@@ -207,6 +207,8 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
       fields: Array<{ name: string; values: unknown[]; labels?: Record<string, string> }>;
     }>;
     const stored = await app.resultsReader.read('cpu', from, NOW);
+    // Labels name each entity's own version number (v1, v2, …), not the registry's id results carry.
+    const numbers = new Map((await app.registry.models.list('cpu')).map((v) => [v.version, v.entityVersion]));
     const entities = [...new Set(stored.map((x) => x.entity))];
     expect(entities.length).toBeGreaterThan(1);
     for (const [refId, rows] of [
@@ -229,7 +231,7 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
           expect(values.top_feature).toEqual(of.map((x) => x.topFeature ?? ''));
           expect(values.top_contribution).toEqual(of.map((x) => x.topContribution ?? null));
         }
-        expect(f.fields[1]!.labels!.model_version).toBe(String(of.at(-1)!.modelVersion));
+        expect(f.fields[1]!.labels!.model_version).toBe(String(numbers.get(of.at(-1)!.modelVersion)));
       }
     }
   });
@@ -506,6 +508,7 @@ describe('scoring, results and the Grafana data source endpoints (real influxd)'
     });
     const [band] = expected.json().frames as Array<{ name: string; fields: Array<{ labels?: object }> }>;
     expect(band!.name).toBe('fleet web-2 expected');
-    expect(band!.fields[1]!.labels).toMatchObject({ entity: 'web-2', model_version: '2' });
+    // web-2's first version: registry id 2, its own number 1 (as the Detector page shows it).
+    expect(band!.fields[1]!.labels).toMatchObject({ entity: 'web-2', model_version: '1' });
   });
 });

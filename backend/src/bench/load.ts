@@ -8,7 +8,8 @@
  * so a service that falls behind shows it in p99 instead of slowing the load down.
  *
  * Routes: /healthz; GET /anomalies (24 h, all hosts); POST /grafana/query score for one host and
- * for all hosts (24 h); and the same InfluxQL reads sent straight to influxd. First throughput
+ * for all hosts (24 h); and the same InfluxQL reads sent straight to influxd (for /anomalies, the
+ * query the route sends: the flagged points, not grouped). First throughput
  * (8 clients back to back: answered/s), then latency at 100/s (10/s for all hosts), and last the
  * one-host query at three times the service's throughput, to see overload answered 503 fast. Printed: p50/p99/max of
  * the answers, errors, answered/s per route, and the ratios service/influxd.
@@ -20,8 +21,10 @@
  * Options: --hosts N (50), --seconds S per step (5), --timeout MS per request (5000),
  * --max-delay MS the overload setting of the last step (ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS, default
  * 250; 0 skips the step). The other steps run without it, to measure what the service serves.
- * --only a,b runs only those steps, of: one, influx-one, all, influx-all, anomalies (throughput,
- * 8 clients), healthz@100, anomalies@100, one@100, influx-one@100, all@10, overload.
+ * --only a,b runs only those steps, of: one, influx-one, all, influx-all, anomalies,
+ * influx-anomalies (throughput, 8 clients), healthz@100, anomalies@100, influx-anomalies@100,
+ * one@100, influx-one@100, all@10, overload, anomalies-cpu (in this process: the service's own cost
+ * of one /anomalies answer, object reader against byte reader, bench/anomalies-cpu.ts).
  * --cpu-prof DIR runs the service under `node --cpu-prof` and leaves its profile in DIR.
  * --compare DIR runs the same steps against another build too (DIR: its backend directory, with
  * bin/ and dist/, e.g. a copy of an older checkout's), in rounds before, this, this, before on the
@@ -42,6 +45,7 @@ import { freePort, startLocalInflux } from '../devtools/influxd.js';
 import { Random } from '../engine/index.js';
 import { InfluxV1Client, rawQuery, RESULTS_MEASUREMENT } from '../io/influx/index.js';
 import { resultLine } from '../service/application/results.js';
+import { anomaliesCpu } from './anomalies-cpu.js';
 
 const DAY = 86_400_000;
 const TOKEN = 'load-bench-admin-token-0000';
@@ -161,12 +165,15 @@ const STEPS = [
   'all',
   'influx-all',
   'anomalies',
+  'influx-anomalies',
   'healthz@100',
   'anomalies@100',
+  'influx-anomalies@100',
   'one@100',
   'influx-one@100',
   'all@10',
   'overload',
+  'anomalies-cpu',
 ] as const;
 
 function percentile(sorted: number[], q: number): number {
@@ -492,6 +499,25 @@ async function main(): Promise<void> {
         { detector: 'cpu', stage: 'production', ...(entity ? { entity } : {}) },
         { groupBy: ['entity'] },
       );
+    // What GET /anomalies reads (ResultsReader.read's query with anomaliesOnly).
+    const anomaliesQl = rawQuery(
+      RESULTS_MEASUREMENT,
+      [
+        'score',
+        'threshold',
+        'anomaly',
+        'severity',
+        'retrain',
+        'top_feature',
+        'top_contribution',
+        'entity',
+        'model_version',
+      ],
+      trainEnd,
+      end,
+      { detector: 'cpu', stage: 'production' },
+      { fieldIs: { anomaly: true } },
+    );
     const direct = (name: string, q: string): Target => ({
       name,
       side: 'influxd',
@@ -532,6 +558,7 @@ async function main(): Promise<void> {
       },
       influxOne: direct('influxd InfluxQL, 1 host', influxql(one)),
       influxAll: direct(`influxd InfluxQL, ${hosts} hosts`, influxql()),
+      influxAnomalies: direct(`influxd InfluxQL, anomalies of ${hosts} hosts`, anomaliesQl),
     } satisfies Record<string, Target>;
     const warmUp = async (): Promise<void> => {
       // First answers (JIT, InfluxDB's caches) are not what a busy day sees.
@@ -585,6 +612,9 @@ async function main(): Promise<void> {
       allMax?: Step;
       influxAllMax?: Step;
       anomaliesMax?: Step;
+      influxAnomaliesMax?: Step;
+      anomaliesAt100?: Step;
+      influxAnomaliesAt100?: Step;
       oneAt100?: Step;
       influxOneAt100?: Step;
       allAt10?: Step;
@@ -598,9 +628,12 @@ async function main(): Promise<void> {
       if (wanted('all')) r.allMax = await closed(targets.all, 8, label);
       if (wanted('influx-all')) r.influxAllMax = await closed(targets.influxAll, 8, label);
       if (wanted('anomalies')) r.anomaliesMax = await closed(targets.anomalies, 8, label);
+      if (wanted('influx-anomalies')) r.influxAnomaliesMax = await closed(targets.influxAnomalies, 8, label);
       // Latency at a constant 100 requests a second.
       if (wanted('healthz@100')) await run(targets.healthz, 100, label);
-      if (wanted('anomalies@100')) await run(targets.anomalies, 100, label);
+      if (wanted('anomalies@100')) r.anomaliesAt100 = await run(targets.anomalies, 100, label);
+      if (wanted('influx-anomalies@100'))
+        r.influxAnomaliesAt100 = await run(targets.influxAnomalies, 100, label);
       if (wanted('one@100')) r.oneAt100 = await run(targets.one, 100, label);
       if (wanted('influx-one@100')) r.influxOneAt100 = await run(targets.influxOne, 100, label);
       if (wanted('all@10')) r.allAt10 = await run(targets.all, 10, label);
@@ -616,6 +649,9 @@ async function main(): Promise<void> {
         rounds.push(await round(which));
       }
     } else rounds.push(await round(''));
+    const cpu = wanted('anomalies-cpu')
+      ? await anomaliesCpu(influxd.url, 'telegraf', 'cpu', trainEnd, end)
+      : [];
     const oneMax = rounds.find((r) => r.label !== 'before')?.oneMax;
     // Overload: three times what the service answered, refused fast instead of queued.
     let overload: Step | undefined;
@@ -648,7 +684,14 @@ async function main(): Promise<void> {
             ]
           : []),
         ...(r.anomaliesMax
-          ? [`/anomalies${who}: ${r.anomaliesMax.answeredPerSecond.toFixed(0)} answered/s.`]
+          ? [
+              `/anomalies${who}: ${r.anomaliesMax.answeredPerSecond.toFixed(1)} answered/s${r.influxAnomaliesMax ? `, influxd the same read ${r.influxAnomaliesMax.answeredPerSecond.toFixed(1)} (${ratio(r.anomaliesMax, r.influxAnomaliesMax)}×)` : ''}.`,
+            ]
+          : []),
+        ...(r.anomaliesAt100
+          ? [
+              `/anomalies at 100/s${who}: p50 ${fmt(percentile(r.anomaliesAt100.latencyMs, 0.5))} ms, p99 ${p99(r.anomaliesAt100)} ms, ${r.anomaliesAt100.answeredPerSecond.toFixed(1)} answered/s; influxd the same read p99 ${p99(r.influxAnomaliesAt100)} ms.`,
+            ]
           : []),
       ];
     };
@@ -671,6 +714,7 @@ async function main(): Promise<void> {
       '',
       ...rounds.flatMap(summary),
       ...(compareBin ? comparison(rounds) : []),
+      ...cpu,
       overload
         ? `Overload (${overload.rate}/s offered, one host, ISOSCOPE_MAX_EVENT_LOOP_DELAY_MS=${maxDelay}): ${overload.ok} answered (p99 ${fmt(percentile(overload.latencyMs, 0.99))} ms), ${overload.refused} refused 503 (p50 ${fmt(percentile(overload.refusedMs, 0.5))} ms, p99 ${fmt(percentile(overload.refusedMs, 0.99))} ms), ${overload.errors} errors or timeouts.`
         : 'Overload step skipped (--max-delay 0 or --only).',
@@ -688,15 +732,21 @@ async function main(): Promise<void> {
  * answered/s over the before-round next to it in time, and the same for the service/influxd ratio.
  */
 function comparison(
-  rounds: Array<{ label: string; oneMax?: Step; allMax?: Step; influxOneMax?: Step; influxAllMax?: Step }>,
+  rounds: Array<{ label: string; oneMax?: Step; allMax?: Step; anomaliesMax?: Step; anomaliesAt100?: Step }>,
 ): string[] {
   const pairs = [
     [rounds[1], rounds[0]],
     [rounds[2], rounds[3]],
   ] as const;
   const out: string[] = [];
-  for (const key of ['oneMax', 'allMax'] as const) {
-    const what = key === 'oneMax' ? 'one host' : 'all hosts';
+  const names = {
+    oneMax: 'one host',
+    allMax: 'all hosts',
+    anomaliesMax: '/anomalies',
+    anomaliesAt100: '/anomalies at 100/s',
+  };
+  for (const key of ['oneMax', 'allMax', 'anomaliesMax', 'anomaliesAt100'] as const) {
+    const what = names[key];
     const ratios = pairs
       .map(([now, before]) =>
         now?.[key] && before?.[key]

@@ -46,6 +46,7 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** A walk over one line; `at` moves forward, every method leaves it past what it read. */
 class Walk {
@@ -478,4 +479,142 @@ function isNull(from: Uint8Array, start: number, end: number): boolean {
 export function cellValue(from: Uint8Array, start: number, end: number): unknown {
   if (start < 0) return null;
   return JSON.parse(decoder.decode(from.subarray(start, end))) as unknown;
+}
+
+/**
+ * JSON text written piece by piece into one buffer that doubles as it fills: the answer (or a
+ * frame field's elements, `a,b,c`) built straight from cells of InfluxDB's answer and a few
+ * constant pieces, with no string per value. `text` is for the rare value that has to be
+ * re-encoded (a cell whose JSON is not already what JSON.stringify would write).
+ */
+export class JsonBytes {
+  private buf: Uint8Array;
+  /** Bytes written. */
+  byteLength = 0;
+
+  constructor(capacity = 4096) {
+    // Not zeroed: every byte up to byteLength is written before it is read.
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  /**
+   * The buffer, with room for `n` more bytes from `byteLength` on: for a caller that writes a
+   * value's bytes itself (a few stores, no call per byte), then moves `byteLength` past them.
+   */
+  room(n: number): Uint8Array {
+    if (this.byteLength + n > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.byteLength + n));
+      grown.set(this.buf.subarray(0, this.byteLength));
+      this.buf = grown;
+    }
+    return this.buf;
+  }
+
+  /** Appends `from[start, end)`. */
+  copy(from: Uint8Array, start: number, end: number): void {
+    const to = this.room(end - start);
+    let at = this.byteLength;
+    // Cells are a few bytes: a loop beats subarray + set, which allocate a view per cell.
+    for (let i = start; i < end; i++) to[at++] = from[i]!;
+    this.byteLength = at;
+  }
+
+  /** Appends constant bytes (a key, a punctuation, a pre-encoded string). */
+  bytes(piece: Uint8Array): void {
+    this.copy(piece, 0, piece.length);
+  }
+
+  byte(c: number): void {
+    this.room(1)[this.byteLength++] = c;
+  }
+
+  /** Appends a string as UTF-8 (the slow path: values re-encoded, not copied). */
+  text(s: string): void {
+    const to = this.room(3 * s.length);
+    this.byteLength += encoder.encodeInto(s, to.subarray(this.byteLength)).written;
+  }
+
+  /** Copies the text into `to` at `at`; returns where it ends (as JsonColumn.writeTo). */
+  writeTo(to: Uint8Array, at: number): number {
+    to.set(this.buf.subarray(0, this.byteLength), at);
+    return at + this.byteLength;
+  }
+
+  /** The text as a Buffer (a view of the bytes written, not a copy). */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.byteLength);
+  }
+}
+
+/**
+ * Rows of InfluxDB's answer kept as the bytes of a few chosen cells, for reads whose rows must be
+ * put in another order before they are written out (results merged across entities by time): a
+ * row's cells are copied once, next to each other, into one buffer that doubles as it fills, with
+ * where each ends; nothing is decoded, and there is no object or array per row. A missing cell is
+ * kept as an empty range (a JSON value is never empty).
+ */
+export class CellTable {
+  private buf = new Uint8Array(1 << 16);
+  private used = 0;
+  /** ends[row * width + k]: where cell k of the row ends; it starts where the one before it ends. */
+  private ends: Int32Array;
+  /** Rows kept. */
+  rows = 0;
+
+  constructor(readonly width: number) {
+    this.ends = new Int32Array(256 * width);
+  }
+
+  /**
+   * Appends a row: kept cell k is the cell whose range is at `cells[at[k]]`, `cells[at[k] + 1]`
+   * (a RowHandler's cells); `at[k] < 0` (a column the answer lacks) or a missing cell keeps nothing.
+   */
+  add(from: Uint8Array, cells: Int32Array, at: Int32Array): void {
+    const width = this.width;
+    if ((this.rows + 1) * width > this.ends.length) {
+      const grown = new Int32Array(2 * this.ends.length);
+      grown.set(this.ends);
+      this.ends = grown;
+    }
+    let bytes = 0;
+    for (let k = 0; k < width; k++) {
+      const a = at[k]!;
+      if (a >= 0 && cells[a]! >= 0) bytes += cells[a + 1]! - cells[a]!;
+    }
+    if (this.used + bytes > this.buf.length) {
+      const grown = new Uint8Array(Math.max(2 * this.buf.length, this.used + bytes));
+      grown.set(this.buf.subarray(0, this.used));
+      this.buf = grown;
+    }
+    const to = this.buf;
+    let used = this.used;
+    const base = this.rows * width;
+    for (let k = 0; k < width; k++) {
+      const a = at[k]!;
+      const start = a >= 0 ? cells[a]! : -1;
+      if (start >= 0) {
+        const end = cells[a + 1]!;
+        for (let i = start; i < end; i++) to[used++] = from[i]!;
+      }
+      this.ends[base + k] = used;
+    }
+    this.used = used;
+    this.rows++;
+  }
+
+  /** The bytes the cells are in (valid until the next add). */
+  get bytes(): Uint8Array {
+    return this.buf;
+  }
+
+  /** Where cell k of `row` starts in `bytes`. */
+  start(row: number, k: number): number {
+    const i = row * this.width + k;
+    return i === 0 ? 0 : this.ends[i - 1]!;
+  }
+
+  /** Where cell k of `row` ends in `bytes` (start === end: the cell was missing). */
+  end(row: number, k: number): number {
+    return this.ends[row * this.width + k]!;
+  }
 }

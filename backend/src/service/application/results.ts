@@ -14,6 +14,7 @@ import {
   type RowHandler,
   type SeriesHandler,
 } from '../../io/influx/index.js';
+import { ANOMALY_CELLS, AnomalyRows, belowSeverity, entityOrder } from './anomaly-rows.js';
 import type { ResultStage, ScoredRow } from './runtime.js';
 
 /** A StreamResult field name as an InfluxDB field: camelCase to snake_case. */
@@ -57,8 +58,6 @@ export interface StoredResult {
   topFeature?: string;
   topContribution?: number;
 }
-
-const SEVERITY_RANK: Record<string, number> = { none: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
 export interface ResultQuery {
   entity?: string;
@@ -105,9 +104,6 @@ const COLUMNS = [
   'model_version',
 ];
 
-/** The order results of one time are listed in: entities as String#localeCompare sorts them, faster. */
-const entityOrder = new Intl.Collator().compare;
-
 /** Reads results back; the InfluxDB client is passed in (the service's, or a test's). */
 export class ResultsReader {
   constructor(
@@ -127,13 +123,62 @@ export class ResultsReader {
     };
   }
 
-  /** Results of a detector (and entity) in [from, to), oldest first, entities in order within a time. */
-  async read(detectorId: string, from: number, to: number, q: ResultQuery = {}): Promise<StoredResult[]> {
-    const tags = this.filter(detectorId, q);
-    const stage = q.stage ?? 'production';
-    const query = rawQuery(RESULTS_MEASUREMENT, COLUMNS, from, to, tags, {
+  /** InfluxDB's answer to `query`, each row handed over as bytes (InfluxV1Client.scan). */
+  private async scan(query: string, onSeries: SeriesHandler, signal: AbortSignal | undefined): Promise<void> {
+    const options = signal ? { signal } : {};
+    if (this.influx.scan) await this.influx.scan(query, onSeries, options);
+    else {
+      // A client without scan (a test's): its series, as InfluxDB's JSON again, through the same scan.
+      const [series = []] = await this.influx.query(query, options);
+      const line = { results: [{ statement_id: 0, series }] };
+      scanChunk(new TextEncoder().encode(JSON.stringify(line)), onSeries);
+    }
+  }
+
+  /** What `read` and `anomalies` ask InfluxDB: the same text, so the same answer. */
+  private readQuery(detectorId: string, from: number, to: number, q: ResultQuery): string {
+    return rawQuery(RESULTS_MEASUREMENT, COLUMNS, from, to, this.filter(detectorId, q), {
       ...(q.anomaliesOnly ? { fieldIs: { anomaly: true } } : {}),
     });
+  }
+
+  /**
+   * The anomalous results `read(…, { anomaliesOnly: true })` lists, as bytes of InfluxDB's answer
+   * to the same query (AnomalyRows: a row's cells copied once, no object, string or number per
+   * point), for the answers written straight from them (anomaly-rows.ts). `wanted` keeps those
+   * entities' rows (a frame's entities, as they were filtered from `read`'s objects).
+   */
+  async anomalies(
+    detectorId: string,
+    from: number,
+    to: number,
+    q: Pick<ResultQuery, 'entity' | 'minSeverity' | 'stage' | 'signal'> & { wanted?: readonly string[] } = {},
+  ): Promise<AnomalyRows> {
+    const query = this.readQuery(detectorId, from, to, { ...q, anomaliesOnly: true });
+    const rows = new AnomalyRows(q.wanted);
+    await this.scan(
+      query,
+      (s) => {
+        if (s.statementId !== 0) return undefined;
+        // Where each cell's range is in a row's cells (-1: a column this answer lacks).
+        const cell = (name: string): number => {
+          const c = s.columns.indexOf(name);
+          return c >= 0 ? 2 * c : -1;
+        };
+        const at = Int32Array.from(ANOMALY_CELLS, cell);
+        const anomaly = cell('anomaly');
+        const entity = cell('entity');
+        return (bytes, cells) => rows.add(bytes, cells, at, anomaly, entity, q.minSeverity);
+      },
+      q.signal,
+    );
+    return rows;
+  }
+
+  /** Results of a detector (and entity) in [from, to), oldest first, entities in order within a time. */
+  async read(detectorId: string, from: number, to: number, q: ResultQuery = {}): Promise<StoredResult[]> {
+    const stage = q.stage ?? 'production';
+    const query = this.readQuery(detectorId, from, to, q);
     const [series = []] = await this.influx.query(query, q.signal ? { signal: q.signal } : {});
     const out: StoredResult[] = [];
     for (const s of series) {
@@ -161,7 +206,7 @@ export class ResultsReader {
           ...(topContribution !== undefined ? { topContribution } : {}),
         };
         if (q.anomaliesOnly && !r.anomaly) continue;
-        if (q.minSeverity && (SEVERITY_RANK[r.severity] ?? 0) < (SEVERITY_RANK[q.minSeverity] ?? 0)) continue;
+        if (q.minSeverity && belowSeverity(r.severity, q.minSeverity)) continue;
         out.push(r);
       }
     }
@@ -256,14 +301,7 @@ export class ResultsReader {
       });
       return handler;
     };
-    const options = q.signal ? { signal: q.signal } : {};
-    if (this.influx.scan) await this.influx.scan(query, onSeries, options);
-    else {
-      // A client without scan (a test's): its series, as InfluxDB's JSON again, through the same scan.
-      const [series = []] = await this.influx.query(query, options);
-      const line = { results: [{ statement_id: 0, series }] };
-      scanChunk(new TextEncoder().encode(JSON.stringify(line)), onSeries);
-    }
+    await this.scan(query, onSeries, q.signal);
     for (const settle of pieces) settle();
     // Every column's last line copied now: a column a frame does not use gives its scratch back too.
     for (const b of blocks.values())

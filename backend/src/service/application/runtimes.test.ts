@@ -256,6 +256,47 @@ describe('Runtimes (fakes for InfluxDB, SQLite in memory)', () => {
     await expect(runtimes.scoreUpTo('nope', T0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await registry.close();
   });
+
+  it("names live versions' fields from their params, reading a bundle only for a version whose params do not", async () => {
+    const registry = await registryWithDetector();
+    const runtimes = new Runtimes(fakes(registry, [series('web-1', 0)]));
+    await runtimes.bootstrap('cpu', { to: T0 + 600 * MIN, promote: true, actor: 'test' }, job);
+    // A version from an older service: params without the stream options, fields reversed.
+    const [trained] = await registry.listModelVersions('cpu');
+    const bundle = (await registry.getModelVersion('cpu', trained!.version))!.bundle!;
+    const checkpoint = JSON.parse(bundle) as { reference: Array<{ feature: string }> };
+    const older = await registry.addModelVersion(
+      {
+        detectorId: 'cpu',
+        entity: 'web-2',
+        bundle: JSON.stringify({ ...checkpoint, reference: [...checkpoint.reference].reverse() }),
+        metrics: {},
+        params: { kind: 'stream' },
+      },
+      'test',
+      1,
+    );
+    await registry.setStage('cpu', older.version, 'staging', 'test', 'shadow', 2);
+    const read: number[] = [];
+    const get = registry.getModelVersion.bind(registry);
+    registry.getModelVersion = async (id, version) => {
+      read.push(version);
+      return get(id, version);
+    };
+    expect(await runtimes.liveFields('cpu')).toEqual([
+      { version: older.version, entity: 'web-2', stage: 'staging', fields: [...FIELDS].reverse() },
+      // The params' fields are the checkpoint's reference, without reading it.
+      {
+        version: trained!.version,
+        entity: 'web-1',
+        stage: 'production',
+        fields: checkpoint.reference.map((r) => r.feature),
+      },
+    ]);
+    expect(checkpoint.reference.map((r) => r.feature)).toEqual(FIELDS);
+    expect(read).toEqual([older.version]);
+    await registry.close();
+  });
 });
 
 describe('jobs across faults: InfluxDB outages, failures midway (fakes, SQLite in memory)', () => {

@@ -448,8 +448,11 @@ export class Runtimes {
   }
 
   /**
-   * The fields, in order, that each version in production or staging was trained on (its
-   * checkpoint's reference): a runtime reads its rows as those columns, so a spec must keep them.
+   * The fields, in order, that each version in production or staging was trained on: a runtime
+   * reads its rows as those columns, so a spec must keep them. A version's params name them (the
+   * stream options it was trained with: `features.fields`, the fields its checkpoint's reference
+   * was taken over), so the version list is enough; only a version whose params do not (written
+   * by an older service) has its bundle read, checkpoint, forests and all, for the reference.
    */
   async liveFields(
     detectorId: string,
@@ -457,15 +460,14 @@ export class Runtimes {
     const out = [];
     for (const v of await this.deps.registry.listModelVersions(detectorId)) {
       if (v.stage !== 'production' && v.stage !== 'staging') continue;
-      const record = await this.deps.registry.getModelVersion(detectorId, v.version);
-      const reference = (JSON.parse(record?.bundle ?? '{}') as Partial<Checkpoint>).reference;
-      if (!Array.isArray(reference)) continue; // not a streaming checkpoint: it cannot score anyway
-      out.push({
-        version: v.version,
-        entity: v.entity,
-        stage: v.stage,
-        fields: reference.map((r) => r.feature),
-      });
+      let fields = trainedFields(v.params);
+      if (!fields) {
+        const record = await this.deps.registry.getModelVersion(detectorId, v.version);
+        const reference = (JSON.parse(record?.bundle ?? '{}') as Partial<Checkpoint>).reference;
+        if (!Array.isArray(reference)) continue; // not a streaming checkpoint: it cannot score anyway
+        fields = reference.map((r) => r.feature);
+      }
+      out.push({ version: v.version, entity: v.entity, stage: v.stage, fields });
     }
     return out;
   }
@@ -793,4 +795,11 @@ export function decideStage(
   if (policy === 'always') return 'production';
   if (policy === 'manual') return 'staging';
   return productionShare === undefined || candidateShare <= productionShare ? 'production' : 'staging';
+}
+
+/** The fields a stream version's params say it was trained on, if they say it. */
+function trainedFields(params: unknown): string[] | undefined {
+  const p = params as { kind?: unknown; features?: { fields?: unknown } } | null;
+  const fields = p?.kind === 'stream' ? p.features?.fields : undefined;
+  return Array.isArray(fields) && fields.every((f) => typeof f === 'string') ? fields : undefined;
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RegistryError } from '../../io/registry/index.js';
+import { anomaliesJson } from '../application/anomaly-rows.js';
 import { whenAbandoned } from '../plugins/overload.js';
 import { cachedDetector } from '../plugins/read-cache.js';
 import { parseRange, parseTime } from '../ranges.js';
@@ -33,23 +34,15 @@ const anomalies: FastifyPluginAsyncTypebox = async (app) => {
       // It exists (its record read from the registry once every few seconds, not per request).
       await cachedDetector(app, request.params.id, '');
       const { from, to } = parseRange(request.query.from, request.query.to, 'querystring', 'results');
-      // Only the anomalies cross the wire (InfluxDB filters them), and a client that leaves cancels the read.
-      const results = await app.resultsReader.read(request.params.id, from, to, {
-        anomaliesOnly: true,
+      // Only the anomalies cross the wire (InfluxDB filters them), and a client that leaves cancels
+      // the read. The answer is written from the bytes of InfluxDB's (anomaly-rows.ts) as the
+      // schema's serializer wrote it from objects, which it no longer sees.
+      const rows = await app.resultsReader.anomalies(request.params.id, from, to, {
         signal: whenAbandoned(reply),
         ...(request.query.entity !== undefined ? { entity: request.query.entity } : {}),
         ...(request.query.minSeverity ? { minSeverity: request.query.minSeverity } : {}),
       });
-      return results.map((r) => ({
-        time: new Date(r.timeMs).toISOString(),
-        entity: r.entity,
-        score: r.score,
-        severity: r.severity,
-        modelVersion: r.modelVersion,
-        ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
-        ...(r.topFeature !== undefined ? { topFeature: r.topFeature } : {}),
-        ...(r.topContribution !== undefined ? { topContribution: r.topContribution } : {}),
-      }));
+      return reply.type('application/json; charset=utf-8').send(anomaliesJson(rows) as never);
     },
   );
 

@@ -3,10 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { excerpt } from '../../io/excerpt.js';
-import { JsonColumn, listEntities, listFields } from '../../io/influx/index.js';
-import type { IncidentRecord } from '../../io/registry/index.js';
+import { JsonBytes, JsonColumn, listEntities, listFields } from '../../io/influx/index.js';
+import type { DetectorRecord, IncidentRecord } from '../../io/registry/index.js';
 import { incidentAnnotation } from '../application/incident-points.js';
-import { anomalyRuns, type StoredResult } from '../application/results.js';
+import { anomalyFrameValues } from '../application/anomaly-rows.js';
+import { anomalyRuns } from '../application/results.js';
 import { readSpec, type DetectorSpec } from '../domain/spec.js';
 import { ServiceError } from '../plugins/errors.js';
 import { whenAbandoned } from '../plugins/overload.js';
@@ -59,13 +60,54 @@ async function detectorSpec(app: FastifyInstance, id: string): Promise<DetectorS
 }
 
 /** The detector exists (results are read without its spec: nothing to decode per request). */
-async function detectorExists(app: FastifyInstance, id: string): Promise<void> {
-  await cachedDetector(app, id);
+async function detectorExists(app: FastifyInstance, id: string): Promise<DetectorRecord> {
+  return cachedDetector(app, id);
 }
 
+/** How often, at most, a detector's version list is read again for a version not known yet. */
+const VERSIONS_RELOAD_MS = 5_000;
+const versionNumbers = new WeakMap<object, Map<string, { numbers: Map<number, number>; readAt: number }>>();
+
+/**
+ * Results carry the registry's detector-wide version id; users know each entity's models as v1,
+ * v2, … (the Detector page's and the explanation's numbers), so frames label them with those.
+ * Returns the number of each id. A version's number never changes, so the numbers read are kept
+ * (per detector as created: one deleted and created again numbers anew); the list is read again
+ * only for an id not known yet (a version trained since), at most every VERSIONS_RELOAD_MS.
+ */
+async function versionNumber(
+  app: FastifyInstance,
+  detector: DetectorRecord,
+  ids: Iterable<number>,
+): Promise<(id: number) => number | undefined> {
+  let known = versionNumbers.get(app.registry);
+  if (!known) versionNumbers.set(app.registry, (known = new Map()));
+  const key = `${detector.id}\n${detector.createdAt}`;
+  let entry = known.get(key);
+  const missing = !entry || [...ids].some((id) => Number.isInteger(id) && !entry!.numbers.has(id));
+  if (missing && (!entry || performance.now() - entry.readAt >= VERSIONS_RELOAD_MS)) {
+    const versions = await app.registry.models.list(detector.id);
+    entry = {
+      numbers: new Map(versions.map((v) => [v.version, v.entityVersion])),
+      readAt: performance.now(),
+    };
+    known.set(key, entry);
+  }
+  const numbers = entry!.numbers;
+  return (id) => numbers.get(id);
+}
+
+/** A frame's model_version label: the entity's number of the version (its registry id when gone). */
+const versionLabel = (number: (id: number) => number | undefined, id: number): string =>
+  String(number(id) ?? `id ${id}`);
+
 type Field = Frame['fields'][number];
+/** JSON text of a field's values (`a,b,c`), written from InfluxDB's answer. */
+type JsonValues = JsonColumn | JsonBytes;
+const isJson = (values: unknown): values is JsonValues =>
+  values instanceof JsonColumn || values instanceof JsonBytes;
 /** A frame field whose values may be JSON text already: a column copied from InfluxDB's answer. */
-export type OutField = Omit<Field, 'values'> & { values: Field['values'] | JsonColumn };
+export type OutField = Omit<Field, 'values'> & { values: Field['values'] | JsonValues };
 /** A frame as the answer is written from it (`framesJson`). */
 export type OutFrame = Omit<Frame, 'fields'> & { fields: OutField[] };
 
@@ -81,7 +123,7 @@ async function resultFrames(
   to: number,
   signal: AbortSignal | undefined,
 ): Promise<OutFrame[]> {
-  await detectorExists(app, t.detector);
+  const detector = await detectorExists(app, t.detector);
   const wanted = entitiesOf(t.entity);
   const blocks = await app.resultsReader.columns(t.detector, from, to, {
     anomaliesOnly: t.return === 'contributions',
@@ -89,12 +131,17 @@ async function resultFrames(
     ...(wanted ? { entities: wanted } : {}),
     ...(signal ? { signal } : {}),
   });
+  const number = await versionNumber(
+    app,
+    detector,
+    blocks.map((b) => b.modelVersion),
+  );
   return blocks.map((b) => {
     const entity = b.entity;
     const labels = {
       detector: t.detector,
       entity,
-      model_version: String(b.modelVersion),
+      model_version: versionLabel(number, b.modelVersion),
       ...(t.stage === 'staging' ? { stage: 'staging' } : {}),
     };
     const fields: OutField[] =
@@ -141,29 +188,32 @@ async function framesFor(
 ): Promise<OutFrame[]> {
   const wanted = entitiesOf(t.entity);
   if (t.return === 'anomalies') {
-    const detectors = t.detector ? [t.detector] : (await app.registry.listDetectors()).map((d) => d.id);
-    const rows: Array<StoredResult & { detector: string }> = [];
+    const detectors = t.detector
+      ? [await cachedDetector(app, t.detector)]
+      : await app.registry.listDetectors();
+    const parts: Array<Parameters<typeof anomalyFrameValues>[0][number]> = [];
     for (const d of detectors) {
-      if (t.detector) await detectorSpec(app, d);
-      for (const r of await app.resultsReader.read(d, from, to, {
-        anomaliesOnly: true,
+      if (t.detector) await detectorSpec(app, d.id);
+      const rows = await app.resultsReader.anomalies(d.id, from, to, {
+        ...(wanted ? { wanted } : {}),
         ...(signal ? { signal } : {}),
-      }))
-        if (!wanted || wanted.includes(r.entity)) rows.push({ ...r, detector: d });
+      });
+      parts.push({ detector: d.id, rows, number: await versionNumber(app, d, rows.versions()) });
     }
-    rows.sort((a, b) => a.timeMs - b.timeMs);
+    // Columns of JSON text written from the bytes of InfluxDB's answers, merged by time.
+    const v = anomalyFrameValues(parts);
     return [
       {
         refId: t.refId,
         name: 'anomalies',
         fields: [
-          { name: 'time', type: 'time', values: rows.map((r) => r.timeMs) },
-          { name: 'detector', type: 'string', values: rows.map((r) => r.detector) },
-          { name: 'entity', type: 'string', values: rows.map((r) => r.entity) },
+          { name: 'time', type: 'time', values: v.time },
+          { name: 'detector', type: 'string', values: v.detector },
+          { name: 'entity', type: 'string', values: v.entity },
           {
             name: 'score',
             type: 'number',
-            values: rows.map((r) => r.score),
+            values: v.score,
             config: {
               min: 0,
               max: 1,
@@ -175,10 +225,10 @@ async function framesFor(
               ],
             },
           },
-          { name: 'severity', type: 'string', values: rows.map((r) => r.severity) },
-          { name: 'top_feature', type: 'string', values: rows.map((r) => r.topFeature ?? '') },
-          { name: 'model_version', type: 'number', values: rows.map((r) => r.modelVersion) },
-          { name: 'threshold', type: 'number', values: rows.map((r) => r.threshold ?? null) },
+          { name: 'severity', type: 'string', values: v.severity },
+          { name: 'top_feature', type: 'string', values: v.topFeature },
+          { name: 'model_version', type: 'number', values: v.modelVersion },
+          { name: 'threshold', type: 'number', values: v.threshold },
         ],
       },
     ];
@@ -210,6 +260,11 @@ async function framesFor(
   }
   // expected: the band the production version's training rows spanned (5th–95th percentile) per field.
   const refs = await app.insight.references(t.detector);
+  const number = await versionNumber(
+    app,
+    await cachedDetector(app, t.detector),
+    [...refs.values()].map((r) => r.version),
+  );
   const frames: Frame[] = [];
   for (const [entity, { version, reference }] of refs) {
     if (wanted && !wanted.includes(entity)) continue;
@@ -218,7 +273,7 @@ async function framesFor(
       const ref = reference.find((r) => r.feature === f.field);
       if (!ref) continue;
       const unit = unitOf(f.field);
-      const labels = { detector: t.detector, entity, model_version: String(version) };
+      const labels = { detector: t.detector, entity, model_version: versionLabel(number, version) };
       fields.push({
         name: `${f.field}_expected_low`,
         type: 'number',
@@ -267,9 +322,9 @@ async function incidentAnnotations(
 const FRAMES_PIECE = 1 << 20;
 
 /** The JSON text of a field: its values as they are when they are a JsonColumn's text already. */
-function fieldJson(field: OutField, out: (piece: string | JsonColumn) => void): void {
+function fieldJson(field: OutField, out: (piece: string | JsonValues) => void): void {
   const { values, ...rest } = field;
-  if (!(values instanceof JsonColumn)) {
+  if (!isJson(values)) {
     out(JSON.stringify(field));
     return;
   }
@@ -280,11 +335,11 @@ function fieldJson(field: OutField, out: (piece: string | JsonColumn) => void): 
 }
 
 /** Pieces of text and columns as one buffer of their exact size. */
-function join(parts: Array<Buffer | JsonColumn>, size: number): Buffer {
+function join(parts: Array<Buffer | JsonValues>, size: number): Buffer {
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (const p of parts) {
-    if (p instanceof JsonColumn) at = p.writeTo(out, at);
+    if (isJson(p)) at = p.writeTo(out, at);
     else at += p.copy(out, at);
   }
   return out;
@@ -300,9 +355,9 @@ function join(parts: Array<Buffer | JsonColumn>, size: number): Buffer {
  */
 export function framesJson(frames: OutFrame[]): Buffer | Readable {
   const pieces = (function* () {
-    let parts: Array<Buffer | JsonColumn> = [];
+    let parts: Array<Buffer | JsonValues> = [];
     let size = 0;
-    const out = (piece: string | JsonColumn): void => {
+    const out = (piece: string | JsonValues): void => {
       const part = typeof piece === 'string' ? Buffer.from(piece) : piece;
       parts.push(part);
       size += part.byteLength;
