@@ -300,6 +300,18 @@ describe('StreamingDetector', () => {
       expect(restored.snapshot()).toEqual(d.snapshot());
     });
 
+    it('deals the metrics into forests of `subset` metrics when asked, and restores them', () => {
+      const data = wide(700, 17);
+      const subsets = { ...metricForests, subset: 4, distinct: 0 };
+      const d = new StreamingDetector({ ...wideOptions, metricForests: subsets });
+      data.slice(0, 400).forEach((r, i) => d.push(r, i * 60_000));
+      // Thirteen metrics in fours: four forests beside the level and change forests.
+      expect(d.snapshot().groups.map((g) => g.length)).toEqual([6, 6, 6, 6, 6, 6]);
+      const restored = StreamingDetector.restore(JSON.parse(JSON.stringify(d.snapshot())));
+      const later = data.slice(400).map((r, i) => restored.push(r, (400 + i) * 60_000));
+      expect(later).toEqual(data.slice(400).map((r, i) => d.push(r, (400 + i) * 60_000)));
+    });
+
     it('is what pushMany gives too, row for row', () => {
       const data = wide(700, 15);
       const times = data.map((_, i) => i * 60_000);
@@ -347,7 +359,7 @@ describe('StreamingDetector', () => {
       'contamination must be in (0, 0.5]',
     );
     const metricForests = { share: 0.5, trees: 12, samples: 64, split: 'metric', distinct: 0 } as const;
-    for (const bad of [{ share: 1 }, { trees: 0 }, { samples: 1 }, { distinct: 2 }])
+    for (const bad of [{ share: 1 }, { trees: 0 }, { samples: 1 }, { distinct: 2 }, { subset: 0 }])
       expect(
         () => new StreamingDetector({ ...options, metricForests: { ...metricForests, ...bad } }),
       ).toThrow('metricForests needs');

@@ -322,11 +322,15 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
       !Number.isInteger(samples) ||
       samples < 2 ||
       (split !== 'metric' && split !== 'bonferroni') ||
-      !(distinct >= 0 && distinct <= 1)
+      !(distinct >= 0 && distinct <= 1) ||
+      !(
+        metricForests.subset === undefined ||
+        (Number.isInteger(metricForests.subset) && metricForests.subset >= 1)
+      )
     )
       throw new EngineError(
         'BAD_OPTION',
-        `stream: metricForests needs a share in (0, 1), trees ≥ 1, samples ≥ 2 and a split of 'metric' or 'bonferroni'`,
+        `stream: metricForests needs a share in (0, 1), trees ≥ 1, samples ≥ 2, a split of 'metric' or 'bonferroni', distinct in [0, 1] and a subset ≥ 1`,
         { option: 'metricForests' },
       );
   }
@@ -495,32 +499,40 @@ export class StreamingDetector {
    * (its first feature: the value itself unless turned off), and each group's budget from it.
    */
   private learnBudgetUnit(): void {
-    const spec = this.transformer.spec;
-    const fields = spec.fields.length;
-    const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
-    // featureList lists each field's features together, field by field, then the time's.
-    const perField = (this.width - time) / fields;
+    const fields = this.transformer.spec.fields.length;
+    const perField = this.perField();
     const columns = Array.from({ length: fields }, (_, f) => f * perField);
     this.budgetMetrics = effectiveMetrics(this.windowInOrder(), this.windowRows, this.width, columns);
     this.calibrations.forEach((c, g) => c.setAlertsPerDay(this.groupBudget(g)));
   }
 
   /**
-   * Before the first training: which metrics get a forest of their own (see MetricForests.distinct),
-   * judged by the distinct values of each metric's first feature (its value) in the warm-up.
+   * Before the first training: which metrics' forests are grown (see MetricForests.distinct), judged
+   * by the distinct values of each metric's first feature (its value) in the warm-up; a forest of
+   * several metrics is grown when one of them passes.
    */
   private chooseMetricForests(): void {
     const mf = this.options.metricForests;
     if (!mf || mf.distinct <= 0) return;
     const rows = this.windowInOrder();
     const n = this.windowRows;
+    const perField = this.perField();
     for (const g of this.groups) {
       if (!g.metric) continue;
-      const column = g.columns[0]!;
-      const seen = new Set<number>();
-      for (let r = 0; r < n; r++) seen.add(rows[r * this.width + column]!);
-      g.active = seen.size >= mf.distinct * n;
+      g.active = Array.from(g.columns).some((column) => {
+        if (column % perField !== 0) return false;
+        const seen = new Set<number>();
+        for (let r = 0; r < n; r++) seen.add(rows[r * this.width + column]!);
+        return seen.size >= mf.distinct * n;
+      });
     }
+  }
+
+  /** Features per field: featureList lists each field's together, field by field, then the time's. */
+  private perField(): number {
+    const spec = this.transformer.spec;
+    const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
+    return (this.width - time) / spec.fields.length;
   }
 
   /** The alert budget's unit: how many metrics' worth of alerts this stream may raise (see budget.ts). */
@@ -595,7 +607,7 @@ export class StreamingDetector {
 
   /** What an explanation calls group g. */
   private groupName(g: number): RowExplanation['group'] {
-    // One metric's own forest sees all of that metric's features (off in the service: no name of its own yet).
+    // A forest of one metric (or a few) sees all of their features; the service never grows them.
     if (this.groups[g]!.metric) return 'all';
     return this.mainGroups === 1 ? 'all' : g === 0 ? 'levels' : 'changes';
   }
