@@ -848,8 +848,10 @@ export class StreamingDetector {
     // The per-metric forests' scores go to their calibrations only: each flags its 1 % of the
     // window, and together they would keep most rows out of it and call every retrain a new normal.
     if (main === 1) return { score: scores[0]!, threshold: thresholds[0]!, groups: scores };
+    // Summed, then divided: the same arithmetic as before the per-metric forests, to the bit.
     let common = 0;
-    for (let i = 0; i < main; i++) common += thresholds[i]! / main;
+    for (let i = 0; i < main; i++) common += thresholds[i]!;
+    common /= main;
     let score = 0;
     for (let group = 0; group < main; group++)
       score = Math.max(score, Math.pow(scores[group]!, Math.log(common) / Math.log(thresholds[group]!)));
