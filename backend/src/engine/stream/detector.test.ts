@@ -288,7 +288,11 @@ describe('StreamingDetector', () => {
 
     it('grows a forest per metric that varies, none for a metric of a few states, and restores them', () => {
       const data = wide(900, 14);
-      const d = new StreamingDetector({ ...wideOptions, metricForests });
+      // Bonferroni: each forest's budget counts the forests grown, before and after a restore.
+      const d = new StreamingDetector({
+        ...wideOptions,
+        metricForests: { ...metricForests, split: 'bonferroni' },
+      });
       data.slice(0, 500).forEach((r, i) => d.push(r, i * 60_000));
       const snapshot = d.snapshot();
       // Levels, changes, then the twelve noisy metrics' forests and the state's, left empty.

@@ -244,7 +244,7 @@ interface ForestGroup {
   /** Trees of the rolling forest when every cohort is grown, and rows each tree is grown on. */
   size: number;
   maxSamples: number | 'auto';
-  /** One metric's own forest (see StreamOptions.metricForests), or a level, change or whole group. */
+  /** A forest over one metric or a few (see StreamOptions.metricForests), or a level, change or whole group. */
   metric: boolean;
   /**
    * False for a metric's forest the first training left out (see MetricForests.distinct): it has no
@@ -436,6 +436,10 @@ export class StreamingDetector {
       this.options.seed,
     );
     this.mainGroups = this.groups.filter((g) => !g.metric).length;
+    // A trained detector's metric forests that were left out have no cohorts: known before the
+    // calibrations take their budgets, which count the forests grown.
+    if (snapshot && (snapshot.groups[0] ?? []).length > 0)
+      this.groups.forEach((g, i) => (g.active = (snapshot.groups[i] ?? []).length > 0));
     this.window = new Float64Array(this.options.window * this.width);
     this.sampleStride = Math.ceil(this.options.window / THRESHOLD_SAMPLE);
     const sampleSlots = Math.ceil(this.options.window / this.sampleStride);
@@ -467,7 +471,6 @@ export class StreamingDetector {
         g.trees = g.cohorts.reduce((a, m) => a + m.params.trees, 0);
         g.threshold = snapshot.thresholds[i] ?? 0;
       });
-      if (this.groups[0]!.cohorts.length > 0) for (const g of this.groups) g.active = g.cohorts.length > 0;
       // The sample's sums are not kept: the next retrain scores the sample with every cohort.
       this.driftReference = Float64Array.from(snapshot.driftReference);
       this.recent.set(snapshot.recent);
@@ -489,7 +492,7 @@ export class StreamingDetector {
     const stream = this.options.alertsPerDay * this.budgetMetrics;
     const mf = this.options.metricForests;
     const metrics = this.groups.filter((x) => x.metric && x.active).length;
-    if (!mf || metrics === 0) return stream / this.groups.length;
+    if (!mf || metrics === 0) return stream / this.mainGroups;
     if (g < this.mainGroups) return (stream * (1 - mf.share)) / this.mainGroups;
     return mf.split === 'metric' ? mf.share * this.options.alertsPerDay : (stream * mf.share) / metrics;
   }
