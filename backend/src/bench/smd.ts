@@ -14,12 +14,16 @@
  * Operator metrics of the stream at its own decisions (is_anomaly), beside its PR-AUC: incidents
  * found, event precision, false alert episodes per series-day, median delay, and the NAB-style
  * windowed score at the decisions and at the best single threshold, per machine and over all
- * machines with one threshold.
+ * machines with one threshold; then, seed by seed, the totals over the machines (incidents found,
+ * false episodes per machine-day, event precision): one line to place a change on the front.
  *
  * `npm run bench:smd -- --seeds 1 --machines machine-1-6,omi-1` runs a subset (first N seeds, machines
  * whose name contains one of the given strings) to check a change quickly; `--alerts-per-day X` sets the
  * stream's alert budget (default: the detector's), to measure the trade between incidents found and
  * false episodes that a team raising the budget makes (bench:quiet and bench:artificial take it too).
+ * `--metric-forests share,trees,samples[,split[,distinct[,subset]]]` gives the stream forests over
+ * single metrics or a few beside its level and change forests (StreamOptions.metricForests, off by
+ * default; bench:quiet, bench:artificial and bench:stream take it too).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
