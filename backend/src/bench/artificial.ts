@@ -15,6 +15,7 @@ import {
   Random,
   StreamingDetector,
 } from '../engine/index.js';
+import { metricForestsFlag } from './options.js';
 
 const ROWS = 4032;
 const STEP_MS = 300_000;
@@ -66,7 +67,11 @@ export function artificialSeries(seed = 5): Series[] {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { 'alerts-per-day': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { 'alerts-per-day': { type: 'string' }, 'metric-forests': { type: 'string' } },
+  });
+  // Single series grow no forests over metrics (m = 1): the flag is here to show that nothing moves.
+  const extra = metricForestsFlag(values['metric-forests']);
   const budget = values['alerts-per-day'] === undefined ? undefined : Number(values['alerts-per-day']);
   const all = {
     scores: [] as number[],
@@ -78,6 +83,7 @@ function main(): void {
     const d = new StreamingDetector({
       features: defaultStreamFeatures(['value']),
       ...(budget !== undefined ? { alertsPerDay: budget } : {}),
+      ...extra,
     });
     const results = s.values.map((v, i) => d.push([v], START_MS + i * STEP_MS));
     const decisions = results.map((r) => (r.isAnomaly ? 1 : 0));

@@ -7,10 +7,17 @@
  * The goal (issue 18): at most 0.05 episodes per series-day.
  *
  * Options: `--seeds N` corpus seeds (default 1), `--days N` days per series (default 7),
- * `--alerts-per-day X` the detector's alert budget (default: the detector's).
+ * `--alerts-per-day X` the detector's alert budget (default: the detector's), `--metric-forests
+ * share,trees,samples[,split]` the detector's per-metric forests (default off; see options.ts).
  */
 import { parseArgs } from 'node:util';
-import { defaultStreamFeatures, operatorMetrics, StreamingDetector } from '../engine/index.js';
+import {
+  defaultStreamFeatures,
+  operatorMetrics,
+  StreamingDetector,
+  type StreamOptions,
+} from '../engine/index.js';
+import { metricForestsFlag } from './options.js';
 import { quietCorpus, type QuietSeries } from './quiet-corpus.js';
 
 const DAY_MS = 86_400_000;
@@ -27,12 +34,18 @@ export interface QuietResult {
 }
 
 /** Replays one series; counts alert episodes and flagged rows after its first day. */
-export function replayQuiet(series: QuietSeries, seed = 0, alertsPerDay?: number): QuietResult {
+export function replayQuiet(
+  series: QuietSeries,
+  seed = 0,
+  alertsPerDay?: number,
+  extra: Partial<StreamOptions> = {},
+): QuietResult {
   const cols = series.fields.length;
   const detector = new StreamingDetector({
     features: defaultStreamFeatures(series.fields),
     seed,
     ...(alertsPerDay !== undefined ? { alertsPerDay } : {}),
+    ...extra,
   });
   const from = series.timeMs[0]! + DAY_MS;
   const decisions: number[] = [];
@@ -57,8 +70,14 @@ export function replayQuiet(series: QuietSeries, seed = 0, alertsPerDay?: number
 
 function main(): void {
   const { values } = parseArgs({
-    options: { seeds: { type: 'string' }, days: { type: 'string' }, 'alerts-per-day': { type: 'string' } },
+    options: {
+      seeds: { type: 'string' },
+      days: { type: 'string' },
+      'alerts-per-day': { type: 'string' },
+      'metric-forests': { type: 'string' },
+    },
   });
+  const extra = metricForestsFlag(values['metric-forests']);
   const seeds = Number(values.seeds ?? 1);
   const days = Number(values.days ?? 7);
   const budget = values['alerts-per-day'] === undefined ? undefined : Number(values['alerts-per-day']);
@@ -66,7 +85,7 @@ function main(): void {
   const started = performance.now();
   for (let seed = 0; seed < seeds; seed++) {
     for (const series of quietCorpus(seed, days)) {
-      const r = replayQuiet(series, seed, budget);
+      const r = replayQuiet(series, seed, budget, extra);
       const t = totals.get(r.name) ?? {
         ...r,
         seriesDays: 0,

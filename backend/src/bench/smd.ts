@@ -14,12 +14,16 @@
  * Operator metrics of the stream at its own decisions (is_anomaly), beside its PR-AUC: incidents
  * found, event precision, false alert episodes per series-day, median delay, and the NAB-style
  * windowed score at the decisions and at the best single threshold, per machine and over all
- * machines with one threshold.
+ * machines with one threshold; then, seed by seed, the totals over the machines (incidents found,
+ * false episodes per machine-day, event precision): one line to place a change on the front.
  *
  * `npm run bench:smd -- --seeds 1 --machines machine-1-6,omi-1` runs a subset (first N seeds, machines
  * whose name contains one of the given strings) to check a change quickly; `--alerts-per-day X` sets the
  * stream's alert budget (default: the detector's), to measure the trade between incidents found and
  * false episodes that a team raising the budget makes (bench:quiet and bench:artificial take it too).
+ * `--metric-forests share,trees,samples[,split[,distinct[,subset]]]` gives the stream forests over
+ * single metrics or a few beside its level and change forests (StreamOptions.metricForests, off by
+ * default; bench:quiet, bench:artificial and bench:stream take it too).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -43,6 +47,7 @@ import {
 } from '../engine/index.js';
 import { formatDuration } from '../cli/format.js';
 import { alignFeatures, readMetricsCsv, type MetricsTable } from '../io/csv/index.js';
+import { metricForestsFlag } from './options.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 const ALL_MACHINES = [
@@ -63,7 +68,12 @@ interface Reference {
 }
 
 const { values: args } = parseArgs({
-  options: { seeds: { type: 'string' }, machines: { type: 'string' }, 'alerts-per-day': { type: 'string' } },
+  options: {
+    seeds: { type: 'string' },
+    machines: { type: 'string' },
+    'alerts-per-day': { type: 'string' },
+    'metric-forests': { type: 'string' },
+  },
   strict: true,
 });
 /** The stream's alert budget when given; the detector's default otherwise. */
@@ -72,6 +82,8 @@ if (ALERTS_PER_DAY !== undefined && !(ALERTS_PER_DAY > 0))
   throw new Error(
     `--alerts-per-day ${args['alerts-per-day']}: must be a positive number of alerts per series-day`,
   );
+/** The stream's per-metric forests when given (see options.ts); off otherwise. */
+const METRIC_FORESTS = metricForestsFlag(args['metric-forests']);
 const MACHINES = args.machines
   ? ALL_MACHINES.filter((m) => args.machines!.split(',').some((part) => m.includes(part.trim())))
   : ALL_MACHINES;
@@ -143,6 +155,11 @@ interface Operator {
   nab: number;
   nabBest: number;
   nabBestThreshold: number;
+  /** Counts behind the rates, for the totals over machines. */
+  episodes: number;
+  trueEpisodes: number;
+  falseEpisodes: number;
+  seriesDays: number;
 }
 
 function operatorView(
@@ -163,6 +180,10 @@ function operatorView(
     nab: nabScore({ decisions: flags, labels }, NAB_OPTIONS).score,
     nabBest: best.score,
     nabBestThreshold: best.threshold,
+    episodes: m.episodes,
+    trueEpisodes: m.trueEpisodes,
+    falseEpisodes: m.falseEpisodes,
+    seriesDays: m.seriesDays,
   };
 }
 
@@ -182,6 +203,10 @@ function meanOperator(runs: Operator[]): Operator {
     nab: mean((o) => o.nab),
     nabBest: mean((o) => o.nabBest),
     nabBestThreshold: mean((o) => o.nabBestThreshold),
+    episodes: mean((o) => o.episodes),
+    trueEpisodes: mean((o) => o.trueEpisodes),
+    falseEpisodes: mean((o) => o.falseEpisodes),
+    seriesDays: mean((o) => o.seriesDays),
   };
 }
 
@@ -192,6 +217,21 @@ function operatorCells(o: Operator): string {
     ? `${Number(o.medianDelayRows.toFixed(1))} rows (${formatDuration(o.medianDelayMs)})`
     : 'n/a';
   return `${found}/${o.incidents} | ${f(o.eventPrecision, 2)} | ${f(o.falseEpisodesPerSeriesDay, 2)} | ${delay} | ${f(o.nab, 1)} | ${f(o.nabBest, 1)} (≥ ${f(o.nabBestThreshold, 3)})`;
+}
+
+/**
+ * Over every machine, seed by seed: incidents found, false episodes per machine-day (false episodes
+ * over the machines' days: a machine's metrics are one stream), event precision; and the mean PR-AUC.
+ */
+function totalsLines(perSeed: Operator[][], prAucs: number[]): string[] {
+  const sum = (os: Operator[], pick: (o: Operator) => number): number => os.reduce((a, o) => a + pick(o), 0);
+  const each = (f: (os: Operator[]) => string): string => perSeed.map(f).join(' / ');
+  return [
+    `All machines, seed by seed (${SEEDS.join(' / ')}): incidents found ${each((os) => `${sum(os, (o) => o.found)}/${sum(os, (o) => o.incidents)}`)}; ` +
+      `false episodes per machine-day ${each((os) => (sum(os, (o) => o.falseEpisodes) / sum(os, (o) => o.seriesDays)).toFixed(3))}; ` +
+      `event precision ${each((os) => (sum(os, (o) => o.trueEpisodes) / sum(os, (o) => o.episodes)).toFixed(2))}; ` +
+      `mean stream PR-AUC (over seeds) ${(prAucs.reduce((a, b) => a + b, 0) / prAucs.length).toFixed(3)}.`,
+  ];
 }
 
 /** Every machine of a set as one collection of series, one threshold for all: the NAB-style score as NAB reports a corpus. */
@@ -241,6 +281,7 @@ function replay(
     features: defaultStreamFeatures(fields),
     seed,
     ...(ALERTS_PER_DAY !== undefined ? { alertsPerDay: ALERTS_PER_DAY } : {}),
+    ...METRIC_FORESTS,
   });
   const x = alignFeatures(test, fields);
   const t0 = performance.now();
@@ -347,6 +388,9 @@ async function main(): Promise<void> {
   const single = new Map<string, SingleSeries[]>();
   const operatorRows: string[] = [];
   const collections = new Map<string, Collection[]>();
+  /** Per seed, every machine's operator figures: the totals line. */
+  const perSeed: Operator[][] = SEEDS.map(() => []);
+  const prAucs: number[] = [];
   for (const machine of MACHINES) {
     process.stderr.write(`bench:smd: ${machine}\n`);
     const train = await readMetricsCsv(join(SHARED, machine, 'train.csv'));
@@ -367,6 +411,8 @@ async function main(): Promise<void> {
     const rowsPerSecond = streams.reduce((a, s) => a + s.rowsPerSecond, 0) / streams.length;
     const operator = meanOperator(streams.map((s) => operatorView(s.scores, s.flags, labels, test.timeMs!)));
     operatorRows.push(`| ${machine} | ${streaming.pr.toFixed(3)} | ${operatorCells(operator)} |`);
+    streams.forEach((s, k) => perSeed[k]!.push(operatorView(s.scores, s.flags, labels, test.timeMs!)));
+    prAucs.push(streaming.pr);
     for (const key of [machine.split('/')[0]!, 'all']) {
       const perSeed =
         collections.get(key) ?? SEEDS.map(() => ({ scores: [], flags: [], labels: [], series: [] }));
@@ -422,6 +468,8 @@ async function main(): Promise<void> {
       '| machine | stream PR-AUC | incidents found | event precision | false episodes / series-day | median delay | NAB-style at is_anomaly | NAB-style at best threshold |',
       '| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |',
       ...operatorRows,
+      '',
+      ...totalsLines(perSeed, prAucs),
       '',
       'NAB-style over each set as one collection (one threshold for every machine):',
       '',

@@ -31,6 +31,7 @@ import {
 } from '../engine/index.js';
 import { Random } from '../engine/forest/random.js';
 import { parseMetricsCsv } from '../io/csv/index.js';
+import { metricForestsFlag } from './options.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/smd/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/data/smd/', import.meta.url));
@@ -90,11 +91,14 @@ interface Figures {
   kernelRate: { clamp: number; isolate: number };
 }
 
+/** The detector's per-metric forests when `--metric-forests` gives them (see options.ts). */
+let EXTRA: ReturnType<typeof metricForestsFlag> = {};
+
 function measure(series: Series): Figures {
   const { fields, values, timesMs } = series;
   const cols = fields.length;
   const rows = timesMs.length;
-  const options = { features: defaultStreamFeatures(fields) };
+  const options = { features: defaultStreamFeatures(fields), ...EXTRA };
 
   let t0 = cpuNow();
   const many = new StreamingDetector(options).pushMany(values, timesMs);
@@ -138,7 +142,10 @@ const rate = (v: number): string =>
   v >= 1e6 ? `${(v / 1e6).toFixed(2)} M/s` : `${(v / 1e3).toFixed(1)} k/s`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { rows: { type: 'string' }, 'metric-forests': { type: 'string' } },
+  });
+  EXTRA = metricForestsFlag(values['metric-forests']);
   const rows = values.rows !== undefined ? Number(values.rows) : 100_000;
   if (!Number.isInteger(rows) || rows < 1000) {
     process.stderr.write(`bench:stream: --rows must be an integer ≥ 1000, got ${values.rows}\n`);

@@ -1,6 +1,11 @@
 import { IsolationForest } from '../forest/forest.js';
 import { Random } from '../forest/random.js';
-import { defaultStreamFeatures, StreamingDetector } from './detector.js';
+import {
+  defaultStreamFeatures,
+  StreamingDetector,
+  type MetricForests,
+  type StreamResult,
+} from './detector.js';
 
 function rows(n: number, seed: number): number[][] {
   const rng = new Random(seed);
@@ -251,6 +256,103 @@ describe('StreamingDetector', () => {
     expect(d.retrainsOnDrift).toBe(0);
   });
 
+  describe('per-metric forests (metricForests, off by default)', () => {
+    const metricForests = { share: 0.5, trees: 12, samples: 64, split: 'metric', distinct: 0.5 } as const;
+    /** Twelve independent noisy metrics and one that takes three values: a flag-like gauge. */
+    function wide(n: number, seed: number): number[][] {
+      const rng = new Random(seed);
+      return Array.from({ length: n }, (_, i) => [
+        ...Array.from({ length: 12 }, () => rng.normal()),
+        i % 97 === 0 ? 2 : i % 7 === 0 ? 1 : 0,
+      ]);
+    }
+    const fields = [...Array.from({ length: 12 }, (_, k) => `m${k}`), 'state'];
+    const wideOptions = {
+      ...options,
+      features: { fields, delta: true },
+      warmup: 256,
+      window: 1024,
+      retrainEvery: 256,
+    };
+
+    it('gives a single series exactly what it gets without them: its level and change forests already are its own', () => {
+      const single = { ...options, features: { fields: ['a'], shingle: 4, delta: true } };
+      const data = rows(400, 13).map((r) => [r[0]!]);
+      const plain = new StreamingDetector(single);
+      const withMetrics = new StreamingDetector({ ...single, metricForests });
+      const a = data.map((r, i) => plain.push(r, i * 60_000));
+      const b = data.map((r, i) => withMetrics.push(r, i * 60_000));
+      expect(b).toEqual(a);
+      expect(withMetrics.snapshot().groups).toHaveLength(2);
+    });
+
+    it('grows a forest per metric that varies, none for a metric of a few states, and restores them', () => {
+      const data = wide(900, 14);
+      // Bonferroni: each forest's budget counts the forests grown, before and after a restore.
+      const d = new StreamingDetector({
+        ...wideOptions,
+        metricForests: { ...metricForests, split: 'bonferroni' },
+      });
+      data.slice(0, 500).forEach((r, i) => d.push(r, i * 60_000));
+      const snapshot = d.snapshot();
+      // Levels, changes, then the twelve noisy metrics' forests and the state's, left empty.
+      expect(snapshot.groups.map((g) => g.length)).toEqual([6, 6, ...Array<number>(12).fill(6), 0]);
+      const restored = StreamingDetector.restore(JSON.parse(JSON.stringify(snapshot)));
+      const later = data.slice(500).map((r, i) => restored.push(r, (500 + i) * 60_000));
+      const straight = data.slice(500).map((r, i) => d.push(r, (500 + i) * 60_000));
+      expect(later).toEqual(straight);
+      expect(restored.snapshot()).toEqual(d.snapshot());
+    });
+
+    it('deals the metrics into forests of `subset` metrics when asked, and restores them', () => {
+      const data = wide(700, 17);
+      const subsets = { ...metricForests, subset: 4, distinct: 0 };
+      const d = new StreamingDetector({ ...wideOptions, metricForests: subsets });
+      data.slice(0, 400).forEach((r, i) => d.push(r, i * 60_000));
+      // Thirteen metrics in fours: four forests beside the level and change forests.
+      expect(d.snapshot().groups.map((g) => g.length)).toEqual([6, 6, 6, 6, 6, 6]);
+      const restored = StreamingDetector.restore(JSON.parse(JSON.stringify(d.snapshot())));
+      const later = data.slice(400).map((r, i) => restored.push(r, (400 + i) * 60_000));
+      expect(later).toEqual(data.slice(400).map((r, i) => d.push(r, (400 + i) * 60_000)));
+    });
+
+    it('is what pushMany gives too, row for row', () => {
+      const data = wide(700, 15);
+      const times = data.map((_, i) => i * 60_000);
+      const one = new StreamingDetector({ ...wideOptions, metricForests });
+      const expected = data.map((r, i) => one.push(r, times[i]!));
+      const many = new StreamingDetector({ ...wideOptions, metricForests });
+      expect(many.pushMany(data.flat(), times)).toEqual(expected);
+    });
+
+    it('alerts on one metric of 38 gone four standard deviations away, which the forests over all metrics dilute', () => {
+      // Replay's defaults on minute data: a path of about eight splits over 38 metrics' features
+      // rarely tests metric 3; its own forest cuts the row off near the root.
+      const rng = new Random(16);
+      const metrics = Array.from({ length: 38 }, (_, k) => `m${k}`);
+      const data = Array.from({ length: 3000 }, () => metrics.map(() => rng.normal()));
+      for (let i = 2800; i < 2820; i++) data[i]![3] = data[i]![3]! + 4;
+      const incident = (mf: MetricForests | false): StreamResult[] => {
+        const d = new StreamingDetector({
+          features: { fields: metrics, delta: true },
+          seed: 9,
+          metricForests: mf,
+        });
+        return data.map((r, i) => d.push(r, i * 60_000)).slice(2800, 2820);
+      };
+      expect(incident(false).some((r) => r.isAnomaly)).toBe(false);
+      const flagged = incident({
+        share: 0.5,
+        trees: 30,
+        samples: 256,
+        split: 'bonferroni',
+        distinct: 0.5,
+      }).filter((r) => r.isAnomaly);
+      expect(flagged.length).toBeGreaterThan(0);
+      expect(flagged.every((r) => r.topFeature?.startsWith('m3'))).toBe(true);
+    });
+  });
+
   it('refuses options that cannot work', () => {
     expect(() => new StreamingDetector({ ...options, warmup: 1 })).toThrow('warmup must be an integer ≥ 2');
     expect(() => new StreamingDetector({ ...options, window: 10 })).toThrow('window must be an integer ≥ 64');
@@ -260,6 +362,11 @@ describe('StreamingDetector', () => {
     expect(() => new StreamingDetector({ ...options, contamination: 0.7 })).toThrow(
       'contamination must be in (0, 0.5]',
     );
+    const metricForests = { share: 0.5, trees: 12, samples: 64, split: 'metric', distinct: 0 } as const;
+    for (const bad of [{ share: 1 }, { trees: 0 }, { samples: 1 }, { distinct: 2 }, { subset: 0 }])
+      expect(
+        () => new StreamingDetector({ ...options, metricForests: { ...metricForests, ...bad } }),
+      ).toThrow('metricForests needs');
   });
 });
 

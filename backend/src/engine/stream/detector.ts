@@ -9,6 +9,7 @@ import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 import { columnDistribution, explainCohorts, learntRanges, type RowExplanation } from './explain-row.js';
 import { effectiveMetrics } from './budget.js';
 import { EPISODE_GAP } from '../evaluate/operator.js';
+import { Random } from '../forest/random.js';
 
 export interface StreamOptions {
   /** What the detector sees; see FeatureSpec. */
@@ -92,7 +93,47 @@ export interface StreamOptions {
    * cost of more alerts (docs/pipeline.md has the trade measured).
    */
   alertsPerDay?: number;
+  /**
+   * A small forest per metric beside the level and change forests (default false: off). A forest
+   * over all metrics' features splits on a metric chosen at random at each node, so a path of about
+   * eight splits rarely tests the few of 38 metrics an incident moves, and a clear deviation in
+   * three of them scores as mildly unusual (subspace dilution). A metric's own forest sees only its
+   * level and change features, so it cuts such a row off near the root. Each is calibrated as the
+   * other groups are; a row alerts when any group finds it rare. The per-metric forests spend
+   * `share` of the stream's alert budget together, each `share` of one metric's budget (the budget's
+   * unit is the effective number of metrics, so the family's alerts come at `share` of the stream's
+   * rate when its metrics move together as the unit assumes), or with `split: 'bonferroni'` the
+   * family's share divided evenly over the metrics. Only streams of two or more metrics get them:
+   * a single series' level and change forests already are its own. docs/pipeline.md has what it
+   * measured.
+   */
+  metricForests?: MetricForests | false;
   seed?: number;
+}
+
+/** The per-metric forests' settings (see StreamOptions.metricForests). */
+export interface MetricForests {
+  /** Share of the stream's alert budget the per-metric forests spend together, in (0, 1). */
+  share: number;
+  /** Trees per metric's rolling forest, all cohorts together (at least one per cohort). */
+  trees: number;
+  /** Rows each tree is grown on. */
+  samples: number;
+  /** Each metric's budget: `share` of one metric's ('metric'), or the family's share over the metrics. */
+  split: 'metric' | 'bonferroni';
+  /**
+   * A metric gets its own forest only when at least this share of the warm-up's rows hold distinct
+   * values of it (0: every metric): a metric of a few states (a flag, a count of processes) has
+   * scores of a few values too, whose tail cannot be fitted, and its own forest isolates each rare
+   * state at once.
+   */
+  distinct: number;
+  /**
+   * Metrics per forest (default 1: each its own). More than one: the metrics are dealt at random
+   * (seeded) into groups of this many, each group one forest over its metrics' features, a
+   * feature-bagged alternative to one forest per metric.
+   */
+  subset?: number;
 }
 
 export interface StreamResult {
@@ -200,6 +241,16 @@ interface ScoredRow {
  */
 interface ForestGroup {
   columns: Int32Array;
+  /** Trees of the rolling forest when every cohort is grown, and rows each tree is grown on. */
+  size: number;
+  maxSamples: number | 'auto';
+  /** A forest over one metric or a few (see StreamOptions.metricForests), or a level, change or whole group. */
+  metric: boolean;
+  /**
+   * False for a metric's forest the first training left out (see MetricForests.distinct): it has no
+   * cohorts, scores nothing and spends no budget. A restored detector knows it by its empty cohorts.
+   */
+  active: boolean;
   cohorts: IsolationForest[];
   /** Trees of the cohorts together. */
   trees: number;
@@ -230,6 +281,7 @@ const DEFAULTS = {
   outOfRange: 'isolate',
   contamination: 0.01,
   alertsPerDay: 0.05,
+  metricForests: false,
   seed: 0,
 } as const;
 /** The threshold of a calibrated score. */
@@ -260,6 +312,28 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
       option: 'contamination',
     });
   }
+  const metricForests = options.metricForests ?? DEFAULTS.metricForests;
+  if (metricForests) {
+    const { share, trees, samples, split, distinct } = metricForests;
+    if (
+      !(share > 0 && share < 1) ||
+      !Number.isInteger(trees) ||
+      trees < 1 ||
+      !Number.isInteger(samples) ||
+      samples < 2 ||
+      (split !== 'metric' && split !== 'bonferroni') ||
+      !(distinct >= 0 && distinct <= 1) ||
+      !(
+        metricForests.subset === undefined ||
+        (Number.isInteger(metricForests.subset) && metricForests.subset >= 1)
+      )
+    )
+      throw new EngineError(
+        'BAD_OPTION',
+        `stream: metricForests needs a share in (0, 1), trees ≥ 1, samples ≥ 2, a split of 'metric' or 'bonferroni', distinct in [0, 1] and a subset ≥ 1`,
+        { option: 'metricForests' },
+      );
+  }
   return {
     features: options.features,
     warmup,
@@ -275,6 +349,7 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
     contamination,
     smoothing,
     alertsPerDay: options.alertsPerDay ?? DEFAULTS.alertsPerDay,
+    metricForests,
     seed: options.seed ?? DEFAULTS.seed,
   };
 }
@@ -310,8 +385,13 @@ export class StreamingDetector {
   private windowNext = 0;
   private rowsSinceTraining = 0;
   private flaggedSinceTraining = 0;
-  /** Levels, then changes (when separate and present); no cohorts until the warm-up is done. */
+  /**
+   * Levels, then changes (when separate and present), then each metric's own forest when asked;
+   * no cohorts until the warm-up is done.
+   */
   private readonly groups: ForestGroup[];
+  /** The groups before the per-metric ones: their scores decide which rows are learnt. */
+  private readonly mainGroups: number;
   /** Cohorts per group: `ensemble`, unless there are fewer trees than that. */
   private readonly cohortCount: number;
   private version = 0;
@@ -345,8 +425,21 @@ export class StreamingDetector {
     this.options = resolve(snapshot?.options ?? options);
     this.transformer = new FeatureTransformer(this.options.features, snapshot?.features);
     this.width = this.transformer.names.length;
-    this.groups = forestGroups(this.transformer.spec, this.options.separateChanges);
     this.cohortCount = Math.min(this.options.ensemble, this.options.trees);
+    this.groups = forestGroups(
+      this.transformer.spec,
+      this.options.separateChanges,
+      this.options.trees,
+      this.options.maxSamples,
+      this.options.metricForests,
+      this.cohortCount,
+      this.options.seed,
+    );
+    this.mainGroups = this.groups.filter((g) => !g.metric).length;
+    // A trained detector's metric forests that were left out have no cohorts: known before the
+    // calibrations take their budgets, which count the forests grown.
+    if (snapshot && (snapshot.groups[0] ?? []).length > 0)
+      this.groups.forEach((g, i) => (g.active = (snapshot.groups[i] ?? []).length > 0));
     this.window = new Float64Array(this.options.window * this.width);
     this.sampleStride = Math.ceil(this.options.window / THRESHOLD_SAMPLE);
     const sampleSlots = Math.ceil(this.options.window / this.sampleStride);
@@ -359,7 +452,7 @@ export class StreamingDetector {
     // Each group spends its share of the budget: a row alerts when either finds it rare.
     this.calibrations = this.groups.map(
       (_, g) =>
-        new TailCalibration(this.options.window, this.groupBudget(), this.rate, snapshot?.calibration[g]),
+        new TailCalibration(this.options.window, this.groupBudget(g), this.rate, snapshot?.calibration[g]),
     );
     if (snapshot) {
       this.lastTimeMs = snapshot.lastTimeMs ?? Number.NaN;
@@ -390,9 +483,18 @@ export class StreamingDetector {
     }
   }
 
-  /** The alert budget of each forest group: the stream's (per metric, times the unit), split evenly. */
-  private groupBudget(): number {
-    return (this.options.alertsPerDay * this.budgetMetrics) / this.groups.length;
+  /**
+   * The alert budget of forest group g: the stream's (per metric, times the unit) split evenly
+   * between the level and change groups; with per-metric forests, their share taken out first and
+   * split between them (see StreamOptions.metricForests).
+   */
+  private groupBudget(g: number): number {
+    const stream = this.options.alertsPerDay * this.budgetMetrics;
+    const mf = this.options.metricForests;
+    const metrics = this.groups.filter((x) => x.metric && x.active).length;
+    if (!mf || metrics === 0) return stream / this.mainGroups;
+    if (g < this.mainGroups) return (stream * (1 - mf.share)) / this.mainGroups;
+    return mf.split === 'metric' ? mf.share * this.options.alertsPerDay : (stream * mf.share) / metrics;
   }
 
   /**
@@ -400,14 +502,40 @@ export class StreamingDetector {
    * (its first feature: the value itself unless turned off), and each group's budget from it.
    */
   private learnBudgetUnit(): void {
-    const spec = this.transformer.spec;
-    const fields = spec.fields.length;
-    const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
-    // featureList lists each field's features together, field by field, then the time's.
-    const perField = (this.width - time) / fields;
+    const fields = this.transformer.spec.fields.length;
+    const perField = this.perField();
     const columns = Array.from({ length: fields }, (_, f) => f * perField);
     this.budgetMetrics = effectiveMetrics(this.windowInOrder(), this.windowRows, this.width, columns);
-    for (const c of this.calibrations) c.setAlertsPerDay(this.groupBudget());
+    this.calibrations.forEach((c, g) => c.setAlertsPerDay(this.groupBudget(g)));
+  }
+
+  /**
+   * Before the first training: which metrics' forests are grown (see MetricForests.distinct), judged
+   * by the distinct values of each metric's first feature (its value) in the warm-up; a forest of
+   * several metrics is grown when one of them passes.
+   */
+  private chooseMetricForests(): void {
+    const mf = this.options.metricForests;
+    if (!mf || mf.distinct <= 0) return;
+    const rows = this.windowInOrder();
+    const n = this.windowRows;
+    const perField = this.perField();
+    for (const g of this.groups) {
+      if (!g.metric) continue;
+      g.active = Array.from(g.columns).some((column) => {
+        if (column % perField !== 0) return false;
+        const seen = new Set<number>();
+        for (let r = 0; r < n; r++) seen.add(rows[r * this.width + column]!);
+        return seen.size >= mf.distinct * n;
+      });
+    }
+  }
+
+  /** Features per field: featureList lists each field's together, field by field, then the time's. */
+  private perField(): number {
+    const spec = this.transformer.spec;
+    const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
+    return (this.width - time) / spec.fields.length;
   }
 
   /** The alert budget's unit: how many metrics' worth of alerts this stream may raise (see budget.ts). */
@@ -463,7 +591,7 @@ export class StreamingDetector {
     return {
       result,
       explanation: {
-        group: this.groups.length === 1 ? 'all' : group === 0 ? 'levels' : 'changes',
+        group: this.groupName(group),
         groupScores,
         rowsBack: this.lastScored.length - 1 - this.lastScored.indexOf(r),
         retrain,
@@ -478,6 +606,13 @@ export class StreamingDetector {
         window: Array.from(g.columns, (c, i) => columnDistribution(window, this.width, c, row[i]!)),
       },
     };
+  }
+
+  /** What an explanation calls group g. */
+  private groupName(g: number): RowExplanation['group'] {
+    // A forest of one metric (or a few) sees all of their features; the service never grows them.
+    if (this.groups[g]!.metric) return 'all';
+    return this.mainGroups === 1 ? 'all' : g === 0 ? 'levels' : 'changes';
   }
 
   /** Takes the next row (raw field values in the spec's order, NaN = missing) and scores it. */
@@ -581,6 +716,7 @@ export class StreamingDetector {
   private scoreRows(xs: Float64Array, first: number, count: number): Float64Array[][] {
     const { width } = this;
     return this.groups.map((g) => {
+      if (!g.active) return [];
       const k = g.columns.length;
       const data = groupRows(g, count);
       for (let r = 0; r < count; r++)
@@ -623,6 +759,7 @@ export class StreamingDetector {
       let score = 0;
       let flaggedBy = 0;
       smoothed.forEach((s, i) => {
+        if (!this.groups[i]!.active) return;
         const c = this.calibrations[i]!.calibrate(s);
         if (c > score) [score, flaggedBy] = [c, i];
       });
@@ -657,17 +794,23 @@ export class StreamingDetector {
     // The calibration learns what normal scores are: a row over the threshold and the rows of the
     // alert episode it opens (fewer than EPISODE_GAP rows after it) stay out of it, unless they are
     // a new normal, so an incident does not raise its own bar while it lasts.
-    if (trained && (!inEpisode || regimeChange)) smoothed.forEach((s, i) => this.calibrations[i]!.add(s));
+    if (trained && (!inEpisode || regimeChange))
+      smoothed.forEach((s, i) => {
+        if (this.groups[i]!.active) this.calibrations[i]!.add(s);
+      });
     const due = trained
       ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
         this.drifted(x)
       : this.windowRows >= this.options.warmup;
     if (due && this.windowRows >= 2) {
       const first = !trained;
+      if (first) this.chooseMetricForests();
       this.train();
       if (first) {
         this.learnBudgetUnit();
-        this.inSampleScores().forEach((scores, i) => this.calibrations[i]!.seed(scores));
+        this.inSampleScores().forEach((scores, i) => {
+          if (this.groups[i]!.active) this.calibrations[i]!.seed(scores);
+        });
       }
     }
     return result;
@@ -688,7 +831,13 @@ export class StreamingDetector {
     const scores: number[] = [];
     const thresholds: number[] = [];
     const n = this.cohortCount;
+    const main = this.mainGroups;
     for (const [gi, g] of this.groups.entries()) {
+      if (!g.active) {
+        scores.push(0);
+        thresholds.push(0);
+        continue;
+      }
       if (!scored) for (let i = 0; i < g.columns.length; i++) g.row[i] = x[g.columns[i]!]!;
       let sum = 0;
       for (const [mi, m] of g.cohorts.entries()) {
@@ -699,12 +848,16 @@ export class StreamingDetector {
       scores.push(Math.pow(2, -sum / g.trees));
       thresholds.push(g.threshold);
     }
-    if (scores.length === 1) return { score: scores[0]!, threshold: thresholds[0]!, groups: scores };
-    const common = thresholds.reduce((a, t) => a + t, 0) / thresholds.length;
+    // The per-metric forests' scores go to their calibrations only: each flags its 1 % of the
+    // window, and together they would keep most rows out of it and call every retrain a new normal.
+    if (main === 1) return { score: scores[0]!, threshold: thresholds[0]!, groups: scores };
+    // Summed, then divided: the same arithmetic as before the per-metric forests, to the bit.
+    let common = 0;
+    for (let i = 0; i < main; i++) common += thresholds[i]!;
+    common /= main;
     let score = 0;
-    scores.forEach((s, group) => {
-      score = Math.max(score, Math.pow(s, Math.log(common) / Math.log(thresholds[group]!)));
-    });
+    for (let group = 0; group < main; group++)
+      score = Math.max(score, Math.pow(scores[group]!, Math.log(common) / Math.log(thresholds[group]!)));
     return { score, threshold: common, groups: scores };
   }
 
@@ -840,6 +993,7 @@ export class StreamingDetector {
     // Cohorts are numbered from 1: the first training grows 1…n, the retrain to version v grows n + v − 1.
     const numbers = first ? Array.from({ length: n }, (_, k) => k + 1) : [n + this.version - 1];
     this.groups.forEach((g, i) => {
+      if (!g.active) return;
       const k = g.columns.length;
       // The group's columns of the window, oldest first (indexed directly when they are a run).
       const columns = groupRows(g, rows);
@@ -854,8 +1008,8 @@ export class StreamingDetector {
         const cohort = IsolationForest.fit(
           { rows, cols: k, data: columns },
           {
-            trees: cohortTrees(number, this.options.trees, n),
-            maxSamples: this.options.maxSamples,
+            trees: cohortTrees(number, g.size, n),
+            maxSamples: g.maxSamples,
             outOfRange: this.options.outOfRange,
             seed: (this.options.seed + number + i * GROUP_SEED_STEP) >>> 0,
           },
@@ -892,6 +1046,7 @@ export class StreamingDetector {
     const slots = Math.ceil(this.windowRows / stride);
     const scores = new Float64Array(slots);
     this.groups.forEach((g, gi) => {
+      if (!g.active) return;
       const k = g.columns.length;
       const data = groupRows(g, slots);
       for (let j = 0; j < slots; j++)
@@ -1011,8 +1166,20 @@ function fromFormat4(old: StreamSnapshotV4): StreamSnapshotV5 {
   };
 }
 
-/** Levels and changes apart when asked and both present; otherwise one group of every feature. */
-function forestGroups(spec: Required<FeatureSpec>, separateChanges: boolean): ForestGroup[] {
+/**
+ * Levels and changes apart when asked and both present, otherwise one group of every feature;
+ * then, when asked and the stream has two or more metrics, each metric's own features (featureList
+ * lists them field by field) as a group of its own.
+ */
+function forestGroups(
+  spec: Required<FeatureSpec>,
+  separateChanges: boolean,
+  trees: number,
+  maxSamples: number | 'auto',
+  metricForests: MetricForests | false,
+  cohorts: number,
+  seed: number,
+): ForestGroup[] {
   const list = featureList(spec);
   const indices = (keep: (change: boolean) => boolean): number[] =>
     list.flatMap((f, i) => (keep(f.change) ? [i] : []));
@@ -1020,14 +1187,45 @@ function forestGroups(spec: Required<FeatureSpec>, separateChanges: boolean): Fo
   const changes = indices((change) => change);
   const sets =
     separateChanges && levels.length > 0 && changes.length > 0 ? [levels, changes] : [indices(() => true)];
-  return sets.map((columns) => ({
+  const group = (
+    columns: number[],
+    size: number,
+    samples: number | 'auto',
+    metric: boolean,
+  ): ForestGroup => ({
     columns: Int32Array.from(columns),
+    size,
+    maxSamples: samples,
+    metric,
+    active: true,
     cohorts: [],
     trees: 0,
     threshold: 0,
     row: new Float64Array(columns.length),
     rows: new Float64Array(0),
-  }));
+  });
+  const groups = sets.map((columns) => group(columns, trees, maxSamples, false));
+  const fields = spec.fields.length;
+  if (metricForests && fields > 1) {
+    const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
+    const perField = (list.length - time) / fields;
+    const size = Math.max(metricForests.trees, cohorts);
+    const subset = metricForests.subset ?? 1;
+    const order = Array.from({ length: fields }, (_, f) => f);
+    if (subset > 1) {
+      const rng = new Random(seed >>> 0);
+      for (let i = fields - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    for (let from = 0; from < fields; from += subset) {
+      const metrics = order.slice(from, from + subset).sort((a, b) => a - b);
+      const columns = metrics.flatMap((f) => Array.from({ length: perField }, (_, k) => f * perField + k));
+      groups.push(group(columns, size, metricForests.samples, true));
+    }
+  }
+  return groups;
 }
 
 /** The group's scratch for `count` rows of its columns, grown when too small. */

@@ -1,6 +1,7 @@
 export {
   defaultStreamFeatures,
   StreamingDetector,
+  type MetricForests,
   type StreamOptions,
   type StreamResult,
   type StreamSnapshot,
