@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { freePort } from '../../backend/src/devtools/influxd.js';
-import { isoscope } from '../support/cli.js';
+import { isoscope, spawnServe } from '../support/cli.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
-import { repoPath } from '../support/repo.js';
 import { scratchDir } from '../support/scratch.js';
 
 describe('isoscope serve and token (the built CLI, a real influxd)', () => {
@@ -23,27 +21,16 @@ describe('isoscope serve and token (the built CLI, a real influxd)', () => {
     expect(isoscope(['token', 'list', '--data-dir', dataDir]).stdout).toMatch(/editor\s+ci/);
 
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        repoPath('backend', 'bin', 'isoscope.js'),
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--data-dir',
-        dataDir,
-        '--influx-url',
-        influx.server.url,
-        '--influx-db',
-        'telegraf',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' } },
-    );
+    const child = spawnServe({
+      port,
+      dataDir,
+      influxUrl: influx.server.url,
+      influxDb: 'telegraf',
+      stdio: 'pipe',
+    });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     try {
       const base = `http://127.0.0.1:${port}`;
       for (let i = 0; i < 100 && !out.includes('listening'); i++)

@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { freePort, startLocalInflux, type LocalInflux } from '../../backend/src/devtools/influxd.js';
 import { InfluxV1Client, toLine } from '../../backend/src/io/influx/index.js';
-import { isoscope } from '../support/cli.js';
-import { repoPath } from '../support/repo.js';
+import { isoscope, spawnServe } from '../support/cli.js';
 import { scratchDir } from '../support/scratch.js';
 
 /** POST to influxd over https, trusting its self-signed certificate (the test's own writes). */
@@ -63,30 +61,17 @@ describe('InfluxDB over https (a real influxd serving a self-signed certificate)
     expect(created.code).toBe(0);
     const token = created.stdout.trim();
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        repoPath('backend', 'bin', 'isoscope.js'),
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--data-dir',
-        dataDir,
-        '--influx-url',
-        server.url,
-        '--influx-db',
-        'telegraf',
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn', NODE_EXTRA_CA_CERTS: server.caFile! },
-      },
-    );
+    const child = spawnServe({
+      port,
+      dataDir,
+      influxUrl: server.url,
+      influxDb: 'telegraf',
+      stdio: 'pipe',
+      env: { NODE_EXTRA_CA_CERTS: server.caFile! },
+    });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     try {
       const base = `http://127.0.0.1:${port}`;
       for (let i = 0; i < 200 && !out.includes('listening'); i++)

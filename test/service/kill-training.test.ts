@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../../backend/src/devtools/influxd.js';
@@ -9,7 +9,7 @@ import { buildApp } from '../../backend/src/service/app.js';
 import { loadConfig } from '../../backend/src/service/config.js';
 import { hashToken } from '../../backend/src/service/plugins/auth.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
-import { repoPath } from '../support/repo.js';
+import { spawnServe } from '../support/cli.js';
 import { scratchDir } from '../support/scratch.js';
 
 const MIN = 60_000;
@@ -135,24 +135,7 @@ describe('the service killed (SIGKILL) mid-training (the built service, a real i
     // killed while it is on web-2, whatever the machine's speed.
     proxy = await holdingProxy(influx.server.url, 'web-2');
     const port = await freePort();
-    child = spawn(
-      process.execPath,
-      [
-        repoPath('backend', 'bin', 'isoscope.js'),
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--data-dir',
-        dataDir,
-        '--influx-url',
-        proxy.url,
-        '--influx-db',
-        database,
-      ],
-      { stdio: 'ignore', env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' } },
-    );
+    child = spawnServe({ port, dataDir, influxUrl: proxy.url, influxDb: database });
     const api = `http://127.0.0.1:${port}/api/v1`;
     const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
     let started: Response | undefined;

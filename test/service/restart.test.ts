@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { StreamingDetector } from '../../backend/src/engine/index.js';
 import { freePort } from '../../backend/src/devtools/influxd.js';
@@ -8,7 +8,7 @@ import { buildApp } from '../../backend/src/service/app.js';
 import { loadConfig } from '../../backend/src/service/config.js';
 import { readSpec, streamOptions } from '../../backend/src/service/domain/spec.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
-import { repoPath } from '../support/repo.js';
+import { spawnServe } from '../support/cli.js';
 import { scratchDir } from '../support/scratch.js';
 
 const SEC = 1000;
@@ -56,25 +56,7 @@ describe('a SIGKILL between intervals (the built service, a real influxd)', () =
   });
 
   function serve(port: number): ChildProcess {
-    const c = spawn(
-      process.execPath,
-      [
-        repoPath('backend', 'bin', 'isoscope.js'),
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--data-dir',
-        dataDir,
-        '--influx-url',
-        influx.server.url,
-        '--influx-db',
-        'telegraf',
-      ],
-      { stdio: 'ignore', env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' } },
-    );
-    return c;
+    return spawnServe({ port, dataDir, influxUrl: influx.server.url, influxDb: 'telegraf' });
   }
 
   async function scoredTo(): Promise<number> {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { repoPath } from './repo.js';
 
 export interface CliResult {
@@ -19,4 +19,39 @@ export function isoscope(
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * `isoscope serve` as a user starts it (the built CLI), on 127.0.0.1:`port` against an InfluxDB,
+ * logging warnings only. `stdio: 'pipe'` to read what it says (it prints when it listens).
+ */
+export function spawnServe(options: {
+  port: number;
+  dataDir: string;
+  influxUrl: string;
+  influxDb: string;
+  stdio?: 'ignore' | 'pipe';
+  env?: Record<string, string>;
+}): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      repoPath('backend', 'bin', 'isoscope.js'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(options.port),
+      '--data-dir',
+      options.dataDir,
+      '--influx-url',
+      options.influxUrl,
+      '--influx-db',
+      options.influxDb,
+    ],
+    {
+      stdio: options.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'ignore',
+      env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn', ...options.env },
+    },
+  );
 }
