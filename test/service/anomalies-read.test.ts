@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { RESULTS_MEASUREMENT, type InfluxV1Client } from '../../backend/src/io/influx/index.js';
-import type { StoredResult } from '../../backend/src/service/application/results.js';
+import { anomalyObject, type StoredResult } from '../../backend/src/service/application/results.js';
 import { Anomaly } from '../../backend/src/service/schemas/index.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { as, testApp } from '../support/service.js';
@@ -189,16 +189,7 @@ describe('anomalies read from bytes, as the object reader read them (real influx
         ...(q.entity !== undefined ? { entity: q.entity } : {}),
         ...(q.minSeverity ? { minSeverity: q.minSeverity } : {}),
       });
-      objects = results.map((r) => ({
-        time: new Date(r.timeMs).toISOString(),
-        entity: r.entity,
-        score: r.score,
-        severity: r.severity,
-        modelVersion: r.modelVersion,
-        ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
-        ...(r.topFeature !== undefined ? { topFeature: r.topFeature } : {}),
-        ...(r.topContribution !== undefined ? { topContribution: r.topContribution } : {}),
-      }));
+      objects = results.map(anomalyObject);
     } catch {
       return { status: 500, body: '' };
     }

@@ -11,7 +11,7 @@ import Fastify from 'fastify';
 import { Type } from 'typebox';
 import { scanChunk, type SeriesHandler } from '../io/influx/index.js';
 import { anomaliesJson, anomalyFrameValues } from '../service/application/anomaly-rows.js';
-import { ResultsReader } from '../service/application/results.js';
+import { anomalyObject, ResultsReader } from '../service/application/results.js';
 import { framesJson } from '../service/routes/grafana.js';
 import { Anomaly } from '../service/schemas/index.js';
 
@@ -76,16 +76,7 @@ export async function anomaliesCpu(
   const reader = new ResultsReader(replaying(lines));
   const app = Fastify();
   app.get('/before', { schema: { response: { 200: Type.Array(Anomaly) } } }, async () =>
-    (await reader.read(detector, from, to, { anomaliesOnly: true })).map((r) => ({
-      time: new Date(r.timeMs).toISOString(),
-      entity: r.entity,
-      score: r.score,
-      severity: r.severity,
-      modelVersion: r.modelVersion,
-      ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
-      ...(r.topFeature !== undefined ? { topFeature: r.topFeature } : {}),
-      ...(r.topContribution !== undefined ? { topContribution: r.topContribution } : {}),
-    })),
+    (await reader.read(detector, from, to, { anomaliesOnly: true })).map(anomalyObject),
   );
   app.get('/this', async (_request, reply) =>
     reply

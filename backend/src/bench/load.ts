@@ -44,7 +44,7 @@ import { generateWorkload } from '../demo/workload.js';
 import { freePort, startLocalInflux } from '../devtools/influxd.js';
 import { Random } from '../engine/index.js';
 import { InfluxV1Client, rawQuery, RESULTS_MEASUREMENT } from '../io/influx/index.js';
-import { resultLine } from '../service/application/results.js';
+import { RESULT_COLUMNS, resultLine } from '../service/application/results.js';
 import { anomaliesCpu } from './anomalies-cpu.js';
 
 const DAY = 86_400_000;
@@ -484,16 +484,7 @@ async function main(): Promise<void> {
     const influxql = (entity?: string): string =>
       rawQuery(
         RESULTS_MEASUREMENT,
-        [
-          'score',
-          'threshold',
-          'anomaly',
-          'severity',
-          'retrain',
-          'top_feature',
-          'top_contribution',
-          'model_version',
-        ],
+        RESULT_COLUMNS.filter((c) => c !== 'entity'),
         trainEnd,
         end,
         { detector: 'cpu', stage: 'production', ...(entity ? { entity } : {}) },
@@ -502,17 +493,7 @@ async function main(): Promise<void> {
     // What GET /anomalies reads (ResultsReader.read's query with anomaliesOnly).
     const anomaliesQl = rawQuery(
       RESULTS_MEASUREMENT,
-      [
-        'score',
-        'threshold',
-        'anomaly',
-        'severity',
-        'retrain',
-        'top_feature',
-        'top_contribution',
-        'entity',
-        'model_version',
-      ],
+      RESULT_COLUMNS,
       trainEnd,
       end,
       { detector: 'cpu', stage: 'production' },

@@ -4,20 +4,9 @@ import { Type } from 'typebox';
 import { scanChunk, type SeriesHandler } from '../../io/influx/index.js';
 import { Anomaly } from '../schemas/index.js';
 import { anomaliesJson } from './anomaly-rows.js';
-import { ResultsReader, type StoredResult } from './results.js';
+import { anomalyObject, RESULT_COLUMNS, ResultsReader, type StoredResult } from './results.js';
 
-const COLUMNS = [
-  'time',
-  'score',
-  'threshold',
-  'anomaly',
-  'severity',
-  'retrain',
-  'top_feature',
-  'top_contribution',
-  'entity',
-  'model_version',
-];
+const COLUMNS = ['time', ...RESULT_COLUMNS];
 
 /** JSON texts of numbers as other writers than Go's may put them: exponents, `5.0`, `-0`, long. */
 const numberText = fc.oneof(
@@ -59,16 +48,7 @@ const row = fc.record({
 async function before(results: StoredResult[]): Promise<string> {
   const app = Fastify();
   app.get('/', { schema: { response: { 200: Type.Array(Anomaly) } } }, async () =>
-    results.map((r) => ({
-      time: new Date(r.timeMs).toISOString(),
-      entity: r.entity,
-      score: r.score,
-      severity: r.severity,
-      modelVersion: r.modelVersion,
-      ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
-      ...(r.topFeature !== undefined ? { topFeature: r.topFeature } : {}),
-      ...(r.topContribution !== undefined ? { topContribution: r.topContribution } : {}),
-    })),
+    results.map(anomalyObject),
   );
   const answer = await app.inject({ url: '/' });
   await app.close();

@@ -16,6 +16,7 @@ import {
 } from '../../io/influx/index.js';
 import { ANOMALY_CELLS, AnomalyRows, belowSeverity, entityOrder } from './anomaly-rows.js';
 import type { ResultStage, ScoredRow } from './runtime.js';
+import type { Anomaly } from '../schemas/index.js';
 
 /** A StreamResult field name as an InfluxDB field: camelCase to snake_case. */
 const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -92,7 +93,8 @@ export interface ResultColumns {
   modelVersion: number;
 }
 
-const COLUMNS = [
+/** The fields and tags a result query asks InfluxDB for, in order (benchmarks send the same). */
+export const RESULT_COLUMNS = [
   'score',
   'threshold',
   'anomaly',
@@ -137,7 +139,7 @@ export class ResultsReader {
 
   /** What `read` and `anomalies` ask InfluxDB: the same text, so the same answer. */
   private readQuery(detectorId: string, from: number, to: number, q: ResultQuery): string {
-    return rawQuery(RESULTS_MEASUREMENT, COLUMNS, from, to, this.filter(detectorId, q), {
+    return rawQuery(RESULTS_MEASUREMENT, RESULT_COLUMNS, from, to, this.filter(detectorId, q), {
       ...(q.anomaliesOnly ? { fieldIs: { anomaly: true } } : {}),
     });
   }
@@ -230,7 +232,7 @@ export class ResultsReader {
   ): Promise<ResultColumns[]> {
     const query = rawQuery(
       RESULTS_MEASUREMENT,
-      COLUMNS.filter((c) => c !== 'entity'),
+      RESULT_COLUMNS.filter((c) => c !== 'entity'),
       from,
       to,
       this.filter(detectorId, q, q.entities),
@@ -341,4 +343,22 @@ export function anomalyRuns(
     runs.push({ entity, from: start.timeMs, to: last.timeMs, peak });
   }
   return runs.sort((a, b) => a.from - b.from);
+}
+
+/**
+ * A stored result as an anomaly of the API (the Anomaly schema's object). The routes write their
+ * answers from InfluxDB's bytes instead (anomaly-rows.ts); this is what those bytes must equal,
+ * and what the tests and the benchmark hold them against.
+ */
+export function anomalyObject(r: StoredResult): Anomaly {
+  return {
+    time: new Date(r.timeMs).toISOString(),
+    entity: r.entity,
+    score: r.score,
+    severity: r.severity,
+    modelVersion: r.modelVersion,
+    ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
+    ...(r.topFeature !== undefined ? { topFeature: r.topFeature } : {}),
+    ...(r.topContribution !== undefined ? { topContribution: r.topContribution } : {}),
+  };
 }

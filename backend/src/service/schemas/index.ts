@@ -380,6 +380,7 @@ export const Anomaly = Type.Object({
   modelVersion: Type.Integer(),
   threshold: Type.Optional(Type.Number({ description: 'The threshold the score was judged against' })),
 });
+export type Anomaly = Static<typeof Anomaly>;
 
 export const BackfillRequest = Type.Object(
   { from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) },
