@@ -24,6 +24,7 @@
  *
  * `isolate` works on the tree's nodes written as records (see walkText).
  */
+import type { TreeTable } from './tables.js';
 
 /** Unsigned LEB128. */
 function uleb(n: number): number[] {
@@ -445,21 +446,8 @@ export interface Program {
   readonly groupEnd: number;
 }
 
-/** What programOf reads of a table (TreeTable's fields). */
-interface TableLayout {
-  readonly start: number;
-  readonly top: Int32Array;
-  readonly groups: number;
-  readonly root: Int32Array;
-  readonly base: Int32Array;
-  readonly width: Int32Array;
-  readonly all: Int32Array;
-  readonly featureAt: Int32Array;
-  readonly innerAt: Int32Array;
-  readonly feature: Int32Array;
-  readonly inner: Int32Array;
-  readonly step: Int32Array;
-}
+/** What programOf reads of a table: everything but its lines, its program and its size. */
+type TableLayout = Omit<TreeTable, 'values' | 'program' | 'bytes'>;
 
 /** A table's program, for chunks of `chunkRows` rows; `bit` is ShapPaths.bit. */
 export function programOf(
