@@ -353,6 +353,8 @@ describe('the plugin in Chromium, with a stand-in for Grafana’s server', () =>
     await table.getByRole('button', { name: 'Delete the rule: nightly backup' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await page.getByText('Rule deleted: nightly backup').waitFor();
+    // The toast can come a render before the list's refetch has landed: wait for the row to go.
+    await table.getByText('nightly backup').waitFor({ state: 'detached' });
     expect(await table.getByText('nightly backup').count()).toBe(0);
     expect((await api<Rule[]>('/api/v1/suppressions')).map((r) => r.reason)).toEqual(['datacentre move']);
   });
