@@ -531,11 +531,9 @@ export class StreamingDetector {
     }
   }
 
-  /** Features per field: featureList lists each field's together, field by field, then the time's. */
+  /** Features per field (see featuresPerField). */
   private perField(): number {
-    const spec = this.transformer.spec;
-    const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
-    return (this.width - time) / spec.fields.length;
+    return featuresPerField(this.transformer.spec, this.width);
   }
 
   /** The alert budget's unit: how many metrics' worth of alerts this stream may raise (see budget.ts). */
@@ -1166,6 +1164,12 @@ function fromFormat4(old: StreamSnapshotV4): StreamSnapshotV5 {
   };
 }
 
+/** Features per field among `width`: featureList lists each field's together, field by field, then the time's. */
+function featuresPerField(spec: Required<FeatureSpec>, width: number): number {
+  const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
+  return (width - time) / spec.fields.length;
+}
+
 /**
  * Levels and changes apart when asked and both present, otherwise one group of every feature;
  * then, when asked and the stream has two or more metrics, each metric's own features (featureList
@@ -1207,8 +1211,7 @@ function forestGroups(
   const groups = sets.map((columns) => group(columns, trees, maxSamples, false));
   const fields = spec.fields.length;
   if (metricForests && fields > 1) {
-    const time = (spec.timeOfDay ? 2 : 0) + (spec.dayOfWeek ? 2 : 0);
-    const perField = (list.length - time) / fields;
+    const perField = featuresPerField(spec, list.length);
     const size = Math.max(metricForests.trees, cohorts);
     const subset = metricForests.subset ?? 1;
     const order = Array.from({ length: fields }, (_, f) => f);

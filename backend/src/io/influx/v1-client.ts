@@ -78,11 +78,11 @@ export class InfluxUnavailableError extends Error {
   }
 }
 
-/** A connection that failed (refused, reset, no such host) as the error the service maps. */
 /** Node's codes for a certificate it does not trust (tls's verify errors and the name check). */
 const UNTRUSTED_CERTIFICATE =
   /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/;
 
+/** A connection that failed (refused, reset, no such host, an untrusted certificate) as the error the service maps. */
 function unreachable(url: string, err: unknown): InfluxUnavailableError {
   const e = err as { code?: string; message?: string };
   // An InfluxDB behind an internal CA is the usual cause; the fix is Node's own setting, which

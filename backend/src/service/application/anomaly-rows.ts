@@ -45,6 +45,7 @@ const MINUS = 0x2d;
 const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
+const COLON = 0x3a;
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -335,7 +336,6 @@ function writeIso(out: JsonBytes, ms: number): void {
   to[at++] = QUOTE;
   out.byteLength = at;
 }
-const COLON = 0x3a;
 
 /**
  * Number(value) as JSON: fast-json-stringify's number for the REST answer (`strict`: NaN
