@@ -47,7 +47,7 @@ import {
 } from '../engine/index.js';
 import { formatDuration } from '../cli/format.js';
 import { alignFeatures, readMetricsCsv, type MetricsTable } from '../io/csv/index.js';
-import { metricForestsFlag } from './options.js';
+import { budgetSplitFlag, metricForestsFlag } from './options.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 const ALL_MACHINES = [
@@ -73,6 +73,7 @@ const { values: args } = parseArgs({
     machines: { type: 'string' },
     'alerts-per-day': { type: 'string' },
     'metric-forests': { type: 'string' },
+    'budget-split': { type: 'string' },
   },
   strict: true,
 });
@@ -84,6 +85,8 @@ if (ALERTS_PER_DAY !== undefined && !(ALERTS_PER_DAY > 0))
   );
 /** The stream's per-metric forests when given (see options.ts); off otherwise. */
 const METRIC_FORESTS = metricForestsFlag(args['metric-forests']);
+/** The stream's split of its budget between forest groups when given (see options.ts). */
+const BUDGET_SPLIT = budgetSplitFlag(args['budget-split']);
 const MACHINES = args.machines
   ? ALL_MACHINES.filter((m) => args.machines!.split(',').some((part) => m.includes(part.trim())))
   : ALL_MACHINES;
@@ -282,6 +285,7 @@ function replay(
     seed,
     ...(ALERTS_PER_DAY !== undefined ? { alertsPerDay: ALERTS_PER_DAY } : {}),
     ...METRIC_FORESTS,
+    ...BUDGET_SPLIT,
   });
   const x = alignFeatures(test, fields);
   const t0 = performance.now();
@@ -293,6 +297,10 @@ function replay(
     scores[r] = result.score;
     flags[r] = result.isAnomaly ? 1 : 0;
   });
+  if (detector.options.budgetSplit === 'union')
+    console.error(
+      `stream seed ${seed}, ${fields.length} metrics: G_eff ${detector.effectiveGroups.toFixed(2)} at the end`,
+    );
   return { scores, flags, rowsPerSecond: (train.matrix.rows + x.rows) / ((performance.now() - t0) / 1000) };
 }
 

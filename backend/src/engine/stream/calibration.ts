@@ -189,6 +189,19 @@ export class TailCalibration {
     return scoreOf(u + beta * Math.max(0, budgetLog + Math.log(q0)));
   }
 
+  /** True when the next `add` refits: the budget set before it is the one the fit takes. */
+  get refitsNext(): boolean {
+    return this.sinceFit + 1 >= REFIT_EVERY;
+  }
+
+  /** The history as tail values, oldest first (see union.ts). */
+  history(): Float64Array {
+    const out = new Float64Array(this.count);
+    const start = (this.next - this.count + this.capacity) % this.capacity;
+    for (let i = 0; i < this.count; i++) out[i] = this.scores[(start + i) % this.capacity]!;
+    return out;
+  }
+
   snapshot(): CalibrationState {
     const out: number[] = [];
     const start = (this.next - this.count + this.capacity) % this.capacity;
