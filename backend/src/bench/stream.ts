@@ -31,7 +31,7 @@ import {
 } from '../engine/index.js';
 import { Random } from '../engine/forest/random.js';
 import { parseMetricsCsv } from '../io/csv/index.js';
-import { metricForestsFlag } from './options.js';
+import { budgetSplitFlag, metricForestsFlag } from './options.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/smd/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/data/smd/', import.meta.url));
@@ -91,8 +91,8 @@ interface Figures {
   kernelRate: { clamp: number; isolate: number };
 }
 
-/** The detector's per-metric forests when `--metric-forests` gives them (see options.ts). */
-let EXTRA: ReturnType<typeof metricForestsFlag> = {};
+/** The detector's per-metric forests and budget split when `--metric-forests`, `--budget-split` give them (see options.ts). */
+let EXTRA: ReturnType<typeof metricForestsFlag> & ReturnType<typeof budgetSplitFlag> = {};
 
 function measure(series: Series): Figures {
   const { fields, values, timesMs } = series;
@@ -143,9 +143,13 @@ const rate = (v: number): string =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { rows: { type: 'string' }, 'metric-forests': { type: 'string' } },
+    options: {
+      rows: { type: 'string' },
+      'metric-forests': { type: 'string' },
+      'budget-split': { type: 'string' },
+    },
   });
-  EXTRA = metricForestsFlag(values['metric-forests']);
+  EXTRA = { ...metricForestsFlag(values['metric-forests']), ...budgetSplitFlag(values['budget-split']) };
   const rows = values.rows !== undefined ? Number(values.rows) : 100_000;
   if (!Number.isInteger(rows) || rows < 1000) {
     process.stderr.write(`bench:stream: --rows must be an integer ≥ 1000, got ${values.rows}\n`);

@@ -194,12 +194,12 @@ export class TailCalibration {
     return this.sinceFit + 1 >= REFIT_EVERY;
   }
 
-  /** The history as tail values, oldest first (see union.ts). */
+  /**
+   * The history as tail values in ring order, not copied (read only; see union.ts): calibrations
+   * that took the same rows since they began hold each row in the same slot.
+   */
   history(): Float64Array {
-    const out = new Float64Array(this.count);
-    const start = (this.next - this.count + this.capacity) % this.capacity;
-    for (let i = 0; i < this.count; i++) out[i] = this.scores[(start + i) % this.capacity]!;
-    return out;
+    return this.scores.subarray(0, this.count);
   }
 
   snapshot(): CalibrationState {

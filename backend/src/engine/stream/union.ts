@@ -16,28 +16,31 @@
  * spends b / G_eff, so that the union comes at about b.
  *
  * It is measured on the groups' aligned histories of normal scores (every group of a stream adds
- * a score for the same rows): E_g is "at or above the group's own tail start u_g", the score of
- * which k = max(16, ⌈q₀ n⌉) of the n scores are at or above (q₀ = 2 %, as the calibration fits its
- * tail), and G_eff = |∪ E_g| / mean_g |E_g|. Any monotone transform of the scores gives the same
- * events, so raw scores and the calibration's tail values serve alike.
+ * a score for the same rows): E_g is "at or above the group's own level u_g", the score of which
+ * k = max(16, ⌈q n⌉) of the n scores are at or above, and G_eff = |∪ E_g| / mean_g |E_g|. Any
+ * monotone transform of the scores gives the same events, so raw scores and the calibration's tail
+ * values serve alike. q is 0.2 %: the most extreme level at which the default history (8192
+ * scores) still holds the 16 exceedances the calibration fits its tail to at the least, so as
+ * close to the budget's level as the history can measure.
  *
- * The estimate is of dependence at the tail's start (2 % of rows) and is assumed to hold at the
- * budget's level, which is far rarer (a few in ten thousand rows). Tail dependence usually weakens
- * at more extreme levels (for Gaussian-like dependence it vanishes in the limit): groups that
- * share 2 % exceedances often share fewer of their most extreme ones, so the true G_eff at the
- * budget is at least as large as measured, and dividing by the measured one errs towards
- * spending more than the budget, never less.
+ * The budget's level is rarer still (one row in a few thousand per group on a server of many
+ * metrics, a few in a hundred thousand on a single series), and the estimate
+ * is assumed to hold there. Tail dependence usually weakens at more extreme levels (for
+ * Gaussian-like dependence it vanishes in the limit): groups that share their top 2 % of rows
+ * share fewer of their rarest ones, so G_eff grows as q falls, and the true G_eff at the budget is
+ * at least as large as measured. Dividing by the measured one errs towards spending more than the
+ * budget, never less (docs/pipeline.md has it measured at 2 %, 0.5 % and 0.2 %).
  */
 
-/** Share of each group's history taken as its tail (as the calibration's tail start). */
-const TAIL_SHARE = 0.02;
-/** Fewest scores of each group above its tail start. */
+/** Share of each group's history at or above its level u_g (see the module docstring). */
+const TAIL_SHARE = 0.002;
+/** Fewest scores of each group at or above its level: the fewest the calibration fits its tail to. */
 const MIN_EXCEEDANCES = 16;
 
 /**
- * G_eff of the groups whose histories are given (see the module docstring): each history oldest
- * first, aligned at its newest end (the last rows of the shortest are the rows all of them saw).
- * G (the even split) when fewer than 2·MIN_EXCEEDANCES rows are shared: too few to measure.
+ * G_eff of the groups whose histories are given (see the module docstring), aligned index by index
+ * (the detector's calibrations hold the same rows in the same slots); the first n of each, n the
+ * shortest. G (the even split) when n < 2·MIN_EXCEEDANCES: too few rows to measure.
  */
 export function effectiveGroups(histories: ArrayLike<number>[]): number {
   const groups = histories.length;
@@ -46,14 +49,12 @@ export function effectiveGroups(histories: ArrayLike<number>[]): number {
   if (n < 2 * MIN_EXCEEDANCES) return groups;
   const k = Math.max(MIN_EXCEEDANCES, Math.ceil(TAIL_SHARE * n));
   const any = new Uint8Array(n);
+  const top = new Float64Array(k);
   let single = 0;
-  const scratch = new Float64Array(n);
   for (const h of histories) {
-    const from = h.length - n;
-    for (let i = 0; i < n; i++) scratch[i] = h[from + i]!;
-    const u = kthLargest(scratch, k);
+    const u = kthLargest(h, n, k, top);
     for (let i = 0; i < n; i++)
-      if (h[from + i]! >= u) {
+      if (h[i]! >= u) {
         any[i] = 1;
         single++;
       }
@@ -63,35 +64,24 @@ export function effectiveGroups(histories: ArrayLike<number>[]): number {
   return Math.min(groups, Math.max(1, (union * groups) / single));
 }
 
-/** The k-th largest value of `a` (1 ≤ k ≤ a.length), found by selection; reorders `a`. */
-function kthLargest(a: Float64Array, k: number): number {
-  // The (n − k)-th smallest, 0-based: Hoare's selection with the median of three as pivot.
-  let target = a.length - k;
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    const mid = (lo + hi) >>> 1;
-    const x = a[lo]!;
-    const y = a[mid]!;
-    const z = a[hi]!;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
+/**
+ * The k-th largest of the first n values of h (k ≤ n), in one pass: `top` (k long) keeps the k
+ * largest so far in ascending order, and a value enters only when above its smallest, which in a
+ * history of thousands of scores and k of a few dozen happens a few hundred times.
+ */
+function kthLargest(h: ArrayLike<number>, n: number, k: number, top: Float64Array): number {
+  for (let i = 0; i < k; i++) top[i] = h[i]!;
+  top.sort();
+  for (let i = k; i < n; i++) {
+    const x = h[i]!;
+    if (!(x > top[0]!)) continue;
+    // Drops the smallest and inserts x where it belongs.
+    let j = 1;
+    while (j < k && top[j]! < x) {
+      top[j - 1] = top[j]!;
+      j++;
     }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else return a[target]!;
+    top[j - 1] = x;
   }
-  target = Math.max(lo, Math.min(target, hi));
-  return a[target]!;
+  return top[0]!;
 }
