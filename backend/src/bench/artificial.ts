@@ -5,6 +5,8 @@
  * a cycle whose amplitude changes, a burst of spikes, a level shift in noise). Prints per series
  * the incident found and its delay, and the NAB-style score over all of them at the detector's
  * own decisions and at its best threshold: the gap is what the default decision leaves behind.
+ * Options: `--seed N` the detector's seed (default 0; the series stay the same), `--alerts-per-day X`,
+ * `--metric-forests …`, `--budget-split even|union` (see options.ts).
  */
 import { parseArgs } from 'node:util';
 import {

@@ -8,7 +8,8 @@
  *
  * Options: `--seeds N` corpus seeds (default 1), `--days N` days per series (default 7),
  * `--alerts-per-day X` the detector's alert budget (default: the detector's), `--metric-forests
- * share,trees,samples[,split]` the detector's per-metric forests (default off; see options.ts).
+ * share,trees,samples[,split]` the detector's per-metric forests (default off; see options.ts),
+ * `--budget-split even|union` how it splits its budget between forest groups (see options.ts).
  */
 import { parseArgs } from 'node:util';
 import {

@@ -23,7 +23,9 @@
  * false episodes that a team raising the budget makes (bench:quiet and bench:artificial take it too).
  * `--metric-forests share,trees,samples[,split[,distinct[,subset]]]` gives the stream forests over
  * single metrics or a few beside its level and change forests (StreamOptions.metricForests, off by
- * default; bench:quiet, bench:artificial and bench:stream take it too).
+ * default; bench:quiet, bench:artificial and bench:stream take it too). `--budget-split union` splits the
+ * stream's budget by how many forest groups alert independently (StreamOptions.budgetSplit, off by
+ * default; the others take it too), and prints each stream's G_eff at its end on stderr.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -15,7 +15,8 @@
  * 1024-row sample of its window with them for the threshold: about 2.1 forests a row where the
  * kernel walks one, plus growing trees, calibration and explanations (docs/engine.md).
  *
- * `npm run bench:stream -- --rows 20000` replays fewer rows of the single series.
+ * `npm run bench:stream -- --rows 20000` replays fewer rows of the single series; `--metric-forests …`
+ * and `--budget-split even|union` give the detector those options (see options.ts).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
