@@ -116,7 +116,8 @@ export interface StreamOptions {
    * their histories of normal scores before every refit of the calibrations (see union.ts): groups
    * that alert on the same rows spend less of the budget together than the sum of their shares,
    * and this gives them back the difference. The metric forests' `share` and `split` then do not
-   * apply. Default 'even'.
+   * apply. Default 'even': on the level and change forests alone, 'union' moved the stream along
+   * issue 18's front, not past it (docs/pipeline.md has what it measured).
    */
   budgetSplit?: 'even' | 'union';
   seed?: number;
