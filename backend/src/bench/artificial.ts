@@ -5,6 +5,8 @@
  * a cycle whose amplitude changes, a burst of spikes, a level shift in noise). Prints per series
  * the incident found and its delay, and the NAB-style score over all of them at the detector's
  * own decisions and at its best threshold: the gap is what the default decision leaves behind.
+ * Options: `--seed N` the detector's seed (default 0; the series stay the same), `--alerts-per-day X`,
+ * `--metric-forests …`, `--budget-split even|union` (see options.ts).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -15,7 +17,7 @@ import {
   Random,
   StreamingDetector,
 } from '../engine/index.js';
-import { metricForestsFlag } from './options.js';
+import { budgetSplitFlag, metricForestsFlag } from './options.js';
 
 const ROWS = 4032;
 const STEP_MS = 300_000;
@@ -68,10 +70,21 @@ export function artificialSeries(seed = 5): Series[] {
 
 function main(): void {
   const { values } = parseArgs({
-    options: { 'alerts-per-day': { type: 'string' }, 'metric-forests': { type: 'string' } },
+    options: {
+      'alerts-per-day': { type: 'string' },
+      'metric-forests': { type: 'string' },
+      'budget-split': { type: 'string' },
+      seed: { type: 'string' },
+    },
   });
   // Single series grow no forests over metrics (m = 1): the flag is here to show that nothing moves.
-  const extra = metricForestsFlag(values['metric-forests']);
+  const extra = {
+    ...metricForestsFlag(values['metric-forests']),
+    ...budgetSplitFlag(values['budget-split']),
+  };
+  // The detector's seed (the series are the same whatever it is): one seed moves the score by several points.
+  const seed = Number(values.seed ?? 0);
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed ${values.seed}: expected an integer ≥ 0`);
   const budget = values['alerts-per-day'] === undefined ? undefined : Number(values['alerts-per-day']);
   const all = {
     scores: [] as number[],
@@ -82,6 +95,7 @@ function main(): void {
   for (const [k, s] of artificialSeries().entries()) {
     const d = new StreamingDetector({
       features: defaultStreamFeatures(['value']),
+      seed,
       ...(budget !== undefined ? { alertsPerDay: budget } : {}),
       ...extra,
     });

@@ -28,3 +28,14 @@ export function metricForestsFlag(value: string | undefined): { metricForests?: 
     );
   return { metricForests: parsed as MetricForests };
 }
+
+/**
+ * `--budget-split even|union`: how the stream splits its alert budget between its forest groups for
+ * a bench run (StreamOptions.budgetSplit; the detector's default unless given). Throws on another value.
+ */
+export function budgetSplitFlag(value: string | undefined): { budgetSplit?: 'even' | 'union' } {
+  if (value === undefined) return {};
+  if (value !== 'even' && value !== 'union')
+    throw new Error(`--budget-split ${value}: expected even or union`);
+  return { budgetSplit: value };
+}

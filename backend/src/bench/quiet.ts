@@ -8,7 +8,8 @@
  *
  * Options: `--seeds N` corpus seeds (default 1), `--days N` days per series (default 7),
  * `--alerts-per-day X` the detector's alert budget (default: the detector's), `--metric-forests
- * share,trees,samples[,split]` the detector's per-metric forests (default off; see options.ts).
+ * share,trees,samples[,split]` the detector's per-metric forests (default off; see options.ts),
+ * `--budget-split even|union` how it splits its budget between forest groups (see options.ts).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -17,7 +18,7 @@ import {
   StreamingDetector,
   type StreamOptions,
 } from '../engine/index.js';
-import { metricForestsFlag } from './options.js';
+import { budgetSplitFlag, metricForestsFlag } from './options.js';
 import { quietCorpus, type QuietSeries } from './quiet-corpus.js';
 
 const DAY_MS = 86_400_000;
@@ -31,6 +32,8 @@ export interface QuietResult {
   /** The series' metrics, and how many the alert budget counted them as (see engine/stream/budget.ts). */
   metrics: number;
   effectiveMetrics: number;
+  /** How many forest groups the budget split counted as alerting independently (see engine/stream/union.ts). */
+  effectiveGroups: number;
 }
 
 /** Replays one series; counts alert episodes and flagged rows after its first day. */
@@ -65,6 +68,7 @@ export function replayQuiet(
     rows: decisions.length,
     metrics: cols,
     effectiveMetrics: detector.effectiveMetrics,
+    effectiveGroups: detector.effectiveGroups,
   };
 }
 
@@ -75,9 +79,13 @@ function main(): void {
       days: { type: 'string' },
       'alerts-per-day': { type: 'string' },
       'metric-forests': { type: 'string' },
+      'budget-split': { type: 'string' },
     },
   });
-  const extra = metricForestsFlag(values['metric-forests']);
+  const extra = {
+    ...metricForestsFlag(values['metric-forests']),
+    ...budgetSplitFlag(values['budget-split']),
+  };
   const seeds = Number(values.seeds ?? 1);
   const days = Number(values.days ?? 7);
   const budget = values['alerts-per-day'] === undefined ? undefined : Number(values['alerts-per-day']);
@@ -93,21 +101,23 @@ function main(): void {
         flaggedRows: 0,
         rows: 0,
         effectiveMetrics: 0,
+        effectiveGroups: 0,
       };
       t.seriesDays += r.seriesDays;
       t.episodes += r.episodes;
       t.flaggedRows += r.flaggedRows;
       t.rows += r.rows;
       t.effectiveMetrics += r.effectiveMetrics / seeds;
+      t.effectiveGroups += r.effectiveGroups / seeds;
       totals.set(r.name, t);
     }
   }
   const all = [...totals.values()];
   const pad = Math.max(...all.map((r) => r.name.length));
-  console.log(`${'series'.padEnd(pad)}  episodes/day  flagged   metrics (effective)`);
+  console.log(`${'series'.padEnd(pad)}  episodes/day  flagged   metrics (effective)  groups (effective)`);
   for (const r of all)
     console.log(
-      `${r.name.padEnd(pad)}  ${(r.episodes / r.seriesDays).toFixed(3).padStart(12)}  ${((100 * r.flaggedRows) / r.rows).toFixed(2).padStart(6)} %  ${String(r.metrics).padStart(7)} (${r.effectiveMetrics.toFixed(2)})`,
+      `${r.name.padEnd(pad)}  ${(r.episodes / r.seriesDays).toFixed(3).padStart(12)}  ${((100 * r.flaggedRows) / r.rows).toFixed(2).padStart(6)} %  ${String(r.metrics).padStart(7)} (${r.effectiveMetrics.toFixed(2)})  ${r.effectiveGroups.toFixed(2)}`,
     );
   const sum = (pick: (r: QuietResult) => number): number => all.reduce((a, r) => a + pick(r), 0);
   console.log(

@@ -23,7 +23,9 @@
  * false episodes that a team raising the budget makes (bench:quiet and bench:artificial take it too).
  * `--metric-forests share,trees,samples[,split[,distinct[,subset]]]` gives the stream forests over
  * single metrics or a few beside its level and change forests (StreamOptions.metricForests, off by
- * default; bench:quiet, bench:artificial and bench:stream take it too).
+ * default; bench:quiet, bench:artificial and bench:stream take it too). `--budget-split union` splits the
+ * stream's budget by how many forest groups alert independently (StreamOptions.budgetSplit, off by
+ * default; the others take it too), and prints each stream's G_eff at its end on stderr.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,7 +49,7 @@ import {
 } from '../engine/index.js';
 import { formatDuration } from '../cli/format.js';
 import { alignFeatures, readMetricsCsv, type MetricsTable } from '../io/csv/index.js';
-import { metricForestsFlag } from './options.js';
+import { budgetSplitFlag, metricForestsFlag } from './options.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 const ALL_MACHINES = [
@@ -73,6 +75,7 @@ const { values: args } = parseArgs({
     machines: { type: 'string' },
     'alerts-per-day': { type: 'string' },
     'metric-forests': { type: 'string' },
+    'budget-split': { type: 'string' },
   },
   strict: true,
 });
@@ -84,6 +87,8 @@ if (ALERTS_PER_DAY !== undefined && !(ALERTS_PER_DAY > 0))
   );
 /** The stream's per-metric forests when given (see options.ts); off otherwise. */
 const METRIC_FORESTS = metricForestsFlag(args['metric-forests']);
+/** The stream's split of its budget between forest groups when given (see options.ts). */
+const BUDGET_SPLIT = budgetSplitFlag(args['budget-split']);
 const MACHINES = args.machines
   ? ALL_MACHINES.filter((m) => args.machines!.split(',').some((part) => m.includes(part.trim())))
   : ALL_MACHINES;
@@ -282,6 +287,7 @@ function replay(
     seed,
     ...(ALERTS_PER_DAY !== undefined ? { alertsPerDay: ALERTS_PER_DAY } : {}),
     ...METRIC_FORESTS,
+    ...BUDGET_SPLIT,
   });
   const x = alignFeatures(test, fields);
   const t0 = performance.now();
@@ -293,6 +299,10 @@ function replay(
     scores[r] = result.score;
     flags[r] = result.isAnomaly ? 1 : 0;
   });
+  if (detector.options.budgetSplit === 'union')
+    console.error(
+      `stream seed ${seed}, ${fields.length} metrics: G_eff ${detector.effectiveGroups.toFixed(2)} at the end`,
+    );
   return { scores, flags, rowsPerSecond: (train.matrix.rows + x.rows) / ((performance.now() - t0) / 1000) };
 }
 

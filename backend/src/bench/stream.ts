@@ -15,7 +15,8 @@
  * 1024-row sample of its window with them for the threshold: about 2.1 forests a row where the
  * kernel walks one, plus growing trees, calibration and explanations (docs/engine.md).
  *
- * `npm run bench:stream -- --rows 20000` replays fewer rows of the single series.
+ * `npm run bench:stream -- --rows 20000` replays fewer rows of the single series; `--metric-forests …`
+ * and `--budget-split even|union` give the detector those options (see options.ts).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -31,7 +32,7 @@ import {
 } from '../engine/index.js';
 import { Random } from '../engine/forest/random.js';
 import { parseMetricsCsv } from '../io/csv/index.js';
-import { metricForestsFlag } from './options.js';
+import { budgetSplitFlag, metricForestsFlag } from './options.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/smd/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/data/smd/', import.meta.url));
@@ -91,8 +92,8 @@ interface Figures {
   kernelRate: { clamp: number; isolate: number };
 }
 
-/** The detector's per-metric forests when `--metric-forests` gives them (see options.ts). */
-let EXTRA: ReturnType<typeof metricForestsFlag> = {};
+/** The detector's per-metric forests and budget split when `--metric-forests`, `--budget-split` give them (see options.ts). */
+let EXTRA: ReturnType<typeof metricForestsFlag> & ReturnType<typeof budgetSplitFlag> = {};
 
 function measure(series: Series): Figures {
   const { fields, values, timesMs } = series;
@@ -143,9 +144,13 @@ const rate = (v: number): string =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { rows: { type: 'string' }, 'metric-forests': { type: 'string' } },
+    options: {
+      rows: { type: 'string' },
+      'metric-forests': { type: 'string' },
+      'budget-split': { type: 'string' },
+    },
   });
-  EXTRA = metricForestsFlag(values['metric-forests']);
+  EXTRA = { ...metricForestsFlag(values['metric-forests']), ...budgetSplitFlag(values['budget-split']) };
   const rows = values.rows !== undefined ? Number(values.rows) : 100_000;
   if (!Number.isInteger(rows) || rows < 1000) {
     process.stderr.write(`bench:stream: --rows must be an integer ≥ 1000, got ${values.rows}\n`);

@@ -189,6 +189,19 @@ export class TailCalibration {
     return scoreOf(u + beta * Math.max(0, budgetLog + Math.log(q0)));
   }
 
+  /** True when the next `add` refits: the budget set before it is the one the fit takes. */
+  get refitsNext(): boolean {
+    return this.sinceFit + 1 >= REFIT_EVERY;
+  }
+
+  /**
+   * The history as tail values in ring order, not copied (read only; see union.ts): calibrations
+   * that took the same rows since they began hold each row in the same slot.
+   */
+  history(): Float64Array {
+    return this.scores.subarray(0, this.count);
+  }
+
   snapshot(): CalibrationState {
     const out: number[] = [];
     const start = (this.next - this.count + this.capacity) % this.capacity;

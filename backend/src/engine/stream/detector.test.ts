@@ -190,6 +190,38 @@ describe('StreamingDetector', () => {
     expect(new StreamingDetector(options).effectiveMetrics).toBe(1);
   });
 
+  it("splits the budget by how many forest groups alert independently with budgetSplit 'union', and restores exactly", () => {
+    // From row 300, a bump in b every fifth row that both groups find rare: their tails come to
+    // share more rows, so G_eff moves at every refit from there (1.88, 1.81, 1.94, 1.50, 1.75).
+    const data = rows(700, 21).map((r, i) => (i >= 300 && i % 5 === 0 ? [r[0]!, r[1]! + 0.5] : r));
+    const union = { ...options, budgetSplit: 'union' as const };
+    const even = new StreamingDetector(options);
+    const straight = new StreamingDetector(union);
+    const expected = data.map((r, i) => straight.push(r, i * 60_000));
+    data.forEach((r, i) => even.push(r, i * 60_000));
+    // Each group's fit spends the stream's budget (per effective metric, minute rows) over G or G_eff.
+    const spent = (d: StreamingDetector, groups: number): void =>
+      d
+        .snapshot()
+        .calibration.forEach((c) =>
+          expect(c.fit.budgetLog).toBeCloseTo(-Math.log((20 * d.effectiveMetrics) / groups / 1440), 9),
+        );
+    expect(even.effectiveGroups).toBe(2);
+    spent(even, 2);
+    // The level and change forests of these rows share some of their rarest rows, not all.
+    expect(straight.effectiveGroups).toBeGreaterThan(1.05);
+    expect(straight.effectiveGroups).toBeLessThan(1.95);
+    spent(straight, straight.effectiveGroups);
+    // Measured before every refit from the calibrations' histories, which the snapshot keeps.
+    const first = new StreamingDetector(union);
+    const got = data.slice(0, 430).map((r, i) => first.push(r, i * 60_000));
+    const second = StreamingDetector.restore(JSON.parse(JSON.stringify(first.snapshot())));
+    got.push(...data.slice(430).map((r, i) => second.push(r, (i + 430) * 60_000)));
+    expect(got).toEqual(expected);
+    expect(second.snapshot()).toEqual(straight.snapshot());
+    expect(second.effectiveGroups).toBe(straight.effectiveGroups);
+  });
+
   it('restores a format-5 snapshot (one budget per stream): it learns the unit from its window, and goes on', () => {
     const data = rows(600, 12);
     const d = new StreamingDetector(options);

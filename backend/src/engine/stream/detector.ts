@@ -8,6 +8,7 @@ import { RowRate, severityOf, TailCalibration, type CalibrationState, type Sever
 import { YesterdayMemory, type YesterdayState } from './yesterday.js';
 import { columnDistribution, explainCohorts, learntRanges, type RowExplanation } from './explain-row.js';
 import { effectiveMetrics } from './budget.js';
+import { effectiveGroups } from './union.js';
 import { EPISODE_GAP } from '../evaluate/operator.js';
 import { Random } from '../forest/random.js';
 
@@ -108,6 +109,17 @@ export interface StreamOptions {
    * measured.
    */
   metricForests?: MetricForests | false;
+  /**
+   * How the stream's budget is split between its forest groups. 'even': each of the G groups
+   * spends 1/G of it (Bonferroni), the per-metric forests `share` of it together. 'union': each
+   * active group spends 1/G_eff of it, G_eff being how many groups alert independently, measured on
+   * their histories of normal scores before every refit of the calibrations (see union.ts): groups
+   * that alert on the same rows spend less of the budget together than the sum of their shares,
+   * and this gives them back the difference. The metric forests' `share` and `split` then do not
+   * apply. Default 'even': on the level and change forests alone, 'union' moved the stream along
+   * issue 18's front, not past it (docs/pipeline.md has what it measured).
+   */
+  budgetSplit?: 'even' | 'union';
   seed?: number;
 }
 
@@ -282,6 +294,7 @@ const DEFAULTS = {
   contamination: 0.01,
   alertsPerDay: 0.05,
   metricForests: false,
+  budgetSplit: 'even',
   seed: 0,
 } as const;
 /** The threshold of a calibrated score. */
@@ -334,6 +347,15 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
         { option: 'metricForests' },
       );
   }
+  const budgetSplit = options.budgetSplit ?? DEFAULTS.budgetSplit;
+  if (budgetSplit !== 'even' && budgetSplit !== 'union')
+    throw new EngineError(
+      'BAD_OPTION',
+      `stream: budgetSplit must be 'even' or 'union', got ${String(budgetSplit)}`,
+      {
+        option: 'budgetSplit',
+      },
+    );
   return {
     features: options.features,
     warmup,
@@ -350,6 +372,7 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
     smoothing,
     alertsPerDay: options.alertsPerDay ?? DEFAULTS.alertsPerDay,
     metricForests,
+    budgetSplit,
     seed: options.seed ?? DEFAULTS.seed,
   };
 }
@@ -420,6 +443,12 @@ export class StreamingDetector {
   private lastTimeMs = Number.NaN;
   /** How many metrics' worth of alert budget the stream spends: see budget.ts. */
   private budgetMetrics = 1;
+  /**
+   * With `budgetSplit: 'union'`, how many groups alert independently (see union.ts): measured
+   * before every refit, so it is not snapshotted (a restored detector measures it again from the
+   * calibrations' histories, which are).
+   */
+  private budgetGroups: number;
 
   constructor(options: StreamOptions, snapshot?: StreamSnapshot | StreamSnapshotV5) {
     this.options = resolve(snapshot?.options ?? options);
@@ -436,6 +465,7 @@ export class StreamingDetector {
       this.options.seed,
     );
     this.mainGroups = this.groups.filter((g) => !g.metric).length;
+    this.budgetGroups = this.mainGroups;
     // A trained detector's metric forests that were left out have no cohorts: known before the
     // calibrations take their budgets, which count the forests grown.
     if (snapshot && (snapshot.groups[0] ?? []).length > 0)
@@ -449,6 +479,7 @@ export class StreamingDetector {
     this.rate = new RowRate(snapshot?.intervalsMs);
     this.yesterday = new YesterdayMemory(snapshot?.yesterday);
     if (snapshot && 'budgetMetrics' in snapshot) this.budgetMetrics = snapshot.budgetMetrics;
+    if (snapshot) this.budgetGroups = this.groups.filter((g) => g.active).length;
     // Each group spends its share of the budget: a row alerts when either finds it rare.
     this.calibrations = this.groups.map(
       (_, g) =>
@@ -480,6 +511,8 @@ export class StreamingDetector {
       // A detector of a release before the budget's unit: it learns the unit from its window now,
       // in force from each calibration's next refit.
       if (!('budgetMetrics' in snapshot) && this.groups[0]!.cohorts.length > 0) this.learnBudgetUnit();
+      if (this.options.budgetSplit === 'union' && this.groups[0]!.cohorts.length > 0)
+        this.splitBudget(this.calibrations.flatMap((c, g) => (this.groups[g]!.active ? [c.history()] : [])));
     }
   }
 
@@ -490,6 +523,7 @@ export class StreamingDetector {
    */
   private groupBudget(g: number): number {
     const stream = this.options.alertsPerDay * this.budgetMetrics;
+    if (this.options.budgetSplit === 'union') return stream / this.budgetGroups;
     const mf = this.options.metricForests;
     const metrics = this.groups.filter((x) => x.metric && x.active).length;
     if (!mf || metrics === 0) return stream / this.mainGroups;
@@ -534,6 +568,20 @@ export class StreamingDetector {
   /** Features per field (see featuresPerField). */
   private perField(): number {
     return featuresPerField(this.transformer.spec, this.width);
+  }
+
+  /**
+   * G_eff among the active groups' aligned histories (see union.ts) and each group's budget from
+   * it, in force from the calibrations' next refit.
+   */
+  private splitBudget(histories: ArrayLike<number>[]): void {
+    this.budgetGroups = effectiveGroups(histories);
+    this.calibrations.forEach((c, g) => c.setAlertsPerDay(this.groupBudget(g)));
+  }
+
+  /** How many forest groups alert independently (see union.ts); the group count with 'even'. */
+  get effectiveGroups(): number {
+    return this.budgetGroups;
   }
 
   /** The alert budget's unit: how many metrics' worth of alerts this stream may raise (see budget.ts). */
@@ -792,10 +840,15 @@ export class StreamingDetector {
     // The calibration learns what normal scores are: a row over the threshold and the rows of the
     // alert episode it opens (fewer than EPISODE_GAP rows after it) stay out of it, unless they are
     // a new normal, so an incident does not raise its own bar while it lasts.
-    if (trained && (!inEpisode || regimeChange))
+    if (trained && (!inEpisode || regimeChange)) {
+      // Every active group adds the same rows, so they refit together, with the split measured
+      // just before (from state a snapshot keeps: a restored detector splits the same way).
+      if (this.options.budgetSplit === 'union' && this.calibrations[0]!.refitsNext)
+        this.splitBudget(this.calibrations.flatMap((c, g) => (this.groups[g]!.active ? [c.history()] : [])));
       smoothed.forEach((s, i) => {
         if (this.groups[i]!.active) this.calibrations[i]!.add(s);
       });
+    }
     const due = trained
       ? (this.options.retrainEvery > 0 && this.rowsSinceTraining >= this.options.retrainEvery) ||
         this.drifted(x)
@@ -806,8 +859,11 @@ export class StreamingDetector {
       this.train();
       if (first) {
         this.learnBudgetUnit();
-        this.inSampleScores().forEach((scores, i) => {
-          if (this.groups[i]!.active) this.calibrations[i]!.seed(scores);
+        const scores = this.inSampleScores();
+        if (this.options.budgetSplit === 'union')
+          this.splitBudget(scores.filter((_, i) => this.groups[i]!.active));
+        scores.forEach((s, i) => {
+          if (this.groups[i]!.active) this.calibrations[i]!.seed(s);
         });
       }
     }
