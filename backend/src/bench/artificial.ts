@@ -6,7 +6,7 @@
  * the incident found and its delay, and the NAB-style score over all of them at the detector's
  * own decisions and at its best threshold: the gap is what the default decision leaves behind.
  * Options: `--seed N` the detector's seed (default 0; the series stay the same), `--alerts-per-day X`,
- * `--metric-forests …`, `--budget-split even|union` (see options.ts).
+ * `--metric-forests …`, `--budget-split even|union`, `--whole-forest off|trees,samples` (see options.ts).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -17,7 +17,7 @@ import {
   Random,
   StreamingDetector,
 } from '../engine/index.js';
-import { budgetSplitFlag, metricForestsFlag } from './options.js';
+import { DETECTOR_FLAGS, detectorFlags } from './options.js';
 
 const ROWS = 4032;
 const STEP_MS = 300_000;
@@ -72,16 +72,12 @@ function main(): void {
   const { values } = parseArgs({
     options: {
       'alerts-per-day': { type: 'string' },
-      'metric-forests': { type: 'string' },
-      'budget-split': { type: 'string' },
+      ...DETECTOR_FLAGS,
       seed: { type: 'string' },
     },
   });
   // Single series grow no forests over metrics (m = 1): the flag is here to show that nothing moves.
-  const extra = {
-    ...metricForestsFlag(values['metric-forests']),
-    ...budgetSplitFlag(values['budget-split']),
-  };
+  const extra = detectorFlags(values);
   // The detector's seed (the series are the same whatever it is): one seed moves the score by several points.
   const seed = Number(values.seed ?? 0);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed ${values.seed}: expected an integer ≥ 0`);

@@ -1,4 +1,4 @@
-import type { MetricForests } from '../engine/index.js';
+import type { MetricForests, StreamOptions } from '../engine/index.js';
 
 /**
  * `--metric-forests share,trees,samples[,split[,distinct[,subset]]]` (e.g. `0.3,12,128,metric,0.5`): the stream's per-metric
@@ -38,4 +38,38 @@ export function budgetSplitFlag(value: string | undefined): { budgetSplit?: 'eve
   if (value !== 'even' && value !== 'union')
     throw new Error(`--budget-split ${value}: expected even or union`);
   return { budgetSplit: value };
+}
+
+/**
+ * `--whole-forest off|trees,samples`: the stream's forest over every feature beside the level and
+ * change forests for a bench run (StreamOptions.wholeForest; the detector's default unless given),
+ * `off` to measure the detector without it. Throws on a malformed value.
+ */
+export function wholeForestFlag(value: string | undefined): Pick<StreamOptions, 'wholeForest'> {
+  if (value === undefined) return {};
+  if (value === 'off') return { wholeForest: false };
+  const [trees, samples] = value.split(',').map(Number);
+  if (!(Number.isInteger(trees) && trees! >= 1 && Number.isInteger(samples) && samples! >= 2))
+    throw new Error(`--whole-forest ${value}: expected off, or trees,samples`);
+  return { wholeForest: { trees: trees!, samples: samples! } };
+}
+
+/** The detector options every quality and speed bench takes, for `parseArgs`. */
+export const DETECTOR_FLAGS = {
+  'metric-forests': { type: 'string' },
+  'budget-split': { type: 'string' },
+  'whole-forest': { type: 'string' },
+} as const;
+
+/** The detector's options from DETECTOR_FLAGS' values (the detector's defaults for what is not given). */
+export function detectorFlags(values: {
+  'metric-forests'?: string;
+  'budget-split'?: string;
+  'whole-forest'?: string;
+}): Partial<StreamOptions> {
+  return {
+    ...metricForestsFlag(values['metric-forests']),
+    ...budgetSplitFlag(values['budget-split']),
+    ...wholeForestFlag(values['whole-forest']),
+  };
 }

@@ -9,7 +9,8 @@
  * Options: `--seeds N` corpus seeds (default 1), `--days N` days per series (default 7),
  * `--alerts-per-day X` the detector's alert budget (default: the detector's), `--metric-forests
  * share,trees,samples[,split]` the detector's per-metric forests (default off; see options.ts),
- * `--budget-split even|union` how it splits its budget between forest groups (see options.ts).
+ * `--budget-split even|union` how it splits its budget between forest groups, `--whole-forest
+ * off|trees,samples` its forest over every feature (see options.ts).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -18,7 +19,7 @@ import {
   StreamingDetector,
   type StreamOptions,
 } from '../engine/index.js';
-import { budgetSplitFlag, metricForestsFlag } from './options.js';
+import { DETECTOR_FLAGS, detectorFlags } from './options.js';
 import { quietCorpus, type QuietSeries } from './quiet-corpus.js';
 
 const DAY_MS = 86_400_000;
@@ -78,14 +79,10 @@ function main(): void {
       seeds: { type: 'string' },
       days: { type: 'string' },
       'alerts-per-day': { type: 'string' },
-      'metric-forests': { type: 'string' },
-      'budget-split': { type: 'string' },
+      ...DETECTOR_FLAGS,
     },
   });
-  const extra = {
-    ...metricForestsFlag(values['metric-forests']),
-    ...budgetSplitFlag(values['budget-split']),
-  };
+  const extra = detectorFlags(values);
   const seeds = Number(values.seeds ?? 1);
   const days = Number(values.days ?? 7);
   const budget = values['alerts-per-day'] === undefined ? undefined : Number(values['alerts-per-day']);

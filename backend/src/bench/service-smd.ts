@@ -12,7 +12,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { averagePrecision, defaultStreamFeatures, operatorMetrics, StreamingDetector } from '../engine/index.js';
+import {
+  averagePrecision,
+  defaultStreamFeatures,
+  operatorMetrics,
+  StreamingDetector,
+} from '../engine/index.js';
 import { startLocalInflux } from '../devtools/influxd.js';
 import { readMetricsCsv } from '../io/csv/index.js';
 import { InfluxV1Client, toLine } from '../io/influx/index.js';

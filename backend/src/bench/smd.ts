@@ -23,9 +23,11 @@
  * false episodes that a team raising the budget makes (bench:quiet and bench:artificial take it too).
  * `--metric-forests share,trees,samples[,split[,distinct[,subset]]]` gives the stream forests over
  * single metrics or a few beside its level and change forests (StreamOptions.metricForests, off by
- * default; bench:quiet, bench:artificial and bench:stream take it too). `--budget-split union` splits the
- * stream's budget by how many forest groups alert independently (StreamOptions.budgetSplit, off by
- * default; the others take it too), and prints each stream's G_eff at its end on stderr.
+ * default; bench:quiet, bench:artificial and bench:stream take it too). `--budget-split even|union`
+ * splits the stream's budget evenly or by how many forest groups alert independently
+ * (StreamOptions.budgetSplit, 'union' by default; the others take it too), and prints each stream's
+ * G_eff at its end on stderr. `--whole-forest off` measures the detector without its forest over
+ * every feature (`trees,samples` to size it; StreamOptions.wholeForest).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,7 +51,7 @@ import {
 } from '../engine/index.js';
 import { formatDuration } from '../cli/format.js';
 import { alignFeatures, readMetricsCsv, type MetricsTable } from '../io/csv/index.js';
-import { budgetSplitFlag, metricForestsFlag } from './options.js';
+import { DETECTOR_FLAGS, detectorFlags } from './options.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 const ALL_MACHINES = [
@@ -74,8 +76,7 @@ const { values: args } = parseArgs({
     seeds: { type: 'string' },
     machines: { type: 'string' },
     'alerts-per-day': { type: 'string' },
-    'metric-forests': { type: 'string' },
-    'budget-split': { type: 'string' },
+    ...DETECTOR_FLAGS,
   },
   strict: true,
 });
@@ -85,10 +86,8 @@ if (ALERTS_PER_DAY !== undefined && !(ALERTS_PER_DAY > 0))
   throw new Error(
     `--alerts-per-day ${args['alerts-per-day']}: must be a positive number of alerts per series-day`,
   );
-/** The stream's per-metric forests when given (see options.ts); off otherwise. */
-const METRIC_FORESTS = metricForestsFlag(args['metric-forests']);
-/** The stream's split of its budget between forest groups when given (see options.ts). */
-const BUDGET_SPLIT = budgetSplitFlag(args['budget-split']);
+/** The stream's forests beside the level and change forests and its budget split, when given (see options.ts). */
+const DETECTOR = detectorFlags(args);
 const MACHINES = args.machines
   ? ALL_MACHINES.filter((m) => args.machines!.split(',').some((part) => m.includes(part.trim())))
   : ALL_MACHINES;
@@ -286,8 +285,7 @@ function replay(
     features: defaultStreamFeatures(fields),
     seed,
     ...(ALERTS_PER_DAY !== undefined ? { alertsPerDay: ALERTS_PER_DAY } : {}),
-    ...METRIC_FORESTS,
-    ...BUDGET_SPLIT,
+    ...DETECTOR,
   });
   const x = alignFeatures(test, fields);
   const t0 = performance.now();

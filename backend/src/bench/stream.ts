@@ -16,7 +16,8 @@
  * kernel walks one, plus growing trees, calibration and explanations (docs/engine.md).
  *
  * `npm run bench:stream -- --rows 20000` replays fewer rows of the single series; `--metric-forests …`
- * and `--budget-split even|union` give the detector those options (see options.ts).
+ * `--budget-split even|union` and `--whole-forest off|trees,samples` give the detector those options
+ * (see options.ts).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -28,11 +29,12 @@ import {
   defaultStreamFeatures,
   IsolationForest,
   StreamingDetector,
+  type StreamOptions,
   type StreamResult,
 } from '../engine/index.js';
 import { Random } from '../engine/forest/random.js';
 import { parseMetricsCsv } from '../io/csv/index.js';
-import { budgetSplitFlag, metricForestsFlag } from './options.js';
+import { DETECTOR_FLAGS, detectorFlags } from './options.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/smd/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/data/smd/', import.meta.url));
@@ -92,8 +94,8 @@ interface Figures {
   kernelRate: { clamp: number; isolate: number };
 }
 
-/** The detector's per-metric forests and budget split when `--metric-forests`, `--budget-split` give them (see options.ts). */
-let EXTRA: ReturnType<typeof metricForestsFlag> & ReturnType<typeof budgetSplitFlag> = {};
+/** The detector's options from `--metric-forests`, `--budget-split`, `--whole-forest` (see options.ts). */
+let EXTRA: Partial<StreamOptions> = {};
 
 function measure(series: Series): Figures {
   const { fields, values, timesMs } = series;
@@ -146,11 +148,10 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rows: { type: 'string' },
-      'metric-forests': { type: 'string' },
-      'budget-split': { type: 'string' },
+      ...DETECTOR_FLAGS,
     },
   });
-  EXTRA = { ...metricForestsFlag(values['metric-forests']), ...budgetSplitFlag(values['budget-split']) };
+  EXTRA = detectorFlags(values);
   const rows = values.rows !== undefined ? Number(values.rows) : 100_000;
   if (!Number.isInteger(rows) || rows < 1000) {
     process.stderr.write(`bench:stream: --rows must be an integer ≥ 1000, got ${values.rows}\n`);

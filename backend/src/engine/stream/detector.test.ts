@@ -26,6 +26,8 @@ describe('StreamingDetector', () => {
     alertsPerDay: 20,
     seed: 9,
   };
+  /** The level and change forests alone, for the tests of their mechanics. */
+  const twoGroups = { ...options, wholeForest: false as const };
 
   it('warms up, then scores every row; retrains every N rows', () => {
     const d = new StreamingDetector(options);
@@ -128,7 +130,7 @@ describe('StreamingDetector', () => {
   });
 
   it('keeps a rolling forest: each retrain grows one cohort and drops the oldest, the trees always `trees`', () => {
-    const d = new StreamingDetector({ ...options, trees: 20, ensemble: 3, driftCheckEvery: 0 });
+    const d = new StreamingDetector({ ...twoGroups, trees: 20, ensemble: 3, driftCheckEvery: 0 });
     const data = rows(400, 12);
     const treesOf = (cohort: string) =>
       IsolationForest.deserialize(Uint8Array.from(atob(cohort), (ch) => ch.charCodeAt(0))).params.trees;
@@ -194,8 +196,8 @@ describe('StreamingDetector', () => {
     // From row 300, a bump in b every fifth row that both groups find rare: their tails come to
     // share more rows, so G_eff moves at every refit from there (1.88, 1.81, 1.94, 1.50, 1.75).
     const data = rows(700, 21).map((r, i) => (i >= 300 && i % 5 === 0 ? [r[0]!, r[1]! + 0.5] : r));
-    const union = { ...options, budgetSplit: 'union' as const };
-    const even = new StreamingDetector(options);
+    const union = { ...twoGroups, budgetSplit: 'union' as const };
+    const even = new StreamingDetector({ ...twoGroups, budgetSplit: 'even' });
     const straight = new StreamingDetector(union);
     const expected = data.map((r, i) => straight.push(r, i * 60_000));
     data.forEach((r, i) => even.push(r, i * 60_000));
@@ -222,6 +224,39 @@ describe('StreamingDetector', () => {
     expect(second.effectiveGroups).toBe(straight.effectiveGroups);
   });
 
+  it('grows a whole forest over every feature beside the level and change forests, for two or more metrics only', () => {
+    const d = new StreamingDetector(options);
+    const single = new StreamingDetector({ ...options, features: { fields: ['a'], delta: true } });
+    rows(300, 3).forEach((r, i) => {
+      d.push(r, i * 60_000);
+      single.push([r[0]!], i * 60_000);
+    });
+    const width = d.featureNames.length;
+    const nFeatures = (cohort: string) =>
+      IsolationForest.deserialize(Uint8Array.from(atob(cohort), (ch) => ch.charCodeAt(0))).nFeatures;
+    // Levels (a, b), changes (their deltas), then every feature at once: 42 trees of 128 rows.
+    expect(d.snapshot().groups.map((g) => nFeatures(g[0]!))).toEqual([width / 2, width / 2, width]);
+    expect(single.snapshot().groups).toHaveLength(2);
+    // The three groups share the budget by how many of them alert independently: between 1 and 3.
+    expect(d.effectiveGroups).toBeGreaterThan(1);
+    expect(d.effectiveGroups).toBeLessThanOrEqual(3);
+  });
+
+  it('restores a snapshot from before the whole forest and the union split as it ran: two groups, the budget split evenly', () => {
+    const data = rows(600, 6);
+    const old = new StreamingDetector({ ...twoGroups, budgetSplit: 'even' });
+    data.slice(0, 300).forEach((r, i) => old.push(r, i * 60_000));
+    const now = old.snapshot();
+    const { wholeForest: _w, budgetSplit: _b, ...before } = now.options;
+    const restored = StreamingDetector.restore(
+      JSON.parse(JSON.stringify({ ...now, options: before })) as typeof now,
+    );
+    const later = data.slice(300).map((r, i) => restored.push(r, (300 + i) * 60_000));
+    expect(later).toEqual(data.slice(300).map((r, i) => old.push(r, (300 + i) * 60_000)));
+    expect(restored.snapshot().groups).toHaveLength(2);
+    expect(restored.effectiveGroups).toBe(2);
+  });
+
   it('restores a format-5 snapshot (one budget per stream): it learns the unit from its window, and goes on', () => {
     const data = rows(600, 12);
     const d = new StreamingDetector(options);
@@ -237,9 +272,12 @@ describe('StreamingDetector', () => {
 
   it('restores a format-4 snapshot (whole forests voting) into cohorts of their trees, and goes on', () => {
     const data = rows(600, 8);
-    const d = new StreamingDetector(options);
+    const d = new StreamingDetector({ ...twoGroups, budgetSplit: 'even' });
     data.slice(0, 300).forEach((r, i) => d.push(r, i * 60_000));
-    const { windowNext: _next, thresholds: _thresholds, budgetMetrics: _unit, ...current } = d.snapshot();
+    const { windowNext: _next, thresholds: _thresholds, budgetMetrics: _unit, ...now } = d.snapshot();
+    // That release's options had none of the options that came later.
+    const { metricForests: _m, wholeForest: _w, budgetSplit: _b, ...before } = now.options;
+    const current = { ...now, options: before as typeof now.options };
     // What the old release kept: per group, up to `ensemble` forests of `trees` trees each.
     const rng = new Random(2);
     const groups = current.groups.map((cohorts, g) => {
@@ -327,8 +365,9 @@ describe('StreamingDetector', () => {
       });
       data.slice(0, 500).forEach((r, i) => d.push(r, i * 60_000));
       const snapshot = d.snapshot();
-      // Levels, changes, then the twelve noisy metrics' forests and the state's, left empty.
-      expect(snapshot.groups.map((g) => g.length)).toEqual([6, 6, ...Array<number>(12).fill(6), 0]);
+      // Levels, changes, the whole forest, then the twelve noisy metrics' forests and the state's,
+      // left empty.
+      expect(snapshot.groups.map((g) => g.length)).toEqual([6, 6, 6, ...Array<number>(12).fill(6), 0]);
       const restored = StreamingDetector.restore(JSON.parse(JSON.stringify(snapshot)));
       const later = data.slice(500).map((r, i) => restored.push(r, (500 + i) * 60_000));
       const straight = data.slice(500).map((r, i) => d.push(r, (500 + i) * 60_000));
@@ -341,8 +380,8 @@ describe('StreamingDetector', () => {
       const subsets = { ...metricForests, subset: 4, distinct: 0 };
       const d = new StreamingDetector({ ...wideOptions, metricForests: subsets });
       data.slice(0, 400).forEach((r, i) => d.push(r, i * 60_000));
-      // Thirteen metrics in fours: four forests beside the level and change forests.
-      expect(d.snapshot().groups.map((g) => g.length)).toEqual([6, 6, 6, 6, 6, 6]);
+      // Thirteen metrics in fours: four forests beside the level, change and whole forests.
+      expect(d.snapshot().groups.map((g) => g.length)).toEqual([6, 6, 6, 6, 6, 6, 6]);
       const restored = StreamingDetector.restore(JSON.parse(JSON.stringify(d.snapshot())));
       const later = data.slice(400).map((r, i) => restored.push(r, (400 + i) * 60_000));
       expect(later).toEqual(data.slice(400).map((r, i) => d.push(r, (400 + i) * 60_000)));

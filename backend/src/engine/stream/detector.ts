@@ -110,14 +110,25 @@ export interface StreamOptions {
    */
   metricForests?: MetricForests | false;
   /**
-   * How the stream's budget is split between its forest groups. 'even': each of the G groups
-   * spends 1/G of it (Bonferroni), the per-metric forests `share` of it together. 'union': each
+   * A third forest over every feature, levels and changes together, beside the level and change
+   * forests, in streams of two or more metrics (default 42 trees of 128 rows; false: none). The
+   * level and change forests each see half of a row: an incident that moves a few metrics a little
+   * in level and in step is mildly unusual to both, and a forest that sees both halves at once can
+   * isolate it sooner. It is calibrated as the other groups are and a row alerts when any group
+   * finds it rare; its scores never decide which rows are learnt. It alerts on many of the rows the
+   * other two do, so it pays for itself only with `budgetSplit: 'union'`, which counts the groups
+   * that alert together as fewer. Single series have none: their level forest already sees their
+   * only metric's every feature but the step. docs/pipeline.md has what it measured.
+   */
+  wholeForest?: { trees: number; samples: number } | false;
+  /**
+   * How the stream's budget is split between its forest groups. 'union' (the default): each
    * active group spends 1/G_eff of it, G_eff being how many groups alert independently, measured on
    * their histories of normal scores before every refit of the calibrations (see union.ts): groups
    * that alert on the same rows spend less of the budget together than the sum of their shares,
    * and this gives them back the difference. The metric forests' `share` and `split` then do not
-   * apply. Default 'even': on the level and change forests alone, 'union' moved the stream along
-   * issue 18's front, not past it (docs/pipeline.md has what it measured).
+   * apply. 'even': each of the G groups spends 1/G of it (Bonferroni), the per-metric forests
+   * `share` of it together; what detectors stored before 'union' existed keep.
    */
   budgetSplit?: 'even' | 'union';
   seed?: number;
@@ -256,7 +267,12 @@ interface ForestGroup {
   /** Trees of the rolling forest when every cohort is grown, and rows each tree is grown on. */
   size: number;
   maxSamples: number | 'auto';
-  /** A forest over one metric or a few (see StreamOptions.metricForests), or a level, change or whole group. */
+  /**
+   * A forest beside the level and change forests (a whole forest or one over a few metrics, see
+   * StreamOptions): its scores go to its calibration only, never deciding which rows are learnt.
+   */
+  beside: boolean;
+  /** One metric's forest or a few metrics' (StreamOptions.metricForests). */
   metric: boolean;
   /**
    * False for a metric's forest the first training left out (see MetricForests.distinct): it has no
@@ -294,9 +310,20 @@ const DEFAULTS = {
   contamination: 0.01,
   alertsPerDay: 0.05,
   metricForests: false,
-  budgetSplit: 'even',
+  wholeForest: { trees: 42, samples: 128 },
+  budgetSplit: 'union',
   seed: 0,
 } as const;
+/**
+ * What a snapshot's options leave out means what the detector ran with before the option existed:
+ * no forest beside the level and change forests, the budget split evenly. A stored detector
+ * continues as it was after an upgrade; a new one gets today's defaults.
+ */
+const BEFORE_OPTIONS: Pick<StreamOptions, 'metricForests' | 'wholeForest' | 'budgetSplit'> = {
+  metricForests: false,
+  wholeForest: false,
+  budgetSplit: 'even',
+};
 /** The threshold of a calibrated score. */
 const CALIBRATED_THRESHOLD = 0.5;
 
@@ -347,6 +374,19 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
         { option: 'metricForests' },
       );
   }
+  const wholeForest = options.wholeForest ?? DEFAULTS.wholeForest;
+  if (
+    wholeForest &&
+    !(
+      Number.isInteger(wholeForest.trees) &&
+      wholeForest.trees >= 1 &&
+      Number.isInteger(wholeForest.samples) &&
+      wholeForest.samples >= 2
+    )
+  )
+    throw new EngineError('BAD_OPTION', `stream: wholeForest needs trees ≥ 1 and samples ≥ 2`, {
+      option: 'wholeForest',
+    });
   const budgetSplit = options.budgetSplit ?? DEFAULTS.budgetSplit;
   if (budgetSplit !== 'even' && budgetSplit !== 'union')
     throw new EngineError(
@@ -372,6 +412,7 @@ function resolve(options: StreamOptions): Required<StreamOptions> {
     smoothing,
     alertsPerDay: options.alertsPerDay ?? DEFAULTS.alertsPerDay,
     metricForests,
+    wholeForest,
     budgetSplit,
     seed: options.seed ?? DEFAULTS.seed,
   };
@@ -409,7 +450,8 @@ export class StreamingDetector {
   private rowsSinceTraining = 0;
   private flaggedSinceTraining = 0;
   /**
-   * Levels, then changes (when separate and present), then each metric's own forest when asked;
+   * Levels, then changes (when separate and present), then the whole forest and each metric's own
+   * forest when asked;
    * no cohorts until the warm-up is done.
    */
   private readonly groups: ForestGroup[];
@@ -451,7 +493,7 @@ export class StreamingDetector {
   private budgetGroups: number;
 
   constructor(options: StreamOptions, snapshot?: StreamSnapshot | StreamSnapshotV5) {
-    this.options = resolve(snapshot?.options ?? options);
+    this.options = resolve(snapshot ? { ...BEFORE_OPTIONS, ...snapshot.options } : options);
     this.transformer = new FeatureTransformer(this.options.features, snapshot?.features);
     this.width = this.transformer.names.length;
     this.cohortCount = Math.min(this.options.ensemble, this.options.trees);
@@ -461,10 +503,11 @@ export class StreamingDetector {
       this.options.trees,
       this.options.maxSamples,
       this.options.metricForests,
+      this.options.wholeForest,
       this.cohortCount,
       this.options.seed,
     );
-    this.mainGroups = this.groups.filter((g) => !g.metric).length;
+    this.mainGroups = this.groups.filter((g) => !g.beside).length;
     this.budgetGroups = this.mainGroups;
     // A trained detector's metric forests that were left out have no cohorts: known before the
     // calibrations take their budgets, which count the forests grown.
@@ -526,8 +569,10 @@ export class StreamingDetector {
     if (this.options.budgetSplit === 'union') return stream / this.budgetGroups;
     const mf = this.options.metricForests;
     const metrics = this.groups.filter((x) => x.metric && x.active).length;
-    if (!mf || metrics === 0) return stream / this.mainGroups;
-    if (g < this.mainGroups) return (stream * (1 - mf.share)) / this.mainGroups;
+    // Level, change and whole forests split evenly what the metric forests leave.
+    const even = this.groups.filter((x) => !x.metric).length;
+    if (!mf || metrics === 0) return stream / even;
+    if (!this.groups[g]!.metric) return (stream * (1 - mf.share)) / even;
     return mf.split === 'metric' ? mf.share * this.options.alertsPerDay : (stream * mf.share) / metrics;
   }
 
@@ -656,8 +701,8 @@ export class StreamingDetector {
 
   /** What an explanation calls group g. */
   private groupName(g: number): RowExplanation['group'] {
-    // A forest of one metric (or a few) sees all of their features; the service never grows them.
-    if (this.groups[g]!.metric) return 'all';
+    // The whole forest, or a forest of one metric or a few, sees every feature of what it covers.
+    if (this.groups[g]!.beside) return 'all';
     return this.mainGroups === 1 ? 'all' : g === 0 ? 'levels' : 'changes';
   }
 
@@ -1228,8 +1273,9 @@ function featuresPerField(spec: Required<FeatureSpec>, width: number): number {
 
 /**
  * Levels and changes apart when asked and both present, otherwise one group of every feature;
- * then, when asked and the stream has two or more metrics, each metric's own features (featureList
- * lists them field by field) as a group of its own.
+ * then, when the stream has two or more metrics, the whole forest over every feature (when levels
+ * and changes are apart and it is asked) and each metric's own features (featureList lists them
+ * field by field) as a group of its own when asked.
  */
 function forestGroups(
   spec: Required<FeatureSpec>,
@@ -1237,6 +1283,7 @@ function forestGroups(
   trees: number,
   maxSamples: number | 'auto',
   metricForests: MetricForests | false,
+  wholeForest: StreamOptions['wholeForest'],
   cohorts: number,
   seed: number,
 ): ForestGroup[] {
@@ -1251,11 +1298,13 @@ function forestGroups(
     columns: number[],
     size: number,
     samples: number | 'auto',
+    beside: boolean,
     metric: boolean,
   ): ForestGroup => ({
     columns: Int32Array.from(columns),
     size,
     maxSamples: samples,
+    beside,
     metric,
     active: true,
     cohorts: [],
@@ -1264,8 +1313,18 @@ function forestGroups(
     row: new Float64Array(columns.length),
     rows: new Float64Array(0),
   });
-  const groups = sets.map((columns) => group(columns, trees, maxSamples, false));
+  const groups = sets.map((columns) => group(columns, trees, maxSamples, false, false));
   const fields = spec.fields.length;
+  if (wholeForest && fields > 1 && sets.length > 1)
+    groups.push(
+      group(
+        indices(() => true),
+        Math.max(wholeForest.trees, cohorts),
+        wholeForest.samples,
+        true,
+        false,
+      ),
+    );
   if (metricForests && fields > 1) {
     const perField = featuresPerField(spec, list.length);
     const size = Math.max(metricForests.trees, cohorts);
@@ -1281,7 +1340,7 @@ function forestGroups(
     for (let from = 0; from < fields; from += subset) {
       const metrics = order.slice(from, from + subset).sort((a, b) => a - b);
       const columns = metrics.flatMap((f) => Array.from({ length: perField }, (_, k) => f * perField + k));
-      groups.push(group(columns, size, metricForests.samples, true));
+      groups.push(group(columns, size, metricForests.samples, true, true));
     }
   }
   return groups;

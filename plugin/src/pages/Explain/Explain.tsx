@@ -182,7 +182,7 @@ function IncidentSummary({
 const GROUP_WORDS: Record<NonNullable<Explanation['forest']>['group'], string> = {
   levels: 'the forest that judges levels (values, their recent past, their hour)',
   changes: 'the forest that judges changes (how far each value moved since the previous point)',
-  all: 'the forest',
+  all: 'the forest that judges every feature at once (levels and changes together)',
 };
 
 /**
