@@ -508,7 +508,8 @@ export class StreamingDetector {
       this.options.seed,
     );
     this.mainGroups = this.groups.filter((g) => !g.beside).length;
-    this.budgetGroups = this.mainGroups;
+    // The even split until measured: the first training measures it before any fit is made.
+    this.budgetGroups = this.groups.length;
     // A trained detector's metric forests that were left out have no cohorts: known before the
     // calibrations take their budgets, which count the forests grown.
     if (snapshot && (snapshot.groups[0] ?? []).length > 0)
@@ -560,9 +561,9 @@ export class StreamingDetector {
   }
 
   /**
-   * The alert budget of forest group g: the stream's (per metric, times the unit) split evenly
-   * between the level and change groups; with per-metric forests, their share taken out first and
-   * split between them (see StreamOptions.metricForests).
+   * The alert budget of forest group g: the stream's (per metric, times the unit) over G_eff with
+   * 'union'; with 'even', split evenly between the level, change and whole forests, the per-metric
+   * forests' share taken out first and split between them (see StreamOptions.metricForests).
    */
   private groupBudget(g: number): number {
     const stream = this.options.alertsPerDay * this.budgetMetrics;
