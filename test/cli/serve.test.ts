@@ -1,5 +1,5 @@
 import { freePort } from '../../backend/src/devtools/influxd.js';
-import { isoscope, spawnServe } from '../support/cli.js';
+import { isoscope, spawnServe, untilListening } from '../support/cli.js';
 import { startTestInflux, type TestInflux } from '../support/influx.js';
 import { scratchDir } from '../support/scratch.js';
 
@@ -28,14 +28,10 @@ describe('isoscope serve and token (the built CLI, a real influxd)', () => {
       influxDb: 'telegraf',
       stdio: 'pipe',
     });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const listening = untilListening(child, 10_000);
     try {
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 100 && !out.includes('listening'); i++)
-        await new Promise((r) => setTimeout(r, 100));
-      expect(out).toContain(`isoscope service listening on ${base}`);
+      expect(await listening).toContain(`isoscope service listening on ${base}`);
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/api/v1/detectors`)).status).toBe(401);
       const list = await fetch(`${base}/api/v1/detectors`, { headers: { authorization: `Bearer ${token}` } });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { freePort, startLocalInflux, type LocalInflux } from '../../backend/src/devtools/influxd.js';
 import { InfluxV1Client, toLine } from '../../backend/src/io/influx/index.js';
-import { isoscope, spawnServe } from '../support/cli.js';
+import { isoscope, spawnServe, untilListening } from '../support/cli.js';
 import { scratchDir } from '../support/scratch.js';
 
 /** POST to influxd over https, trusting its self-signed certificate (the test's own writes). */
@@ -69,14 +69,10 @@ describe('InfluxDB over https (a real influxd serving a self-signed certificate)
       stdio: 'pipe',
       env: { NODE_EXTRA_CA_CERTS: server.caFile! },
     });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const listening = untilListening(child, 20_000);
     try {
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 200 && !out.includes('listening'); i++)
-        await new Promise((r) => setTimeout(r, 100));
-      expect(out).toContain(`isoscope service listening on ${base}`);
+      expect(await listening).toContain(`isoscope service listening on ${base}`);
       const ready = (await (await fetch(`${base}/readyz`)).json()) as { checks: { influx: string } };
       expect(ready.checks.influx).toMatch(/^ok \(/);
       const preview = await fetch(`${base}/api/v1/detectors/preview?minutes=10`, {

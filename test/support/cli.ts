@@ -55,3 +55,16 @@ export function spawnServe(options: {
     },
   );
 }
+
+/**
+ * What a spawnServe child started with `stdio: 'pipe'` says, once it says it listens or after
+ * `timeoutMs`: call it right after spawning, so nothing it prints first is missed.
+ */
+export async function untilListening(child: ChildProcess, timeoutMs: number): Promise<string> {
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  for (let waited = 0; waited < timeoutMs && !out.includes('listening'); waited += 100)
+    await new Promise((r) => setTimeout(r, 100));
+  return out;
+}

@@ -24,6 +24,7 @@
  *
  * `isolate` works on the tree's nodes written as records (see walkText).
  */
+import type { TreeArrays } from '../forest/tree-arrays.js';
 import type { TreeTable } from './tables.js';
 
 /** Unsigned LEB128. */
@@ -544,17 +545,11 @@ type Isolate = (
   room: number,
 ) => void;
 
-/** What the walk reads of the forest (TreeArrays' fields). */
-interface Nodes {
-  readonly feature: Int32Array;
-  readonly threshold: Float64Array;
-  readonly left: Int32Array;
-  readonly value: Float64Array;
-  readonly lo: Float64Array;
-  readonly hi: Float64Array;
-  readonly treeStart: Int32Array;
-  readonly depth: Int32Array;
-}
+/** What the walk reads of the forest. */
+type Nodes = Pick<
+  TreeArrays,
+  'feature' | 'threshold' | 'left' | 'value' | 'lo' | 'hi' | 'treeStart' | 'depth'
+>;
 
 /**
  * One batch's WebAssembly memory and functions: a block's rows, φ, and for 'isolate' the isolation

@@ -556,7 +556,7 @@ export class StreamingDetector {
       // in force from each calibration's next refit.
       if (!('budgetMetrics' in snapshot) && this.groups[0]!.cohorts.length > 0) this.learnBudgetUnit();
       if (this.options.budgetSplit === 'union' && this.groups[0]!.cohorts.length > 0)
-        this.splitBudget(this.calibrations.flatMap((c, g) => (this.groups[g]!.active ? [c.history()] : [])));
+        this.splitBudget(this.activeHistories());
     }
   }
 
@@ -623,6 +623,11 @@ export class StreamingDetector {
   private splitBudget(histories: ArrayLike<number>[]): void {
     this.budgetGroups = effectiveGroups(histories);
     this.calibrations.forEach((c, g) => c.setAlertsPerDay(this.groupBudget(g)));
+  }
+
+  /** The active groups' calibration histories, aligned row for row (see TailCalibration.history). */
+  private activeHistories(): Float64Array[] {
+    return this.calibrations.flatMap((c, g) => (this.groups[g]!.active ? [c.history()] : []));
   }
 
   /** How many forest groups alert independently (see union.ts); the group count with 'even'. */
@@ -890,7 +895,7 @@ export class StreamingDetector {
       // Every active group adds the same rows, so they refit together, with the split measured
       // just before (from state a snapshot keeps: a restored detector splits the same way).
       if (this.options.budgetSplit === 'union' && this.calibrations[0]!.refitsNext)
-        this.splitBudget(this.calibrations.flatMap((c, g) => (this.groups[g]!.active ? [c.history()] : [])));
+        this.splitBudget(this.activeHistories());
       smoothed.forEach((s, i) => {
         if (this.groups[i]!.active) this.calibrations[i]!.add(s);
       });

@@ -470,8 +470,8 @@ export class JsonColumn {
   }
 }
 
-/** Whether `from[start, end)` is the literal null. */
-function isNull(from: Uint8Array, start: number, end: number): boolean {
+/** Whether `from[start, end)` (a JSON value's range) is the literal null. */
+export function isNull(from: Uint8Array, start: number, end: number): boolean {
   return end - start === 4 && from[start] === 0x6e && from[start + 1] === 0x75 && from[start + 2] === 0x6c;
 }
 

@@ -9,7 +9,7 @@
  * The one assumption: InfluxDB writes a float as the shortest decimal that reads back as it (Go's
  * encoding/json and Rust's serde_json both do), so a plain decimal is JavaScript's text for it.
  */
-import { cellValue, CellTable, JsonBytes } from '../../io/influx/index.js';
+import { cellValue, CellTable, isNull, JsonBytes } from '../../io/influx/index.js';
 
 /** The order results of one time are listed in: entities as String#localeCompare sorts them, faster. */
 export const entityOrder = new Intl.Collator().compare;
@@ -55,10 +55,6 @@ const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
  */
 function value(b: Uint8Array, s: number, e: number): unknown {
   return s === e ? undefined : cellValue(b, s, e);
-}
-
-function isNull(b: Uint8Array, s: number, e: number): boolean {
-  return e - s === 4 && b[s] === 0x6e && b[s + 1] === 0x75 && b[s + 2] === 0x6c && b[s + 3] === 0x6c;
 }
 
 function isTrue(b: Uint8Array, s: number, e: number): boolean {
@@ -117,10 +113,14 @@ function timeOf(b: Uint8Array, s: number, e: number): number {
   return negative ? -n : n;
 }
 
+/** Whether the cell is a string holding a plain integer (a version tag: `"3"`). */
+function quotedInteger(b: Uint8Array, s: number, e: number): boolean {
+  return e - s >= 3 && b[s] === QUOTE && b[e - 1] === QUOTE && plainNumber(b, s + 1, e - 1, true);
+}
+
 /** The model version tag (`"3"`) as Number(value). */
 function versionOf(b: Uint8Array, s: number, e: number): number {
-  if (e - s >= 3 && b[s] === QUOTE && b[e - 1] === QUOTE && plainNumber(b, s + 1, e - 1, true))
-    return timeOf(b, s + 1, e - 1);
+  if (quotedInteger(b, s, e)) return timeOf(b, s + 1, e - 1);
   return Number(value(b, s, e));
 }
 
@@ -368,8 +368,7 @@ function writeString(out: JsonBytes, b: Uint8Array, s: number, e: number, fallba
  * answer's `modelVersion` was written: truncated; NaN and ±Infinity throw.
  */
 function writeVersion(out: JsonBytes, b: Uint8Array, s: number, e: number): void {
-  if (e - s >= 3 && b[s] === QUOTE && b[e - 1] === QUOTE && plainNumber(b, s + 1, e - 1, true))
-    return out.copy(b, s + 1, e - 1);
+  if (quotedInteger(b, s, e)) return out.copy(b, s + 1, e - 1);
   const n = Number(value(b, s, e));
   if (Number.isInteger(n)) return out.text(String(n));
   const whole = Math.trunc(n);

@@ -228,7 +228,9 @@ export class Incidents {
     const groups = new Map<string, IncidentRecord[]>();
     for (const i of incidents) {
       const key = JSON.stringify([i.detectorId, i.entity]);
-      groups.set(key, [...(groups.get(key) ?? []), i]);
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
     }
     for (const group of groups.values()) {
       const { detectorId, entity } = group[0]!;
